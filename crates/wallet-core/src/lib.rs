@@ -1,0 +1,16 @@
+//! The pure domain of walletd: no I/O, no clock, no database.
+//!
+//! Everything that decides whether money may move lives here so that it can be
+//! property-tested and reasoned about on its own; the server and the store are
+//! thin shells that load state, ask this crate, and write down the answer.
+
+pub mod codes;
+pub mod keys;
+pub mod ledger;
+pub mod money;
+pub mod payment;
+pub mod reserve;
+pub mod status;
+
+pub use money::{Currency, Money, MoneyError};
+pub use status::{PaymentStatus, TransactionStatus, TransactionType};

@@ -1,0 +1,118 @@
+//! Rules on a payment's price: `price_rules` at reservation and reductions at confirmation.
+
+use serde::{Deserialize, Serialize};
+
+/// A payment's allowed prices in minor units (e.g. tips: `{"min": 0}`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PriceRules {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices: Option<Vec<i64>>,
+}
+
+/// Why a price was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PriceError {
+    #[error("{0}")]
+    InvalidRules(String),
+    #[error("price {price} is outside the payment's price_rules")]
+    OutsideRules { price: i64 },
+    #[error("payment {payment_id} has no price_rules, so its price cannot be selected")]
+    NoRules { payment_id: i64 },
+    #[error("confirmed price {requested} is higher than the reserved {reserved}")]
+    AboveReserved { requested: i64, reserved: i64 },
+    #[error("price must be positive")]
+    NotPositive,
+}
+
+impl PriceRules {
+    /// Rules must make sense on their own: non-negative bounds, `min <= max`.
+    pub fn validate(&self) -> Result<(), PriceError> {
+        let neg = |v: Option<i64>| v.is_some_and(|v| v < 0);
+        if neg(self.min) || neg(self.max) {
+            return Err(PriceError::InvalidRules("price_rules bounds must not be negative".into()));
+        }
+        if let (Some(min), Some(max)) = (self.min, self.max)
+            && min > max
+        {
+            return Err(PriceError::InvalidRules("price_rules.min is above price_rules.max".into()));
+        }
+        if let Some(choices) = &self.choices
+            && (choices.is_empty() || choices.iter().any(|c| *c < 0))
+        {
+            return Err(PriceError::InvalidRules(
+                "price_rules.choices must be a non-empty list of non-negative prices".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `price` is one the rules allow.
+    pub fn allows(&self, price: i64) -> bool {
+        price >= self.min.unwrap_or(0)
+            && self.max.is_none_or(|max| price <= max)
+            && self.choices.as_ref().is_none_or(|c| c.contains(&price))
+    }
+}
+
+/// The price to reserve for a payment: the selected one (only where rules allow a choice), else its own.
+pub fn select_price(
+    payment_id: i64,
+    own_price: i64,
+    rules: Option<&PriceRules>,
+    selected: Option<i64>,
+) -> Result<i64, PriceError> {
+    match (rules, selected) {
+        (_, None) => Ok(own_price),
+        (None, Some(_)) => Err(PriceError::NoRules { payment_id }),
+        (Some(rules), Some(price)) if rules.allows(price) => Ok(price),
+        (Some(_), Some(price)) => Err(PriceError::OutsideRules { price }),
+    }
+}
+
+/// A confirmation may keep or reduce a reserved price, never raise it.
+pub fn reduce_price(reserved: i64, requested: i64) -> Result<i64, PriceError> {
+    if requested <= 0 {
+        return Err(PriceError::NotPositive);
+    }
+    if requested > reserved {
+        return Err(PriceError::AboveReserved { requested, reserved });
+    }
+    Ok(requested)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tips_rules_allow_a_choice() {
+        let tips = PriceRules { min: Some(0), ..Default::default() };
+        assert_eq!(select_price(1, 100, Some(&tips), Some(80)), Ok(80));
+        assert_eq!(select_price(1, 100, Some(&tips), None), Ok(100));
+        assert_eq!(select_price(1, 100, None, Some(80)), Err(PriceError::NoRules { payment_id: 1 }));
+        let bounded = PriceRules { min: Some(50), max: Some(200), choices: None };
+        assert_eq!(select_price(1, 100, Some(&bounded), Some(201)), Err(PriceError::OutsideRules { price: 201 }));
+        let choices = PriceRules { choices: Some(vec![100, 200]), ..Default::default() };
+        assert!(choices.allows(200) && !choices.allows(150));
+    }
+
+    #[test]
+    fn rules_are_validated() {
+        assert!(PriceRules { min: Some(5), max: Some(1), choices: None }.validate().is_err());
+        assert!(PriceRules { min: Some(-1), ..Default::default() }.validate().is_err());
+        assert!(PriceRules { choices: Some(vec![]), ..Default::default() }.validate().is_err());
+        assert!(PriceRules { min: Some(0), max: Some(10), choices: Some(vec![5]) }.validate().is_ok());
+    }
+
+    #[test]
+    fn confirmation_never_raises() {
+        assert_eq!(reduce_price(1299, 799), Ok(799));
+        assert_eq!(reduce_price(1299, 1299), Ok(1299));
+        assert!(reduce_price(1299, 1300).is_err());
+        assert!(reduce_price(1299, 0).is_err());
+    }
+}

@@ -1,0 +1,234 @@
+//! Statuses and types in the spec's own words, and the transaction state machine.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),+ }
+
+        impl $name {
+            /// The spec's spelling, as stored and sent.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s { $($text => Ok($name::$variant),)+ _ => Err(UnknownValue(s.to_string())) }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+/// A status or type string that is not one of the spec's values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value {0:?}")]
+pub struct UnknownValue(pub String);
+
+string_enum!(
+    /// Status of a transaction (`transactions.txt`, "Meaning of transaction status codes").
+    TransactionStatus {
+        New => "new",
+        Waiting => "waiting",
+        WaitingFunds => "waiting_funds",
+        WaitingRegistration => "waiting_registration",
+        WaitingPassword => "waiting_password",
+        Reserved => "reserved",
+        Confirmed => "confirmed",
+        Revoked => "revoked",
+        Rejected => "rejected",
+        Failed => "failed",
+        Deleted => "deleted",
+    }
+);
+
+string_enum!(
+    /// Status of a payment: the transaction's status up to `confirmed`, then `done` or `canceled`.
+    PaymentStatus {
+        New => "new",
+        Waiting => "waiting",
+        WaitingFunds => "waiting_funds",
+        WaitingRegistration => "waiting_registration",
+        WaitingPassword => "waiting_password",
+        Reserved => "reserved",
+        Confirmed => "confirmed",
+        Revoked => "revoked",
+        Rejected => "rejected",
+        Failed => "failed",
+        Deleted => "deleted",
+        Done => "done",
+        Canceled => "canceled",
+    }
+);
+
+string_enum!(
+    /// How the confirmation was presented to the wallet holder (the transaction's `type`).
+    TransactionType {
+        Automatic => "automatic",
+        Page => "page",
+        Flash => "flash",
+        UserInitiated => "user_initiated",
+        Pin => "pin",
+        ReservationCode => "reservation_code",
+        MobileApp => "mobile_app",
+    }
+);
+
+impl From<TransactionStatus> for PaymentStatus {
+    fn from(s: TransactionStatus) -> Self {
+        match s {
+            TransactionStatus::New => PaymentStatus::New,
+            TransactionStatus::Waiting => PaymentStatus::Waiting,
+            TransactionStatus::WaitingFunds => PaymentStatus::WaitingFunds,
+            TransactionStatus::WaitingRegistration => PaymentStatus::WaitingRegistration,
+            TransactionStatus::WaitingPassword => PaymentStatus::WaitingPassword,
+            TransactionStatus::Reserved => PaymentStatus::Reserved,
+            TransactionStatus::Confirmed => PaymentStatus::Confirmed,
+            TransactionStatus::Revoked => PaymentStatus::Revoked,
+            TransactionStatus::Rejected => PaymentStatus::Rejected,
+            TransactionStatus::Failed => PaymentStatus::Failed,
+            TransactionStatus::Deleted => PaymentStatus::Deleted,
+        }
+    }
+}
+
+/// Something that happens to a transaction; the state machine says where it leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// Funds were reserved (code, PIN, allowance, or the holder accepting).
+    Reserve,
+    /// The client confirmed the reserved transaction.
+    Confirm,
+    /// The client revoked (`DELETE transaction/{key}`).
+    Revoke,
+    /// The reservation deadline passed.
+    Expire,
+    /// A `new` transaction reached its age limit.
+    Age,
+}
+
+/// A transition the current status does not allow: `invalid_state` on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("transaction is {from}; it cannot be {}", event_verb(*.event))]
+pub struct InvalidTransition {
+    pub from: TransactionStatus,
+    pub event: Event,
+}
+
+fn event_verb(e: Event) -> &'static str {
+    match e {
+        Event::Reserve => "reserved",
+        Event::Confirm => "confirmed",
+        Event::Revoke => "revoked",
+        Event::Expire => "expired",
+        Event::Age => "deleted by age",
+    }
+}
+
+impl TransactionStatus {
+    /// Whether money is held for this transaction in this status.
+    pub fn holds_funds(self) -> bool {
+        matches!(
+            self,
+            TransactionStatus::Reserved
+                | TransactionStatus::WaitingRegistration
+                | TransactionStatus::WaitingPassword
+        )
+    }
+
+    /// Whether nothing can happen to the transaction any more (renew creates a new one).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TransactionStatus::Confirmed
+                | TransactionStatus::Revoked
+                | TransactionStatus::Rejected
+                | TransactionStatus::Failed
+                | TransactionStatus::Deleted
+        )
+    }
+
+    /// The state machine of `DESIGN.md` "Status flow": where `event` leads from `self`.
+    pub fn apply(self, event: Event) -> Result<TransactionStatus, InvalidTransition> {
+        use TransactionStatus as S;
+        let to = match (self, event) {
+            (S::New | S::Waiting | S::WaitingFunds, Event::Reserve) => S::Reserved,
+            (S::Reserved, Event::Confirm) => S::Confirmed,
+            (S::New, Event::Revoke) => S::Deleted,
+            (
+                S::Waiting
+                | S::WaitingFunds
+                | S::WaitingRegistration
+                | S::WaitingPassword
+                | S::Reserved,
+                Event::Revoke,
+            ) => S::Revoked,
+            (
+                S::Reserved | S::WaitingRegistration | S::WaitingPassword | S::Waiting | S::WaitingFunds,
+                Event::Expire,
+            ) => S::Failed,
+            (S::New, Event::Age) => S::Deleted,
+            (from, event) => return Err(InvalidTransition { from, event }),
+        };
+        Ok(to)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use TransactionStatus as S;
+
+    #[test]
+    fn strings_round_trip() {
+        for s in S::ALL {
+            assert_eq!(s.as_str().parse::<S>(), Ok(*s));
+        }
+        for s in PaymentStatus::ALL {
+            assert_eq!(s.as_str().parse::<PaymentStatus>(), Ok(*s));
+        }
+        assert!("bogus".parse::<S>().is_err());
+    }
+
+    #[test]
+    fn the_cash_out_path() {
+        assert_eq!(S::New.apply(Event::Reserve), Ok(S::Reserved));
+        assert_eq!(S::Reserved.apply(Event::Confirm), Ok(S::Confirmed));
+    }
+
+    #[test]
+    fn revoke_deletes_new_and_revokes_held() {
+        assert_eq!(S::New.apply(Event::Revoke), Ok(S::Deleted));
+        assert_eq!(S::Reserved.apply(Event::Revoke), Ok(S::Revoked));
+        assert_eq!(S::Waiting.apply(Event::Revoke), Ok(S::Revoked));
+    }
+
+    #[test]
+    fn final_states_accept_nothing() {
+        for s in S::ALL.iter().filter(|s| s.is_final()) {
+            for e in [Event::Reserve, Event::Confirm, Event::Revoke, Event::Expire, Event::Age] {
+                assert!(s.apply(e).is_err(), "{s} accepted {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_reserved_confirms_and_only_new_ages() {
+        for s in S::ALL {
+            assert_eq!(s.apply(Event::Confirm).is_ok(), *s == S::Reserved);
+            assert_eq!(s.apply(Event::Age).is_ok(), *s == S::New);
+        }
+        assert_eq!(S::New.apply(Event::Confirm).unwrap_err().to_string(), "transaction is new; it cannot be confirmed");
+    }
+}
