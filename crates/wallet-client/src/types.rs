@@ -1,0 +1,332 @@
+//! Wire types of the Wallet API, shared by walletd (which renders them) and the SDK (which reads them).
+//!
+//! Field names are the spec's. Optional fields are left out when absent, as the PHP client expects;
+//! unknown fields in requests are ignored (the PHP client sends some walletd does not use).
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use std::collections::BTreeMap;
+pub use wallet_core::payment::PriceRules;
+pub use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
+
+/// `callback_uri`: a URI, or `false` to disable callbacks for the transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallbackUri {
+    Uri(String),
+    Disabled,
+}
+
+impl Serialize for CallbackUri {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            CallbackUri::Uri(u) => s.serialize_str(u),
+            CallbackUri::Disabled => s.serialize_bool(false),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CallbackUri {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(CallbackUri::Uri(s)),
+            Value::Bool(false) => Ok(CallbackUri::Disabled),
+            _ => Err(D::Error::custom("callback_uri must be a string or false")),
+        }
+    }
+}
+
+/// `reserve{for|until}`: seconds from reservation, or a UNIX time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reserve {
+    #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
+    pub for_seconds: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
+}
+
+/// `freeze{for|until}` of a payment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Freeze {
+    #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
+    pub for_seconds: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
+}
+
+/// A payment as `GET payment/{id}` and every transaction returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: i64,
+    pub transaction_key: String,
+    pub created_at: i64,
+    pub status: PaymentStatus,
+    /// Minor units.
+    pub price: i64,
+    pub currency: String,
+    /// Decimal form of `price`, always with the currency's decimals (`"50.00"`).
+    pub price_decimal: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<Freeze>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_for: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_until: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_rules: Option<PriceRules>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beneficiary: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelable: Option<bool>,
+}
+
+/// A transaction as `GET transaction/{key}` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub transaction_key: String,
+    pub created_at: i64,
+    pub status: TransactionStatus,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<TransactionType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<i64>,
+    #[serde(default)]
+    pub valid_for_payment_card_debit: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payments: Vec<Payment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowance: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve: Option<Reserve>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_until: Option<i64>,
+    /// Hours (deprecated flat form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_for: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_allowance: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggest_allowance: Option<bool>,
+    #[serde(default)]
+    pub auto_confirm: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_uri: Option<CallbackUri>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inquiries: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager_id: Option<i64>,
+}
+
+/// A payment to create: inside `POST transaction` or `POST payment`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewPayment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Minor units; exactly one of `price` and `price_decimal`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_decimal: Option<String>,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_rules: Option<PriceRules>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// `{id}`, `{email}` or `{phone}`; the project's wallet when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub beneficiary: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze: Option<Freeze>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_for: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_until: Option<i64>,
+}
+
+/// An element of `payments` in `POST transaction`: an existing payment id or a new payment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PaymentRef {
+    Id(i64),
+    New(Box<NewPayment>),
+}
+
+impl Serialize for PaymentRef {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            PaymentRef::Id(id) => s.serialize_i64(*id),
+            PaymentRef::New(p) => p.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PaymentRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Number(n) => n
+                .as_i64()
+                .map(PaymentRef::Id)
+                .ok_or_else(|| D::Error::custom("a payment id must be an integer")),
+            v @ Value::Object(_) => serde_json::from_value(v)
+                .map(|p| PaymentRef::New(Box::new(p)))
+                .map_err(|e| D::Error::custom(format!("payment: {e}"))),
+            _ => Err(D::Error::custom("each element of payments must be a payment id or a payment object")),
+        }
+    }
+}
+
+/// Body of `POST transaction`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewTransaction {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payments: Vec<PaymentRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowance: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve: Option<Reserve>,
+    /// Hours (deprecated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_for: Option<i64>,
+    /// UNIX time (deprecated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_until: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_allowance: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suggest_allowance: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_confirm: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_uri: Option<CallbackUri>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inquiries: Option<Value>,
+}
+
+/// Body of `PUT transaction/{key}/reserve` (and `/reserve/{wallet}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReserveRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation_code: Option<String>,
+    /// Alias of `reservation_code` used by the cash-out guide.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Payment id → selected price in minor units, for payments with `price_rules`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_prices: Option<BTreeMap<String, i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_transactions: Option<Vec<String>>,
+}
+
+/// One payment's price in `PUT transaction/{key}/confirm`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmPrice {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_decimal: Option<String>,
+    pub currency: String,
+}
+
+/// Body of `PUT transaction/{key}/confirm`: payment id → price. Empty, `[]` and `{}` mean "as reserved".
+pub type ConfirmPrices = BTreeMap<String, ConfirmPrice>;
+
+/// One currency of `GET wallet/{id}/balance`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrencyBalance {
+    pub at_disposal: i64,
+    pub at_disposal_decimal: String,
+    pub reserved: i64,
+    pub reserved_decimal: String,
+}
+
+/// `GET wallet/{id}/balance`: currency code → balance.
+pub type WalletBalance = BTreeMap<String, CurrencyBalance>;
+
+/// The account of a wallet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub number: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+}
+
+/// `GET wallet/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Wallet {
+    pub id: i64,
+    pub owner: i64,
+    pub account: Account,
+}
+
+/// The error body of every non-2xx answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_refs_mix_ids_and_objects() {
+        let t: NewTransaction = serde_json::from_str(
+            r#"{"payments":[2987,{"description":"x","price_decimal":"12.99","currency":"EUR"}],"callback_uri":false}"#,
+        )
+        .unwrap();
+        assert_eq!(t.payments[0], PaymentRef::Id(2987));
+        assert!(matches!(&t.payments[1], PaymentRef::New(p) if p.price_decimal.as_deref() == Some("12.99")));
+        assert_eq!(t.callback_uri, Some(CallbackUri::Disabled));
+        assert!(serde_json::from_str::<NewTransaction>(r#"{"payments":["x"]}"#).is_err());
+        assert!(serde_json::from_str::<NewTransaction>(r#"{"callback_uri":true}"#).is_err());
+        let back = serde_json::to_value(&t).unwrap();
+        assert_eq!(back["payments"][0], 2987);
+        assert_eq!(back["callback_uri"], false);
+    }
+
+    #[test]
+    fn reserve_uses_the_keyword_for() {
+        let r: Reserve = serde_json::from_str(r#"{"for":300}"#).unwrap();
+        assert_eq!(r.for_seconds, Some(300));
+        assert_eq!(serde_json::to_string(&r).unwrap(), r#"{"for":300}"#);
+    }
+}
