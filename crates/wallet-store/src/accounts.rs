@@ -1,0 +1,275 @@
+//! The ledger in SQL: accounts, holds, movements and their entries.
+//!
+//! Each method is the SQL mirror of a rule in `wallet_core::ledger`. Debits are
+//! guarded in the `UPDATE` itself (`… AND balance - reserved >= amount`), so no
+//! interleaving of concurrent requests can overdraw an account; a hold leaves
+//! `active` through a guarded `UPDATE … WHERE status = 'active'`, so it is
+//! resolved at most once.
+
+use crate::{Result, StoreError, Tx};
+use sqlx::Row;
+use wallet_core::Currency;
+use wallet_core::ledger::AccountBalance;
+
+/// One account: a wallet's (or a system's) money in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    pub id: i64,
+    pub currency: Currency,
+    pub balance: AccountBalance,
+}
+
+/// The ledger's invariants as measured in the database (see [`Tx::ledger_check`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerCheck {
+    /// Sum of all balances, per currency: zero when money is neither created nor lost.
+    pub totals: Vec<(String, i64)>,
+    /// Accounts whose balance differs from the sum of their entries.
+    pub balance_mismatches: i64,
+    /// Movements whose entries do not sum to zero.
+    pub unbalanced_movements: i64,
+    /// Accounts whose `reserved` differs from their active holds.
+    pub reserved_mismatches: i64,
+    /// Wallet accounts with negative available money.
+    pub negative_available: i64,
+}
+
+impl LedgerCheck {
+    /// True when every invariant holds.
+    pub fn is_sound(&self) -> bool {
+        self.totals.iter().all(|(_, t)| *t == 0)
+            && self.balance_mismatches == 0
+            && self.unbalanced_movements == 0
+            && self.reserved_mismatches == 0
+            && self.negative_available == 0
+    }
+}
+
+impl Tx {
+    /// The account of `wallet_id` in `currency`, created empty if missing.
+    pub async fn wallet_account(&mut self, wallet_id: i64, currency: Currency) -> Result<i64> {
+        sqlx::query(
+            "INSERT INTO accounts (wallet_id, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (wallet_id, currency) DO NOTHING",
+        )
+        .bind(wallet_id)
+        .bind(currency.code())
+        .execute(self.conn())
+        .await?;
+        let id = sqlx::query_scalar("SELECT id FROM accounts WHERE wallet_id = $1 AND currency = $2")
+            .bind(wallet_id)
+            .bind(currency.code())
+            .fetch_one(self.conn())
+            .await?;
+        Ok(id)
+    }
+
+    /// A system account (`topup`, …) in `currency`, created if missing. It may go negative.
+    pub async fn system_account(&mut self, name: &str, currency: Currency) -> Result<i64> {
+        sqlx::query(
+            "INSERT INTO accounts (system_name, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (system_name, currency) DO NOTHING",
+        )
+        .bind(name)
+        .bind(currency.code())
+        .execute(self.conn())
+        .await?;
+        let id = sqlx::query_scalar("SELECT id FROM accounts WHERE system_name = $1 AND currency = $2")
+            .bind(name)
+            .bind(currency.code())
+            .fetch_one(self.conn())
+            .await?;
+        Ok(id)
+    }
+
+    /// Every account of a wallet, by currency code.
+    pub async fn wallet_accounts(&mut self, wallet_id: i64) -> Result<Vec<AccountRow>> {
+        let rows = sqlx::query("SELECT id, currency, balance, reserved FROM accounts WHERE wallet_id = $1 ORDER BY currency")
+            .bind(wallet_id)
+            .fetch_all(self.conn())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AccountRow {
+                    id: r.try_get("id")?,
+                    currency: crate::rows::parse("currency", &r.try_get::<String, _>("currency")?)?,
+                    balance: AccountBalance {
+                        balance: r.try_get("balance")?,
+                        reserved: r.try_get("reserved")?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Current balance of one account.
+    pub async fn account_balance(&mut self, account_id: i64) -> Result<AccountBalance> {
+        let (balance, reserved): (i64, i64) =
+            sqlx::query_as("SELECT balance, reserved FROM accounts WHERE id = $1")
+                .bind(account_id)
+                .fetch_one(self.conn())
+                .await?;
+        Ok(AccountBalance { balance, reserved })
+    }
+
+    /// Holds `amount` on an account for a payment. `None` when available funds are short.
+    pub async fn place_hold(&mut self, account_id: i64, payment_id: i64, amount: i64, now: i64) -> Result<Option<i64>> {
+        let updated = sqlx::query(
+            "UPDATE accounts SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1",
+        )
+        .bind(amount)
+        .bind(account_id)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Ok(None);
+        }
+        let id = sqlx::query_scalar(
+            "INSERT INTO holds (account_id, payment_id, amount, status, created_at) VALUES ($1, $2, $3, 'active', $4) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(payment_id)
+        .bind(amount)
+        .bind(now)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(Some(id))
+    }
+
+    /// Resolves an active hold (`settled` or `released`); returns `(account_id, amount)`,
+    /// or `None` if the hold was already resolved.
+    async fn resolve_hold(&mut self, hold_id: i64, to: &'static str, now: i64) -> Result<Option<(i64, i64)>> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "UPDATE holds SET status = $1, resolved_at = $2 WHERE id = $3 AND status = 'active' RETURNING account_id, amount",
+        )
+        .bind(to)
+        .bind(now)
+        .bind(hold_id)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row)
+    }
+
+    /// Releases a hold without moving money. `false` if it was already resolved.
+    pub async fn release_hold(&mut self, hold_id: i64, now: i64) -> Result<bool> {
+        let Some((account_id, amount)) = self.resolve_hold(hold_id, "released", now).await? else {
+            return Ok(false);
+        };
+        sqlx::query("UPDATE accounts SET reserved = reserved - $1 WHERE id = $2")
+            .bind(amount)
+            .bind(account_id)
+            .execute(self.conn())
+            .await?;
+        Ok(true)
+    }
+
+    /// Settles a hold: `settled` (at most the held amount) moves from the payer to
+    /// `to_account` as one balanced movement, and the whole hold leaves `reserved`.
+    /// `false` if the hold was already resolved.
+    pub async fn settle_hold(
+        &mut self,
+        hold_id: i64,
+        to_account: i64,
+        settled: i64,
+        transaction_key: &str,
+        payment_id: i64,
+        now: i64,
+    ) -> Result<bool> {
+        let Some((payer_account, held)) = self.resolve_hold(hold_id, "settled", now).await? else {
+            return Ok(false);
+        };
+        if !(0..=held).contains(&settled) {
+            return Err(StoreError::Corrupt(format!("settling {settled} of a hold of {held}")));
+        }
+        sqlx::query("UPDATE accounts SET balance = balance - $1, reserved = reserved - $2 WHERE id = $3")
+            .bind(settled)
+            .bind(held)
+            .bind(payer_account)
+            .execute(self.conn())
+            .await?;
+        self.credit(to_account, settled).await?;
+        self.record_movement("payment", Some(transaction_key), Some(payment_id), payer_account, to_account, settled, now)
+            .await?;
+        Ok(true)
+    }
+
+    async fn credit(&mut self, account_id: i64, amount: i64) -> Result<()> {
+        sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
+            .bind(amount)
+            .bind(account_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn record_movement(
+        &mut self,
+        kind: &str,
+        transaction_key: Option<&str>,
+        payment_id: Option<i64>,
+        from: i64,
+        to: i64,
+        amount: i64,
+        now: i64,
+    ) -> Result<i64> {
+        let movement: i64 = sqlx::query_scalar(
+            "INSERT INTO movements (kind, transaction_key, payment_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(kind)
+        .bind(transaction_key)
+        .bind(payment_id)
+        .bind(now)
+        .fetch_one(self.conn())
+        .await?;
+        sqlx::query("INSERT INTO entries (movement_id, account_id, amount) VALUES ($1, $2, $3), ($1, $4, $5)")
+            .bind(movement)
+            .bind(from)
+            .bind(-amount)
+            .bind(to)
+            .bind(amount)
+            .execute(self.conn())
+            .await?;
+        Ok(movement)
+    }
+
+    /// Moves `amount` from a system account (which may go negative) to `to_account`: a top-up.
+    pub async fn transfer_from_system(&mut self, from_system: i64, to_account: i64, amount: i64, kind: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE accounts SET balance = balance - $1 WHERE id = $2")
+            .bind(amount)
+            .bind(from_system)
+            .execute(self.conn())
+            .await?;
+        self.credit(to_account, amount).await?;
+        self.record_movement(kind, None, None, from_system, to_account, amount, now).await?;
+        Ok(())
+    }
+
+    /// Measures every ledger invariant over the whole database.
+    pub async fn ledger_check(&mut self) -> Result<LedgerCheck> {
+        let totals: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT currency, CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM accounts GROUP BY currency ORDER BY currency",
+        )
+        .fetch_all(self.conn())
+        .await?;
+        let balance_mismatches: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM accounts a WHERE a.balance <> (SELECT CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) FROM entries e WHERE e.account_id = a.id)",
+        )
+        .fetch_one(self.conn())
+        .await?;
+        let unbalanced_movements: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT movement_id FROM entries GROUP BY movement_id HAVING SUM(amount) <> 0) u",
+        )
+        .fetch_one(self.conn())
+        .await?;
+        let reserved_mismatches: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM accounts a WHERE a.reserved <> (SELECT CAST(COALESCE(SUM(h.amount), 0) AS BIGINT) FROM holds h WHERE h.account_id = a.id AND h.status = 'active')",
+        )
+        .fetch_one(self.conn())
+        .await?;
+        let negative_available: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE wallet_id IS NOT NULL AND balance - reserved < 0")
+                .fetch_one(self.conn())
+                .await?;
+        Ok(LedgerCheck { totals, balance_mismatches, unbalanced_movements, reserved_mismatches, negative_available })
+    }
+}

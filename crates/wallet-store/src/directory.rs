@@ -1,0 +1,304 @@
+//! Who is who: users, wallets, projects, API clients, nonces, reservation codes and settings.
+
+use crate::{Result, StoreError, Tx};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// A wallet holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: String,
+}
+
+/// A wallet and its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletRow {
+    pub id: i64,
+    pub owner_user_id: i64,
+    pub active: bool,
+}
+
+/// A project (merchant or cash-out point) and its beneficiary wallet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectRow {
+    pub id: i64,
+    pub name: String,
+    pub wallet_id: i64,
+    pub callback_uri: Option<String>,
+}
+
+/// An API client of a project. `Debug` hides the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientRow {
+    pub id: i64,
+    pub project_id: i64,
+    pub mac_id: String,
+    pub mac_secret: String,
+    /// Reservation types this client may use, comma-separated (`reservation_code,pin,…`).
+    pub grants: String,
+}
+
+impl std::fmt::Debug for ClientRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRow")
+            .field("id", &self.id)
+            .field("project_id", &self.project_id)
+            .field("mac_id", &self.mac_id)
+            .field("grants", &self.grants)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientRow {
+    /// Whether the client was granted `grant` (a transaction type such as `reservation_code`).
+    pub fn has_grant(&self, grant: &str) -> bool {
+        self.grants.split(',').any(|g| g.trim() == grant)
+    }
+}
+
+/// A stored reservation code (only its keyed hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRow {
+    pub id: i64,
+    pub wallet_id: i64,
+    pub max_amount: Option<i64>,
+    pub currency: Option<String>,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+fn client_from_row(r: &AnyRow) -> Result<ClientRow> {
+    Ok(ClientRow {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        mac_id: r.try_get("mac_id")?,
+        mac_secret: r.try_get("mac_secret")?,
+        grants: r.try_get("grants")?,
+    })
+}
+
+impl Tx {
+    pub async fn insert_user(&mut self, email: &str, password_hash: &str, now: i64) -> Result<i64> {
+        sqlx::query_scalar("INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(email)
+            .bind(password_hash)
+            .bind(now)
+            .fetch_one(self.conn())
+            .await
+            .map_err(StoreError::from_db)
+    }
+
+    pub async fn user_by_email(&mut self, email: &str) -> Result<Option<UserRow>> {
+        let row: Option<(i64, String, String)> =
+            sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
+                .bind(email)
+                .fetch_optional(self.conn())
+                .await?;
+        Ok(row.map(|(id, email, password_hash)| UserRow { id, email, password_hash }))
+    }
+
+    /// Sets a user's PIN hash (and clears the failure counter).
+    pub async fn set_pin_hash(&mut self, user_id: i64, pin_hash: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET pin_hash = $1, pin_failures = 0 WHERE id = $2")
+            .bind(pin_hash)
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_wallet(&mut self, owner_user_id: i64, now: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("INSERT INTO wallets (owner_user_id, created_at) VALUES ($1, $2) RETURNING id")
+            .bind(owner_user_id)
+            .bind(now)
+            .fetch_one(self.conn())
+            .await?)
+    }
+
+    pub async fn wallet(&mut self, id: i64) -> Result<Option<WalletRow>> {
+        let row: Option<(i64, i64, String)> = sqlx::query_as("SELECT id, owner_user_id, status FROM wallets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(row.map(|(id, owner_user_id, status)| WalletRow { id, owner_user_id, active: status == "active" }))
+    }
+
+    /// The wallets a user owns, oldest first.
+    pub async fn wallets_of_user(&mut self, user_id: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM wallets WHERE owner_user_id = $1 ORDER BY id")
+            .bind(user_id)
+            .fetch_all(self.conn())
+            .await?)
+    }
+
+    /// Marks a wallet active or inactive (an inactive wallet neither pays nor receives).
+    pub async fn set_wallet_active(&mut self, id: i64, active: bool) -> Result<()> {
+        sqlx::query("UPDATE wallets SET status = $1 WHERE id = $2")
+            .bind(if active { "active" } else { "inactive" })
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_project(&mut self, name: &str, wallet_id: i64, now: i64) -> Result<i64> {
+        sqlx::query_scalar("INSERT INTO projects (name, wallet_id, created_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(name)
+            .bind(wallet_id)
+            .bind(now)
+            .fetch_one(self.conn())
+            .await
+            .map_err(StoreError::from_db)
+    }
+
+    async fn project_where(&mut self, filter: &'static str, bind: ProjectKey<'_>) -> Result<Option<ProjectRow>> {
+        let q = sqlx::AssertSqlSafe(format!("SELECT id, name, wallet_id, callback_uri FROM projects WHERE {filter}"));
+        let q = sqlx::query_as::<_, (i64, String, i64, Option<String>)>(q);
+        let q = match bind {
+            ProjectKey::Id(id) => q.bind(id),
+            ProjectKey::Name(name) => q.bind(name.to_string()),
+        };
+        let row = q.fetch_optional(self.conn()).await?;
+        Ok(row.map(|(id, name, wallet_id, callback_uri)| ProjectRow { id, name, wallet_id, callback_uri }))
+    }
+
+    pub async fn project(&mut self, id: i64) -> Result<Option<ProjectRow>> {
+        self.project_where("id = $1", ProjectKey::Id(id)).await
+    }
+
+    pub async fn project_by_name(&mut self, name: &str) -> Result<Option<ProjectRow>> {
+        self.project_where("name = $1", ProjectKey::Name(name)).await
+    }
+
+    pub async fn insert_client(&mut self, project_id: i64, mac_id: &str, mac_secret: &str, grants: &str, now: i64) -> Result<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO clients (project_id, mac_id, mac_secret, grants, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(project_id)
+        .bind(mac_id)
+        .bind(mac_secret)
+        .bind(grants)
+        .bind(now)
+        .fetch_one(self.conn())
+        .await
+        .map_err(StoreError::from_db)
+    }
+
+    pub async fn client_by_mac_id(&mut self, mac_id: &str) -> Result<Option<ClientRow>> {
+        let row = sqlx::query("SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE mac_id = $1")
+            .bind(mac_id)
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    /// The oldest client of a project (what `walletd demo` prints again on a second run).
+    pub async fn first_client_of(&mut self, project_id: i64) -> Result<Option<ClientRow>> {
+        let row = sqlx::query("SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE project_id = $1 ORDER BY id LIMIT 1")
+            .bind(project_id)
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    /// Records a nonce; `false` when `(mac_id, nonce)` was seen before (a replay).
+    pub async fn remember_nonce(&mut self, mac_id: &str, nonce: &str, now: i64) -> Result<bool> {
+        let inserted = sqlx::query("INSERT INTO mac_nonces (mac_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT (mac_id, nonce) DO NOTHING")
+            .bind(mac_id)
+            .bind(nonce)
+            .bind(now)
+            .execute(self.conn())
+            .await?
+            .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// Forgets nonces seen before `before`; replays that old fail the timestamp check anyway.
+    pub async fn forget_nonces(&mut self, before: i64) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM mac_nonces WHERE seen_at < $1")
+            .bind(before)
+            .execute(self.conn())
+            .await?
+            .rows_affected())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub async fn insert_code(
+        &mut self,
+        code_hash: &str,
+        wallet_id: i64,
+        max_amount: Option<i64>,
+        currency: Option<&str>,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<i64> {
+        sqlx::query_scalar(
+            "INSERT INTO reservation_codes (code_hash, wallet_id, max_amount, currency, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(code_hash)
+        .bind(wallet_id)
+        .bind(max_amount)
+        .bind(currency)
+        .bind(now)
+        .bind(expires_at)
+        .fetch_one(self.conn())
+        .await
+        .map_err(StoreError::from_db)
+    }
+
+    /// Finds and locks a code by its keyed hash.
+    pub async fn code_for_update(&mut self, code_hash: &str) -> Result<Option<CodeRow>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT id, wallet_id, max_amount, currency, expires_at, used_at FROM reservation_codes WHERE code_hash = $1{}",
+            self.for_update()
+        ));
+        let row: Option<(i64, i64, Option<i64>, Option<String>, i64, Option<i64>)> =
+            sqlx::query_as(q).bind(code_hash).fetch_optional(self.conn()).await?;
+        Ok(row.map(|(id, wallet_id, max_amount, currency, expires_at, used_at)| CodeRow {
+            id,
+            wallet_id,
+            max_amount,
+            currency,
+            expires_at,
+            used_at,
+        }))
+    }
+
+    /// Marks a code used by a transaction; `false` if it was used already.
+    pub async fn use_code(&mut self, id: i64, transaction_key: &str, now: i64) -> Result<bool> {
+        Ok(sqlx::query("UPDATE reservation_codes SET used_at = $1, transaction_key = $2 WHERE id = $3 AND used_at IS NULL")
+            .bind(now)
+            .bind(transaction_key)
+            .bind(id)
+            .execute(self.conn())
+            .await?
+            .rows_affected()
+            == 1)
+    }
+
+    pub async fn setting(&mut self, name: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(self.conn())
+            .await?)
+    }
+
+    /// Stores a setting unless one exists; returns the value in force.
+    pub async fn setting_or_insert(&mut self, name: &str, value: &str) -> Result<String> {
+        sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
+            .execute(self.conn())
+            .await?;
+        self.setting(name)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("setting {name} vanished")))
+    }
+}
+
+enum ProjectKey<'a> {
+    Id(i64),
+    Name(&'a str),
+}

@@ -1,0 +1,52 @@
+//! Embedded migrations: one folder per dialect, applied in order, each once.
+
+use crate::{Backend, Result, Store};
+use sqlx::Executor;
+
+struct Migration {
+    version: i64,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+    postgres: include_str!("../migrations/postgres/0001_init.sql"),
+}];
+
+/// Applies pending migrations inside one write transaction (so concurrent starters do not race).
+pub(crate) async fn run(store: &Store) -> Result<()> {
+    let mut tx = store.write().await?;
+    if store.backend() == Backend::Postgres {
+        tx.conn().execute("SELECT pg_advisory_xact_lock(4242424242)").await?;
+    }
+    tx.conn()
+        .execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .await?;
+    for m in MIGRATIONS {
+        let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+            .bind(m.version)
+            .fetch_optional(tx.conn())
+            .await?;
+        if applied.is_some() {
+            continue;
+        }
+        let script = match store.backend() {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        tx.conn().execute(sqlx::raw_sql(script)).await?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(m.version)
+            .bind(now)
+            .execute(tx.conn())
+            .await?;
+        tracing::info!(version = m.version, "applied migration");
+    }
+    tx.commit().await
+}

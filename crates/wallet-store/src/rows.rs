@@ -1,0 +1,143 @@
+//! Rows of transactions and payments, decoded into domain types.
+
+use crate::{Result, StoreError};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use wallet_core::reserve::ReserveSpec;
+use wallet_core::{Currency, PaymentStatus, TransactionStatus, TransactionType};
+
+/// A stored transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransactionRow {
+    pub key: String,
+    pub project_id: i64,
+    pub client_id: i64,
+    pub status: TransactionStatus,
+    pub kind: Option<TransactionType>,
+    pub wallet_id: Option<i64>,
+    pub created_at: i64,
+    pub confirmed_at: Option<i64>,
+    pub reserve: ReserveSpec,
+    /// The deadline, set when funds were reserved.
+    pub reserved_until: Option<i64>,
+    pub use_allowance: bool,
+    pub suggest_allowance: bool,
+    pub auto_confirm: bool,
+    pub redirect_uri: Option<String>,
+    pub callback_uri: Option<String>,
+    pub callbacks_disabled: bool,
+    pub user_json: Option<String>,
+    pub inquiries_json: Option<String>,
+}
+
+/// What is needed to insert a transaction.
+pub type NewTransactionRow = TransactionRow;
+
+/// A stored payment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentRow {
+    pub id: i64,
+    pub transaction_key: String,
+    pub project_id: i64,
+    pub status: PaymentStatus,
+    pub price: i64,
+    pub currency: Currency,
+    pub description: Option<String>,
+    pub parameters: Option<String>,
+    pub price_rules: Option<String>,
+    pub purpose: Option<String>,
+    pub beneficiary_wallet_id: i64,
+    pub beneficiary_json: Option<String>,
+    pub payer_wallet_id: Option<i64>,
+    pub freeze_for: Option<i64>,
+    pub freeze_until: Option<i64>,
+    pub hold_id: Option<i64>,
+    pub created_at: i64,
+    pub confirmed_at: Option<i64>,
+}
+
+/// What is needed to insert a payment (`id` is assigned by the database).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPaymentRow {
+    pub transaction_key: String,
+    pub project_id: i64,
+    pub price: i64,
+    pub currency: Currency,
+    pub description: Option<String>,
+    pub parameters: Option<String>,
+    pub price_rules: Option<String>,
+    pub purpose: Option<String>,
+    pub beneficiary_wallet_id: i64,
+    pub beneficiary_json: Option<String>,
+    pub freeze_for: Option<i64>,
+    pub freeze_until: Option<i64>,
+    pub created_at: i64,
+}
+
+pub(crate) fn parse<T: std::str::FromStr>(column: &str, value: &str) -> Result<T> {
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
+}
+
+pub(crate) const TRANSACTION_COLUMNS: &str = "transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json";
+
+pub(crate) fn transaction_from_row(r: &AnyRow) -> Result<TransactionRow> {
+    let flat = r.try_get::<i64, _>("reserve_flat")? != 0;
+    let reserve = match (
+        r.try_get::<Option<i64>, _>("reserve_for")?,
+        r.try_get::<Option<i64>, _>("reserve_until")?,
+    ) {
+        (Some(seconds), _) => ReserveSpec::For { seconds, flat },
+        (None, Some(at)) => ReserveSpec::Until { at, flat },
+        (None, None) => ReserveSpec::Default,
+    };
+    Ok(TransactionRow {
+        key: r.try_get("transaction_key")?,
+        project_id: r.try_get("project_id")?,
+        client_id: r.try_get("client_id")?,
+        status: parse("status", &r.try_get::<String, _>("status")?)?,
+        kind: r
+            .try_get::<Option<String>, _>("kind")?
+            .map(|k| parse("kind", &k))
+            .transpose()?,
+        wallet_id: r.try_get("wallet_id")?,
+        created_at: r.try_get("created_at")?,
+        confirmed_at: r.try_get("confirmed_at")?,
+        reserve,
+        reserved_until: r.try_get("reserved_until")?,
+        use_allowance: r.try_get::<i64, _>("use_allowance")? != 0,
+        suggest_allowance: r.try_get::<i64, _>("suggest_allowance")? != 0,
+        auto_confirm: r.try_get::<i64, _>("auto_confirm")? != 0,
+        redirect_uri: r.try_get("redirect_uri")?,
+        callback_uri: r.try_get("callback_uri")?,
+        callbacks_disabled: r.try_get::<i64, _>("callbacks_disabled")? != 0,
+        user_json: r.try_get("user_json")?,
+        inquiries_json: r.try_get("inquiries_json")?,
+    })
+}
+
+pub(crate) const PAYMENT_COLUMNS: &str = "id, transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, payer_wallet_id, freeze_for, freeze_until, hold_id, created_at, confirmed_at";
+
+pub(crate) fn payment_from_row(r: &AnyRow) -> Result<PaymentRow> {
+    Ok(PaymentRow {
+        id: r.try_get("id")?,
+        transaction_key: r.try_get("transaction_key")?,
+        project_id: r.try_get("project_id")?,
+        status: parse("status", &r.try_get::<String, _>("status")?)?,
+        price: r.try_get("price")?,
+        currency: parse("currency", &r.try_get::<String, _>("currency")?)?,
+        description: r.try_get("description")?,
+        parameters: r.try_get("parameters")?,
+        price_rules: r.try_get("price_rules")?,
+        purpose: r.try_get("purpose")?,
+        beneficiary_wallet_id: r.try_get("beneficiary_wallet_id")?,
+        beneficiary_json: r.try_get("beneficiary_json")?,
+        payer_wallet_id: r.try_get("payer_wallet_id")?,
+        freeze_for: r.try_get("freeze_for")?,
+        freeze_until: r.try_get("freeze_until")?,
+        hold_id: r.try_get("hold_id")?,
+        created_at: r.try_get("created_at")?,
+        confirmed_at: r.try_get("confirmed_at")?,
+    })
+}

@@ -1,0 +1,194 @@
+//! Transactions, their payments and their event log.
+
+use crate::rows::{
+    PAYMENT_COLUMNS, TRANSACTION_COLUMNS, payment_from_row, transaction_from_row,
+};
+use crate::{NewPaymentRow, PaymentRow, Result, StoreError, TransactionRow, Tx};
+use wallet_core::reserve::ReserveSpec;
+use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
+
+impl Tx {
+    /// Inserts a new transaction.
+    pub async fn insert_transaction(&mut self, t: &TransactionRow, now: i64) -> Result<()> {
+        let (reserve_for, reserve_until, flat) = match t.reserve {
+            ReserveSpec::Default => (None, None, false),
+            ReserveSpec::For { seconds, flat } => (Some(seconds), None, flat),
+            ReserveSpec::Until { at, flat } => (None, Some(at), flat),
+        };
+        sqlx::query(
+            "INSERT INTO transactions (transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+        )
+        .bind(&t.key)
+        .bind(t.project_id)
+        .bind(t.client_id)
+        .bind(t.status.as_str())
+        .bind(t.kind.map(|k| k.as_str()))
+        .bind(t.wallet_id)
+        .bind(t.created_at)
+        .bind(t.confirmed_at)
+        .bind(reserve_for)
+        .bind(reserve_until)
+        .bind(i64::from(flat))
+        .bind(t.reserved_until)
+        .bind(i64::from(t.use_allowance))
+        .bind(i64::from(t.suggest_allowance))
+        .bind(i64::from(t.auto_confirm))
+        .bind(t.redirect_uri.as_deref())
+        .bind(t.callback_uri.as_deref())
+        .bind(i64::from(t.callbacks_disabled))
+        .bind(t.user_json.as_deref())
+        .bind(t.inquiries_json.as_deref())
+        .bind(now)
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::from_db)?;
+        Ok(())
+    }
+
+    /// Reads a transaction by key.
+    pub async fn transaction(&mut self, key: &str) -> Result<Option<TransactionRow>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE transaction_key = $1"
+        ));
+        let row = sqlx::query(q).bind(key).fetch_optional(self.conn()).await?;
+        row.as_ref().map(transaction_from_row).transpose()
+    }
+
+    /// Reads and locks a transaction for the rest of this database transaction.
+    pub async fn transaction_for_update(&mut self, key: &str) -> Result<Option<TransactionRow>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE transaction_key = $1{}",
+            self.for_update()
+        ));
+        let row = sqlx::query(q).bind(key).fetch_optional(self.conn()).await?;
+        row.as_ref().map(transaction_from_row).transpose()
+    }
+
+    /// Moves a transaction to `status`, recording how and by which wallet it was reserved.
+    pub async fn set_transaction_state(
+        &mut self,
+        key: &str,
+        status: TransactionStatus,
+        kind: Option<TransactionType>,
+        wallet_id: Option<i64>,
+        reserved_until: Option<i64>,
+        confirmed_at: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE transactions SET status = $1, kind = $2, wallet_id = $3, reserved_until = $4, confirmed_at = $5, updated_at = $6 WHERE transaction_key = $7",
+        )
+        .bind(status.as_str())
+        .bind(kind.map(|k| k.as_str()))
+        .bind(wallet_id)
+        .bind(reserved_until)
+        .bind(confirmed_at)
+        .bind(now)
+        .bind(key)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Keys of transactions holding funds past their deadline, oldest deadline first.
+    pub async fn due_reservations(&mut self, now: i64, limit: i64) -> Result<Vec<String>> {
+        let keys = sqlx::query_scalar(
+            "SELECT transaction_key FROM transactions WHERE status IN ('reserved', 'waiting_registration', 'waiting_password') AND reserved_until <= $1 ORDER BY reserved_until LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?;
+        Ok(keys)
+    }
+
+    /// Inserts a payment and returns its id.
+    pub async fn insert_payment(&mut self, p: &NewPaymentRow) -> Result<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO payments (transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, freeze_for, freeze_until, created_at) VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+        )
+        .bind(&p.transaction_key)
+        .bind(p.project_id)
+        .bind(p.price)
+        .bind(p.currency.code())
+        .bind(p.description.as_deref())
+        .bind(p.parameters.as_deref())
+        .bind(p.price_rules.as_deref())
+        .bind(p.purpose.as_deref())
+        .bind(p.beneficiary_wallet_id)
+        .bind(p.beneficiary_json.as_deref())
+        .bind(p.freeze_for)
+        .bind(p.freeze_until)
+        .bind(p.created_at)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(id)
+    }
+
+    /// The payments of a transaction, in creation order.
+    pub async fn payments_of(&mut self, key: &str) -> Result<Vec<PaymentRow>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE transaction_key = $1 ORDER BY id"
+        ));
+        let rows = sqlx::query(q).bind(key).fetch_all(self.conn()).await?;
+        rows.iter().map(payment_from_row).collect()
+    }
+
+    /// Writes a payment's mutable state.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update_payment(
+        &mut self,
+        id: i64,
+        status: PaymentStatus,
+        price: i64,
+        payer_wallet_id: Option<i64>,
+        hold_id: Option<i64>,
+        confirmed_at: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE payments SET status = $1, price = $2, payer_wallet_id = $3, hold_id = $4, confirmed_at = $5 WHERE id = $6",
+        )
+        .bind(status.as_str())
+        .bind(price)
+        .bind(payer_wallet_id)
+        .bind(hold_id)
+        .bind(confirmed_at)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Appends to a transaction's audit trail: who did what, when.
+    pub async fn append_event(
+        &mut self,
+        key: &str,
+        at: i64,
+        actor: &str,
+        event: &str,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO transaction_events (transaction_key, at, actor, event, detail) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(key)
+        .bind(at)
+        .bind(actor)
+        .bind(event)
+        .bind(detail)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// A transaction's audit trail as `(at, actor, event, detail)`, oldest first.
+    pub async fn events_of(&mut self, key: &str) -> Result<Vec<(i64, String, String, Option<String>)>> {
+        let rows = sqlx::query_as(
+            "SELECT at, actor, event, detail FROM transaction_events WHERE transaction_key = $1 ORDER BY id",
+        )
+        .bind(key)
+        .fetch_all(self.conn())
+        .await?;
+        Ok(rows)
+    }
+}
