@@ -191,4 +191,24 @@ impl Tx {
         .await?;
         Ok(rows)
     }
+
+    /// Reads and locks a payment by id.
+    pub async fn payment_for_update(&mut self, id: i64) -> Result<Option<PaymentRow>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1{}",
+            self.for_update()
+        ));
+        let row = sqlx::query(q).bind(id).fetch_optional(self.conn()).await?;
+        row.as_ref().map(payment_from_row).transpose()
+    }
+
+    /// Moves a payment into another transaction (a payment belongs to exactly one).
+    pub async fn move_payment(&mut self, id: i64, transaction_key: &str) -> Result<()> {
+        sqlx::query("UPDATE payments SET transaction_key = $1 WHERE id = $2")
+            .bind(transaction_key)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
 }

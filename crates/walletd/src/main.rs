@@ -1,1 +1,5 @@
-fn main() {}
+//! `walletd`: see `walletd --help`.
+
+fn main() -> std::process::ExitCode {
+    walletd::cli::main()
+}

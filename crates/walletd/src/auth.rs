@@ -1,0 +1,124 @@
+//! MAC authentication of every API request (DESIGN.md "Authentication", client-compatibility §1).
+//!
+//! Checks, in order: a well-formed `Authorization: MAC …` header; `ts` within
+//! ±60 s of wall time; a known `id`; the MAC over the request as received
+//! (path and query as sent, host and port from `Host`, the raw `ext`), compared
+//! in constant time; `body_hash` equal to the hash of the body bytes; and the
+//! `(id, nonce)` pair unseen. The nonce is recorded in its own database
+//! transaction, so a request that later fails cannot be replayed either.
+
+use crate::clock::wall_now;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, HOST};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use wallet_client::mac::{MacHeader, SignedParts, body_hash, parse_query};
+use wallet_store::ClientRow;
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Allowed distance between the client's `ts` and our wall clock.
+pub const TIMESTAMP_WINDOW_SECS: i64 = 60;
+
+/// The authenticated API client of a request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub client: ClientRow,
+}
+
+/// Host and port as the client signed them: from `Host`, the port defaulting to `default_port`.
+fn host_and_port(parts: &Parts, default_port: u16) -> Result<(String, u16), ApiError> {
+    let host = parts
+        .headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .ok_or_else(|| ApiError::Unauthorized("request has no Host header".into()))?;
+    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
+        // [v6]:port
+        let end = rest.find(']').ok_or_else(|| ApiError::Unauthorized("malformed Host header".into()))?;
+        let name = &host[..end + 2];
+        (name, rest[end + 1..].strip_prefix(':'))
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        }
+    };
+    let port = match port {
+        Some(p) => p.parse().map_err(|_| ApiError::Unauthorized("malformed port in Host header".into()))?,
+        None => default_port,
+    };
+    Ok((name.to_string(), port))
+}
+
+/// Authenticates the request, then hands it on with its [`Caller`] and the body bytes.
+pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::invalid(format!("request body is larger than {} KiB", MAX_BODY_BYTES / 1024)))?;
+    let caller = verify(&state, &parts, &bytes).await?;
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
+async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: MAC header".into()))?;
+    let mac = MacHeader::parse(header)
+        .ok_or_else(|| ApiError::Unauthorized("malformed Authorization header: expected MAC id, ts, nonce, mac".into()))?;
+    let ts: i64 = mac
+        .ts
+        .parse()
+        .map_err(|_| ApiError::Unauthorized("MAC ts is not a UNIX time".into()))?;
+    let now = wall_now();
+    if (now - ts).abs() > TIMESTAMP_WINDOW_SECS {
+        return Err(ApiError::Unauthorized(format!(
+            "stale timestamp: MAC ts is more than {TIMESTAMP_WINDOW_SECS} s from the server's time"
+        )));
+    }
+    let client = {
+        let mut tx = state.store.read().await?;
+        tx.client_by_mac_id(&mac.id).await?
+    }
+    .ok_or_else(|| ApiError::Unauthorized("unknown MAC id".into()))?;
+    let (host, port) = host_and_port(parts, state.default_port)?;
+    let uri = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let signed = SignedParts {
+        ts: &mac.ts,
+        nonce: &mac.nonce,
+        method: parts.method.as_str(),
+        uri,
+        host: &host,
+        port,
+        ext: &mac.ext,
+    };
+    if !signed.verify(client.mac_secret.as_bytes(), &mac.mac) {
+        return Err(ApiError::Unauthorized("signature does not match the request".into()));
+    }
+    let signed_hash = parse_query(&mac.ext).into_iter().find(|(k, _)| k == "body_hash").map(|(_, v)| v);
+    match signed_hash {
+        Some(h) if h != body_hash(body) => {
+            return Err(ApiError::Unauthorized("body hash does not match the body received".into()));
+        }
+        None if !body.is_empty() => {
+            return Err(ApiError::Unauthorized("request has a body but the MAC ext has no body_hash".into()));
+        }
+        _ => {}
+    }
+    let mut tx = state.store.write().await?;
+    let fresh = tx.remember_nonce(&client.mac_id, &mac.nonce, now).await?;
+    tx.commit().await?;
+    if !fresh {
+        return Err(ApiError::Unauthorized("reused nonce: this request was already received".into()));
+    }
+    Ok(Caller { client })
+}

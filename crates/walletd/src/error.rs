@@ -1,0 +1,161 @@
+//! The one error type of the API, mapped once to HTTP status and the spec's error code.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use wallet_client::types::ErrorBody;
+use wallet_core::codes::CodeError;
+use wallet_core::money::MoneyError;
+use wallet_core::payment::PriceError;
+use wallet_core::reserve::ReserveError;
+use wallet_core::status::InvalidTransition;
+use wallet_store::StoreError;
+
+/// Everything a call can answer instead of success. The description is shown to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("{0}")]
+    NotEnoughFunds(String),
+    #[error("{0}")]
+    InvalidCode(String),
+    #[error("{0}")]
+    CodeExpired(String),
+    #[error("{0}")]
+    CodeRestrictionViolation(String),
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+    #[error("{0}")]
+    PayerAccountInactive(String),
+    #[error("{0}")]
+    BeneficiaryAccountInactive(String),
+    #[error("{0}")]
+    PaymentToSameAccount(String),
+    #[error("{0}")]
+    RateLimitExceeded(String),
+    #[error("the service is overloaded; retry later")]
+    Unavailable,
+    #[error("internal server error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    /// The spec's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidRequest(_) => "invalid_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed(_) => "invalid_request",
+            ApiError::InvalidState(_) => "invalid_state",
+            ApiError::NotEnoughFunds(_) => "not_enough_funds",
+            ApiError::InvalidCode(_) => "invalid_code",
+            ApiError::CodeExpired(_) => "code_expired",
+            ApiError::CodeRestrictionViolation(_) => "code_restriction_violation",
+            ApiError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            ApiError::PayerAccountInactive(_) => "payer_account_inactive",
+            ApiError::BeneficiaryAccountInactive(_) => "beneficiary_account_inactive",
+            ApiError::PaymentToSameAccount(_) => "payment_to_same_account",
+            ApiError::RateLimitExceeded(_) => "rate_limit_exceeded",
+            ApiError::Unavailable => "temporarily_unavailable",
+            ApiError::Internal(_) => "internal_server_error",
+        }
+    }
+
+    /// The HTTP status. 502 is never used: the PHP client retries it, which could act twice.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RateLimitExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    pub fn invalid(msg: impl Into<String>) -> Self {
+        ApiError::InvalidRequest(msg.into())
+    }
+
+    pub fn not_found_transaction(key: &str) -> Self {
+        ApiError::NotFound(format!("transaction {key:?} was not found"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            tracing::error!(error = ?e, "internal error");
+        }
+        let body = ErrorBody {
+            error: self.code().to_string(),
+            error_description: Some(self.to_string()),
+        };
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            ApiError::Unavailable
+        } else {
+            ApiError::Internal(e.into())
+        }
+    }
+}
+
+impl From<MoneyError> for ApiError {
+    fn from(e: MoneyError) -> Self {
+        ApiError::InvalidRequest(e.to_string())
+    }
+}
+
+impl From<ReserveError> for ApiError {
+    fn from(e: ReserveError) -> Self {
+        ApiError::InvalidRequest(e.to_string())
+    }
+}
+
+impl From<InvalidTransition> for ApiError {
+    fn from(e: InvalidTransition) -> Self {
+        ApiError::InvalidState(e.to_string())
+    }
+}
+
+impl From<CodeError> for ApiError {
+    fn from(e: CodeError) -> Self {
+        match e {
+            CodeError::Invalid => ApiError::InvalidCode(e.to_string()),
+            CodeError::Expired => ApiError::CodeExpired(e.to_string()),
+            CodeError::RestrictionViolation(m) => ApiError::CodeRestrictionViolation(m),
+        }
+    }
+}
+
+impl From<PriceError> for ApiError {
+    fn from(e: PriceError) -> Self {
+        match e {
+            // The spec files an amount the payment does not allow under invalid_state.
+            PriceError::OutsideRules { .. } => ApiError::InvalidState(e.to_string()),
+            _ => ApiError::InvalidRequest(e.to_string()),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,54 @@
+//! Handlers of `transaction` endpoints: parse, call the service, answer JSON.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::json;
+use crate::service::transactions as svc;
+use crate::state::AppState;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::Extension;
+use wallet_client::types::{ConfirmPrices, NewTransaction, ReserveRequest, Transaction};
+use wallet_core::keys::is_plausible_key;
+
+fn key_or_404(key: &str) -> ApiResult<()> {
+    if is_plausible_key(key) { Ok(()) } else { Err(ApiError::not_found_transaction(key)) }
+}
+
+pub async fn create(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult<Json<Transaction>> {
+    let req: NewTransaction = json::parse(&body)?;
+    svc::create(&state, &caller.client, req).await.map(Json)
+}
+
+pub async fn get(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(key): Path<String>) -> ApiResult<Json<Transaction>> {
+    key_or_404(&key)?;
+    svc::get(&state, &caller.client, &key).await.map(Json)
+}
+
+pub async fn revoke(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(key): Path<String>) -> ApiResult<Json<Transaction>> {
+    key_or_404(&key)?;
+    svc::revoke(&state, &caller.client, &key).await.map(Json)
+}
+
+pub async fn reserve(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Transaction>> {
+    key_or_404(&key)?;
+    let req: ReserveRequest = json::parse_optional(&body)?.unwrap_or_default();
+    svc::reserve_with_code(&state, &caller.client, &key, req).await.map(Json)
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Transaction>> {
+    key_or_404(&key)?;
+    let prices: Option<ConfirmPrices> = json::parse_optional(&body)?;
+    svc::confirm(&state, &caller.client, &key, prices).await.map(Json)
+}

@@ -1,0 +1,17 @@
+//! walletd: an open implementation of the Wallet API.
+//!
+//! Layers, outside in: [`cli`] (commands) → [`server`] and [`http`] (routes,
+//! [`auth`]) → [`service`] (one database transaction per operation) →
+//! `wallet_store` (SQL) and `wallet_core` (the pure domain).
+
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod error;
+pub mod http;
+pub mod jobs;
+pub mod json;
+pub mod render;
+pub mod server;
+pub mod service;
+pub mod state;

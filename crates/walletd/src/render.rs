@@ -1,0 +1,78 @@
+//! Stored rows into the spec's JSON shapes.
+
+use wallet_client::types::{self as wire, CallbackUri, Reserve};
+use wallet_core::money::format_decimal;
+use wallet_core::reserve::ReserveSpec;
+use wallet_store::{PaymentRow, TransactionRow};
+
+fn json(text: &Option<String>) -> Option<serde_json::Value> {
+    text.as_deref().and_then(|t| serde_json::from_str(t).ok())
+}
+
+/// A payment as `GET payment/{id}` returns it.
+pub fn payment(p: &PaymentRow) -> wire::Payment {
+    wire::Payment {
+        id: p.id,
+        transaction_key: p.transaction_key.clone(),
+        created_at: p.created_at,
+        status: p.status,
+        price: p.price,
+        currency: p.currency.code().to_string(),
+        price_decimal: format_decimal(p.price, p.currency),
+        wallet: p.payer_wallet_id,
+        confirmed_at: p.confirmed_at,
+        freeze: None,
+        freeze_for: None,
+        freeze_until: None,
+        description: p.description.clone(),
+        parameters: json(&p.parameters),
+        price_rules: p.price_rules.as_deref().and_then(|r| serde_json::from_str(r).ok()),
+        purpose: p.purpose.clone(),
+        beneficiary: json(&p.beneficiary_json),
+        cancelable: None,
+    }
+}
+
+/// A transaction as `GET transaction/{key}` returns it.
+///
+/// `reserve.until` (and flat `reserve_until`) show the deadline while funds are held, else the
+/// requested moment if one was given; `reserve.for` shows the requested seconds, and the flat
+/// `reserve_for` the same in hours when it is a whole number of hours.
+pub fn transaction(t: &TransactionRow, payments: &[PaymentRow]) -> wire::Transaction {
+    let (for_seconds, requested_until) = match t.reserve {
+        ReserveSpec::Default => (None, None),
+        ReserveSpec::For { seconds, .. } => (Some(seconds), None),
+        ReserveSpec::Until { at, .. } => (None, Some(at)),
+    };
+    let until = if t.status.holds_funds() { t.reserved_until } else { requested_until };
+    let reserve = (for_seconds.is_some() || until.is_some()).then_some(Reserve { for_seconds, until });
+    wire::Transaction {
+        transaction_key: t.key.clone(),
+        created_at: t.created_at,
+        status: t.status,
+        kind: t.kind,
+        wallet: t.wallet_id,
+        valid_for_payment_card_debit: false,
+        confirmed_at: t.confirmed_at,
+        correlation_key: None,
+        project_id: Some(t.project_id),
+        payments: payments.iter().map(payment).collect(),
+        allowance: None,
+        reserve,
+        reserve_until: until,
+        reserve_for: for_seconds.filter(|s| s % 3600 == 0).map(|s| s / 3600),
+        use_allowance: Some(t.use_allowance),
+        suggest_allowance: Some(t.suggest_allowance),
+        auto_confirm: t.auto_confirm,
+        redirect_uri: t.redirect_uri.clone(),
+        callback_uri: if t.callbacks_disabled {
+            Some(CallbackUri::Disabled)
+        } else {
+            t.callback_uri.clone().map(CallbackUri::Uri)
+        },
+        user: json(&t.user_json),
+        inquiries: json(&t.inquiries_json),
+        location_id: None,
+        manager_id: None,
+    }
+}

@@ -1,0 +1,83 @@
+//! Building and running the server: bind, serve, sweep, shut down gracefully.
+
+use crate::clock::SharedClock;
+use crate::state::{AppState, load_code_key};
+use crate::{http, jobs};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use wallet_store::Store;
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub database: String,
+    pub sweep_interval: Duration,
+    pub default_port: u16,
+}
+
+/// A bound, ready server (port 0 is allowed: tests read [`Server::addr`]).
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    sweep_interval: Duration,
+}
+
+impl Server {
+    /// Connects to the store (running migrations) and binds the listener.
+    pub async fn build(config: &ServerConfig, clock: SharedClock) -> anyhow::Result<Server> {
+        let store = Store::connect(&config.database).await?;
+        let code_key = load_code_key(&store).await?;
+        let state = AppState { store, clock, code_key: Arc::new(code_key), default_port: config.default_port };
+        let listener = TcpListener::bind(&config.listen).await?;
+        Ok(Server { listener, state, sweep_interval: config.sweep_interval })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and stops the sweeper.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let sweeper = tokio::spawn(jobs::sweeper(self.state.clone(), self.sweep_interval, stop_rx));
+        let app = http::router(self.state.clone());
+        tracing::info!(addr = %self.addr(), "walletd listening");
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        let _ = stop_tx.send(true);
+        let _ = sweeper.await;
+        self.state.store.close().await;
+        tracing::info!("walletd stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown signal received");
+}

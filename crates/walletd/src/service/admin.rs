@@ -1,0 +1,230 @@
+//! Operator actions behind `walletd demo` and `walletd admin …`, run directly on the store.
+
+use crate::error::{ApiError, ApiResult};
+use crate::service::wallets::balance_unchecked;
+use crate::state::AppState;
+use argon2::Argon2;
+use argon2::password_hash::PasswordHasher;
+use serde::Serialize;
+use wallet_client::types::WalletBalance;
+use wallet_core::codes::{DEFAULT_VALIDITY_SECS, ReservationCode};
+use wallet_core::keys::random_base62;
+use wallet_core::money::{Currency, parse_decimal};
+use wallet_store::{StoreError, Tx};
+
+/// Every reservation type; a new client is granted all unless told otherwise.
+pub const ALL_GRANTS: &str = "reservation_code,pin,automatic,flash,page";
+
+/// A salted Argon2id hash (PHC string) of a password or PIN.
+pub fn hash_secret(secret: &str) -> ApiResult<String> {
+    Argon2::default()
+        .hash_password(secret.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing failed: {e}")))
+}
+
+/// `{"project_id", "wallet_id"}`.
+#[derive(Debug, Serialize)]
+pub struct CreatedProject {
+    pub project_id: i64,
+    pub wallet_id: i64,
+}
+
+/// `{"mac_id", "mac_secret"}`: the secret is shown once, to the operator.
+#[derive(Debug, Serialize)]
+pub struct CreatedClient {
+    pub mac_id: String,
+    pub mac_secret: String,
+}
+
+/// `{"reservation_code", "qr", "barcode", "expires_at"}`.
+#[derive(Debug, Serialize)]
+pub struct IssuedCode {
+    pub reservation_code: String,
+    pub qr: String,
+    pub barcode: String,
+    pub expires_at: i64,
+}
+
+/// A wallet holder of the demo.
+#[derive(Debug, Serialize)]
+pub struct DemoUser {
+    pub user_id: i64,
+    pub email: String,
+    pub password: String,
+    pub pin: String,
+    pub wallet_id: i64,
+}
+
+/// What `walletd demo --json` prints.
+#[derive(Debug, Serialize)]
+pub struct Demo {
+    pub project_id: i64,
+    pub project_wallet_id: i64,
+    pub client: CreatedClient,
+    pub users: Vec<DemoUser>,
+}
+
+async fn create_project_in(tx: &mut Tx, name: &str, now: i64) -> ApiResult<CreatedProject> {
+    let owner_email = format!("project+{}@walletd.invalid", name.to_lowercase().replace(' ', "-"));
+    let owner = tx.insert_user(&owner_email, &hash_secret(&random_base62(32))?, now).await;
+    let owner = match owner {
+        Ok(id) => id,
+        Err(StoreError::Conflict) => return Err(ApiError::invalid(format!("a project named {name:?} exists"))),
+        Err(e) => return Err(e.into()),
+    };
+    let wallet_id = tx.insert_wallet(owner, now).await?;
+    let project_id = match tx.insert_project(name, wallet_id, now).await {
+        Ok(id) => id,
+        Err(StoreError::Conflict) => return Err(ApiError::invalid(format!("a project named {name:?} exists"))),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(CreatedProject { project_id, wallet_id })
+}
+
+/// `walletd admin project create --name NAME`.
+pub async fn create_project(state: &AppState, name: &str) -> ApiResult<CreatedProject> {
+    if name.trim().is_empty() {
+        return Err(ApiError::invalid("project name must not be empty"));
+    }
+    let mut tx = state.store.write().await?;
+    let created = create_project_in(&mut tx, name, state.now()).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+async fn create_client_in(tx: &mut Tx, project_id: i64, grants: &str, now: i64) -> ApiResult<CreatedClient> {
+    if tx.project(project_id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("project {project_id} was not found")));
+    }
+    let client = CreatedClient { mac_id: random_base62(10), mac_secret: random_base62(32) };
+    tx.insert_client(project_id, &client.mac_id, &client.mac_secret, grants, now).await?;
+    Ok(client)
+}
+
+/// `walletd admin client create --project ID`.
+pub async fn create_client(state: &AppState, project_id: i64, grants: &str) -> ApiResult<CreatedClient> {
+    let mut tx = state.store.write().await?;
+    let client = create_client_in(&mut tx, project_id, grants, state.now()).await?;
+    tx.commit().await?;
+    Ok(client)
+}
+
+async fn top_up_in(tx: &mut Tx, wallet_id: i64, amount: i64, currency: Currency, now: i64) -> ApiResult<()> {
+    if amount <= 0 {
+        return Err(ApiError::invalid("top-up amount must be positive"));
+    }
+    if tx.wallet(wallet_id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("wallet {wallet_id} was not found")));
+    }
+    let source = tx.system_account("topup", currency).await?;
+    let account = tx.wallet_account(wallet_id, currency).await?;
+    tx.transfer_from_system(source, account, amount, "topup", now).await?;
+    Ok(())
+}
+
+/// `walletd admin top-up --wallet ID --amount 100.00 --currency EUR`; returns the new balance.
+pub async fn top_up(state: &AppState, wallet_id: i64, amount: &str, currency: &str) -> ApiResult<WalletBalance> {
+    let currency = Currency::parse(currency)?;
+    let amount = parse_decimal(amount, currency)?;
+    let mut tx = state.store.write().await?;
+    top_up_in(&mut tx, wallet_id, amount, currency, state.now()).await?;
+    let balance = balance_unchecked(&mut tx, wallet_id).await?;
+    tx.commit().await?;
+    Ok(balance)
+}
+
+/// `walletd admin balance --wallet ID`.
+pub async fn balance(state: &AppState, wallet_id: i64) -> ApiResult<WalletBalance> {
+    let mut tx = state.store.read().await?;
+    balance_unchecked(&mut tx, wallet_id).await
+}
+
+/// `walletd admin reservation-code --wallet ID [--max-amount 50.00] [--valid-for 300]`.
+pub async fn issue_code(
+    state: &AppState,
+    wallet_id: i64,
+    max_amount: Option<&str>,
+    currency: &str,
+    valid_for: Option<i64>,
+) -> ApiResult<IssuedCode> {
+    let currency = Currency::parse(currency)?;
+    let max = max_amount.map(|m| parse_decimal(m, currency)).transpose()?;
+    if max.is_some_and(|m| m <= 0) {
+        return Err(ApiError::invalid("max amount must be positive"));
+    }
+    let valid_for = valid_for.unwrap_or(DEFAULT_VALIDITY_SECS);
+    if !(1..=86_400).contains(&valid_for) {
+        return Err(ApiError::invalid("valid-for must be between 1 and 86400 seconds"));
+    }
+    let now = state.now();
+    let code = ReservationCode::generate();
+    let mut tx = state.store.write().await?;
+    if tx.wallet(wallet_id).await?.is_none() {
+        return Err(ApiError::NotFound(format!("wallet {wallet_id} was not found")));
+    }
+    let restricted_currency = max.map(|_| currency.code());
+    tx.insert_code(&code.keyed_hash(&state.code_key), wallet_id, max, restricted_currency, now, now + valid_for)
+        .await?;
+    tx.commit().await?;
+    Ok(IssuedCode {
+        reservation_code: code.expose().to_string(),
+        qr: code.qr_text(),
+        barcode: code.barcode_text(),
+        expires_at: now + valid_for,
+    })
+}
+
+/// The demo holders: fixed, documented credentials, so that a second `walletd demo` prints the same.
+const DEMO_USERS: [(&str, &str, &str); 2] =
+    [("alice@example.com", "alice-demo-password", "1234"), ("bob@example.com", "bob-demo-password", "4321")];
+/// Each demo holder starts with this many EUR.
+const DEMO_BALANCE: i64 = 100_000;
+
+/// `walletd demo`: a project with a client and two funded holders, created once.
+pub async fn demo(state: &AppState) -> ApiResult<Demo> {
+    let now = state.now();
+    let eur = Currency::parse("EUR")?;
+    let mut tx = state.store.write().await?;
+    let (project, client) = match tx.project_by_name("demo").await? {
+        Some(p) => {
+            let c = tx
+                .first_client_of(p.id)
+                .await?
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("demo project has no client")))?;
+            (CreatedProject { project_id: p.id, wallet_id: p.wallet_id }, CreatedClient { mac_id: c.mac_id, mac_secret: c.mac_secret })
+        }
+        None => {
+            let p = create_project_in(&mut tx, "demo", now).await?;
+            let c = create_client_in(&mut tx, p.project_id, ALL_GRANTS, now).await?;
+            (p, c)
+        }
+    };
+    let mut users = Vec::new();
+    for (email, password, pin) in DEMO_USERS {
+        let (user_id, wallet_id) = match tx.user_by_email(email).await? {
+            Some(u) => {
+                let wallet = *tx.wallets_of_user(u.id).await?.first().ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("demo user without wallet"))
+                })?;
+                (u.id, wallet)
+            }
+            None => {
+                let user_id = tx.insert_user(email, &hash_secret(password)?, now).await?;
+                tx.set_pin_hash(user_id, &hash_secret(pin)?).await?;
+                let wallet_id = tx.insert_wallet(user_id, now).await?;
+                top_up_in(&mut tx, wallet_id, DEMO_BALANCE, eur, now).await?;
+                (user_id, wallet_id)
+            }
+        };
+        users.push(DemoUser {
+            user_id,
+            email: email.to_string(),
+            password: password.to_string(),
+            pin: pin.to_string(),
+            wallet_id,
+        });
+    }
+    tx.commit().await?;
+    Ok(Demo { project_id: project.project_id, project_wallet_id: project.wallet_id, client, users })
+}

@@ -1,0 +1,7 @@
+//! What walletd does, independent of HTTP: each operation is one database
+//! transaction that loads state, asks `wallet_core` what may happen, and writes
+//! the answer. Handlers and admin commands both call these.
+
+pub mod admin;
+pub mod transactions;
+pub mod wallets;

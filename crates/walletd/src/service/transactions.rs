@@ -1,0 +1,572 @@
+//! Transactions: create, read, revoke, reserve by reservation code, confirm, expire.
+
+use crate::error::{ApiError, ApiResult};
+use crate::render;
+use crate::state::AppState;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use wallet_client::types::{self as wire, CallbackUri, ConfirmPrices, NewPayment, NewTransaction, PaymentRef, ReserveRequest};
+use wallet_core::codes::{CodeRecord, CodeRestriction, ReservationCode, check_use};
+use wallet_core::keys::new_transaction_key;
+use wallet_core::money::{Currency, Money, parse_decimal};
+use wallet_core::payment::{PriceRules, reduce_price, select_price};
+use wallet_core::reserve::ReserveSpec;
+use wallet_core::status::Event;
+use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
+use wallet_store::{ClientRow, NewPaymentRow, PaymentRow, TransactionRow, Tx};
+
+/// Most payments one transaction may group.
+pub const MAX_PAYMENTS: usize = 100;
+/// Longest free-text field (description, purpose, URIs).
+pub const MAX_TEXT: usize = 2048;
+
+fn check_text(field: &str, value: &Option<String>) -> ApiResult<()> {
+    match value {
+        Some(v) if v.chars().count() > MAX_TEXT => Err(ApiError::invalid(format!("{field} is longer than {MAX_TEXT} characters"))),
+        _ => Ok(()),
+    }
+}
+
+fn check_uri(field: &str, value: &Option<String>) -> ApiResult<()> {
+    check_text(field, value)?;
+    match value {
+        Some(v) if !(v.starts_with("http://") || v.starts_with("https://")) => {
+            Err(ApiError::invalid(format!("{field} must be an absolute http:// or https:// URI")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Amount of a payment request: exactly one of `price` (minor units) and `price_decimal`.
+fn requested_amount(price: Option<i64>, price_decimal: &Option<String>, currency: Currency) -> ApiResult<i64> {
+    let amount = match (price, price_decimal) {
+        (Some(p), None) => p,
+        (None, Some(d)) => parse_decimal(d, currency)?,
+        (Some(_), Some(_)) => return Err(ApiError::invalid("give either price or price_decimal, not both")),
+        (None, None) => return Err(ApiError::invalid("price or price_decimal is required")),
+    };
+    if amount <= 0 {
+        return Err(ApiError::invalid("price must be positive"));
+    }
+    Ok(amount)
+}
+
+/// A validated inline payment, before it has an id.
+struct PaymentDraft {
+    row: NewPaymentRow,
+    explicit_beneficiary: bool,
+}
+
+fn draft_payment(p: &NewPayment, key: &str, project_id: i64, project_wallet: i64, now: i64) -> ApiResult<PaymentDraft> {
+    let currency = Currency::parse(&p.currency)?;
+    let price = requested_amount(p.price, &p.price_decimal, currency)?;
+    check_text("description", &p.description)?;
+    check_text("purpose", &p.purpose)?;
+    if let Some(rules) = &p.price_rules {
+        rules.validate().map_err(ApiError::from)?;
+    }
+    let frozen = p.freeze.as_ref().is_some_and(|f| f.for_seconds.unwrap_or(0) != 0 || f.until.unwrap_or(0) != 0)
+        || p.freeze_for.unwrap_or(0) != 0
+        || p.freeze_until.unwrap_or(0) != 0;
+    if frozen {
+        return Err(ApiError::invalid("payment freeze is not supported by this walletd version yet"));
+    }
+    let (beneficiary_wallet_id, beneficiary_json) = match &p.beneficiary {
+        None | Some(Value::Null) => (project_wallet, None),
+        Some(Value::Number(n)) => {
+            let id = n.as_i64().ok_or_else(|| ApiError::invalid("beneficiary must be a wallet id"))?;
+            (id, Some(serde_json::json!({ "id": id })))
+        }
+        Some(Value::Object(o)) => match o.get("id").and_then(Value::as_i64) {
+            Some(id) => (id, Some(serde_json::json!({ "id": id }))),
+            None if o.contains_key("email") || o.contains_key("phone") => {
+                return Err(ApiError::invalid(
+                    "beneficiary by email or phone is not supported by this walletd version yet; give {\"id\": wallet_id}",
+                ));
+            }
+            None => return Err(ApiError::invalid("beneficiary must be {\"id\": wallet_id}")),
+        },
+        Some(_) => return Err(ApiError::invalid("beneficiary must be {\"id\": wallet_id}")),
+    };
+    Ok(PaymentDraft {
+        explicit_beneficiary: beneficiary_json.is_some(),
+        row: NewPaymentRow {
+            transaction_key: key.to_string(),
+            project_id,
+            price,
+            currency,
+            description: p.description.clone(),
+            parameters: p.parameters.as_ref().map(Value::to_string),
+            price_rules: p.price_rules.as_ref().map(|r| serde_json::to_string(r).expect("rules serialize")),
+            purpose: p.purpose.clone(),
+            beneficiary_wallet_id,
+            beneficiary_json: beneficiary_json.map(|v| v.to_string()),
+            freeze_for: None,
+            freeze_until: None,
+            created_at: now,
+        },
+    })
+}
+
+/// Reads a transaction and its payments as the API shows them.
+async fn view(tx: &mut Tx, key: &str) -> ApiResult<wire::Transaction> {
+    let t = tx.transaction(key).await?.ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let payments = tx.payments_of(key).await?;
+    Ok(render::transaction(&t, &payments))
+}
+
+/// Locks the caller's transaction; another project's transaction does not exist for the caller.
+async fn lock_own(tx: &mut Tx, key: &str, client: &ClientRow) -> ApiResult<TransactionRow> {
+    match tx.transaction_for_update(key).await? {
+        Some(t) if t.project_id == client.project_id => Ok(t),
+        _ => Err(ApiError::not_found_transaction(key)),
+    }
+}
+
+fn is_due(t: &TransactionRow, now: i64) -> bool {
+    t.status.holds_funds() && t.reserved_until.is_some_and(|deadline| now >= deadline)
+}
+
+/// `POST transaction`.
+pub async fn create(state: &AppState, client: &ClientRow, req: NewTransaction) -> ApiResult<wire::Transaction> {
+    let now = state.now();
+    if req.allowance.is_some() {
+        return Err(ApiError::invalid("allowance in a transaction is not supported by this walletd version yet"));
+    }
+    if req.payments.is_empty() {
+        return Err(ApiError::invalid("payments is required: a non-empty array of payments or payment ids"));
+    }
+    if req.payments.len() > MAX_PAYMENTS {
+        return Err(ApiError::invalid(format!("a transaction groups at most {MAX_PAYMENTS} payments")));
+    }
+    let nested = req.reserve.as_ref();
+    let reserve = ReserveSpec::from_request(
+        nested.and_then(|r| r.for_seconds),
+        nested.and_then(|r| r.until),
+        nested.is_some(),
+        req.reserve_for,
+        req.reserve_until,
+        now,
+    )?;
+    check_uri("redirect_uri", &req.redirect_uri)?;
+    let (callback_uri, callbacks_disabled) = match &req.callback_uri {
+        None => (None, false),
+        Some(CallbackUri::Disabled) => (None, true),
+        Some(CallbackUri::Uri(u)) => {
+            check_uri("callback_uri", &Some(u.clone()))?;
+            (Some(u.clone()), false)
+        }
+    };
+    if let Some(user) = &req.user
+        && !user.get("email").is_some_and(Value::is_string)
+    {
+        return Err(ApiError::invalid("user must be an object with a string email"));
+    }
+    if req.inquiries.as_ref().is_some_and(|i| !i.is_array()) {
+        return Err(ApiError::invalid("inquiries must be an array"));
+    }
+    let auto_confirm = req.auto_confirm.unwrap_or(false);
+
+    let mut tx = state.store.write().await?;
+    let project = tx
+        .project(client.project_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("client {} has no project", client.id)))?;
+    let key = new_transaction_key();
+    let row = TransactionRow {
+        key: key.clone(),
+        project_id: project.id,
+        client_id: client.id,
+        status: TransactionStatus::New,
+        kind: None,
+        wallet_id: None,
+        created_at: now,
+        confirmed_at: None,
+        reserve,
+        reserved_until: None,
+        use_allowance: req.use_allowance.unwrap_or(true),
+        suggest_allowance: req.suggest_allowance.unwrap_or(false),
+        auto_confirm,
+        redirect_uri: req.redirect_uri.clone(),
+        callback_uri,
+        callbacks_disabled,
+        user_json: req.user.as_ref().map(Value::to_string),
+        inquiries_json: req.inquiries.as_ref().map(Value::to_string),
+    };
+    tx.insert_transaction(&row, now).await?;
+    let mut all_explicit = true;
+    for (i, p) in req.payments.iter().enumerate() {
+        match p {
+            PaymentRef::New(p) => {
+                let draft = draft_payment(p, &key, project.id, project.wallet_id, now)
+                    .map_err(|e| prefix_error(e, &format!("payments[{i}]: ")))?;
+                if tx.wallet(draft.row.beneficiary_wallet_id).await?.is_none() {
+                    return Err(ApiError::invalid(format!(
+                        "payments[{i}]: beneficiary wallet {} does not exist",
+                        draft.row.beneficiary_wallet_id
+                    )));
+                }
+                all_explicit &= draft.explicit_beneficiary;
+                tx.insert_payment(&draft.row).await?;
+            }
+            PaymentRef::Id(id) => {
+                all_explicit &= regroup_payment(&mut tx, *id, &key, client, now).await?;
+            }
+        }
+    }
+    if auto_confirm && !all_explicit {
+        return Err(ApiError::invalid("auto_confirm is only available when every payment names its beneficiary"));
+    }
+    tx.append_event(&key, now, &format!("client:{}", client.mac_id), "created", None).await?;
+    let view = view(&mut tx, &key).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+fn prefix_error(e: ApiError, prefix: &str) -> ApiError {
+    match e {
+        ApiError::InvalidRequest(m) => ApiError::InvalidRequest(format!("{prefix}{m}")),
+        ApiError::InvalidState(m) => ApiError::InvalidState(format!("{prefix}{m}")),
+        other => other,
+    }
+}
+
+/// Moves an existing `new` payment of the caller's project into transaction `key`;
+/// a transaction left without payments is deleted. Returns whether it names a beneficiary.
+async fn regroup_payment(tx: &mut Tx, id: i64, key: &str, client: &ClientRow, now: i64) -> ApiResult<bool> {
+    let payment = match tx.payment_for_update(id).await? {
+        Some(p) if p.project_id == client.project_id => p,
+        _ => return Err(ApiError::invalid(format!("payment {id} was not found"))),
+    };
+    if payment.transaction_key == key {
+        return Err(ApiError::invalid(format!("payment {id} is listed twice")));
+    }
+    let old = tx
+        .transaction_for_update(&payment.transaction_key)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("payment {id} has no transaction")))?;
+    if old.status != TransactionStatus::New || payment.status != PaymentStatus::New {
+        return Err(ApiError::InvalidState(format!(
+            "payment {id} is {}; only new payments can be grouped into a transaction",
+            payment.status
+        )));
+    }
+    tx.move_payment(id, key).await?;
+    tx.append_event(&old.key, now, &format!("client:{}", client.mac_id), "payment_moved", Some(&format!("{id} -> {key}")))
+        .await?;
+    if tx.payments_of(&old.key).await?.is_empty() {
+        tx.set_transaction_state(&old.key, TransactionStatus::Deleted, None, None, None, None, now).await?;
+    }
+    Ok(payment.beneficiary_json.is_some())
+}
+
+/// `GET transaction/{key}`: a reservation past its deadline is failed first, so a read never shows it reserved.
+pub async fn get(state: &AppState, client: &ClientRow, key: &str) -> ApiResult<wire::Transaction> {
+    let now = state.now();
+    let mut tx = state.store.read().await?;
+    let t = tx
+        .transaction(key)
+        .await?
+        .filter(|t| t.project_id == client.project_id)
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    if is_due(&t, now) {
+        drop(tx);
+        expire_if_due(state, key).await?;
+        tx = state.store.read().await?;
+    }
+    view(&mut tx, key).await
+}
+
+/// Releases every hold of a transaction and marks it `status` (revoked, failed).
+async fn release_all(tx: &mut Tx, t: &TransactionRow, status: TransactionStatus, now: i64) -> ApiResult<()> {
+    for p in tx.payments_of(&t.key).await? {
+        if let Some(hold) = p.hold_id {
+            tx.release_hold(hold, now).await?;
+        }
+        tx.update_payment(p.id, status.into(), p.price, p.payer_wallet_id, p.hold_id, None).await?;
+    }
+    tx.set_transaction_state(&t.key, status, t.kind, t.wallet_id, t.reserved_until, None, now).await?;
+    Ok(())
+}
+
+/// Fails a transaction whose reservation deadline passed, releasing its funds. `true` if it did.
+pub async fn expire_if_due(state: &AppState, key: &str) -> ApiResult<bool> {
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let Some(t) = tx.transaction_for_update(key).await? else {
+        return Ok(false);
+    };
+    if !is_due(&t, now) {
+        return Ok(false);
+    }
+    let to = t.status.apply(Event::Expire)?;
+    release_all(&mut tx, &t, to, now).await?;
+    tx.append_event(key, now, "system", "expired", t.reserved_until.map(|d| format!("deadline {d}")).as_deref())
+        .await?;
+    tx.commit().await?;
+    tracing::info!(transaction_key = key, "reservation expired; funds released");
+    Ok(true)
+}
+
+/// `DELETE transaction/{key}`: a new transaction is deleted; a waiting or reserved one is revoked and its funds released.
+pub async fn revoke(state: &AppState, client: &ClientRow, key: &str) -> ApiResult<wire::Transaction> {
+    if expire_if_due(state, key).await? {
+        return Err(expired_error());
+    }
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let t = lock_own(&mut tx, key, client).await?;
+    let to = t.status.apply(Event::Revoke)?;
+    release_all(&mut tx, &t, to, now).await?;
+    tx.append_event(key, now, &format!("client:{}", client.mac_id), to.as_str(), None).await?;
+    let view = view(&mut tx, key).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+fn expired_error() -> ApiError {
+    ApiError::InvalidState("the reservation deadline passed: the transaction failed and its funds were released".into())
+}
+
+/// `PUT transaction/{key}/reserve` with a reservation code.
+pub async fn reserve_with_code(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+    req: ReserveRequest,
+) -> ApiResult<wire::Transaction> {
+    let text = match (&req.reservation_code, &req.code) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::invalid("reservation_code and code differ; give one of them"));
+        }
+        (Some(c), _) | (None, Some(c)) => c.clone(),
+        (None, None) => {
+            return Err(ApiError::invalid(if req.pin.is_some() {
+                "reserving with a PIN needs the wallet in the path: PUT transaction/{key}/reserve/{wallet}"
+            } else {
+                "reservation_code is required"
+            }));
+        }
+    };
+    if !client.has_grant(TransactionType::ReservationCode.as_str()) {
+        return Err(ApiError::UnsupportedGrantType(
+            "this client may not reserve transactions with reservation codes".into(),
+        ));
+    }
+    let code = ReservationCode::parse(&text).ok_or_else(|| {
+        ApiError::InvalidCode("reservation code is incorrect: expected 28 digits; the holder should generate a new one".into())
+    })?;
+    let code_hash = code.keyed_hash(&state.code_key);
+    let now = state.now();
+    let actor = format!("client:{}", client.mac_id);
+
+    let mut tx = state.store.write().await?;
+    let t = lock_own(&mut tx, key, client).await?;
+    let to = t.status.apply(Event::Reserve)?;
+    if t.status != TransactionStatus::New {
+        return Err(ApiError::InvalidState(format!("transaction is {}; only new transactions can be reserved", t.status)));
+    }
+    let deadline = t.reserve.deadline(now).map_err(|_| {
+        ApiError::InvalidState("the transaction's reserve.until has passed; create a new transaction".into())
+    })?;
+    let stored = tx
+        .code_for_update(&code_hash)
+        .await?
+        .ok_or_else(|| ApiError::InvalidCode("reservation code is incorrect; the holder should generate a new one".into()))?;
+    let mut payments = tx.payments_of(key).await?;
+    let selected = selected_prices(&payments, req.payment_prices.as_ref())?;
+    let restriction_currency = stored.currency.as_deref().map(Currency::parse).transpose()?;
+    let record = CodeRecord {
+        wallet_id: stored.wallet_id,
+        restriction: CodeRestriction {
+            max_amount: stored
+                .max_amount
+                .map(|m| Money::new(m, restriction_currency.unwrap_or(payments[0].currency))),
+            currency: restriction_currency,
+        },
+        expires_at: stored.expires_at,
+        used: stored.used_at.is_some(),
+    };
+    let prices: Vec<Money> = payments.iter().zip(&selected).map(|(p, amount)| Money::new(*amount, p.currency)).collect();
+    check_use(&record, now, &prices)?;
+
+    let payer = tx
+        .wallet(record.wallet_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("code bound to a missing wallet")))?;
+    if !payer.active {
+        return Err(ApiError::PayerAccountInactive("the payer's wallet is inactive and cannot make payments".into()));
+    }
+    for (p, amount) in payments.iter_mut().zip(&selected) {
+        check_beneficiary(&mut tx, p, payer.id).await?;
+        let account = tx.wallet_account(payer.id, p.currency).await?;
+        let hold = tx.place_hold(account, p.id, *amount, now).await?.ok_or_else(|| {
+            ApiError::NotEnoughFunds(format!("there is not enough {} in the wallet for this transaction", p.currency))
+        })?;
+        p.price = *amount;
+        p.hold_id = Some(hold);
+        p.payer_wallet_id = Some(payer.id);
+        p.status = to.into();
+        tx.update_payment(p.id, p.status, p.price, p.payer_wallet_id, p.hold_id, None).await?;
+    }
+    if !tx.use_code(stored.id, key, now).await? {
+        return Err(ApiError::InvalidCode("reservation code was already used; the holder should generate a new one".into()));
+    }
+    tx.set_transaction_state(key, to, Some(TransactionType::ReservationCode), Some(payer.id), Some(deadline), None, now)
+        .await?;
+    tx.append_event(key, now, &actor, "reserved", Some(&format!("reservation_code wallet {}", payer.id)))
+        .await?;
+    if t.auto_confirm {
+        let t = lock_own(&mut tx, key, client).await?;
+        settle(&mut tx, &t, &payments, &BTreeMap::new(), now).await?;
+        tx.append_event(key, now, "system", "confirmed", Some("auto_confirm")).await?;
+    }
+    let view = view(&mut tx, key).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// The beneficiary must be an active wallet other than the payer's.
+async fn check_beneficiary(tx: &mut Tx, p: &PaymentRow, payer: i64) -> ApiResult<()> {
+    if p.beneficiary_wallet_id == payer {
+        return Err(ApiError::PaymentToSameAccount(format!(
+            "payment {} would pay wallet {payer} from itself",
+            p.id
+        )));
+    }
+    match tx.wallet(p.beneficiary_wallet_id).await? {
+        Some(w) if w.active => Ok(()),
+        _ => Err(ApiError::BeneficiaryAccountInactive(format!(
+            "the beneficiary wallet of payment {} is inactive and cannot accept payments",
+            p.id
+        ))),
+    }
+}
+
+/// The price to reserve for each payment, applying `payment_prices` where `price_rules` allow.
+fn selected_prices(payments: &[PaymentRow], chosen: Option<&BTreeMap<String, i64>>) -> ApiResult<Vec<i64>> {
+    let mut chosen_by_id = BTreeMap::new();
+    for (id, price) in chosen.into_iter().flatten() {
+        let id: i64 = id
+            .parse()
+            .map_err(|_| ApiError::invalid(format!("payment_prices key {id:?} is not a payment id")))?;
+        if !payments.iter().any(|p| p.id == id) {
+            return Err(ApiError::invalid(format!("payment_prices names payment {id}, which is not in this transaction")));
+        }
+        chosen_by_id.insert(id, *price);
+    }
+    payments
+        .iter()
+        .map(|p| {
+            let rules: Option<PriceRules> = p.price_rules.as_deref().and_then(|r| serde_json::from_str(r).ok());
+            Ok(select_price(p.id, p.price, rules.as_ref(), chosen_by_id.get(&p.id).copied())?)
+        })
+        .collect()
+}
+
+/// Settles every payment's hold to its beneficiary at the given (or reserved) price.
+async fn settle(
+    tx: &mut Tx,
+    t: &TransactionRow,
+    payments: &[PaymentRow],
+    prices: &BTreeMap<i64, i64>,
+    now: i64,
+) -> ApiResult<()> {
+    let to = t.status.apply(Event::Confirm)?;
+    for p in payments {
+        let hold = p
+            .hold_id
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("reserved payment {} has no hold", p.id)))?;
+        let amount = prices.get(&p.id).copied().unwrap_or(p.price);
+        let beneficiary = tx.wallet_account(p.beneficiary_wallet_id, p.currency).await?;
+        if !tx.settle_hold(hold, beneficiary, amount, &t.key, p.id, now).await? {
+            return Err(ApiError::Internal(anyhow::anyhow!("hold {hold} of payment {} was already resolved", p.id)));
+        }
+        tx.update_payment(p.id, PaymentStatus::Done, amount, p.payer_wallet_id, p.hold_id, Some(now)).await?;
+    }
+    tx.set_transaction_state(&t.key, to, t.kind, t.wallet_id, t.reserved_until, Some(now), now).await?;
+    Ok(())
+}
+
+/// `PUT transaction/{key}/confirm`, optionally reducing payments' prices.
+pub async fn confirm(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+    prices: Option<ConfirmPrices>,
+) -> ApiResult<wire::Transaction> {
+    if expire_if_due(state, key).await? {
+        return Err(expired_error());
+    }
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let t = lock_own(&mut tx, key, client).await?;
+    t.status.apply(Event::Confirm)?;
+    let payments = tx.payments_of(key).await?;
+    let mut reduced = BTreeMap::new();
+    for (id_text, price) in prices.into_iter().flatten() {
+        let payment = id_text
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| payments.iter().find(|p| p.id == id))
+            .ok_or_else(|| ApiError::invalid(format!("payment {id_text:?} is not in this transaction")))?;
+        let currency = Currency::parse(&price.currency)?;
+        if currency != payment.currency {
+            return Err(ApiError::invalid(format!(
+                "payment {} is in {}, not {currency}",
+                payment.id, payment.currency
+            )));
+        }
+        let amount = match (price.price, &price.price_decimal) {
+            (Some(p), None) => p,
+            (None, Some(d)) => parse_decimal(d, currency)?,
+            _ => return Err(ApiError::invalid("give exactly one of price and price_decimal for each payment")),
+        };
+        reduced.insert(payment.id, reduce_price(payment.price, amount)?);
+    }
+    settle(&mut tx, &t, &payments, &reduced, now).await?;
+    let detail = (!reduced.is_empty()).then(|| format!("reduced {reduced:?}"));
+    tx.append_event(key, now, &format!("client:{}", client.mac_id), "confirmed", detail.as_deref())
+        .await?;
+    let view = view(&mut tx, key).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Keys of reservations past their deadline (for the sweeper).
+pub async fn due_reservations(state: &AppState, limit: i64) -> ApiResult<Vec<String>> {
+    let mut tx = state.store.read().await?;
+    Ok(tx.due_reservations(state.now(), limit).await?)
+}
+
+/// Audit trail of a transaction (admin and tests).
+pub async fn events(state: &AppState, key: &str) -> ApiResult<Vec<(i64, String, String, Option<String>)>> {
+    let mut tx = state.store.read().await?;
+    Ok(tx.events_of(key).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payment(price: i64) -> NewPayment {
+        NewPayment { price: Some(price), currency: "EUR".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn drafts_refuse_bad_amounts_and_currencies() {
+        assert!(draft_payment(&payment(0), "k", 1, 2, 0).is_err());
+        assert!(draft_payment(&payment(-5), "k", 1, 2, 0).is_err());
+        let bad_currency = NewPayment { currency: "EURO".into(), ..payment(5) };
+        assert!(draft_payment(&bad_currency, "k", 1, 2, 0).is_err());
+        let both = NewPayment { price_decimal: Some("1.00".into()), ..payment(100) };
+        assert!(draft_payment(&both, "k", 1, 2, 0).is_err());
+        let decimal = NewPayment { price: None, price_decimal: Some("12.1".into()), ..payment(1) };
+        let d = draft_payment(&decimal, "k", 1, 2, 0).unwrap();
+        assert_eq!(d.row.price, 1210);
+        assert_eq!(d.row.beneficiary_wallet_id, 2, "project wallet by default");
+        assert!(!d.explicit_beneficiary);
+        let to = NewPayment { beneficiary: Some(serde_json::json!({"id": 9})), ..payment(1) };
+        assert!(draft_payment(&to, "k", 1, 2, 0).unwrap().explicit_beneficiary);
+    }
+}

@@ -1,0 +1,31 @@
+//! What every request handler and job shares.
+
+use crate::clock::SharedClock;
+use std::sync::Arc;
+use wallet_store::Store;
+
+/// Shared application state: the store, the clock and server-held keys.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: SharedClock,
+    /// Key of the keyed hash under which reservation codes are stored.
+    pub code_key: Arc<Vec<u8>>,
+    /// Port assumed in MAC checks when the `Host` header has none (80, or 443 behind TLS).
+    pub default_port: u16,
+}
+
+impl AppState {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+/// Loads (or creates, on first start) the key for reservation-code hashes.
+pub async fn load_code_key(store: &Store) -> anyhow::Result<Vec<u8>> {
+    let mut tx = store.write().await?;
+    let fresh = wallet_core::keys::random_base62(43);
+    let key = tx.setting_or_insert("code_hash_key", &fresh).await?;
+    tx.commit().await?;
+    Ok(key.into_bytes())
+}
