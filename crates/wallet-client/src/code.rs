@@ -12,8 +12,14 @@ mod tests {
     #[test]
     fn strips_prefixes() {
         let code = "0154742514278159925679172111";
-        assert_eq!(super::parse_scanned(&format!("9999{code}")).as_deref(), Some(code));
-        assert_eq!(super::parse_scanned(&format!("PAYSERA${code}")).as_deref(), Some(code));
+        assert_eq!(
+            super::parse_scanned(&format!("9999{code}")).as_deref(),
+            Some(code)
+        );
+        assert_eq!(
+            super::parse_scanned(&format!("PAYSERA${code}")).as_deref(),
+            Some(code)
+        );
         assert_eq!(super::parse_scanned(code).as_deref(), Some(code));
         assert_eq!(super::parse_scanned("PAYSERA$123"), None);
     }

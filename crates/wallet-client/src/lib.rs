@@ -3,8 +3,18 @@
 //! - [`mac`]: MAC request signing, byte-compatible with the official PHP client.
 //! - [`types`]: the wire types (shared with the server).
 //! - [`code`]: reading a scanned reservation code.
-//! - `Client` (feature `http`, on by default): typed calls over HTTP.
+//! - [`Client`] (feature `http`, on by default): typed calls over HTTP. The server builds without
+//!   it, so that it does not pull an HTTP client in.
 
 pub mod code;
 pub mod mac;
 pub mod types;
+
+#[cfg(feature = "http")]
+pub mod client;
+
+#[cfg(feature = "http")]
+pub use client::{
+    CashOut, Client, Error, IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_LEN, Method,
+    new_idempotency_key,
+};

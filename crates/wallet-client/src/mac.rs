@@ -194,7 +194,8 @@ impl MacHeader {
             }
             s = &after[end + 1..];
         }
-        (!h.id.is_empty() && !h.ts.is_empty() && !h.nonce.is_empty() && !h.mac.is_empty()).then_some(h)
+        (!h.id.is_empty() && !h.ts.is_empty() && !h.nonce.is_empty() && !h.mac.is_empty())
+            .then_some(h)
     }
 }
 
@@ -214,7 +215,15 @@ pub fn sign(
 ) -> String {
     let ext = ext_for(body, parameters);
     let ts = ts.to_string();
-    let parts = SignedParts { ts: &ts, nonce, method, uri, host, port, ext: &ext };
+    let parts = SignedParts {
+        ts: &ts,
+        nonce,
+        method,
+        uri,
+        host,
+        port,
+        ext: &ext,
+    };
     MacHeader {
         id: id.to_string(),
         ts: ts.clone(),
@@ -236,7 +245,10 @@ mod tests {
         assert_eq!(urldecode("%4").as_deref(), Some("%4"));
         assert_eq!(urldecode("%zz"), None);
         assert_eq!(
-            build_query(&[("body_hash".into(), "AVq9f1zF+GI=".into()), ("location_id".into(), "a b".into())]),
+            build_query(&[
+                ("body_hash".into(), "AVq9f1zF+GI=".into()),
+                ("location_id".into(), "a b".into())
+            ]),
             "body_hash=AVq9f1zF%2BGI%3D&location_id=a+b"
         );
     }
@@ -246,7 +258,10 @@ mod tests {
         for _ in 0..50 {
             let n = new_nonce();
             assert_eq!(n.len(), 32);
-            assert!(n.bytes().all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\'));
+            assert!(
+                n.bytes()
+                    .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
+            );
         }
     }
 
@@ -260,7 +275,10 @@ mod tests {
             ext: "body_hash=x%3D&a=b+c".into(),
         };
         assert_eq!(MacHeader::parse(&h.render()), Some(h.clone()));
-        let no_ext = MacHeader { ext: String::new(), ..h };
+        let no_ext = MacHeader {
+            ext: String::new(),
+            ..h
+        };
         assert!(!no_ext.render().contains("ext="));
         assert_eq!(MacHeader::parse(&no_ext.render()), Some(no_ext));
         assert_eq!(MacHeader::parse("Bearer x"), None);

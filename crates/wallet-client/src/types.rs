@@ -193,7 +193,9 @@ impl<'de> Deserialize<'de> for PaymentRef {
             v @ Value::Object(_) => serde_json::from_value(v)
                 .map(|p| PaymentRef::New(Box::new(p)))
                 .map_err(|e| D::Error::custom(format!("payment: {e}"))),
-            _ => Err(D::Error::custom("each element of payments must be a payment id or a payment object")),
+            _ => Err(D::Error::custom(
+                "each element of payments must be a payment id or a payment object",
+            )),
         }
     }
 }
@@ -314,7 +316,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.payments[0], PaymentRef::Id(2987));
-        assert!(matches!(&t.payments[1], PaymentRef::New(p) if p.price_decimal.as_deref() == Some("12.99")));
+        assert!(
+            matches!(&t.payments[1], PaymentRef::New(p) if p.price_decimal.as_deref() == Some("12.99"))
+        );
         assert_eq!(t.callback_uri, Some(CallbackUri::Disabled));
         assert!(serde_json::from_str::<NewTransaction>(r#"{"payments":["x"]}"#).is_err());
         assert!(serde_json::from_str::<NewTransaction>(r#"{"callback_uri":true}"#).is_err());

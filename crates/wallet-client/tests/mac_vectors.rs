@@ -43,10 +43,27 @@ fn every_vector_signs_and_verifies() {
             port: c.port,
             ext: &ext,
         };
-        assert_eq!(parts.mac(v.secret.as_bytes()), c.mac, "mac of {} {}", c.method, c.uri);
+        assert_eq!(
+            parts.mac(v.secret.as_bytes()),
+            c.mac,
+            "mac of {} {}",
+            c.method,
+            c.uri
+        );
         assert!(parts.verify(v.secret.as_bytes(), &c.mac));
         assert!(!parts.verify(b"wrong secret", &c.mac));
-        let header = sign(&v.mac_id, v.secret.as_bytes(), v.ts, &v.nonce, &c.method, &c.uri, &c.host, c.port, c.body.as_bytes(), &[]);
+        let header = sign(
+            &v.mac_id,
+            v.secret.as_bytes(),
+            v.ts,
+            &v.nonce,
+            &c.method,
+            &c.uri,
+            &c.host,
+            c.port,
+            c.body.as_bytes(),
+            &[],
+        );
         let parsed = MacHeader::parse(&header).unwrap();
         assert_eq!(parsed.mac, c.mac);
         assert_eq!(parsed.ext, c.ext);
@@ -59,6 +76,14 @@ fn a_changed_uri_does_not_verify() {
     let v = vectors();
     let c = &v.cases[0];
     let ts = v.ts.to_string();
-    let parts = SignedParts { ts: &ts, nonce: &v.nonce, method: &c.method, uri: "/wallet/rest/v1/payment/10146", host: &c.host, port: c.port, ext: "" };
+    let parts = SignedParts {
+        ts: &ts,
+        nonce: &v.nonce,
+        method: &c.method,
+        uri: "/wallet/rest/v1/payment/10146",
+        host: &c.host,
+        port: c.port,
+        ext: "",
+    };
     assert!(!parts.verify(v.secret.as_bytes(), &c.mac));
 }

@@ -1,0 +1,489 @@
+//! The client against a raw TCP server that records what arrived on the wire: every request must
+//! verify with the server-side MAC code over the path, query, host and port that were really used,
+//! and error bodies must become typed errors.
+#![cfg(feature = "http")]
+
+use std::collections::BTreeMap;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use wallet_client::mac::{self, MacHeader, SignedParts};
+use wallet_client::types::{ConfirmPrice, NewPayment, NewTransaction, PaymentRef};
+use wallet_client::{Client, Error, Method};
+use wallet_core::money::Currency;
+
+const ID: &str = "wkVd93h2uS";
+const SECRET: &str = "IrdTc8uQodU7PRpLzzLTW6wqZAO6tAMU";
+const CODE: &str = "0154742514278159925679172111";
+
+/// What the server saw of one request.
+#[derive(Debug)]
+struct Seen {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap()
+    }
+
+    /// Verifies the MAC as walletd does: over the raw ext from the header, the request target as
+    /// received, and the host and port of the listener.
+    fn assert_signed(&self, port: u16) {
+        let auth = self.header("authorization").expect("Authorization header");
+        let h = MacHeader::parse(auth).expect("MAC header parses");
+        assert_eq!(h.id, ID);
+        let ts: i64 = h.ts.parse().unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        assert!((now - ts).abs() < 60, "ts is the current time");
+        assert_eq!(h.nonce.len(), 32);
+        let parts = SignedParts {
+            ts: &h.ts,
+            nonce: &h.nonce,
+            method: &self.method,
+            uri: &self.target,
+            host: "127.0.0.1",
+            port,
+            ext: &h.ext,
+        };
+        assert!(
+            parts.verify(SECRET.as_bytes(), &h.mac),
+            "MAC verifies for {} {}",
+            self.method,
+            self.target
+        );
+        assert!(!parts.verify(b"another secret", &h.mac));
+        let ext = mac::parse_query(&h.ext);
+        if self.body.is_empty() {
+            assert!(h.ext.is_empty(), "no body, no ext: {:?}", h.ext);
+        } else {
+            assert_eq!(
+                ext[0],
+                ("body_hash".to_string(), mac::body_hash(&self.body))
+            );
+        }
+    }
+}
+
+/// Answers the scripted `(status, body)` pairs, one connection each, and returns what it saw.
+async fn server(answers: Vec<(u16, String)>) -> (u16, JoinHandle<Vec<Seen>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = tokio::spawn(async move {
+        let mut seen = Vec::new();
+        for (status, body) in answers {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            seen.push(read_request(&mut sock).await);
+            let reason = if status < 300 { "OK" } else { "Error" };
+            let answer = format!(
+                "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            sock.write_all(answer.as_bytes()).await.unwrap();
+            sock.shutdown().await.unwrap();
+        }
+        seen
+    });
+    (port, handle)
+}
+
+async fn read_request(sock: &mut tokio::net::TcpStream) -> Seen {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = sock.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed before the request head");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next().unwrap().split(' ');
+    let method = request_line.next().unwrap().to_string();
+    let target = request_line.next().unwrap().to_string();
+    let headers: Vec<(String, String)> = lines
+        .map(|l| {
+            let (k, v) = l.split_once(':').unwrap();
+            (k.trim().to_string(), v.trim().to_string())
+        })
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .map(|(_, v)| v.parse().unwrap())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < len {
+        let n = sock.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "connection closed inside the body");
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Seen {
+        method,
+        target,
+        headers,
+        body,
+    }
+}
+
+fn transaction(status: &str) -> String {
+    let wallet = if status == "new" {
+        ""
+    } else {
+        r#""wallet":14471,"#
+    };
+    let confirmed = if status == "confirmed" {
+        r#""confirmed_at":1585146195,"#
+    } else {
+        ""
+    };
+    format!(
+        r#"{{"transaction_key":"ATaNL6X6CivO2Ou0FMPt","created_at":1585146000,"status":"{status}",{wallet}{confirmed}"valid_for_payment_card_debit":false,"auto_confirm":false,"payments":[{{"id":186975531,"transaction_key":"ATaNL6X6CivO2Ou0FMPt","created_at":1585146000,"status":"{status}","price":5000,"currency":"EUR","price_decimal":"50.00","description":"Cash withdrawal"}}]}}"#
+    )
+}
+
+fn client(port: u16) -> Client {
+    Client::new(&format!("http://127.0.0.1:{port}"), ID, SECRET).unwrap()
+}
+
+fn eur() -> Currency {
+    Currency::parse("EUR").unwrap()
+}
+
+#[tokio::test]
+async fn create_is_signed_over_the_exact_body_and_carries_an_idempotency_key() {
+    let (port, seen) = server(vec![(200, transaction("new"))]).await;
+    let tx = NewTransaction {
+        payments: vec![PaymentRef::New(Box::new(NewPayment {
+            description: Some("Cash withdrawal".into()),
+            price: Some(5000),
+            currency: "EUR".into(),
+            ..NewPayment::default()
+        }))],
+        ..NewTransaction::default()
+    };
+    let created = client(port).create_transaction(&tx).await.unwrap();
+    assert_eq!(created.transaction_key, "ATaNL6X6CivO2Ou0FMPt");
+    let seen = seen.await.unwrap();
+    let r = &seen[0];
+    assert_eq!(
+        (r.method.as_str(), r.target.as_str()),
+        ("POST", "/rest/v1/transaction")
+    );
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("host"), Some(format!("127.0.0.1:{port}").as_str()));
+    r.assert_signed(port);
+    assert_eq!(r.json()["payments"][0]["price"], 5000);
+    let key = r.header("idempotency-key").expect("idempotency key");
+    assert_eq!(key.len(), 32);
+    assert!(key.bytes().all(|b| b.is_ascii_alphanumeric()));
+}
+
+#[tokio::test]
+async fn get_with_a_base_path_and_a_query_signs_the_full_uri() {
+    let (port, seen) = server(vec![
+        (200, transaction("reserved")),
+        (
+            200,
+            r#"{"payments":[],"_metadata":{"total":0,"offset":0,"limit":20}}"#.into(),
+        ),
+    ])
+    .await;
+    let c = Client::new(&format!("http://127.0.0.1:{port}/wallet/"), ID, SECRET).unwrap();
+    let t = c.get_transaction("ATaNL6X6CivO2Ou0FMPt").await.unwrap();
+    assert_eq!(t.wallet, Some(14471));
+    let v = c
+        .request_json(Method::GET, "payments?status=new&wallet=1", None)
+        .await
+        .unwrap();
+    assert_eq!(v["_metadata"]["total"], 0);
+    let seen = seen.await.unwrap();
+    assert_eq!(
+        seen[0].target,
+        "/wallet/rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt"
+    );
+    assert_eq!(
+        seen[1].target,
+        "/wallet/rest/v1/payments?status=new&wallet=1"
+    );
+    for r in &seen {
+        assert_eq!(r.method, "GET");
+        assert!(r.body.is_empty());
+        assert_eq!(
+            r.header("idempotency-key"),
+            None,
+            "GET needs no idempotency key"
+        );
+        r.assert_signed(port);
+    }
+}
+
+#[tokio::test]
+async fn reserve_sends_the_bare_code_and_confirm_without_prices_sends_no_body() {
+    let (port, seen) = server(vec![
+        (200, transaction("reserved")),
+        (200, transaction("confirmed")),
+        (200, transaction("confirmed")),
+    ])
+    .await;
+    let c = client(port);
+    let prices = BTreeMap::from([("186975531".to_string(), 4000)]);
+    c.reserve_with_code(
+        "ATaNL6X6CivO2Ou0FMPt",
+        &format!("PAYSERA${CODE}"),
+        Some(prices),
+    )
+    .await
+    .unwrap();
+    c.confirm_transaction("ATaNL6X6CivO2Ou0FMPt", None)
+        .await
+        .unwrap();
+    let confirm_prices = BTreeMap::from([(
+        "186975531".to_string(),
+        ConfirmPrice {
+            price: Some(4000),
+            price_decimal: None,
+            currency: "EUR".into(),
+        },
+    )]);
+    let t = c
+        .confirm_transaction("ATaNL6X6CivO2Ou0FMPt", Some(&confirm_prices))
+        .await
+        .unwrap();
+    assert_eq!(t.confirmed_at, Some(1585146195));
+    let seen = seen.await.unwrap();
+    assert_eq!(
+        seen[0].target,
+        "/rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt/reserve"
+    );
+    assert_eq!(seen[0].method, "PUT");
+    assert_eq!(
+        seen[0].json(),
+        serde_json::json!({"reservation_code": CODE, "payment_prices": {"186975531": 4000}})
+    );
+    assert_eq!(
+        seen[1].target,
+        "/rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt/confirm"
+    );
+    assert!(seen[1].body.is_empty());
+    assert_eq!(seen[1].header("content-type"), None);
+    assert_eq!(
+        seen[2].json(),
+        serde_json::json!({"186975531": {"price": 4000, "currency": "EUR"}})
+    );
+    for r in &seen {
+        r.assert_signed(port);
+        assert!(r.header("idempotency-key").is_some());
+    }
+    assert_ne!(
+        seen[1].header("idempotency-key"),
+        seen[2].header("idempotency-key")
+    );
+}
+
+#[tokio::test]
+async fn an_error_body_becomes_a_typed_api_error() {
+    let (port, seen) = server(vec![(
+        400,
+        r#"{"error":"invalid_code","error_description":"Invalid reservation code"}"#.into(),
+    )])
+    .await;
+    let e = client(port)
+        .reserve_with_code("ATaNL6X6CivO2Ou0FMPt", CODE, None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.api_code(), Some("invalid_code"));
+    match &e {
+        Error::Api {
+            status,
+            error,
+            description,
+        } => {
+            assert_eq!(*status, 400);
+            assert_eq!(error, "invalid_code");
+            assert_eq!(description.as_deref(), Some("Invalid reservation code"));
+        }
+        other => panic!("expected an API error, got {other:?}"),
+    }
+    assert!(
+        !format!("{e} {e:?}").contains(CODE),
+        "errors never show the code"
+    );
+    seen.await.unwrap()[0].assert_signed(port);
+}
+
+#[tokio::test]
+async fn a_text_that_is_not_a_code_is_refused_before_sending() {
+    // Nothing listens on this client's port: a request would be a transport error.
+    let c = Client::new("http://127.0.0.1:9", ID, SECRET).unwrap();
+    let e = c
+        .reserve_with_code("k", "PAYSERA$123", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidCode), "{e:?}");
+    let e = c
+        .cash_out("12345", 5000, eur(), "Cash withdrawal")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidCode), "{e:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_transport_error() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let e = client(port).get_transaction("k").await.unwrap_err();
+    assert!(matches!(e, Error::Transport(_)), "{e:?}");
+    assert_eq!(e.api_code(), None);
+}
+
+#[tokio::test]
+async fn cash_out_creates_reserves_and_confirms() {
+    let (port, seen) = server(vec![
+        (200, transaction("new")),
+        (200, transaction("reserved")),
+        (200, transaction("confirmed")),
+    ])
+    .await;
+    let done = client(port)
+        .cash_out(&format!("9999{CODE}"), 5000, eur(), "Cash withdrawal")
+        .await
+        .unwrap();
+    assert_eq!(done.created.status.as_str(), "new");
+    assert_eq!(done.reserved.status.as_str(), "reserved");
+    assert_eq!(done.confirmed.status.as_str(), "confirmed");
+    let seen = seen.await.unwrap();
+    let calls: Vec<_> = seen
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.target))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "POST /rest/v1/transaction",
+            "PUT /rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt/reserve",
+            "PUT /rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt/confirm",
+        ]
+    );
+    assert_eq!(
+        seen[0].json()["payments"][0],
+        serde_json::json!({"description": "Cash withdrawal", "price": 5000, "currency": "EUR"})
+    );
+    assert_eq!(seen[1].json()["reservation_code"], CODE);
+    for r in &seen {
+        r.assert_signed(port);
+    }
+}
+
+#[tokio::test]
+async fn cash_out_revokes_when_the_reservation_fails() {
+    let (port, seen) = server(vec![
+        (200, transaction("new")),
+        (
+            400,
+            r#"{"error":"code_expired","error_description":"Reservation code has expired"}"#.into(),
+        ),
+        (200, transaction("deleted")),
+    ])
+    .await;
+    let e = client(port)
+        .cash_out(CODE, 5000, eur(), "Cash withdrawal")
+        .await
+        .unwrap_err();
+    assert_eq!(e.api_code(), Some("code_expired"));
+    let seen = seen.await.unwrap();
+    assert_eq!(seen[2].method, "DELETE");
+    assert_eq!(seen[2].target, "/rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt");
+    seen[2].assert_signed(port);
+}
+
+#[tokio::test]
+async fn cash_out_succeeds_when_a_failed_confirm_went_through_after_all() {
+    let (port, seen) = server(vec![
+        (200, transaction("new")),
+        (200, transaction("reserved")),
+        (502, "<html>bad gateway</html>".into()),
+        (200, transaction("confirmed")),
+    ])
+    .await;
+    let done = client(port)
+        .cash_out(CODE, 5000, eur(), "Cash withdrawal")
+        .await
+        .unwrap();
+    assert_eq!(done.confirmed.confirmed_at, Some(1585146195));
+    let seen = seen.await.unwrap();
+    assert_eq!(seen[3].method, "GET");
+}
+
+#[tokio::test]
+async fn a_non_json_error_keeps_its_status() {
+    let (port, _seen) = server(vec![(502, "<html>bad gateway</html>".into())]).await;
+    let e = client(port).get_wallet_balance(1).await.unwrap_err();
+    assert_eq!(e.status(), Some(502));
+    assert_eq!(e.api_code(), Some("bad_gateway"));
+}
+
+#[tokio::test]
+async fn retries_resend_with_the_same_idempotency_key_and_a_new_nonce() {
+    let (port, seen) = server(vec![
+        (503, r#"{"error":"service_unavailable"}"#.into()),
+        (200, transaction("deleted")),
+    ])
+    .await;
+    let t = client(port)
+        .with_retries(1)
+        .revoke_transaction("ATaNL6X6CivO2Ou0FMPt")
+        .await
+        .unwrap();
+    assert_eq!(t.status.as_str(), "deleted");
+    let seen = seen.await.unwrap();
+    assert_eq!(
+        seen[0].header("idempotency-key"),
+        seen[1].header("idempotency-key")
+    );
+    let nonce = |r: &Seen| {
+        MacHeader::parse(r.header("authorization").unwrap())
+            .unwrap()
+            .nonce
+    };
+    assert_ne!(nonce(&seen[0]), nonce(&seen[1]));
+    for r in &seen {
+        r.assert_signed(port);
+    }
+}
+
+#[tokio::test]
+async fn send_uses_the_given_idempotency_key_and_exact_body() {
+    let (port, seen) = server(vec![(200, transaction("confirmed"))]).await;
+    let v = client(port)
+        .send(
+            Method::PUT,
+            "transaction/ATaNL6X6CivO2Ou0FMPt/confirm",
+            Some(b"[]"),
+            Some("fixed-key-1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(v["status"], "confirmed");
+    let seen = seen.await.unwrap();
+    assert_eq!(seen[0].body, b"[]");
+    assert_eq!(seen[0].header("idempotency-key"), Some("fixed-key-1"));
+    seen[0].assert_signed(port);
+}
