@@ -1,0 +1,164 @@
+//! `spawn_app`: a walletd on a fresh database and a random port, with a clock tests can move.
+
+use std::sync::Arc;
+use std::time::Duration;
+use wallet_client::Client;
+use wallet_client::types::{NewPayment, NewTransaction, PaymentRef, Transaction};
+use wallet_store::Backend;
+use walletd::clock::ManualClock;
+use walletd::server::{Server, ServerConfig};
+use walletd::service::admin::{self, Demo};
+use walletd::state::AppState;
+
+pub struct TestApp {
+    pub base_url: String,
+    pub port: u16,
+    pub database: String,
+    pub state: AppState,
+    pub clock: ManualClock,
+    pub demo: Demo,
+    pub client: Client,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+/// Generates one test per backend from an `async fn(TestApp)`.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::spawn_app(wallet_store::Backend::Sqlite).await).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::spawn_app(wallet_store::Backend::Postgres).await).await
+            }
+        }
+    };
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let database = wallet_store::testing::fresh_database(backend).await;
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        database: database.clone(),
+        sweep_interval: Duration::from_millis(100),
+        default_port: 80,
+    };
+    let clock = ManualClock::default();
+    let server = Server::build(&config, Arc::new(clock.clone())).await.expect("server builds");
+    let port = server.addr().port();
+    let state = server.state().clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = rx.await;
+    }));
+    let demo = admin::demo(&state).await.expect("demo data");
+    let base_url = format!("http://127.0.0.1:{port}");
+    let client = Client::new(&base_url, &demo.client.mac_id, &demo.client.mac_secret).expect("client");
+    TestApp { base_url, port, database, state, clock, demo, client, _shutdown: tx }
+}
+
+impl TestApp {
+    pub fn alice(&self) -> i64 {
+        self.demo.users[0].wallet_id
+    }
+
+    pub fn bob(&self) -> i64 {
+        self.demo.users[1].wallet_id
+    }
+
+    /// A fresh reservation code for `wallet`.
+    pub async fn code(&self, wallet: i64) -> String {
+        admin::issue_code(&self.state, wallet, None, "EUR", None).await.unwrap().reservation_code
+    }
+
+    pub async fn code_with_max(&self, wallet: i64, max: &str) -> String {
+        admin::issue_code(&self.state, wallet, Some(max), "EUR", None).await.unwrap().reservation_code
+    }
+
+    /// Creates a transaction of one EUR payment of `cents`.
+    pub async fn create(&self, cents: i64) -> Transaction {
+        self.client.create_transaction(&one_payment(cents)).await.expect("create")
+    }
+
+    /// Available and reserved EUR of a wallet, in cents.
+    pub async fn eur(&self, wallet: i64) -> (i64, i64) {
+        let b = admin::balance(&self.state, wallet).await.unwrap();
+        b.get("EUR").map(|b| (b.at_disposal, b.reserved)).unwrap_or((0, 0))
+    }
+
+    /// Asserts the ledger invariants over the whole database.
+    pub async fn assert_ledger_sound(&self) {
+        let mut tx = self.state.store.read().await.unwrap();
+        let check = tx.ledger_check().await.unwrap();
+        assert!(check.is_sound(), "ledger unsound: {check:?}");
+    }
+
+    /// A reqwest client and the URL of `path` (for hand-made requests).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+}
+
+pub fn one_payment(cents: i64) -> NewTransaction {
+    NewTransaction {
+        payments: vec![PaymentRef::New(Box::new(NewPayment {
+            description: Some("Cash withdrawal".into()),
+            price: Some(cents),
+            currency: "EUR".into(),
+            ..Default::default()
+        }))],
+        ..Default::default()
+    }
+}
+
+/// The API error code of a failed SDK call.
+pub fn code_of<T: std::fmt::Debug>(r: Result<T, wallet_client::Error>) -> String {
+    match r {
+        Err(e) => e.api_code().unwrap_or("<no code>").to_string(),
+        Ok(v) => panic!("expected an error, got {v:?}"),
+    }
+}
+
+/// Sends a hand-signed request: `(status, json body)`.
+#[allow(clippy::too_many_arguments)]
+pub async fn raw(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: &str,
+    ts: i64,
+    nonce: &str,
+    secret: &str,
+    signed_body: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let header = wallet_client::mac::sign(
+        &app.demo.client.mac_id,
+        secret.as_bytes(),
+        ts,
+        nonce,
+        method,
+        path,
+        "127.0.0.1",
+        app.port,
+        signed_body.unwrap_or(body).as_bytes(),
+        &[],
+    );
+    let req = reqwest::Client::new()
+        .request(method.parse().unwrap(), app.url(path))
+        .header("Authorization", header)
+        .header("Content-Type", "application/json")
+        .body(body.to_string());
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(ct.as_deref(), Some("application/json"), "exact content type");
+    (status, resp.json().await.unwrap())
+}
+
+/// Signs like the SDK does, with current time and a fresh nonce.
+pub async fn signed(app: &TestApp, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
+    raw(app, method, path, body, walletd::clock::wall_now(), &wallet_client::mac::new_nonce(), &app.demo.client.mac_secret, None).await
+}

@@ -1,0 +1,67 @@
+//! The ledger under concurrency: money is neither created, lost nor double-spent.
+
+use crate::helpers::TestApp;
+use crate::on_both;
+use wallet_client::types::TransactionStatus;
+
+async fn concurrent_reserves_succeed_exactly_as_funds_allow(app: TestApp) {
+    // Alice has 1000.00; twelve tills try 300.00 each at once: exactly three may succeed.
+    let mut jobs = Vec::new();
+    for _ in 0..12 {
+        let t = app.create(30_000).await;
+        let code = app.code(app.alice()).await;
+        let client = app.client.clone();
+        jobs.push(tokio::spawn(async move { client.reserve_with_code(&t.transaction_key, &code, None).await }));
+    }
+    let mut reserved = 0;
+    for job in jobs {
+        match job.await.unwrap() {
+            Ok(t) => {
+                assert_eq!(t.status, TransactionStatus::Reserved);
+                reserved += 1;
+            }
+            Err(e) => assert_eq!(e.api_code(), Some("not_enough_funds"), "{e}"),
+        }
+    }
+    assert_eq!(reserved, 3);
+    assert_eq!(app.eur(app.alice()).await, (10_000, 90_000));
+    app.assert_ledger_sound().await;
+}
+on_both!(concurrent_reserves_succeed_exactly_as_funds_allow);
+
+async fn racing_confirms_and_revokes_resolve_a_hold_once(app: TestApp) {
+    let mut keys = Vec::new();
+    for _ in 0..6 {
+        let t = app.create(1_000).await;
+        let code = app.code(app.alice()).await;
+        app.client.reserve_with_code(&t.transaction_key, &code, None).await.unwrap();
+        keys.push(t.transaction_key);
+    }
+    let mut jobs = Vec::new();
+    for key in &keys {
+        for confirm in [true, false, true] {
+            let (client, key) = (app.client.clone(), key.clone());
+            jobs.push(tokio::spawn(async move {
+                if confirm { client.confirm_transaction(&key, None).await } else { client.revoke_transaction(&key).await }
+            }));
+        }
+    }
+    let mut wins = 0;
+    for job in jobs {
+        match job.await.unwrap() {
+            Ok(_) => wins += 1,
+            Err(e) => assert_eq!(e.api_code(), Some("invalid_state"), "{e}"),
+        }
+    }
+    assert_eq!(wins, keys.len(), "each transaction is confirmed or revoked exactly once");
+    let mut confirmed = 0;
+    for key in &keys {
+        if app.client.get_transaction(key).await.unwrap().status == TransactionStatus::Confirmed {
+            confirmed += 1;
+        }
+    }
+    assert_eq!(app.eur(app.alice()).await, (100_000 - confirmed * 1_000, 0));
+    assert_eq!(app.eur(app.demo.project_wallet_id).await.0, confirmed * 1_000);
+    app.assert_ledger_sound().await;
+}
+on_both!(racing_confirms_and_revokes_resolve_a_hold_once);

@@ -1,0 +1,11 @@
+//! Integration tests: the real server on a random port, driven over HTTP through the SDK,
+//! on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod cash_out;
+mod cli;
+mod errors;
+mod ledger;
+mod lifecycle;
