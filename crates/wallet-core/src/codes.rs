@@ -100,7 +100,9 @@ pub struct CodeRecord {
 /// Why a code cannot reserve this transaction; each maps to the spec's error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeError {
-    #[error("reservation code is incorrect or was already used; the holder should generate a new one")]
+    #[error(
+        "reservation code is incorrect or was already used; the holder should generate a new one"
+    )]
     Invalid,
     #[error("reservation code has expired; the holder should generate a new one")]
     Expired,
@@ -161,8 +163,18 @@ mod tests {
     fn parses_bare_qr_and_barcode_forms() {
         let bare = "0154742514278159924687548051";
         assert_eq!(ReservationCode::parse(bare).unwrap().expose(), bare);
-        assert_eq!(ReservationCode::parse(&format!("PAYSERA${bare}")).unwrap().expose(), bare);
-        assert_eq!(ReservationCode::parse(&format!("9999{bare}")).unwrap().expose(), bare);
+        assert_eq!(
+            ReservationCode::parse(&format!("PAYSERA${bare}"))
+                .unwrap()
+                .expose(),
+            bare
+        );
+        assert_eq!(
+            ReservationCode::parse(&format!("9999{bare}"))
+                .unwrap()
+                .expose(),
+            bare
+        );
         assert!(ReservationCode::parse("123").is_none());
         assert!(ReservationCode::parse("015474251427815992468754805a").is_none());
         assert!(format!("{:?}", ReservationCode::parse(bare).unwrap()).contains("****"));
@@ -182,15 +194,37 @@ mod tests {
     #[test]
     fn used_expired_and_restricted_codes_are_refused() {
         assert_eq!(check_use(&record(), 999, &[eur(10)]), Ok(()));
-        assert_eq!(check_use(&record(), 1000, &[eur(10)]), Err(CodeError::Expired));
-        assert_eq!(check_use(&CodeRecord { used: true, ..record() }, 0, &[]), Err(CodeError::Invalid));
+        assert_eq!(
+            check_use(&record(), 1000, &[eur(10)]),
+            Err(CodeError::Expired)
+        );
+        assert_eq!(
+            check_use(
+                &CodeRecord {
+                    used: true,
+                    ..record()
+                },
+                0,
+                &[]
+            ),
+            Err(CodeError::Invalid)
+        );
         let capped = CodeRecord {
-            restriction: CodeRestriction { max_amount: Some(eur(5000)), currency: None },
+            restriction: CodeRestriction {
+                max_amount: Some(eur(5000)),
+                currency: None,
+            },
             ..record()
         };
         assert_eq!(check_use(&capped, 0, &[eur(3000), eur(2000)]), Ok(()));
-        assert!(matches!(check_use(&capped, 0, &[eur(3000), eur(2001)]), Err(CodeError::RestrictionViolation(_))));
+        assert!(matches!(
+            check_use(&capped, 0, &[eur(3000), eur(2001)]),
+            Err(CodeError::RestrictionViolation(_))
+        ));
         let usd = Money::new(1, Currency::parse("USD").unwrap());
-        assert!(matches!(check_use(&capped, 0, &[usd]), Err(CodeError::RestrictionViolation(_))));
+        assert!(matches!(
+            check_use(&capped, 0, &[usd]),
+            Err(CodeError::RestrictionViolation(_))
+        ));
     }
 }

@@ -79,7 +79,10 @@ pub fn hold(account: AccountBalance, amount: i64) -> Result<AccountBalance, Ledg
     }
     Ok(AccountBalance {
         balance: account.balance,
-        reserved: account.reserved.checked_add(amount).ok_or(LedgerError::Overflow)?,
+        reserved: account
+            .reserved
+            .checked_add(amount)
+            .ok_or(LedgerError::Overflow)?,
     })
 }
 
@@ -93,7 +96,11 @@ pub fn release(account: AccountBalance, held: i64) -> AccountBalance {
 
 /// Settles a hold of `held` by paying out `settled <= held`: the payer's balance
 /// drops by `settled` and the whole hold leaves `reserved`.
-pub fn settle(payer: AccountBalance, held: i64, settled: i64) -> Result<AccountBalance, LedgerError> {
+pub fn settle(
+    payer: AccountBalance,
+    held: i64,
+    settled: i64,
+) -> Result<AccountBalance, LedgerError> {
     if settled < 0 {
         return Err(LedgerError::NegativeAmount);
     }
@@ -122,7 +129,11 @@ impl<A: Clone> Posting<A> {
 
     /// True when the entries sum to zero, the rule every posting keeps.
     pub fn is_balanced(&self) -> bool {
-        self.entries.iter().map(|(_, a)| i128::from(*a)).sum::<i128>() == 0
+        self.entries
+            .iter()
+            .map(|(_, a)| i128::from(*a))
+            .sum::<i128>()
+            == 0
     }
 }
 
@@ -162,7 +173,10 @@ impl Ledger {
         let mut next = self.accounts.clone();
         for (id, amount) in &posting.entries {
             let acc = next.entry(*id).or_default();
-            acc.balance = acc.balance.checked_add(*amount).ok_or(LedgerError::Overflow)?;
+            acc.balance = acc
+                .balance
+                .checked_add(*amount)
+                .ok_or(LedgerError::Overflow)?;
             if !self.system.contains_key(id) && acc.available() < 0 {
                 return Err(LedgerError::NotEnoughFunds {
                     available: (acc.available() - amount).max(0),
@@ -185,7 +199,12 @@ impl Ledger {
     }
 
     /// Settles hold `id` paying `settled` to `beneficiary`.
-    pub fn settle(&mut self, id: HoldId, beneficiary: AccountId, settled: i64) -> Result<(), LedgerError> {
+    pub fn settle(
+        &mut self,
+        id: HoldId,
+        beneficiary: AccountId,
+        settled: i64,
+    ) -> Result<(), LedgerError> {
         let (account, held, state) = self.holds[&id];
         let new_state = state.resolve(HoldState::Settled)?;
         let payer = settle(self.account(account), held, settled)?;
@@ -201,7 +220,8 @@ impl Ledger {
     pub fn release(&mut self, id: HoldId) -> Result<(), LedgerError> {
         let (account, held, state) = self.holds[&id];
         let new_state = state.resolve(HoldState::Released)?;
-        self.accounts.insert(account, release(self.account(account), held));
+        self.accounts
+            .insert(account, release(self.account(account), held));
         self.holds.insert(id, (account, held, new_state));
         Ok(())
     }
@@ -224,10 +244,16 @@ impl Ledger {
                 .map(|(_, amount, _)| amount)
                 .sum();
             if acc.reserved != held {
-                return Err(format!("account {id}: reserved {} but holds {held}", acc.reserved));
+                return Err(format!(
+                    "account {id}: reserved {} but holds {held}",
+                    acc.reserved
+                ));
             }
             if !self.system.contains_key(id) && acc.available() < 0 {
-                return Err(format!("account {id} has negative available {}", acc.available()));
+                return Err(format!(
+                    "account {id} has negative available {}",
+                    acc.available()
+                ));
             }
         }
         Ok(())
@@ -291,19 +317,46 @@ mod tests {
         l.add_system_account(SOURCE);
         l.post(&Posting::transfer(SOURCE, 1, 100)).unwrap();
         let h = l.hold(1, 60).unwrap();
-        assert_eq!(l.hold(1, 60), Err(LedgerError::NotEnoughFunds { available: 40, needed: 60 }));
+        assert_eq!(
+            l.hold(1, 60),
+            Err(LedgerError::NotEnoughFunds {
+                available: 40,
+                needed: 60
+            })
+        );
         l.settle(h, 2, 50).unwrap();
-        assert_eq!(l.account(1), AccountBalance { balance: 50, reserved: 0 });
+        assert_eq!(
+            l.account(1),
+            AccountBalance {
+                balance: 50,
+                reserved: 0
+            }
+        );
         assert_eq!(l.account(2).balance, 50);
-        assert_eq!(l.release(h), Err(LedgerError::HoldResolved(HoldState::Settled)));
-        assert_eq!(l.settle(h, 2, 1), Err(LedgerError::HoldResolved(HoldState::Settled)));
+        assert_eq!(
+            l.release(h),
+            Err(LedgerError::HoldResolved(HoldState::Settled))
+        );
+        assert_eq!(
+            l.settle(h, 2, 1),
+            Err(LedgerError::HoldResolved(HoldState::Settled))
+        );
         assert_eq!(l.check_invariants(), Ok(()));
     }
 
     #[test]
     fn settle_never_above_hold() {
-        let acc = AccountBalance { balance: 100, reserved: 50 };
+        let acc = AccountBalance {
+            balance: 100,
+            reserved: 50,
+        };
         assert_eq!(settle(acc, 50, 51), Err(LedgerError::SettleAboveHold));
-        assert_eq!(settle(acc, 50, 30), Ok(AccountBalance { balance: 70, reserved: 0 }));
+        assert_eq!(
+            settle(acc, 50, 30),
+            Ok(AccountBalance {
+                balance: 70,
+                reserved: 0
+            })
+        );
     }
 }

@@ -173,7 +173,9 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_exact_amount() {
-        for bad in ["", ".5", "5.", "1e3", "12,50", " 1", "1.2.3", "abc", "+1", "--1"] {
+        for bad in [
+            "", ".5", "5.", "1e3", "12,50", " 1", "1.2.3", "abc", "+1", "--1",
+        ] {
             assert!(parse_decimal(bad, eur()).is_err(), "{bad:?} accepted");
         }
         assert!(matches!(

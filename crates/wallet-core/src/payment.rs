@@ -33,12 +33,16 @@ impl PriceRules {
     pub fn validate(&self) -> Result<(), PriceError> {
         let neg = |v: Option<i64>| v.is_some_and(|v| v < 0);
         if neg(self.min) || neg(self.max) {
-            return Err(PriceError::InvalidRules("price_rules bounds must not be negative".into()));
+            return Err(PriceError::InvalidRules(
+                "price_rules bounds must not be negative".into(),
+            ));
         }
         if let (Some(min), Some(max)) = (self.min, self.max)
             && min > max
         {
-            return Err(PriceError::InvalidRules("price_rules.min is above price_rules.max".into()));
+            return Err(PriceError::InvalidRules(
+                "price_rules.min is above price_rules.max".into(),
+            ));
         }
         if let Some(choices) = &self.choices
             && (choices.is_empty() || choices.iter().any(|c| *c < 0))
@@ -79,7 +83,10 @@ pub fn reduce_price(reserved: i64, requested: i64) -> Result<i64, PriceError> {
         return Err(PriceError::NotPositive);
     }
     if requested > reserved {
-        return Err(PriceError::AboveReserved { requested, reserved });
+        return Err(PriceError::AboveReserved {
+            requested,
+            reserved,
+        });
     }
     Ok(requested)
 }
@@ -90,22 +97,68 @@ mod tests {
 
     #[test]
     fn tips_rules_allow_a_choice() {
-        let tips = PriceRules { min: Some(0), ..Default::default() };
+        let tips = PriceRules {
+            min: Some(0),
+            ..Default::default()
+        };
         assert_eq!(select_price(1, 100, Some(&tips), Some(80)), Ok(80));
         assert_eq!(select_price(1, 100, Some(&tips), None), Ok(100));
-        assert_eq!(select_price(1, 100, None, Some(80)), Err(PriceError::NoRules { payment_id: 1 }));
-        let bounded = PriceRules { min: Some(50), max: Some(200), choices: None };
-        assert_eq!(select_price(1, 100, Some(&bounded), Some(201)), Err(PriceError::OutsideRules { price: 201 }));
-        let choices = PriceRules { choices: Some(vec![100, 200]), ..Default::default() };
+        assert_eq!(
+            select_price(1, 100, None, Some(80)),
+            Err(PriceError::NoRules { payment_id: 1 })
+        );
+        let bounded = PriceRules {
+            min: Some(50),
+            max: Some(200),
+            choices: None,
+        };
+        assert_eq!(
+            select_price(1, 100, Some(&bounded), Some(201)),
+            Err(PriceError::OutsideRules { price: 201 })
+        );
+        let choices = PriceRules {
+            choices: Some(vec![100, 200]),
+            ..Default::default()
+        };
         assert!(choices.allows(200) && !choices.allows(150));
     }
 
     #[test]
     fn rules_are_validated() {
-        assert!(PriceRules { min: Some(5), max: Some(1), choices: None }.validate().is_err());
-        assert!(PriceRules { min: Some(-1), ..Default::default() }.validate().is_err());
-        assert!(PriceRules { choices: Some(vec![]), ..Default::default() }.validate().is_err());
-        assert!(PriceRules { min: Some(0), max: Some(10), choices: Some(vec![5]) }.validate().is_ok());
+        assert!(
+            PriceRules {
+                min: Some(5),
+                max: Some(1),
+                choices: None
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            PriceRules {
+                min: Some(-1),
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            PriceRules {
+                choices: Some(vec![]),
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            PriceRules {
+                min: Some(0),
+                max: Some(10),
+                choices: Some(vec![5])
+            }
+            .validate()
+            .is_ok()
+        );
     }
 
     #[test]

@@ -40,13 +40,20 @@ impl ReserveSpec {
         flat_until: Option<i64>,
         now: i64,
     ) -> Result<Self, ReserveError> {
-        let given = [nested_present, flat_for_hours.is_some(), flat_until.is_some()];
+        let given = [
+            nested_present,
+            flat_for_hours.is_some(),
+            flat_until.is_some(),
+        ];
         if given.iter().filter(|g| **g).count() > 1 {
             return Err(ReserveError::Ambiguous);
         }
         let spec = if nested_present {
             match (nested_for, nested_until) {
-                (Some(seconds), None) => ReserveSpec::For { seconds, flat: false },
+                (Some(seconds), None) => ReserveSpec::For {
+                    seconds,
+                    flat: false,
+                },
                 (None, Some(at)) => ReserveSpec::Until { at, flat: false },
                 _ => return Err(ReserveError::NeedsOne),
             }
@@ -65,7 +72,9 @@ impl ReserveSpec {
                 Err(ReserveError::OutOfRange)
             }
             ReserveSpec::Until { at, .. } if at <= now => Err(ReserveError::InPast),
-            ReserveSpec::Until { at, .. } if at - now > MAX_RESERVE_SECS => Err(ReserveError::OutOfRange),
+            ReserveSpec::Until { at, .. } if at - now > MAX_RESERVE_SECS => {
+                Err(ReserveError::OutOfRange)
+            }
             spec => Ok(spec),
         }
     }
@@ -93,7 +102,13 @@ mod tests {
         let s = ReserveSpec::from_request(Some(300), None, true, None, None, now).unwrap();
         assert_eq!(s.deadline(now + 10), Ok(now + 310));
         let s = ReserveSpec::from_request(None, None, false, Some(2), None, now).unwrap();
-        assert_eq!(s, ReserveSpec::For { seconds: 7200, flat: true });
+        assert_eq!(
+            s,
+            ReserveSpec::For {
+                seconds: 7200,
+                flat: true
+            }
+        );
         let s = ReserveSpec::from_request(None, None, false, None, Some(now + 60), now).unwrap();
         assert_eq!(s.deadline(now + 59), Ok(now + 60));
         assert_eq!(s.deadline(now + 60), Err(ReserveError::InPast));
@@ -102,11 +117,29 @@ mod tests {
     #[test]
     fn refusals() {
         let now = 1_000_000;
-        assert_eq!(ReserveSpec::from_request(Some(1), None, true, Some(1), None, now), Err(ReserveError::Ambiguous));
-        assert_eq!(ReserveSpec::from_request(Some(1), Some(now + 5), true, None, None, now), Err(ReserveError::NeedsOne));
-        assert_eq!(ReserveSpec::from_request(None, None, true, None, None, now), Err(ReserveError::NeedsOne));
-        assert_eq!(ReserveSpec::from_request(Some(0), None, true, None, None, now), Err(ReserveError::OutOfRange));
-        assert_eq!(ReserveSpec::from_request(None, Some(now), true, None, None, now), Err(ReserveError::InPast));
-        assert_eq!(ReserveSpec::from_request(None, None, false, Some(24 * 31), None, now), Err(ReserveError::OutOfRange));
+        assert_eq!(
+            ReserveSpec::from_request(Some(1), None, true, Some(1), None, now),
+            Err(ReserveError::Ambiguous)
+        );
+        assert_eq!(
+            ReserveSpec::from_request(Some(1), Some(now + 5), true, None, None, now),
+            Err(ReserveError::NeedsOne)
+        );
+        assert_eq!(
+            ReserveSpec::from_request(None, None, true, None, None, now),
+            Err(ReserveError::NeedsOne)
+        );
+        assert_eq!(
+            ReserveSpec::from_request(Some(0), None, true, None, None, now),
+            Err(ReserveError::OutOfRange)
+        );
+        assert_eq!(
+            ReserveSpec::from_request(None, Some(now), true, None, None, now),
+            Err(ReserveError::InPast)
+        );
+        assert_eq!(
+            ReserveSpec::from_request(None, None, false, Some(24 * 31), None, now),
+            Err(ReserveError::OutOfRange)
+        );
     }
 }

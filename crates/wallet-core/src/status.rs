@@ -175,7 +175,11 @@ impl TransactionStatus {
                 Event::Revoke,
             ) => S::Revoked,
             (
-                S::Reserved | S::WaitingRegistration | S::WaitingPassword | S::Waiting | S::WaitingFunds,
+                S::Reserved
+                | S::WaitingRegistration
+                | S::WaitingPassword
+                | S::Waiting
+                | S::WaitingFunds,
                 Event::Expire,
             ) => S::Failed,
             (S::New, Event::Age) => S::Deleted,
@@ -217,7 +221,13 @@ mod tests {
     #[test]
     fn final_states_accept_nothing() {
         for s in S::ALL.iter().filter(|s| s.is_final()) {
-            for e in [Event::Reserve, Event::Confirm, Event::Revoke, Event::Expire, Event::Age] {
+            for e in [
+                Event::Reserve,
+                Event::Confirm,
+                Event::Revoke,
+                Event::Expire,
+                Event::Age,
+            ] {
                 assert!(s.apply(e).is_err(), "{s} accepted {e:?}");
             }
         }
@@ -229,6 +239,9 @@ mod tests {
             assert_eq!(s.apply(Event::Confirm).is_ok(), *s == S::Reserved);
             assert_eq!(s.apply(Event::Age).is_ok(), *s == S::New);
         }
-        assert_eq!(S::New.apply(Event::Confirm).unwrap_err().to_string(), "transaction is new; it cannot be confirmed");
+        assert_eq!(
+            S::New.apply(Event::Confirm).unwrap_err().to_string(),
+            "transaction is new; it cannot be confirmed"
+        );
     }
 }

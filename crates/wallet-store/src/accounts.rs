@@ -55,11 +55,12 @@ impl Tx {
         .bind(currency.code())
         .execute(self.conn())
         .await?;
-        let id = sqlx::query_scalar("SELECT id FROM accounts WHERE wallet_id = $1 AND currency = $2")
-            .bind(wallet_id)
-            .bind(currency.code())
-            .fetch_one(self.conn())
-            .await?;
+        let id =
+            sqlx::query_scalar("SELECT id FROM accounts WHERE wallet_id = $1 AND currency = $2")
+                .bind(wallet_id)
+                .bind(currency.code())
+                .fetch_one(self.conn())
+                .await?;
         Ok(id)
     }
 
@@ -72,11 +73,12 @@ impl Tx {
         .bind(currency.code())
         .execute(self.conn())
         .await?;
-        let id = sqlx::query_scalar("SELECT id FROM accounts WHERE system_name = $1 AND currency = $2")
-            .bind(name)
-            .bind(currency.code())
-            .fetch_one(self.conn())
-            .await?;
+        let id =
+            sqlx::query_scalar("SELECT id FROM accounts WHERE system_name = $1 AND currency = $2")
+                .bind(name)
+                .bind(currency.code())
+                .fetch_one(self.conn())
+                .await?;
         Ok(id)
     }
 
@@ -111,7 +113,13 @@ impl Tx {
     }
 
     /// Holds `amount` on an account for a payment. `None` when available funds are short.
-    pub async fn place_hold(&mut self, account_id: i64, payment_id: i64, amount: i64, now: i64) -> Result<Option<i64>> {
+    pub async fn place_hold(
+        &mut self,
+        account_id: i64,
+        payment_id: i64,
+        amount: i64,
+        now: i64,
+    ) -> Result<Option<i64>> {
         let updated = sqlx::query(
             "UPDATE accounts SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1",
         )
@@ -137,7 +145,12 @@ impl Tx {
 
     /// Resolves an active hold (`settled` or `released`); returns `(account_id, amount)`,
     /// or `None` if the hold was already resolved.
-    async fn resolve_hold(&mut self, hold_id: i64, to: &'static str, now: i64) -> Result<Option<(i64, i64)>> {
+    async fn resolve_hold(
+        &mut self,
+        hold_id: i64,
+        to: &'static str,
+        now: i64,
+    ) -> Result<Option<(i64, i64)>> {
         let row: Option<(i64, i64)> = sqlx::query_as(
             "UPDATE holds SET status = $1, resolved_at = $2 WHERE id = $3 AND status = 'active' RETURNING account_id, amount",
         )
@@ -178,17 +191,29 @@ impl Tx {
             return Ok(false);
         };
         if !(0..=held).contains(&settled) {
-            return Err(StoreError::Corrupt(format!("settling {settled} of a hold of {held}")));
+            return Err(StoreError::Corrupt(format!(
+                "settling {settled} of a hold of {held}"
+            )));
         }
-        sqlx::query("UPDATE accounts SET balance = balance - $1, reserved = reserved - $2 WHERE id = $3")
-            .bind(settled)
-            .bind(held)
-            .bind(payer_account)
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "UPDATE accounts SET balance = balance - $1, reserved = reserved - $2 WHERE id = $3",
+        )
+        .bind(settled)
+        .bind(held)
+        .bind(payer_account)
+        .execute(self.conn())
+        .await?;
         self.credit(to_account, settled).await?;
-        self.record_movement("payment", Some(transaction_key), Some(payment_id), payer_account, to_account, settled, now)
-            .await?;
+        self.record_movement(
+            "payment",
+            Some(transaction_key),
+            Some(payment_id),
+            payer_account,
+            to_account,
+            settled,
+            now,
+        )
+        .await?;
         Ok(true)
     }
 
@@ -233,14 +258,22 @@ impl Tx {
     }
 
     /// Moves `amount` from a system account (which may go negative) to `to_account`: a top-up.
-    pub async fn transfer_from_system(&mut self, from_system: i64, to_account: i64, amount: i64, kind: &str, now: i64) -> Result<()> {
+    pub async fn transfer_from_system(
+        &mut self,
+        from_system: i64,
+        to_account: i64,
+        amount: i64,
+        kind: &str,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query("UPDATE accounts SET balance = balance - $1 WHERE id = $2")
             .bind(amount)
             .bind(from_system)
             .execute(self.conn())
             .await?;
         self.credit(to_account, amount).await?;
-        self.record_movement(kind, None, None, from_system, to_account, amount, now).await?;
+        self.record_movement(kind, None, None, from_system, to_account, amount, now)
+            .await?;
         Ok(())
     }
 
@@ -266,10 +299,17 @@ impl Tx {
         )
         .fetch_one(self.conn())
         .await?;
-        let negative_available: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE wallet_id IS NOT NULL AND balance - reserved < 0")
-                .fetch_one(self.conn())
-                .await?;
-        Ok(LedgerCheck { totals, balance_mismatches, unbalanced_movements, reserved_mismatches, negative_available })
+        let negative_available: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM accounts WHERE wallet_id IS NOT NULL AND balance - reserved < 0",
+        )
+        .fetch_one(self.conn())
+        .await?;
+        Ok(LedgerCheck {
+            totals,
+            balance_mismatches,
+            unbalanced_movements,
+            reserved_mismatches,
+            negative_available,
+        })
     }
 }

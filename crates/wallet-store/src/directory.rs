@@ -81,13 +81,15 @@ fn client_from_row(r: &AnyRow) -> Result<ClientRow> {
 
 impl Tx {
     pub async fn insert_user(&mut self, email: &str, password_hash: &str, now: i64) -> Result<i64> {
-        sqlx::query_scalar("INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
-            .bind(email)
-            .bind(password_hash)
-            .bind(now)
-            .fetch_one(self.conn())
-            .await
-            .map_err(StoreError::from_db)
+        sqlx::query_scalar(
+            "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(email)
+        .bind(password_hash)
+        .bind(now)
+        .fetch_one(self.conn())
+        .await
+        .map_err(StoreError::from_db)
     }
 
     pub async fn user_by_email(&mut self, email: &str) -> Result<Option<UserRow>> {
@@ -96,7 +98,11 @@ impl Tx {
                 .bind(email)
                 .fetch_optional(self.conn())
                 .await?;
-        Ok(row.map(|(id, email, password_hash)| UserRow { id, email, password_hash }))
+        Ok(row.map(|(id, email, password_hash)| UserRow {
+            id,
+            email,
+            password_hash,
+        }))
     }
 
     /// Sets a user's PIN hash (and clears the failure counter).
@@ -110,27 +116,36 @@ impl Tx {
     }
 
     pub async fn insert_wallet(&mut self, owner_user_id: i64, now: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar("INSERT INTO wallets (owner_user_id, created_at) VALUES ($1, $2) RETURNING id")
-            .bind(owner_user_id)
-            .bind(now)
-            .fetch_one(self.conn())
-            .await?)
+        Ok(sqlx::query_scalar(
+            "INSERT INTO wallets (owner_user_id, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(owner_user_id)
+        .bind(now)
+        .fetch_one(self.conn())
+        .await?)
     }
 
     pub async fn wallet(&mut self, id: i64) -> Result<Option<WalletRow>> {
-        let row: Option<(i64, i64, String)> = sqlx::query_as("SELECT id, owner_user_id, status FROM wallets WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
-            .await?;
-        Ok(row.map(|(id, owner_user_id, status)| WalletRow { id, owner_user_id, active: status == "active" }))
+        let row: Option<(i64, i64, String)> =
+            sqlx::query_as("SELECT id, owner_user_id, status FROM wallets WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.conn())
+                .await?;
+        Ok(row.map(|(id, owner_user_id, status)| WalletRow {
+            id,
+            owner_user_id,
+            active: status == "active",
+        }))
     }
 
     /// The wallets a user owns, oldest first.
     pub async fn wallets_of_user(&mut self, user_id: i64) -> Result<Vec<i64>> {
-        Ok(sqlx::query_scalar("SELECT id FROM wallets WHERE owner_user_id = $1 ORDER BY id")
-            .bind(user_id)
-            .fetch_all(self.conn())
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT id FROM wallets WHERE owner_user_id = $1 ORDER BY id")
+                .bind(user_id)
+                .fetch_all(self.conn())
+                .await?,
+        )
     }
 
     /// Marks a wallet active or inactive (an inactive wallet neither pays nor receives).
@@ -144,24 +159,37 @@ impl Tx {
     }
 
     pub async fn insert_project(&mut self, name: &str, wallet_id: i64, now: i64) -> Result<i64> {
-        sqlx::query_scalar("INSERT INTO projects (name, wallet_id, created_at) VALUES ($1, $2, $3) RETURNING id")
-            .bind(name)
-            .bind(wallet_id)
-            .bind(now)
-            .fetch_one(self.conn())
-            .await
-            .map_err(StoreError::from_db)
+        sqlx::query_scalar(
+            "INSERT INTO projects (name, wallet_id, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(name)
+        .bind(wallet_id)
+        .bind(now)
+        .fetch_one(self.conn())
+        .await
+        .map_err(StoreError::from_db)
     }
 
-    async fn project_where(&mut self, filter: &'static str, bind: ProjectKey<'_>) -> Result<Option<ProjectRow>> {
-        let q = sqlx::AssertSqlSafe(format!("SELECT id, name, wallet_id, callback_uri FROM projects WHERE {filter}"));
+    async fn project_where(
+        &mut self,
+        filter: &'static str,
+        bind: ProjectKey<'_>,
+    ) -> Result<Option<ProjectRow>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT id, name, wallet_id, callback_uri FROM projects WHERE {filter}"
+        ));
         let q = sqlx::query_as::<_, (i64, String, i64, Option<String>)>(q);
         let q = match bind {
             ProjectKey::Id(id) => q.bind(id),
             ProjectKey::Name(name) => q.bind(name.to_string()),
         };
         let row = q.fetch_optional(self.conn()).await?;
-        Ok(row.map(|(id, name, wallet_id, callback_uri)| ProjectRow { id, name, wallet_id, callback_uri }))
+        Ok(row.map(|(id, name, wallet_id, callback_uri)| ProjectRow {
+            id,
+            name,
+            wallet_id,
+            callback_uri,
+        }))
     }
 
     pub async fn project(&mut self, id: i64) -> Result<Option<ProjectRow>> {
@@ -169,10 +197,18 @@ impl Tx {
     }
 
     pub async fn project_by_name(&mut self, name: &str) -> Result<Option<ProjectRow>> {
-        self.project_where("name = $1", ProjectKey::Name(name)).await
+        self.project_where("name = $1", ProjectKey::Name(name))
+            .await
     }
 
-    pub async fn insert_client(&mut self, project_id: i64, mac_id: &str, mac_secret: &str, grants: &str, now: i64) -> Result<i64> {
+    pub async fn insert_client(
+        &mut self,
+        project_id: i64,
+        mac_id: &str,
+        mac_secret: &str,
+        grants: &str,
+        now: i64,
+    ) -> Result<i64> {
         sqlx::query_scalar(
             "INSERT INTO clients (project_id, mac_id, mac_secret, grants, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -187,10 +223,12 @@ impl Tx {
     }
 
     pub async fn client_by_mac_id(&mut self, mac_id: &str) -> Result<Option<ClientRow>> {
-        let row = sqlx::query("SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE mac_id = $1")
-            .bind(mac_id)
-            .fetch_optional(self.conn())
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE mac_id = $1",
+        )
+        .bind(mac_id)
+        .fetch_optional(self.conn())
+        .await?;
         row.as_ref().map(client_from_row).transpose()
     }
 
@@ -254,16 +292,21 @@ impl Tx {
             "SELECT id, wallet_id, max_amount, currency, expires_at, used_at FROM reservation_codes WHERE code_hash = $1{}",
             self.for_update()
         ));
-        let row: Option<(i64, i64, Option<i64>, Option<String>, i64, Option<i64>)> =
-            sqlx::query_as(q).bind(code_hash).fetch_optional(self.conn()).await?;
-        Ok(row.map(|(id, wallet_id, max_amount, currency, expires_at, used_at)| CodeRow {
-            id,
-            wallet_id,
-            max_amount,
-            currency,
-            expires_at,
-            used_at,
-        }))
+        let row = sqlx::query(q)
+            .bind(code_hash)
+            .fetch_optional(self.conn())
+            .await?;
+        row.map(|r| {
+            Ok(CodeRow {
+                id: r.try_get("id")?,
+                wallet_id: r.try_get("wallet_id")?,
+                max_amount: r.try_get("max_amount")?,
+                currency: r.try_get("currency")?,
+                expires_at: r.try_get("expires_at")?,
+                used_at: r.try_get("used_at")?,
+            })
+        })
+        .transpose()
     }
 
     /// Marks a code used by a transaction; `false` if it was used already.
@@ -279,19 +322,23 @@ impl Tx {
     }
 
     pub async fn setting(&mut self, name: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
-            .bind(name)
-            .fetch_optional(self.conn())
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+                .bind(name)
+                .fetch_optional(self.conn())
+                .await?,
+        )
     }
 
     /// Stores a setting unless one exists; returns the value in force.
     pub async fn setting_or_insert(&mut self, name: &str, value: &str) -> Result<String> {
-        sqlx::query("INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(value)
-            .execute(self.conn())
-            .await?;
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(self.conn())
+        .await?;
         self.setting(name)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("setting {name} vanished")))

@@ -11,12 +11,13 @@ mod accounts;
 mod directory;
 mod migrate;
 mod rows;
-mod transactions;
+#[cfg(feature = "testing")]
 pub mod testing;
+mod transactions;
 
 pub use accounts::{AccountRow, LedgerCheck};
 pub use directory::{ClientRow, CodeRow, ProjectRow, UserRow, WalletRow};
-pub use rows::{NewPaymentRow, NewTransactionRow, PaymentRow, TransactionRow};
+pub use rows::{NewPaymentRow, NewTransactionRow, PaymentRow, TransactionRow, TransactionState};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor};
@@ -48,14 +49,19 @@ impl StoreError {
     /// Maps unique violations to `Conflict`, the one database error callers act on.
     pub(crate) fn from_db(e: sqlx::Error) -> StoreError {
         match &e {
-            sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => StoreError::Conflict,
+            sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+                StoreError::Conflict
+            }
             _ => StoreError::Db(e),
         }
     }
 
     /// True when the pool could not hand out a connection in time (overload, not a bug).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed))
+        matches!(
+            self,
+            StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
+        )
     }
 }
 
@@ -72,7 +78,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("backend", &self.backend).finish()
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -124,7 +132,9 @@ impl Store {
             Backend::Postgres => options.max_connections(16).connect(&url).await?,
         };
         if backend == Backend::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
         }
         let store = Store {
             pool,
@@ -149,13 +159,21 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(Tx { inner, backend: self.backend, _gate: gate })
+        Ok(Tx {
+            inner,
+            backend: self.backend,
+            _gate: gate,
+        })
     }
 
     /// Opens a transaction for reading only (a consistent snapshot, no writer lock).
     pub async fn read(&self) -> Result<Tx> {
         let inner = self.pool.begin().await?;
-        Ok(Tx { inner, backend: self.backend, _gate: None })
+        Ok(Tx {
+            inner,
+            backend: self.backend,
+            _gate: None,
+        })
     }
 
     /// Closes the pool (graceful shutdown).

@@ -19,16 +19,19 @@ const MIGRATIONS: &[Migration] = &[Migration {
 pub(crate) async fn run(store: &Store) -> Result<()> {
     let mut tx = store.write().await?;
     if store.backend() == Backend::Postgres {
-        tx.conn().execute("SELECT pg_advisory_xact_lock(4242424242)").await?;
+        tx.conn()
+            .execute("SELECT pg_advisory_xact_lock(4242424242)")
+            .await?;
     }
     tx.conn()
         .execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         .await?;
     for m in MIGRATIONS {
-        let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-            .bind(m.version)
-            .fetch_optional(tx.conn())
-            .await?;
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(tx.conn())
+                .await?;
         if applied.is_some() {
             continue;
         }

@@ -30,6 +30,29 @@ pub struct TransactionRow {
     pub inquiries_json: Option<String>,
 }
 
+impl TransactionRow {
+    /// The mutable part of the row.
+    pub fn state(&self) -> TransactionState {
+        TransactionState {
+            status: self.status,
+            kind: self.kind,
+            wallet_id: self.wallet_id,
+            reserved_until: self.reserved_until,
+            confirmed_at: self.confirmed_at,
+        }
+    }
+}
+
+/// The part of a transaction that changes as it moves through its statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransactionState {
+    pub status: TransactionStatus,
+    pub kind: Option<TransactionType>,
+    pub wallet_id: Option<i64>,
+    pub reserved_until: Option<i64>,
+    pub confirmed_at: Option<i64>,
+}
+
 /// What is needed to insert a transaction.
 pub type NewTransactionRow = TransactionRow;
 

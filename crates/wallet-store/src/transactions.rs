@@ -1,11 +1,9 @@
 //! Transactions, their payments and their event log.
 
-use crate::rows::{
-    PAYMENT_COLUMNS, TRANSACTION_COLUMNS, payment_from_row, transaction_from_row,
-};
-use crate::{NewPaymentRow, PaymentRow, Result, StoreError, TransactionRow, Tx};
+use crate::rows::{PAYMENT_COLUMNS, TRANSACTION_COLUMNS, payment_from_row, transaction_from_row};
+use crate::{NewPaymentRow, PaymentRow, Result, StoreError, TransactionRow, TransactionState, Tx};
+use wallet_core::PaymentStatus;
 use wallet_core::reserve::ReserveSpec;
-use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
 
 impl Tx {
     /// Inserts a new transaction.
@@ -64,25 +62,21 @@ impl Tx {
         row.as_ref().map(transaction_from_row).transpose()
     }
 
-    /// Moves a transaction to `status`, recording how and by which wallet it was reserved.
+    /// Writes a transaction's state: status, how and by which wallet it was reserved, until when.
     pub async fn set_transaction_state(
         &mut self,
         key: &str,
-        status: TransactionStatus,
-        kind: Option<TransactionType>,
-        wallet_id: Option<i64>,
-        reserved_until: Option<i64>,
-        confirmed_at: Option<i64>,
+        state: &TransactionState,
         now: i64,
     ) -> Result<()> {
         sqlx::query(
             "UPDATE transactions SET status = $1, kind = $2, wallet_id = $3, reserved_until = $4, confirmed_at = $5, updated_at = $6 WHERE transaction_key = $7",
         )
-        .bind(status.as_str())
-        .bind(kind.map(|k| k.as_str()))
-        .bind(wallet_id)
-        .bind(reserved_until)
-        .bind(confirmed_at)
+        .bind(state.status.as_str())
+        .bind(state.kind.map(|k| k.as_str()))
+        .bind(state.wallet_id)
+        .bind(state.reserved_until)
+        .bind(state.confirmed_at)
         .bind(now)
         .bind(key)
         .execute(self.conn())
@@ -182,7 +176,10 @@ impl Tx {
     }
 
     /// A transaction's audit trail as `(at, actor, event, detail)`, oldest first.
-    pub async fn events_of(&mut self, key: &str) -> Result<Vec<(i64, String, String, Option<String>)>> {
+    pub async fn events_of(
+        &mut self,
+        key: &str,
+    ) -> Result<Vec<(i64, String, String, Option<String>)>> {
         let rows = sqlx::query_as(
             "SELECT at, actor, event, detail FROM transaction_events WHERE transaction_key = $1 ORDER BY id",
         )

@@ -13,11 +13,16 @@ fn eur() -> Currency {
 async fn funded(backend: Backend, amount: i64) -> (Store, i64, i64) {
     let store = fresh_store(backend).await;
     let mut tx = store.write().await.unwrap();
-    let user = tx.insert_user(&format!("u{}@example.com", amount), "x", 0).await.unwrap();
+    let user = tx
+        .insert_user(&format!("u{}@example.com", amount), "x", 0)
+        .await
+        .unwrap();
     let wallet = tx.insert_wallet(user, 0).await.unwrap();
     let account = tx.wallet_account(wallet, eur()).await.unwrap();
     let source = tx.system_account("topup", eur()).await.unwrap();
-    tx.transfer_from_system(source, account, amount, "topup", 0).await.unwrap();
+    tx.transfer_from_system(source, account, amount, "topup", 0)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     (store, wallet, account)
 }
@@ -27,10 +32,20 @@ async fn accounts_are_created_once_and_topups_balance() {
     for backend in BACKENDS {
         let (store, wallet, account) = funded(backend, 10_000).await;
         let mut tx = store.write().await.unwrap();
-        assert_eq!(tx.wallet_account(wallet, eur()).await.unwrap(), account, "{backend:?}");
+        assert_eq!(
+            tx.wallet_account(wallet, eur()).await.unwrap(),
+            account,
+            "{backend:?}"
+        );
         let accounts = tx.wallet_accounts(wallet).await.unwrap();
         assert_eq!(accounts.len(), 1);
-        assert_eq!(accounts[0].balance, AccountBalance { balance: 10_000, reserved: 0 });
+        assert_eq!(
+            accounts[0].balance,
+            AccountBalance {
+                balance: 10_000,
+                reserved: 0
+            }
+        );
         let check = tx.ledger_check().await.unwrap();
         assert!(check.is_sound(), "{backend:?}: {check:?}");
         assert_eq!(check.totals, vec![("EUR".to_string(), 0)]);
@@ -40,11 +55,14 @@ async fn accounts_are_created_once_and_topups_balance() {
 #[tokio::test]
 async fn holds_never_overdraw_and_resolve_once() {
     for backend in BACKENDS {
-        let (store, wallet, account) = funded(backend, 100).await;
+        let (store, _wallet, account) = funded(backend, 100).await;
         let mut tx = store.write().await.unwrap();
         let project_wallet = tx.insert_wallet(1, 0).await.unwrap();
         let project = tx.insert_project("p", project_wallet, 0).await.unwrap();
-        let client = tx.insert_client(project, "id", "secret", "reservation_code", 0).await.unwrap();
+        let client = tx
+            .insert_client(project, "id", "secret", "reservation_code", 0)
+            .await
+            .unwrap();
         let t = wallet_store::TransactionRow {
             key: "k1".into(),
             project_id: project,
@@ -66,7 +84,10 @@ async fn holds_never_overdraw_and_resolve_once() {
             inquiries_json: None,
         };
         tx.insert_transaction(&t, 0).await.unwrap();
-        assert_eq!(tx.transaction_for_update("k1").await.unwrap(), Some(t.clone()));
+        assert_eq!(
+            tx.transaction_for_update("k1").await.unwrap(),
+            Some(t.clone())
+        );
         let pay = |price| wallet_store::NewPaymentRow {
             transaction_key: "k1".into(),
             project_id: project,
@@ -84,17 +105,47 @@ async fn holds_never_overdraw_and_resolve_once() {
         };
         let p1 = tx.insert_payment(&pay(60)).await.unwrap();
         let p2 = tx.insert_payment(&pay(60)).await.unwrap();
-        let h1 = tx.place_hold(account, p1, 60, 1).await.unwrap().expect("60 of 100 fits");
-        assert_eq!(tx.place_hold(account, p2, 60, 1).await.unwrap(), None, "{backend:?}: overdraw");
+        let h1 = tx
+            .place_hold(account, p1, 60, 1)
+            .await
+            .unwrap()
+            .expect("60 of 100 fits");
+        assert_eq!(
+            tx.place_hold(account, p2, 60, 1).await.unwrap(),
+            None,
+            "{backend:?}: overdraw"
+        );
         let to = tx.wallet_account(project_wallet, eur()).await.unwrap();
         assert!(tx.settle_hold(h1, to, 50, "k1", p1, 2).await.unwrap());
-        assert!(!tx.settle_hold(h1, to, 50, "k1", p1, 2).await.unwrap(), "settled twice");
-        assert!(!tx.release_hold(h1, 2).await.unwrap(), "released after settle");
-        assert_eq!(tx.account_balance(account).await.unwrap(), AccountBalance { balance: 50, reserved: 0 });
+        assert!(
+            !tx.settle_hold(h1, to, 50, "k1", p1, 2).await.unwrap(),
+            "settled twice"
+        );
+        assert!(
+            !tx.release_hold(h1, 2).await.unwrap(),
+            "released after settle"
+        );
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            AccountBalance {
+                balance: 50,
+                reserved: 0
+            }
+        );
         assert_eq!(tx.account_balance(to).await.unwrap().balance, 50);
-        let h2 = tx.place_hold(account, p2, 50, 3).await.unwrap().expect("50 of 50 fits");
+        let h2 = tx
+            .place_hold(account, p2, 50, 3)
+            .await
+            .unwrap()
+            .expect("50 of 50 fits");
         assert!(tx.release_hold(h2, 4).await.unwrap());
-        assert_eq!(tx.account_balance(account).await.unwrap(), AccountBalance { balance: 50, reserved: 0 });
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            AccountBalance {
+                balance: 50,
+                reserved: 0
+            }
+        );
         let check = tx.ledger_check().await.unwrap();
         assert!(check.is_sound(), "{backend:?}: {check:?}");
         assert_eq!(tx.payments_of("k1").await.unwrap().len(), 2);
@@ -112,11 +163,17 @@ async fn dropping_a_transaction_writes_nothing() {
             let other = tx.insert_wallet(1, 0).await.unwrap();
             let _ = other;
             let source = tx.system_account("topup", eur()).await.unwrap();
-            tx.transfer_from_system(source, account, 5, "topup", 0).await.unwrap();
+            tx.transfer_from_system(source, account, 5, "topup", 0)
+                .await
+                .unwrap();
             // dropped without commit
         }
         let mut tx = store.read().await.unwrap();
-        assert_eq!(tx.account_balance(account).await.unwrap().balance, 100, "{backend:?}");
+        assert_eq!(
+            tx.account_balance(account).await.unwrap().balance,
+            100,
+            "{backend:?}"
+        );
         assert_eq!(tx.wallet(wallet + 1).await.unwrap(), None);
     }
 }
@@ -127,7 +184,10 @@ async fn nonces_are_single_use_and_unique_values_conflict() {
         let store = fresh_store(backend).await;
         let mut tx = store.write().await.unwrap();
         assert!(tx.remember_nonce("id", "n, =x", 10).await.unwrap());
-        assert!(!tx.remember_nonce("id", "n, =x", 11).await.unwrap(), "{backend:?}: replay accepted");
+        assert!(
+            !tx.remember_nonce("id", "n, =x", 11).await.unwrap(),
+            "{backend:?}: replay accepted"
+        );
         assert!(tx.remember_nonce("other", "n, =x", 11).await.unwrap());
         assert_eq!(tx.forget_nonces(11).await.unwrap(), 1);
         tx.insert_user("a@example.com", "h", 0).await.unwrap();
@@ -148,19 +208,43 @@ async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
         let project = tx.insert_project("p", pw, 0).await.unwrap();
         let client = tx.insert_client(project, "id", "s", "", 0).await.unwrap();
         let mut t = wallet_store::TransactionRow {
-            key: "k".into(), project_id: project, client_id: client, status: wallet_core::TransactionStatus::New,
-            kind: None, wallet_id: None, created_at: 0, confirmed_at: None, reserve: Default::default(), reserved_until: None,
-            use_allowance: false, suggest_allowance: false, auto_confirm: false, redirect_uri: None, callback_uri: None,
-            callbacks_disabled: false, user_json: None, inquiries_json: None,
+            key: "k".into(),
+            project_id: project,
+            client_id: client,
+            status: wallet_core::TransactionStatus::New,
+            kind: None,
+            wallet_id: None,
+            created_at: 0,
+            confirmed_at: None,
+            reserve: Default::default(),
+            reserved_until: None,
+            use_allowance: false,
+            suggest_allowance: false,
+            auto_confirm: false,
+            redirect_uri: None,
+            callback_uri: None,
+            callbacks_disabled: false,
+            user_json: None,
+            inquiries_json: None,
         };
         let mut payments = Vec::new();
         for i in 0..10 {
             t.key = format!("k{i}");
             tx.insert_transaction(&t, 0).await.unwrap();
             let p = wallet_store::NewPaymentRow {
-                transaction_key: t.key.clone(), project_id: project, price: 30, currency: eur(), description: None,
-                parameters: None, price_rules: None, purpose: None, beneficiary_wallet_id: pw, beneficiary_json: None,
-                freeze_for: None, freeze_until: None, created_at: 0,
+                transaction_key: t.key.clone(),
+                project_id: project,
+                price: 30,
+                currency: eur(),
+                description: None,
+                parameters: None,
+                price_rules: None,
+                purpose: None,
+                beneficiary_wallet_id: pw,
+                beneficiary_json: None,
+                freeze_for: None,
+                freeze_until: None,
+                created_at: 0,
             };
             payments.push(tx.insert_payment(&p).await.unwrap());
         }
@@ -183,7 +267,13 @@ async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
         }
         assert_eq!(ok, 3, "{backend:?}");
         let mut tx = store.read().await.unwrap();
-        assert_eq!(tx.account_balance(account).await.unwrap(), AccountBalance { balance: 100, reserved: 90 });
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            AccountBalance {
+                balance: 100,
+                reserved: 90
+            }
+        );
         assert!(tx.ledger_check().await.unwrap().is_sound());
     }
 }

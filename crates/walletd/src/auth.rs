@@ -39,7 +39,9 @@ fn host_and_port(parts: &Parts, default_port: u16) -> Result<(String, u16), ApiE
         .ok_or_else(|| ApiError::Unauthorized("request has no Host header".into()))?;
     let (name, port) = if let Some(rest) = host.strip_prefix('[') {
         // [v6]:port
-        let end = rest.find(']').ok_or_else(|| ApiError::Unauthorized("malformed Host header".into()))?;
+        let end = rest
+            .find(']')
+            .ok_or_else(|| ApiError::Unauthorized("malformed Host header".into()))?;
         let name = &host[..end + 2];
         (name, rest[end + 1..].strip_prefix(':'))
     } else {
@@ -49,18 +51,29 @@ fn host_and_port(parts: &Parts, default_port: u16) -> Result<(String, u16), ApiE
         }
     };
     let port = match port {
-        Some(p) => p.parse().map_err(|_| ApiError::Unauthorized("malformed port in Host header".into()))?,
+        Some(p) => p
+            .parse()
+            .map_err(|_| ApiError::Unauthorized("malformed port in Host header".into()))?,
         None => default_port,
     };
     Ok((name.to_string(), port))
 }
 
 /// Authenticates the request, then hands it on with its [`Caller`] and the body bytes.
-pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+pub async fn authenticate(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
     let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
         .await
-        .map_err(|_| ApiError::invalid(format!("request body is larger than {} KiB", MAX_BODY_BYTES / 1024)))?;
+        .map_err(|_| {
+            ApiError::invalid(format!(
+                "request body is larger than {} KiB",
+                MAX_BODY_BYTES / 1024
+            ))
+        })?;
     let caller = verify(&state, &parts, &bytes).await?;
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(caller);
@@ -73,8 +86,11 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
         .get(AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
         .ok_or_else(|| ApiError::Unauthorized("missing Authorization: MAC header".into()))?;
-    let mac = MacHeader::parse(header)
-        .ok_or_else(|| ApiError::Unauthorized("malformed Authorization header: expected MAC id, ts, nonce, mac".into()))?;
+    let mac = MacHeader::parse(header).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "malformed Authorization header: expected MAC id, ts, nonce, mac".into(),
+        )
+    })?;
     let ts: i64 = mac
         .ts
         .parse()
@@ -91,7 +107,11 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
     }
     .ok_or_else(|| ApiError::Unauthorized("unknown MAC id".into()))?;
     let (host, port) = host_and_port(parts, state.default_port)?;
-    let uri = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let uri = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     let signed = SignedParts {
         ts: &mac.ts,
         nonce: &mac.nonce,
@@ -102,15 +122,24 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
         ext: &mac.ext,
     };
     if !signed.verify(client.mac_secret.as_bytes(), &mac.mac) {
-        return Err(ApiError::Unauthorized("signature does not match the request".into()));
+        return Err(ApiError::Unauthorized(
+            "signature does not match the request".into(),
+        ));
     }
-    let signed_hash = parse_query(&mac.ext).into_iter().find(|(k, _)| k == "body_hash").map(|(_, v)| v);
+    let signed_hash = parse_query(&mac.ext)
+        .into_iter()
+        .find(|(k, _)| k == "body_hash")
+        .map(|(_, v)| v);
     match signed_hash {
         Some(h) if h != body_hash(body) => {
-            return Err(ApiError::Unauthorized("body hash does not match the body received".into()));
+            return Err(ApiError::Unauthorized(
+                "body hash does not match the body received".into(),
+            ));
         }
         None if !body.is_empty() => {
-            return Err(ApiError::Unauthorized("request has a body but the MAC ext has no body_hash".into()));
+            return Err(ApiError::Unauthorized(
+                "request has a body but the MAC ext has no body_hash".into(),
+            ));
         }
         _ => {}
     }
@@ -118,7 +147,9 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
     let fresh = tx.remember_nonce(&client.mac_id, &mac.nonce, now).await?;
     tx.commit().await?;
     if !fresh {
-        return Err(ApiError::Unauthorized("reused nonce: this request was already received".into()));
+        return Err(ApiError::Unauthorized(
+            "reused nonce: this request was already received".into(),
+        ));
     }
     Ok(Caller { client })
 }

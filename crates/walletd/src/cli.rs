@@ -16,7 +16,12 @@ use wallet_store::Store;
 #[command(name = "walletd", version, about)]
 pub struct Cli {
     /// Database: sqlite://FILE (created if missing) or postgres://…
-    #[arg(long, global = true, env = "WALLETD_DATABASE_URL", default_value = "sqlite://walletd.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "WALLETD_DATABASE_URL",
+        default_value = "sqlite://walletd.db"
+    )]
     pub database: String,
     #[command(subcommand)]
     pub command: Command,
@@ -125,7 +130,9 @@ pub enum ClientCommand {
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("WALLETD_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();
     } else {
@@ -137,7 +144,10 @@ fn init_logging() {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("walletd: cannot start the runtime: {e}");
@@ -157,10 +167,19 @@ async fn admin_state(database: &str) -> anyhow::Result<AppState> {
     let store = Store::connect(database).await?;
     let code_key = load_code_key(&store).await?;
     let clock: SharedClock = Arc::new(SystemClock);
-    Ok(AppState { store, clock, code_key: Arc::new(code_key), default_port: 80 })
+    Ok(AppState {
+        store,
+        clock,
+        code_key: Arc::new(code_key),
+        default_port: 80,
+    })
 }
 
-fn print<T: Serialize>(value: &T, json: bool, human: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
+fn print<T: Serialize>(
+    value: &T,
+    json: bool,
+    human: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(value)?);
     } else {
@@ -174,7 +193,12 @@ fn balance_text(b: &wallet_client::types::WalletBalance) -> String {
         return "no accounts yet".into();
     }
     b.iter()
-        .map(|(cur, v)| format!("{cur}: {} at disposal, {} reserved", v.at_disposal_decimal, v.reserved_decimal))
+        .map(|(cur, v)| {
+            format!(
+                "{cur}: {} at disposal, {} reserved",
+                v.at_disposal_decimal, v.reserved_decimal
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -212,23 +236,59 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(cmd) => {
             let state = admin_state(&cli.database).await?;
             match cmd {
-                AdminCommand::Balance { wallet, json } => print(&admin::balance(&state, wallet).await?, json, balance_text),
-                AdminCommand::TopUp { wallet, amount, currency, json } => {
-                    print(&admin::top_up(&state, wallet, &amount, &currency).await?, json, balance_text)
+                AdminCommand::Balance { wallet, json } => {
+                    print(&admin::balance(&state, wallet).await?, json, balance_text)
                 }
-                AdminCommand::ReservationCode { wallet, max_amount, currency, valid_for, json } => {
-                    let code = admin::issue_code(&state, wallet, max_amount.as_deref(), &currency, valid_for).await?;
+                AdminCommand::TopUp {
+                    wallet,
+                    amount,
+                    currency,
+                    json,
+                } => print(
+                    &admin::top_up(&state, wallet, &amount, &currency).await?,
+                    json,
+                    balance_text,
+                ),
+                AdminCommand::ReservationCode {
+                    wallet,
+                    max_amount,
+                    currency,
+                    valid_for,
+                    json,
+                } => {
+                    let code = admin::issue_code(
+                        &state,
+                        wallet,
+                        max_amount.as_deref(),
+                        &currency,
+                        valid_for,
+                    )
+                    .await?;
                     print(&code, json, |c| {
-                        format!("reservation code {} (QR {}, barcode {}), valid until {}", c.reservation_code, c.qr, c.barcode, c.expires_at)
+                        format!(
+                            "reservation code {} (QR {}, barcode {}), valid until {}",
+                            c.reservation_code, c.qr, c.barcode, c.expires_at
+                        )
                     })
                 }
                 AdminCommand::Project(ProjectCommand::Create { name, json }) => {
                     let p = admin::create_project(&state, &name).await?;
-                    print(&p, json, |p| format!("project {} with wallet {}", p.project_id, p.wallet_id))
+                    print(&p, json, |p| {
+                        format!("project {} with wallet {}", p.project_id, p.wallet_id)
+                    })
                 }
-                AdminCommand::Client(ClientCommand::Create { project, grants, json }) => {
+                AdminCommand::Client(ClientCommand::Create {
+                    project,
+                    grants,
+                    json,
+                }) => {
                     let c = admin::create_client(&state, project, &grants).await?;
-                    print(&c, json, |c| format!("WALLET_MAC_ID={} WALLET_MAC_SECRET={}", c.mac_id, c.mac_secret))
+                    print(&c, json, |c| {
+                        format!(
+                            "WALLET_MAC_ID={} WALLET_MAC_SECRET={}",
+                            c.mac_id, c.mac_secret
+                        )
+                    })
                 }
             }
         }

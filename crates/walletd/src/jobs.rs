@@ -38,7 +38,8 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<usize> {
         }
     }
     let mut tx = state.store.write().await?;
-    tx.forget_nonces(wall_now() - 10 * crate::auth::TIMESTAMP_WINDOW_SECS).await?;
+    tx.forget_nonces(wall_now() - 10 * crate::auth::TIMESTAMP_WINDOW_SECS)
+        .await?;
     tx.commit().await?;
     Ok(expired)
 }

@@ -26,7 +26,10 @@ pub fn payment(p: &PaymentRow) -> wire::Payment {
         freeze_until: None,
         description: p.description.clone(),
         parameters: json(&p.parameters),
-        price_rules: p.price_rules.as_deref().and_then(|r| serde_json::from_str(r).ok()),
+        price_rules: p
+            .price_rules
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok()),
         purpose: p.purpose.clone(),
         beneficiary: json(&p.beneficiary_json),
         cancelable: None,
@@ -44,8 +47,13 @@ pub fn transaction(t: &TransactionRow, payments: &[PaymentRow]) -> wire::Transac
         ReserveSpec::For { seconds, .. } => (Some(seconds), None),
         ReserveSpec::Until { at, .. } => (None, Some(at)),
     };
-    let until = if t.status.holds_funds() { t.reserved_until } else { requested_until };
-    let reserve = (for_seconds.is_some() || until.is_some()).then_some(Reserve { for_seconds, until });
+    let until = if t.status.holds_funds() {
+        t.reserved_until
+    } else {
+        requested_until
+    };
+    let reserve =
+        (for_seconds.is_some() || until.is_some()).then_some(Reserve { for_seconds, until });
     wire::Transaction {
         transaction_key: t.key.clone(),
         created_at: t.created_at,

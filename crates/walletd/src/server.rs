@@ -31,13 +31,24 @@ impl Server {
     pub async fn build(config: &ServerConfig, clock: SharedClock) -> anyhow::Result<Server> {
         let store = Store::connect(&config.database).await?;
         let code_key = load_code_key(&store).await?;
-        let state = AppState { store, clock, code_key: Arc::new(code_key), default_port: config.default_port };
+        let state = AppState {
+            store,
+            clock,
+            code_key: Arc::new(code_key),
+            default_port: config.default_port,
+        };
         let listener = TcpListener::bind(&config.listen).await?;
-        Ok(Server { listener, state, sweep_interval: config.sweep_interval })
+        Ok(Server {
+            listener,
+            state,
+            sweep_interval: config.sweep_interval,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
     }
 
     pub fn state(&self) -> &AppState {
@@ -45,12 +56,21 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests and stops the sweeper.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let sweeper = tokio::spawn(jobs::sweeper(self.state.clone(), self.sweep_interval, stop_rx));
+        let sweeper = tokio::spawn(jobs::sweeper(
+            self.state.clone(),
+            self.sweep_interval,
+            stop_rx,
+        ));
         let app = http::router(self.state.clone());
         tracing::info!(addr = %self.addr(), "walletd listening");
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
         self.state.store.close().await;

@@ -14,14 +14,29 @@ use tower_http::trace::TraceLayer;
 /// The whole router. Unknown paths answer JSON `not_found` (never a redirect).
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/rest/v1/transaction", axum::routing::post(transactions::create))
-        .route("/rest/v1/transaction/{key}", get(transactions::get).delete(transactions::revoke))
-        .route("/rest/v1/transaction/{key}/reserve", put(transactions::reserve))
-        .route("/rest/v1/transaction/{key}/confirm", put(transactions::confirm))
+        .route(
+            "/rest/v1/transaction",
+            axum::routing::post(transactions::create),
+        )
+        .route(
+            "/rest/v1/transaction/{key}",
+            get(transactions::get).delete(transactions::revoke),
+        )
+        .route(
+            "/rest/v1/transaction/{key}/reserve",
+            put(transactions::reserve),
+        )
+        .route(
+            "/rest/v1/transaction/{key}/confirm",
+            put(transactions::confirm),
+        )
         .route("/rest/v1/wallet/{id}", get(wallets::wallet))
         .route("/rest/v1/wallet/{id}/balance", get(wallets::balance))
         .method_not_allowed_fallback(method_not_allowed)
-        .route_layer(middleware::from_fn_with_state(state.clone(), auth::authenticate));
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
     Router::new()
         .merge(api)
         .route("/health", get(|| async { "ok" }))

@@ -5,28 +5,44 @@ use crate::error::{ApiError, ApiResult};
 use crate::json;
 use crate::service::transactions as svc;
 use crate::state::AppState;
+use axum::Extension;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::Extension;
 use wallet_client::types::{ConfirmPrices, NewTransaction, ReserveRequest, Transaction};
 use wallet_core::keys::is_plausible_key;
 
 fn key_or_404(key: &str) -> ApiResult<()> {
-    if is_plausible_key(key) { Ok(()) } else { Err(ApiError::not_found_transaction(key)) }
+    if is_plausible_key(key) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found_transaction(key))
+    }
 }
 
-pub async fn create(State(state): State<AppState>, Extension(caller): Extension<Caller>, body: Bytes) -> ApiResult<Json<Transaction>> {
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult<Json<Transaction>> {
     let req: NewTransaction = json::parse(&body)?;
     svc::create(&state, &caller.client, req).await.map(Json)
 }
 
-pub async fn get(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(key): Path<String>) -> ApiResult<Json<Transaction>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Transaction>> {
     key_or_404(&key)?;
     svc::get(&state, &caller.client, &key).await.map(Json)
 }
 
-pub async fn revoke(State(state): State<AppState>, Extension(caller): Extension<Caller>, Path(key): Path<String>) -> ApiResult<Json<Transaction>> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Transaction>> {
     key_or_404(&key)?;
     svc::revoke(&state, &caller.client, &key).await.map(Json)
 }
@@ -39,7 +55,9 @@ pub async fn reserve(
 ) -> ApiResult<Json<Transaction>> {
     key_or_404(&key)?;
     let req: ReserveRequest = json::parse_optional(&body)?.unwrap_or_default();
-    svc::reserve_with_code(&state, &caller.client, &key, req).await.map(Json)
+    svc::reserve_with_code(&state, &caller.client, &key, req)
+        .await
+        .map(Json)
 }
 
 pub async fn confirm(
@@ -50,5 +68,7 @@ pub async fn confirm(
 ) -> ApiResult<Json<Transaction>> {
     key_or_404(&key)?;
     let prices: Option<ConfirmPrices> = json::parse_optional(&body)?;
-    svc::confirm(&state, &caller.client, &key, prices).await.map(Json)
+    svc::confirm(&state, &caller.client, &key, prices)
+        .await
+        .map(Json)
 }

@@ -66,20 +66,36 @@ pub struct Demo {
 }
 
 async fn create_project_in(tx: &mut Tx, name: &str, now: i64) -> ApiResult<CreatedProject> {
-    let owner_email = format!("project+{}@walletd.invalid", name.to_lowercase().replace(' ', "-"));
-    let owner = tx.insert_user(&owner_email, &hash_secret(&random_base62(32))?, now).await;
+    let owner_email = format!(
+        "project+{}@walletd.invalid",
+        name.to_lowercase().replace(' ', "-")
+    );
+    let owner = tx
+        .insert_user(&owner_email, &hash_secret(&random_base62(32))?, now)
+        .await;
     let owner = match owner {
         Ok(id) => id,
-        Err(StoreError::Conflict) => return Err(ApiError::invalid(format!("a project named {name:?} exists"))),
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::invalid(format!(
+                "a project named {name:?} exists"
+            )));
+        }
         Err(e) => return Err(e.into()),
     };
     let wallet_id = tx.insert_wallet(owner, now).await?;
     let project_id = match tx.insert_project(name, wallet_id, now).await {
         Ok(id) => id,
-        Err(StoreError::Conflict) => return Err(ApiError::invalid(format!("a project named {name:?} exists"))),
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::invalid(format!(
+                "a project named {name:?} exists"
+            )));
+        }
         Err(e) => return Err(e.into()),
     };
-    Ok(CreatedProject { project_id, wallet_id })
+    Ok(CreatedProject {
+        project_id,
+        wallet_id,
+    })
 }
 
 /// `walletd admin project create --name NAME`.
@@ -93,38 +109,67 @@ pub async fn create_project(state: &AppState, name: &str) -> ApiResult<CreatedPr
     Ok(created)
 }
 
-async fn create_client_in(tx: &mut Tx, project_id: i64, grants: &str, now: i64) -> ApiResult<CreatedClient> {
+async fn create_client_in(
+    tx: &mut Tx,
+    project_id: i64,
+    grants: &str,
+    now: i64,
+) -> ApiResult<CreatedClient> {
     if tx.project(project_id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("project {project_id} was not found")));
+        return Err(ApiError::NotFound(format!(
+            "project {project_id} was not found"
+        )));
     }
-    let client = CreatedClient { mac_id: random_base62(10), mac_secret: random_base62(32) };
-    tx.insert_client(project_id, &client.mac_id, &client.mac_secret, grants, now).await?;
+    let client = CreatedClient {
+        mac_id: random_base62(10),
+        mac_secret: random_base62(32),
+    };
+    tx.insert_client(project_id, &client.mac_id, &client.mac_secret, grants, now)
+        .await?;
     Ok(client)
 }
 
 /// `walletd admin client create --project ID`.
-pub async fn create_client(state: &AppState, project_id: i64, grants: &str) -> ApiResult<CreatedClient> {
+pub async fn create_client(
+    state: &AppState,
+    project_id: i64,
+    grants: &str,
+) -> ApiResult<CreatedClient> {
     let mut tx = state.store.write().await?;
     let client = create_client_in(&mut tx, project_id, grants, state.now()).await?;
     tx.commit().await?;
     Ok(client)
 }
 
-async fn top_up_in(tx: &mut Tx, wallet_id: i64, amount: i64, currency: Currency, now: i64) -> ApiResult<()> {
+async fn top_up_in(
+    tx: &mut Tx,
+    wallet_id: i64,
+    amount: i64,
+    currency: Currency,
+    now: i64,
+) -> ApiResult<()> {
     if amount <= 0 {
         return Err(ApiError::invalid("top-up amount must be positive"));
     }
     if tx.wallet(wallet_id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("wallet {wallet_id} was not found")));
+        return Err(ApiError::NotFound(format!(
+            "wallet {wallet_id} was not found"
+        )));
     }
     let source = tx.system_account("topup", currency).await?;
     let account = tx.wallet_account(wallet_id, currency).await?;
-    tx.transfer_from_system(source, account, amount, "topup", now).await?;
+    tx.transfer_from_system(source, account, amount, "topup", now)
+        .await?;
     Ok(())
 }
 
 /// `walletd admin top-up --wallet ID --amount 100.00 --currency EUR`; returns the new balance.
-pub async fn top_up(state: &AppState, wallet_id: i64, amount: &str, currency: &str) -> ApiResult<WalletBalance> {
+pub async fn top_up(
+    state: &AppState,
+    wallet_id: i64,
+    amount: &str,
+    currency: &str,
+) -> ApiResult<WalletBalance> {
     let currency = Currency::parse(currency)?;
     let amount = parse_decimal(amount, currency)?;
     let mut tx = state.store.write().await?;
@@ -155,17 +200,28 @@ pub async fn issue_code(
     }
     let valid_for = valid_for.unwrap_or(DEFAULT_VALIDITY_SECS);
     if !(1..=86_400).contains(&valid_for) {
-        return Err(ApiError::invalid("valid-for must be between 1 and 86400 seconds"));
+        return Err(ApiError::invalid(
+            "valid-for must be between 1 and 86400 seconds",
+        ));
     }
     let now = state.now();
     let code = ReservationCode::generate();
     let mut tx = state.store.write().await?;
     if tx.wallet(wallet_id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("wallet {wallet_id} was not found")));
+        return Err(ApiError::NotFound(format!(
+            "wallet {wallet_id} was not found"
+        )));
     }
     let restricted_currency = max.map(|_| currency.code());
-    tx.insert_code(&code.keyed_hash(&state.code_key), wallet_id, max, restricted_currency, now, now + valid_for)
-        .await?;
+    tx.insert_code(
+        &code.keyed_hash(&state.code_key),
+        wallet_id,
+        max,
+        restricted_currency,
+        now,
+        now + valid_for,
+    )
+    .await?;
     tx.commit().await?;
     Ok(IssuedCode {
         reservation_code: code.expose().to_string(),
@@ -176,8 +232,10 @@ pub async fn issue_code(
 }
 
 /// The demo holders: fixed, documented credentials, so that a second `walletd demo` prints the same.
-const DEMO_USERS: [(&str, &str, &str); 2] =
-    [("alice@example.com", "alice-demo-password", "1234"), ("bob@example.com", "bob-demo-password", "4321")];
+const DEMO_USERS: [(&str, &str, &str); 2] = [
+    ("alice@example.com", "alice-demo-password", "1234"),
+    ("bob@example.com", "bob-demo-password", "4321"),
+];
 /// Each demo holder starts with this many EUR.
 const DEMO_BALANCE: i64 = 100_000;
 
@@ -192,7 +250,16 @@ pub async fn demo(state: &AppState) -> ApiResult<Demo> {
                 .first_client_of(p.id)
                 .await?
                 .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("demo project has no client")))?;
-            (CreatedProject { project_id: p.id, wallet_id: p.wallet_id }, CreatedClient { mac_id: c.mac_id, mac_secret: c.mac_secret })
+            (
+                CreatedProject {
+                    project_id: p.id,
+                    wallet_id: p.wallet_id,
+                },
+                CreatedClient {
+                    mac_id: c.mac_id,
+                    mac_secret: c.mac_secret,
+                },
+            )
         }
         None => {
             let p = create_project_in(&mut tx, "demo", now).await?;
@@ -226,5 +293,10 @@ pub async fn demo(state: &AppState) -> ApiResult<Demo> {
         });
     }
     tx.commit().await?;
-    Ok(Demo { project_id: project.project_id, project_wallet_id: project.wallet_id, client, users })
+    Ok(Demo {
+        project_id: project.project_id,
+        project_wallet_id: project.wallet_id,
+        client,
+        users,
+    })
 }

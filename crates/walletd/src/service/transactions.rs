@@ -5,7 +5,10 @@ use crate::render;
 use crate::state::AppState;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use wallet_client::types::{self as wire, CallbackUri, ConfirmPrices, NewPayment, NewTransaction, PaymentRef, ReserveRequest};
+use wallet_client::types::{
+    self as wire, CallbackUri, ConfirmPrices, NewPayment, NewTransaction, PaymentRef,
+    ReserveRequest,
+};
 use wallet_core::codes::{CodeRecord, CodeRestriction, ReservationCode, check_use};
 use wallet_core::keys::new_transaction_key;
 use wallet_core::money::{Currency, Money, parse_decimal};
@@ -13,7 +16,7 @@ use wallet_core::payment::{PriceRules, reduce_price, select_price};
 use wallet_core::reserve::ReserveSpec;
 use wallet_core::status::Event;
 use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
-use wallet_store::{ClientRow, NewPaymentRow, PaymentRow, TransactionRow, Tx};
+use wallet_store::{ClientRow, NewPaymentRow, PaymentRow, TransactionRow, TransactionState, Tx};
 
 /// Most payments one transaction may group.
 pub const MAX_PAYMENTS: usize = 100;
@@ -22,7 +25,9 @@ pub const MAX_TEXT: usize = 2048;
 
 fn check_text(field: &str, value: &Option<String>) -> ApiResult<()> {
     match value {
-        Some(v) if v.chars().count() > MAX_TEXT => Err(ApiError::invalid(format!("{field} is longer than {MAX_TEXT} characters"))),
+        Some(v) if v.chars().count() > MAX_TEXT => Err(ApiError::invalid(format!(
+            "{field} is longer than {MAX_TEXT} characters"
+        ))),
         _ => Ok(()),
     }
 }
@@ -31,18 +36,28 @@ fn check_uri(field: &str, value: &Option<String>) -> ApiResult<()> {
     check_text(field, value)?;
     match value {
         Some(v) if !(v.starts_with("http://") || v.starts_with("https://")) => {
-            Err(ApiError::invalid(format!("{field} must be an absolute http:// or https:// URI")))
+            Err(ApiError::invalid(format!(
+                "{field} must be an absolute http:// or https:// URI"
+            )))
         }
         _ => Ok(()),
     }
 }
 
 /// Amount of a payment request: exactly one of `price` (minor units) and `price_decimal`.
-fn requested_amount(price: Option<i64>, price_decimal: &Option<String>, currency: Currency) -> ApiResult<i64> {
+fn requested_amount(
+    price: Option<i64>,
+    price_decimal: &Option<String>,
+    currency: Currency,
+) -> ApiResult<i64> {
     let amount = match (price, price_decimal) {
         (Some(p), None) => p,
         (None, Some(d)) => parse_decimal(d, currency)?,
-        (Some(_), Some(_)) => return Err(ApiError::invalid("give either price or price_decimal, not both")),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "give either price or price_decimal, not both",
+            ));
+        }
         (None, None) => return Err(ApiError::invalid("price or price_decimal is required")),
     };
     if amount <= 0 {
@@ -57,7 +72,13 @@ struct PaymentDraft {
     explicit_beneficiary: bool,
 }
 
-fn draft_payment(p: &NewPayment, key: &str, project_id: i64, project_wallet: i64, now: i64) -> ApiResult<PaymentDraft> {
+fn draft_payment(
+    p: &NewPayment,
+    key: &str,
+    project_id: i64,
+    project_wallet: i64,
+    now: i64,
+) -> ApiResult<PaymentDraft> {
     let currency = Currency::parse(&p.currency)?;
     let price = requested_amount(p.price, &p.price_decimal, currency)?;
     check_text("description", &p.description)?;
@@ -65,16 +86,23 @@ fn draft_payment(p: &NewPayment, key: &str, project_id: i64, project_wallet: i64
     if let Some(rules) = &p.price_rules {
         rules.validate().map_err(ApiError::from)?;
     }
-    let frozen = p.freeze.as_ref().is_some_and(|f| f.for_seconds.unwrap_or(0) != 0 || f.until.unwrap_or(0) != 0)
+    let frozen = p
+        .freeze
+        .as_ref()
+        .is_some_and(|f| f.for_seconds.unwrap_or(0) != 0 || f.until.unwrap_or(0) != 0)
         || p.freeze_for.unwrap_or(0) != 0
         || p.freeze_until.unwrap_or(0) != 0;
     if frozen {
-        return Err(ApiError::invalid("payment freeze is not supported by this walletd version yet"));
+        return Err(ApiError::invalid(
+            "payment freeze is not supported by this walletd version yet",
+        ));
     }
     let (beneficiary_wallet_id, beneficiary_json) = match &p.beneficiary {
         None | Some(Value::Null) => (project_wallet, None),
         Some(Value::Number(n)) => {
-            let id = n.as_i64().ok_or_else(|| ApiError::invalid("beneficiary must be a wallet id"))?;
+            let id = n
+                .as_i64()
+                .ok_or_else(|| ApiError::invalid("beneficiary must be a wallet id"))?;
             (id, Some(serde_json::json!({ "id": id })))
         }
         Some(Value::Object(o)) => match o.get("id").and_then(Value::as_i64) {
@@ -97,7 +125,10 @@ fn draft_payment(p: &NewPayment, key: &str, project_id: i64, project_wallet: i64
             currency,
             description: p.description.clone(),
             parameters: p.parameters.as_ref().map(Value::to_string),
-            price_rules: p.price_rules.as_ref().map(|r| serde_json::to_string(r).expect("rules serialize")),
+            price_rules: p
+                .price_rules
+                .as_ref()
+                .map(|r| serde_json::to_string(r).expect("rules serialize")),
             purpose: p.purpose.clone(),
             beneficiary_wallet_id,
             beneficiary_json: beneficiary_json.map(|v| v.to_string()),
@@ -110,7 +141,10 @@ fn draft_payment(p: &NewPayment, key: &str, project_id: i64, project_wallet: i64
 
 /// Reads a transaction and its payments as the API shows them.
 async fn view(tx: &mut Tx, key: &str) -> ApiResult<wire::Transaction> {
-    let t = tx.transaction(key).await?.ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let t = tx
+        .transaction(key)
+        .await?
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
     let payments = tx.payments_of(key).await?;
     Ok(render::transaction(&t, &payments))
 }
@@ -128,16 +162,26 @@ fn is_due(t: &TransactionRow, now: i64) -> bool {
 }
 
 /// `POST transaction`.
-pub async fn create(state: &AppState, client: &ClientRow, req: NewTransaction) -> ApiResult<wire::Transaction> {
+pub async fn create(
+    state: &AppState,
+    client: &ClientRow,
+    req: NewTransaction,
+) -> ApiResult<wire::Transaction> {
     let now = state.now();
     if req.allowance.is_some() {
-        return Err(ApiError::invalid("allowance in a transaction is not supported by this walletd version yet"));
+        return Err(ApiError::invalid(
+            "allowance in a transaction is not supported by this walletd version yet",
+        ));
     }
     if req.payments.is_empty() {
-        return Err(ApiError::invalid("payments is required: a non-empty array of payments or payment ids"));
+        return Err(ApiError::invalid(
+            "payments is required: a non-empty array of payments or payment ids",
+        ));
     }
     if req.payments.len() > MAX_PAYMENTS {
-        return Err(ApiError::invalid(format!("a transaction groups at most {MAX_PAYMENTS} payments")));
+        return Err(ApiError::invalid(format!(
+            "a transaction groups at most {MAX_PAYMENTS} payments"
+        )));
     }
     let nested = req.reserve.as_ref();
     let reserve = ReserveSpec::from_request(
@@ -160,7 +204,9 @@ pub async fn create(state: &AppState, client: &ClientRow, req: NewTransaction) -
     if let Some(user) = &req.user
         && !user.get("email").is_some_and(Value::is_string)
     {
-        return Err(ApiError::invalid("user must be an object with a string email"));
+        return Err(ApiError::invalid(
+            "user must be an object with a string email",
+        ));
     }
     if req.inquiries.as_ref().is_some_and(|i| !i.is_array()) {
         return Err(ApiError::invalid("inquiries must be an array"));
@@ -168,10 +214,9 @@ pub async fn create(state: &AppState, client: &ClientRow, req: NewTransaction) -
     let auto_confirm = req.auto_confirm.unwrap_or(false);
 
     let mut tx = state.store.write().await?;
-    let project = tx
-        .project(client.project_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("client {} has no project", client.id)))?;
+    let project = tx.project(client.project_id).await?.ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!("client {} has no project", client.id))
+    })?;
     let key = new_transaction_key();
     let row = TransactionRow {
         key: key.clone(),
@@ -215,9 +260,18 @@ pub async fn create(state: &AppState, client: &ClientRow, req: NewTransaction) -
         }
     }
     if auto_confirm && !all_explicit {
-        return Err(ApiError::invalid("auto_confirm is only available when every payment names its beneficiary"));
+        return Err(ApiError::invalid(
+            "auto_confirm is only available when every payment names its beneficiary",
+        ));
     }
-    tx.append_event(&key, now, &format!("client:{}", client.mac_id), "created", None).await?;
+    tx.append_event(
+        &key,
+        now,
+        &format!("client:{}", client.mac_id),
+        "created",
+        None,
+    )
+    .await?;
     let view = view(&mut tx, &key).await?;
     tx.commit().await?;
     Ok(view)
@@ -233,7 +287,13 @@ fn prefix_error(e: ApiError, prefix: &str) -> ApiError {
 
 /// Moves an existing `new` payment of the caller's project into transaction `key`;
 /// a transaction left without payments is deleted. Returns whether it names a beneficiary.
-async fn regroup_payment(tx: &mut Tx, id: i64, key: &str, client: &ClientRow, now: i64) -> ApiResult<bool> {
+async fn regroup_payment(
+    tx: &mut Tx,
+    id: i64,
+    key: &str,
+    client: &ClientRow,
+    now: i64,
+) -> ApiResult<bool> {
     let payment = match tx.payment_for_update(id).await? {
         Some(p) if p.project_id == client.project_id => p,
         _ => return Err(ApiError::invalid(format!("payment {id} was not found"))),
@@ -252,10 +312,20 @@ async fn regroup_payment(tx: &mut Tx, id: i64, key: &str, client: &ClientRow, no
         )));
     }
     tx.move_payment(id, key).await?;
-    tx.append_event(&old.key, now, &format!("client:{}", client.mac_id), "payment_moved", Some(&format!("{id} -> {key}")))
-        .await?;
+    tx.append_event(
+        &old.key,
+        now,
+        &format!("client:{}", client.mac_id),
+        "payment_moved",
+        Some(&format!("{id} -> {key}")),
+    )
+    .await?;
     if tx.payments_of(&old.key).await?.is_empty() {
-        tx.set_transaction_state(&old.key, TransactionStatus::Deleted, None, None, None, None, now).await?;
+        let state = TransactionState {
+            status: TransactionStatus::Deleted,
+            ..old.state()
+        };
+        tx.set_transaction_state(&old.key, &state, now).await?;
     }
     Ok(payment.beneficiary_json.is_some())
 }
@@ -278,14 +348,35 @@ pub async fn get(state: &AppState, client: &ClientRow, key: &str) -> ApiResult<w
 }
 
 /// Releases every hold of a transaction and marks it `status` (revoked, failed).
-async fn release_all(tx: &mut Tx, t: &TransactionRow, status: TransactionStatus, now: i64) -> ApiResult<()> {
+async fn release_all(
+    tx: &mut Tx,
+    t: &TransactionRow,
+    status: TransactionStatus,
+    now: i64,
+) -> ApiResult<()> {
     for p in tx.payments_of(&t.key).await? {
         if let Some(hold) = p.hold_id {
             tx.release_hold(hold, now).await?;
         }
-        tx.update_payment(p.id, status.into(), p.price, p.payer_wallet_id, p.hold_id, None).await?;
+        tx.update_payment(
+            p.id,
+            status.into(),
+            p.price,
+            p.payer_wallet_id,
+            p.hold_id,
+            None,
+        )
+        .await?;
     }
-    tx.set_transaction_state(&t.key, status, t.kind, t.wallet_id, t.reserved_until, None, now).await?;
+    tx.set_transaction_state(
+        &t.key,
+        &TransactionState {
+            status,
+            ..t.state()
+        },
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -301,15 +392,25 @@ pub async fn expire_if_due(state: &AppState, key: &str) -> ApiResult<bool> {
     }
     let to = t.status.apply(Event::Expire)?;
     release_all(&mut tx, &t, to, now).await?;
-    tx.append_event(key, now, "system", "expired", t.reserved_until.map(|d| format!("deadline {d}")).as_deref())
-        .await?;
+    tx.append_event(
+        key,
+        now,
+        "system",
+        "expired",
+        t.reserved_until.map(|d| format!("deadline {d}")).as_deref(),
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(transaction_key = key, "reservation expired; funds released");
     Ok(true)
 }
 
 /// `DELETE transaction/{key}`: a new transaction is deleted; a waiting or reserved one is revoked and its funds released.
-pub async fn revoke(state: &AppState, client: &ClientRow, key: &str) -> ApiResult<wire::Transaction> {
+pub async fn revoke(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+) -> ApiResult<wire::Transaction> {
     if expire_if_due(state, key).await? {
         return Err(expired_error());
     }
@@ -318,14 +419,24 @@ pub async fn revoke(state: &AppState, client: &ClientRow, key: &str) -> ApiResul
     let t = lock_own(&mut tx, key, client).await?;
     let to = t.status.apply(Event::Revoke)?;
     release_all(&mut tx, &t, to, now).await?;
-    tx.append_event(key, now, &format!("client:{}", client.mac_id), to.as_str(), None).await?;
+    tx.append_event(
+        key,
+        now,
+        &format!("client:{}", client.mac_id),
+        to.as_str(),
+        None,
+    )
+    .await?;
     let view = view(&mut tx, key).await?;
     tx.commit().await?;
     Ok(view)
 }
 
 fn expired_error() -> ApiError {
-    ApiError::InvalidState("the reservation deadline passed: the transaction failed and its funds were released".into())
+    ApiError::InvalidState(
+        "the reservation deadline passed: the transaction failed and its funds were released"
+            .into(),
+    )
 }
 
 /// `PUT transaction/{key}/reserve` with a reservation code.
@@ -337,7 +448,9 @@ pub async fn reserve_with_code(
 ) -> ApiResult<wire::Transaction> {
     let text = match (&req.reservation_code, &req.code) {
         (Some(a), Some(b)) if a != b => {
-            return Err(ApiError::invalid("reservation_code and code differ; give one of them"));
+            return Err(ApiError::invalid(
+                "reservation_code and code differ; give one of them",
+            ));
         }
         (Some(c), _) | (None, Some(c)) => c.clone(),
         (None, None) => {
@@ -364,18 +477,28 @@ pub async fn reserve_with_code(
     let t = lock_own(&mut tx, key, client).await?;
     let to = t.status.apply(Event::Reserve)?;
     if t.status != TransactionStatus::New {
-        return Err(ApiError::InvalidState(format!("transaction is {}; only new transactions can be reserved", t.status)));
+        return Err(ApiError::InvalidState(format!(
+            "transaction is {}; only new transactions can be reserved",
+            t.status
+        )));
     }
     let deadline = t.reserve.deadline(now).map_err(|_| {
-        ApiError::InvalidState("the transaction's reserve.until has passed; create a new transaction".into())
+        ApiError::InvalidState(
+            "the transaction's reserve.until has passed; create a new transaction".into(),
+        )
     })?;
-    let stored = tx
-        .code_for_update(&code_hash)
-        .await?
-        .ok_or_else(|| ApiError::InvalidCode("reservation code is incorrect; the holder should generate a new one".into()))?;
+    let stored = tx.code_for_update(&code_hash).await?.ok_or_else(|| {
+        ApiError::InvalidCode(
+            "reservation code is incorrect; the holder should generate a new one".into(),
+        )
+    })?;
     let mut payments = tx.payments_of(key).await?;
     let selected = selected_prices(&payments, req.payment_prices.as_ref())?;
-    let restriction_currency = stored.currency.as_deref().map(Currency::parse).transpose()?;
+    let restriction_currency = stored
+        .currency
+        .as_deref()
+        .map(Currency::parse)
+        .transpose()?;
     let record = CodeRecord {
         wallet_id: stored.wallet_id,
         restriction: CodeRestriction {
@@ -387,7 +510,11 @@ pub async fn reserve_with_code(
         expires_at: stored.expires_at,
         used: stored.used_at.is_some(),
     };
-    let prices: Vec<Money> = payments.iter().zip(&selected).map(|(p, amount)| Money::new(*amount, p.currency)).collect();
+    let prices: Vec<Money> = payments
+        .iter()
+        .zip(&selected)
+        .map(|(p, amount)| Money::new(*amount, p.currency))
+        .collect();
     check_use(&record, now, &prices)?;
 
     let payer = tx
@@ -395,31 +522,55 @@ pub async fn reserve_with_code(
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("code bound to a missing wallet")))?;
     if !payer.active {
-        return Err(ApiError::PayerAccountInactive("the payer's wallet is inactive and cannot make payments".into()));
+        return Err(ApiError::PayerAccountInactive(
+            "the payer's wallet is inactive and cannot make payments".into(),
+        ));
     }
     for (p, amount) in payments.iter_mut().zip(&selected) {
         check_beneficiary(&mut tx, p, payer.id).await?;
         let account = tx.wallet_account(payer.id, p.currency).await?;
-        let hold = tx.place_hold(account, p.id, *amount, now).await?.ok_or_else(|| {
-            ApiError::NotEnoughFunds(format!("there is not enough {} in the wallet for this transaction", p.currency))
-        })?;
+        let hold = tx
+            .place_hold(account, p.id, *amount, now)
+            .await?
+            .ok_or_else(|| {
+                ApiError::NotEnoughFunds(format!(
+                    "there is not enough {} in the wallet for this transaction",
+                    p.currency
+                ))
+            })?;
         p.price = *amount;
         p.hold_id = Some(hold);
         p.payer_wallet_id = Some(payer.id);
         p.status = to.into();
-        tx.update_payment(p.id, p.status, p.price, p.payer_wallet_id, p.hold_id, None).await?;
+        tx.update_payment(p.id, p.status, p.price, p.payer_wallet_id, p.hold_id, None)
+            .await?;
     }
     if !tx.use_code(stored.id, key, now).await? {
-        return Err(ApiError::InvalidCode("reservation code was already used; the holder should generate a new one".into()));
+        return Err(ApiError::InvalidCode(
+            "reservation code was already used; the holder should generate a new one".into(),
+        ));
     }
-    tx.set_transaction_state(key, to, Some(TransactionType::ReservationCode), Some(payer.id), Some(deadline), None, now)
-        .await?;
-    tx.append_event(key, now, &actor, "reserved", Some(&format!("reservation_code wallet {}", payer.id)))
-        .await?;
+    let reserved = TransactionState {
+        status: to,
+        kind: Some(TransactionType::ReservationCode),
+        wallet_id: Some(payer.id),
+        reserved_until: Some(deadline),
+        confirmed_at: None,
+    };
+    tx.set_transaction_state(key, &reserved, now).await?;
+    tx.append_event(
+        key,
+        now,
+        &actor,
+        "reserved",
+        Some(&format!("reservation_code wallet {}", payer.id)),
+    )
+    .await?;
     if t.auto_confirm {
         let t = lock_own(&mut tx, key, client).await?;
         settle(&mut tx, &t, &payments, &BTreeMap::new(), now).await?;
-        tx.append_event(key, now, "system", "confirmed", Some("auto_confirm")).await?;
+        tx.append_event(key, now, "system", "confirmed", Some("auto_confirm"))
+            .await?;
     }
     let view = view(&mut tx, key).await?;
     tx.commit().await?;
@@ -444,22 +595,35 @@ async fn check_beneficiary(tx: &mut Tx, p: &PaymentRow, payer: i64) -> ApiResult
 }
 
 /// The price to reserve for each payment, applying `payment_prices` where `price_rules` allow.
-fn selected_prices(payments: &[PaymentRow], chosen: Option<&BTreeMap<String, i64>>) -> ApiResult<Vec<i64>> {
+fn selected_prices(
+    payments: &[PaymentRow],
+    chosen: Option<&BTreeMap<String, i64>>,
+) -> ApiResult<Vec<i64>> {
     let mut chosen_by_id = BTreeMap::new();
     for (id, price) in chosen.into_iter().flatten() {
-        let id: i64 = id
-            .parse()
-            .map_err(|_| ApiError::invalid(format!("payment_prices key {id:?} is not a payment id")))?;
+        let id: i64 = id.parse().map_err(|_| {
+            ApiError::invalid(format!("payment_prices key {id:?} is not a payment id"))
+        })?;
         if !payments.iter().any(|p| p.id == id) {
-            return Err(ApiError::invalid(format!("payment_prices names payment {id}, which is not in this transaction")));
+            return Err(ApiError::invalid(format!(
+                "payment_prices names payment {id}, which is not in this transaction"
+            )));
         }
         chosen_by_id.insert(id, *price);
     }
     payments
         .iter()
         .map(|p| {
-            let rules: Option<PriceRules> = p.price_rules.as_deref().and_then(|r| serde_json::from_str(r).ok());
-            Ok(select_price(p.id, p.price, rules.as_ref(), chosen_by_id.get(&p.id).copied())?)
+            let rules: Option<PriceRules> = p
+                .price_rules
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok());
+            Ok(select_price(
+                p.id,
+                p.price,
+                rules.as_ref(),
+                chosen_by_id.get(&p.id).copied(),
+            )?)
         })
         .collect()
 }
@@ -474,17 +638,38 @@ async fn settle(
 ) -> ApiResult<()> {
     let to = t.status.apply(Event::Confirm)?;
     for p in payments {
-        let hold = p
-            .hold_id
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("reserved payment {} has no hold", p.id)))?;
+        let hold = p.hold_id.ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("reserved payment {} has no hold", p.id))
+        })?;
         let amount = prices.get(&p.id).copied().unwrap_or(p.price);
-        let beneficiary = tx.wallet_account(p.beneficiary_wallet_id, p.currency).await?;
-        if !tx.settle_hold(hold, beneficiary, amount, &t.key, p.id, now).await? {
-            return Err(ApiError::Internal(anyhow::anyhow!("hold {hold} of payment {} was already resolved", p.id)));
+        let beneficiary = tx
+            .wallet_account(p.beneficiary_wallet_id, p.currency)
+            .await?;
+        if !tx
+            .settle_hold(hold, beneficiary, amount, &t.key, p.id, now)
+            .await?
+        {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "hold {hold} of payment {} was already resolved",
+                p.id
+            )));
         }
-        tx.update_payment(p.id, PaymentStatus::Done, amount, p.payer_wallet_id, p.hold_id, Some(now)).await?;
+        tx.update_payment(
+            p.id,
+            PaymentStatus::Done,
+            amount,
+            p.payer_wallet_id,
+            p.hold_id,
+            Some(now),
+        )
+        .await?;
     }
-    tx.set_transaction_state(&t.key, to, t.kind, t.wallet_id, t.reserved_until, Some(now), now).await?;
+    let confirmed = TransactionState {
+        status: to,
+        confirmed_at: Some(now),
+        ..t.state()
+    };
+    tx.set_transaction_state(&t.key, &confirmed, now).await?;
     Ok(())
 }
 
@@ -509,7 +694,9 @@ pub async fn confirm(
             .parse::<i64>()
             .ok()
             .and_then(|id| payments.iter().find(|p| p.id == id))
-            .ok_or_else(|| ApiError::invalid(format!("payment {id_text:?} is not in this transaction")))?;
+            .ok_or_else(|| {
+                ApiError::invalid(format!("payment {id_text:?} is not in this transaction"))
+            })?;
         let currency = Currency::parse(&price.currency)?;
         if currency != payment.currency {
             return Err(ApiError::invalid(format!(
@@ -520,14 +707,24 @@ pub async fn confirm(
         let amount = match (price.price, &price.price_decimal) {
             (Some(p), None) => p,
             (None, Some(d)) => parse_decimal(d, currency)?,
-            _ => return Err(ApiError::invalid("give exactly one of price and price_decimal for each payment")),
+            _ => {
+                return Err(ApiError::invalid(
+                    "give exactly one of price and price_decimal for each payment",
+                ));
+            }
         };
         reduced.insert(payment.id, reduce_price(payment.price, amount)?);
     }
     settle(&mut tx, &t, &payments, &reduced, now).await?;
     let detail = (!reduced.is_empty()).then(|| format!("reduced {reduced:?}"));
-    tx.append_event(key, now, &format!("client:{}", client.mac_id), "confirmed", detail.as_deref())
-        .await?;
+    tx.append_event(
+        key,
+        now,
+        &format!("client:{}", client.mac_id),
+        "confirmed",
+        detail.as_deref(),
+    )
+    .await?;
     let view = view(&mut tx, key).await?;
     tx.commit().await?;
     Ok(view)
@@ -540,7 +737,10 @@ pub async fn due_reservations(state: &AppState, limit: i64) -> ApiResult<Vec<Str
 }
 
 /// Audit trail of a transaction (admin and tests).
-pub async fn events(state: &AppState, key: &str) -> ApiResult<Vec<(i64, String, String, Option<String>)>> {
+pub async fn events(
+    state: &AppState,
+    key: &str,
+) -> ApiResult<Vec<(i64, String, String, Option<String>)>> {
     let mut tx = state.store.read().await?;
     Ok(tx.events_of(key).await?)
 }
@@ -550,23 +750,44 @@ mod tests {
     use super::*;
 
     fn payment(price: i64) -> NewPayment {
-        NewPayment { price: Some(price), currency: "EUR".into(), ..Default::default() }
+        NewPayment {
+            price: Some(price),
+            currency: "EUR".into(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn drafts_refuse_bad_amounts_and_currencies() {
         assert!(draft_payment(&payment(0), "k", 1, 2, 0).is_err());
         assert!(draft_payment(&payment(-5), "k", 1, 2, 0).is_err());
-        let bad_currency = NewPayment { currency: "EURO".into(), ..payment(5) };
+        let bad_currency = NewPayment {
+            currency: "EURO".into(),
+            ..payment(5)
+        };
         assert!(draft_payment(&bad_currency, "k", 1, 2, 0).is_err());
-        let both = NewPayment { price_decimal: Some("1.00".into()), ..payment(100) };
+        let both = NewPayment {
+            price_decimal: Some("1.00".into()),
+            ..payment(100)
+        };
         assert!(draft_payment(&both, "k", 1, 2, 0).is_err());
-        let decimal = NewPayment { price: None, price_decimal: Some("12.1".into()), ..payment(1) };
+        let decimal = NewPayment {
+            price: None,
+            price_decimal: Some("12.1".into()),
+            ..payment(1)
+        };
         let d = draft_payment(&decimal, "k", 1, 2, 0).unwrap();
         assert_eq!(d.row.price, 1210);
         assert_eq!(d.row.beneficiary_wallet_id, 2, "project wallet by default");
         assert!(!d.explicit_beneficiary);
-        let to = NewPayment { beneficiary: Some(serde_json::json!({"id": 9})), ..payment(1) };
-        assert!(draft_payment(&to, "k", 1, 2, 0).unwrap().explicit_beneficiary);
+        let to = NewPayment {
+            beneficiary: Some(serde_json::json!({"id": 9})),
+            ..payment(1)
+        };
+        assert!(
+            draft_payment(&to, "k", 1, 2, 0)
+                .unwrap()
+                .explicit_beneficiary
+        );
     }
 }

@@ -21,7 +21,9 @@ async fn check_access(tx: &mut Tx, client: &ClientRow, wallet_id: i64) -> ApiRes
         return Ok(());
     }
     if tx.wallet(wallet_id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("wallet {wallet_id} was not found")));
+        return Err(ApiError::NotFound(format!(
+            "wallet {wallet_id} was not found"
+        )));
     }
     Err(ApiError::Forbidden(format!(
         "wallet {wallet_id} is not this project's wallet; a holder's wallet needs the holder's authorisation"
@@ -31,7 +33,9 @@ async fn check_access(tx: &mut Tx, client: &ClientRow, wallet_id: i64) -> ApiRes
 /// Balance of every currency of a wallet, without an access check (admin).
 pub async fn balance_unchecked(tx: &mut Tx, wallet_id: i64) -> ApiResult<WalletBalance> {
     if tx.wallet(wallet_id).await?.is_none() {
-        return Err(ApiError::NotFound(format!("wallet {wallet_id} was not found")));
+        return Err(ApiError::NotFound(format!(
+            "wallet {wallet_id} was not found"
+        )));
     }
     Ok(tx
         .wallet_accounts(wallet_id)
@@ -53,7 +57,11 @@ pub async fn balance_unchecked(tx: &mut Tx, wallet_id: i64) -> ApiResult<WalletB
 }
 
 /// `GET wallet/{id}/balance`.
-pub async fn balance(state: &AppState, client: &ClientRow, wallet_id: i64) -> ApiResult<WalletBalance> {
+pub async fn balance(
+    state: &AppState,
+    client: &ClientRow,
+    wallet_id: i64,
+) -> ApiResult<WalletBalance> {
     let mut tx = state.store.read().await?;
     check_access(&mut tx, client, wallet_id).await?;
     balance_unchecked(&mut tx, wallet_id).await

@@ -9,7 +9,17 @@ async fn good_signature_and_awkward_nonces_pass(app: TestApp) {
     let path = format!("/rest/v1/transaction/{}", t.transaction_key);
     let secret = app.demo.client.mac_secret.clone();
     // The PHP client's nonces include spaces, commas and '='.
-    let (status, body) = raw(&app, "GET", &path, "", wall_now(), "),$9#b( |bK^H.wHhx;Q,F.Oil=JOrhg", &secret, None).await;
+    let (status, body) = raw(
+        &app,
+        "GET",
+        &path,
+        "",
+        wall_now(),
+        "),$9#b( |bK^H.wHhx;Q,F.Oil=JOrhg",
+        &secret,
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["transaction_key"], t.transaction_key.as_str());
     // Query strings are part of what is signed.
@@ -23,25 +33,89 @@ async fn each_failed_check_is_unauthorized(app: TestApp) {
     let body = r#"{"payments":[{"description":"x","price_decimal":"1.00","currency":"EUR"}]}"#;
     let secret = app.demo.client.mac_secret.clone();
     let cases = [
-        ("stale", raw(&app, "POST", path, body, wall_now() - 120, "n1", &secret, None).await),
-        ("stale", raw(&app, "POST", path, body, wall_now() + 120, "n2", &secret, None).await),
-        ("signature", raw(&app, "POST", path, body, wall_now(), "n3", "not-the-secret", None).await),
-        ("body hash", raw(&app, "POST", path, body, wall_now(), "n4", &secret, Some(r#"{"payments":[]}"#)).await),
+        (
+            "stale",
+            raw(
+                &app,
+                "POST",
+                path,
+                body,
+                wall_now() - 120,
+                "n1",
+                &secret,
+                None,
+            )
+            .await,
+        ),
+        (
+            "stale",
+            raw(
+                &app,
+                "POST",
+                path,
+                body,
+                wall_now() + 120,
+                "n2",
+                &secret,
+                None,
+            )
+            .await,
+        ),
+        (
+            "signature",
+            raw(
+                &app,
+                "POST",
+                path,
+                body,
+                wall_now(),
+                "n3",
+                "not-the-secret",
+                None,
+            )
+            .await,
+        ),
+        (
+            "body hash",
+            raw(
+                &app,
+                "POST",
+                path,
+                body,
+                wall_now(),
+                "n4",
+                &secret,
+                Some(r#"{"payments":[]}"#),
+            )
+            .await,
+        ),
     ];
     for (what, (status, answer)) in cases {
         assert_eq!(status, 401, "{what}: {answer}");
         assert_eq!(answer["error"], "unauthorized");
-        assert!(answer["error_description"].as_str().unwrap().contains(what), "{what}: {answer}");
+        assert!(
+            answer["error_description"].as_str().unwrap().contains(what),
+            "{what}: {answer}"
+        );
     }
     let ts = wall_now();
     let (first, _) = raw(&app, "POST", path, body, ts, "same nonce", &secret, None).await;
     assert_eq!(first, 200);
     let (second, answer) = raw(&app, "POST", path, body, ts, "same nonce", &secret, None).await;
     assert_eq!(second, 401, "replay accepted: {answer}");
-    assert!(answer["error_description"].as_str().unwrap().contains("nonce"));
+    assert!(
+        answer["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("nonce")
+    );
 
     // No header, a foreign scheme, an unknown id.
-    let resp = reqwest::Client::new().get(app.url("/rest/v1/wallet/1")).send().await.unwrap();
+    let resp = reqwest::Client::new()
+        .get(app.url("/rest/v1/wallet/1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     let resp = reqwest::Client::new()
         .get(app.url("/rest/v1/wallet/1"))
@@ -50,8 +124,24 @@ async fn each_failed_check_is_unauthorized(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
-    let header = wallet_client::mac::sign("nobody", b"x", wall_now(), "n", "GET", "/rest/v1/wallet/1", "127.0.0.1", app.port, b"", &[]);
-    let resp = reqwest::Client::new().get(app.url("/rest/v1/wallet/1")).header("Authorization", header).send().await.unwrap();
+    let header = wallet_client::mac::sign(
+        "nobody",
+        b"x",
+        wall_now(),
+        "n",
+        "GET",
+        "/rest/v1/wallet/1",
+        "127.0.0.1",
+        app.port,
+        b"",
+        &[],
+    );
+    let resp = reqwest::Client::new()
+        .get(app.url("/rest/v1/wallet/1"))
+        .header("Authorization", header)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     let answer: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(answer["error_description"], "unknown MAC id");
@@ -72,7 +162,10 @@ async fn php_client_headers_are_accepted(app: TestApp) {
         "127.0.0.1",
         app.port,
         b"",
-        &[("project_id".into(), "5".into()), ("location_id".into(), "a b".into())],
+        &[
+            ("project_id".into(), "5".into()),
+            ("location_id".into(), "a b".into()),
+        ],
     );
     let resp = reqwest::Client::new()
         .get(app.url(&path))

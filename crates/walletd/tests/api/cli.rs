@@ -13,52 +13,140 @@ fn walletd(app: &TestApp, args: &[&str]) -> serde_json::Value {
         .env("RUST_LOG", "warn")
         .output()
         .expect("run walletd");
-    assert!(out.status.success(), "walletd {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("walletd {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    assert!(
+        out.status.success(),
+        "walletd {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "walletd {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
 }
 
 async fn admin_commands_work_beside_a_running_server(app: TestApp) {
     let demo = walletd(&app, &["demo", "--json"]);
-    assert_eq!(demo["project_id"], app.demo.project_id, "demo is idempotent");
+    assert_eq!(
+        demo["project_id"], app.demo.project_id,
+        "demo is idempotent"
+    );
     assert_eq!(demo["client"]["mac_id"], app.demo.client.mac_id.as_str());
     assert_eq!(demo["users"].as_array().unwrap().len(), 2);
 
     let alice = app.alice().to_string();
-    let balance = walletd(&app, &["admin", "top-up", "--wallet", &alice, "--amount", "10.50", "--currency", "EUR", "--json"]);
+    let balance = walletd(
+        &app,
+        &[
+            "admin",
+            "top-up",
+            "--wallet",
+            &alice,
+            "--amount",
+            "10.50",
+            "--currency",
+            "EUR",
+            "--json",
+        ],
+    );
     assert_eq!(balance["EUR"]["at_disposal"], 101_050);
     let balance = walletd(&app, &["admin", "balance", "--wallet", &alice, "--json"]);
     assert_eq!(balance["EUR"]["at_disposal_decimal"], "1010.50");
 
-    let project = walletd(&app, &["admin", "project", "create", "--name", "Till 7", "--json"]);
+    let project = walletd(
+        &app,
+        &["admin", "project", "create", "--name", "Till 7", "--json"],
+    );
     let project_id = project["project_id"].as_i64().unwrap();
     assert!(project["wallet_id"].as_i64().is_some());
-    let creds = walletd(&app, &["admin", "client", "create", "--project", &project_id.to_string(), "--json"]);
+    let creds = walletd(
+        &app,
+        &[
+            "admin",
+            "client",
+            "create",
+            "--project",
+            &project_id.to_string(),
+            "--json",
+        ],
+    );
     // The running server knows the new client at once.
-    let till = Client::new(&app.base_url, creds["mac_id"].as_str().unwrap(), creds["mac_secret"].as_str().unwrap()).unwrap();
-    let t = till.create_transaction(&crate::helpers::one_payment(5_000)).await.unwrap();
+    let till = Client::new(
+        &app.base_url,
+        creds["mac_id"].as_str().unwrap(),
+        creds["mac_secret"].as_str().unwrap(),
+    )
+    .unwrap();
+    let t = till
+        .create_transaction(&crate::helpers::one_payment(5_000))
+        .await
+        .unwrap();
     assert_eq!(t.project_id, Some(project_id));
 
-    let code = walletd(&app, &["admin", "reservation-code", "--wallet", &alice, "--max-amount", "50.00", "--json"]);
+    let code = walletd(
+        &app,
+        &[
+            "admin",
+            "reservation-code",
+            "--wallet",
+            &alice,
+            "--max-amount",
+            "50.00",
+            "--json",
+        ],
+    );
     let digits = code["reservation_code"].as_str().unwrap();
     assert_eq!(digits.len(), 28);
     assert_eq!(code["qr"], format!("PAYSERA${digits}"));
     assert_eq!(code["barcode"], format!("9999{digits}"));
     assert!(code["expires_at"].as_i64().unwrap() > walletd::clock::wall_now());
-    let r = till.reserve_with_code(&t.transaction_key, digits, None).await.unwrap();
-    let c = till.confirm_transaction(&r.transaction_key, None).await.unwrap();
+    let r = till
+        .reserve_with_code(&t.transaction_key, digits, None)
+        .await
+        .unwrap();
+    let c = till
+        .confirm_transaction(&r.transaction_key, None)
+        .await
+        .unwrap();
     assert_eq!(c.payments[0].price_decimal, "50.00");
-    let balance = walletd(&app, &["admin", "balance", "--wallet", &project["wallet_id"].to_string(), "--json"]);
+    let balance = walletd(
+        &app,
+        &[
+            "admin",
+            "balance",
+            "--wallet",
+            &project["wallet_id"].to_string(),
+            "--json",
+        ],
+    );
     assert_eq!(balance["EUR"]["at_disposal"], 5_000);
 }
 on_both!(admin_commands_work_beside_a_running_server);
 
 #[test]
 fn admin_errors_exit_non_zero_with_a_message() {
-    let dir = std::env::temp_dir().join(format!("walletd-cli-{}.db", wallet_core::keys::random_base62(8)));
+    let dir = std::env::temp_dir().join(format!(
+        "walletd-cli-{}.db",
+        wallet_core::keys::random_base62(8)
+    ));
     let out = Command::new(env!("CARGO_BIN_EXE_walletd"))
-        .args(["--database", &format!("sqlite://{}", dir.display()), "admin", "top-up", "--wallet", "42", "--amount", "1.234"])
+        .args([
+            "--database",
+            &format!("sqlite://{}", dir.display()),
+            "admin",
+            "top-up",
+            "--wallet",
+            "42",
+            "--amount",
+            "1.234",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("decimal places"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("decimal places"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

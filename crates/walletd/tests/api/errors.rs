@@ -10,33 +10,87 @@ async fn malformed_requests_are_invalid_request(app: TestApp) {
     let cases = [
         ("not json", "{\"payments\": ["),
         ("empty", ""),
-        ("wrong type", r#"{"payments":[{"price":"12","currency":"EUR"}]}"#),
+        (
+            "wrong type",
+            r#"{"payments":[{"price":"12","currency":"EUR"}]}"#,
+        ),
         ("zero", r#"{"payments":[{"price":0,"currency":"EUR"}]}"#),
-        ("negative", r#"{"payments":[{"price":-5,"currency":"EUR"}]}"#),
-        ("negative decimal", r#"{"payments":[{"price_decimal":"-1.00","currency":"EUR"}]}"#),
-        ("float decimal", r#"{"payments":[{"price_decimal":12.5,"currency":"EUR"}]}"#),
-        ("too precise", r#"{"payments":[{"price_decimal":"1.234","currency":"EUR"}]}"#),
-        ("both prices", r#"{"payments":[{"price":100,"price_decimal":"1.00","currency":"EUR"}]}"#),
+        (
+            "negative",
+            r#"{"payments":[{"price":-5,"currency":"EUR"}]}"#,
+        ),
+        (
+            "negative decimal",
+            r#"{"payments":[{"price_decimal":"-1.00","currency":"EUR"}]}"#,
+        ),
+        (
+            "float decimal",
+            r#"{"payments":[{"price_decimal":12.5,"currency":"EUR"}]}"#,
+        ),
+        (
+            "too precise",
+            r#"{"payments":[{"price_decimal":"1.234","currency":"EUR"}]}"#,
+        ),
+        (
+            "both prices",
+            r#"{"payments":[{"price":100,"price_decimal":"1.00","currency":"EUR"}]}"#,
+        ),
         ("no price", r#"{"payments":[{"currency":"EUR"}]}"#),
-        ("unknown currency", r#"{"payments":[{"price":100,"currency":"XYZ"}]}"#),
+        (
+            "unknown currency",
+            r#"{"payments":[{"price":100,"currency":"XYZ"}]}"#,
+        ),
         ("no payments", r#"{"payments":[]}"#),
         ("not a payment", r#"{"payments":["abc"]}"#),
-        ("two reserve forms", r#"{"payments":[{"price":100,"currency":"EUR"}],"reserve":{"for":60},"reserve_for":1}"#),
-        ("reserve in the past", r#"{"payments":[{"price":100,"currency":"EUR"}],"reserve":{"until":1}}"#),
-        ("callback true", r#"{"payments":[{"price":100,"currency":"EUR"}],"callback_uri":true}"#),
-        ("bad redirect", r#"{"payments":[{"price":100,"currency":"EUR"}],"redirect_uri":"javascript:x"}"#),
-        ("unknown beneficiary", r#"{"payments":[{"price":100,"currency":"EUR","beneficiary":{"id":999999}}]}"#),
+        (
+            "two reserve forms",
+            r#"{"payments":[{"price":100,"currency":"EUR"}],"reserve":{"for":60},"reserve_for":1}"#,
+        ),
+        (
+            "reserve in the past",
+            r#"{"payments":[{"price":100,"currency":"EUR"}],"reserve":{"until":1}}"#,
+        ),
+        (
+            "callback true",
+            r#"{"payments":[{"price":100,"currency":"EUR"}],"callback_uri":true}"#,
+        ),
+        (
+            "bad redirect",
+            r#"{"payments":[{"price":100,"currency":"EUR"}],"redirect_uri":"javascript:x"}"#,
+        ),
+        (
+            "unknown beneficiary",
+            r#"{"payments":[{"price":100,"currency":"EUR","beneficiary":{"id":999999}}]}"#,
+        ),
     ];
     for (what, body) in cases {
         let (status, answer) = signed(&app, "POST", "/rest/v1/transaction", body).await;
         assert_eq!(status, 400, "{what}: {answer}");
         assert_eq!(answer["error"], "invalid_request", "{what}: {answer}");
-        assert!(answer["error_description"].as_str().is_some_and(|d| !d.is_empty()), "{what}");
+        assert!(
+            answer["error_description"]
+                .as_str()
+                .is_some_and(|d| !d.is_empty()),
+            "{what}"
+        );
     }
-    let huge = format!(r#"{{"payments":[{{"price":100,"currency":"EUR","description":"{}"}}]}}"#, "x".repeat(70_000));
+    let huge = format!(
+        r#"{{"payments":[{{"price":100,"currency":"EUR","description":"{}"}}]}}"#,
+        "x".repeat(70_000)
+    );
     let (status, answer) = signed(&app, "POST", "/rest/v1/transaction", &huge).await;
-    assert_eq!((status, answer["error"].as_str()), (400, Some("invalid_request")), "{answer}");
-    let (status, answer) = signed(&app, "PUT", "/rest/v1/transaction/abc/confirm", "{\"1\": 5}").await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{answer}"
+    );
+    let (status, answer) = signed(
+        &app,
+        "PUT",
+        "/rest/v1/transaction/abc/confirm",
+        "{\"1\": 5}",
+    )
+    .await;
     assert_eq!(status, 400, "{answer}");
     // Nothing was created by any of them: the only transactions are none.
     let mut tx = app.state.store.read().await.unwrap();
@@ -47,67 +101,192 @@ on_both!(malformed_requests_are_invalid_request);
 async fn code_errors(app: TestApp) {
     let t = app.create(5000).await;
     let key = &t.transaction_key;
-    assert_eq!(code_of(app.client.request_json(wallet_client::Method::PUT, &format!("transaction/{key}/reserve"), Some(&serde_json::json!({"reservation_code": "12345"}))).await), "invalid_code");
-    assert_eq!(code_of(app.client.request_json(wallet_client::Method::PUT, &format!("transaction/{key}/reserve"), Some(&serde_json::json!({}))).await), "invalid_request");
-    assert_eq!(code_of(app.client.reserve_with_code(key, "0154742514278165942184409277", None).await), "invalid_code");
+    assert_eq!(
+        code_of(
+            app.client
+                .request_json(
+                    wallet_client::Method::PUT,
+                    &format!("transaction/{key}/reserve"),
+                    Some(&serde_json::json!({"reservation_code": "12345"}))
+                )
+                .await
+        ),
+        "invalid_code"
+    );
+    assert_eq!(
+        code_of(
+            app.client
+                .request_json(
+                    wallet_client::Method::PUT,
+                    &format!("transaction/{key}/reserve"),
+                    Some(&serde_json::json!({}))
+                )
+                .await
+        ),
+        "invalid_request"
+    );
+    assert_eq!(
+        code_of(
+            app.client
+                .reserve_with_code(key, "0154742514278165942184409277", None)
+                .await
+        ),
+        "invalid_code"
+    );
     // Expired: valid 300 s by default.
     let code = app.code(app.alice()).await;
     app.clock.advance(301);
-    assert_eq!(code_of(app.client.reserve_with_code(key, &code, None).await), "code_expired");
+    assert_eq!(
+        code_of(app.client.reserve_with_code(key, &code, None).await),
+        "code_expired"
+    );
     // A maximum amount below the total.
     let capped = app.code_with_max(app.alice(), "10.00").await;
-    assert_eq!(code_of(app.client.reserve_with_code(key, &capped, None).await), "code_restriction_violation");
+    assert_eq!(
+        code_of(app.client.reserve_with_code(key, &capped, None).await),
+        "code_restriction_violation"
+    );
     // Not enough funds: nothing is written, and the code stays usable.
     let big = app.create(100_001).await;
     let code = app.code(app.alice()).await;
-    assert_eq!(code_of(app.client.reserve_with_code(&big.transaction_key, &code, None).await), "not_enough_funds");
-    assert_eq!(app.client.get_transaction(&big.transaction_key).await.unwrap().status, TransactionStatus::New);
+    assert_eq!(
+        code_of(
+            app.client
+                .reserve_with_code(&big.transaction_key, &code, None)
+                .await
+        ),
+        "not_enough_funds"
+    );
+    assert_eq!(
+        app.client
+            .get_transaction(&big.transaction_key)
+            .await
+            .unwrap()
+            .status,
+        TransactionStatus::New
+    );
     assert_eq!(app.eur(app.alice()).await, (100_000, 0));
-    let ok = app.client.reserve_with_code(key, &code, None).await.unwrap();
+    let ok = app
+        .client
+        .reserve_with_code(key, &code, None)
+        .await
+        .unwrap();
     assert_eq!(ok.status, TransactionStatus::Reserved);
     // Reserving twice is an invalid state.
     let another = app.code(app.alice()).await;
-    assert_eq!(code_of(app.client.reserve_with_code(key, &another, None).await), "invalid_state");
+    assert_eq!(
+        code_of(app.client.reserve_with_code(key, &another, None).await),
+        "invalid_state"
+    );
     // Confirming a new transaction is an invalid state.
-    assert_eq!(code_of(app.client.confirm_transaction(&big.transaction_key, None).await), "invalid_state");
+    assert_eq!(
+        code_of(
+            app.client
+                .confirm_transaction(&big.transaction_key, None)
+                .await
+        ),
+        "invalid_state"
+    );
     app.assert_ledger_sound().await;
 }
 on_both!(code_errors);
 
-
 async fn grants_projects_and_accounts(app: TestApp) {
     // A client without the reservation_code grant.
-    let limited = admin::create_client(&app.state, app.demo.project_id, "pin").await.unwrap();
+    let limited = admin::create_client(&app.state, app.demo.project_id, "pin")
+        .await
+        .unwrap();
     let limited = Client::new(&app.base_url, &limited.mac_id, &limited.mac_secret).unwrap();
-    let t = limited.create_transaction(&crate::helpers::one_payment(100)).await.unwrap();
+    let t = limited
+        .create_transaction(&crate::helpers::one_payment(100))
+        .await
+        .unwrap();
     let code = app.code(app.alice()).await;
-    assert_eq!(code_of(limited.reserve_with_code(&t.transaction_key, &code, None).await), "unsupported_grant_type");
+    assert_eq!(
+        code_of(
+            limited
+                .reserve_with_code(&t.transaction_key, &code, None)
+                .await
+        ),
+        "unsupported_grant_type"
+    );
 
     // Another project sees neither our transactions nor our wallet.
     let other = admin::create_project(&app.state, "other").await.unwrap();
-    let creds = admin::create_client(&app.state, other.project_id, admin::ALL_GRANTS).await.unwrap();
+    let creds = admin::create_client(&app.state, other.project_id, admin::ALL_GRANTS)
+        .await
+        .unwrap();
     let stranger = Client::new(&app.base_url, &creds.mac_id, &creds.mac_secret).unwrap();
-    assert_eq!(code_of(stranger.get_transaction(&t.transaction_key).await), "not_found");
-    assert_eq!(code_of(stranger.confirm_transaction(&t.transaction_key, None).await), "not_found");
-    assert_eq!(code_of(stranger.get_wallet_balance(app.demo.project_wallet_id).await), "forbidden");
-    assert_eq!(code_of(stranger.get_wallet_balance(999_999).await), "not_found");
-    assert_eq!(code_of(app.client.get_transaction("doesnotexist").await), "not_found");
+    assert_eq!(
+        code_of(stranger.get_transaction(&t.transaction_key).await),
+        "not_found"
+    );
+    assert_eq!(
+        code_of(stranger.confirm_transaction(&t.transaction_key, None).await),
+        "not_found"
+    );
+    assert_eq!(
+        code_of(
+            stranger
+                .get_wallet_balance(app.demo.project_wallet_id)
+                .await
+        ),
+        "forbidden"
+    );
+    assert_eq!(
+        code_of(stranger.get_wallet_balance(999_999).await),
+        "not_found"
+    );
+    assert_eq!(
+        code_of(app.client.get_transaction("doesnotexist").await),
+        "not_found"
+    );
 
     // Paying the project's wallet from itself.
-    admin::top_up(&app.state, app.demo.project_wallet_id, "10.00", "EUR").await.unwrap();
+    admin::top_up(&app.state, app.demo.project_wallet_id, "10.00", "EUR")
+        .await
+        .unwrap();
     let own = app.code(app.demo.project_wallet_id).await;
     let t = app.create(100).await;
-    assert_eq!(code_of(app.client.reserve_with_code(&t.transaction_key, &own, None).await), "payment_to_same_account");
+    assert_eq!(
+        code_of(
+            app.client
+                .reserve_with_code(&t.transaction_key, &own, None)
+                .await
+        ),
+        "payment_to_same_account"
+    );
 
     // Inactive payer, then inactive beneficiary.
     let code = app.code(app.alice()).await;
     set_active(&app, app.alice(), false).await;
-    assert_eq!(code_of(app.client.reserve_with_code(&t.transaction_key, &code, None).await), "payer_account_inactive");
+    assert_eq!(
+        code_of(
+            app.client
+                .reserve_with_code(&t.transaction_key, &code, None)
+                .await
+        ),
+        "payer_account_inactive"
+    );
     set_active(&app, app.alice(), true).await;
     set_active(&app, app.demo.project_wallet_id, false).await;
-    assert_eq!(code_of(app.client.reserve_with_code(&t.transaction_key, &code, None).await), "beneficiary_account_inactive");
+    assert_eq!(
+        code_of(
+            app.client
+                .reserve_with_code(&t.transaction_key, &code, None)
+                .await
+        ),
+        "beneficiary_account_inactive"
+    );
     set_active(&app, app.demo.project_wallet_id, true).await;
-    assert_eq!(app.client.reserve_with_code(&t.transaction_key, &code, None).await.unwrap().status, TransactionStatus::Reserved);
+    assert_eq!(
+        app.client
+            .reserve_with_code(&t.transaction_key, &code, None)
+            .await
+            .unwrap()
+            .status,
+        TransactionStatus::Reserved
+    );
 }
 on_both!(grants_projects_and_accounts);
 

@@ -32,7 +32,8 @@ macro_rules! on_both {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$name($crate::helpers::spawn_app(wallet_store::Backend::Postgres).await).await
+                super::$name($crate::helpers::spawn_app(wallet_store::Backend::Postgres).await)
+                    .await
             }
         }
     };
@@ -47,7 +48,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         default_port: 80,
     };
     let clock = ManualClock::default();
-    let server = Server::build(&config, Arc::new(clock.clone())).await.expect("server builds");
+    let server = Server::build(&config, Arc::new(clock.clone()))
+        .await
+        .expect("server builds");
     let port = server.addr().port();
     let state = server.state().clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -56,8 +59,18 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
     }));
     let demo = admin::demo(&state).await.expect("demo data");
     let base_url = format!("http://127.0.0.1:{port}");
-    let client = Client::new(&base_url, &demo.client.mac_id, &demo.client.mac_secret).expect("client");
-    TestApp { base_url, port, database, state, clock, demo, client, _shutdown: tx }
+    let client =
+        Client::new(&base_url, &demo.client.mac_id, &demo.client.mac_secret).expect("client");
+    TestApp {
+        base_url,
+        port,
+        database,
+        state,
+        clock,
+        demo,
+        client,
+        _shutdown: tx,
+    }
 }
 
 impl TestApp {
@@ -71,22 +84,33 @@ impl TestApp {
 
     /// A fresh reservation code for `wallet`.
     pub async fn code(&self, wallet: i64) -> String {
-        admin::issue_code(&self.state, wallet, None, "EUR", None).await.unwrap().reservation_code
+        admin::issue_code(&self.state, wallet, None, "EUR", None)
+            .await
+            .unwrap()
+            .reservation_code
     }
 
     pub async fn code_with_max(&self, wallet: i64, max: &str) -> String {
-        admin::issue_code(&self.state, wallet, Some(max), "EUR", None).await.unwrap().reservation_code
+        admin::issue_code(&self.state, wallet, Some(max), "EUR", None)
+            .await
+            .unwrap()
+            .reservation_code
     }
 
     /// Creates a transaction of one EUR payment of `cents`.
     pub async fn create(&self, cents: i64) -> Transaction {
-        self.client.create_transaction(&one_payment(cents)).await.expect("create")
+        self.client
+            .create_transaction(&one_payment(cents))
+            .await
+            .expect("create")
     }
 
     /// Available and reserved EUR of a wallet, in cents.
     pub async fn eur(&self, wallet: i64) -> (i64, i64) {
         let b = admin::balance(&self.state, wallet).await.unwrap();
-        b.get("EUR").map(|b| (b.at_disposal, b.reserved)).unwrap_or((0, 0))
+        b.get("EUR")
+            .map(|b| (b.at_disposal, b.reserved))
+            .unwrap_or((0, 0))
     }
 
     /// Asserts the ledger invariants over the whole database.
@@ -153,12 +177,34 @@ pub async fn raw(
         .body(body.to_string());
     let resp = req.send().await.unwrap();
     let status = resp.status().as_u16();
-    let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
-    assert_eq!(ct.as_deref(), Some("application/json"), "exact content type");
+    let ct = resp
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(
+        ct.as_deref(),
+        Some("application/json"),
+        "exact content type"
+    );
     (status, resp.json().await.unwrap())
 }
 
 /// Signs like the SDK does, with current time and a fresh nonce.
-pub async fn signed(app: &TestApp, method: &str, path: &str, body: &str) -> (u16, serde_json::Value) {
-    raw(app, method, path, body, walletd::clock::wall_now(), &wallet_client::mac::new_nonce(), &app.demo.client.mac_secret, None).await
+pub async fn signed(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    raw(
+        app,
+        method,
+        path,
+        body,
+        walletd::clock::wall_now(),
+        &wallet_client::mac::new_nonce(),
+        &app.demo.client.mac_secret,
+        None,
+    )
+    .await
 }

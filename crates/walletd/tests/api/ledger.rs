@@ -11,7 +11,11 @@ async fn concurrent_reserves_succeed_exactly_as_funds_allow(app: TestApp) {
         let t = app.create(30_000).await;
         let code = app.code(app.alice()).await;
         let client = app.client.clone();
-        jobs.push(tokio::spawn(async move { client.reserve_with_code(&t.transaction_key, &code, None).await }));
+        jobs.push(tokio::spawn(async move {
+            client
+                .reserve_with_code(&t.transaction_key, &code, None)
+                .await
+        }));
     }
     let mut reserved = 0;
     for job in jobs {
@@ -34,7 +38,10 @@ async fn racing_confirms_and_revokes_resolve_a_hold_once(app: TestApp) {
     for _ in 0..6 {
         let t = app.create(1_000).await;
         let code = app.code(app.alice()).await;
-        app.client.reserve_with_code(&t.transaction_key, &code, None).await.unwrap();
+        app.client
+            .reserve_with_code(&t.transaction_key, &code, None)
+            .await
+            .unwrap();
         keys.push(t.transaction_key);
     }
     let mut jobs = Vec::new();
@@ -42,7 +49,11 @@ async fn racing_confirms_and_revokes_resolve_a_hold_once(app: TestApp) {
         for confirm in [true, false, true] {
             let (client, key) = (app.client.clone(), key.clone());
             jobs.push(tokio::spawn(async move {
-                if confirm { client.confirm_transaction(&key, None).await } else { client.revoke_transaction(&key).await }
+                if confirm {
+                    client.confirm_transaction(&key, None).await
+                } else {
+                    client.revoke_transaction(&key).await
+                }
             }));
         }
     }
@@ -53,7 +64,11 @@ async fn racing_confirms_and_revokes_resolve_a_hold_once(app: TestApp) {
             Err(e) => assert_eq!(e.api_code(), Some("invalid_state"), "{e}"),
         }
     }
-    assert_eq!(wins, keys.len(), "each transaction is confirmed or revoked exactly once");
+    assert_eq!(
+        wins,
+        keys.len(),
+        "each transaction is confirmed or revoked exactly once"
+    );
     let mut confirmed = 0;
     for key in &keys {
         if app.client.get_transaction(key).await.unwrap().status == TransactionStatus::Confirmed {
@@ -61,7 +76,10 @@ async fn racing_confirms_and_revokes_resolve_a_hold_once(app: TestApp) {
         }
     }
     assert_eq!(app.eur(app.alice()).await, (100_000 - confirmed * 1_000, 0));
-    assert_eq!(app.eur(app.demo.project_wallet_id).await.0, confirmed * 1_000);
+    assert_eq!(
+        app.eur(app.demo.project_wallet_id).await.0,
+        confirmed * 1_000
+    );
     app.assert_ledger_sound().await;
 }
 on_both!(racing_confirms_and_revokes_resolve_a_hold_once);

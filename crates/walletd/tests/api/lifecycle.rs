@@ -7,23 +7,35 @@ use wallet_client::types::{PaymentStatus, Reserve, TransactionStatus};
 
 async fn reserve(app: &TestApp, cents: i64, seconds: i64) -> String {
     let mut req = crate::helpers::one_payment(cents);
-    req.reserve = Some(Reserve { for_seconds: Some(seconds), until: None });
+    req.reserve = Some(Reserve {
+        for_seconds: Some(seconds),
+        until: None,
+    });
     let t = app.client.create_transaction(&req).await.unwrap();
     let code = app.code(app.alice()).await;
-    app.client.reserve_with_code(&t.transaction_key, &code, None).await.unwrap();
+    app.client
+        .reserve_with_code(&t.transaction_key, &code, None)
+        .await
+        .unwrap();
     t.transaction_key
 }
 
 async fn a_read_after_the_deadline_shows_failed(app: TestApp) {
     let key = reserve(&app, 2_500, 60).await;
     app.clock.advance(59);
-    assert_eq!(app.client.get_transaction(&key).await.unwrap().status, TransactionStatus::Reserved);
+    assert_eq!(
+        app.client.get_transaction(&key).await.unwrap().status,
+        TransactionStatus::Reserved
+    );
     app.clock.advance(1);
     let t = app.client.get_transaction(&key).await.unwrap();
     assert_eq!(t.status, TransactionStatus::Failed);
     assert_eq!(t.payments[0].status, PaymentStatus::Failed);
     assert_eq!(app.eur(app.alice()).await, (100_000, 0));
-    assert_eq!(code_of(app.client.confirm_transaction(&key, None).await), "invalid_state");
+    assert_eq!(
+        code_of(app.client.confirm_transaction(&key, None).await),
+        "invalid_state"
+    );
     app.assert_ledger_sound().await;
 }
 on_both!(a_read_after_the_deadline_shows_failed);
@@ -40,7 +52,9 @@ async fn the_sweeper_releases_funds_without_a_read(app: TestApp) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(released, "funds not returned within the sweep interval");
-    let events = walletd::service::transactions::events(&app.state, &key).await.unwrap();
+    let events = walletd::service::transactions::events(&app.state, &key)
+        .await
+        .unwrap();
     assert_eq!(events.last().unwrap().1, "system");
     app.assert_ledger_sound().await;
 }
@@ -49,7 +63,11 @@ on_both!(the_sweeper_releases_funds_without_a_read);
 async fn confirm_after_the_deadline_fails(app: TestApp) {
     let key = reserve(&app, 2_500, 60).await;
     app.clock.advance(3_600);
-    let err = app.client.confirm_transaction(&key, None).await.unwrap_err();
+    let err = app
+        .client
+        .confirm_transaction(&key, None)
+        .await
+        .unwrap_err();
     assert_eq!(err.api_code(), Some("invalid_state"));
     assert_eq!(app.eur(app.alice()).await, (100_000, 0));
     assert_eq!(app.eur(app.demo.project_wallet_id).await, (0, 0));

@@ -9,3 +9,4 @@ mod cli;
 mod errors;
 mod ledger;
 mod lifecycle;
+mod process;
