@@ -9,6 +9,54 @@ fn eur() -> Currency {
     Currency::parse("EUR").unwrap()
 }
 
+/// A `new` transaction row of `project` and `client`, created at time 0.
+fn new_transaction(key: &str, project: i64, client: i64) -> wallet_store::TransactionRow {
+    wallet_store::TransactionRow {
+        key: key.into(),
+        project_id: project,
+        client_id: client,
+        status: wallet_core::TransactionStatus::New,
+        kind: None,
+        wallet_id: None,
+        created_at: 0,
+        confirmed_at: None,
+        reserve: Default::default(),
+        reserved_until: None,
+        use_allowance: false,
+        suggest_allowance: false,
+        auto_confirm: false,
+        redirect_uri: None,
+        callback_uri: None,
+        callbacks_disabled: false,
+        user_json: None,
+        inquiries_json: None,
+    }
+}
+
+/// A `new` EUR payment of `price` in transaction `key`, to `beneficiary`.
+fn new_payment(
+    key: &str,
+    project: i64,
+    beneficiary: i64,
+    price: i64,
+) -> wallet_store::NewPaymentRow {
+    wallet_store::NewPaymentRow {
+        transaction_key: key.into(),
+        project_id: project,
+        price,
+        currency: eur(),
+        description: None,
+        parameters: None,
+        price_rules: None,
+        purpose: None,
+        beneficiary_wallet_id: beneficiary,
+        beneficiary_json: None,
+        freeze_for: None,
+        freeze_until: None,
+        created_at: 0,
+    }
+}
+
 /// A user with a wallet holding `amount` EUR; returns (store, wallet, account).
 async fn funded(backend: Backend, amount: i64) -> (Store, i64, i64) {
     let store = fresh_store(backend).await;
@@ -63,46 +111,13 @@ async fn holds_never_overdraw_and_resolve_once() {
             .insert_client(project, "id", "secret", "reservation_code", 0)
             .await
             .unwrap();
-        let t = wallet_store::TransactionRow {
-            key: "k1".into(),
-            project_id: project,
-            client_id: client,
-            status: wallet_core::TransactionStatus::New,
-            kind: None,
-            wallet_id: None,
-            created_at: 0,
-            confirmed_at: None,
-            reserve: Default::default(),
-            reserved_until: None,
-            use_allowance: false,
-            suggest_allowance: false,
-            auto_confirm: false,
-            redirect_uri: None,
-            callback_uri: None,
-            callbacks_disabled: false,
-            user_json: None,
-            inquiries_json: None,
-        };
+        let t = new_transaction("k1", project, client);
         tx.insert_transaction(&t, 0).await.unwrap();
         assert_eq!(
             tx.transaction_for_update("k1").await.unwrap(),
             Some(t.clone())
         );
-        let pay = |price| wallet_store::NewPaymentRow {
-            transaction_key: "k1".into(),
-            project_id: project,
-            price,
-            currency: eur(),
-            description: None,
-            parameters: None,
-            price_rules: None,
-            purpose: None,
-            beneficiary_wallet_id: project_wallet,
-            beneficiary_json: None,
-            freeze_for: None,
-            freeze_until: None,
-            created_at: 0,
-        };
+        let pay = |price| new_payment("k1", project, project_wallet, price);
         let p1 = tx.insert_payment(&pay(60)).await.unwrap();
         let p2 = tx.insert_payment(&pay(60)).await.unwrap();
         let h1 = tx
@@ -207,45 +222,12 @@ async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
         let pw = tx.insert_wallet(1, 0).await.unwrap();
         let project = tx.insert_project("p", pw, 0).await.unwrap();
         let client = tx.insert_client(project, "id", "s", "", 0).await.unwrap();
-        let mut t = wallet_store::TransactionRow {
-            key: "k".into(),
-            project_id: project,
-            client_id: client,
-            status: wallet_core::TransactionStatus::New,
-            kind: None,
-            wallet_id: None,
-            created_at: 0,
-            confirmed_at: None,
-            reserve: Default::default(),
-            reserved_until: None,
-            use_allowance: false,
-            suggest_allowance: false,
-            auto_confirm: false,
-            redirect_uri: None,
-            callback_uri: None,
-            callbacks_disabled: false,
-            user_json: None,
-            inquiries_json: None,
-        };
+        let mut t = new_transaction("k", project, client);
         let mut payments = Vec::new();
         for i in 0..10 {
             t.key = format!("k{i}");
             tx.insert_transaction(&t, 0).await.unwrap();
-            let p = wallet_store::NewPaymentRow {
-                transaction_key: t.key.clone(),
-                project_id: project,
-                price: 30,
-                currency: eur(),
-                description: None,
-                parameters: None,
-                price_rules: None,
-                purpose: None,
-                beneficiary_wallet_id: pw,
-                beneficiary_json: None,
-                freeze_for: None,
-                freeze_until: None,
-                created_at: 0,
-            };
+            let p = new_payment(&t.key, project, pw, 30);
             payments.push(tx.insert_payment(&p).await.unwrap());
         }
         tx.commit().await.unwrap();

@@ -390,19 +390,38 @@ pub async fn expire_if_due(state: &AppState, key: &str) -> ApiResult<bool> {
     if !is_due(&t, now) {
         return Ok(false);
     }
-    let to = t.status.apply(Event::Expire)?;
-    release_all(&mut tx, &t, to, now).await?;
-    tx.append_event(
-        key,
-        now,
-        "system",
-        "expired",
-        t.reserved_until.map(|d| format!("deadline {d}")).as_deref(),
-    )
-    .await?;
+    expire_locked(&mut tx, &t, now).await?;
     tx.commit().await?;
     tracing::info!(transaction_key = key, "reservation expired; funds released");
     Ok(true)
+}
+
+/// Fails a locked transaction whose deadline passed, releasing its holds.
+async fn expire_locked(tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiResult<()> {
+    let to = t.status.apply(Event::Expire)?;
+    release_all(tx, t, to, now).await?;
+    let detail = t.reserved_until.map(|d| format!("deadline {d}"));
+    tx.append_event(&t.key, now, "system", "expired", detail.as_deref())
+        .await?;
+    Ok(())
+}
+
+/// Opens the write transaction of a client's change to its transaction `key`, with the row locked.
+/// A reservation past its deadline is failed first (and that is committed), so no change acts on it.
+async fn begin_change(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+) -> ApiResult<(Tx, TransactionRow, i64)> {
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let t = lock_own(&mut tx, key, client).await?;
+    if is_due(&t, now) {
+        expire_locked(&mut tx, &t, now).await?;
+        tx.commit().await?;
+        return Err(expired_error());
+    }
+    Ok((tx, t, now))
 }
 
 /// `DELETE transaction/{key}`: a new transaction is deleted; a waiting or reserved one is revoked and its funds released.
@@ -411,12 +430,7 @@ pub async fn revoke(
     client: &ClientRow,
     key: &str,
 ) -> ApiResult<wire::Transaction> {
-    if expire_if_due(state, key).await? {
-        return Err(expired_error());
-    }
-    let now = state.now();
-    let mut tx = state.store.write().await?;
-    let t = lock_own(&mut tx, key, client).await?;
+    let (mut tx, t, now) = begin_change(state, client, key).await?;
     let to = t.status.apply(Event::Revoke)?;
     release_all(&mut tx, &t, to, now).await?;
     tx.append_event(
@@ -470,11 +484,9 @@ pub async fn reserve_with_code(
         ApiError::InvalidCode("reservation code is incorrect: expected 28 digits; the holder should generate a new one".into())
     })?;
     let code_hash = code.keyed_hash(&state.code_key);
-    let now = state.now();
     let actor = format!("client:{}", client.mac_id);
 
-    let mut tx = state.store.write().await?;
-    let t = lock_own(&mut tx, key, client).await?;
+    let (mut tx, t, now) = begin_change(state, client, key).await?;
     let to = t.status.apply(Event::Reserve)?;
     if t.status != TransactionStatus::New {
         return Err(ApiError::InvalidState(format!(
@@ -680,12 +692,7 @@ pub async fn confirm(
     key: &str,
     prices: Option<ConfirmPrices>,
 ) -> ApiResult<wire::Transaction> {
-    if expire_if_due(state, key).await? {
-        return Err(expired_error());
-    }
-    let now = state.now();
-    let mut tx = state.store.write().await?;
-    let t = lock_own(&mut tx, key, client).await?;
+    let (mut tx, t, now) = begin_change(state, client, key).await?;
     t.status.apply(Event::Confirm)?;
     let payments = tx.payments_of(key).await?;
     let mut reduced = BTreeMap::new();

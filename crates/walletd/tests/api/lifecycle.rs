@@ -73,3 +73,30 @@ async fn confirm_after_the_deadline_fails(app: TestApp) {
     assert_eq!(app.eur(app.demo.project_wallet_id).await, (0, 0));
 }
 on_both!(confirm_after_the_deadline_fails);
+
+async fn another_project_cannot_learn_of_a_due_transaction(app: TestApp) {
+    let key = reserve(&app, 2_500, 60).await;
+    app.clock.advance(61);
+    let other = walletd::service::admin::create_project(&app.state, "other")
+        .await
+        .unwrap();
+    let creds =
+        walletd::service::admin::create_client(&app.state, other.project_id, "reservation_code")
+            .await
+            .unwrap();
+    let stranger =
+        wallet_client::Client::new(&app.base_url, &creds.mac_id, &creds.mac_secret).unwrap();
+    assert_eq!(
+        code_of(stranger.confirm_transaction(&key, None).await),
+        "not_found"
+    );
+    assert_eq!(
+        code_of(stranger.revoke_transaction(&key).await),
+        "not_found"
+    );
+    assert_eq!(
+        app.client.get_transaction(&key).await.unwrap().status,
+        TransactionStatus::Failed
+    );
+}
+on_both!(another_project_cannot_learn_of_a_due_transaction);
