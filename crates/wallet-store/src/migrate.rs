@@ -9,11 +9,23 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        sqlite: include_str!("../migrations/sqlite/0002_callbacks.sql"),
+        postgres: include_str!("../migrations/postgres/0002_callbacks.sql"),
+    },
+    Migration {
+        version: 3,
+        sqlite: include_str!("../migrations/sqlite/0003_lifecycle.sql"),
+        postgres: include_str!("../migrations/postgres/0003_lifecycle.sql"),
+    },
+];
 
 /// Applies pending migrations inside one write transaction (so concurrent starters do not race).
 pub(crate) async fn run(store: &Store) -> Result<()> {

@@ -5,6 +5,7 @@
 //! `wallet_store` (SQL) and `wallet_core` (the pure domain).
 
 pub mod auth;
+pub mod callbacks;
 pub mod cli;
 pub mod clock;
 pub mod error;

@@ -1,0 +1,2 @@
+-- Step 3: sandbox clock, idempotency keys, freezes.
+SELECT 1;
