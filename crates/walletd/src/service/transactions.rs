@@ -403,6 +403,8 @@ async fn expire_locked(tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiResult<(
     let detail = t.reserved_until.map(|d| format!("deadline {d}"));
     tx.append_event(&t.key, now, "system", "expired", detail.as_deref())
         .await?;
+    let data = view(tx, &t.key).await?;
+    crate::callbacks::enqueue_transaction(tx, t, &data, now).await?;
     Ok(())
 }
 
