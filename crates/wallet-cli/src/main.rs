@@ -294,8 +294,13 @@ fn connect(cli: &Cli) -> Result<Client, Failure> {
         .ok_or_else(|| {
             Failure::Usage("no MAC secret: set WALLET_MAC_SECRET (or pass --mac-secret)".into())
         })?;
-    Ok(Client::new(&cli.url, id, secret)?)
+    // Every change is sent with an Idempotency-Key, so a call whose answer was lost (a timeout,
+    // a cut connection) is retried safely: the server answers the retry with its first answer.
+    Ok(Client::new(&cli.url, id, secret)?.with_retries(RETRIES))
 }
+
+/// How often a call whose answer was lost is retried.
+const RETRIES: u32 = 3;
 
 fn currency(code: &str) -> Result<Currency, Failure> {
     Currency::parse(code).map_err(|e| Failure::Usage(format!("--currency: {e}")))

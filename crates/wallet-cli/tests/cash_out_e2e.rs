@@ -16,6 +16,9 @@ async fn wallet_cash_out_against_a_real_walletd() {
             database: wallet_store::testing::fresh_database(backend).await,
             sweep_interval: Duration::from_secs(1),
             default_port: 80,
+            callback_retry_base: Duration::from_millis(50),
+            callback_key_pem: None,
+            admin_token: None,
         };
         let server = Server::build(&config, Arc::new(SystemClock)).await.unwrap();
         let url = format!("http://{}", server.addr());

@@ -169,3 +169,115 @@ mod tests {
         assert!(reduce_price(1299, 0).is_err());
     }
 }
+
+/// Longest freeze walletd accepts (a year): frozen money is held for the payer until then.
+pub const MAX_FREEZE_SECS: i64 = 366 * 86_400;
+
+/// A payment's freeze as requested: `freeze{for|until}`, `freeze_for` (hours) or `freeze_until`.
+/// After confirmation the money stays reserved for the payer and shows as incoming for the
+/// beneficiary until the freeze ends, the client finalizes, or the client cancels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FreezeSpec {
+    /// Seconds from confirmation.
+    For(i64),
+    /// A fixed UNIX time.
+    Until(i64),
+}
+
+/// Why a freeze was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FreezeError {
+    #[error("only one of freeze, freeze_for and freeze_until may be given")]
+    Ambiguous,
+    #[error("freeze must have exactly one of 'for' and 'until'")]
+    NeedsOne,
+    #[error("freeze must end in the future and within {} days", MAX_FREEZE_SECS / 86_400)]
+    OutOfRange,
+}
+
+impl FreezeSpec {
+    /// Reads the request's forms; zeros (as the PHP client and the guide send them) mean no freeze.
+    pub fn from_request(
+        nested: Option<(Option<i64>, Option<i64>)>,
+        flat_for_hours: Option<i64>,
+        flat_until: Option<i64>,
+        now: i64,
+    ) -> Result<Option<FreezeSpec>, FreezeError> {
+        let nonzero = |v: Option<i64>| v.filter(|v| *v != 0);
+        let nested = nested.map(|(f, u)| (nonzero(f), nonzero(u)));
+        let nested_given = nested.is_some_and(|(f, u)| f.is_some() || u.is_some());
+        let (flat_for, flat_until) = (nonzero(flat_for_hours), nonzero(flat_until));
+        if [nested_given, flat_for.is_some(), flat_until.is_some()]
+            .iter()
+            .filter(|g| **g)
+            .count()
+            > 1
+        {
+            return Err(FreezeError::Ambiguous);
+        }
+        let spec = match (nested, flat_for, flat_until) {
+            (Some((Some(_), Some(_))), _, _) => return Err(FreezeError::NeedsOne),
+            (Some((Some(seconds), None)), _, _) => Some(FreezeSpec::For(seconds)),
+            (Some((None, Some(at))), _, _) => Some(FreezeSpec::Until(at)),
+            (_, Some(hours), _) => Some(FreezeSpec::For(
+                hours.checked_mul(3600).ok_or(FreezeError::OutOfRange)?,
+            )),
+            (_, _, Some(at)) => Some(FreezeSpec::Until(at)),
+            _ => None,
+        };
+        match spec {
+            Some(FreezeSpec::For(s)) if !(1..=MAX_FREEZE_SECS).contains(&s) => {
+                Err(FreezeError::OutOfRange)
+            }
+            Some(FreezeSpec::Until(at)) if at <= now || at - now > MAX_FREEZE_SECS => {
+                Err(FreezeError::OutOfRange)
+            }
+            spec => Ok(spec),
+        }
+    }
+
+    /// When the freeze of a payment confirmed at `confirmed_at` ends.
+    pub fn ends_at(self, confirmed_at: i64) -> i64 {
+        match self {
+            FreezeSpec::For(seconds) => confirmed_at + seconds,
+            FreezeSpec::Until(at) => at.max(confirmed_at),
+        }
+    }
+}
+
+#[cfg(test)]
+mod freeze_tests {
+    use super::*;
+
+    #[test]
+    fn forms_zeros_and_refusals() {
+        let now = 1_000;
+        assert_eq!(FreezeSpec::from_request(None, None, None, now), Ok(None));
+        assert_eq!(
+            FreezeSpec::from_request(Some((Some(0), None)), Some(0), Some(0), now),
+            Ok(None)
+        );
+        assert_eq!(
+            FreezeSpec::from_request(None, Some(2), None, now),
+            Ok(Some(FreezeSpec::For(7200)))
+        );
+        assert_eq!(
+            FreezeSpec::from_request(Some((None, Some(5000))), None, None, now),
+            Ok(Some(FreezeSpec::Until(5000)))
+        );
+        assert_eq!(
+            FreezeSpec::from_request(Some((Some(60), None)), Some(1), None, now),
+            Err(FreezeError::Ambiguous)
+        );
+        assert_eq!(
+            FreezeSpec::from_request(None, None, Some(10), now),
+            Err(FreezeError::OutOfRange)
+        );
+        assert_eq!(FreezeSpec::For(60).ends_at(100), 160);
+        assert_eq!(
+            FreezeSpec::Until(50).ends_at(100),
+            100,
+            "a freeze already over ends at confirmation"
+        );
+    }
+}

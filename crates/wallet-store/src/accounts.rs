@@ -17,6 +17,8 @@ pub struct AccountRow {
     pub id: i64,
     pub currency: Currency,
     pub balance: AccountBalance,
+    /// Money confirmed to this account but frozen (not yet in `balance`).
+    pub incoming: i64,
 }
 
 /// The ledger's invariants as measured in the database (see [`Tx::ledger_check`]).
@@ -32,6 +34,8 @@ pub struct LedgerCheck {
     pub reserved_mismatches: i64,
     /// Wallet accounts with negative available money.
     pub negative_available: i64,
+    /// Accounts whose `incoming` differs from the frozen payments to them.
+    pub incoming_mismatches: i64,
 }
 
 impl LedgerCheck {
@@ -42,6 +46,7 @@ impl LedgerCheck {
             && self.unbalanced_movements == 0
             && self.reserved_mismatches == 0
             && self.negative_available == 0
+            && self.incoming_mismatches == 0
     }
 }
 
@@ -84,7 +89,7 @@ impl Tx {
 
     /// Every account of a wallet, by currency code.
     pub async fn wallet_accounts(&mut self, wallet_id: i64) -> Result<Vec<AccountRow>> {
-        let rows = sqlx::query("SELECT id, currency, balance, reserved FROM accounts WHERE wallet_id = $1 ORDER BY currency")
+        let rows = sqlx::query("SELECT id, currency, balance, reserved, incoming FROM accounts WHERE wallet_id = $1 ORDER BY currency")
             .bind(wallet_id)
             .fetch_all(self.conn())
             .await?;
@@ -97,6 +102,7 @@ impl Tx {
                         balance: r.try_get("balance")?,
                         reserved: r.try_get("reserved")?,
                     },
+                    incoming: r.try_get("incoming")?,
                 })
             })
             .collect()
@@ -277,6 +283,42 @@ impl Tx {
         Ok(())
     }
 
+    /// Adds `delta` (negative to remove) to the frozen money shown as incoming on an account.
+    pub async fn add_incoming(&mut self, account_id: i64, delta: i64) -> Result<()> {
+        sqlx::query("UPDATE accounts SET incoming = incoming + $1 WHERE id = $2")
+            .bind(delta)
+            .bind(account_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Shrinks an active hold to `amount` (never grows it), releasing the difference.
+    /// `false` if the hold is not active or smaller than `amount`.
+    pub async fn reduce_hold(&mut self, hold_id: i64, amount: i64) -> Result<bool> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT account_id, amount FROM holds WHERE id = $1 AND status = 'active' AND amount >= $2",
+        )
+        .bind(hold_id)
+        .bind(amount)
+        .fetch_optional(self.conn())
+        .await?;
+        let Some((account_id, held)) = row else {
+            return Ok(false);
+        };
+        sqlx::query("UPDATE holds SET amount = $1 WHERE id = $2")
+            .bind(amount)
+            .bind(hold_id)
+            .execute(self.conn())
+            .await?;
+        sqlx::query("UPDATE accounts SET reserved = reserved - $1 WHERE id = $2")
+            .bind(held - amount)
+            .bind(account_id)
+            .execute(self.conn())
+            .await?;
+        Ok(true)
+    }
+
     /// Measures every ledger invariant over the whole database.
     pub async fn ledger_check(&mut self) -> Result<LedgerCheck> {
         let totals: Vec<(String, i64)> = sqlx::query_as(
@@ -304,12 +346,18 @@ impl Tx {
         )
         .fetch_one(self.conn())
         .await?;
+        let incoming_mismatches: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM accounts a WHERE a.wallet_id IS NOT NULL AND a.incoming <> (SELECT CAST(COALESCE(SUM(p.price), 0) AS BIGINT) FROM payments p WHERE p.status = 'confirmed' AND p.beneficiary_wallet_id = a.wallet_id AND p.currency = a.currency)",
+        )
+        .fetch_one(self.conn())
+        .await?;
         Ok(LedgerCheck {
             totals,
             balance_mismatches,
             unbalanced_movements,
             reserved_mismatches,
             negative_available,
+            incoming_mismatches,
         })
     }
 }

@@ -9,7 +9,9 @@
 
 mod accounts;
 mod directory;
+mod lifecycle;
 mod migrate;
+mod outbox;
 mod rows;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -17,6 +19,8 @@ mod transactions;
 
 pub use accounts::{AccountRow, LedgerCheck};
 pub use directory::{ClientRow, CodeRow, ProjectRow, UserRow, WalletRow};
+pub use lifecycle::IdempotentAnswer;
+pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
 pub use rows::{NewPaymentRow, NewTransactionRow, PaymentRow, TransactionRow, TransactionState};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

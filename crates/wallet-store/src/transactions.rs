@@ -208,4 +208,34 @@ impl Tx {
             .await?;
         Ok(())
     }
+
+    /// Reads a payment by id.
+    pub async fn payment(&mut self, id: i64) -> Result<Option<PaymentRow>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"
+        ));
+        let row = sqlx::query(q).bind(id).fetch_optional(self.conn()).await?;
+        row.as_ref().map(payment_from_row).transpose()
+    }
+
+    /// Sets when a payment's freeze ends.
+    pub async fn set_freeze_until(&mut self, id: i64, freeze_until: Option<i64>) -> Result<()> {
+        sqlx::query("UPDATE payments SET freeze_until = $1 WHERE id = $2")
+            .bind(freeze_until)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Ids of frozen payments whose freeze has ended.
+    pub async fn freezes_due(&mut self, now: i64, limit: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM payments WHERE status = 'confirmed' AND freeze_until <= $1 ORDER BY freeze_until LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?)
+    }
 }

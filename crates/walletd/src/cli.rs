@@ -1,6 +1,7 @@
 //! The command line of DESIGN.md "Command-line contract".
 
-use crate::clock::{SharedClock, SystemClock};
+use crate::callbacks::{self, CallbackSigner};
+use crate::clock::{SandboxClock, SharedClock};
 use crate::server::{Server, ServerConfig, shutdown_signal};
 use crate::service::admin;
 use crate::state::{AppState, load_code_key};
@@ -9,7 +10,7 @@ use serde::Serialize;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use wallet_store::Store;
+use wallet_store::{CallbackFilter, Store};
 
 /// walletd: the Wallet API, runnable on your own machine.
 #[derive(Debug, Parser)]
@@ -46,9 +47,19 @@ pub struct ServeArgs {
     /// Port assumed in MAC checks when the Host header has none (443 behind a TLS proxy).
     #[arg(long, env = "WALLETD_DEFAULT_PORT", default_value_t = 80)]
     pub default_port: u16,
+    /// Bearer token enabling the `/admin/v1/` endpoints (moving the sandbox clock); unset: disabled.
+    #[arg(long, env = "WALLETD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
     /// Seconds between sweeps for expired reservations.
     #[arg(long, env = "WALLETD_SWEEP_SECONDS", default_value_t = 1)]
     pub sweep_seconds: u64,
+    /// PEM file of the callback signing key (PKCS#8 `PRIVATE KEY` or PKCS#1 `RSA PRIVATE KEY`);
+    /// without it a key is generated on first start and kept in the database.
+    #[arg(long, env = "WALLETD_CALLBACK_KEY_PEM")]
+    pub callback_key_pem: Option<std::path::PathBuf>,
+    /// Milliseconds before a failed callback is first retried; doubled per failure, at most an hour.
+    #[arg(long, env = "WALLETD_CALLBACK_RETRY_BASE_MS", default_value_t = 10_000)]
+    pub callback_retry_base_ms: u64,
 }
 
 #[derive(Debug, Args)]
@@ -94,12 +105,58 @@ pub enum AdminCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The sandbox clock: business time is wall time plus an offset operators can move.
+    #[command(subcommand)]
+    Clock(ClockCommand),
     /// Projects (merchants, cash-out points).
     #[command(subcommand)]
     Project(ProjectCommand),
     /// API clients of a project.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// The callback outbox: what was sent where, and redelivery.
+    #[command(subcommand)]
+    Callbacks(CallbacksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallbacksCommand {
+    /// Recorded callbacks, newest first.
+    List {
+        /// Only those not delivered yet (pending or given up).
+        #[arg(long)]
+        undelivered: bool,
+        /// Only those of one transaction.
+        #[arg(long)]
+        transaction: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a callback for delivery now, even if it was delivered.
+    Redeliver {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClockCommand {
+    /// Move business time forward; a running server fires what became due within a second.
+    Advance {
+        #[arg(long)]
+        seconds: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the offset and the current business time.
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +165,18 @@ pub enum ProjectCommand {
     Create {
         #[arg(long)]
         name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the project's default callback URI (for transactions that give none), or clear it.
+    SetCallback {
+        #[arg(long)]
+        project: i64,
+        #[arg(long, required_unless_present = "none", conflicts_with = "none")]
+        uri: Option<String>,
+        /// Clear the default: transactions without their own callback_uri get no callbacks.
+        #[arg(long)]
+        none: bool,
         #[arg(long)]
         json: bool,
     },
@@ -166,13 +235,25 @@ pub fn main() -> ExitCode {
 async fn admin_state(database: &str) -> anyhow::Result<AppState> {
     let store = Store::connect(database).await?;
     let code_key = load_code_key(&store).await?;
-    let clock: SharedClock = Arc::new(SystemClock);
-    Ok(AppState {
+    // Admin commands never sign, but share AppState with the server: same key source as `serve`.
+    let key_pem = std::env::var_os("WALLETD_CALLBACK_KEY_PEM").map(std::path::PathBuf::from);
+    let callbacks = CallbackSigner::load(&store, key_pem.as_deref()).await?;
+    let clock: SharedClock = Arc::new(SandboxClock::default());
+    let state = AppState {
         store,
         clock,
         code_key: Arc::new(code_key),
         default_port: 80,
-    })
+        callbacks: Arc::new(callbacks),
+        admin_token: None,
+    };
+    // Admin commands live in sandbox time too (a code issued after `clock advance` expires then).
+    crate::service::lifecycle::sync_clock(&state).await?;
+    Ok(state)
+}
+
+fn clock_text(r: &crate::service::lifecycle::ClockReading) -> String {
+    format!("business time {} (offset {} s)", r.now, r.offset_seconds)
 }
 
 fn print<T: Serialize>(
@@ -203,6 +284,23 @@ fn balance_text(b: &wallet_client::types::WalletBalance) -> String {
         .join("\n")
 }
 
+fn callback_line(c: &callbacks::CallbackView) -> String {
+    let or_dash = |v: Option<i64>| v.map_or("-".to_string(), |v| v.to_string());
+    format!(
+        "#{} {} {}.{} -> {} [{}] attempts {} last status {} delivered {} next {}",
+        c.id,
+        c.transaction_key.as_deref().unwrap_or("-"),
+        c.object,
+        c.event_type,
+        c.uri,
+        c.state,
+        c.attempts,
+        or_dash(c.last_status),
+        or_dash(c.delivered_at),
+        or_dash(c.next_attempt_at),
+    )
+}
+
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -212,8 +310,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 database: cli.database,
                 sweep_interval: Duration::from_secs(args.sweep_seconds.max(1)),
                 default_port: args.default_port,
+                callback_retry_base: Duration::from_millis(args.callback_retry_base_ms.max(1)),
+                callback_key_pem: args.callback_key_pem,
+                admin_token: args.admin_token,
             };
-            let server = Server::build(&config, Arc::new(SystemClock)).await?;
+            let server = Server::build(&config, Arc::new(SandboxClock::default())).await?;
             server.run(shutdown_signal()).await
         }
         Command::Demo(flag) => {
@@ -236,6 +337,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(cmd) => {
             let state = admin_state(&cli.database).await?;
             match cmd {
+                AdminCommand::Clock(ClockCommand::Advance { seconds, json }) => {
+                    let reading = crate::service::lifecycle::advance_clock(&state, seconds).await?;
+                    print(&reading, json, clock_text)
+                }
+                AdminCommand::Clock(ClockCommand::Show { json }) => {
+                    let reading = crate::service::lifecycle::read_clock(&state).await?;
+                    print(&reading, json, clock_text)
+                }
                 AdminCommand::Balance { wallet, json } => {
                     print(&admin::balance(&state, wallet).await?, json, balance_text)
                 }
@@ -276,6 +385,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     print(&p, json, |p| {
                         format!("project {} with wallet {}", p.project_id, p.wallet_id)
                     })
+                }
+                AdminCommand::Project(ProjectCommand::SetCallback {
+                    project,
+                    uri,
+                    none: _,
+                    json,
+                }) => {
+                    let p =
+                        callbacks::set_project_callback(&state, project, uri.as_deref()).await?;
+                    print(&p, json, |p| match &p.callback_uri {
+                        Some(u) => format!("project {}: callbacks go to {u}", p.project_id),
+                        None => format!("project {}: no default callback URI", p.project_id),
+                    })
+                }
+                AdminCommand::Callbacks(CallbacksCommand::List {
+                    undelivered,
+                    transaction,
+                    limit,
+                    json,
+                }) => {
+                    let filter = CallbackFilter {
+                        undelivered,
+                        transaction_key: transaction,
+                    };
+                    let list = callbacks::list(&state, &filter, limit).await?;
+                    print(&list, json, |l| {
+                        if l.is_empty() {
+                            return "no callbacks".into();
+                        }
+                        l.iter().map(callback_line).collect::<Vec<_>>().join("\n")
+                    })
+                }
+                AdminCommand::Callbacks(CallbacksCommand::Redeliver { id, json }) => {
+                    let c = callbacks::redeliver(&state, id).await?;
+                    print(&c, json, |c| format!("queued: {}", callback_line(c)))
                 }
                 AdminCommand::Client(ClientCommand::Create {
                     project,

@@ -10,6 +10,26 @@ use std::sync::atomic::{AtomicI64, Ordering};
 /// Business time in UNIX seconds.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> i64;
+
+    /// Takes the sandbox offset stored in the database (the sweeper passes it every tick).
+    /// Clocks that tests move by hand ignore it.
+    fn sync_offset(&self, _offset_seconds: i64) {}
+}
+
+/// The production clock: wall time plus the sandbox offset an operator has moved it by
+/// (`walletd admin clock advance`), so that expiries, freeze ends and deletions can be tested
+/// without waiting. The offset lives in the database; this copy is refreshed every sweep.
+#[derive(Debug, Clone, Default)]
+pub struct SandboxClock(Arc<AtomicI64>);
+
+impl Clock for SandboxClock {
+    fn now(&self) -> i64 {
+        wall_now() + self.0.load(Ordering::SeqCst)
+    }
+
+    fn sync_offset(&self, offset_seconds: i64) {
+        self.0.store(offset_seconds, Ordering::SeqCst);
+    }
 }
 
 /// Real time.

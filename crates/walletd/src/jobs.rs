@@ -1,7 +1,6 @@
-//! Background work: failing reservations past their deadline, forgetting old nonces.
+//! Background work: failing reservations past their deadline, forgetting old nonces, delivering
+//! callbacks.
 
-use crate::clock::wall_now;
-use crate::service::transactions;
 use crate::state::AppState;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -19,27 +18,61 @@ pub async fn sweeper(state: AppState, interval: Duration, mut shutdown: watch::R
     }
 }
 
-/// One pass: expire every due reservation (in batches) and drop nonces past the replay window.
+/// One pass over everything time-driven (see `service::lifecycle::sweep`).
 pub async fn sweep_once(state: &AppState) -> anyhow::Result<usize> {
-    let mut expired = 0;
+    crate::service::lifecycle::sweep(state).await
+}
+
+/// Delivers recorded callbacks until `shutdown` turns true: claims due rows one by one (up to
+/// `settings.concurrency` in flight, so a slow receiver does not hold up the others), and looks
+/// again every `settings.poll` when none is due. On shutdown it stops claiming and lets the
+/// attempts in flight finish (each is bounded by the request timeout); anything not recorded as
+/// delivered is attempted again by the next start, from the database.
+pub async fn callback_worker(
+    state: AppState,
+    settings: crate::callbacks::DeliverySettings,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    use crate::callbacks;
+    use std::sync::Arc;
+    let deliverer = match callbacks::Deliverer::new(settings) {
+        Ok(d) => Arc::new(d),
+        Err(e) => {
+            tracing::error!(error = %e, "callback delivery cannot start");
+            return;
+        }
+    };
+    let permits = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
+    let mut in_flight = tokio::task::JoinSet::new();
     loop {
-        let due = transactions::due_reservations(state, 100).await?;
-        if due.is_empty() {
+        while in_flight.try_join_next().is_some() {}
+        if *shutdown.borrow() {
             break;
         }
-        let batch = due.len();
-        for key in due {
-            if transactions::expire_if_due(state, &key).await? {
-                expired += 1;
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = shutdown.changed() => break,
+        };
+        match callbacks::claim_next(&state).await {
+            Ok(Some(row)) => {
+                let (state, deliverer) = (state.clone(), deliverer.clone());
+                in_flight.spawn(async move {
+                    callbacks::attempt(&state, &deliverer, row).await;
+                    drop(permit);
+                });
+                continue;
             }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "claiming callbacks failed; will retry"),
         }
-        if batch < 100 {
-            break;
+        drop(permit);
+        tokio::select! {
+            _ = tokio::time::sleep(settings.poll) => {}
+            _ = shutdown.changed() => break,
         }
     }
-    let mut tx = state.store.write().await?;
-    tx.forget_nonces(wall_now() - 10 * crate::auth::TIMESTAMP_WINDOW_SECS)
-        .await?;
-    tx.commit().await?;
-    Ok(expired)
+    while in_flight.join_next().await.is_some() {}
 }

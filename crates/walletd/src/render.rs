@@ -21,9 +21,12 @@ pub fn payment(p: &PaymentRow) -> wire::Payment {
         price_decimal: format_decimal(p.price, p.currency),
         wallet: p.payer_wallet_id,
         confirmed_at: p.confirmed_at,
-        freeze: None,
-        freeze_for: None,
-        freeze_until: None,
+        freeze: (p.freeze_for.is_some() || p.freeze_until.is_some()).then(|| wire::Freeze {
+            for_seconds: p.freeze_for,
+            until: p.freeze_until,
+        }),
+        freeze_for: p.freeze_for.filter(|s| s % 3600 == 0).map(|s| s / 3600),
+        freeze_until: p.freeze_until,
         description: p.description.clone(),
         parameters: json(&p.parameters),
         price_rules: p
@@ -32,7 +35,8 @@ pub fn payment(p: &PaymentRow) -> wire::Payment {
             .and_then(|r| serde_json::from_str(r).ok()),
         purpose: p.purpose.clone(),
         beneficiary: json(&p.beneficiary_json),
-        cancelable: None,
+        cancelable: (p.status == wallet_core::PaymentStatus::Confirmed && p.freeze_until.is_some())
+            .then_some(true),
     }
 }
 

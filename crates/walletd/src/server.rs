@@ -17,6 +17,12 @@ pub struct ServerConfig {
     pub database: String,
     pub sweep_interval: Duration,
     pub default_port: u16,
+    /// First delay before a failed callback is retried (doubled per failure).
+    pub callback_retry_base: Duration,
+    /// PEM file of the callback signing key; `None`: the key generated and kept in the database.
+    pub callback_key_pem: Option<std::path::PathBuf>,
+    /// Bearer token of the `/admin/v1/` endpoints (sandbox clock); `None` disables them.
+    pub admin_token: Option<String>,
 }
 
 /// A bound, ready server (port 0 is allowed: tests read [`Server::addr`]).
@@ -24,6 +30,7 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     sweep_interval: Duration,
+    callback_retry_base: Duration,
 }
 
 impl Server {
@@ -31,17 +38,24 @@ impl Server {
     pub async fn build(config: &ServerConfig, clock: SharedClock) -> anyhow::Result<Server> {
         let store = Store::connect(&config.database).await?;
         let code_key = load_code_key(&store).await?;
+        let callbacks =
+            crate::callbacks::CallbackSigner::load(&store, config.callback_key_pem.as_deref())
+                .await?;
         let state = AppState {
             store,
             clock,
             code_key: Arc::new(code_key),
             default_port: config.default_port,
+            callbacks: Arc::new(callbacks),
+            admin_token: config.admin_token.clone().map(Arc::new),
         };
+        crate::service::lifecycle::sync_clock(&state).await?;
         let listener = TcpListener::bind(&config.listen).await?;
         Ok(Server {
             listener,
             state,
             sweep_interval: config.sweep_interval,
+            callback_retry_base: config.callback_retry_base,
         })
     }
 
@@ -55,7 +69,8 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests and stops the sweeper.
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and stops the sweeper and
+    /// the callback worker (which lets its attempts in flight finish).
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -64,6 +79,11 @@ impl Server {
         let sweeper = tokio::spawn(jobs::sweeper(
             self.state.clone(),
             self.sweep_interval,
+            stop_rx.clone(),
+        ));
+        let deliverer = tokio::spawn(jobs::callback_worker(
+            self.state.clone(),
+            crate::callbacks::DeliverySettings::new(self.sweep_interval, self.callback_retry_base),
             stop_rx,
         ));
         let app = http::router(self.state.clone());
@@ -73,6 +93,7 @@ impl Server {
             .await?;
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
+        let _ = deliverer.await;
         self.state.store.close().await;
         tracing::info!("walletd stopped");
         Ok(())

@@ -1,11 +1,13 @@
 //! The HTTP surface: routes of `/rest/v1/` behind MAC authentication.
 
+mod admin;
+mod payments;
 mod transactions;
 mod wallets;
 
-use crate::auth;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::{auth, idempotency};
 use axum::Router;
 use axum::middleware;
 use axum::routing::{get, put};
@@ -30,9 +32,24 @@ pub fn router(state: AppState) -> Router {
             "/rest/v1/transaction/{key}/confirm",
             put(transactions::confirm),
         )
+        .route(
+            "/rest/v1/transaction/{key}/receipt",
+            get(transactions::receipt),
+        )
+        .route(
+            "/rest/v1/payment/{id}",
+            get(payments::get).delete(payments::cancel),
+        )
+        .route("/rest/v1/payment/{id}/freeze", put(payments::freeze))
+        .route("/rest/v1/payment/{id}/finalize", put(payments::finalize))
         .route("/rest/v1/wallet/{id}", get(wallets::wallet))
         .route("/rest/v1/wallet/{id}/balance", get(wallets::balance))
         .method_not_allowed_fallback(method_not_allowed)
+        // Layers run outside in: authenticate, then idempotency (which needs the caller).
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
@@ -40,6 +57,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .route("/health", get(|| async { "ok" }))
+        .route("/admin/v1/clock", get(admin::clock))
+        .route(
+            "/admin/v1/clock/advance",
+            axum::routing::post(admin::advance_clock),
+        )
+        .route("/publickey", get(crate::callbacks::public_key))
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

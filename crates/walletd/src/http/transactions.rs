@@ -72,3 +72,27 @@ pub async fn confirm(
         .await
         .map(Json)
 }
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ReceiptQuery {
+    locale: Option<String>,
+    width: Option<String>,
+}
+
+pub async fn receipt(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ReceiptQuery>,
+) -> ApiResult<Json<svc::Receipt>> {
+    key_or_404(&key)?;
+    svc::receipt(
+        &state,
+        &caller.client,
+        &key,
+        q.locale.as_deref(),
+        q.width.as_deref(),
+    )
+    .await
+    .map(Json)
+}

@@ -14,6 +14,8 @@ use wallet_store::{StoreError, Tx};
 
 /// Every reservation type; a new client is granted all unless told otherwise.
 pub const ALL_GRANTS: &str = "reservation_code,pin,automatic,flash,page";
+/// The demo client also gets receipts, which the spec enables "only for some clients".
+pub const DEMO_GRANTS: &str = "reservation_code,pin,automatic,flash,page,receipt";
 
 /// A salted Argon2id hash (PHC string) of a password or PIN.
 pub fn hash_secret(secret: &str) -> ApiResult<String> {
@@ -263,7 +265,7 @@ pub async fn demo(state: &AppState) -> ApiResult<Demo> {
         }
         None => {
             let p = create_project_in(&mut tx, "demo", now).await?;
-            let c = create_client_in(&mut tx, p.project_id, ALL_GRANTS, now).await?;
+            let c = create_client_in(&mut tx, p.project_id, DEMO_GRANTS, now).await?;
             (p, c)
         }
     };

@@ -3,5 +3,7 @@
 //! the answer. Handlers and admin commands both call these.
 
 pub mod admin;
+pub mod lifecycle;
+pub mod payments;
 pub mod transactions;
 pub mod wallets;

@@ -12,7 +12,7 @@ use wallet_client::types::{
 use wallet_core::codes::{CodeRecord, CodeRestriction, ReservationCode, check_use};
 use wallet_core::keys::new_transaction_key;
 use wallet_core::money::{Currency, Money, parse_decimal};
-use wallet_core::payment::{PriceRules, reduce_price, select_price};
+use wallet_core::payment::{FreezeSpec, PriceRules, reduce_price, select_price};
 use wallet_core::reserve::ReserveSpec;
 use wallet_core::status::Event;
 use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
@@ -86,17 +86,18 @@ fn draft_payment(
     if let Some(rules) = &p.price_rules {
         rules.validate().map_err(ApiError::from)?;
     }
-    let frozen = p
-        .freeze
-        .as_ref()
-        .is_some_and(|f| f.for_seconds.unwrap_or(0) != 0 || f.until.unwrap_or(0) != 0)
-        || p.freeze_for.unwrap_or(0) != 0
-        || p.freeze_until.unwrap_or(0) != 0;
-    if frozen {
-        return Err(ApiError::invalid(
-            "payment freeze is not supported by this walletd version yet",
-        ));
-    }
+    let freeze = FreezeSpec::from_request(
+        p.freeze.as_ref().map(|f| (f.for_seconds, f.until)),
+        p.freeze_for,
+        p.freeze_until,
+        now,
+    )
+    .map_err(|e| ApiError::invalid(e.to_string()))?;
+    let (freeze_for, freeze_until) = match freeze {
+        Some(FreezeSpec::For(seconds)) => (Some(seconds), None),
+        Some(FreezeSpec::Until(at)) => (None, Some(at)),
+        None => (None, None),
+    };
     let (beneficiary_wallet_id, beneficiary_json) = match &p.beneficiary {
         None | Some(Value::Null) => (project_wallet, None),
         Some(Value::Number(n)) => {
@@ -132,15 +133,15 @@ fn draft_payment(
             purpose: p.purpose.clone(),
             beneficiary_wallet_id,
             beneficiary_json: beneficiary_json.map(|v| v.to_string()),
-            freeze_for: None,
-            freeze_until: None,
+            freeze_for,
+            freeze_until,
             created_at: now,
         },
     })
 }
 
 /// Reads a transaction and its payments as the API shows them.
-async fn view(tx: &mut Tx, key: &str) -> ApiResult<wire::Transaction> {
+pub(crate) async fn view(tx: &mut Tx, key: &str) -> ApiResult<wire::Transaction> {
     let t = tx
         .transaction(key)
         .await?
@@ -273,7 +274,7 @@ pub async fn create(
     )
     .await?;
     let view = view(&mut tx, &key).await?;
-    tx.commit().await?;
+    crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
 }
 
@@ -444,7 +445,7 @@ pub async fn revoke(
     )
     .await?;
     let view = view(&mut tx, key).await?;
-    tx.commit().await?;
+    crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
 }
 
@@ -587,7 +588,7 @@ pub async fn reserve_with_code(
             .await?;
     }
     let view = view(&mut tx, key).await?;
-    tx.commit().await?;
+    crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
 }
 
@@ -642,7 +643,18 @@ fn selected_prices(
         .collect()
 }
 
-/// Settles every payment's hold to its beneficiary at the given (or reserved) price.
+/// The freeze a payment asked for, if any.
+pub fn freeze_of(p: &PaymentRow) -> Option<FreezeSpec> {
+    match (p.freeze_for, p.freeze_until) {
+        (Some(seconds), _) => Some(FreezeSpec::For(seconds)),
+        (None, Some(at)) => Some(FreezeSpec::Until(at)),
+        (None, None) => None,
+    }
+}
+
+/// Confirms every payment at the given (or reserved) price. An unfrozen payment is settled to
+/// its beneficiary at once (`done`); a frozen one stays held for the payer and shows as incoming
+/// for the beneficiary (`confirmed`) until its freeze ends, it is finalized or canceled.
 async fn settle(
     tx: &mut Tx,
     t: &TransactionRow,
@@ -659,6 +671,26 @@ async fn settle(
         let beneficiary = tx
             .wallet_account(p.beneficiary_wallet_id, p.currency)
             .await?;
+        if let Some(freeze) = freeze_of(p) {
+            if !tx.reduce_hold(hold, amount).await? {
+                return Err(ApiError::Internal(anyhow::anyhow!(
+                    "hold {hold} of payment {} is not active",
+                    p.id
+                )));
+            }
+            tx.add_incoming(beneficiary, amount).await?;
+            tx.set_freeze_until(p.id, Some(freeze.ends_at(now))).await?;
+            tx.update_payment(
+                p.id,
+                PaymentStatus::Confirmed,
+                amount,
+                p.payer_wallet_id,
+                p.hold_id,
+                Some(now),
+            )
+            .await?;
+            continue;
+        }
         if !tx
             .settle_hold(hold, beneficiary, amount, &t.key, p.id, now)
             .await?
@@ -735,7 +767,7 @@ pub async fn confirm(
     )
     .await?;
     let view = view(&mut tx, key).await?;
-    tx.commit().await?;
+    crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
 }
 
@@ -799,4 +831,47 @@ mod tests {
                 .explicit_beneficiary
         );
     }
+}
+
+/// `{"text_for_customer", "text_for_merchant"}`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Receipt {
+    pub text_for_customer: String,
+    pub text_for_merchant: String,
+}
+
+/// `GET transaction/{key}/receipt`: only for clients granted `receipt`, only for confirmed transactions.
+pub async fn receipt(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+    locale: Option<&str>,
+    width: Option<&str>,
+) -> ApiResult<Receipt> {
+    if !client.has_grant("receipt") {
+        return Err(ApiError::Forbidden(
+            "receipts are not enabled for this client".into(),
+        ));
+    }
+    let locale = match locale {
+        None => crate::receipt::Locale::En,
+        Some(l) => crate::receipt::Locale::parse(l)
+            .ok_or_else(|| ApiError::invalid(format!("locale {l:?} is not one of en, lt, ru")))?,
+    };
+    let width = width
+        .map(|w| w.parse::<usize>().ok().filter(|w| (10..=500).contains(w)))
+        .map(|w| w.ok_or_else(|| ApiError::invalid("width must be a whole number from 10 to 500")))
+        .transpose()?;
+    let t = get(state, client, key).await?;
+    if t.status != TransactionStatus::Confirmed {
+        return Err(ApiError::InvalidState(format!(
+            "transaction is {}; receipts exist for confirmed transactions",
+            t.status
+        )));
+    }
+    let (text_for_customer, text_for_merchant) = crate::receipt::texts(&t, locale, width);
+    Ok(Receipt {
+        text_for_customer,
+        text_for_merchant,
+    })
 }

@@ -43,13 +43,15 @@ pub async fn balance_unchecked(tx: &mut Tx, wallet_id: i64) -> ApiResult<WalletB
         .into_iter()
         .map(|a| {
             let available = a.balance.available();
+            // Frozen incoming money is shown as reserved: the holder sees it but cannot spend it.
+            let reserved = a.balance.reserved + a.incoming;
             (
                 a.currency.code().to_string(),
                 CurrencyBalance {
                     at_disposal: available,
                     at_disposal_decimal: format_decimal(available, a.currency),
-                    reserved: a.balance.reserved,
-                    reserved_decimal: format_decimal(a.balance.reserved, a.currency),
+                    reserved,
+                    reserved_decimal: format_decimal(reserved, a.currency),
                 },
             )
         })

@@ -46,6 +46,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         database: database.clone(),
         sweep_interval: Duration::from_millis(100),
         default_port: 80,
+        callback_retry_base: Duration::from_millis(50),
+        callback_key_pem: None,
+        admin_token: None,
     };
     let clock = ManualClock::default();
     let server = Server::build(&config, Arc::new(clock.clone()))

@@ -1,0 +1,115 @@
+//! Time-driven bookkeeping: the sandbox clock offset, idempotency records, aged transactions.
+
+use crate::{Result, StoreError, Tx};
+
+/// Name of the setting holding the sandbox clock offset in seconds.
+const CLOCK_OFFSET: &str = "clock_offset_seconds";
+
+/// The first answer to an idempotent request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentAnswer {
+    pub request_hash: String,
+    pub status: u16,
+    pub body: String,
+}
+
+impl Tx {
+    /// How far the sandbox clock is ahead of wall time (0 unless an operator moved it).
+    pub async fn clock_offset(&mut self) -> Result<i64> {
+        match self.setting(CLOCK_OFFSET).await? {
+            Some(v) => v
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("{CLOCK_OFFSET} = {v:?}"))),
+            None => Ok(0),
+        }
+    }
+
+    /// Moves the sandbox clock forward by `seconds`; returns the new offset.
+    pub async fn advance_clock(&mut self, seconds: i64) -> Result<i64> {
+        self.setting_or_insert(CLOCK_OFFSET, "0").await?;
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT value FROM settings WHERE name = $1{}",
+            self.for_update()
+        ));
+        let current: String = sqlx::query_scalar(q)
+            .bind(CLOCK_OFFSET)
+            .fetch_one(self.conn())
+            .await?;
+        let current: i64 = current
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("{CLOCK_OFFSET} = {current:?}")))?;
+        let next = current.saturating_add(seconds);
+        sqlx::query("UPDATE settings SET value = $1 WHERE name = $2")
+            .bind(next.to_string())
+            .bind(CLOCK_OFFSET)
+            .execute(self.conn())
+            .await?;
+        Ok(next)
+    }
+
+    /// The stored answer for `(client, key)`, if any.
+    pub async fn idempotent_answer(
+        &mut self,
+        client_id: i64,
+        key: &str,
+    ) -> Result<Option<IdempotentAnswer>> {
+        let row: Option<(String, i64, String)> = sqlx::query_as(
+            "SELECT request_hash, status, body FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2",
+        )
+        .bind(client_id)
+        .bind(key)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row.map(|(request_hash, status, body)| IdempotentAnswer {
+            request_hash,
+            status: u16::try_from(status).unwrap_or(500),
+            body,
+        }))
+    }
+
+    /// Stores the first answer for `(client, key)`; `false` if one is stored already
+    /// (a concurrent duplicate won), in which case the caller must roll back.
+    pub async fn store_idempotent_answer(
+        &mut self,
+        client_id: i64,
+        key: &str,
+        answer: &IdempotentAnswer,
+        now: i64,
+    ) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, idempotency_key) DO NOTHING",
+        )
+        .bind(client_id)
+        .bind(key)
+        .bind(&answer.request_hash)
+        .bind(i64::from(answer.status))
+        .bind(&answer.body)
+        .bind(now)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// Forgets idempotency records created before `before`.
+    pub async fn forget_idempotent_answers(&mut self, before: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                .bind(before)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    /// Keys of `new` transactions created before `before` (due for deletion by age).
+    pub async fn aged_new_transactions(&mut self, before: i64, limit: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT transaction_key FROM transactions WHERE status = 'new' AND created_at <= $1 ORDER BY created_at LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?)
+    }
+}

@@ -1,0 +1,60 @@
+//! Handlers of `payment` endpoints.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::json;
+use crate::service::payments as svc;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use wallet_client::types::Payment;
+
+fn payment_id(text: &str) -> ApiResult<i64> {
+    text.parse()
+        .map_err(|_| ApiError::NotFound(format!("payment {text:?} was not found")))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Payment>> {
+    svc::get(&state, &caller.client, payment_id(&id)?)
+        .await
+        .map(Json)
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Payment>> {
+    svc::cancel(&state, &caller.client, payment_id(&id)?)
+        .await
+        .map(Json)
+}
+
+pub async fn freeze(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Payment>> {
+    let change: svc::FreezeChange = json::parse(&body)?;
+    svc::change_freeze(&state, &caller.client, payment_id(&id)?, change)
+        .await
+        .map(Json)
+}
+
+pub async fn finalize(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Payment>> {
+    let price: Option<svc::FinalPrice> = json::parse_optional(&body)?;
+    svc::finalize(&state, &caller.client, payment_id(&id)?, price)
+        .await
+        .map(Json)
+}

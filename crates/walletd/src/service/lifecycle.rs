@@ -1,0 +1,134 @@
+//! What happens with time: the sandbox clock, deletion of old `new` transactions,
+//! expiry of reservations, freeze ends, and forgetting old idempotency records.
+
+use crate::clock::wall_now;
+use crate::error::{ApiError, ApiResult};
+use crate::render;
+use crate::service::{payments, transactions};
+use crate::state::AppState;
+use serde::Serialize;
+use wallet_core::TransactionStatus;
+use wallet_core::status::Event;
+use wallet_store::TransactionState;
+
+/// `new` transactions are deleted this long after creation ("1 month": 30 days).
+pub const NEW_TRANSACTION_LIFETIME_SECS: i64 = 30 * 86_400;
+/// Idempotency records are kept at least 24 hours (a little more, so a day-old retry still matches).
+pub const IDEMPOTENCY_RETENTION_SECS: i64 = 25 * 3_600;
+
+/// `{"offset_seconds", "now"}`: where the sandbox clock stands.
+#[derive(Debug, Serialize)]
+pub struct ClockReading {
+    pub offset_seconds: i64,
+    pub now: i64,
+}
+
+/// Loads the stored sandbox offset into the running clock.
+pub async fn sync_clock(state: &AppState) -> ApiResult<i64> {
+    let mut tx = state.store.read().await?;
+    let offset = tx.clock_offset().await?;
+    drop(tx);
+    state.clock.sync_offset(offset);
+    Ok(offset)
+}
+
+/// Moves the sandbox clock forward by `seconds` and fires everything that became due.
+pub async fn advance_clock(state: &AppState, seconds: i64) -> ApiResult<ClockReading> {
+    if seconds <= 0 {
+        return Err(ApiError::invalid(
+            "seconds must be a positive number (the clock only moves forward)",
+        ));
+    }
+    let mut tx = state.store.write().await?;
+    let offset = tx.advance_clock(seconds).await?;
+    tx.commit().await?;
+    state.clock.sync_offset(offset);
+    sweep(state).await.map_err(ApiError::Internal)?;
+    Ok(ClockReading {
+        offset_seconds: offset,
+        now: state.now(),
+    })
+}
+
+/// Where the clock stands.
+pub async fn read_clock(state: &AppState) -> ApiResult<ClockReading> {
+    let offset_seconds = sync_clock(state).await?;
+    Ok(ClockReading {
+        offset_seconds,
+        now: state.now(),
+    })
+}
+
+/// Deletes a `new` transaction that reached its age limit. `true` if it did.
+pub async fn delete_if_aged(state: &AppState, key: &str) -> ApiResult<bool> {
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let Some(t) = tx.transaction_for_update(key).await? else {
+        return Ok(false);
+    };
+    if t.status != TransactionStatus::New || t.created_at + NEW_TRANSACTION_LIFETIME_SECS > now {
+        return Ok(false);
+    }
+    let to = t.status.apply(Event::Age)?;
+    for p in tx.payments_of(key).await? {
+        tx.update_payment(p.id, to.into(), p.price, p.payer_wallet_id, p.hold_id, None)
+            .await?;
+    }
+    tx.set_transaction_state(
+        key,
+        &TransactionState {
+            status: to,
+            ..t.state()
+        },
+        now,
+    )
+    .await?;
+    tx.append_event(key, now, "system", "deleted", Some("new for a month"))
+        .await?;
+    let t = tx
+        .transaction(key)
+        .await?
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let data = render::transaction(&t, &tx.payments_of(key).await?);
+    crate::callbacks::enqueue_transaction(&mut tx, &t, &data, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// One pass over everything time-driven; returns how many objects changed.
+pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
+    sync_clock(state).await?;
+    let mut changed = 0;
+    loop {
+        let due = transactions::due_reservations(state, 100).await?;
+        let batch = due.len();
+        for key in due {
+            changed += usize::from(transactions::expire_if_due(state, &key).await?);
+        }
+        if batch < 100 {
+            break;
+        }
+    }
+    loop {
+        let aged = {
+            let mut tx = state.store.read().await?;
+            tx.aged_new_transactions(state.now() - NEW_TRANSACTION_LIFETIME_SECS, 100)
+                .await?
+        };
+        let batch = aged.len();
+        for key in aged {
+            changed += usize::from(delete_if_aged(state, &key).await?);
+        }
+        if batch < 100 {
+            break;
+        }
+    }
+    changed += payments::finalize_due_freezes(state).await?;
+    let mut tx = state.store.write().await?;
+    tx.forget_nonces(wall_now() - 10 * crate::auth::TIMESTAMP_WINDOW_SECS)
+        .await?;
+    tx.forget_idempotent_answers(wall_now() - IDEMPOTENCY_RETENTION_SECS)
+        .await?;
+    tx.commit().await?;
+    Ok(changed)
+}
