@@ -259,3 +259,50 @@ async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
         assert!(tx.ledger_check().await.unwrap().is_sound());
     }
 }
+
+#[tokio::test]
+async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
+    for backend in BACKENDS {
+        let store = fresh_store(backend).await;
+        let mut tx = store.write().await.unwrap();
+        let first = wallet_store::IdempotentAnswer {
+            request_hash: "h".into(),
+            status: 200,
+            body: "{\"a\":1}".into(),
+        };
+        let second = wallet_store::IdempotentAnswer {
+            body: "{\"a\":2}".into(),
+            ..first.clone()
+        };
+        assert!(
+            tx.store_idempotent_answer(7, "k", &first, 1_000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tx.store_idempotent_answer(7, "k", &second, 1_001)
+                .await
+                .unwrap(),
+            "{backend:?}: second answer stored"
+        );
+        assert!(
+            tx.store_idempotent_answer(8, "k", &second, 1_001)
+                .await
+                .unwrap(),
+            "keys are per client"
+        );
+        assert_eq!(tx.idempotent_answer(7, "k").await.unwrap(), Some(first));
+        assert_eq!(
+            tx.forget_idempotent_answers(1_000).await.unwrap(),
+            0,
+            "not older than the cut-off"
+        );
+        assert_eq!(tx.forget_idempotent_answers(1_002).await.unwrap(), 2);
+        assert_eq!(tx.idempotent_answer(7, "k").await.unwrap(), None);
+        // The sandbox clock offset only moves forward from where it stands.
+        assert_eq!(tx.clock_offset().await.unwrap(), 0);
+        assert_eq!(tx.advance_clock(60).await.unwrap(), 60);
+        assert_eq!(tx.advance_clock(5).await.unwrap(), 65);
+        assert_eq!(tx.clock_offset().await.unwrap(), 65);
+    }
+}
