@@ -21,7 +21,7 @@ pub fn payment(p: &PaymentRow) -> wire::Payment {
         price_decimal: format_decimal(p.price, p.currency),
         wallet: p.payer_wallet_id,
         confirmed_at: p.confirmed_at,
-        freeze: (p.freeze_for.is_some() || p.freeze_until.is_some()).then(|| wire::Freeze {
+        freeze: (p.freeze_for.is_some() || p.freeze_until.is_some()).then_some(wire::Freeze {
             for_seconds: p.freeze_for,
             until: p.freeze_until,
         }),
