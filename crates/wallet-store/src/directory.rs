@@ -115,6 +115,35 @@ impl Tx {
         Ok(())
     }
 
+    /// A user's PIN hash and failure count, if the user has a PIN: `(user_id, hash, failures)`.
+    pub async fn user_pin(&mut self, user_id: i64) -> Result<Option<(i64, String, i64)>> {
+        let row: Option<(i64, Option<String>, i64)> =
+            sqlx::query_as("SELECT id, pin_hash, pin_failures FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(self.conn())
+                .await?;
+        Ok(row.and_then(|(id, hash, failures)| hash.map(|h| (id, h, failures))))
+    }
+
+    /// Counts one more wrong PIN; returns the failures so far.
+    pub async fn record_pin_failure(&mut self, user_id: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "UPDATE users SET pin_failures = pin_failures + 1 WHERE id = $1 RETURNING pin_failures",
+        )
+        .bind(user_id)
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    /// A right PIN clears the failure count.
+    pub async fn reset_pin_failures(&mut self, user_id: i64) -> Result<()> {
+        sqlx::query("UPDATE users SET pin_failures = 0 WHERE id = $1 AND pin_failures <> 0")
+            .bind(user_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
     pub async fn insert_wallet(&mut self, owner_user_id: i64, now: i64) -> Result<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO wallets (owner_user_id, created_at) VALUES ($1, $2) RETURNING id",

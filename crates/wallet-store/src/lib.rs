@@ -13,6 +13,7 @@ mod lifecycle;
 mod migrate;
 mod outbox;
 mod rows;
+mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transactions;
@@ -22,6 +23,7 @@ pub use directory::{ClientRow, CodeRow, ProjectRow, UserRow, WalletRow};
 pub use lifecycle::IdempotentAnswer;
 pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
 pub use rows::{NewPaymentRow, NewTransactionRow, PaymentRow, TransactionRow, TransactionState};
+pub use search::SearchFilter;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor};

@@ -44,6 +44,10 @@ pub enum ApiError {
     PaymentToSameAccount(String),
     #[error("{0}")]
     RateLimitExceeded(String),
+    #[error("{0}")]
+    UserErrorLimitExceeded(String),
+    #[error("{0}")]
+    NoActiveAllowance(String),
     #[error("the service is overloaded; retry later")]
     Unavailable,
     #[error("internal server error")]
@@ -69,6 +73,8 @@ impl ApiError {
             ApiError::BeneficiaryAccountInactive(_) => "beneficiary_account_inactive",
             ApiError::PaymentToSameAccount(_) => "payment_to_same_account",
             ApiError::RateLimitExceeded(_) => "rate_limit_exceeded",
+            ApiError::UserErrorLimitExceeded(_) => "user_error_limit_exceeded",
+            ApiError::NoActiveAllowance(_) => "no_active_allowance",
             ApiError::Unavailable => "temporarily_unavailable",
             ApiError::Internal(_) => "internal_server_error",
         }

@@ -42,6 +42,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/rest/v1/payment/{id}/freeze", put(payments::freeze))
         .route("/rest/v1/payment/{id}/finalize", put(payments::finalize))
+        .route(
+            "/rest/v1/transaction/{key}/reserve/{wallet}",
+            put(transactions::reserve_for_wallet),
+        )
+        .route(
+            "/rest/v1/transaction/{key}/type/{wallet}",
+            get(transactions::types),
+        )
+        .route(
+            "/rest/v1/transaction/renew/{key}",
+            axum::routing::post(transactions::renew),
+        )
+        .route("/rest/v1/transactions", get(transactions::search))
+        .route("/rest/v1/payment", axum::routing::post(payments::create))
+        .route("/rest/v1/payments", get(payments::search))
         .route("/rest/v1/wallet/{id}", get(wallets::wallet))
         .route("/rest/v1/wallet/{id}/balance", get(wallets::balance))
         .method_not_allowed_fallback(method_not_allowed)

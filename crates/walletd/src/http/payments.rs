@@ -58,3 +58,20 @@ pub async fn finalize(
         .await
         .map(Json)
 }
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult<Json<Payment>> {
+    let payment: wallet_client::types::NewPayment = json::parse(&body)?;
+    svc::create(&state, &caller.client, payment).await.map(Json)
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    axum::extract::Query(q): axum::extract::Query<crate::service::transactions::SearchQuery>,
+) -> ApiResult<Json<svc::PaymentPage>> {
+    svc::search(&state, &caller.client, &q).await.map(Json)
+}

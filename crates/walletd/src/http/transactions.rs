@@ -96,3 +96,74 @@ pub async fn receipt(
     .await
     .map(Json)
 }
+
+/// `PUT transaction/{key}/reserve/{wallet}`: with `{"pin": …}` the holder's PIN authorises the
+/// reservation; without it, the active allowance of the wallet does.
+pub async fn reserve_for_wallet(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((key, wallet)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Json<Transaction>> {
+    key_or_404(&key)?;
+    let wallet: i64 = wallet.parse().map_err(|_| {
+        ApiError::NotFound(format!(
+            "wallet {wallet:?} was not found (`me` needs a holder's access token)"
+        ))
+    })?;
+    let req: ReserveRequest = json::parse_optional(&body)?.unwrap_or_default();
+    match req.pin.as_deref() {
+        Some(pin) => svc::reserve_with_pin(
+            &state,
+            &caller.client,
+            &key,
+            wallet,
+            pin,
+            req.payment_prices.as_ref(),
+        )
+        .await
+        .map(Json),
+        None => svc::reserve_with_allowance(
+            &state,
+            &caller.client,
+            &key,
+            wallet,
+            req.revoke_transactions.as_deref(),
+        )
+        .await
+        .map(Json),
+    }
+}
+
+pub async fn types(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((key, wallet)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<&'static str>>> {
+    key_or_404(&key)?;
+    let wallet: i64 = wallet.parse().map_err(|_| {
+        ApiError::NotFound(format!(
+            "wallet {wallet:?} was not found (`me` needs a holder's access token)"
+        ))
+    })?;
+    svc::types(&state, &caller.client, &key, wallet)
+        .await
+        .map(Json)
+}
+
+pub async fn renew(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Transaction>> {
+    key_or_404(&key)?;
+    svc::renew(&state, &caller.client, &key).await.map(Json)
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    axum::extract::Query(q): axum::extract::Query<svc::SearchQuery>,
+) -> ApiResult<Json<svc::TransactionPage>> {
+    svc::search(&state, &caller.client, &q).await.map(Json)
+}

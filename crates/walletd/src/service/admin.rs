@@ -25,6 +25,21 @@ pub fn hash_secret(secret: &str) -> ApiResult<String> {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing failed: {e}")))
 }
 
+/// Checks a password or PIN against its stored Argon2 hash, off the async threads (it is slow on purpose).
+pub async fn verify_secret(secret: String, hash: String) -> ApiResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::PasswordVerifier;
+        let Ok(parsed) = argon2::password_hash::phc::PasswordHash::new(&hash) else {
+            return false;
+        };
+        Argon2::default()
+            .verify_password(secret.as_bytes(), &parsed)
+            .is_ok()
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))
+}
+
 /// `{"project_id", "wallet_id"}`.
 #[derive(Debug, Serialize)]
 pub struct CreatedProject {

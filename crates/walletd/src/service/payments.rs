@@ -38,10 +38,19 @@ fn not_found(id: i64) -> ApiError {
 }
 
 /// Locks a payment of the caller's project (another project's does not exist for the caller).
+/// Its transaction is locked first, in the same order as confirm and revoke take them.
 async fn lock_own(tx: &mut Tx, id: i64, client: &ClientRow) -> ApiResult<PaymentRow> {
+    let p = tx
+        .payment(id)
+        .await?
+        .filter(|p| p.project_id == client.project_id)
+        .ok_or_else(|| not_found(id))?;
+    tx.transaction_for_update(&p.transaction_key).await?;
     match tx.payment_for_update(id).await? {
-        Some(p) if p.project_id == client.project_id => Ok(p),
-        _ => Err(not_found(id)),
+        Some(locked) if locked.transaction_key == p.transaction_key => Ok(locked),
+        _ => Err(ApiError::InvalidState(format!(
+            "payment {id} moved to another transaction meanwhile; try again"
+        ))),
     }
 }
 
@@ -154,21 +163,38 @@ pub async fn finalize(
     Ok(answer)
 }
 
-/// `DELETE payment/{id}`: cancels a frozen payment before its freeze ends; the money returns to
-/// the payer. Other payments of the transaction are not touched.
+/// `DELETE payment/{id}`: cancels a payment. A new one leaves its transaction; a reserved one
+/// has its hold released; a frozen one (confirmed, before its freeze ends) returns its money to the
+/// payer. Other payments of the transaction are not touched; a transaction left with no payment
+/// is deleted (if new) or revoked (if reserved).
 pub async fn cancel(state: &AppState, client: &ClientRow, id: i64) -> ApiResult<wire::Payment> {
     let now = state.now();
     let mut tx = state.store.write().await?;
     let p = lock_own(&mut tx, id, client).await?;
-    let hold = frozen(&p)?;
-    let beneficiary = tx
-        .wallet_account(p.beneficiary_wallet_id, p.currency)
-        .await?;
-    tx.add_incoming(beneficiary, -p.price).await?;
-    if !tx.release_hold(hold, now).await? {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "hold {hold} of frozen payment {id} was resolved"
-        )));
+    let actor = format!("client:{}", client.mac_id);
+    match p.status {
+        PaymentStatus::Confirmed => {
+            let hold = frozen(&p)?;
+            let beneficiary = tx
+                .wallet_account(p.beneficiary_wallet_id, p.currency)
+                .await?;
+            tx.add_incoming(beneficiary, -p.price).await?;
+            if !tx.release_hold(hold, now).await? {
+                return Err(ApiError::Internal(anyhow::anyhow!(
+                    "hold {hold} of frozen payment {id} was resolved"
+                )));
+            }
+        }
+        PaymentStatus::Reserved | PaymentStatus::New => {
+            if let Some(hold) = p.hold_id {
+                tx.release_hold(hold, now).await?;
+            }
+        }
+        other => {
+            return Err(ApiError::InvalidState(format!(
+                "payment {id} is {other}; only new, reserved or frozen payments can be canceled"
+            )));
+        }
     }
     tx.update_payment(
         id,
@@ -182,11 +208,30 @@ pub async fn cancel(state: &AppState, client: &ClientRow, id: i64) -> ApiResult<
     tx.append_event(
         &p.transaction_key,
         now,
-        &format!("client:{}", client.mac_id),
+        &actor,
         "payment_canceled",
         Some(&id.to_string()),
     )
     .await?;
+    let left = tx
+        .payments_of(&p.transaction_key)
+        .await?
+        .iter()
+        .filter(|q| q.status != PaymentStatus::Canceled)
+        .count();
+    if left == 0 && p.status != PaymentStatus::Confirmed {
+        let t = tx.transaction(&p.transaction_key).await?.ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("payment {id} without transaction"))
+        })?;
+        let to = t.status.apply(wallet_core::status::Event::Revoke)?;
+        let state = wallet_store::TransactionState {
+            status: to,
+            ..t.state()
+        };
+        tx.set_transaction_state(&t.key, &state, now).await?;
+        tx.append_event(&t.key, now, &actor, to.as_str(), Some("no payment left"))
+            .await?;
+    }
     let p = tx.payment(id).await?.ok_or_else(|| not_found(id))?;
     let answer = render::payment(&p);
     crate::idempotency::commit_answer(tx, &answer).await?;
@@ -267,4 +312,53 @@ pub async fn finalize_due_freezes(state: &AppState) -> ApiResult<usize> {
             return Ok(done);
         }
     }
+}
+
+/// `{"payments": […], "_metadata": {…}}`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct PaymentPage {
+    pub payments: Vec<wire::Payment>,
+    #[serde(rename = "_metadata")]
+    pub metadata: crate::service::transactions::Metadata,
+}
+
+/// `GET payments`: the caller's project's payments, newest first.
+pub async fn search(
+    state: &AppState,
+    client: &ClientRow,
+    q: &crate::service::transactions::SearchQuery,
+) -> ApiResult<PaymentPage> {
+    let valid: Vec<&str> = PaymentStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let filter = crate::service::transactions::search_filter(client, q, &valid, None)?;
+    let mut tx = state.store.read().await?;
+    let (total, rows) = tx.search_payments(&filter).await?;
+    Ok(PaymentPage {
+        payments: rows.iter().map(render::payment).collect(),
+        metadata: crate::service::transactions::Metadata {
+            total,
+            offset: filter.offset,
+            limit: filter.limit,
+        },
+    })
+}
+
+/// `POST payment`: a payment in a transaction of its own, created with default parameters.
+pub async fn create(
+    state: &AppState,
+    client: &ClientRow,
+    payment: wire::NewPayment,
+) -> ApiResult<wire::Payment> {
+    let req = wire::NewTransaction {
+        payments: vec![wire::PaymentRef::New(Box::new(payment))],
+        ..Default::default()
+    };
+    let t = crate::service::transactions::create_unanswered(state, client, req).await?;
+    let (tx, t) = t;
+    let payment = t
+        .payments
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("payment vanished")))?;
+    crate::idempotency::commit_answer(tx, &payment).await?;
+    Ok(payment)
 }

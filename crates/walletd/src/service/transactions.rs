@@ -168,6 +168,17 @@ pub async fn create(
     client: &ClientRow,
     req: NewTransaction,
 ) -> ApiResult<wire::Transaction> {
+    let (tx, view) = create_unanswered(state, client, req).await?;
+    crate::idempotency::commit_answer(tx, &view).await?;
+    Ok(view)
+}
+
+/// Creates the transaction and its payments in an open database transaction, for the caller to commit.
+pub(crate) async fn create_unanswered(
+    state: &AppState,
+    client: &ClientRow,
+    req: NewTransaction,
+) -> ApiResult<(Tx, wire::Transaction)> {
     let now = state.now();
     if req.allowance.is_some() {
         return Err(ApiError::invalid(
@@ -274,8 +285,7 @@ pub async fn create(
     )
     .await?;
     let view = view(&mut tx, &key).await?;
-    crate::idempotency::commit_answer(tx, &view).await?;
-    Ok(view)
+    Ok((tx, view))
 }
 
 fn prefix_error(e: ApiError, prefix: &str) -> ApiError {
@@ -355,7 +365,12 @@ async fn release_all(
     status: TransactionStatus,
     now: i64,
 ) -> ApiResult<()> {
-    for p in tx.payments_of(&t.key).await? {
+    for p in tx
+        .payments_of(&t.key)
+        .await?
+        .into_iter()
+        .filter(|p| p.status != PaymentStatus::Canceled)
+    {
         if let Some(hold) = p.hold_id {
             tx.release_hold(hold, now).await?;
         }
@@ -456,6 +471,119 @@ fn expired_error() -> ApiError {
     )
 }
 
+/// A `new` transaction opened for reservation: locked, with its payments.
+struct Reservable {
+    t: TransactionRow,
+    payments: Vec<PaymentRow>,
+    deadline: i64,
+    to: TransactionStatus,
+}
+
+/// Opens the change, checks the transaction may be reserved now, and loads its payments.
+async fn open_reservable(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+) -> ApiResult<(Tx, Reservable, i64)> {
+    let (mut tx, t, now) = begin_change(state, client, key).await?;
+    let to = t.status.apply(Event::Reserve)?;
+    if t.status != TransactionStatus::New {
+        return Err(ApiError::InvalidState(format!(
+            "transaction is {}; only new transactions can be reserved",
+            t.status
+        )));
+    }
+    let deadline = t.reserve.deadline(now).map_err(|_| {
+        ApiError::InvalidState(
+            "the transaction's reserve.until has passed; create a new transaction".into(),
+        )
+    })?;
+    let payments = tx
+        .payments_of(key)
+        .await?
+        .into_iter()
+        .filter(|p| p.status != PaymentStatus::Canceled)
+        .collect();
+    Ok((
+        tx,
+        Reservable {
+            t,
+            payments,
+            deadline,
+            to,
+        },
+        now,
+    ))
+}
+
+/// Holds every payment's price on the payer's wallet and moves the transaction to `reserved`
+/// (then `confirmed`, with `auto_confirm`). Any refusal leaves nothing written: the caller's
+/// database transaction is dropped.
+async fn hold_funds(
+    tx: &mut Tx,
+    client: &ClientRow,
+    r: Reservable,
+    payer_wallet: i64,
+    selected: &[i64],
+    kind: TransactionType,
+    now: i64,
+) -> ApiResult<()> {
+    let payer = tx
+        .wallet(payer_wallet)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("wallet {payer_wallet} was not found")))?;
+    if !payer.active {
+        return Err(ApiError::PayerAccountInactive(
+            "the payer's wallet is inactive and cannot make payments".into(),
+        ));
+    }
+    let mut payments = r.payments;
+    for (p, amount) in payments.iter_mut().zip(selected) {
+        check_beneficiary(tx, p, payer.id).await?;
+        let account = tx.wallet_account(payer.id, p.currency).await?;
+        let hold = tx
+            .place_hold(account, p.id, *amount, now)
+            .await?
+            .ok_or_else(|| {
+                ApiError::NotEnoughFunds(format!(
+                    "there is not enough {} in the wallet for this transaction",
+                    p.currency
+                ))
+            })?;
+        p.price = *amount;
+        p.hold_id = Some(hold);
+        p.payer_wallet_id = Some(payer.id);
+        p.status = r.to.into();
+        tx.update_payment(p.id, p.status, p.price, p.payer_wallet_id, p.hold_id, None)
+            .await?;
+    }
+    let key = &r.t.key;
+    let reserved = TransactionState {
+        status: r.to,
+        kind: Some(kind),
+        wallet_id: Some(payer.id),
+        reserved_until: Some(r.deadline),
+        confirmed_at: None,
+    };
+    tx.set_transaction_state(key, &reserved, now).await?;
+    let detail = format!("{kind} wallet {}", payer.id);
+    tx.append_event(
+        key,
+        now,
+        &format!("client:{}", client.mac_id),
+        "reserved",
+        Some(&detail),
+    )
+    .await?;
+    if r.t.auto_confirm {
+        let t = lock_own(tx, key, client).await?;
+        settle(tx, &t, &payments, &BTreeMap::new(), now).await?;
+        tx.append_event(key, now, "system", "confirmed", Some("auto_confirm"))
+            .await?;
+    }
+    Ok(())
+}
+
 /// `PUT transaction/{key}/reserve` with a reservation code.
 pub async fn reserve_with_code(
     state: &AppState,
@@ -487,28 +615,13 @@ pub async fn reserve_with_code(
         ApiError::InvalidCode("reservation code is incorrect: expected 28 digits; the holder should generate a new one".into())
     })?;
     let code_hash = code.keyed_hash(&state.code_key);
-    let actor = format!("client:{}", client.mac_id);
-
-    let (mut tx, t, now) = begin_change(state, client, key).await?;
-    let to = t.status.apply(Event::Reserve)?;
-    if t.status != TransactionStatus::New {
-        return Err(ApiError::InvalidState(format!(
-            "transaction is {}; only new transactions can be reserved",
-            t.status
-        )));
-    }
-    let deadline = t.reserve.deadline(now).map_err(|_| {
-        ApiError::InvalidState(
-            "the transaction's reserve.until has passed; create a new transaction".into(),
-        )
-    })?;
+    let (mut tx, r, now) = open_reservable(state, client, key).await?;
     let stored = tx.code_for_update(&code_hash).await?.ok_or_else(|| {
         ApiError::InvalidCode(
             "reservation code is incorrect; the holder should generate a new one".into(),
         )
     })?;
-    let mut payments = tx.payments_of(key).await?;
-    let selected = selected_prices(&payments, req.payment_prices.as_ref())?;
+    let selected = selected_prices(&r.payments, req.payment_prices.as_ref())?;
     let restriction_currency = stored
         .currency
         .as_deref()
@@ -519,74 +632,96 @@ pub async fn reserve_with_code(
         restriction: CodeRestriction {
             max_amount: stored
                 .max_amount
-                .map(|m| Money::new(m, restriction_currency.unwrap_or(payments[0].currency))),
+                .zip(restriction_currency.or(r.payments.first().map(|p| p.currency)))
+                .map(|(m, c)| Money::new(m, c)),
             currency: restriction_currency,
         },
         expires_at: stored.expires_at,
         used: stored.used_at.is_some(),
     };
-    let prices: Vec<Money> = payments
+    let prices: Vec<Money> = r
+        .payments
         .iter()
         .zip(&selected)
         .map(|(p, amount)| Money::new(*amount, p.currency))
         .collect();
     check_use(&record, now, &prices)?;
-
-    let payer = tx
-        .wallet(record.wallet_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("code bound to a missing wallet")))?;
-    if !payer.active {
-        return Err(ApiError::PayerAccountInactive(
-            "the payer's wallet is inactive and cannot make payments".into(),
-        ));
-    }
-    for (p, amount) in payments.iter_mut().zip(&selected) {
-        check_beneficiary(&mut tx, p, payer.id).await?;
-        let account = tx.wallet_account(payer.id, p.currency).await?;
-        let hold = tx
-            .place_hold(account, p.id, *amount, now)
-            .await?
-            .ok_or_else(|| {
-                ApiError::NotEnoughFunds(format!(
-                    "there is not enough {} in the wallet for this transaction",
-                    p.currency
-                ))
-            })?;
-        p.price = *amount;
-        p.hold_id = Some(hold);
-        p.payer_wallet_id = Some(payer.id);
-        p.status = to.into();
-        tx.update_payment(p.id, p.status, p.price, p.payer_wallet_id, p.hold_id, None)
-            .await?;
-    }
     if !tx.use_code(stored.id, key, now).await? {
         return Err(ApiError::InvalidCode(
             "reservation code was already used; the holder should generate a new one".into(),
         ));
     }
-    let reserved = TransactionState {
-        status: to,
-        kind: Some(TransactionType::ReservationCode),
-        wallet_id: Some(payer.id),
-        reserved_until: Some(deadline),
-        confirmed_at: None,
-    };
-    tx.set_transaction_state(key, &reserved, now).await?;
-    tx.append_event(
-        key,
+    hold_funds(
+        &mut tx,
+        client,
+        r,
+        record.wallet_id,
+        &selected,
+        TransactionType::ReservationCode,
         now,
-        &actor,
-        "reserved",
-        Some(&format!("reservation_code wallet {}", payer.id)),
     )
     .await?;
-    if t.auto_confirm {
-        let t = lock_own(&mut tx, key, client).await?;
-        settle(&mut tx, &t, &payments, &BTreeMap::new(), now).await?;
-        tx.append_event(key, now, "system", "confirmed", Some("auto_confirm"))
-            .await?;
+    let view = view(&mut tx, key).await?;
+    crate::idempotency::commit_answer(tx, &view).await?;
+    Ok(view)
+}
+
+/// Most PIN errors in a row before the holder is locked out (`user_error_limit_exceeded`).
+pub const MAX_PIN_FAILURES: i64 = 5;
+
+/// `PUT transaction/{key}/reserve/{wallet}` with `{"pin": …}`: the holder's PIN authorises it.
+pub async fn reserve_with_pin(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+    wallet_id: i64,
+    pin: &str,
+    payment_prices: Option<&BTreeMap<String, i64>>,
+) -> ApiResult<wire::Transaction> {
+    if !client.has_grant(TransactionType::Pin.as_str()) {
+        return Err(ApiError::UnsupportedGrantType(
+            "this client may not reserve transactions with a PIN".into(),
+        ));
     }
+    let holder = {
+        let mut tx = state.store.read().await?;
+        let wallet = tx
+            .wallet(wallet_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("wallet {wallet_id} was not found")))?;
+        tx.user_pin(wallet.owner_user_id).await?
+    };
+    let Some((user_id, pin_hash, failures)) = holder else {
+        return Err(ApiError::InvalidCode("the wallet holder has no PIN".into()));
+    };
+    if failures >= MAX_PIN_FAILURES {
+        return Err(ApiError::UserErrorLimitExceeded(
+            "the holder is blocked after too many wrong PINs; the holder must reset the PIN".into(),
+        ));
+    }
+    let pin_ok = crate::service::admin::verify_secret(pin.to_string(), pin_hash).await?;
+    if !pin_ok {
+        let mut tx = state.store.write().await?;
+        let failures = tx.record_pin_failure(user_id).await?;
+        tx.commit().await?;
+        let left = (MAX_PIN_FAILURES - failures).max(0);
+        return Err(ApiError::InvalidCode(format!(
+            "the PIN is incorrect; {left} attempts left"
+        )));
+    }
+    let (mut tx, r, now) = open_reservable(state, client, key).await?;
+    let selected = selected_prices(&r.payments, payment_prices)?;
+    tx.reset_pin_failures(user_id).await?;
+    hold_funds(
+        &mut tx,
+        client,
+        r,
+        wallet_id,
+        &selected,
+        TransactionType::Pin,
+        now,
+    )
+    .await?;
     let view = view(&mut tx, key).await?;
     crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
@@ -663,7 +798,10 @@ async fn settle(
     now: i64,
 ) -> ApiResult<()> {
     let to = t.status.apply(Event::Confirm)?;
-    for p in payments {
+    for p in payments
+        .iter()
+        .filter(|p| p.status != PaymentStatus::Canceled)
+    {
         let hold = p.hold_id.ok_or_else(|| {
             ApiError::Internal(anyhow::anyhow!("reserved payment {} has no hold", p.id))
         })?;
@@ -874,4 +1012,245 @@ pub async fn receipt(
         text_for_customer,
         text_for_merchant,
     })
+}
+
+/// Paging and filters of `GET transactions` / `GET payments`, as given in the query string.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct SearchQuery {
+    pub status: Option<String>,
+    pub wallet: Option<String>,
+    pub beneficiary: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<String>,
+    pub offset: Option<String>,
+}
+
+/// `{"total", "offset", "limit"}`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct Metadata {
+    pub total: i64,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// `{"transactions": […], "_metadata": {…}}`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct TransactionPage {
+    pub transactions: Vec<wire::Transaction>,
+    #[serde(rename = "_metadata")]
+    pub metadata: Metadata,
+}
+
+fn int_param(name: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
+    v.as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| ApiError::invalid(format!("{name} must be an integer")))
+        })
+        .transpose()
+}
+
+/// Turns query parameters into a store filter. `valid` lists the accepted statuses.
+pub fn search_filter(
+    client: &ClientRow,
+    q: &SearchQuery,
+    valid: &[&str],
+    default_week: Option<i64>,
+) -> ApiResult<wallet_store::SearchFilter> {
+    let statuses: Vec<String> = q
+        .status
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if valid.contains(&s) {
+                Ok(s.to_string())
+            } else {
+                Err(ApiError::invalid(format!("unknown status {s:?}")))
+            }
+        })
+        .collect::<ApiResult<_>>()?;
+    let limit = int_param("limit", &q.limit)?.unwrap_or(20);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid("limit must be from 1 to 200"));
+    }
+    let offset = int_param("offset", &q.offset)?.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::invalid("offset must not be negative"));
+    }
+    let mut to = int_param("to", &q.to)?;
+    let mut from = int_param("from", &q.from)?;
+    if let Some(now) = default_week {
+        // `to` defaults to now and `from` to a week before `to` (the spec's defaults for transactions).
+        let t = *to.get_or_insert(now);
+        from.get_or_insert(t - 7 * 86_400);
+    }
+    Ok(wallet_store::SearchFilter {
+        project_id: client.project_id,
+        statuses,
+        wallet: int_param("wallet", &q.wallet)?,
+        beneficiary: int_param("beneficiary", &q.beneficiary)?,
+        from,
+        to,
+        limit,
+        offset,
+    })
+}
+
+/// `GET transactions`: the caller's project's transactions, newest first.
+pub async fn search(
+    state: &AppState,
+    client: &ClientRow,
+    q: &SearchQuery,
+) -> ApiResult<TransactionPage> {
+    let valid: Vec<&str> = TransactionStatus::ALL.iter().map(|s| s.as_str()).collect();
+    let filter = search_filter(client, q, &valid, Some(state.now()))?;
+    let mut tx = state.store.read().await?;
+    let (total, rows) = tx.search_transactions(&filter).await?;
+    let mut transactions = Vec::with_capacity(rows.len());
+    for t in rows {
+        let payments = tx.payments_of(&t.key).await?;
+        transactions.push(render::transaction(&t, &payments));
+    }
+    Ok(TransactionPage {
+        transactions,
+        metadata: Metadata {
+            total,
+            offset: filter.offset,
+            limit: filter.limit,
+        },
+    })
+}
+
+/// `POST transaction/renew/{key}`: a new transaction like a `deleted`, `rejected`, `failed` or
+/// `revoked` one, with copies of its payments; the old one stays as it is, for the history.
+pub async fn renew(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+) -> ApiResult<wire::Transaction> {
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let old = lock_own(&mut tx, key, client).await?;
+    if !matches!(
+        old.status,
+        TransactionStatus::Deleted
+            | TransactionStatus::Rejected
+            | TransactionStatus::Failed
+            | TransactionStatus::Revoked
+    ) {
+        return Err(ApiError::InvalidState(format!(
+            "transaction is {}; only deleted, rejected, failed or revoked transactions can be renewed",
+            old.status
+        )));
+    }
+    let new_key = new_transaction_key();
+    let reserve = match old.reserve {
+        ReserveSpec::Until { at, .. } if at <= now => ReserveSpec::Default,
+        spec => spec,
+    };
+    let row = TransactionRow {
+        key: new_key.clone(),
+        client_id: client.id,
+        status: TransactionStatus::New,
+        kind: None,
+        wallet_id: None,
+        created_at: now,
+        confirmed_at: None,
+        reserve,
+        reserved_until: None,
+        ..old.clone()
+    };
+    tx.insert_transaction(&row, now).await?;
+    for p in tx.payments_of(key).await? {
+        let copy = NewPaymentRow {
+            transaction_key: new_key.clone(),
+            project_id: p.project_id,
+            price: p.price,
+            currency: p.currency,
+            description: p.description,
+            parameters: p.parameters,
+            price_rules: p.price_rules,
+            purpose: p.purpose,
+            beneficiary_wallet_id: p.beneficiary_wallet_id,
+            beneficiary_json: p.beneficiary_json,
+            freeze_for: p.freeze_for,
+            freeze_until: if p.freeze_for.is_some() {
+                None
+            } else {
+                p.freeze_until.filter(|u| *u > now)
+            },
+            created_at: now,
+        };
+        tx.insert_payment(&copy).await?;
+    }
+    let actor = format!("client:{}", client.mac_id);
+    tx.append_event(key, now, &actor, "renewed", Some(&new_key))
+        .await?;
+    tx.append_event(
+        &new_key,
+        now,
+        &actor,
+        "created",
+        Some(&format!("renewal of {key}")),
+    )
+    .await?;
+    let view = view(&mut tx, &new_key).await?;
+    crate::idempotency::commit_answer(tx, &view).await?;
+    Ok(view)
+}
+
+/// `GET transaction/{key}/type/{wallet}`: the ways this client could have `wallet` reserve it now.
+pub async fn types(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+    wallet_id: i64,
+) -> ApiResult<Vec<&'static str>> {
+    let mut tx = state.store.read().await?;
+    tx.transaction(key)
+        .await?
+        .filter(|t| t.project_id == client.project_id)
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let wallet = tx
+        .wallet(wallet_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("wallet {wallet_id} was not found")))?;
+    let pin = tx.user_pin(wallet.owner_user_id).await?;
+    let mut types = Vec::new();
+    let granted = |t: TransactionType| client.has_grant(t.as_str());
+    if granted(TransactionType::Pin)
+        && pin.is_some_and(|(_, _, failures)| failures < MAX_PIN_FAILURES)
+    {
+        types.push(TransactionType::Pin.as_str());
+    }
+    if granted(TransactionType::ReservationCode) {
+        types.push(TransactionType::ReservationCode.as_str());
+    }
+    Ok(types)
+}
+
+/// `PUT transaction/{key}/reserve/{wallet}` without a PIN: the wallet's active allowance for this
+/// client authorises it. Allowances are not yet implemented, so no wallet has an active one.
+pub async fn reserve_with_allowance(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+    wallet_id: i64,
+    revoke_transactions: Option<&[String]>,
+) -> ApiResult<wire::Transaction> {
+    let _ = revoke_transactions;
+    let (mut tx, _r, _now) = open_reservable(state, client, key).await?;
+    if tx.wallet(wallet_id).await?.is_none() {
+        return Err(ApiError::NotFound(format!(
+            "wallet {wallet_id} was not found"
+        )));
+    }
+    Err(ApiError::NoActiveAllowance(format!(
+        "wallet {wallet_id} has no active allowance for this client"
+    )))
 }

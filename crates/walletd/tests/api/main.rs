@@ -4,12 +4,14 @@
 mod helpers;
 
 mod auth;
+mod authorising;
 mod cash_out;
 mod cli;
 mod errors;
 mod freezes;
 mod ledger;
 mod lifecycle;
+mod payments;
 mod process;
 mod receipts;
 mod retries;

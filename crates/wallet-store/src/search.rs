@@ -1,0 +1,181 @@
+//! Searches of a project's transactions and payments, newest first, with a total for paging.
+
+use crate::rows::{PAYMENT_COLUMNS, TRANSACTION_COLUMNS, payment_from_row, transaction_from_row};
+use crate::{PaymentRow, Result, TransactionRow, Tx};
+
+/// Filters of `GET transactions` and `GET payments`; all optional except the project and paging.
+#[derive(Debug, Clone, Default)]
+pub struct SearchFilter {
+    pub project_id: i64,
+    pub statuses: Vec<String>,
+    /// The payer's wallet.
+    pub wallet: Option<i64>,
+    /// The beneficiary's wallet (payments only).
+    pub beneficiary: Option<i64>,
+    /// `created_at >= from`.
+    pub from: Option<i64>,
+    /// `created_at <= to`.
+    pub to: Option<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A WHERE clause of constant fragments with `$N` placeholders, and what to bind, in order.
+struct Where {
+    sql: String,
+    ints: Vec<i64>,
+    texts: Vec<String>,
+    /// Order of binds: `true` for the next int, `false` for the next text.
+    order: Vec<bool>,
+}
+
+impl Where {
+    fn new() -> Self {
+        Where {
+            sql: String::new(),
+            ints: Vec::new(),
+            texts: Vec::new(),
+            order: Vec::new(),
+        }
+    }
+
+    fn next(&self) -> usize {
+        self.order.len() + 1
+    }
+
+    fn int(&mut self, fragment: &str, v: i64) {
+        let n = self.next();
+        self.sql.push_str(&format!(" AND {fragment} ${n}"));
+        self.ints.push(v);
+        self.order.push(true);
+    }
+
+    fn texts_in(&mut self, column: &str, values: &[String]) {
+        if values.is_empty() {
+            return;
+        }
+        let marks: Vec<String> = (0..values.len())
+            .map(|i| format!("${}", self.next() + i))
+            .collect();
+        self.sql
+            .push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
+        for v in values {
+            self.texts.push(v.clone());
+            self.order.push(false);
+        }
+    }
+
+    fn bind<'q, O>(
+        &'q self,
+        mut q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
+        let (mut i, mut t) = (self.ints.iter(), self.texts.iter());
+        for is_int in &self.order {
+            q = if *is_int {
+                q.bind(*i.next().expect("int"))
+            } else {
+                q.bind(t.next().expect("text").as_str())
+            };
+        }
+        q
+    }
+
+    fn bind_plain<'q>(
+        &'q self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        let (mut i, mut t) = (self.ints.iter(), self.texts.iter());
+        for is_int in &self.order {
+            q = if *is_int {
+                q.bind(*i.next().expect("int"))
+            } else {
+                q.bind(t.next().expect("text").as_str())
+            };
+        }
+        q
+    }
+}
+
+fn filter_clause(f: &SearchFilter, payer_column: &str) -> Where {
+    let mut w = Where::new();
+    w.int("project_id =", f.project_id);
+    w.texts_in("status", &f.statuses);
+    if let Some(wallet) = f.wallet {
+        w.int(&format!("{payer_column} ="), wallet);
+    }
+    if let Some(b) = f.beneficiary {
+        w.int("beneficiary_wallet_id =", b);
+    }
+    if let Some(from) = f.from {
+        w.int("created_at >=", from);
+    }
+    if let Some(to) = f.to {
+        w.int("created_at <=", to);
+    }
+    w
+}
+
+impl Tx {
+    /// A page of the project's transactions matching `f`, newest first, and how many match in all.
+    pub async fn search_transactions(
+        &mut self,
+        f: &SearchFilter,
+    ) -> Result<(i64, Vec<TransactionRow>)> {
+        let w = filter_clause(f, "wallet_id");
+        let count_sql = sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM transactions WHERE 1 = 1{}",
+            w.sql
+        ));
+        let total: (i64,) = w
+            .bind(sqlx::query_as(count_sql))
+            .fetch_one(self.conn())
+            .await?;
+        let n = w.next();
+        let page_sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE 1 = 1{} ORDER BY created_at DESC, transaction_key DESC LIMIT ${n} OFFSET ${}",
+            w.sql,
+            n + 1
+        ));
+        let rows = w
+            .bind_plain(sqlx::query(page_sql))
+            .bind(f.limit)
+            .bind(f.offset)
+            .fetch_all(self.conn())
+            .await?;
+        let rows = rows
+            .iter()
+            .map(transaction_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((total.0, rows))
+    }
+
+    /// A page of the project's payments matching `f`, newest first, and how many match in all.
+    pub async fn search_payments(&mut self, f: &SearchFilter) -> Result<(i64, Vec<PaymentRow>)> {
+        let w = filter_clause(f, "payer_wallet_id");
+        let count_sql = sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM payments WHERE 1 = 1{}",
+            w.sql
+        ));
+        let total: (i64,) = w
+            .bind(sqlx::query_as(count_sql))
+            .fetch_one(self.conn())
+            .await?;
+        let n = w.next();
+        let page_sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE 1 = 1{} ORDER BY created_at DESC, id DESC LIMIT ${n} OFFSET ${}",
+            w.sql,
+            n + 1
+        ));
+        let rows = w
+            .bind_plain(sqlx::query(page_sql))
+            .bind(f.limit)
+            .bind(f.offset)
+            .fetch_all(self.conn())
+            .await?;
+        let rows = rows
+            .iter()
+            .map(payment_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((total.0, rows))
+    }
+}

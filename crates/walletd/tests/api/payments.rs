@@ -1,0 +1,275 @@
+//! `POST payment`, `GET payments`, `GET transactions`, renew, and canceling payments.
+
+use crate::helpers::{TestApp, code_of, signed};
+use crate::on_both;
+use wallet_client::Method;
+use wallet_client::types::{NewTransaction, PaymentRef, PaymentStatus, TransactionStatus};
+
+async fn payments_alone_and_regrouped(app: TestApp) {
+    let (status, p) = signed(
+        &app,
+        "POST",
+        "/rest/v1/payment",
+        r#"{"description":"alone","price_decimal":"3.10","currency":"EUR","parameters":{"x":1}}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(
+        (p["status"].as_str(), p["price"].as_i64()),
+        (Some("new"), Some(310))
+    );
+    let own_key = p["transaction_key"].as_str().unwrap().to_string();
+    let t = app.client.get_transaction(&own_key).await.unwrap();
+    assert_eq!(t.payments.len(), 1, "an automatic transaction of its own");
+    let id = p["id"].as_i64().unwrap();
+    assert_eq!(
+        app.client.get_payment(id).await.unwrap().price_decimal,
+        "3.10"
+    );
+    // Grouped into a new transaction, it leaves the old one.
+    let grouped = app
+        .client
+        .create_transaction(&NewTransaction {
+            payments: vec![PaymentRef::Id(id)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        app.client.get_payment(id).await.unwrap().transaction_key,
+        grouped.transaction_key
+    );
+    assert_eq!(
+        app.client.get_transaction(&own_key).await.unwrap().status,
+        TransactionStatus::Deleted
+    );
+    let (status, answer) = signed(
+        &app,
+        "POST",
+        "/rest/v1/payment",
+        r#"{"price":0,"currency":"EUR"}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+}
+on_both!(payments_alone_and_regrouped);
+
+async fn searches_page_newest_first(app: TestApp) {
+    let mut keys = Vec::new();
+    for i in 0..5 {
+        keys.push(app.create(100 + i).await.transaction_key);
+        app.clock.advance(1);
+    }
+    let code = app.code(app.alice()).await;
+    app.client
+        .reserve_with_code(&keys[1], &code, None)
+        .await
+        .unwrap();
+    let page = app
+        .client
+        .request_json(Method::GET, "transactions?limit=2&offset=1", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        page["_metadata"],
+        serde_json::json!({"total": 5, "offset": 1, "limit": 2})
+    );
+    let got: Vec<&str> = page["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["transaction_key"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, [keys[3].as_str(), keys[2].as_str()], "newest first");
+    let reserved = app
+        .client
+        .request_json(
+            Method::GET,
+            "transactions?status=reserved%2Cconfirmed",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(reserved["_metadata"]["total"], 1);
+    assert_eq!(
+        reserved["transactions"][0]["payments"][0]["status"],
+        "reserved"
+    );
+    let by_wallet = app
+        .client
+        .request_json(
+            Method::GET,
+            &format!("transactions?wallet={}", app.alice()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_wallet["_metadata"]["total"], 1);
+    // `from` defaults to a week before `to`.
+    app.clock.advance(8 * 86_400);
+    let old = app
+        .client
+        .request_json(Method::GET, "transactions", None)
+        .await
+        .unwrap();
+    assert_eq!(old["_metadata"]["total"], 0);
+    assert_eq!(
+        code_of(
+            app.client
+                .request_json(Method::GET, "transactions?limit=201", None)
+                .await
+        ),
+        "invalid_request"
+    );
+    assert_eq!(
+        code_of(
+            app.client
+                .request_json(Method::GET, "transactions?status=bogus", None)
+                .await
+        ),
+        "invalid_request"
+    );
+    let payments = app
+        .client
+        .request_json(
+            Method::GET,
+            &format!("payments?status=reserved&wallet={}", app.alice()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(payments["_metadata"]["total"], 1);
+    assert_eq!(payments["payments"][0]["price"], 101);
+    let to_project = app
+        .client
+        .request_json(
+            Method::GET,
+            &format!(
+                "payments?beneficiary={}&limit=3",
+                app.demo.project_wallet_id
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            to_project["_metadata"]["total"].as_i64(),
+            to_project["payments"].as_array().unwrap().len()
+        ),
+        (Some(5), 3)
+    );
+    // Another project sees none of them.
+    let other = walletd::service::admin::create_project(&app.state, "other")
+        .await
+        .unwrap();
+    let creds = walletd::service::admin::create_client(&app.state, other.project_id, "")
+        .await
+        .unwrap();
+    let stranger =
+        wallet_client::Client::new(&app.base_url, &creds.mac_id, &creds.mac_secret).unwrap();
+    assert_eq!(
+        stranger
+            .request_json(Method::GET, "payments", None)
+            .await
+            .unwrap()["_metadata"]["total"],
+        0
+    );
+}
+on_both!(searches_page_newest_first);
+
+async fn renew_and_cancel(app: TestApp) {
+    let t = app.create(700).await;
+    assert_eq!(
+        code_of(
+            app.client
+                .request_json(
+                    Method::POST,
+                    &format!("transaction/renew/{}", t.transaction_key),
+                    None
+                )
+                .await
+        ),
+        "invalid_state"
+    );
+    app.client
+        .revoke_transaction(&t.transaction_key)
+        .await
+        .unwrap();
+    let renewed = app
+        .client
+        .request_json(
+            Method::POST,
+            &format!("transaction/renew/{}", t.transaction_key),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(renewed["status"], "new");
+    assert_ne!(renewed["transaction_key"], t.transaction_key.as_str());
+    assert_ne!(
+        renewed["payments"][0]["id"], t.payments[0].id,
+        "copies of the payments"
+    );
+    assert_eq!(renewed["payments"][0]["price"], 700);
+    assert_eq!(
+        app.client
+            .get_transaction(&t.transaction_key)
+            .await
+            .unwrap()
+            .status,
+        TransactionStatus::Deleted,
+        "the old one stays"
+    );
+
+    // Canceling one reserved payment releases its hold only; the last one revokes the transaction.
+    let req = NewTransaction {
+        payments: vec![
+            crate::helpers::one_payment(1_000).payments.remove(0),
+            crate::helpers::one_payment(2_000).payments.remove(0),
+        ],
+        ..Default::default()
+    };
+    let t = app.client.create_transaction(&req).await.unwrap();
+    let code = app.code(app.alice()).await;
+    app.client
+        .reserve_with_code(&t.transaction_key, &code, None)
+        .await
+        .unwrap();
+    assert_eq!(app.eur(app.alice()).await, (97_000, 3_000));
+    let canceled = app.client.cancel_payment(t.payments[0].id).await.unwrap();
+    assert_eq!(canceled.status, PaymentStatus::Canceled);
+    assert_eq!(app.eur(app.alice()).await, (98_000, 2_000));
+    let c = app
+        .client
+        .confirm_transaction(&t.transaction_key, None)
+        .await
+        .unwrap();
+    assert_eq!(c.status, TransactionStatus::Confirmed);
+    assert_eq!(
+        app.eur(app.alice()).await,
+        (98_000, 0),
+        "only the remaining payment is paid"
+    );
+    assert_eq!(app.eur(app.demo.project_wallet_id).await.0, 2_000);
+    assert_eq!(
+        code_of(app.client.cancel_payment(t.payments[1].id).await),
+        "invalid_state",
+        "done payments stay done"
+    );
+    let t = app.create(500).await;
+    app.client.cancel_payment(t.payments[0].id).await.unwrap();
+    assert_eq!(
+        app.client
+            .get_transaction(&t.transaction_key)
+            .await
+            .unwrap()
+            .status,
+        TransactionStatus::Deleted
+    );
+    app.assert_ledger_sound().await;
+}
+on_both!(renew_and_cancel);
