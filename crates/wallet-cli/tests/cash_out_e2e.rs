@@ -19,6 +19,7 @@ async fn wallet_cash_out_against_a_real_walletd() {
             callback_retry_base: Duration::from_millis(50),
             callback_key_pem: None,
             admin_token: None,
+            rate_limit_per_minute: 10_000,
         };
         let server = Server::build(&config, Arc::new(SystemClock)).await.unwrap();
         let url = format!("http://{}", server.addr());

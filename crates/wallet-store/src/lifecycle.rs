@@ -112,4 +112,26 @@ impl Tx {
         .fetch_all(self.conn())
         .await?)
     }
+
+    /// Counts one request of `client_id` in the window starting at `window_start`; returns the count.
+    pub async fn count_request(&mut self, client_id: i64, window_start: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO rate_counters (client_id, window_start, requests) VALUES ($1, $2, 1) ON CONFLICT (client_id, window_start) DO UPDATE SET requests = rate_counters.requests + 1 RETURNING requests",
+        )
+        .bind(client_id)
+        .bind(window_start)
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    /// Forgets request counts of windows that started before `before`.
+    pub async fn forget_request_counts(&mut self, before: i64) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
+                .bind(before)
+                .execute(self.conn())
+                .await?
+                .rows_affected(),
+        )
+    }
 }

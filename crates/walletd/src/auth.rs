@@ -143,9 +143,19 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
         }
         _ => {}
     }
+    // The nonce and the request count share one commit: no extra write per request.
+    let window = now - now.rem_euclid(60);
     let mut tx = state.store.write().await?;
     let fresh = tx.remember_nonce(&client.mac_id, &mac.nonce, now).await?;
+    let requests = tx.count_request(client.id, window).await?;
     tx.commit().await?;
+    if requests > state.rate_limit_per_minute {
+        return Err(ApiError::RateLimitExceeded(format!(
+            "more than {} requests in a minute from this client; retry after {} s",
+            state.rate_limit_per_minute,
+            window + 60 - now
+        )));
+    }
     if !fresh {
         return Err(ApiError::Unauthorized(
             "reused nonce: this request was already received".into(),

@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Port assumed in MAC checks when the Host header has none (443 behind a TLS proxy).
     #[arg(long, env = "WALLETD_DEFAULT_PORT", default_value_t = 80)]
     pub default_port: u16,
+    /// Requests one API client may make per minute before `rate_limit_exceeded` (429).
+    #[arg(long, env = "WALLETD_RATE_LIMIT_PER_MINUTE", default_value_t = 60_000)]
+    pub rate_limit_per_minute: i64,
     /// Bearer token enabling the `/admin/v1/` endpoints (moving the sandbox clock); unset: disabled.
     #[arg(long, env = "WALLETD_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -246,6 +249,7 @@ async fn admin_state(database: &str) -> anyhow::Result<AppState> {
         default_port: 80,
         callbacks: Arc::new(callbacks),
         admin_token: None,
+        rate_limit_per_minute: i64::MAX,
     };
     // Admin commands live in sandbox time too (a code issued after `clock advance` expires then).
     crate::service::lifecycle::sync_clock(&state).await?;
@@ -313,6 +317,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 callback_retry_base: Duration::from_millis(args.callback_retry_base_ms.max(1)),
                 callback_key_pem: args.callback_key_pem,
                 admin_token: args.admin_token,
+                rate_limit_per_minute: args.rate_limit_per_minute,
             };
             let server = Server::build(&config, Arc::new(SandboxClock::default())).await?;
             server.run(shutdown_signal()).await

@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub callback_key_pem: Option<std::path::PathBuf>,
     /// Bearer token of the `/admin/v1/` endpoints (sandbox clock); `None` disables them.
     pub admin_token: Option<String>,
+    /// Requests one API client may make per minute (`rate_limit_exceeded` beyond).
+    pub rate_limit_per_minute: i64,
 }
 
 /// A bound, ready server (port 0 is allowed: tests read [`Server::addr`]).
@@ -48,6 +50,7 @@ impl Server {
             default_port: config.default_port,
             callbacks: Arc::new(callbacks),
             admin_token: config.admin_token.clone().map(Arc::new),
+            rate_limit_per_minute: config.rate_limit_per_minute,
         };
         crate::service::lifecycle::sync_clock(&state).await?;
         let listener = TcpListener::bind(&config.listen).await?;

@@ -16,6 +16,8 @@ pub struct AppState {
     pub callbacks: std::sync::Arc<crate::callbacks::CallbackSigner>,
     /// Bearer token of the `/admin/v1/` endpoints; none disables them.
     pub admin_token: Option<Arc<String>>,
+    /// Requests one API client may make per minute before `rate_limit_exceeded` (429).
+    pub rate_limit_per_minute: i64,
 }
 
 impl AppState {

@@ -16,3 +16,11 @@ CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at);
 ALTER TABLE accounts ADD COLUMN incoming BIGINT NOT NULL DEFAULT 0;
 
 CREATE INDEX payments_frozen ON payments (status, freeze_until);
+
+-- Requests per API client per minute, for rate_limit_exceeded (shared by all instances).
+CREATE TABLE rate_counters (
+    client_id BIGINT NOT NULL,
+    window_start BIGINT NOT NULL,
+    requests BIGINT NOT NULL,
+    PRIMARY KEY (client_id, window_start)
+);

@@ -129,6 +129,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
         .await?;
     tx.forget_idempotent_answers(wall_now() - IDEMPOTENCY_RETENTION_SECS)
         .await?;
+    tx.forget_request_counts(wall_now() - 120).await?;
     tx.commit().await?;
     Ok(changed)
 }

@@ -303,3 +303,25 @@ async fn unknown_routes_and_methods_answer_json(app: TestApp) {
     assert_eq!(status, 405, "{answer}");
 }
 on_both!(unknown_routes_and_methods_answer_json);
+
+#[tokio::test]
+async fn too_many_requests_are_rate_limited() {
+    crate::helpers::RATE_LIMIT.with(|l| l.set(5));
+    let app = crate::helpers::spawn_app(wallet_store::Backend::Sqlite).await;
+    crate::helpers::RATE_LIMIT.with(|l| l.set(10_000));
+    let mut codes = Vec::new();
+    // Twelve requests: even if a minute boundary falls among them, one window holds six or more.
+    for _ in 0..12 {
+        let (status, answer) = signed(&app, "GET", "/rest/v1/wallet/1/balance", "").await;
+        codes.push((status, answer["error"].as_str().map(str::to_string)));
+    }
+    assert!(codes[..5].iter().all(|(s, _)| *s == 200), "{codes:?}");
+    // The window may roll over between requests; at least the requests past the limit within it are refused.
+    let refused: Vec<_> = codes[5..].iter().filter(|(s, _)| *s == 429).collect();
+    assert!(!refused.is_empty(), "{codes:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|(_, e)| e.as_deref() == Some("rate_limit_exceeded"))
+    );
+}

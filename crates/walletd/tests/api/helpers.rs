@@ -49,6 +49,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         callback_retry_base: Duration::from_millis(50),
         callback_key_pem: None,
         admin_token: None,
+        rate_limit_per_minute: rate_limit(),
     };
     let clock = ManualClock::default();
     let server = Server::build(&config, Arc::new(clock.clone()))
@@ -210,4 +211,14 @@ pub async fn signed(
         None,
     )
     .await
+}
+
+/// Tests run with a generous limit; `TEST_RATE_LIMIT` lowers it for the rate-limit test.
+fn rate_limit() -> i64 {
+    RATE_LIMIT.with(|l| l.get())
+}
+
+thread_local! {
+    /// The per-minute request limit of apps spawned on this thread.
+    pub static RATE_LIMIT: std::cell::Cell<i64> = const { std::cell::Cell::new(10_000) };
 }

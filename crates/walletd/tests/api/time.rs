@@ -51,6 +51,7 @@ async fn sandbox_server(database: &str) -> (String, tokio::sync::oneshot::Sender
         callback_retry_base: Duration::from_millis(50),
         callback_key_pem: None,
         admin_token: Some("s3cret-admin".into()),
+        rate_limit_per_minute: 10_000,
     };
     let server = Server::build(&config, Arc::new(SandboxClock::default()))
         .await
