@@ -3,9 +3,11 @@
 //! - [`mac`]: MAC request signing, byte-compatible with the official PHP client.
 //! - [`types`]: the wire types (shared with the server).
 //! - [`code`]: reading a scanned reservation code.
+//! - [`callback`]: verifying the signed callbacks the server POSTs (no HTTP client needed).
 //! - [`Client`] (feature `http`, on by default): typed calls over HTTP. The server builds without
 //!   it, so that it does not pull an HTTP client in.
 
+pub mod callback;
 pub mod code;
 pub mod mac;
 pub mod types;

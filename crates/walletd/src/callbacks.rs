@@ -557,3 +557,47 @@ pub async fn set_project_callback(
         callback_uri: uri.map(str::to_string),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_an_hour() {
+        let base = Duration::from_secs(10);
+        assert_eq!(backoff(base, 1), Duration::from_secs(10));
+        assert_eq!(backoff(base, 2), Duration::from_secs(20));
+        assert_eq!(backoff(base, 4), Duration::from_secs(80));
+        assert_eq!(backoff(base, 9), Duration::from_secs(2560));
+        assert_eq!(backoff(base, 10), MAX_BACKOFF);
+        assert_eq!(backoff(base, MAX_ATTEMPTS), MAX_BACKOFF);
+        assert_eq!(backoff(base, i64::MAX), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn signatures_verify_with_the_sdk_and_pem_keys_load() {
+        let der = generate_pkcs8().unwrap();
+        let signer = CallbackSigner::from_pkcs8(&der).unwrap();
+        let event = r#"{"type":"failed","object":"transaction","data":{"transaction_key":"k"}}"#;
+        let sign = signer.sign(event).unwrap();
+        let verified =
+            wallet_client::callback::verify_callback(event, &sign, signer.public_key_pem())
+                .unwrap();
+        assert_eq!(verified.name(), "transaction.failed");
+        assert!(
+            wallet_client::callback::verify_callback(
+                &event.replace("failed", "reserved"),
+                &sign,
+                signer.public_key_pem()
+            )
+            .is_err()
+        );
+
+        // The same key from a PKCS#8 PEM file signs identically (PKCS#1 v1.5 is deterministic).
+        let from_pem = CallbackSigner::from_pem(&pem_encode("PRIVATE KEY", &der)).unwrap();
+        assert_eq!(from_pem.public_key_pem(), signer.public_key_pem());
+        assert_eq!(from_pem.sign(event).unwrap(), sign);
+        assert!(CallbackSigner::from_pem("-----BEGIN CERTIFICATE-----\n").is_err());
+        assert!(!format!("{signer:?}").contains(&B64.encode(&der)));
+    }
+}

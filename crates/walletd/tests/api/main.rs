@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod authorising;
+mod callbacks;
 mod cash_out;
 mod cli;
 mod errors;

@@ -1,0 +1,664 @@
+//! Callbacks (DESIGN.md "Callbacks"): signed form POSTs for changes the client did not make,
+//! from a durable outbox, retried until the receiver answers 2xx, verified with the SDK.
+
+use crate::helpers::{TestApp, one_payment};
+use crate::on_both;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use wallet_client::callback::{CallbackEvent, parse_form, verify_callback};
+use wallet_client::types::{CallbackUri, Reserve, Transaction, TransactionStatus};
+use wallet_store::{CallbackFilter, CallbackRow};
+use walletd::state::AppState;
+
+/// One POST the receiver got.
+#[derive(Debug, Clone)]
+struct Post {
+    path: String,
+    content_type: String,
+    body: String,
+}
+
+/// A tiny HTTP receiver on 127.0.0.1 that records every request and answers a settable status.
+struct Receiver {
+    base: String,
+    posts: Arc<Mutex<Vec<Post>>>,
+    status: Arc<AtomicU16>,
+}
+
+impl Receiver {
+    async fn start(status: u16) -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let posts = Arc::new(Mutex::new(Vec::new()));
+        let status = Arc::new(AtomicU16::new(status));
+        let (p, s) = (posts.clone(), status.clone());
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let (p, s) = (p.clone(), s.clone());
+                tokio::spawn(async move {
+                    let Some(post) = read_request(&mut conn).await else {
+                        return;
+                    };
+                    p.lock().unwrap().push(post);
+                    let code = s.load(Ordering::SeqCst);
+                    let answer = format!(
+                        "HTTP/1.1 {code} Status\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                    );
+                    let _ = conn.write_all(answer.as_bytes()).await;
+                    let _ = conn.shutdown().await;
+                });
+            }
+        });
+        Receiver {
+            base,
+            posts,
+            status,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn set_status(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+
+    fn posts(&self) -> Vec<Post> {
+        self.posts.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `n` requests arrived.
+    async fn wait_for(&self, n: usize) -> Vec<Post> {
+        wait_until(&format!("{n} callback posts"), || async {
+            let posts = self.posts();
+            (posts.len() >= n).then_some(posts)
+        })
+        .await
+    }
+}
+
+/// Reads one HTTP/1.1 request with a `Content-Length` body.
+async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<Post> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        let n = conn.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let header = |name: &str| {
+        head.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let length: usize = header("content-length")?.parse().ok()?;
+    while buf.len() < head_end + length {
+        let n = conn.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let request_line = head.lines().next()?.to_string();
+    let mut parts = request_line.split(' ');
+    if parts.next()? != "POST" {
+        return None;
+    }
+    Some(Post {
+        path: parts.next()?.to_string(),
+        content_type: header("content-type").unwrap_or_default(),
+        body: String::from_utf8(buf[head_end..head_end + length].to_vec()).ok()?,
+    })
+}
+
+/// Polls `probe` every 50 ms until it yields, for at most 20 s.
+async fn wait_until<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn outbox(state: &AppState) -> Vec<CallbackRow> {
+    let mut tx = state.store.read().await.unwrap();
+    tx.callbacks(&CallbackFilter::default(), 1000)
+        .await
+        .unwrap()
+}
+
+/// Waits until callback `id` is recorded as delivered.
+async fn delivered(state: &AppState, id: i64) -> CallbackRow {
+    wait_until(&format!("callback {id} delivered"), || async {
+        let mut tx = state.store.read().await.unwrap();
+        tx.callback(id)
+            .await
+            .unwrap()
+            .filter(|r| r.delivered_at.is_some())
+    })
+    .await
+}
+
+async fn public_key(base_url: &str) -> String {
+    let resp = reqwest::get(format!("{base_url}/publickey")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let pem = resp.text().await.unwrap();
+    assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{pem}");
+    pem
+}
+
+/// Verifies a received POST with the server's public key, as an integrator's endpoint would.
+async fn verify(base_url: &str, post: &Post) -> CallbackEvent {
+    assert_eq!(post.content_type, "application/x-www-form-urlencoded");
+    let form = parse_form(&post.body).unwrap();
+    verify_callback(&form.event, &form.sign, &public_key(base_url).await)
+        .expect("the callback verifies with GET /publickey")
+}
+
+/// Creates a transaction of `cents` with `callback_uri` and a reservation of `seconds`, and
+/// reserves it with a code of alice's.
+async fn reserved(app: &TestApp, callback: Option<CallbackUri>, seconds: i64) -> Transaction {
+    let mut req = one_payment(1_500);
+    req.callback_uri = callback;
+    req.reserve = Some(Reserve {
+        for_seconds: Some(seconds),
+        until: None,
+    });
+    let t = app.client.create_transaction(&req).await.unwrap();
+    let code = app.code(app.alice()).await;
+    app.client
+        .reserve_with_code(&t.transaction_key, &code, None)
+        .await
+        .unwrap()
+}
+
+/// Moves business time past the deadline and waits until the sweeper has failed `key`.
+async fn expire(app: &TestApp, key: &str, seconds: i64) {
+    app.clock.advance(seconds + 1);
+    wait_until("the reservation to expire", || async {
+        let t = app.client.get_transaction(key).await.unwrap();
+        (t.status == TransactionStatus::Failed).then_some(())
+    })
+    .await;
+}
+
+async fn expiry_sends_a_signed_failed_callback(app: TestApp) {
+    let receiver = Receiver::start(200).await;
+    let t = reserved(
+        &app,
+        Some(CallbackUri::Uri(receiver.url("/hooks/wallet?shop=1"))),
+        60,
+    )
+    .await;
+    assert!(
+        outbox(&app.state).await.is_empty(),
+        "no callback for the client's own reserve"
+    );
+    expire(&app, &t.transaction_key, 60).await;
+
+    let posts = receiver.wait_for(1).await;
+    assert_eq!(posts[0].path, "/hooks/wallet?shop=1");
+    let event = verify(&app.base_url, &posts[0]).await;
+    assert_eq!(event.name(), "transaction.failed");
+    let sent = event.transaction().expect("data is a transaction");
+    assert_eq!(sent.transaction_key, t.transaction_key);
+    assert_eq!(sent.status, TransactionStatus::Failed);
+    // `data` is the object as GET returns it.
+    let got = app
+        .client
+        .get_transaction(&t.transaction_key)
+        .await
+        .unwrap();
+    assert_eq!(sent, got);
+
+    let rows = outbox(&app.state).await;
+    assert_eq!(rows.len(), 1);
+    let row = delivered(&app.state, rows[0].id).await;
+    assert_eq!(
+        row.transaction_key.as_deref(),
+        Some(t.transaction_key.as_str())
+    );
+    assert_eq!(
+        (row.object.as_str(), row.event_type.as_str()),
+        ("transaction", "failed")
+    );
+    assert_eq!((row.attempts, row.last_status), (1, Some(200)));
+    assert_eq!(row.next_attempt_at, None);
+    let form = parse_form(&posts[0].body).unwrap();
+    assert_eq!(
+        form.event, row.event,
+        "the stored event is what was signed and sent"
+    );
+
+    // A tampered event does not verify with the served key.
+    let tampered = form.event.replace("failed", "reserved");
+    let key = public_key(&app.base_url).await;
+    assert!(verify_callback(&tampered, &form.sign, &key).is_err());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.posts().len(), 1, "delivered once");
+}
+on_both!(expiry_sends_a_signed_failed_callback);
+
+async fn a_failed_delivery_is_retried_until_2xx(app: TestApp) {
+    let receiver = Receiver::start(500).await;
+    let t = reserved(&app, Some(CallbackUri::Uri(receiver.url("/cb"))), 30).await;
+    expire(&app, &t.transaction_key, 30).await;
+
+    receiver.wait_for(1).await;
+    let id = outbox(&app.state).await[0].id;
+    let row = wait_until("the failure to be recorded", || async {
+        let mut tx = app.state.store.read().await.unwrap();
+        tx.callback(id)
+            .await
+            .unwrap()
+            .filter(|r| r.last_status == Some(500) && r.locked_until.is_none())
+    })
+    .await;
+    assert_eq!(row.delivered_at, None);
+    assert!(row.next_attempt_at.is_some(), "a retry is scheduled");
+    assert!(row.last_error.is_some());
+
+    receiver.set_status(204);
+    let row = delivered(&app.state, id).await;
+    assert_eq!(row.last_status, Some(204));
+    let posts = receiver.posts();
+    assert!(posts.len() >= 2, "retried: {posts:?}");
+    assert_eq!(row.attempts as usize, posts.len());
+    // Every attempt carries the same event, each signed.
+    for p in &posts {
+        let event = verify(&app.base_url, p).await;
+        assert_eq!(event.name(), "transaction.failed");
+        assert_eq!(parse_form(&p.body).unwrap().event, row.event);
+    }
+}
+on_both!(a_failed_delivery_is_retried_until_2xx);
+
+async fn no_callback_when_disabled_or_for_the_clients_own_changes(app: TestApp) {
+    let receiver = Receiver::start(200).await;
+    // A project default that would otherwise receive everything below.
+    walletd::callbacks::set_project_callback(
+        &app.state,
+        app.demo.project_id,
+        Some(&receiver.url("/default")),
+    )
+    .await
+    .unwrap();
+
+    // callback_uri: false turns callbacks off, even for an expiry.
+    let off = reserved(&app, Some(CallbackUri::Disabled), 60).await;
+    // The client's own reserve and confirm, and its own revoke, are not reported back to it.
+    let confirmed = reserved(&app, Some(CallbackUri::Uri(receiver.url("/own"))), 600).await;
+    app.client
+        .confirm_transaction(&confirmed.transaction_key, None)
+        .await
+        .unwrap();
+    let revoked = reserved(&app, None, 600).await;
+    app.client
+        .revoke_transaction(&revoked.transaction_key)
+        .await
+        .unwrap();
+    expire(&app, &off.transaction_key, 60).await;
+
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(outbox(&app.state).await.is_empty(), "nothing queued");
+    assert!(receiver.posts().is_empty(), "nothing sent");
+}
+on_both!(no_callback_when_disabled_or_for_the_clients_own_changes);
+
+async fn the_project_default_uri_is_used_when_the_transaction_names_none(app: TestApp) {
+    let receiver = Receiver::start(200).await;
+    let set = walletd::callbacks::set_project_callback(
+        &app.state,
+        app.demo.project_id,
+        Some(&receiver.url("/project-default")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(set.callback_uri, Some(receiver.url("/project-default")));
+    let own = Receiver::start(200).await;
+    let with_default = reserved(&app, None, 60).await;
+    let with_own = reserved(&app, Some(CallbackUri::Uri(own.url("/own"))), 60).await;
+    app.clock.advance(61);
+    let posts = receiver.wait_for(1).await;
+    assert_eq!(posts[0].path, "/project-default");
+    let event = verify(&app.base_url, &posts[0]).await;
+    assert_eq!(
+        event.transaction().unwrap().transaction_key,
+        with_default.transaction_key
+    );
+    // A transaction's own URI wins over the project's.
+    let posts = own.wait_for(1).await;
+    let event = verify(&app.base_url, &posts[0]).await;
+    assert_eq!(
+        event.transaction().unwrap().transaction_key,
+        with_own.transaction_key
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.posts().len(), 1);
+
+    // Cleared: no default any more.
+    walletd::callbacks::set_project_callback(&app.state, app.demo.project_id, None)
+        .await
+        .unwrap();
+    let quiet = reserved(&app, None, 60).await;
+    expire(&app, &quiet.transaction_key, 60).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(outbox(&app.state).await.len(), 2);
+    assert!(
+        walletd::callbacks::set_project_callback(&app.state, 999_999, None)
+            .await
+            .is_err()
+    );
+    assert!(
+        walletd::callbacks::set_project_callback(&app.state, app.demo.project_id, Some("ftp://x"))
+            .await
+            .is_err()
+    );
+}
+on_both!(the_project_default_uri_is_used_when_the_transaction_names_none);
+
+fn walletd_cli(database: &str, args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_walletd"))
+        .arg("--database")
+        .arg(database)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run walletd");
+    assert!(
+        out.status.success(),
+        "walletd {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "walletd {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+async fn admin_commands_list_and_redeliver_callbacks(app: TestApp) {
+    let receiver = Receiver::start(200).await;
+    let project = app.demo.project_id.to_string();
+    let set = walletd_cli(
+        &app.database,
+        &[
+            "admin",
+            "project",
+            "set-callback",
+            "--project",
+            &project,
+            "--uri",
+            &receiver.url("/cli"),
+            "--json",
+        ],
+    );
+    assert_eq!(set["callback_uri"], receiver.url("/cli").as_str());
+    let t = reserved(&app, None, 60).await;
+    expire(&app, &t.transaction_key, 60).await;
+    receiver.wait_for(1).await;
+    let id = outbox(&app.state).await[0].id;
+    delivered(&app.state, id).await;
+
+    let list = walletd_cli(&app.database, &["admin", "callbacks", "list", "--json"]);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["id"], id);
+    assert_eq!(list[0]["transaction_key"], t.transaction_key.as_str());
+    assert_eq!(list[0]["type"], "failed");
+    assert_eq!(list[0]["uri"], receiver.url("/cli").as_str());
+    assert_eq!(list[0]["state"], "delivered");
+    assert_eq!(list[0]["attempts"], 1);
+    assert_eq!(list[0]["last_status"], 200);
+    assert!(list[0]["delivered_at"].is_i64());
+    let undelivered = walletd_cli(
+        &app.database,
+        &["admin", "callbacks", "list", "--undelivered", "--json"],
+    );
+    assert_eq!(undelivered, serde_json::json!([]));
+
+    let again = walletd_cli(
+        &app.database,
+        &[
+            "admin",
+            "callbacks",
+            "redeliver",
+            "--id",
+            &id.to_string(),
+            "--json",
+        ],
+    );
+    assert_eq!(again["state"], "pending");
+    let posts = receiver.wait_for(2).await;
+    // The same event, signed again (PKCS#1 v1.5 signatures are deterministic).
+    assert_eq!(posts[0].body, posts[1].body);
+    let row = delivered(&app.state, id).await;
+    assert_eq!(row.attempts, 1, "attempts count from the redelivery");
+
+    let cleared = walletd_cli(
+        &app.database,
+        &[
+            "admin",
+            "project",
+            "set-callback",
+            "--project",
+            &project,
+            "--none",
+            "--json",
+        ],
+    );
+    assert_eq!(cleared["callback_uri"], serde_json::Value::Null);
+
+    // The human forms print too; an unknown id is an error.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_walletd"))
+        .args(["--database", &app.database, "admin", "callbacks", "list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&t.transaction_key));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_walletd"))
+        .args([
+            "--database",
+            &app.database,
+            "admin",
+            "callbacks",
+            "redeliver",
+            "--id",
+            "999999",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+on_both!(admin_commands_list_and_redeliver_callbacks);
+
+/// Builds and runs a server on `database`; returns its state, URL and a way to stop it fully.
+async fn start_server(
+    database: &str,
+) -> (
+    AppState,
+    String,
+    walletd::clock::ManualClock,
+    impl FnOnce() -> tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let config = walletd::server::ServerConfig {
+        listen: "127.0.0.1:0".into(),
+        database: database.into(),
+        sweep_interval: Duration::from_millis(100),
+        default_port: 80,
+        callback_retry_base: Duration::from_millis(200),
+        callback_key_pem: None,
+        admin_token: None,
+        rate_limit_per_minute: 10_000,
+    };
+    let clock = walletd::clock::ManualClock::default();
+    let server = walletd::server::Server::build(&config, Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let url = format!("http://{}", server.addr());
+    let state = server.state().clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    let shutdown = move || {
+        let _ = stop.send(());
+        running
+    };
+    (state, url, clock, shutdown)
+}
+
+/// Undelivered callbacks are rows in the database: a server started later delivers them.
+async fn undelivered_callbacks_survive_a_restart(backend: wallet_store::Backend) {
+    let database = wallet_store::testing::fresh_database(backend).await;
+    let receiver = Receiver::start(503).await;
+    let (state, url, clock, shutdown) = start_server(&database).await;
+    let demo = walletd::service::admin::demo(&state).await.unwrap();
+    let client =
+        wallet_client::Client::new(&url, &demo.client.mac_id, &demo.client.mac_secret).unwrap();
+    let mut req = one_payment(700);
+    req.callback_uri = Some(CallbackUri::Uri(receiver.url("/restart")));
+    req.reserve = Some(Reserve {
+        for_seconds: Some(60),
+        until: None,
+    });
+    let t = client.create_transaction(&req).await.unwrap();
+    let code =
+        walletd::service::admin::issue_code(&state, demo.users[0].wallet_id, None, "EUR", None)
+            .await
+            .unwrap()
+            .reservation_code;
+    client
+        .reserve_with_code(&t.transaction_key, &code, None)
+        .await
+        .unwrap();
+    clock.advance(61);
+    receiver.wait_for(1).await;
+    let key_before = public_key(&url).await;
+    // Stop the first server completely (its worker included) while the receiver still fails.
+    shutdown().await.unwrap().unwrap();
+    let attempts = receiver.posts().len();
+    let rows = {
+        let store = wallet_store::Store::connect(&database).await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        let rows = tx.callbacks(&CallbackFilter::default(), 10).await.unwrap();
+        drop(tx);
+        store.close().await;
+        rows
+    };
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].delivered_at, None);
+    assert_eq!(rows[0].attempts as usize, attempts);
+
+    receiver.set_status(200);
+    let (state, url, _clock, shutdown) = start_server(&database).await;
+    let row = delivered(&state, rows[0].id).await;
+    assert_eq!(row.last_status, Some(200));
+    let posts = receiver.posts();
+    assert_eq!(posts.len(), attempts + 1);
+    // The key pair was kept in the database: the same key signs after the restart.
+    assert_eq!(public_key(&url).await, key_before);
+    let event = verify(&url, posts.last().unwrap()).await;
+    assert_eq!(event.name(), "transaction.failed");
+    assert_eq!(
+        event.transaction().unwrap().transaction_key,
+        t.transaction_key
+    );
+    shutdown().await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undelivered_callbacks_survive_a_restart_sqlite() {
+    undelivered_callbacks_survive_a_restart(wallet_store::Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undelivered_callbacks_survive_a_restart_postgres() {
+    undelivered_callbacks_survive_a_restart(wallet_store::Backend::Postgres).await
+}
+
+/// The other changes the system makes by itself are reported the same way: a freeze that ended
+/// (`payment.done`, `data` as `GET payment/{id}` returns it) and a month-old `new` transaction
+/// that was deleted (`transaction.deleted`).
+async fn freeze_ends_and_deletions_are_reported(app: TestApp) {
+    use wallet_client::types::{Freeze, NewPayment, NewTransaction, PaymentRef, PaymentStatus};
+    let receiver = Receiver::start(200).await;
+    let uri = CallbackUri::Uri(receiver.url("/system"));
+    let req = NewTransaction {
+        payments: vec![PaymentRef::New(Box::new(NewPayment {
+            description: Some("goods".into()),
+            price: Some(3_000),
+            currency: "EUR".into(),
+            freeze: Some(Freeze {
+                for_seconds: Some(3_600),
+                until: None,
+            }),
+            ..Default::default()
+        }))],
+        callback_uri: Some(uri.clone()),
+        ..Default::default()
+    };
+    let t = app.client.create_transaction(&req).await.unwrap();
+    let code = app.code(app.alice()).await;
+    app.client
+        .reserve_with_code(&t.transaction_key, &code, None)
+        .await
+        .unwrap();
+    app.client
+        .confirm_transaction(&t.transaction_key, None)
+        .await
+        .unwrap();
+    let mut old = one_payment(100);
+    old.callback_uri = Some(uri);
+    let old = app.client.create_transaction(&old).await.unwrap();
+    assert!(outbox(&app.state).await.is_empty());
+
+    app.clock.advance(3_600);
+    let posts = receiver.wait_for(1).await;
+    let event = verify(&app.base_url, &posts[0]).await;
+    assert_eq!(event.name(), "payment.done");
+    let paid = event.payment().expect("data is a payment");
+    assert_eq!(paid.status, PaymentStatus::Done);
+    let got = app
+        .client
+        .request_json(
+            wallet_client::Method::GET,
+            &format!("payment/{}", paid.id),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(event.data, got, "data is the payment as GET returns it");
+
+    app.clock.advance(30 * 86_400);
+    let posts = receiver.wait_for(2).await;
+    let event = verify(&app.base_url, &posts[1]).await;
+    assert_eq!(event.name(), "transaction.deleted");
+    assert_eq!(
+        event.transaction().unwrap().transaction_key,
+        old.transaction_key
+    );
+}
+on_both!(freeze_ends_and_deletions_are_reported);
