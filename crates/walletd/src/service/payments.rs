@@ -3,12 +3,11 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::render;
-use crate::service::transactions::freeze_of;
+use crate::service::transactions::{freeze_of, reduced_price};
 use crate::state::AppState;
 use wallet_client::types::{self as wire, Freeze};
 use wallet_core::PaymentStatus;
-use wallet_core::money::{Currency, parse_decimal};
-use wallet_core::payment::{FreezeSpec, MAX_FREEZE_SECS, reduce_price};
+use wallet_core::payment::{FreezeSpec, MAX_FREEZE_SECS};
 use wallet_store::{ClientRow, PaymentRow, Tx};
 
 /// Body of `PUT payment/{id}/freeze`: the PHP client sends `freeze_until` (0 removes the freeze)
@@ -131,25 +130,7 @@ pub async fn finalize(
     frozen(&p)?;
     let amount = match price {
         None => p.price,
-        Some(fp) => {
-            let currency = Currency::parse(&fp.currency)?;
-            if currency != p.currency {
-                return Err(ApiError::invalid(format!(
-                    "payment {id} is in {}, not {currency}",
-                    p.currency
-                )));
-            }
-            let requested = match (fp.price, &fp.price_decimal) {
-                (Some(c), None) => c,
-                (None, Some(d)) => parse_decimal(d, currency)?,
-                _ => {
-                    return Err(ApiError::invalid(
-                        "give exactly one of price and price_decimal",
-                    ));
-                }
-            };
-            reduce_price(p.price, requested)?
-        }
+        Some(fp) => reduced_price(&p, fp.price, fp.price_decimal.as_deref(), &fp.currency)?,
     };
     let answer = finalize_locked(
         &mut tx,

@@ -857,6 +857,33 @@ async fn settle(
     Ok(())
 }
 
+/// The same or a lower price for `payment`, given as `price` (minor units) or `price_decimal`
+/// in the payment's own currency: what confirm and finalize accept.
+pub fn reduced_price(
+    payment: &PaymentRow,
+    price: Option<i64>,
+    price_decimal: Option<&str>,
+    currency: &str,
+) -> ApiResult<i64> {
+    let currency = Currency::parse(currency)?;
+    if currency != payment.currency {
+        return Err(ApiError::invalid(format!(
+            "payment {} is in {}, not {currency}",
+            payment.id, payment.currency
+        )));
+    }
+    let amount = match (price, price_decimal) {
+        (Some(p), None) => p,
+        (None, Some(d)) => parse_decimal(d, currency)?,
+        _ => {
+            return Err(ApiError::invalid(
+                "give exactly one of price and price_decimal for each payment",
+            ));
+        }
+    };
+    Ok(reduce_price(payment.price, amount)?)
+}
+
 /// `PUT transaction/{key}/confirm`, optionally reducing payments' prices.
 pub async fn confirm(
     state: &AppState,
@@ -876,23 +903,13 @@ pub async fn confirm(
             .ok_or_else(|| {
                 ApiError::invalid(format!("payment {id_text:?} is not in this transaction"))
             })?;
-        let currency = Currency::parse(&price.currency)?;
-        if currency != payment.currency {
-            return Err(ApiError::invalid(format!(
-                "payment {} is in {}, not {currency}",
-                payment.id, payment.currency
-            )));
-        }
-        let amount = match (price.price, &price.price_decimal) {
-            (Some(p), None) => p,
-            (None, Some(d)) => parse_decimal(d, currency)?,
-            _ => {
-                return Err(ApiError::invalid(
-                    "give exactly one of price and price_decimal for each payment",
-                ));
-            }
-        };
-        reduced.insert(payment.id, reduce_price(payment.price, amount)?);
+        let amount = reduced_price(
+            payment,
+            price.price,
+            price.price_decimal.as_deref(),
+            &price.currency,
+        )?;
+        reduced.insert(payment.id, amount);
     }
     settle(&mut tx, &t, &payments, &reduced, now).await?;
     let detail = (!reduced.is_empty()).then(|| format!("reduced {reduced:?}"));

@@ -172,14 +172,7 @@ async fn freeze_periods_can_change(app: TestApp) {
     );
     assert_eq!(app.eur(app.demo.project_wallet_id).await, (5_000, 0));
     // Another project sees no such payment.
-    let other = walletd::service::admin::create_project(&app.state, "other")
-        .await
-        .unwrap();
-    let creds = walletd::service::admin::create_client(&app.state, other.project_id, "")
-        .await
-        .unwrap();
-    let stranger =
-        wallet_client::Client::new(&app.base_url, &creds.mac_id, &creds.mac_secret).unwrap();
+    let stranger = app.stranger("").await;
     assert_eq!(
         code_of(
             stranger

@@ -117,6 +117,16 @@ impl TestApp {
             .unwrap_or((0, 0))
     }
 
+    /// A client of another project (with `grants`): it must see none of this project's objects.
+    pub async fn stranger(&self, grants: &str) -> Client {
+        let name = format!("other-{}", wallet_core::keys::random_base62(6));
+        let other = admin::create_project(&self.state, &name).await.unwrap();
+        let creds = admin::create_client(&self.state, other.project_id, grants)
+            .await
+            .unwrap();
+        Client::new(&self.base_url, &creds.mac_id, &creds.mac_secret).unwrap()
+    }
+
     /// Asserts the ledger invariants over the whole database.
     pub async fn assert_ledger_sound(&self) {
         let mut tx = self.state.store.read().await.unwrap();

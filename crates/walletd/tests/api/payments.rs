@@ -163,14 +163,7 @@ async fn searches_page_newest_first(app: TestApp) {
         (Some(5), 3)
     );
     // Another project sees none of them.
-    let other = walletd::service::admin::create_project(&app.state, "other")
-        .await
-        .unwrap();
-    let creds = walletd::service::admin::create_client(&app.state, other.project_id, "")
-        .await
-        .unwrap();
-    let stranger =
-        wallet_client::Client::new(&app.base_url, &creds.mac_id, &creds.mac_secret).unwrap();
+    let stranger = app.stranger("").await;
     assert_eq!(
         stranger
             .request_json(Method::GET, "payments", None)
