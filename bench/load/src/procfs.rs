@@ -42,7 +42,8 @@ mod tests {
 
     #[test]
     fn reads_the_peak_before_the_current_size() {
-        let status = "Name:\twalletd\nVmPeak:\t  900000 kB\nVmHWM:\t   51200 kB\nVmRSS:\t   40960 kB\n";
+        let status =
+            "Name:\twalletd\nVmPeak:\t  900000 kB\nVmHWM:\t   51200 kB\nVmRSS:\t   40960 kB\n";
         assert_eq!(parse_status_kb(status, "VmHWM:"), Some(51200));
         assert_eq!(parse_status_kb(status, "VmRSS:"), Some(40960));
         assert_eq!(parse_status_kb("Name: x\n", "VmHWM:"), None);

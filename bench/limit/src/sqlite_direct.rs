@@ -1,0 +1,213 @@
+//! The SQLite limit with SQLite called directly (rusqlite, on the same bundled SQLite as sqlx):
+//! N threads, one connection, taken in turn (FIFO) for each API call's `BEGIN IMMEDIATE … COMMIT`.
+
+use crate::Common;
+use crate::code_hash;
+use crate::sqlite::{
+    CODE, CREDIT_HOT, DEBIT_PAYER, HOLD_FUNDS, INSERT_ENTRIES, INSERT_HOLD, INSERT_MOVEMENT,
+    INSERT_PAYMENT, INSERT_TRANSACTION, Ids, PAYMENT_DONE, PAYMENT_RESERVED, PAYMENTS_TO_CONFIRM,
+    PAYMENTS_TO_RESERVE, SETTLE_HOLD, TRANSACTION_CONFIRMED, TRANSACTION_RESERVED,
+    TRANSACTION_STATUS, Tally, USE_CODE, ok_or_count,
+};
+use anyhow::{Context, bail, ensure};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+use walletd_load::report::Kind;
+
+pub fn run(path: &Path, common: &Common, ids: Ids, deadline: Instant) -> anyhow::Result<Tally> {
+    let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    ensure!(mode == "wal", "journal mode {mode}, not WAL");
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    // tokio's mutex is fair: waiting tills take the writer in arrival order, as walletd's gate does.
+    let writer = Mutex::new(conn);
+    let codes_per_till = common.codes_per_till();
+    let tallies: Vec<Tally> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..common.tills)
+            .map(|till| {
+                let writer = &writer;
+                scope.spawn(move || till_loop(writer, ids, till, codes_per_till, deadline))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a till thread panicked"))
+            .collect()
+    });
+    let mut tally = Tally::default();
+    for t in tallies {
+        tally.merge(t);
+    }
+    Ok(tally)
+}
+
+fn till_loop(
+    writer: &Mutex<Connection>,
+    ids: Ids,
+    till: usize,
+    codes_per_till: u64,
+    deadline: Instant,
+) -> Tally {
+    let mut t = Tally::default();
+    let mut n = 0u64;
+    while Instant::now() < deadline {
+        if n >= codes_per_till {
+            t.out_of_codes = true;
+            break;
+        }
+        let code = code_hash(till, n);
+        n += 1;
+
+        let t0 = Instant::now();
+        let created = create(&mut writer.blocking_lock(), ids);
+        t.latencies.record(Kind::Create, t0.elapsed());
+        let Some((key, payment_id)) = ok_or_count(created, Kind::Create, &mut t.errors) else {
+            continue;
+        };
+        let t1 = Instant::now();
+        let reserved = reserve(&mut writer.blocking_lock(), ids, &key, payment_id, &code);
+        t.latencies.record(Kind::Reserve, t1.elapsed());
+        let Some(hold_id) = ok_or_count(reserved, Kind::Reserve, &mut t.errors) else {
+            continue;
+        };
+        let t2 = Instant::now();
+        let confirmed = confirm(&mut writer.blocking_lock(), ids, &key, payment_id, hold_id);
+        t.latencies.record(Kind::Confirm, t2.elapsed());
+        if ok_or_count(confirmed, Kind::Confirm, &mut t.errors).is_some() {
+            t.flows += 1;
+        }
+    }
+    t
+}
+
+/// `POST transaction`.
+fn create(conn: &mut Connection, ids: Ids) -> anyhow::Result<(String, i64)> {
+    let key = wallet_core::keys::new_transaction_key();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.prepare_cached(INSERT_TRANSACTION)?.execute(params![
+        key,
+        ids.project_id,
+        ids.api_client,
+        ids.now
+    ])?;
+    let payment_id: i64 = tx.prepare_cached(INSERT_PAYMENT)?.query_row(
+        params![key, ids.project_id, ids.amount, ids.hot_wallet, ids.now],
+        |r| r.get(0),
+    )?;
+    tx.commit()?;
+    Ok((key, payment_id))
+}
+
+/// `PUT transaction/{key}/reserve` with a code; returns the hold.
+fn reserve(
+    conn: &mut Connection,
+    ids: Ids,
+    key: &str,
+    payment_id: i64,
+    code_hash: &str,
+) -> anyhow::Result<i64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let status: String = tx
+        .prepare_cached(TRANSACTION_STATUS)?
+        .query_row([key], |r| r.get(0))?;
+    ensure!(status == "new", "transaction is {status}");
+    let prices: Vec<i64> = tx
+        .prepare_cached(PAYMENTS_TO_RESERVE)?
+        .query_map([key], |r| r.get(1))?
+        .collect::<Result<_, _>>()?;
+    ensure!(prices.len() == 1, "one payment expected");
+    let amount = prices[0];
+    let (code_id, payer_wallet, expires_at, used_at): (i64, i64, i64, Option<i64>) = tx
+        .prepare_cached(CODE)?
+        .query_row([code_hash], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?
+        .context("unknown code")?;
+    ensure!(
+        used_at.is_none() && expires_at > ids.now,
+        "code used or expired"
+    );
+    let Some(payer_account) = tx
+        .prepare_cached(HOLD_FUNDS)?
+        .query_row(params![amount, payer_wallet], |r| r.get::<_, i64>(0))
+        .optional()?
+    else {
+        bail!("not enough funds");
+    };
+    let hold_id: i64 = tx
+        .prepare_cached(INSERT_HOLD)?
+        .query_row(params![payer_account, payment_id, amount, ids.now], |r| {
+            r.get(0)
+        })?;
+    tx.prepare_cached(PAYMENT_RESERVED)?
+        .execute(params![payer_wallet, hold_id, payment_id])?;
+    let used = tx
+        .prepare_cached(USE_CODE)?
+        .execute(params![ids.now, key, code_id])?;
+    ensure!(used == 1, "code already used");
+    tx.prepare_cached(TRANSACTION_RESERVED)?.execute(params![
+        payer_wallet,
+        ids.now + 86_400,
+        ids.now,
+        key
+    ])?;
+    tx.commit()?;
+    Ok(hold_id)
+}
+
+/// `PUT transaction/{key}/confirm`.
+fn confirm(
+    conn: &mut Connection,
+    ids: Ids,
+    key: &str,
+    payment_id: i64,
+    hold_id: i64,
+) -> anyhow::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let status: String = tx
+        .prepare_cached(TRANSACTION_STATUS)?
+        .query_row([key], |r| r.get(0))?;
+    ensure!(status == "reserved", "transaction is {status}");
+    let holds: Vec<Option<i64>> = tx
+        .prepare_cached(PAYMENTS_TO_CONFIRM)?
+        .query_map([key], |r| r.get(1))?
+        .collect::<Result<_, _>>()?;
+    ensure!(
+        holds == [Some(hold_id)],
+        "the payment's hold is not {hold_id}"
+    );
+    let Some((held_account, held)) = tx
+        .prepare_cached(SETTLE_HOLD)?
+        .query_row(params![ids.now, hold_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
+        .optional()?
+    else {
+        bail!("hold {hold_id} already resolved");
+    };
+    tx.prepare_cached(DEBIT_PAYER)?
+        .execute(params![held, held_account])?;
+    tx.prepare_cached(CREDIT_HOT)?
+        .execute(params![held, ids.hot_account])?;
+    let movement: i64 = tx
+        .prepare_cached(INSERT_MOVEMENT)?
+        .query_row(params![key, payment_id, ids.now], |r| r.get(0))?;
+    tx.prepare_cached(INSERT_ENTRIES)?.execute(params![
+        movement,
+        held_account,
+        -held,
+        ids.hot_account,
+        held
+    ])?;
+    tx.prepare_cached(PAYMENT_DONE)?
+        .execute(params![ids.now, payment_id])?;
+    tx.prepare_cached(TRANSACTION_CONFIRMED)?
+        .execute(params![ids.now, key])?;
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! The timed part: N tills of one cash-out point, each running create → reserve by code →
+//! confirm back to back, as fast as walletd answers.
+
+use crate::report::{Kind, Latencies};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+use wallet_client::Client;
+use wallet_client::types::{NewPayment, NewTransaction, PaymentRef, TransactionStatus};
+
+/// When the run ends.
+#[derive(Debug, Clone, Copy)]
+pub enum Stop {
+    /// After this many flows have been started (and finished).
+    Flows(u64),
+    /// No new flow starts after this long.
+    Seconds(f64),
+}
+
+/// What a run measured.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Flows whose three requests all succeeded.
+    pub flows: u64,
+    /// Failed requests (a failed flow stops at its first failure).
+    pub errors: u64,
+    /// From the first request to the last answer.
+    pub elapsed: Duration,
+    pub latencies: Latencies,
+    /// The first few error messages, for the log.
+    pub sample_errors: Vec<String>,
+    /// The run stopped early because every code was used.
+    pub ran_out_of_codes: bool,
+}
+
+/// Shared by the tills: the codes, and which one is next.
+struct Shared {
+    clients: Vec<Client>,
+    codes: Vec<String>,
+    next: AtomicUsize,
+    limit: usize,
+    deadline: Option<Instant>,
+    out_of_codes: AtomicBool,
+    amount: i64,
+}
+
+#[derive(Default)]
+struct TillResult {
+    flows: u64,
+    errors: u64,
+    latencies: Latencies,
+    sample_errors: Vec<String>,
+}
+
+const SAMPLE_ERRORS: usize = 5;
+
+impl TillResult {
+    fn failed(&mut self, kind: Kind, e: impl std::fmt::Display) {
+        self.errors += 1;
+        if self.sample_errors.len() < SAMPLE_ERRORS {
+            self.sample_errors.push(format!("{}: {e}", kind.name()));
+        }
+    }
+}
+
+/// Runs `tills` tills until `stop`, each flow paying `amount` minor units of EUR with the next code;
+/// till `i` signs as `clients[i % clients.len()]`.
+pub async fn run(
+    clients: Vec<Client>,
+    codes: Vec<String>,
+    tills: usize,
+    stop: Stop,
+    amount: i64,
+) -> Outcome {
+    let limit = match stop {
+        Stop::Flows(n) => codes.len().min(usize::try_from(n).unwrap_or(usize::MAX)),
+        Stop::Seconds(_) => codes.len(),
+    };
+    let started = Instant::now();
+    assert!(!clients.is_empty(), "at least one API client");
+    let shared = Arc::new(Shared {
+        clients,
+        codes,
+        next: AtomicUsize::new(0),
+        limit,
+        deadline: match stop {
+            Stop::Seconds(s) => Some(started + Duration::from_secs_f64(s)),
+            Stop::Flows(_) => None,
+        },
+        out_of_codes: AtomicBool::new(false),
+        amount,
+    });
+    let handles: Vec<_> = (0..tills)
+        .map(|i| tokio::spawn(till(shared.clone(), i)))
+        .collect();
+    let mut outcome = Outcome::default();
+    for h in handles {
+        let r = h.await.expect("a till task panicked");
+        outcome.flows += r.flows;
+        outcome.errors += r.errors;
+        outcome.latencies.merge(r.latencies);
+        for e in r.sample_errors {
+            if outcome.sample_errors.len() < SAMPLE_ERRORS {
+                outcome.sample_errors.push(e);
+            }
+        }
+    }
+    outcome.elapsed = started.elapsed();
+    outcome.ran_out_of_codes = shared.out_of_codes.load(Ordering::Relaxed);
+    outcome
+}
+
+async fn till(shared: Arc<Shared>, index: usize) -> TillResult {
+    let mut r = TillResult::default();
+    let client = &shared.clients[index % shared.clients.len()];
+    let payment = NewPayment {
+        description: Some("load: cash-out".into()),
+        price: Some(shared.amount),
+        currency: "EUR".into(),
+        ..NewPayment::default()
+    };
+    let new_tx = NewTransaction {
+        payments: vec![PaymentRef::New(Box::new(payment))],
+        ..NewTransaction::default()
+    };
+    loop {
+        if shared.deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        let i = shared.next.fetch_add(1, Ordering::Relaxed);
+        if i >= shared.limit {
+            if shared.deadline.is_some() {
+                shared.out_of_codes.store(true, Ordering::Relaxed);
+            }
+            break;
+        }
+        let code = &shared.codes[i];
+
+        let t0 = Instant::now();
+        let created = client.create_transaction(&new_tx).await;
+        r.latencies.record(Kind::Create, t0.elapsed());
+        let key = match created {
+            Ok(t) => t.transaction_key,
+            Err(e) => {
+                r.failed(Kind::Create, e);
+                continue;
+            }
+        };
+
+        let t1 = Instant::now();
+        let reserved = client.reserve_with_code(&key, code, None).await;
+        r.latencies.record(Kind::Reserve, t1.elapsed());
+        match reserved {
+            Ok(t) if t.status == TransactionStatus::Reserved => {}
+            Ok(t) => {
+                r.failed(Kind::Reserve, format!("answered status {:?}", t.status));
+                continue;
+            }
+            Err(e) => {
+                r.failed(Kind::Reserve, e);
+                continue;
+            }
+        }
+
+        let t2 = Instant::now();
+        let confirmed = client.confirm_transaction(&key, None).await;
+        r.latencies.record(Kind::Confirm, t2.elapsed());
+        match confirmed {
+            Ok(t) if t.status == TransactionStatus::Confirmed => r.flows += 1,
+            Ok(t) => r.failed(Kind::Confirm, format!("answered status {:?}", t.status)),
+            Err(e) => r.failed(Kind::Confirm, e),
+        }
+    }
+    r
+}

@@ -1,0 +1,11 @@
+//! walletd-load: drives a running walletd like the tills of one cash-out point do, and reports
+//! throughput and per-request latency as one JSON line (see `bench/README.md`).
+//!
+//! [`setup`] writes the project, payers and codes before the timed run; [`drive`] runs the tills;
+//! [`report`] is the JSON line (shared with `walletd-limit`); [`procfs`] reads the server's memory
+//! and CPU time.
+
+pub mod drive;
+pub mod procfs;
+pub mod report;
+pub mod setup;

@@ -1,0 +1,183 @@
+//! `walletd-load`: N tills of one cash-out point against a running walletd; one JSON line out.
+
+use clap::{Parser, ValueEnum};
+use std::process::ExitCode;
+use std::time::Duration;
+use walletd_load::drive::{self, Stop};
+use walletd_load::report::{Report, store_of};
+use walletd_load::{procfs, setup};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// Payers spread over `--wallets` wallets.
+    Spread,
+    /// Every payer on one wallet.
+    OneWallet,
+}
+
+/// Drives a running walletd with the cash-out flow (create → reserve by code → confirm) from N
+/// tills of one cash-out point, and prints one JSON line:
+/// {"store","mode","tills","flows","flows_per_s","p50_ms","p99_ms","errors","server_rss_mb"}.
+#[derive(Debug, Parser)]
+#[command(name = "walletd-load", version)]
+struct Args {
+    /// Base URL of the running walletd.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// The server's database, for the set-up written before the timed run (project, payers, codes).
+    #[arg(
+        long,
+        env = "WALLETD_DATABASE_URL",
+        default_value = "sqlite://walletd.db"
+    )]
+    database: String,
+    #[arg(long, value_enum, default_value_t = Mode::Spread)]
+    mode: Mode,
+    /// Concurrent tills (each one request at a time).
+    #[arg(long, default_value_t = 32)]
+    tills: usize,
+    /// API clients of the cash-out point, shared by the tills (till i signs as client i mod N).
+    #[arg(long, default_value_t = 1)]
+    clients: usize,
+    /// Payer wallets in `spread` mode (`one-wallet` uses one).
+    #[arg(long, default_value_t = 1000)]
+    wallets: usize,
+    /// Run this many flows (default: run for --seconds).
+    #[arg(long, conflicts_with = "seconds")]
+    flows: Option<u64>,
+    /// Run for this many seconds [default: 20].
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Codes to prepare for a timed run [default: 2000 per second, at most 400000]; the run
+    /// stops early (and says so) if walletd uses them all.
+    #[arg(long)]
+    codes: Option<usize>,
+    /// Minor units of EUR per flow.
+    #[arg(long, default_value_t = 100)]
+    amount: i64,
+    /// Seconds the prepared codes stay valid.
+    #[arg(long, default_value_t = 3600)]
+    valid_for: i64,
+    /// PID of the walletd process, for its memory (VmHWM) and CPU time; 0: not measured.
+    #[arg(long, default_value_t = 0)]
+    server_pid: u32,
+    /// Seconds before a request is given up (an error).
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+}
+
+// One thread: the tool never takes more than one of the machine's cores from the server, and
+// skips cross-thread wake-ups (its CPU share is printed; near 100% means the tool is the limit).
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("walletd-load: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    anyhow::ensure!(args.tills >= 1, "--tills must be at least 1");
+    let stop = match (args.flows, args.seconds) {
+        (Some(n), _) => Stop::Flows(n),
+        (None, s) => Stop::Seconds(s.unwrap_or(20.0)),
+    };
+    let codes = match stop {
+        Stop::Flows(n) => usize::try_from(n)?,
+        Stop::Seconds(s) => args
+            .codes
+            .unwrap_or_else(|| ((s * 2000.0).ceil() as usize).min(400_000)),
+    };
+    let wallets = match args.mode {
+        Mode::Spread => args.wallets,
+        Mode::OneWallet => 1,
+    };
+    let prepared = setup::prepare(&setup::SetupConfig {
+        database: args.database.clone(),
+        wallets,
+        codes,
+        clients: args.clients,
+        amount: args.amount,
+        valid_for: args.valid_for,
+    })
+    .await?;
+    let clients = prepared
+        .clients
+        .iter()
+        .map(|(id, secret)| {
+            wallet_client::Client::new(&args.url, id, secret)?
+                .with_timeout(Duration::from_secs(args.timeout))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let server = (args.server_pid != 0).then(|| args.server_pid.to_string());
+    let server_cpu_before = server.as_deref().and_then(procfs::cpu_seconds);
+    let own_cpu_before = procfs::cpu_seconds("self");
+    let outcome = drive::run(clients, prepared.codes, args.tills, stop, args.amount).await;
+    let server_cpu = server
+        .as_deref()
+        .and_then(procfs::cpu_seconds)
+        .zip(server_cpu_before)
+        .map(|(after, before)| after - before);
+    let own_cpu = procfs::cpu_seconds("self")
+        .zip(own_cpu_before)
+        .map(|(after, before)| after - before);
+    let rss = match args.server_pid {
+        0 => 0.0,
+        pid => procfs::rss_mb(pid).unwrap_or(0.0),
+    };
+
+    let mode = match args.mode {
+        Mode::Spread => "spread",
+        Mode::OneWallet => "one-wallet",
+    };
+    let report = Report::new(
+        store_of(&args.database),
+        mode,
+        args.tills,
+        outcome.flows,
+        outcome.elapsed,
+        &outcome.latencies,
+        outcome.errors,
+        rss,
+    );
+    eprintln!(
+        "walletd-load: {mode}: {} flows in {:.2} s; {}",
+        outcome.flows,
+        outcome.elapsed.as_secs_f64(),
+        outcome.latencies.breakdown()
+    );
+    // CPU seconds, the share of one core over the run, and per flow.
+    let per_flow = |cpu: f64| {
+        let mut text = format!(
+            "{cpu:.2} s ({:.0}% of a core)",
+            100.0 * cpu / outcome.elapsed.as_secs_f64().max(1e-9)
+        );
+        if outcome.flows > 0 {
+            text.push_str(&format!(
+                ", {:.0} µs/flow",
+                cpu * 1e6 / outcome.flows as f64
+            ));
+        }
+        text
+    };
+    eprintln!(
+        "walletd-load: CPU during the run: server {}, load tool {}",
+        server_cpu.map_or("not measured".into(), per_flow),
+        own_cpu.map_or("not measured".into(), per_flow),
+    );
+    for e in &outcome.sample_errors {
+        eprintln!("walletd-load: error: {e}");
+    }
+    if outcome.ran_out_of_codes {
+        eprintln!(
+            "walletd-load: every prepared code was used before the time was up; pass a larger --codes"
+        );
+    }
+    println!("{}", report.json_line());
+    Ok(())
+}

@@ -1,0 +1,203 @@
+//! Everything a load run needs, written to walletd's database before the clock starts.
+//!
+//! A cash-out point (a project with its beneficiary wallet and an API client), `wallets` payer
+//! wallets each topped up for the flows it will pay, and one reservation code per flow. All of it
+//! goes straight into the store through `wallet_store`'s typed writes — the same ones `walletd
+//! admin project create`, `admin top-up` and `admin reservation-code` use — in batches, because one
+//! process and one commit per code would take longer than the run. The running server sees the
+//! rows like any written by an admin command on the same database.
+
+use anyhow::Context;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use wallet_core::Currency;
+use wallet_core::codes::ReservationCode;
+use wallet_core::keys::random_base62;
+use wallet_store::Store;
+
+/// Rows per database transaction while seeding.
+const BATCH: usize = 1000;
+
+/// A password hash no password matches: bench users never log in.
+const NO_LOGIN: &str = "!bench-no-login";
+
+/// What to create.
+#[derive(Debug, Clone)]
+pub struct SetupConfig {
+    pub database: String,
+    /// Payer wallets (1 puts every payer on one wallet).
+    pub wallets: usize,
+    /// Reservation codes, one per flow the run may start.
+    pub codes: usize,
+    /// API clients of the cash-out point (the tills share them).
+    pub clients: usize,
+    /// Minor units each flow pays; each wallet gets exactly what its codes will take.
+    pub amount: i64,
+    /// Seconds the codes stay valid.
+    pub valid_for: i64,
+}
+
+/// What was created.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub project_id: i64,
+    /// The beneficiary wallet of every flow: the hot account.
+    pub project_wallet: i64,
+    /// `(mac_id, mac_secret)` of each API client.
+    pub clients: Vec<(String, String)>,
+    pub payer_wallets: Vec<i64>,
+    /// Bare 28-digit codes, in the order the tills take them.
+    pub codes: Vec<String>,
+}
+
+/// A 64-bit mix (splitmix64): spreads code `i` over the payer wallets without a RNG dependency.
+pub fn mix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Index of the payer wallet of code `i` among `wallets` wallets.
+pub fn payer_of(seed: u64, i: usize, wallets: usize) -> usize {
+    (mix(seed ^ i as u64) % wallets as u64) as usize
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Creates the cash-out point, the payers and the codes.
+pub async fn prepare(cfg: &SetupConfig) -> anyhow::Result<Prepared> {
+    anyhow::ensure!(cfg.wallets >= 1, "at least one payer wallet");
+    anyhow::ensure!(cfg.amount >= 1, "the amount must be positive");
+    let started = Instant::now();
+    let store = Store::connect(&cfg.database)
+        .await
+        .with_context(|| format!("cannot open {}", cfg.database))?;
+    let eur = Currency::parse("EUR")?;
+    let now = unix_now();
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1);
+    let tag = format!("{now}-{}", random_base62(6));
+
+    // The key reservation codes are hashed under: the server's (created on its first start), or
+    // created here exactly as the server would.
+    let mut tx = store.write().await?;
+    let code_key = tx
+        .setting_or_insert("code_hash_key", &random_base62(43))
+        .await?
+        .into_bytes();
+    // The cash-out point.
+    let owner = tx
+        .insert_user(
+            &format!("project+load-{tag}@walletd.invalid"),
+            NO_LOGIN,
+            now,
+        )
+        .await?;
+    let project_wallet = tx.insert_wallet(owner, now).await?;
+    let project_id = tx
+        .insert_project(&format!("load-{tag}"), project_wallet, now)
+        .await?;
+    let mut clients = Vec::with_capacity(cfg.clients.max(1));
+    for _ in 0..cfg.clients.max(1) {
+        let (mac_id, mac_secret) = (random_base62(10), random_base62(32));
+        tx.insert_client(project_id, &mac_id, &mac_secret, "reservation_code", now)
+            .await?;
+        clients.push((mac_id, mac_secret));
+    }
+    tx.wallet_account(project_wallet, eur).await?;
+    tx.commit().await?;
+
+    // The payers.
+    let mut payer_wallets = Vec::with_capacity(cfg.wallets);
+    for chunk_start in (0..cfg.wallets).step_by(BATCH) {
+        let mut tx = store.write().await?;
+        for i in chunk_start..(chunk_start + BATCH).min(cfg.wallets) {
+            let user = tx
+                .insert_user(
+                    &format!("payer{i}+load-{tag}@walletd.invalid"),
+                    NO_LOGIN,
+                    now,
+                )
+                .await?;
+            payer_wallets.push(tx.insert_wallet(user, now).await?);
+        }
+        tx.commit().await?;
+    }
+
+    // Which wallet pays which flow, and exactly the money for it.
+    let owners: Vec<usize> = (0..cfg.codes)
+        .map(|i| payer_of(seed, i, cfg.wallets))
+        .collect();
+    let mut flows_of = vec![0i64; cfg.wallets];
+    for &w in &owners {
+        flows_of[w] += 1;
+    }
+    for chunk_start in (0..cfg.wallets).step_by(BATCH) {
+        let mut tx = store.write().await?;
+        let source = tx.system_account("topup", eur).await?;
+        for w in chunk_start..(chunk_start + BATCH).min(cfg.wallets) {
+            let account = tx.wallet_account(payer_wallets[w], eur).await?;
+            let amount = flows_of[w].max(1) * cfg.amount;
+            tx.transfer_from_system(source, account, amount, "topup", now)
+                .await?;
+        }
+        tx.commit().await?;
+    }
+
+    // One code per flow.
+    let mut codes = Vec::with_capacity(cfg.codes);
+    for chunk_start in (0..cfg.codes).step_by(BATCH) {
+        let mut tx = store.write().await?;
+        for &w in &owners[chunk_start..(chunk_start + BATCH).min(cfg.codes)] {
+            let code = ReservationCode::generate();
+            tx.insert_code(
+                &code.keyed_hash(&code_key),
+                payer_wallets[w],
+                None,
+                None,
+                now,
+                now + cfg.valid_for,
+            )
+            .await?;
+            codes.push(code.expose().to_string());
+        }
+        tx.commit().await?;
+    }
+    store.close().await;
+    eprintln!(
+        "walletd-load: set up project {project_id} (hot wallet {project_wallet}), {} payer wallets, {} codes in {:.1} s",
+        cfg.wallets,
+        codes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Prepared {
+        project_id,
+        project_wallet,
+        clients,
+        payer_wallets,
+        codes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payers_are_spread_over_every_wallet() {
+        let wallets = 50;
+        let mut seen = vec![0usize; wallets];
+        for i in 0..5000 {
+            seen[payer_of(42, i, wallets)] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 50 && n < 150), "{seen:?}");
+        assert!((0..100).all(|i| payer_of(7, i, 1) == 0));
+    }
+}

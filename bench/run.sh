@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# bench/run.sh sqlite|postgres — walletd beside the limit of its store (bench/README.md).
+#
+# Builds release, then for each mode (spread, one-wallet) starts walletd on a fresh database,
+# runs walletd-load against it and stops it; then runs walletd-limit (the naive SQL of the flow,
+# one durable commit per API call) in both modes on another fresh database. Prints the JSON lines
+# and, last, the ratios walletd / limit of flows_per_s. Only 127.0.0.1 traffic; everything it
+# creates (temporary files, databases) is removed at the end.
+#
+# Environment (defaults in brackets):
+#   BENCH_SECONDS [20]   seconds per run        BENCH_TILLS [32]     concurrent tills / clients
+#   BENCH_WALLETS [1000] payer wallets (spread)  BENCH_PORT [18080]   walletd's port
+#   BENCH_POSTGRES [postgres://postgres@127.0.0.1:5432]  server for the postgres runs (trust auth)
+#   BENCH_MODES ["spread one-wallet"]            which walletd modes to run
+#   BENCH_PERF [unset]   if set, `perf record -g` walletd during the spread run into $BENCH_PERF
+#   BENCH_SQLX_LIMIT [unset]  sqlite: if set, also run the limit through sqlx (mode limit-sqlx)
+#   CARGO_BUILD_JOBS [1]
+# PostgreSQL runs need psql and pgbench (Debian: `apt-get install -y postgresql`, which ships both).
+set -euo pipefail
+
+store=${1:-}
+case "$store" in
+sqlite | postgres) ;;
+*)
+    echo "usage: $0 sqlite|postgres" >&2
+    exit 2
+    ;;
+esac
+cd "$(dirname "$0")/.."
+
+seconds=${BENCH_SECONDS:-20}
+tills=${BENCH_TILLS:-32}
+wallets=${BENCH_WALLETS:-1000}
+port=${BENCH_PORT:-18080}
+pg=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
+modes=${BENCH_MODES:-spread one-wallet}
+export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
+
+if [ "$store" = postgres ]; then
+    for tool in psql pgbench; do
+        command -v "$tool" >/dev/null || {
+            echo "$tool is missing: apt-get install -y postgresql (Debian ships pgbench in it)" >&2
+            exit 1
+        }
+    done
+fi
+
+echo "building (release)…" >&2
+cargo build --release --quiet -p walletd -p walletd-load -p walletd-limit >&2
+bin=${CARGO_TARGET_DIR:-target}/release
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/walletd-bench.XXXXXX")
+results=$tmp/results
+: >"$results"
+server_pid=
+databases=()
+
+stop_server() {
+    if [ -n "$server_pid" ]; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            kill -0 "$server_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+    fi
+}
+
+cleanup() {
+    stop_server
+    for db in "${databases[@]}"; do
+        psql "$pg/postgres" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fresh_database() { # $1: a tag; sets $db to the URL (not in a subshell: cleanup needs $databases)
+    if [ "$store" = sqlite ]; then
+        db="sqlite://$tmp/walletd-$1.db"
+    else
+        local name="walletd_bench_$(date +%s)_$$_${1//-/_}"
+        psql "$pg/postgres" -qAtc "CREATE DATABASE $name" >/dev/null
+        databases+=("$name")
+        db="$pg/$name"
+    fi
+}
+
+run_walletd() { # $1: mode
+    local mode=$1
+    fresh_database "$mode"
+    # Durable as shipped; only the per-client rate limit is lifted (one client makes every request).
+    RUST_LOG=${RUST_LOG:-info} "$bin/walletd" serve --listen "127.0.0.1:$port" --database "$db" \
+        --rate-limit-per-minute 1000000000 >"$tmp/walletd-$mode.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 300); do
+        curl -fs -o /dev/null "http://127.0.0.1:$port/publickey" && break
+        kill -0 "$server_pid" 2>/dev/null || {
+            cat "$tmp/walletd-$mode.log" >&2
+            echo "walletd did not start" >&2
+            exit 1
+        }
+        sleep 0.1
+    done
+    local perf_pid=
+    if [ -n "${BENCH_PERF:-}" ] && [ "$mode" = spread ]; then
+        perf record -g -F 999 -p "$server_pid" -o "$BENCH_PERF" -- sleep "$((seconds + 5))" >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
+    "$bin/walletd-load" --url "http://127.0.0.1:$port" --database "$db" --mode "$mode" \
+        --tills "$tills" --wallets "$wallets" --seconds "$seconds" --server-pid "$server_pid" |
+        tee -a "$results"
+    [ -z "$perf_pid" ] || wait "$perf_pid" || true
+    stop_server
+}
+
+for mode in $modes; do
+    run_walletd "$mode"
+done
+
+limit_args=(--tills "$tills" --seconds "$seconds" --wallets "$wallets")
+if [ "$store" = postgres ]; then
+    limit_args=(postgres --admin-url "$pg/postgres" "${limit_args[@]}")
+else
+    limit_args=(sqlite "${limit_args[@]}")
+fi
+"$bin/walletd-limit" "${limit_args[@]}" | tee -a "$results"
+"$bin/walletd-limit" "${limit_args[@]}" --one-wallet | tee -a "$results"
+if [ "$store" = sqlite ] && [ -n "${BENCH_SQLX_LIMIT:-}" ]; then
+    "$bin/walletd-limit" "${limit_args[@]}" --driver sqlx | tee -a "$results"
+fi
+
+# The ratios, from the JSON lines: walletd spread / limit, walletd one-wallet / limit-one-wallet.
+flows_per_s() { # $1: mode
+    sed -n "s/.*\"mode\":\"$1\".*\"flows_per_s\":\([0-9.eE+-]*\).*/\1/p" "$results" | tail -n 1
+}
+ratio() { # $1 walletd mode, $2 limit mode
+    local w l
+    w=$(flows_per_s "$1")
+    l=$(flows_per_s "$2")
+    if [ -n "$w" ] && [ -n "$l" ]; then
+        awk -v w="$w" -v l="$l" 'BEGIN { if (l > 0) printf "%.3f", w / l; else print "null" }'
+    else
+        echo null
+    fi
+}
+echo "{\"store\":\"$store\",\"ratio\":$(ratio spread limit),\"ratio_one_wallet\":$(ratio one-wallet limit-one-wallet)}"
