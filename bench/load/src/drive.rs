@@ -31,6 +31,8 @@ pub struct Outcome {
     pub sample_errors: Vec<String>,
     /// The run stopped early because every code was used.
     pub ran_out_of_codes: bool,
+    /// With recording on: every acknowledged request as `(transaction key, status it answered)`.
+    pub acked: Vec<(String, &'static str)>,
 }
 
 /// Shared by the tills: the codes, and which one is next.
@@ -42,6 +44,7 @@ struct Shared {
     deadline: Option<Instant>,
     out_of_codes: AtomicBool,
     amount: i64,
+    record: bool,
 }
 
 #[derive(Default)]
@@ -50,6 +53,7 @@ struct TillResult {
     errors: u64,
     latencies: Latencies,
     sample_errors: Vec<String>,
+    acked: Vec<(String, &'static str)>,
 }
 
 const SAMPLE_ERRORS: usize = 5;
@@ -64,13 +68,15 @@ impl TillResult {
 }
 
 /// Runs `tills` tills until `stop`, each flow paying `amount` minor units of EUR with the next code;
-/// till `i` signs as `clients[i % clients.len()]`.
+/// till `i` signs as `clients[i % clients.len()]`. With `record`, every acknowledged request is
+/// kept in [`Outcome::acked`] (for the crash check: none of them may be lost).
 pub async fn run(
     clients: Vec<Client>,
     codes: Vec<String>,
     tills: usize,
     stop: Stop,
     amount: i64,
+    record: bool,
 ) -> Outcome {
     let limit = match stop {
         Stop::Flows(n) => codes.len().min(usize::try_from(n).unwrap_or(usize::MAX)),
@@ -89,6 +95,7 @@ pub async fn run(
         },
         out_of_codes: AtomicBool::new(false),
         amount,
+        record,
     });
     let handles: Vec<_> = (0..tills)
         .map(|i| tokio::spawn(till(shared.clone(), i)))
@@ -99,6 +106,7 @@ pub async fn run(
         outcome.flows += r.flows;
         outcome.errors += r.errors;
         outcome.latencies.merge(r.latencies);
+        outcome.acked.extend(r.acked);
         for e in r.sample_errors {
             if outcome.sample_errors.len() < SAMPLE_ERRORS {
                 outcome.sample_errors.push(e);
@@ -140,7 +148,12 @@ async fn till(shared: Arc<Shared>, index: usize) -> TillResult {
         let created = client.create_transaction(&new_tx).await;
         r.latencies.record(Kind::Create, t0.elapsed());
         let key = match created {
-            Ok(t) => t.transaction_key,
+            Ok(t) => {
+                if shared.record {
+                    r.acked.push((t.transaction_key.clone(), "new"));
+                }
+                t.transaction_key
+            }
             Err(e) => {
                 r.failed(Kind::Create, e);
                 continue;
@@ -151,7 +164,11 @@ async fn till(shared: Arc<Shared>, index: usize) -> TillResult {
         let reserved = client.reserve_with_code(&key, code, None).await;
         r.latencies.record(Kind::Reserve, t1.elapsed());
         match reserved {
-            Ok(t) if t.status == TransactionStatus::Reserved => {}
+            Ok(t) if t.status == TransactionStatus::Reserved => {
+                if shared.record {
+                    r.acked.push((key.clone(), "reserved"));
+                }
+            }
             Ok(t) => {
                 r.failed(Kind::Reserve, format!("answered status {:?}", t.status));
                 continue;
@@ -166,7 +183,12 @@ async fn till(shared: Arc<Shared>, index: usize) -> TillResult {
         let confirmed = client.confirm_transaction(&key, None).await;
         r.latencies.record(Kind::Confirm, t2.elapsed());
         match confirmed {
-            Ok(t) if t.status == TransactionStatus::Confirmed => r.flows += 1,
+            Ok(t) if t.status == TransactionStatus::Confirmed => {
+                r.flows += 1;
+                if shared.record {
+                    r.acked.push((key, "confirmed"));
+                }
+            }
             Ok(t) => r.failed(Kind::Confirm, format!("answered status {:?}", t.status)),
             Err(e) => r.failed(Kind::Confirm, e),
         }

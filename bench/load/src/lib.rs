@@ -3,8 +3,9 @@
 //!
 //! [`setup`] writes the project, payers and codes before the timed run; [`drive`] runs the tills;
 //! [`report`] is the JSON line (shared with `walletd-limit`); [`procfs`] reads the server's memory
-//! and CPU time.
+//! and CPU time; [`acked`] is the crash check (no acknowledged request lost).
 
+pub mod acked;
 pub mod drive;
 pub mod procfs;
 pub mod report;

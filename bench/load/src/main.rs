@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use walletd_load::drive::{self, Stop};
 use walletd_load::report::{Report, store_of};
-use walletd_load::{procfs, setup};
+use walletd_load::{acked, procfs, setup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Mode {
@@ -64,6 +64,14 @@ struct Args {
     /// Seconds before a request is given up (an error).
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+    /// Write every acknowledged request here (`<transaction key> <status>` lines), for
+    /// `--verify-acked` after a crash.
+    #[arg(long)]
+    acked: Option<std::path::PathBuf>,
+    /// Instead of a run: check that every request acknowledged in this file (written by
+    /// `--acked`) is in `--database`; prints `{"acked": N, "lost": M}` and fails if M > 0.
+    #[arg(long, conflicts_with = "acked")]
+    verify_acked: Option<std::path::PathBuf>,
 }
 
 // One thread: the tool never takes more than one of the machine's cores from the server, and
@@ -81,6 +89,15 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(path) = &args.verify_acked {
+        let (total, lost, examples) = acked::verify(&args.database, path).await?;
+        for e in &examples {
+            eprintln!("walletd-load: lost: {e}");
+        }
+        println!("{}", serde_json::json!({"acked": total, "lost": lost}));
+        anyhow::ensure!(lost == 0, "{lost} acknowledged transactions were lost");
+        return Ok(());
+    }
     anyhow::ensure!(args.tills >= 1, "--tills must be at least 1");
     let stop = match (args.flows, args.seconds) {
         (Some(n), _) => Stop::Flows(n),
@@ -117,7 +134,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let server = (args.server_pid != 0).then(|| args.server_pid.to_string());
     let server_cpu_before = server.as_deref().and_then(procfs::cpu_seconds);
     let own_cpu_before = procfs::cpu_seconds("self");
-    let outcome = drive::run(clients, prepared.codes, args.tills, stop, args.amount).await;
+    let outcome = drive::run(
+        clients,
+        prepared.codes,
+        args.tills,
+        stop,
+        args.amount,
+        args.acked.is_some(),
+    )
+    .await;
     let server_cpu = server
         .as_deref()
         .and_then(procfs::cpu_seconds)
@@ -176,6 +201,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if outcome.ran_out_of_codes {
         eprintln!(
             "walletd-load: every prepared code was used before the time was up; pass a larger --codes"
+        );
+    }
+    if let Some(path) = &args.acked {
+        acked::write(path, &outcome.acked)?;
+        eprintln!(
+            "walletd-load: {} acknowledged requests written to {}",
+            outcome.acked.len(),
+            path.display()
         );
     }
     println!("{}", report.json_line());
