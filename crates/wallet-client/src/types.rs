@@ -111,7 +111,7 @@ pub struct Transaction {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub payments: Vec<Payment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowance: Option<Value>,
+    pub allowance: Option<TransactionAllowance>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserve: Option<Reserve>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,6 +133,8 @@ pub struct Transaction {
     pub user: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inquiries: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restrictions: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location_id: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -206,7 +208,7 @@ pub struct NewTransaction {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub payments: Vec<PaymentRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowance: Option<Value>,
+    pub allowance: Option<AllowanceRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserve: Option<Reserve>,
     /// Hours (deprecated).
@@ -229,6 +231,106 @@ pub struct NewTransaction {
     pub user: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inquiries: Option<Value>,
+    /// `{"account_owner": {"type", "requirements": ["identity"]}}`: who may pay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restrictions: Option<Value>,
+}
+
+/// `limits[]` of an allowance: at most `max_price` (minor units) in any `time` seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllowanceLimit {
+    pub max_price: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price_decimal: Option<String>,
+    pub time: i64,
+}
+
+/// `valid{for|until}` of an allowance: seconds from activation, or a UNIX time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Valid {
+    #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
+    pub for_seconds: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
+}
+
+/// Body of `POST allowance`, and `data` of an allowance created inside `POST transaction`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAllowance {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub currency: String,
+    /// Minor units: the most one transaction may total.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price_decimal: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<AllowanceLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid: Option<Valid>,
+    /// Hours (deprecated flat form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_for: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<i64>,
+}
+
+/// `allowance` in `POST transaction`: an existing allowance id or a new one, and whether the
+/// holder may leave it out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllowanceRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<NewAllowance>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optional: Option<bool>,
+}
+
+/// An allowance as `GET allowance/{id}` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allowance {
+    pub id: i64,
+    pub transaction_key: String,
+    pub created_at: i64,
+    /// `new`, `active`, `inactive` or `deleted`.
+    pub status: String,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid: Option<Valid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<i64>,
+    /// Hours (deprecated flat form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_for: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_price_decimal: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<AllowanceLimit>,
+}
+
+/// `allowance` of a transaction: `{"optional", "data"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransactionAllowance {
+    pub optional: bool,
+    pub data: Allowance,
+}
+
+/// `GET allowance/limit/{wallet}?currency=`: what may still be reserved by allowance now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllowanceAmount {
+    /// Minor units.
+    pub amount: i64,
+    pub currency: String,
 }
 
 /// Body of `PUT transaction/{key}/reserve` (and `/reserve/{wallet}`).
@@ -295,6 +397,58 @@ pub struct Wallet {
     pub id: i64,
     pub owner: i64,
     pub account: Account,
+}
+
+/// The other side of a statement line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherParty {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+/// One line of `GET wallet/{id}/statements`: money into (`in`) or out of (`out`) the wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statement {
+    pub id: i64,
+    /// Decimal, never negative: `direction` tells the sign.
+    pub amount: String,
+    pub currency: String,
+    pub date: i64,
+    pub details: String,
+    /// `in` or `out`.
+    pub direction: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_party: Option<OtherParty>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_id: Option<i64>,
+}
+
+/// `{"total", "offset", "limit"}` of a search result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    pub total: i64,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// `GET wallet/{id}/statements`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementPage {
+    pub statements: Vec<Statement>,
+    #[serde(rename = "_metadata")]
+    pub metadata: Metadata,
+}
+
+/// `GET wallet/{id}/sufficient-amount`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SufficientAmount {
+    pub is_sufficient: bool,
 }
 
 /// The error body of every non-2xx answer.

@@ -20,6 +20,18 @@ pub fn new_transaction_key() -> String {
     random_base62(TRANSACTION_KEY_LEN)
 }
 
+/// Letters and digits a holder cannot misread on a phone (no 0/O, 1/I).
+const CORRELATION: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// A FLASH SMS `correlation_key`: 4 characters shown both in the SMS and on the client's page,
+/// so that the holder can tell she is confirming the right transaction.
+pub fn new_correlation_key() -> String {
+    let mut rng = rand::rng();
+    (0..4)
+        .map(|_| CORRELATION[rng.random_range(0..CORRELATION.len())] as char)
+        .collect()
+}
+
 /// Whether `s` looks like a key we could have issued (cheap check before a lookup).
 pub fn is_plausible_key(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric())

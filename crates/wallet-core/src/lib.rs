@@ -4,6 +4,7 @@
 //! property-tested and reasoned about on its own; the server and the store are
 //! thin shells that load state, ask this crate, and write down the answer.
 
+pub mod allowance;
 pub mod codes;
 pub mod keys;
 pub mod ledger;

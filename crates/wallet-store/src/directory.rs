@@ -18,6 +18,8 @@ pub struct WalletRow {
     pub id: i64,
     pub owner_user_id: i64,
     pub active: bool,
+    /// False when the holder may see but not spend from the wallet (`no_rights`).
+    pub can_pay: bool,
 }
 
 /// A project (merchant or cash-out point) and its beneficiary wallet.
@@ -155,15 +157,16 @@ impl Tx {
     }
 
     pub async fn wallet(&mut self, id: i64) -> Result<Option<WalletRow>> {
-        let row: Option<(i64, i64, String)> =
-            sqlx::query_as("SELECT id, owner_user_id, status FROM wallets WHERE id = $1")
+        let row: Option<(i64, i64, String, i64)> =
+            sqlx::query_as("SELECT id, owner_user_id, status, can_pay FROM wallets WHERE id = $1")
                 .bind(id)
                 .fetch_optional(self.conn())
                 .await?;
-        Ok(row.map(|(id, owner_user_id, status)| WalletRow {
+        Ok(row.map(|(id, owner_user_id, status, can_pay)| WalletRow {
             id,
             owner_user_id,
             active: status == "active",
+            can_pay: can_pay != 0,
         }))
     }
 

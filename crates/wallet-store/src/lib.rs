@@ -8,7 +8,9 @@
 //! Dropping a `Tx` without committing rolls everything back.
 
 mod accounts;
+mod allowances;
 mod directory;
+mod holders;
 mod lifecycle;
 mod migrate;
 mod outbox;
@@ -19,11 +21,13 @@ pub mod testing;
 mod transactions;
 
 pub use accounts::{AccountRow, LedgerCheck};
+pub use allowances::{ALLOWANCE_STATUSES, AllowanceRow, NewAllowanceRow};
 pub use directory::{ClientRow, CodeRow, ProjectRow, UserRow, WalletRow};
+pub use holders::{HolderRow, HolderUpdate, LimitKind, SmsRow};
 pub use lifecycle::IdempotentAnswer;
 pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
 pub use rows::{NewPaymentRow, NewTransactionRow, PaymentRow, TransactionRow, TransactionState};
-pub use search::SearchFilter;
+pub use search::{SearchFilter, StatementFilter, StatementRow};
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor};

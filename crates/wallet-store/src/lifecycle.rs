@@ -113,10 +113,26 @@ impl Tx {
         .await?)
     }
 
-    /// Counts one request of `client_id` in the window starting at `window_start`; returns the count.
-    pub async fn count_request(&mut self, client_id: i64, window_start: i64) -> Result<i64> {
+    /// Counts one request of `client_id` in the window starting at `window_start`; returns the
+    /// requests and the invalid requests counted in it so far.
+    pub async fn count_request(&mut self, client_id: i64, window_start: i64) -> Result<(i64, i64)> {
+        Ok(sqlx::query_as(
+            "INSERT INTO rate_counters (client_id, window_start, requests) VALUES ($1, $2, 1) ON CONFLICT (client_id, window_start) DO UPDATE SET requests = rate_counters.requests + 1 RETURNING requests, invalid",
+        )
+        .bind(client_id)
+        .bind(window_start)
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    /// Counts one invalid request (refused signature, 4xx answer) of a client in the window.
+    pub async fn count_invalid_request(
+        &mut self,
+        client_id: i64,
+        window_start: i64,
+    ) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO rate_counters (client_id, window_start, requests) VALUES ($1, $2, 1) ON CONFLICT (client_id, window_start) DO UPDATE SET requests = rate_counters.requests + 1 RETURNING requests",
+            "INSERT INTO rate_counters (client_id, window_start, requests, invalid) VALUES ($1, $2, 0, 1) ON CONFLICT (client_id, window_start) DO UPDATE SET invalid = rate_counters.invalid + 1 RETURNING invalid",
         )
         .bind(client_id)
         .bind(window_start)

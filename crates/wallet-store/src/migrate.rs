@@ -25,6 +25,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_lifecycle.sql"),
         postgres: include_str!("../migrations/postgres/0003_lifecycle.sql"),
     },
+    Migration {
+        version: 4,
+        sqlite: include_str!("../migrations/sqlite/0004_authorising.sql"),
+        postgres: include_str!("../migrations/postgres/0004_authorising.sql"),
+    },
 ];
 
 /// Applies pending migrations inside one write transaction (so concurrent starters do not race).

@@ -28,6 +28,10 @@ pub struct TransactionRow {
     pub callbacks_disabled: bool,
     pub user_json: Option<String>,
     pub inquiries_json: Option<String>,
+    /// `restrictions` as given at creation (checked against the payer at reservation).
+    pub restrictions_json: Option<String>,
+    /// Shown to the holder with a FLASH SMS while the transaction is `waiting`.
+    pub correlation_key: Option<String>,
 }
 
 impl TransactionRow {
@@ -103,7 +107,7 @@ pub(crate) fn parse<T: std::str::FromStr>(column: &str, value: &str) -> Result<T
         .map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
 }
 
-pub(crate) const TRANSACTION_COLUMNS: &str = "transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json";
+pub(crate) const TRANSACTION_COLUMNS: &str = "transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, restrictions_json, correlation_key";
 
 pub(crate) fn transaction_from_row(r: &AnyRow) -> Result<TransactionRow> {
     let flat = r.try_get::<i64, _>("reserve_flat")? != 0;
@@ -137,6 +141,8 @@ pub(crate) fn transaction_from_row(r: &AnyRow) -> Result<TransactionRow> {
         callbacks_disabled: r.try_get::<i64, _>("callbacks_disabled")? != 0,
         user_json: r.try_get("user_json")?,
         inquiries_json: r.try_get("inquiries_json")?,
+        restrictions_json: r.try_get("restrictions_json")?,
+        correlation_key: r.try_get("correlation_key")?,
     })
 }
 

@@ -115,7 +115,108 @@ fn filter_clause(f: &SearchFilter, payer_column: &str) -> Where {
     w
 }
 
+/// One ledger entry of a wallet's account, with what the statement shows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRow {
+    pub id: i64,
+    /// Signed: positive into the wallet, negative out of it.
+    pub amount: i64,
+    pub currency: String,
+    pub date: i64,
+    /// The movement's kind: `payment`, `top_up`, …
+    pub kind: String,
+    pub transaction_key: Option<String>,
+    pub payment_id: Option<i64>,
+    pub description: Option<String>,
+    /// The wallet on the other side, if it is a wallet (not a system account).
+    pub other_wallet: Option<i64>,
+}
+
+/// Filters of `GET wallet/{id}/statements`.
+#[derive(Debug, Clone, Default)]
+pub struct StatementFilter {
+    pub wallet_id: i64,
+    pub currencies: Vec<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+type StatementTuple = (
+    i64,
+    i64,
+    String,
+    i64,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
+
 impl Tx {
+    /// A page of a wallet's ledger entries, newest first, and how many match in all.
+    pub async fn statements(&mut self, f: &StatementFilter) -> Result<(i64, Vec<StatementRow>)> {
+        let mut w = Where::new();
+        w.int("a.wallet_id =", f.wallet_id);
+        w.texts_in("a.currency", &f.currencies);
+        if let Some(from) = f.from {
+            w.int("m.created_at >=", from);
+        }
+        if let Some(to) = f.to {
+            w.int("m.created_at <=", to);
+        }
+        let from_sql = "FROM entries e JOIN accounts a ON a.id = e.account_id JOIN movements m ON m.id = e.movement_id";
+        let count_sql =
+            sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {from_sql} WHERE 1 = 1{}", w.sql));
+        let total: (i64,) = w
+            .bind(sqlx::query_as(count_sql))
+            .fetch_one(self.conn())
+            .await?;
+        let n = w.next();
+        let page_sql = sqlx::AssertSqlSafe(format!(
+            "SELECT e.id, e.amount, a.currency, m.created_at, m.kind, m.transaction_key, m.payment_id, (SELECT p.description FROM payments p WHERE p.id = m.payment_id), (SELECT o.wallet_id FROM entries e2 JOIN accounts o ON o.id = e2.account_id WHERE e2.movement_id = e.movement_id AND e2.id <> e.id ORDER BY e2.id LIMIT 1) {from_sql} WHERE 1 = 1{} ORDER BY e.id DESC LIMIT ${n} OFFSET ${}",
+            w.sql,
+            n + 1
+        ));
+        let rows: Vec<StatementTuple> = w
+            .bind(sqlx::query_as(page_sql))
+            .bind(f.limit)
+            .bind(f.offset)
+            .fetch_all(self.conn())
+            .await?;
+        let rows = rows
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    amount,
+                    currency,
+                    date,
+                    kind,
+                    transaction_key,
+                    payment_id,
+                    description,
+                    other_wallet,
+                )| {
+                    StatementRow {
+                        id,
+                        amount,
+                        currency,
+                        date,
+                        kind,
+                        transaction_key,
+                        payment_id,
+                        description,
+                        other_wallet,
+                    }
+                },
+            )
+            .collect();
+        Ok((total.0, rows))
+    }
+
     /// A page of the project's transactions matching `f`, newest first, and how many match in all.
     pub async fn search_transactions(
         &mut self,

@@ -14,7 +14,7 @@ impl Tx {
             ReserveSpec::Until { at, flat } => (None, Some(at), flat),
         };
         sqlx::query(
-            "INSERT INTO transactions (transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+            "INSERT INTO transactions (transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, updated_at, restrictions_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
         )
         .bind(&t.key)
         .bind(t.project_id)
@@ -37,6 +37,7 @@ impl Tx {
         .bind(t.user_json.as_deref())
         .bind(t.inquiries_json.as_deref())
         .bind(now)
+        .bind(t.restrictions_json.as_deref())
         .execute(self.conn())
         .await
         .map_err(StoreError::from_db)?;

@@ -30,6 +30,8 @@ fn new_transaction(key: &str, project: i64, client: i64) -> wallet_store::Transa
         callbacks_disabled: false,
         user_json: None,
         inquiries_json: None,
+        restrictions_json: None,
+        correlation_key: None,
     }
 }
 

@@ -24,6 +24,26 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Allowed distance between the client's `ts` and our wall clock.
 pub const TIMESTAMP_WINDOW_SECS: i64 = 60;
 
+/// Invalid requests (refused signatures, 4xx answers) a client may make per minute: a tenth of
+/// its request limit. Past it, every request is `rate_limit_exceeded` until the minute ends.
+pub fn invalid_limit(rate_limit_per_minute: i64) -> i64 {
+    (rate_limit_per_minute / 10).max(1)
+}
+
+/// Start of the rate-limit window (one minute) holding `now`.
+fn window_of(now: i64) -> i64 {
+    now - now.rem_euclid(60)
+}
+
+/// Counts an invalid request of a known client, in a commit of its own.
+async fn count_invalid(state: &AppState, client_id: i64) -> Result<(), ApiError> {
+    let mut tx = state.store.write().await?;
+    tx.count_invalid_request(client_id, window_of(wall_now()))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The authenticated API client of a request.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -75,9 +95,15 @@ pub async fn authenticate(
             ))
         })?;
     let caller = verify(&state, &parts, &bytes).await?;
+    let client_id = caller.client.id;
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(caller);
-    Ok(next.run(request).await)
+    let response = next.run(request).await;
+    let status = response.status();
+    if status.is_client_error() && status != axum::http::StatusCode::TOO_MANY_REQUESTS {
+        count_invalid(&state, client_id).await?;
+    }
+    Ok(response)
 }
 
 async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiError> {
@@ -122,6 +148,7 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
         ext: &mac.ext,
     };
     if !signed.verify(client.mac_secret.as_bytes(), &mac.mac) {
+        count_invalid(state, client.id).await?;
         return Err(ApiError::Unauthorized(
             "signature does not match the request".into(),
         ));
@@ -130,24 +157,20 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
         .into_iter()
         .find(|(k, _)| k == "body_hash")
         .map(|(_, v)| v);
-    match signed_hash {
-        Some(h) if h != body_hash(body) => {
-            return Err(ApiError::Unauthorized(
-                "body hash does not match the body received".into(),
-            ));
-        }
-        None if !body.is_empty() => {
-            return Err(ApiError::Unauthorized(
-                "request has a body but the MAC ext has no body_hash".into(),
-            ));
-        }
-        _ => {}
+    let body_refusal = match signed_hash {
+        Some(h) if h != body_hash(body) => Some("body hash does not match the body received"),
+        None if !body.is_empty() => Some("request has a body but the MAC ext has no body_hash"),
+        _ => None,
+    };
+    if let Some(refusal) = body_refusal {
+        count_invalid(state, client.id).await?;
+        return Err(ApiError::Unauthorized(refusal.into()));
     }
     // The nonce and the request count share one commit: no extra write per request.
-    let window = now - now.rem_euclid(60);
+    let window = window_of(now);
     let mut tx = state.store.write().await?;
     let fresh = tx.remember_nonce(&client.mac_id, &mac.nonce, now).await?;
-    let requests = tx.count_request(client.id, window).await?;
+    let (requests, invalid) = tx.count_request(client.id, window).await?;
     tx.commit().await?;
     if requests > state.rate_limit_per_minute {
         return Err(ApiError::RateLimitExceeded(format!(
@@ -156,7 +179,15 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
             window + 60 - now
         )));
     }
+    let invalid_limit = invalid_limit(state.rate_limit_per_minute);
+    if invalid > invalid_limit {
+        return Err(ApiError::RateLimitExceeded(format!(
+            "more than {invalid_limit} invalid requests in a minute from this client; retry after {} s",
+            window + 60 - now
+        )));
+    }
     if !fresh {
+        count_invalid(state, client.id).await?;
         return Err(ApiError::Unauthorized(
             "reused nonce: this request was already received".into(),
         ));

@@ -3,7 +3,7 @@
 use crate::callbacks::{self, CallbackSigner};
 use crate::clock::{SandboxClock, SharedClock};
 use crate::server::{Server, ServerConfig, shutdown_signal};
-use crate::service::admin;
+use crate::service::{admin, operator};
 use crate::state::{AppState, load_code_key};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
@@ -120,6 +120,101 @@ pub enum AdminCommand {
     /// The callback outbox: what was sent where, and redelivery.
     #[command(subcommand)]
     Callbacks(CallbacksCommand),
+    /// Wallet holders: phone, identity verification, restriction, person type.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Wallets: active, spending rights, spending limits.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+    /// The SMS outbox (FLASH SMS to holders), and answering one for a holder.
+    #[command(subcommand)]
+    Sms(SmsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Change what the operator knows of a holder; options not given stay as they are.
+    Set {
+        #[arg(long)]
+        user: i64,
+        /// Phone number (E.164, e.g. +37060000001); a new number is unconfirmed unless --phone-confirmed true.
+        #[arg(long, conflicts_with = "no_phone")]
+        phone: Option<String>,
+        /// Remove the phone number.
+        #[arg(long)]
+        no_phone: bool,
+        #[arg(long)]
+        phone_confirmed: Option<bool>,
+        #[arg(long)]
+        identity_verified: Option<bool>,
+        /// A restricted holder can make no transactions (client_restricted).
+        #[arg(long)]
+        restricted: Option<bool>,
+        /// natural or legal.
+        #[arg(long)]
+        person_type: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WalletCommand {
+    /// Activate or deactivate a wallet, or let or stop its holder spend from it.
+    Set {
+        #[arg(long)]
+        wallet: i64,
+        #[arg(long)]
+        active: Option<bool>,
+        /// false: the holder may not make transfers from the wallet (no_rights).
+        #[arg(long)]
+        can_pay: Option<bool>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set or remove a spending limit per rolling period (limits_exceeded, or with
+    /// --restriction the operator's temporary restriction_limits_exceeded).
+    Limit {
+        #[arg(long)]
+        wallet: i64,
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+        /// Decimal amount, e.g. 100.00.
+        #[arg(long, required_unless_present = "none", conflicts_with = "none")]
+        max_amount: Option<String>,
+        /// Seconds of the rolling window.
+        #[arg(long, default_value_t = 86_400)]
+        period: i64,
+        #[arg(long)]
+        restriction: bool,
+        /// Remove the limit.
+        #[arg(long)]
+        none: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SmsCommand {
+    /// Messages sent to holders' phones, newest first.
+    List {
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deliver a holder's SMS answer, e.g. --text "RG5A YES" (what an SMS gateway does).
+    Answer {
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        text: String,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,6 +263,20 @@ pub enum ProjectCommand {
     Create {
         #[arg(long)]
         name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set or remove the most one transaction may total in a currency (limit_violation).
+    SetLimit {
+        #[arg(long)]
+        project: i64,
+        #[arg(long, default_value = "EUR")]
+        currency: String,
+        /// Decimal amount, e.g. 500.00.
+        #[arg(long, required_unless_present = "none", conflicts_with = "none")]
+        max_amount: Option<String>,
+        #[arg(long)]
+        none: bool,
         #[arg(long)]
         json: bool,
     },
@@ -250,6 +359,7 @@ async fn admin_state(database: &str) -> anyhow::Result<AppState> {
         callbacks: Arc::new(callbacks),
         admin_token: None,
         rate_limit_per_minute: i64::MAX,
+        sms: Arc::new(crate::sms::OutboxGateway),
     };
     // Admin commands live in sandbox time too (a code issued after `clock advance` expires then).
     crate::service::lifecycle::sync_clock(&state).await?;
@@ -425,6 +535,118 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 AdminCommand::Callbacks(CallbacksCommand::Redeliver { id, json }) => {
                     let c = callbacks::redeliver(&state, id).await?;
                     print(&c, json, |c| format!("queued: {}", callback_line(c)))
+                }
+                AdminCommand::Project(ProjectCommand::SetLimit {
+                    project,
+                    currency,
+                    max_amount,
+                    none: _,
+                    json,
+                }) => {
+                    let l = operator::set_project_limit(
+                        &state,
+                        project,
+                        &currency,
+                        max_amount.as_deref(),
+                    )
+                    .await?;
+                    print(&l, json, |l| match &l.max_amount {
+                        Some(m) => format!(
+                            "project {}: at most {m} {} per transaction",
+                            l.project_id, l.currency
+                        ),
+                        None => format!("project {}: no limit in {}", l.project_id, l.currency),
+                    })
+                }
+                AdminCommand::User(UserCommand::Set {
+                    user,
+                    phone,
+                    no_phone,
+                    phone_confirmed,
+                    identity_verified,
+                    restricted,
+                    person_type,
+                    json,
+                }) => {
+                    let update = wallet_store::HolderUpdate {
+                        phone: if no_phone {
+                            Some(None)
+                        } else {
+                            phone.map(Some)
+                        },
+                        phone_confirmed,
+                        identity_verified,
+                        restricted,
+                        person_type,
+                    };
+                    let h = operator::set_holder(&state, user, update).await?;
+                    print(&h, json, |h| format!("{h:?}"))
+                }
+                AdminCommand::Wallet(WalletCommand::Set {
+                    wallet,
+                    active,
+                    can_pay,
+                    json,
+                }) => {
+                    let w = operator::set_wallet(&state, wallet, active, can_pay).await?;
+                    print(&w, json, |w| {
+                        format!(
+                            "wallet {}: active {}, can pay {}",
+                            w.wallet_id, w.active, w.can_pay
+                        )
+                    })
+                }
+                AdminCommand::Wallet(WalletCommand::Limit {
+                    wallet,
+                    currency,
+                    max_amount,
+                    period,
+                    restriction,
+                    none: _,
+                    json,
+                }) => {
+                    let limits = operator::set_wallet_limit(
+                        &state,
+                        wallet,
+                        &currency,
+                        max_amount.as_deref(),
+                        period,
+                        restriction,
+                    )
+                    .await?;
+                    print(&limits, json, |l| {
+                        if l.is_empty() {
+                            return format!("wallet {wallet}: no limits in {currency}");
+                        }
+                        l.iter()
+                            .map(|l| {
+                                format!(
+                                    "{} limit: {} {} per {} s",
+                                    l.kind, l.max_amount, l.currency, l.period_seconds
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                }
+                AdminCommand::Sms(SmsCommand::List { phone, limit, json }) => {
+                    let list = operator::sms_list(&state, phone.as_deref(), limit).await?;
+                    print(&list, json, |l| {
+                        if l.is_empty() {
+                            return "no messages".into();
+                        }
+                        l.iter()
+                            .map(|m| format!("#{} to {}: {}", m.id, m.phone, m.body))
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                }
+                AdminCommand::Sms(SmsCommand::Answer { phone, text, json }) => {
+                    let t = crate::service::flash::answer(&state.store, state.now(), &phone, &text)
+                        .await?;
+                    print(&t, json, |t| {
+                        format!("transaction {} is {}", t.transaction_key, t.status)
+                    })
                 }
                 AdminCommand::Client(ClientCommand::Create {
                     project,

@@ -48,6 +48,24 @@ pub enum ApiError {
     UserErrorLimitExceeded(String),
     #[error("{0}")]
     NoActiveAllowance(String),
+    #[error("{0}")]
+    AllowanceExceeded(String),
+    #[error("{0}")]
+    LimitViolation(String),
+    #[error("{0}")]
+    LimitsExceeded(String),
+    #[error("{0}")]
+    RestrictionLimitsExceeded(String),
+    #[error("{0}")]
+    NoRights(String),
+    #[error("{0}")]
+    RestrictionViolation(String),
+    #[error("{0}")]
+    ClientNotVerified(String),
+    #[error("{0}")]
+    ClientRestricted(String),
+    #[error("{0}")]
+    PhoneNotConfirmed(String),
     #[error("the service is overloaded; retry later")]
     Unavailable,
     #[error("internal server error")]
@@ -75,6 +93,15 @@ impl ApiError {
             ApiError::RateLimitExceeded(_) => "rate_limit_exceeded",
             ApiError::UserErrorLimitExceeded(_) => "user_error_limit_exceeded",
             ApiError::NoActiveAllowance(_) => "no_active_allowance",
+            ApiError::AllowanceExceeded(_) => "allowance_exceeded",
+            ApiError::LimitViolation(_) => "limit_violation",
+            ApiError::LimitsExceeded(_) => "limits_exceeded",
+            ApiError::RestrictionLimitsExceeded(_) => "restriction_limits_exceeded",
+            ApiError::NoRights(_) => "no_rights",
+            ApiError::RestrictionViolation(_) => "restriction_violation",
+            ApiError::ClientNotVerified(_) => "client_not_verified",
+            ApiError::ClientRestricted(_) => "client_restricted",
+            ApiError::PhoneNotConfirmed(_) => "phone_not_confirmed",
             ApiError::Unavailable => "temporarily_unavailable",
             ApiError::Internal(_) => "internal_server_error",
         }

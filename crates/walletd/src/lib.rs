@@ -17,4 +17,5 @@ pub mod receipt;
 pub mod render;
 pub mod server;
 pub mod service;
+pub mod sms;
 pub mod state;

@@ -3,7 +3,7 @@
 use wallet_client::types::{self as wire, CallbackUri, Reserve};
 use wallet_core::money::format_decimal;
 use wallet_core::reserve::ReserveSpec;
-use wallet_store::{PaymentRow, TransactionRow};
+use wallet_store::{AllowanceRow, PaymentRow, TransactionRow};
 
 fn json(text: &Option<String>) -> Option<serde_json::Value> {
     text.as_deref().and_then(|t| serde_json::from_str(t).ok())
@@ -45,7 +45,11 @@ pub fn payment(p: &PaymentRow) -> wire::Payment {
 /// `reserve.until` (and flat `reserve_until`) show the deadline while funds are held, else the
 /// requested moment if one was given; `reserve.for` shows the requested seconds, and the flat
 /// `reserve_for` the same in hours when it is a whole number of hours.
-pub fn transaction(t: &TransactionRow, payments: &[PaymentRow]) -> wire::Transaction {
+pub fn transaction(
+    t: &TransactionRow,
+    payments: &[PaymentRow],
+    allowance: Option<&AllowanceRow>,
+) -> wire::Transaction {
     let (for_seconds, requested_until) = match t.reserve {
         ReserveSpec::Default => (None, None),
         ReserveSpec::For { seconds, .. } => (Some(seconds), None),
@@ -66,10 +70,16 @@ pub fn transaction(t: &TransactionRow, payments: &[PaymentRow]) -> wire::Transac
         wallet: t.wallet_id,
         valid_for_payment_card_debit: false,
         confirmed_at: t.confirmed_at,
-        correlation_key: None,
+        correlation_key: t
+            .correlation_key
+            .clone()
+            .filter(|_| t.status == wallet_core::TransactionStatus::Waiting),
         project_id: Some(t.project_id),
         payments: payments.iter().map(payment).collect(),
-        allowance: None,
+        allowance: allowance.map(|a| wire::TransactionAllowance {
+            optional: a.optional,
+            data: self::allowance(a),
+        }),
         reserve,
         reserve_until: until,
         reserve_for: for_seconds.filter(|s| s % 3600 == 0).map(|s| s / 3600),
@@ -84,7 +94,41 @@ pub fn transaction(t: &TransactionRow, payments: &[PaymentRow]) -> wire::Transac
         },
         user: json(&t.user_json),
         inquiries: json(&t.inquiries_json),
+        restrictions: json(&t.restrictions_json),
         location_id: None,
         manager_id: None,
+    }
+}
+
+/// An allowance as `GET allowance/{id}` returns it.
+pub fn allowance(a: &AllowanceRow) -> wire::Allowance {
+    let decimal = |amount: i64| format_decimal(amount, a.currency);
+    let valid = (a.valid_for.is_some() || a.valid_until.is_some()).then_some(wire::Valid {
+        for_seconds: a.valid_for,
+        until: a.valid_until,
+    });
+    wire::Allowance {
+        id: a.id,
+        transaction_key: a.transaction_key.clone(),
+        created_at: a.created_at,
+        status: a.status.clone(),
+        currency: a.currency.code().to_string(),
+        wallet: a.wallet_id,
+        confirmed_at: a.confirmed_at,
+        valid,
+        valid_until: a.valid_until,
+        valid_for: a.valid_for.filter(|s| s % 3600 == 0).map(|s| s / 3600),
+        description: a.description.clone(),
+        max_price: a.max_price,
+        max_price_decimal: a.max_price.map(decimal),
+        limits: a
+            .limits
+            .iter()
+            .map(|l| wire::AllowanceLimit {
+                max_price: l.max_price,
+                max_price_decimal: Some(decimal(l.max_price)),
+                time: l.time,
+            })
+            .collect(),
     }
 }

@@ -51,6 +51,7 @@ impl Server {
             callbacks: Arc::new(callbacks),
             admin_token: config.admin_token.clone().map(Arc::new),
             rate_limit_per_minute: config.rate_limit_per_minute,
+            sms: Arc::new(crate::sms::OutboxGateway),
         };
         crate::service::lifecycle::sync_clock(&state).await?;
         let listener = TcpListener::bind(&config.listen).await?;

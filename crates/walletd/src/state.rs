@@ -18,6 +18,8 @@ pub struct AppState {
     pub admin_token: Option<Arc<String>>,
     /// Requests one API client may make per minute before `rate_limit_exceeded` (429).
     pub rate_limit_per_minute: i64,
+    /// Where FLASH SMS go (by default, the operators' outbox).
+    pub sms: Arc<dyn crate::sms::SmsGateway>,
 }
 
 impl AppState {

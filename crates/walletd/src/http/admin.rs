@@ -63,3 +63,23 @@ pub async fn clock(
     check_token(&state, &headers)?;
     lifecycle::read_clock(&state).await.map(Json)
 }
+
+#[derive(serde::Deserialize)]
+pub struct Inbound {
+    from: String,
+    text: String,
+}
+
+/// `POST /admin/v1/sms/inbound` `{"from": "+370…", "text": "RG5A YES"}`: where an SMS gateway
+/// delivers a holder's answer to a FLASH SMS. Answers the transaction it reserved or rejected.
+pub async fn sms_inbound(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<wallet_client::types::Transaction>> {
+    check_token(&state, &headers)?;
+    let inbound: Inbound = json::parse(&body)?;
+    crate::service::flash::answer(&state.store, state.now(), &inbound.from, &inbound.text)
+        .await
+        .map(Json)
+}

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes of `/rest/v1/` behind MAC authentication.
 
 mod admin;
+mod allowances;
 mod payments;
 mod transactions;
 mod wallets;
@@ -57,8 +58,30 @@ pub fn router(state: AppState) -> Router {
         .route("/rest/v1/transactions", get(transactions::search))
         .route("/rest/v1/payment", axum::routing::post(payments::create))
         .route("/rest/v1/payments", get(payments::search))
+        .route(
+            "/rest/v1/transaction/{key}/flash/{wallet}",
+            put(transactions::flash),
+        )
+        .route(
+            "/rest/v1/allowance",
+            axum::routing::post(allowances::create),
+        )
+        .route(
+            "/rest/v1/allowance/{id}",
+            get(allowances::get).delete(allowances::cancel),
+        )
+        .route(
+            "/rest/v1/allowance/active/{wallet}",
+            get(allowances::active).delete(allowances::cancel_active),
+        )
+        .route("/rest/v1/allowance/limit/{wallet}", get(allowances::limit))
         .route("/rest/v1/wallet/{id}", get(wallets::wallet))
         .route("/rest/v1/wallet/{id}/balance", get(wallets::balance))
+        .route("/rest/v1/wallet/{id}/statements", get(wallets::statements))
+        .route(
+            "/rest/v1/wallet/{id}/sufficient-amount",
+            get(wallets::sufficient_amount),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         // Layers run outside in: authenticate, then idempotency (which needs the caller).
         .route_layer(middleware::from_fn_with_state(
@@ -76,6 +99,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/v1/clock/advance",
             axum::routing::post(admin::advance_clock),
+        )
+        .route(
+            "/admin/v1/sms/inbound",
+            axum::routing::post(admin::sms_inbound),
         )
         .route("/publickey", get(crate::callbacks::public_key))
         .fallback(not_found)

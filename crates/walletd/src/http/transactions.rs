@@ -3,7 +3,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json;
-use crate::service::transactions as svc;
+use crate::service::{flash, reserve, transactions as svc};
 use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
@@ -55,7 +55,7 @@ pub async fn reserve(
 ) -> ApiResult<Json<Transaction>> {
     key_or_404(&key)?;
     let req: ReserveRequest = json::parse_optional(&body)?.unwrap_or_default();
-    svc::reserve_with_code(&state, &caller.client, &key, req)
+    reserve::reserve_with_code(&state, &caller.client, &key, req)
         .await
         .map(Json)
 }
@@ -113,7 +113,7 @@ pub async fn reserve_for_wallet(
     })?;
     let req: ReserveRequest = json::parse_optional(&body)?.unwrap_or_default();
     match req.pin.as_deref() {
-        Some(pin) => svc::reserve_with_pin(
+        Some(pin) => reserve::reserve_with_pin(
             &state,
             &caller.client,
             &key,
@@ -123,16 +123,38 @@ pub async fn reserve_for_wallet(
         )
         .await
         .map(Json),
-        None => svc::reserve_with_allowance(
+        None => reserve::reserve_with_allowance(
             &state,
             &caller.client,
             &key,
             wallet,
-            req.revoke_transactions.as_deref(),
+            req.revoke_transactions.as_deref().unwrap_or_default(),
         )
         .await
         .map(Json),
     }
+}
+
+/// A wallet id in a path; `me` needs a holder's access token.
+pub(crate) fn wallet_in_path(wallet: &str) -> ApiResult<i64> {
+    wallet.parse().map_err(|_| {
+        ApiError::NotFound(format!(
+            "wallet {wallet:?} was not found (`me` needs a holder's access token)"
+        ))
+    })
+}
+
+/// `PUT transaction/{key}/flash/{wallet}` (empty body).
+pub async fn flash(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((key, wallet)): Path<(String, String)>,
+) -> ApiResult<Json<Transaction>> {
+    key_or_404(&key)?;
+    let wallet = wallet_in_path(&wallet)?;
+    flash::send(&state, &caller.client, &key, wallet)
+        .await
+        .map(Json)
 }
 
 pub async fn types(
@@ -146,7 +168,7 @@ pub async fn types(
             "wallet {wallet:?} was not found (`me` needs a holder's access token)"
         ))
     })?;
-    svc::types(&state, &caller.client, &key, wallet)
+    reserve::types(&state, &caller.client, &key, wallet)
         .await
         .map(Json)
 }

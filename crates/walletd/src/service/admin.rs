@@ -70,6 +70,8 @@ pub struct DemoUser {
     pub email: String,
     pub password: String,
     pub pin: String,
+    /// Confirmed, so FLASH SMS work for the demo holders.
+    pub phone: String,
     pub wallet_id: i64,
 }
 
@@ -249,9 +251,19 @@ pub async fn issue_code(
 }
 
 /// The demo holders: fixed, documented credentials, so that a second `walletd demo` prints the same.
-const DEMO_USERS: [(&str, &str, &str); 2] = [
-    ("alice@example.com", "alice-demo-password", "1234"),
-    ("bob@example.com", "bob-demo-password", "4321"),
+const DEMO_USERS: [(&str, &str, &str, &str); 2] = [
+    (
+        "alice@example.com",
+        "alice-demo-password",
+        "1234",
+        "+37060000001",
+    ),
+    (
+        "bob@example.com",
+        "bob-demo-password",
+        "4321",
+        "+37060000002",
+    ),
 ];
 /// Each demo holder starts with this many EUR.
 const DEMO_BALANCE: i64 = 100_000;
@@ -285,7 +297,7 @@ pub async fn demo(state: &AppState) -> ApiResult<Demo> {
         }
     };
     let mut users = Vec::new();
-    for (email, password, pin) in DEMO_USERS {
+    for (email, password, pin, phone) in DEMO_USERS {
         let (user_id, wallet_id) = match tx.user_by_email(email).await? {
             Some(u) => {
                 let wallet = *tx.wallets_of_user(u.id).await?.first().ok_or_else(|| {
@@ -296,6 +308,12 @@ pub async fn demo(state: &AppState) -> ApiResult<Demo> {
             None => {
                 let user_id = tx.insert_user(email, &hash_secret(password)?, now).await?;
                 tx.set_pin_hash(user_id, &hash_secret(pin)?).await?;
+                let confirmed_phone = wallet_store::HolderUpdate {
+                    phone: Some(Some(phone.to_string())),
+                    phone_confirmed: Some(true),
+                    ..Default::default()
+                };
+                tx.update_holder(user_id, &confirmed_phone).await?;
                 let wallet_id = tx.insert_wallet(user_id, now).await?;
                 top_up_in(&mut tx, wallet_id, DEMO_BALANCE, eur, now).await?;
                 (user_id, wallet_id)
@@ -306,6 +324,7 @@ pub async fn demo(state: &AppState) -> ApiResult<Demo> {
             email: email.to_string(),
             password: password.to_string(),
             pin: pin.to_string(),
+            phone: phone.to_string(),
             wallet_id,
         });
     }

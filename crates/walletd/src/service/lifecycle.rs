@@ -3,7 +3,6 @@
 
 use crate::clock::wall_now;
 use crate::error::{ApiError, ApiResult};
-use crate::render;
 use crate::service::{payments, transactions};
 use crate::state::AppState;
 use serde::Serialize;
@@ -85,11 +84,12 @@ pub async fn delete_if_aged(state: &AppState, key: &str) -> ApiResult<bool> {
     .await?;
     tx.append_event(key, now, "system", "deleted", Some("new for a month"))
         .await?;
+    super::allowances::ended(&mut tx, key).await?;
     let t = tx
         .transaction(key)
         .await?
         .ok_or_else(|| ApiError::not_found_transaction(key))?;
-    let data = render::transaction(&t, &tx.payments_of(key).await?);
+    let data = super::transactions::render_row(&mut tx, &t).await?;
     crate::callbacks::enqueue_transaction(&mut tx, &t, &data, now).await?;
     tx.commit().await?;
     Ok(true)

@@ -3,7 +3,12 @@
 //! the answer. Handlers and admin commands both call these.
 
 pub mod admin;
+pub mod allowances;
+pub mod flash;
 pub mod lifecycle;
+pub mod operator;
+pub mod payer;
 pub mod payments;
+pub mod reserve;
 pub mod transactions;
 pub mod wallets;

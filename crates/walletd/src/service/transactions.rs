@@ -7,15 +7,13 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use wallet_client::types::{
     self as wire, CallbackUri, ConfirmPrices, NewPayment, NewTransaction, PaymentRef,
-    ReserveRequest,
 };
-use wallet_core::codes::{CodeRecord, CodeRestriction, ReservationCode, check_use};
 use wallet_core::keys::new_transaction_key;
-use wallet_core::money::{Currency, Money, parse_decimal};
-use wallet_core::payment::{FreezeSpec, PriceRules, reduce_price, select_price};
+use wallet_core::money::{Currency, parse_decimal};
+use wallet_core::payment::{FreezeSpec, reduce_price};
 use wallet_core::reserve::ReserveSpec;
 use wallet_core::status::Event;
-use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
+use wallet_core::{PaymentStatus, TransactionStatus};
 use wallet_store::{ClientRow, NewPaymentRow, PaymentRow, TransactionRow, TransactionState, Tx};
 
 /// Most payments one transaction may group.
@@ -146,12 +144,22 @@ pub(crate) async fn view(tx: &mut Tx, key: &str) -> ApiResult<wire::Transaction>
         .transaction(key)
         .await?
         .ok_or_else(|| ApiError::not_found_transaction(key))?;
-    let payments = tx.payments_of(key).await?;
-    Ok(render::transaction(&t, &payments))
+    render_row(tx, &t).await
+}
+
+/// A transaction row with its payments and allowance, as the API shows it.
+pub(crate) async fn render_row(tx: &mut Tx, t: &TransactionRow) -> ApiResult<wire::Transaction> {
+    let payments = tx.payments_of(&t.key).await?;
+    let allowance = tx.allowance_of(&t.key).await?;
+    Ok(render::transaction(t, &payments, allowance.as_ref()))
 }
 
 /// Locks the caller's transaction; another project's transaction does not exist for the caller.
-async fn lock_own(tx: &mut Tx, key: &str, client: &ClientRow) -> ApiResult<TransactionRow> {
+pub(crate) async fn lock_own(
+    tx: &mut Tx,
+    key: &str,
+    client: &ClientRow,
+) -> ApiResult<TransactionRow> {
     match tx.transaction_for_update(key).await? {
         Some(t) if t.project_id == client.project_id => Ok(t),
         _ => Err(ApiError::not_found_transaction(key)),
@@ -180,16 +188,16 @@ pub(crate) async fn create_unanswered(
     req: NewTransaction,
 ) -> ApiResult<(Tx, wire::Transaction)> {
     let now = state.now();
-    if req.allowance.is_some() {
+    if req.payments.is_empty() && req.allowance.is_none() {
         return Err(ApiError::invalid(
-            "allowance in a transaction is not supported by this walletd version yet",
+            "payments is required (a non-empty array of payments or payment ids) unless an allowance is given",
         ));
     }
-    if req.payments.is_empty() {
-        return Err(ApiError::invalid(
-            "payments is required: a non-empty array of payments or payment ids",
-        ));
-    }
+    let restrictions = req
+        .restrictions
+        .as_ref()
+        .map(super::payer::validate_restrictions)
+        .transpose()?;
     if req.payments.len() > MAX_PAYMENTS {
         return Err(ApiError::invalid(format!(
             "a transaction groups at most {MAX_PAYMENTS} payments"
@@ -249,6 +257,8 @@ pub(crate) async fn create_unanswered(
         callbacks_disabled,
         user_json: req.user.as_ref().map(Value::to_string),
         inquiries_json: req.inquiries.as_ref().map(Value::to_string),
+        restrictions_json: restrictions.map(|r| r.to_string()),
+        correlation_key: None,
     };
     tx.insert_transaction(&row, now).await?;
     let mut all_explicit = true;
@@ -271,11 +281,15 @@ pub(crate) async fn create_unanswered(
             }
         }
     }
-    if auto_confirm && !all_explicit {
+    if let Some(a) = &req.allowance {
+        super::allowances::attach(&mut tx, client, &key, a, now).await?;
+    }
+    if auto_confirm && !(all_explicit && (req.allowance.is_none() || req.payments.is_empty())) {
         return Err(ApiError::invalid(
-            "auto_confirm is only available when every payment names its beneficiary",
+            "auto_confirm is only available for a transaction of only an allowance, or of only payments that name their beneficiary",
         ));
     }
+    check_project_limits(&mut tx, project.id, &key).await?;
     tx.append_event(
         &key,
         now,
@@ -288,7 +302,7 @@ pub(crate) async fn create_unanswered(
     Ok((tx, view))
 }
 
-fn prefix_error(e: ApiError, prefix: &str) -> ApiError {
+pub(crate) fn prefix_error(e: ApiError, prefix: &str) -> ApiError {
     match e {
         ApiError::InvalidRequest(m) => ApiError::InvalidRequest(format!("{prefix}{m}")),
         ApiError::InvalidState(m) => ApiError::InvalidState(format!("{prefix}{m}")),
@@ -331,14 +345,45 @@ async fn regroup_payment(
         Some(&format!("{id} -> {key}")),
     )
     .await?;
-    if tx.payments_of(&old.key).await?.is_empty() {
+    delete_if_empty(tx, &old, now).await?;
+    Ok(payment.beneficiary_json.is_some())
+}
+
+/// A `new` transaction left with neither payments nor a live allowance is deleted.
+pub(crate) async fn delete_if_empty(tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiResult<()> {
+    let payments = tx.payments_of(&t.key).await?;
+    let allowance = tx
+        .allowance_of(&t.key)
+        .await?
+        .filter(|a| a.transaction_key == t.key && a.status == "new");
+    if payments.is_empty() && allowance.is_none() {
         let state = TransactionState {
             status: TransactionStatus::Deleted,
-            ..old.state()
+            ..t.state()
         };
-        tx.set_transaction_state(&old.key, &state, now).await?;
+        tx.set_transaction_state(&t.key, &state, now).await?;
     }
-    Ok(payment.beneficiary_json.is_some())
+    Ok(())
+}
+
+/// `limit_violation`: the project's limit per transaction and currency (set by the operator).
+async fn check_project_limits(tx: &mut Tx, project_id: i64, key: &str) -> ApiResult<()> {
+    let mut totals: BTreeMap<Currency, i64> = BTreeMap::new();
+    for p in tx.payments_of(key).await? {
+        *totals.entry(p.currency).or_default() += p.price;
+    }
+    for (currency, total) in totals {
+        if let Some(max) = tx.project_limit(project_id, currency).await?
+            && total > max
+        {
+            return Err(ApiError::LimitViolation(format!(
+                "the transaction totals {} {currency}, above this project's limit of {} {currency} per transaction",
+                wallet_core::money::format_decimal(total, currency),
+                wallet_core::money::format_decimal(max, currency)
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `GET transaction/{key}`: a reservation past its deadline is failed first, so a read never shows it reserved.
@@ -359,7 +404,7 @@ pub async fn get(state: &AppState, client: &ClientRow, key: &str) -> ApiResult<w
 }
 
 /// Releases every hold of a transaction and marks it `status` (revoked, failed).
-async fn release_all(
+pub(crate) async fn release_all(
     tx: &mut Tx,
     t: &TransactionRow,
     status: TransactionStatus,
@@ -393,6 +438,7 @@ async fn release_all(
         now,
     )
     .await?;
+    super::allowances::ended(tx, &t.key).await?;
     Ok(())
 }
 
@@ -426,7 +472,7 @@ async fn expire_locked(tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiResult<(
 
 /// Opens the write transaction of a client's change to its transaction `key`, with the row locked.
 /// A reservation past its deadline is failed first (and that is committed), so no change acts on it.
-async fn begin_change(
+pub(crate) async fn begin_change(
     state: &AppState,
     client: &ClientRow,
     key: &str,
@@ -449,333 +495,34 @@ pub async fn revoke(
     key: &str,
 ) -> ApiResult<wire::Transaction> {
     let (mut tx, t, now) = begin_change(state, client, key).await?;
-    let to = t.status.apply(Event::Revoke)?;
-    release_all(&mut tx, &t, to, now).await?;
-    tx.append_event(
-        key,
-        now,
-        &format!("client:{}", client.mac_id),
-        to.as_str(),
-        None,
-    )
-    .await?;
+    revoke_locked(&mut tx, &t, &format!("client:{}", client.mac_id), now).await?;
     let view = view(&mut tx, key).await?;
     crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
 }
 
-fn expired_error() -> ApiError {
+/// Revokes (or deletes, if new) a locked transaction, releasing its funds.
+pub(crate) async fn revoke_locked(
+    tx: &mut Tx,
+    t: &TransactionRow,
+    actor: &str,
+    now: i64,
+) -> ApiResult<()> {
+    if is_due(t, now) {
+        return Err(expired_error());
+    }
+    let to = t.status.apply(Event::Revoke)?;
+    release_all(tx, t, to, now).await?;
+    tx.append_event(&t.key, now, actor, to.as_str(), None)
+        .await?;
+    Ok(())
+}
+
+pub(crate) fn expired_error() -> ApiError {
     ApiError::InvalidState(
         "the reservation deadline passed: the transaction failed and its funds were released"
             .into(),
     )
-}
-
-/// A `new` transaction opened for reservation: locked, with its payments.
-struct Reservable {
-    t: TransactionRow,
-    payments: Vec<PaymentRow>,
-    deadline: i64,
-    to: TransactionStatus,
-}
-
-/// Opens the change, checks the transaction may be reserved now, and loads its payments.
-async fn open_reservable(
-    state: &AppState,
-    client: &ClientRow,
-    key: &str,
-) -> ApiResult<(Tx, Reservable, i64)> {
-    let (mut tx, t, now) = begin_change(state, client, key).await?;
-    let to = t.status.apply(Event::Reserve)?;
-    if t.status != TransactionStatus::New {
-        return Err(ApiError::InvalidState(format!(
-            "transaction is {}; only new transactions can be reserved",
-            t.status
-        )));
-    }
-    let deadline = t.reserve.deadline(now).map_err(|_| {
-        ApiError::InvalidState(
-            "the transaction's reserve.until has passed; create a new transaction".into(),
-        )
-    })?;
-    let payments = tx
-        .payments_of(key)
-        .await?
-        .into_iter()
-        .filter(|p| p.status != PaymentStatus::Canceled)
-        .collect();
-    Ok((
-        tx,
-        Reservable {
-            t,
-            payments,
-            deadline,
-            to,
-        },
-        now,
-    ))
-}
-
-/// Holds every payment's price on the payer's wallet and moves the transaction to `reserved`
-/// (then `confirmed`, with `auto_confirm`). Any refusal leaves nothing written: the caller's
-/// database transaction is dropped.
-async fn hold_funds(
-    tx: &mut Tx,
-    client: &ClientRow,
-    r: Reservable,
-    payer_wallet: i64,
-    selected: &[i64],
-    kind: TransactionType,
-    now: i64,
-) -> ApiResult<()> {
-    let payer = tx
-        .wallet(payer_wallet)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("wallet {payer_wallet} was not found")))?;
-    if !payer.active {
-        return Err(ApiError::PayerAccountInactive(
-            "the payer's wallet is inactive and cannot make payments".into(),
-        ));
-    }
-    let mut payments = r.payments;
-    for (p, amount) in payments.iter_mut().zip(selected) {
-        check_beneficiary(tx, p, payer.id).await?;
-        let account = tx.wallet_account(payer.id, p.currency).await?;
-        let hold = tx
-            .place_hold(account, p.id, *amount, now)
-            .await?
-            .ok_or_else(|| {
-                ApiError::NotEnoughFunds(format!(
-                    "there is not enough {} in the wallet for this transaction",
-                    p.currency
-                ))
-            })?;
-        p.price = *amount;
-        p.hold_id = Some(hold);
-        p.payer_wallet_id = Some(payer.id);
-        p.status = r.to.into();
-        tx.update_payment(p.id, p.status, p.price, p.payer_wallet_id, p.hold_id, None)
-            .await?;
-    }
-    let key = &r.t.key;
-    let reserved = TransactionState {
-        status: r.to,
-        kind: Some(kind),
-        wallet_id: Some(payer.id),
-        reserved_until: Some(r.deadline),
-        confirmed_at: None,
-    };
-    tx.set_transaction_state(key, &reserved, now).await?;
-    let detail = format!("{kind} wallet {}", payer.id);
-    tx.append_event(
-        key,
-        now,
-        &format!("client:{}", client.mac_id),
-        "reserved",
-        Some(&detail),
-    )
-    .await?;
-    if r.t.auto_confirm {
-        let t = lock_own(tx, key, client).await?;
-        settle(tx, &t, &payments, &BTreeMap::new(), now).await?;
-        tx.append_event(key, now, "system", "confirmed", Some("auto_confirm"))
-            .await?;
-    }
-    Ok(())
-}
-
-/// `PUT transaction/{key}/reserve` with a reservation code.
-pub async fn reserve_with_code(
-    state: &AppState,
-    client: &ClientRow,
-    key: &str,
-    req: ReserveRequest,
-) -> ApiResult<wire::Transaction> {
-    let text = match (&req.reservation_code, &req.code) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(ApiError::invalid(
-                "reservation_code and code differ; give one of them",
-            ));
-        }
-        (Some(c), _) | (None, Some(c)) => c.clone(),
-        (None, None) => {
-            return Err(ApiError::invalid(if req.pin.is_some() {
-                "reserving with a PIN needs the wallet in the path: PUT transaction/{key}/reserve/{wallet}"
-            } else {
-                "reservation_code is required"
-            }));
-        }
-    };
-    if !client.has_grant(TransactionType::ReservationCode.as_str()) {
-        return Err(ApiError::UnsupportedGrantType(
-            "this client may not reserve transactions with reservation codes".into(),
-        ));
-    }
-    let code = ReservationCode::parse(&text).ok_or_else(|| {
-        ApiError::InvalidCode("reservation code is incorrect: expected 28 digits; the holder should generate a new one".into())
-    })?;
-    let code_hash = code.keyed_hash(&state.code_key);
-    let (mut tx, r, now) = open_reservable(state, client, key).await?;
-    let stored = tx.code_for_update(&code_hash).await?.ok_or_else(|| {
-        ApiError::InvalidCode(
-            "reservation code is incorrect; the holder should generate a new one".into(),
-        )
-    })?;
-    let selected = selected_prices(&r.payments, req.payment_prices.as_ref())?;
-    let restriction_currency = stored
-        .currency
-        .as_deref()
-        .map(Currency::parse)
-        .transpose()?;
-    let record = CodeRecord {
-        wallet_id: stored.wallet_id,
-        restriction: CodeRestriction {
-            max_amount: stored
-                .max_amount
-                .zip(restriction_currency.or(r.payments.first().map(|p| p.currency)))
-                .map(|(m, c)| Money::new(m, c)),
-            currency: restriction_currency,
-        },
-        expires_at: stored.expires_at,
-        used: stored.used_at.is_some(),
-    };
-    let prices: Vec<Money> = r
-        .payments
-        .iter()
-        .zip(&selected)
-        .map(|(p, amount)| Money::new(*amount, p.currency))
-        .collect();
-    check_use(&record, now, &prices)?;
-    if !tx.use_code(stored.id, key, now).await? {
-        return Err(ApiError::InvalidCode(
-            "reservation code was already used; the holder should generate a new one".into(),
-        ));
-    }
-    hold_funds(
-        &mut tx,
-        client,
-        r,
-        record.wallet_id,
-        &selected,
-        TransactionType::ReservationCode,
-        now,
-    )
-    .await?;
-    let view = view(&mut tx, key).await?;
-    crate::idempotency::commit_answer(tx, &view).await?;
-    Ok(view)
-}
-
-/// Most PIN errors in a row before the holder is locked out (`user_error_limit_exceeded`).
-pub const MAX_PIN_FAILURES: i64 = 5;
-
-/// `PUT transaction/{key}/reserve/{wallet}` with `{"pin": …}`: the holder's PIN authorises it.
-pub async fn reserve_with_pin(
-    state: &AppState,
-    client: &ClientRow,
-    key: &str,
-    wallet_id: i64,
-    pin: &str,
-    payment_prices: Option<&BTreeMap<String, i64>>,
-) -> ApiResult<wire::Transaction> {
-    if !client.has_grant(TransactionType::Pin.as_str()) {
-        return Err(ApiError::UnsupportedGrantType(
-            "this client may not reserve transactions with a PIN".into(),
-        ));
-    }
-    let holder = {
-        let mut tx = state.store.read().await?;
-        let wallet = tx
-            .wallet(wallet_id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("wallet {wallet_id} was not found")))?;
-        tx.user_pin(wallet.owner_user_id).await?
-    };
-    let Some((user_id, pin_hash, failures)) = holder else {
-        return Err(ApiError::InvalidCode("the wallet holder has no PIN".into()));
-    };
-    if failures >= MAX_PIN_FAILURES {
-        return Err(ApiError::UserErrorLimitExceeded(
-            "the holder is blocked after too many wrong PINs; the holder must reset the PIN".into(),
-        ));
-    }
-    let pin_ok = crate::service::admin::verify_secret(pin.to_string(), pin_hash).await?;
-    if !pin_ok {
-        let mut tx = state.store.write().await?;
-        let failures = tx.record_pin_failure(user_id).await?;
-        tx.commit().await?;
-        let left = (MAX_PIN_FAILURES - failures).max(0);
-        return Err(ApiError::InvalidCode(format!(
-            "the PIN is incorrect; {left} attempts left"
-        )));
-    }
-    let (mut tx, r, now) = open_reservable(state, client, key).await?;
-    let selected = selected_prices(&r.payments, payment_prices)?;
-    tx.reset_pin_failures(user_id).await?;
-    hold_funds(
-        &mut tx,
-        client,
-        r,
-        wallet_id,
-        &selected,
-        TransactionType::Pin,
-        now,
-    )
-    .await?;
-    let view = view(&mut tx, key).await?;
-    crate::idempotency::commit_answer(tx, &view).await?;
-    Ok(view)
-}
-
-/// The beneficiary must be an active wallet other than the payer's.
-async fn check_beneficiary(tx: &mut Tx, p: &PaymentRow, payer: i64) -> ApiResult<()> {
-    if p.beneficiary_wallet_id == payer {
-        return Err(ApiError::PaymentToSameAccount(format!(
-            "payment {} would pay wallet {payer} from itself",
-            p.id
-        )));
-    }
-    match tx.wallet(p.beneficiary_wallet_id).await? {
-        Some(w) if w.active => Ok(()),
-        _ => Err(ApiError::BeneficiaryAccountInactive(format!(
-            "the beneficiary wallet of payment {} is inactive and cannot accept payments",
-            p.id
-        ))),
-    }
-}
-
-/// The price to reserve for each payment, applying `payment_prices` where `price_rules` allow.
-fn selected_prices(
-    payments: &[PaymentRow],
-    chosen: Option<&BTreeMap<String, i64>>,
-) -> ApiResult<Vec<i64>> {
-    let mut chosen_by_id = BTreeMap::new();
-    for (id, price) in chosen.into_iter().flatten() {
-        let id: i64 = id.parse().map_err(|_| {
-            ApiError::invalid(format!("payment_prices key {id:?} is not a payment id"))
-        })?;
-        if !payments.iter().any(|p| p.id == id) {
-            return Err(ApiError::invalid(format!(
-                "payment_prices names payment {id}, which is not in this transaction"
-            )));
-        }
-        chosen_by_id.insert(id, *price);
-    }
-    payments
-        .iter()
-        .map(|p| {
-            let rules: Option<PriceRules> = p
-                .price_rules
-                .as_deref()
-                .and_then(|r| serde_json::from_str(r).ok());
-            Ok(select_price(
-                p.id,
-                p.price,
-                rules.as_ref(),
-                chosen_by_id.get(&p.id).copied(),
-            )?)
-        })
-        .collect()
 }
 
 /// The freeze a payment asked for, if any.
@@ -790,7 +537,7 @@ pub fn freeze_of(p: &PaymentRow) -> Option<FreezeSpec> {
 /// Confirms every payment at the given (or reserved) price. An unfrozen payment is settled to
 /// its beneficiary at once (`done`); a frozen one stays held for the payer and shows as incoming
 /// for the beneficiary (`confirmed`) until its freeze ends, it is finalized or canceled.
-async fn settle(
+pub(crate) async fn settle(
     tx: &mut Tx,
     t: &TransactionRow,
     payments: &[PaymentRow],
@@ -854,6 +601,7 @@ async fn settle(
         ..t.state()
     };
     tx.set_transaction_state(&t.key, &confirmed, now).await?;
+    super::allowances::activate(tx, t, now).await?;
     Ok(())
 }
 
@@ -1043,13 +791,7 @@ pub struct SearchQuery {
     pub offset: Option<String>,
 }
 
-/// `{"total", "offset", "limit"}`.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct Metadata {
-    pub total: i64,
-    pub offset: i64,
-    pub limit: i64,
-}
+pub use wallet_client::types::Metadata;
 
 /// `{"transactions": […], "_metadata": {…}}`.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -1130,8 +872,7 @@ pub async fn search(
     let (total, rows) = tx.search_transactions(&filter).await?;
     let mut transactions = Vec::with_capacity(rows.len());
     for t in rows {
-        let payments = tx.payments_of(&t.key).await?;
-        transactions.push(render::transaction(&t, &payments));
+        transactions.push(render_row(&mut tx, &t).await?);
     }
     Ok(TransactionPage {
         transactions,
@@ -1144,7 +885,7 @@ pub async fn search(
 }
 
 /// `POST transaction/renew/{key}`: a new transaction like a `deleted`, `rejected`, `failed` or
-/// `revoked` one, with copies of its payments; the old one stays as it is, for the history.
+/// `revoked` one, with copies of its payments and allowance; the old one stays as it is, for the history.
 pub async fn renew(
     state: &AppState,
     client: &ClientRow,
@@ -1205,6 +946,22 @@ pub async fn renew(
         };
         tx.insert_payment(&copy).await?;
     }
+    if let Some(a) = tx.allowance_of(key).await? {
+        let copy = wallet_store::NewAllowanceRow {
+            transaction_key: new_key.clone(),
+            project_id: a.project_id,
+            client_id: client.id,
+            optional: a.optional,
+            currency: a.currency,
+            max_price: a.max_price,
+            limits: a.limits,
+            description: a.description,
+            valid_for: a.valid_for,
+            valid_until: a.valid_until,
+            created_at: now,
+        };
+        tx.insert_allowance(&copy).await?;
+    }
     let actor = format!("client:{}", client.mac_id);
     tx.append_event(key, now, &actor, "renewed", Some(&new_key))
         .await?;
@@ -1219,55 +976,4 @@ pub async fn renew(
     let view = view(&mut tx, &new_key).await?;
     crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
-}
-
-/// `GET transaction/{key}/type/{wallet}`: the ways this client could have `wallet` reserve it now.
-pub async fn types(
-    state: &AppState,
-    client: &ClientRow,
-    key: &str,
-    wallet_id: i64,
-) -> ApiResult<Vec<&'static str>> {
-    let mut tx = state.store.read().await?;
-    tx.transaction(key)
-        .await?
-        .filter(|t| t.project_id == client.project_id)
-        .ok_or_else(|| ApiError::not_found_transaction(key))?;
-    let wallet = tx
-        .wallet(wallet_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("wallet {wallet_id} was not found")))?;
-    let pin = tx.user_pin(wallet.owner_user_id).await?;
-    let mut types = Vec::new();
-    let granted = |t: TransactionType| client.has_grant(t.as_str());
-    if granted(TransactionType::Pin)
-        && pin.is_some_and(|(_, _, failures)| failures < MAX_PIN_FAILURES)
-    {
-        types.push(TransactionType::Pin.as_str());
-    }
-    if granted(TransactionType::ReservationCode) {
-        types.push(TransactionType::ReservationCode.as_str());
-    }
-    Ok(types)
-}
-
-/// `PUT transaction/{key}/reserve/{wallet}` without a PIN: the wallet's active allowance for this
-/// client authorises it. Allowances are not yet implemented, so no wallet has an active one.
-pub async fn reserve_with_allowance(
-    state: &AppState,
-    client: &ClientRow,
-    key: &str,
-    wallet_id: i64,
-    revoke_transactions: Option<&[String]>,
-) -> ApiResult<wire::Transaction> {
-    let _ = revoke_transactions;
-    let (mut tx, _r, _now) = open_reservable(state, client, key).await?;
-    if tx.wallet(wallet_id).await?.is_none() {
-        return Err(ApiError::NotFound(format!(
-            "wallet {wallet_id} was not found"
-        )));
-    }
-    Err(ApiError::NoActiveAllowance(format!(
-        "wallet {wallet_id} has no active allowance for this client"
-    )))
 }

@@ -2,7 +2,11 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use wallet_client::types::{Account, CurrencyBalance, Wallet, WalletBalance};
+use wallet_client::types::{
+    Account, CurrencyBalance, Metadata, OtherParty, Statement, StatementPage, SufficientAmount,
+    Wallet, WalletBalance,
+};
+use wallet_core::money::Currency;
 use wallet_core::money::format_decimal;
 use wallet_store::{ClientRow, Tx};
 
@@ -88,5 +92,148 @@ pub async fn wallet(state: &AppState, client: &ClientRow, wallet_id: i64) -> Api
             kind: None,
             user_id: Some(w.owner_user_id),
         },
+    })
+}
+
+/// Query of `GET wallet/{id}/statements`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct StatementQuery {
+    pub limit: Option<String>,
+    pub offset: Option<String>,
+    /// Comma-separated currencies.
+    pub currency: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+fn int(name: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
+    v.as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<i64>()
+                .map_err(|_| ApiError::invalid(format!("{name} must be an integer")))
+        })
+        .transpose()
+}
+
+/// `GET wallet/{id}/statements`: the wallet's ledger entries, newest first.
+pub async fn statements(
+    state: &AppState,
+    client: &ClientRow,
+    wallet_id: i64,
+    q: &StatementQuery,
+) -> ApiResult<StatementPage> {
+    let limit = int("limit", &q.limit)?.unwrap_or(20);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid("limit must be from 1 to 200"));
+    }
+    let offset = int("offset", &q.offset)?.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::invalid("offset must not be negative"));
+    }
+    let currencies = q
+        .currency
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| Currency::parse(c).map(|c| c.code().to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let filter = wallet_store::StatementFilter {
+        wallet_id,
+        currencies,
+        from: int("from", &q.from)?,
+        to: int("to", &q.to)?,
+        limit,
+        offset,
+    };
+    let mut tx = state.store.read().await?;
+    check_access(&mut tx, client, wallet_id).await?;
+    let (total, rows) = tx.statements(&filter).await?;
+    let statements = rows
+        .into_iter()
+        .map(|r| {
+            let currency = Currency::parse(&r.currency).ok();
+            let amount = currency
+                .map(|c| format_decimal(r.amount.abs(), c))
+                .unwrap_or_else(|| r.amount.abs().to_string());
+            let details = match (&r.description, r.kind.as_str()) {
+                (Some(d), _) => d.clone(),
+                (None, "payment") => format!(
+                    "Payment of transaction {}",
+                    r.transaction_key.as_deref().unwrap_or("-")
+                ),
+                (None, kind) => kind.replace('_', " "),
+            };
+            Statement {
+                id: r.id,
+                amount,
+                currency: r.currency,
+                date: r.date,
+                details,
+                direction: if r.amount < 0 { "out" } else { "in" }.to_string(),
+                kind: Some(r.kind),
+                other_party: r.other_wallet.map(|w| OtherParty {
+                    name: None,
+                    account_number: Some(account_number(w)),
+                    display_name: None,
+                }),
+                transfer_id: r.payment_id,
+            }
+        })
+        .collect();
+    Ok(StatementPage {
+        statements,
+        metadata: Metadata {
+            total,
+            offset,
+            limit,
+        },
+    })
+}
+
+/// Query of `GET wallet/{id}/sufficient-amount`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct AmountQuery {
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+}
+
+/// `GET wallet/{id}/sufficient-amount?amount=<cents>&currency=`: whether the wallet has that much
+/// at its disposal. Only for the project's own wallet and wallets whose holder gave this client an
+/// active allowance: a yes/no oracle on anyone's balance would leak it.
+pub async fn sufficient_amount(
+    state: &AppState,
+    client: &ClientRow,
+    wallet_id: i64,
+    q: &AmountQuery,
+) -> ApiResult<SufficientAmount> {
+    let amount = int("amount", &q.amount)?
+        .filter(|a| *a >= 0)
+        .ok_or_else(|| ApiError::invalid("amount (minor units, not negative) is required"))?;
+    let currency = Currency::parse(
+        q.currency
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid("currency is required"))?,
+    )?;
+    let now = state.now();
+    let mut tx = state.store.read().await?;
+    if tx
+        .active_allowance(client.id, wallet_id, now)
+        .await?
+        .is_none()
+    {
+        check_access(&mut tx, client, wallet_id).await?;
+    }
+    let available = tx
+        .wallet_accounts(wallet_id)
+        .await?
+        .into_iter()
+        .find(|a| a.currency == currency)
+        .map(|a| a.balance.available())
+        .unwrap_or(0);
+    Ok(SufficientAmount {
+        is_sufficient: available >= amount,
     })
 }

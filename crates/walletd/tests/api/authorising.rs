@@ -1,4 +1,4 @@
-//! Reserving by PIN (and by allowance, which no wallet has yet), and the available types.
+//! Reserving by PIN, reserving by allowance without one, and the available types.
 
 use crate::helpers::{TestApp, code_of, signed};
 use crate::on_both;
@@ -69,7 +69,10 @@ async fn pin_reserves_and_locks_out_after_five_errors(app: TestApp) {
         )
         .await
         .unwrap();
-    assert_eq!(types, serde_json::json!(["pin", "reservation_code"]));
+    assert_eq!(
+        types,
+        serde_json::json!(["flash", "pin", "reservation_code"])
+    );
     let types = app
         .client
         .request_json(
@@ -81,7 +84,7 @@ async fn pin_reserves_and_locks_out_after_five_errors(app: TestApp) {
         .unwrap();
     assert_eq!(
         types,
-        serde_json::json!(["reservation_code"]),
+        serde_json::json!(["flash", "reservation_code"]),
         "a blocked holder has no PIN way"
     );
     app.assert_ledger_sound().await;

@@ -3,17 +3,21 @@
 
 mod helpers;
 
+mod allowances;
 mod auth;
 mod authorising;
 mod callbacks;
 mod cash_out;
 mod cli;
 mod errors;
+mod flash;
 mod freezes;
 mod ledger;
 mod lifecycle;
 mod payments;
 mod process;
 mod receipts;
+mod restrictions;
 mod retries;
 mod time;
+mod wallets;

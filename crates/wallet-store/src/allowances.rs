@@ -1,0 +1,265 @@
+//! Allowances, and the spends their rolling windows (and wallets' limits) are computed from.
+
+use crate::rows::parse;
+use crate::{Result, StoreError, Tx};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use wallet_core::Currency;
+use wallet_core::allowance::{Spend, WindowLimit};
+
+/// Status of an allowance: `new` until its transaction is confirmed, then `active` until it is
+/// canceled or replaced (`inactive`); `deleted` when its transaction ended unconfirmed.
+pub const ALLOWANCE_STATUSES: &[&str] = &["new", "active", "inactive", "deleted"];
+
+/// A stored allowance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowanceRow {
+    pub id: i64,
+    pub transaction_key: String,
+    pub project_id: i64,
+    pub client_id: i64,
+    pub status: String,
+    pub optional: bool,
+    pub wallet_id: Option<i64>,
+    pub currency: Currency,
+    pub max_price: Option<i64>,
+    pub limits: Vec<WindowLimit>,
+    pub description: Option<String>,
+    /// Seconds of validity from activation.
+    pub valid_for: Option<i64>,
+    pub valid_until: Option<i64>,
+    pub created_at: i64,
+    pub confirmed_at: Option<i64>,
+}
+
+/// What is needed to insert an allowance (`id` is assigned by the database).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAllowanceRow {
+    pub transaction_key: String,
+    pub project_id: i64,
+    pub client_id: i64,
+    pub optional: bool,
+    pub currency: Currency,
+    pub max_price: Option<i64>,
+    pub limits: Vec<WindowLimit>,
+    pub description: Option<String>,
+    pub valid_for: Option<i64>,
+    pub valid_until: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, transaction_key, project_id, client_id, status, optional, wallet_id, currency, max_price, limits_json, description, valid_for, valid_until, created_at, confirmed_at";
+
+/// Statuses of payments whose money is (or was) spent: reserved, on its way, or paid.
+const SPENT_STATUSES: &str =
+    "('reserved', 'waiting_registration', 'waiting_password', 'confirmed', 'done')";
+
+fn from_row(r: &AnyRow) -> Result<AllowanceRow> {
+    let limits: String = r.try_get("limits_json")?;
+    Ok(AllowanceRow {
+        id: r.try_get("id")?,
+        transaction_key: r.try_get("transaction_key")?,
+        project_id: r.try_get("project_id")?,
+        client_id: r.try_get("client_id")?,
+        status: r.try_get("status")?,
+        optional: r.try_get::<i64, _>("optional")? != 0,
+        wallet_id: r.try_get("wallet_id")?,
+        currency: parse("currency", &r.try_get::<String, _>("currency")?)?,
+        max_price: r.try_get("max_price")?,
+        limits: serde_json::from_str(&limits)
+            .map_err(|_| StoreError::Corrupt(format!("limits_json = {limits:?}")))?,
+        description: r.try_get("description")?,
+        valid_for: r.try_get("valid_for")?,
+        valid_until: r.try_get("valid_until")?,
+        created_at: r.try_get("created_at")?,
+        confirmed_at: r.try_get("confirmed_at")?,
+    })
+}
+
+impl Tx {
+    /// Inserts a `new` allowance.
+    pub async fn insert_allowance(&mut self, a: &NewAllowanceRow) -> Result<i64> {
+        let limits = serde_json::to_string(&a.limits).expect("limits serialize");
+        sqlx::query_scalar(
+            "INSERT INTO allowances (transaction_key, project_id, client_id, status, optional, currency, max_price, limits_json, description, valid_for, valid_until, created_at) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+        )
+        .bind(&a.transaction_key)
+        .bind(a.project_id)
+        .bind(a.client_id)
+        .bind(i64::from(a.optional))
+        .bind(a.currency.code())
+        .bind(a.max_price)
+        .bind(limits)
+        .bind(a.description.as_deref())
+        .bind(a.valid_for)
+        .bind(a.valid_until)
+        .bind(a.created_at)
+        .fetch_one(self.conn())
+        .await
+        .map_err(StoreError::from_db)
+    }
+
+    /// Reads an allowance by id.
+    pub async fn allowance(&mut self, id: i64) -> Result<Option<AllowanceRow>> {
+        let q = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM allowances WHERE id = $1"));
+        let row = sqlx::query(q).bind(id).fetch_optional(self.conn()).await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Reads and locks an allowance by id.
+    pub async fn allowance_for_update(&mut self, id: i64) -> Result<Option<AllowanceRow>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM allowances WHERE id = $1{}",
+            self.for_update()
+        ));
+        let row = sqlx::query(q).bind(id).fetch_optional(self.conn()).await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The allowance grouped into a transaction, if any.
+    pub async fn allowance_of(&mut self, transaction_key: &str) -> Result<Option<AllowanceRow>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM allowances WHERE transaction_key = $1 ORDER BY id DESC LIMIT 1"
+        ));
+        let row = sqlx::query(q)
+            .bind(transaction_key)
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// The client's active allowance for a wallet, valid at `now`, locked.
+    pub async fn active_allowance(
+        &mut self,
+        client_id: i64,
+        wallet_id: i64,
+        now: i64,
+    ) -> Result<Option<AllowanceRow>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM allowances WHERE client_id = $1 AND wallet_id = $2 AND status = 'active' AND (valid_until IS NULL OR valid_until > $3){}",
+            self.for_update()
+        ));
+        let row = sqlx::query(q)
+            .bind(client_id)
+            .bind(wallet_id)
+            .bind(now)
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Moves an allowance into another transaction, with its `optional` flag there.
+    pub async fn move_allowance(
+        &mut self,
+        id: i64,
+        transaction_key: &str,
+        optional: bool,
+    ) -> Result<()> {
+        sqlx::query("UPDATE allowances SET transaction_key = $1, optional = $2 WHERE id = $3")
+            .bind(transaction_key)
+            .bind(i64::from(optional))
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Sets an allowance's status (and the wallet it was accepted for).
+    pub async fn set_allowance_status(
+        &mut self,
+        id: i64,
+        status: &str,
+        wallet_id: Option<i64>,
+    ) -> Result<()> {
+        debug_assert!(ALLOWANCE_STATUSES.contains(&status));
+        sqlx::query("UPDATE allowances SET status = $1, wallet_id = $2 WHERE id = $3")
+            .bind(status)
+            .bind(wallet_id)
+            .bind(id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Activates an allowance for `wallet_id`; the client's previous active allowance for that
+    /// wallet becomes `inactive` first (one active allowance per client and wallet).
+    pub async fn activate_allowance(
+        &mut self,
+        a: &AllowanceRow,
+        wallet_id: i64,
+        valid_until: Option<i64>,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE allowances SET status = 'inactive' WHERE client_id = $1 AND wallet_id = $2 AND status = 'active'",
+        )
+        .bind(a.client_id)
+        .bind(wallet_id)
+        .execute(self.conn())
+        .await?;
+        sqlx::query(
+            "UPDATE allowances SET status = 'active', wallet_id = $1, valid_until = $2, confirmed_at = $3 WHERE id = $4",
+        )
+        .bind(wallet_id)
+        .bind(valid_until)
+        .bind(now)
+        .bind(a.id)
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::from_db)?;
+        Ok(())
+    }
+
+    /// Records that a payment was reserved under an allowance.
+    pub async fn set_payment_allowance(
+        &mut self,
+        payment_id: i64,
+        allowance_id: i64,
+    ) -> Result<()> {
+        sqlx::query("UPDATE payments SET allowance_id = $1 WHERE id = $2")
+            .bind(allowance_id)
+            .bind(payment_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// What was reserved under an allowance since `after` (exclusive): the moment its hold was
+    /// placed and the payment's price (the confirmed price once confirmed). Released money is not spent.
+    pub async fn allowance_spends(&mut self, allowance_id: i64, after: i64) -> Result<Vec<Spend>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT h.created_at, p.price FROM payments p JOIN holds h ON h.id = p.hold_id WHERE p.allowance_id = $1 AND p.status IN {SPENT_STATUSES} AND h.created_at > $2"
+        ));
+        let rows: Vec<(i64, i64)> = sqlx::query_as(q)
+            .bind(allowance_id)
+            .bind(after)
+            .fetch_all(self.conn())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, amount)| Spend { at, amount })
+            .collect())
+    }
+
+    /// What a wallet reserved in a currency since `after` (exclusive), for its spending limits.
+    pub async fn wallet_spends(
+        &mut self,
+        wallet_id: i64,
+        currency: Currency,
+        after: i64,
+    ) -> Result<Vec<Spend>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT h.created_at, p.price FROM payments p JOIN holds h ON h.id = p.hold_id WHERE p.payer_wallet_id = $1 AND p.currency = $2 AND p.status IN {SPENT_STATUSES} AND h.created_at > $3"
+        ));
+        let rows: Vec<(i64, i64)> = sqlx::query_as(q)
+            .bind(wallet_id)
+            .bind(currency.code())
+            .bind(after)
+            .fetch_all(self.conn())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, amount)| Spend { at, amount })
+            .collect())
+    }
+}

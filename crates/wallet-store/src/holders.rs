@@ -1,0 +1,301 @@
+//! What the operator knows of wallet holders and projects: verification, restrictions, phones,
+//! spending limits, project limits, and the SMS outbox.
+
+use crate::{Result, StoreError, Tx};
+use wallet_core::Currency;
+use wallet_core::allowance::WindowLimit;
+
+/// A wallet holder's standing, as the reservation checks need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolderRow {
+    pub user_id: i64,
+    pub email: String,
+    pub phone: Option<String>,
+    pub phone_confirmed: bool,
+    pub identity_verified: bool,
+    pub restricted: bool,
+    /// `natural` or `legal`.
+    pub person_type: String,
+}
+
+/// Changes to a holder; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HolderUpdate {
+    /// `Some(None)` removes the phone.
+    pub phone: Option<Option<String>>,
+    pub phone_confirmed: Option<bool>,
+    pub identity_verified: Option<bool>,
+    pub restricted: Option<bool>,
+    pub person_type: Option<String>,
+}
+
+/// Whose limit a wallet limit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitKind {
+    /// The holder's own spending limit (`limits_exceeded`).
+    Holder,
+    /// A temporary limit set by the operator (`restriction_limits_exceeded`).
+    Restriction,
+}
+
+impl LimitKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitKind::Holder => "holder",
+            LimitKind::Restriction => "restriction",
+        }
+    }
+}
+
+/// A message in the SMS outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmsRow {
+    pub id: i64,
+    pub phone: String,
+    pub body: String,
+    pub transaction_key: Option<String>,
+    pub created_at: i64,
+}
+
+type HolderTuple = (i64, String, Option<String>, i64, i64, i64, String);
+
+impl Tx {
+    /// A holder by user id.
+    pub async fn holder(&mut self, user_id: i64) -> Result<Option<HolderRow>> {
+        let row: Option<HolderTuple> = sqlx::query_as(
+            "SELECT id, email, phone, phone_confirmed, identity_verified, restricted, person_type FROM users WHERE id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row.map(
+            |(user_id, email, phone, confirmed, verified, restricted, person_type)| HolderRow {
+                user_id,
+                email,
+                phone,
+                phone_confirmed: confirmed != 0,
+                identity_verified: verified != 0,
+                restricted: restricted != 0,
+                person_type,
+            },
+        ))
+    }
+
+    /// Applies the given changes to a holder. `false` if there is no such user.
+    pub async fn update_holder(&mut self, user_id: i64, u: &HolderUpdate) -> Result<bool> {
+        let Some(mut h) = self.holder(user_id).await? else {
+            return Ok(false);
+        };
+        if let Some(phone) = &u.phone {
+            if *phone != h.phone {
+                h.phone_confirmed = false;
+            }
+            h.phone = phone.clone();
+        }
+        h.phone_confirmed = u.phone_confirmed.unwrap_or(h.phone_confirmed) && h.phone.is_some();
+        h.identity_verified = u.identity_verified.unwrap_or(h.identity_verified);
+        h.restricted = u.restricted.unwrap_or(h.restricted);
+        if let Some(t) = &u.person_type {
+            h.person_type = t.clone();
+        }
+        sqlx::query(
+            "UPDATE users SET phone = $1, phone_confirmed = $2, identity_verified = $3, restricted = $4, person_type = $5 WHERE id = $6",
+        )
+        .bind(h.phone.as_deref())
+        .bind(i64::from(h.phone_confirmed))
+        .bind(i64::from(h.identity_verified))
+        .bind(i64::from(h.restricted))
+        .bind(&h.person_type)
+        .bind(user_id)
+        .execute(self.conn())
+        .await?;
+        Ok(true)
+    }
+
+    /// Lets or stops a wallet's holder spend from it.
+    pub async fn set_wallet_can_pay(&mut self, wallet_id: i64, can_pay: bool) -> Result<()> {
+        sqlx::query("UPDATE wallets SET can_pay = $1 WHERE id = $2")
+            .bind(i64::from(can_pay))
+            .bind(wallet_id)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The wallet's spending limits in a currency.
+    pub async fn wallet_limits(
+        &mut self,
+        wallet_id: i64,
+        currency: Currency,
+    ) -> Result<Vec<(LimitKind, WindowLimit)>> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT kind, max_price, period FROM wallet_limits WHERE wallet_id = $1 AND currency = $2 ORDER BY kind",
+        )
+        .bind(wallet_id)
+        .bind(currency.code())
+        .fetch_all(self.conn())
+        .await?;
+        rows.into_iter()
+            .map(|(kind, max_price, time)| {
+                let kind = match kind.as_str() {
+                    "holder" => LimitKind::Holder,
+                    "restriction" => LimitKind::Restriction,
+                    other => {
+                        return Err(StoreError::Corrupt(format!(
+                            "wallet_limits.kind = {other:?}"
+                        )));
+                    }
+                };
+                Ok((kind, WindowLimit { max_price, time }))
+            })
+            .collect()
+    }
+
+    /// Sets (or with `None` removes) one of a wallet's spending limits.
+    pub async fn set_wallet_limit(
+        &mut self,
+        wallet_id: i64,
+        currency: Currency,
+        kind: LimitKind,
+        limit: Option<WindowLimit>,
+    ) -> Result<()> {
+        sqlx::query(
+            "DELETE FROM wallet_limits WHERE wallet_id = $1 AND currency = $2 AND kind = $3",
+        )
+        .bind(wallet_id)
+        .bind(currency.code())
+        .bind(kind.as_str())
+        .execute(self.conn())
+        .await?;
+        if let Some(l) = limit {
+            sqlx::query(
+                "INSERT INTO wallet_limits (wallet_id, currency, kind, max_price, period) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(wallet_id)
+            .bind(currency.code())
+            .bind(kind.as_str())
+            .bind(l.max_price)
+            .bind(l.time)
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Locks a wallet's account in a currency, so that limit checks and holds on it are serial.
+    pub async fn lock_account(&mut self, account_id: i64) -> Result<()> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM accounts WHERE id = $1{}",
+            self.for_update()
+        ));
+        sqlx::query(q)
+            .bind(account_id)
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The most one transaction of the project may total in a currency, if limited.
+    pub async fn project_limit(
+        &mut self,
+        project_id: i64,
+        currency: Currency,
+    ) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT max_price FROM project_limits WHERE project_id = $1 AND currency = $2",
+        )
+        .bind(project_id)
+        .bind(currency.code())
+        .fetch_optional(self.conn())
+        .await?)
+    }
+
+    /// Sets (or with `None` removes) a project's limit per transaction in a currency.
+    pub async fn set_project_limit(
+        &mut self,
+        project_id: i64,
+        currency: Currency,
+        max_price: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query("DELETE FROM project_limits WHERE project_id = $1 AND currency = $2")
+            .bind(project_id)
+            .bind(currency.code())
+            .execute(self.conn())
+            .await?;
+        if let Some(m) = max_price {
+            sqlx::query(
+                "INSERT INTO project_limits (project_id, currency, max_price) VALUES ($1, $2, $3)",
+            )
+            .bind(project_id)
+            .bind(currency.code())
+            .bind(m)
+            .execute(self.conn())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Puts a message for a phone in the SMS outbox, in the caller's transaction.
+    pub async fn insert_sms(
+        &mut self,
+        phone: &str,
+        body: &str,
+        transaction_key: Option<&str>,
+        now: i64,
+    ) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO sms_outbox (phone, body, transaction_key, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(phone)
+        .bind(body)
+        .bind(transaction_key)
+        .bind(now)
+        .fetch_one(self.conn())
+        .await?)
+    }
+
+    /// Messages of the SMS outbox, newest first, optionally for one phone.
+    pub async fn sms_messages(&mut self, phone: Option<&str>, limit: i64) -> Result<Vec<SmsRow>> {
+        let rows: Vec<(i64, String, String, Option<String>, i64)> = sqlx::query_as(
+            "SELECT id, phone, body, transaction_key, created_at FROM sms_outbox WHERE ($1 IS NULL OR phone = $1) ORDER BY id DESC LIMIT $2",
+        )
+        .bind(phone)
+        .bind(limit)
+        .fetch_all(self.conn())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, phone, body, transaction_key, created_at)| SmsRow {
+                id,
+                phone,
+                body,
+                transaction_key,
+                created_at,
+            })
+            .collect())
+    }
+
+    /// Sets or clears a transaction's FLASH SMS correlation key.
+    pub async fn set_correlation_key(
+        &mut self,
+        key: &str,
+        correlation_key: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE transactions SET correlation_key = $1 WHERE transaction_key = $2")
+            .bind(correlation_key)
+            .bind(key)
+            .execute(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Keys of `waiting` FLASH transactions of the wallets of the holder with this phone.
+    pub async fn waiting_flash_of_phone(&mut self, phone: &str) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id JOIN users u ON u.id = w.owner_user_id WHERE u.phone = $1 AND u.phone_confirmed = 1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
+        )
+        .bind(phone)
+        .fetch_all(self.conn())
+        .await?)
+    }
+}

@@ -1,0 +1,87 @@
+//! Handlers of `allowance` endpoints.
+
+use super::transactions::wallet_in_path;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::json;
+use crate::service::allowances as svc;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
+use wallet_client::types::{Allowance, AllowanceAmount, NewAllowance};
+
+fn allowance_id(text: &str) -> ApiResult<i64> {
+    text.parse()
+        .map_err(|_| ApiError::NotFound(format!("allowance {text:?} was not found")))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult<Json<Allowance>> {
+    let req: NewAllowance = json::parse(&body)?;
+    svc::create(&state, &caller.client, req).await.map(Json)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Allowance>> {
+    svc::get(&state, &caller.client, allowance_id(&id)?)
+        .await
+        .map(Json)
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Allowance>> {
+    svc::cancel(&state, &caller.client, allowance_id(&id)?)
+        .await
+        .map(Json)
+}
+
+pub async fn active(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(wallet): Path<String>,
+) -> ApiResult<Json<Allowance>> {
+    svc::active(&state, &caller.client, wallet_in_path(&wallet)?)
+        .await
+        .map(Json)
+}
+
+pub async fn cancel_active(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(wallet): Path<String>,
+) -> ApiResult<Json<Allowance>> {
+    svc::cancel_active(&state, &caller.client, wallet_in_path(&wallet)?)
+        .await
+        .map(Json)
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct LimitQuery {
+    currency: Option<String>,
+}
+
+pub async fn limit(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(wallet): Path<String>,
+    Query(q): Query<LimitQuery>,
+) -> ApiResult<Json<AllowanceAmount>> {
+    svc::limit(
+        &state,
+        &caller.client,
+        wallet_in_path(&wallet)?,
+        q.currency.as_deref(),
+    )
+    .await
+    .map(Json)
+}

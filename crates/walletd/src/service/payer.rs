@@ -1,0 +1,149 @@
+//! Whether the payer may pay: the checks every way of reserving runs before holding funds,
+//! each answered with the spec's own error (`authorising-transactions.txt`, "Errors").
+
+use crate::error::{ApiError, ApiResult};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use wallet_core::Currency;
+use wallet_core::allowance::Terms;
+use wallet_core::money::format_decimal;
+use wallet_store::{LimitKind, PaymentRow, TransactionRow, Tx, WalletRow};
+
+/// Checks `restrictions` of `POST transaction`: `{"account_owner": {"type": "natural"|"legal",
+/// "requirements": ["identity"]}}`. Anything walletd would not enforce is refused, not ignored.
+pub fn validate_restrictions(r: &Value) -> ApiResult<Value> {
+    let bad = |m: &str| ApiError::invalid(format!("restrictions: {m}"));
+    let o = r.as_object().ok_or_else(|| bad("must be an object"))?;
+    for k in o.keys() {
+        if k != "account_owner" {
+            return Err(bad(&format!("unknown restriction {k:?}")));
+        }
+    }
+    if let Some(owner) = o.get("account_owner") {
+        let owner = owner
+            .as_object()
+            .ok_or_else(|| bad("account_owner must be an object"))?;
+        for (k, v) in owner {
+            match k.as_str() {
+                "type" => {
+                    if !matches!(v.as_str(), Some("natural" | "legal")) {
+                        return Err(bad("account_owner.type must be \"natural\" or \"legal\""));
+                    }
+                }
+                "requirements" => {
+                    let ok = v
+                        .as_array()
+                        .is_some_and(|a| a.iter().all(|x| x.as_str() == Some("identity")));
+                    if !ok {
+                        return Err(bad(
+                            "account_owner.requirements must be an array of \"identity\"",
+                        ));
+                    }
+                }
+                other => {
+                    return Err(bad(&format!(
+                        "account_owner.{other} is not supported by walletd"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(r.clone())
+}
+
+/// Refuses the payment when the payer's holder or wallet may not make it, in this order:
+/// `client_restricted`, `no_rights`, `payer_account_inactive`, `client_not_verified`,
+/// `restriction_violation`, `restriction_limits_exceeded`, `limits_exceeded`.
+pub(crate) async fn check(
+    tx: &mut Tx,
+    t: &TransactionRow,
+    payer: &WalletRow,
+    payments: &[PaymentRow],
+    selected: &[i64],
+    now: i64,
+) -> ApiResult<()> {
+    let holder = tx
+        .holder(payer.owner_user_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("wallet {} has no holder", payer.id)))?;
+    if holder.restricted {
+        return Err(ApiError::ClientRestricted(
+            "the payer's account is restricted: no transactions until the restriction is removed"
+                .into(),
+        ));
+    }
+    if !payer.can_pay {
+        return Err(ApiError::NoRights(
+            "the holder has no rights to make transfers from this wallet".into(),
+        ));
+    }
+    if !payer.active {
+        return Err(ApiError::PayerAccountInactive(
+            "the payer's wallet is inactive and cannot make payments".into(),
+        ));
+    }
+    if let Some(owner) = t
+        .restrictions_json
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<Value>(r).ok())
+        .and_then(|r| r.get("account_owner").cloned())
+    {
+        let needs_identity = owner
+            .get("requirements")
+            .and_then(Value::as_array)
+            .is_some_and(|a| a.iter().any(|x| x == "identity"));
+        if needs_identity && !holder.identity_verified {
+            return Err(ApiError::ClientNotVerified(
+                "the payer of this transaction must have a verified identity".into(),
+            ));
+        }
+        if let Some(kind) = owner.get("type").and_then(Value::as_str)
+            && kind != holder.person_type
+        {
+            return Err(ApiError::RestrictionViolation(format!(
+                "the transaction may only be paid from a {kind} person's account"
+            )));
+        }
+    }
+    let mut totals: BTreeMap<Currency, i64> = BTreeMap::new();
+    for (p, amount) in payments.iter().zip(selected) {
+        *totals.entry(p.currency).or_default() += amount;
+    }
+    for (currency, total) in totals {
+        let limits = tx.wallet_limits(payer.id, currency).await?;
+        if limits.is_empty() {
+            continue;
+        }
+        // Serialise concurrent reservations from this account before reading what it spent.
+        let account = tx.wallet_account(payer.id, currency).await?;
+        tx.lock_account(account).await?;
+        let longest = limits.iter().map(|(_, l)| l.time).max().unwrap_or(0);
+        let spent = tx.wallet_spends(payer.id, currency, now - longest).await?;
+        // The operator's restriction first: it needs support, the holder's own limit does not.
+        for kind in [LimitKind::Restriction, LimitKind::Holder] {
+            for (_, l) in limits.iter().filter(|(k, _)| *k == kind) {
+                let terms = Terms {
+                    max_price: None,
+                    limits: vec![*l],
+                };
+                if terms.check(&spent, now, total).is_err() {
+                    let msg = format!(
+                        "{} {currency} in {} seconds; {} {currency} is left",
+                        format_decimal(l.max_price, currency),
+                        l.time,
+                        format_decimal(terms.remaining(&spent, now), currency),
+                    );
+                    return Err(match kind {
+                        LimitKind::Restriction => ApiError::RestrictionLimitsExceeded(format!(
+                            "a temporary restriction limits the payer to {msg}; the holder should contact support"
+                        )),
+                        LimitKind::Holder => {
+                            ApiError::LimitsExceeded(format!("the payer's spending limit is {msg}"))
+                        }
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,493 @@
+//! Reserving a transaction's funds: by reservation code, by PIN, by the active allowance, and
+//! (through [`hold_funds`]) by the holder answering a FLASH SMS.
+
+use super::transactions::{begin_change, lock_own, revoke_locked, settle, view};
+use super::{allowances, payer};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use std::collections::BTreeMap;
+use wallet_client::types::{self as wire, ReserveRequest};
+use wallet_core::codes::{CodeRecord, CodeRestriction, ReservationCode, check_use};
+use wallet_core::money::{Currency, Money};
+use wallet_core::payment::{PriceRules, select_price};
+use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
+use wallet_store::{ClientRow, PaymentRow, TransactionRow, TransactionState, Tx};
+
+/// A transaction opened for reservation: locked, with its payments.
+pub(crate) struct Reservable {
+    pub t: TransactionRow,
+    pub payments: Vec<PaymentRow>,
+    pub deadline: i64,
+    pub to: TransactionStatus,
+}
+
+/// Checks a locked transaction may be reserved now, and loads its payments.
+pub(crate) async fn reservable(tx: &mut Tx, t: TransactionRow, now: i64) -> ApiResult<Reservable> {
+    let to = t.status.apply(wallet_core::status::Event::Reserve)?;
+    if !matches!(
+        t.status,
+        TransactionStatus::New | TransactionStatus::Waiting
+    ) {
+        return Err(ApiError::InvalidState(format!(
+            "transaction is {}; only new transactions can be reserved",
+            t.status
+        )));
+    }
+    let deadline = t.reserve.deadline(now).map_err(|_| {
+        ApiError::InvalidState(
+            "the transaction's reserve.until has passed; create a new transaction".into(),
+        )
+    })?;
+    let payments = tx
+        .payments_of(&t.key)
+        .await?
+        .into_iter()
+        .filter(|p| p.status != PaymentStatus::Canceled)
+        .collect();
+    Ok(Reservable {
+        t,
+        payments,
+        deadline,
+        to,
+    })
+}
+
+/// Opens the client's change and checks the transaction is `new` and may be reserved now.
+async fn open_reservable(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+) -> ApiResult<(Tx, Reservable, i64)> {
+    let (mut tx, t, now) = begin_change(state, client, key).await?;
+    if t.status != TransactionStatus::New {
+        return Err(ApiError::InvalidState(format!(
+            "transaction is {}; only new transactions can be reserved",
+            t.status
+        )));
+    }
+    let r = reservable(&mut tx, t, now).await?;
+    Ok((tx, r, now))
+}
+
+/// Holds every payment's price on the payer's wallet and moves the transaction to `reserved`
+/// (then `confirmed`, with `auto_confirm`). `allowance` is the active allowance it was reserved
+/// under, if any. Any refusal leaves nothing written: the caller's database transaction is dropped.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn hold_funds(
+    tx: &mut Tx,
+    actor: &str,
+    r: Reservable,
+    payer_wallet: i64,
+    selected: &[i64],
+    kind: TransactionType,
+    allowance: Option<i64>,
+    now: i64,
+) -> ApiResult<()> {
+    let payer = tx
+        .wallet(payer_wallet)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("wallet {payer_wallet} was not found")))?;
+    payer::check(tx, &r.t, &payer, &r.payments, selected, now).await?;
+    let mut payments = r.payments;
+    for (p, amount) in payments.iter_mut().zip(selected) {
+        check_beneficiary(tx, p, payer.id).await?;
+        let account = tx.wallet_account(payer.id, p.currency).await?;
+        let hold = tx
+            .place_hold(account, p.id, *amount, now)
+            .await?
+            .ok_or_else(|| {
+                ApiError::NotEnoughFunds(format!(
+                    "there is not enough {} in the wallet for this transaction",
+                    p.currency
+                ))
+            })?;
+        p.price = *amount;
+        p.hold_id = Some(hold);
+        p.payer_wallet_id = Some(payer.id);
+        p.status = r.to.into();
+        tx.update_payment(p.id, p.status, p.price, p.payer_wallet_id, p.hold_id, None)
+            .await?;
+        if let Some(a) = allowance {
+            tx.set_payment_allowance(p.id, a).await?;
+        }
+    }
+    let key = &r.t.key;
+    allowances::accepted_by(tx, key, payer.id).await?;
+    tx.set_correlation_key(key, None).await?;
+    let reserved = TransactionState {
+        status: r.to,
+        kind: Some(kind),
+        wallet_id: Some(payer.id),
+        reserved_until: Some(r.deadline),
+        confirmed_at: None,
+    };
+    tx.set_transaction_state(key, &reserved, now).await?;
+    let detail = format!("{kind} wallet {}", payer.id);
+    tx.append_event(key, now, actor, "reserved", Some(&detail))
+        .await?;
+    if r.t.auto_confirm {
+        let t = tx
+            .transaction_for_update(key)
+            .await?
+            .ok_or_else(|| ApiError::not_found_transaction(key))?;
+        settle(tx, &t, &payments, &BTreeMap::new(), now).await?;
+        tx.append_event(key, now, "system", "confirmed", Some("auto_confirm"))
+            .await?;
+    }
+    Ok(())
+}
+
+fn actor(client: &ClientRow) -> String {
+    format!("client:{}", client.mac_id)
+}
+
+/// Refuses a transaction with an allowance in it: only the holder can accept an allowance
+/// (PIN, FLASH SMS or the confirmation page), never a code scanned at a till or another allowance.
+async fn refuse_included_allowance(tx: &mut Tx, key: &str, how: &str) -> ApiResult<()> {
+    if tx.allowance_of(key).await?.is_some() {
+        return Err(ApiError::InvalidState(format!(
+            "the transaction includes an allowance, which {how} cannot accept; the holder accepts it with a PIN, a FLASH SMS or on the confirmation page"
+        )));
+    }
+    Ok(())
+}
+
+/// `PUT transaction/{key}/reserve` with a reservation code.
+pub async fn reserve_with_code(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+    req: ReserveRequest,
+) -> ApiResult<wire::Transaction> {
+    let text = match (&req.reservation_code, &req.code) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(ApiError::invalid(
+                "reservation_code and code differ; give one of them",
+            ));
+        }
+        (Some(c), _) | (None, Some(c)) => c.clone(),
+        (None, None) => {
+            return Err(ApiError::invalid(if req.pin.is_some() {
+                "reserving with a PIN needs the wallet in the path: PUT transaction/{key}/reserve/{wallet}"
+            } else {
+                "reservation_code is required"
+            }));
+        }
+    };
+    if !client.has_grant(TransactionType::ReservationCode.as_str()) {
+        return Err(ApiError::UnsupportedGrantType(
+            "this client may not reserve transactions with reservation codes".into(),
+        ));
+    }
+    let code = ReservationCode::parse(&text).ok_or_else(|| {
+        ApiError::InvalidCode("reservation code is incorrect: expected 28 digits; the holder should generate a new one".into())
+    })?;
+    let code_hash = code.keyed_hash(&state.code_key);
+    let (mut tx, r, now) = open_reservable(state, client, key).await?;
+    refuse_included_allowance(&mut tx, key, "a reservation code").await?;
+    let stored = tx.code_for_update(&code_hash).await?.ok_or_else(|| {
+        ApiError::InvalidCode(
+            "reservation code is incorrect; the holder should generate a new one".into(),
+        )
+    })?;
+    let selected = selected_prices(&r.payments, req.payment_prices.as_ref())?;
+    let restriction_currency = stored
+        .currency
+        .as_deref()
+        .map(Currency::parse)
+        .transpose()?;
+    let record = CodeRecord {
+        wallet_id: stored.wallet_id,
+        restriction: CodeRestriction {
+            max_amount: stored
+                .max_amount
+                .zip(restriction_currency.or(r.payments.first().map(|p| p.currency)))
+                .map(|(m, c)| Money::new(m, c)),
+            currency: restriction_currency,
+        },
+        expires_at: stored.expires_at,
+        used: stored.used_at.is_some(),
+    };
+    let prices: Vec<Money> = r
+        .payments
+        .iter()
+        .zip(&selected)
+        .map(|(p, amount)| Money::new(*amount, p.currency))
+        .collect();
+    check_use(&record, now, &prices)?;
+    if !tx.use_code(stored.id, key, now).await? {
+        return Err(ApiError::InvalidCode(
+            "reservation code was already used; the holder should generate a new one".into(),
+        ));
+    }
+    hold_funds(
+        &mut tx,
+        &actor(client),
+        r,
+        record.wallet_id,
+        &selected,
+        TransactionType::ReservationCode,
+        None,
+        now,
+    )
+    .await?;
+    let view = view(&mut tx, key).await?;
+    crate::idempotency::commit_answer(tx, &view).await?;
+    Ok(view)
+}
+
+/// Most PIN errors in a row before the holder is locked out (`user_error_limit_exceeded`).
+pub const MAX_PIN_FAILURES: i64 = 5;
+
+/// `PUT transaction/{key}/reserve/{wallet}` with `{"pin": …}`: the holder's PIN authorises it
+/// (and accepts an allowance grouped into it).
+pub async fn reserve_with_pin(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+    wallet_id: i64,
+    pin: &str,
+    payment_prices: Option<&BTreeMap<String, i64>>,
+) -> ApiResult<wire::Transaction> {
+    if !client.has_grant(TransactionType::Pin.as_str()) {
+        return Err(ApiError::UnsupportedGrantType(
+            "this client may not reserve transactions with a PIN".into(),
+        ));
+    }
+    let holder = {
+        let mut tx = state.store.read().await?;
+        let wallet = tx
+            .wallet(wallet_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("wallet {wallet_id} was not found")))?;
+        tx.user_pin(wallet.owner_user_id).await?
+    };
+    let Some((user_id, pin_hash, failures)) = holder else {
+        return Err(ApiError::InvalidCode("the wallet holder has no PIN".into()));
+    };
+    if failures >= MAX_PIN_FAILURES {
+        return Err(ApiError::UserErrorLimitExceeded(
+            "the holder is blocked after too many wrong PINs; the holder must reset the PIN".into(),
+        ));
+    }
+    let pin_ok = crate::service::admin::verify_secret(pin.to_string(), pin_hash).await?;
+    if !pin_ok {
+        let mut tx = state.store.write().await?;
+        let failures = tx.record_pin_failure(user_id).await?;
+        tx.commit().await?;
+        let left = (MAX_PIN_FAILURES - failures).max(0);
+        return Err(ApiError::InvalidCode(format!(
+            "the PIN is incorrect; {left} attempts left"
+        )));
+    }
+    let (mut tx, r, now) = open_reservable(state, client, key).await?;
+    let selected = selected_prices(&r.payments, payment_prices)?;
+    tx.reset_pin_failures(user_id).await?;
+    hold_funds(
+        &mut tx,
+        &actor(client),
+        r,
+        wallet_id,
+        &selected,
+        TransactionType::Pin,
+        None,
+        now,
+    )
+    .await?;
+    let view = view(&mut tx, key).await?;
+    crate::idempotency::commit_answer(tx, &view).await?;
+    Ok(view)
+}
+
+/// Reserves a locked, reservable transaction under the client's active allowance for the wallet.
+/// `Ok(Err(refusal))` when there is no allowance or it does not cover the transaction; nothing
+/// is written then.
+pub(crate) async fn try_with_allowance(
+    tx: &mut Tx,
+    client: &ClientRow,
+    r: Reservable,
+    wallet_id: i64,
+    now: i64,
+) -> ApiResult<Result<(), ApiError>> {
+    let Some(a) = tx.active_allowance(client.id, wallet_id, now).await? else {
+        return Ok(Err(ApiError::NoActiveAllowance(format!(
+            "wallet {wallet_id} has no active allowance for this client"
+        ))));
+    };
+    let selected = selected_prices(&r.payments, None)?;
+    if let Err(refusal) = allowances::covers(tx, &a, &r.payments, &selected, now).await? {
+        return Ok(Err(refusal));
+    }
+    hold_funds(
+        tx,
+        &actor(client),
+        r,
+        wallet_id,
+        &selected,
+        TransactionType::Automatic,
+        Some(a.id),
+        now,
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
+/// `PUT transaction/{key}/reserve/{wallet}` without a PIN: the wallet's active allowance for
+/// this client authorises it. `revoke_transactions` are revoked in the same database
+/// transaction first: all of it happens, or none.
+pub async fn reserve_with_allowance(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+    wallet_id: i64,
+    revoke_transactions: &[String],
+) -> ApiResult<wire::Transaction> {
+    if !client.has_grant(TransactionType::Automatic.as_str()) {
+        return Err(ApiError::UnsupportedGrantType(
+            "this client may not reserve transactions with an allowance".into(),
+        ));
+    }
+    if revoke_transactions.len() > super::transactions::MAX_PAYMENTS {
+        return Err(ApiError::invalid(format!(
+            "revoke_transactions lists at most {} keys",
+            super::transactions::MAX_PAYMENTS
+        )));
+    }
+    let (mut tx, r, now) = open_reservable(state, client, key).await?;
+    refuse_included_allowance(&mut tx, key, "an allowance").await?;
+    if tx.wallet(wallet_id).await?.is_none() {
+        return Err(ApiError::NotFound(format!(
+            "wallet {wallet_id} was not found"
+        )));
+    }
+    for other in revoke_transactions {
+        if other == key {
+            return Err(ApiError::invalid(
+                "revoke_transactions lists the transaction being reserved",
+            ));
+        }
+        let t = lock_own(&mut tx, other, client)
+            .await
+            .map_err(|e| match e {
+                ApiError::NotFound(m) => ApiError::NotFound(format!("revoke_transactions: {m}")),
+                other => other,
+            })?;
+        revoke_locked(&mut tx, &t, &actor(client), now)
+            .await
+            .map_err(|e| match e {
+                ApiError::InvalidState(m) => {
+                    ApiError::InvalidState(format!("revoke_transactions: {other}: {m}"))
+                }
+                e => e,
+            })?;
+    }
+    try_with_allowance(&mut tx, client, r, wallet_id, now).await??;
+    let view = view(&mut tx, key).await?;
+    crate::idempotency::commit_answer(tx, &view).await?;
+    Ok(view)
+}
+
+/// The beneficiary must be an active wallet other than the payer's.
+async fn check_beneficiary(tx: &mut Tx, p: &PaymentRow, payer: i64) -> ApiResult<()> {
+    if p.beneficiary_wallet_id == payer {
+        return Err(ApiError::PaymentToSameAccount(format!(
+            "payment {} would pay wallet {payer} from itself",
+            p.id
+        )));
+    }
+    match tx.wallet(p.beneficiary_wallet_id).await? {
+        Some(w) if w.active => Ok(()),
+        _ => Err(ApiError::BeneficiaryAccountInactive(format!(
+            "the beneficiary wallet of payment {} is inactive and cannot accept payments",
+            p.id
+        ))),
+    }
+}
+
+/// The price to reserve for each payment, applying `payment_prices` where `price_rules` allow.
+pub(crate) fn selected_prices(
+    payments: &[PaymentRow],
+    chosen: Option<&BTreeMap<String, i64>>,
+) -> ApiResult<Vec<i64>> {
+    let mut chosen_by_id = BTreeMap::new();
+    for (id, price) in chosen.into_iter().flatten() {
+        let id: i64 = id.parse().map_err(|_| {
+            ApiError::invalid(format!("payment_prices key {id:?} is not a payment id"))
+        })?;
+        if !payments.iter().any(|p| p.id == id) {
+            return Err(ApiError::invalid(format!(
+                "payment_prices names payment {id}, which is not in this transaction"
+            )));
+        }
+        chosen_by_id.insert(id, *price);
+    }
+    payments
+        .iter()
+        .map(|p| {
+            let rules: Option<PriceRules> = p
+                .price_rules
+                .as_deref()
+                .and_then(|r| serde_json::from_str(r).ok());
+            Ok(select_price(
+                p.id,
+                p.price,
+                rules.as_ref(),
+                chosen_by_id.get(&p.id).copied(),
+            )?)
+        })
+        .collect()
+}
+
+/// `GET transaction/{key}/type/{wallet}`: the ways this client could have `wallet` reserve it now.
+pub async fn types(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+    wallet_id: i64,
+) -> ApiResult<Vec<&'static str>> {
+    let now = state.now();
+    let mut tx = state.store.read().await?;
+    let t = tx
+        .transaction(key)
+        .await?
+        .filter(|t| t.project_id == client.project_id)
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let wallet = tx
+        .wallet(wallet_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("wallet {wallet_id} was not found")))?;
+    let granted = |t: TransactionType| client.has_grant(t.as_str());
+    let mut types = Vec::new();
+    let included = tx.allowance_of(key).await?.is_some();
+    if granted(TransactionType::Automatic) && !included && t.status == TransactionStatus::New {
+        let payments: Vec<PaymentRow> = tx
+            .payments_of(key)
+            .await?
+            .into_iter()
+            .filter(|p| p.status != PaymentStatus::Canceled)
+            .collect();
+        if let Some(a) = tx.active_allowance(client.id, wallet_id, now).await? {
+            let selected = selected_prices(&payments, None)?;
+            if allowances::covers(&mut tx, &a, &payments, &selected, now)
+                .await?
+                .is_ok()
+            {
+                types.push(TransactionType::Automatic.as_str());
+            }
+        }
+    }
+    let holder = tx.holder(wallet.owner_user_id).await?;
+    if granted(TransactionType::Flash) && holder.as_ref().is_some_and(|h| h.phone_confirmed) {
+        types.push(TransactionType::Flash.as_str());
+    }
+    let pin = tx.user_pin(wallet.owner_user_id).await?;
+    if granted(TransactionType::Pin)
+        && pin.is_some_and(|(_, _, failures)| failures < MAX_PIN_FAILURES)
+    {
+        types.push(TransactionType::Pin.as_str());
+    }
+    if granted(TransactionType::ReservationCode) && !included {
+        types.push(TransactionType::ReservationCode.as_str());
+    }
+    Ok(types)
+}
