@@ -348,6 +348,10 @@ pub struct ReserveRequest {
     pub pin: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke_transactions: Option<Vec<String>>,
+    /// The PHP client's `WalletIdentifier`: `{"id"}`, `{"email"}` or `{"phone"}` of the payer
+    /// (`PUT transaction/{key}/reserve` by allowance or PIN without the wallet in the path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payer: Option<Value>,
 }
 
 /// One payment's price in `PUT transaction/{key}/confirm`.

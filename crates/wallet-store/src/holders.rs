@@ -112,6 +112,16 @@ impl Tx {
         Ok(true)
     }
 
+    /// The user whose confirmed phone this is.
+    pub async fn user_by_phone(&mut self, phone: &str) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM users WHERE phone = $1 AND phone_confirmed = 1 ORDER BY id LIMIT 1",
+        )
+        .bind(phone)
+        .fetch_optional(self.conn())
+        .await?)
+    }
+
     /// Lets or stops a wallet's holder spend from it.
     pub async fn set_wallet_can_pay(&mut self, wallet_id: i64, can_pay: bool) -> Result<()> {
         sqlx::query("UPDATE wallets SET can_pay = $1 WHERE id = $2")
@@ -256,13 +266,23 @@ impl Tx {
 
     /// Messages of the SMS outbox, newest first, optionally for one phone.
     pub async fn sms_messages(&mut self, phone: Option<&str>, limit: i64) -> Result<Vec<SmsRow>> {
-        let rows: Vec<(i64, String, String, Option<String>, i64)> = sqlx::query_as(
-            "SELECT id, phone, body, transaction_key, created_at FROM sms_outbox WHERE ($1 IS NULL OR phone = $1) ORDER BY id DESC LIMIT $2",
-        )
-        .bind(phone)
-        .bind(limit)
-        .fetch_all(self.conn())
-        .await?;
+        const COLUMNS: &str = "SELECT id, phone, body, transaction_key, created_at FROM sms_outbox";
+        let rows: Vec<(i64, String, String, Option<String>, i64)> = match phone {
+            Some(p) => {
+                let q = sqlx::AssertSqlSafe(format!(
+                    "{COLUMNS} WHERE phone = $1 ORDER BY id DESC LIMIT $2"
+                ));
+                sqlx::query_as(q)
+                    .bind(p)
+                    .bind(limit)
+                    .fetch_all(self.conn())
+                    .await?
+            }
+            None => {
+                let q = sqlx::AssertSqlSafe(format!("{COLUMNS} ORDER BY id DESC LIMIT $1"));
+                sqlx::query_as(q).bind(limit).fetch_all(self.conn()).await?
+            }
+        };
         Ok(rows
             .into_iter()
             .map(|(id, phone, body, transaction_key, created_at)| SmsRow {

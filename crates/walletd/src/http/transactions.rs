@@ -55,9 +55,47 @@ pub async fn reserve(
 ) -> ApiResult<Json<Transaction>> {
     key_or_404(&key)?;
     let req: ReserveRequest = json::parse_optional(&body)?.unwrap_or_default();
-    reserve::reserve_with_code(&state, &caller.client, &key, req)
+    match &req.payer {
+        // `acceptTransactionUsingAllowance`/`UsingPin` with a `WalletIdentifier`.
+        Some(payer) if req.reservation_code.is_none() && req.code.is_none() => {
+            let wallet = reserve::payer_wallet(&state, payer).await?;
+            reserve_by_wallet(&state, &caller, &key, wallet, req).await
+        }
+        _ => reserve::reserve_with_code(&state, &caller.client, &key, req)
+            .await
+            .map(Json),
+    }
+}
+
+/// By PIN when the body has one, else by the wallet's active allowance.
+async fn reserve_by_wallet(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    wallet: i64,
+    req: ReserveRequest,
+) -> ApiResult<Json<Transaction>> {
+    match req.pin.as_deref() {
+        Some(pin) => reserve::reserve_with_pin(
+            state,
+            &caller.client,
+            key,
+            wallet,
+            pin,
+            req.payment_prices.as_ref(),
+        )
         .await
-        .map(Json)
+        .map(Json),
+        None => reserve::reserve_with_allowance(
+            state,
+            &caller.client,
+            key,
+            wallet,
+            req.revoke_transactions.as_deref().unwrap_or_default(),
+        )
+        .await
+        .map(Json),
+    }
 }
 
 pub async fn confirm(
@@ -106,33 +144,9 @@ pub async fn reserve_for_wallet(
     body: Bytes,
 ) -> ApiResult<Json<Transaction>> {
     key_or_404(&key)?;
-    let wallet: i64 = wallet.parse().map_err(|_| {
-        ApiError::NotFound(format!(
-            "wallet {wallet:?} was not found (`me` needs a holder's access token)"
-        ))
-    })?;
+    let wallet = wallet_in_path(&wallet)?;
     let req: ReserveRequest = json::parse_optional(&body)?.unwrap_or_default();
-    match req.pin.as_deref() {
-        Some(pin) => reserve::reserve_with_pin(
-            &state,
-            &caller.client,
-            &key,
-            wallet,
-            pin,
-            req.payment_prices.as_ref(),
-        )
-        .await
-        .map(Json),
-        None => reserve::reserve_with_allowance(
-            &state,
-            &caller.client,
-            &key,
-            wallet,
-            req.revoke_transactions.as_deref().unwrap_or_default(),
-        )
-        .await
-        .map(Json),
-    }
+    reserve_by_wallet(&state, &caller, &key, wallet, req).await
 }
 
 /// A wallet id in a path; `me` needs a holder's access token.
@@ -163,11 +177,7 @@ pub async fn types(
     Path((key, wallet)): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<&'static str>>> {
     key_or_404(&key)?;
-    let wallet: i64 = wallet.parse().map_err(|_| {
-        ApiError::NotFound(format!(
-            "wallet {wallet:?} was not found (`me` needs a holder's access token)"
-        ))
-    })?;
+    let wallet = wallet_in_path(&wallet)?;
     reserve::types(&state, &caller.client, &key, wallet)
         .await
         .map(Json)

@@ -387,6 +387,32 @@ pub async fn reserve_with_allowance(
     Ok(view)
 }
 
+/// The wallet a `payer` identifier (`{"id"}`, `{"email"}`, `{"phone"}`) names: the wallet, or the
+/// first wallet of the user with that email or confirmed phone.
+pub async fn payer_wallet(state: &AppState, payer: &serde_json::Value) -> ApiResult<i64> {
+    let mut tx = state.store.read().await?;
+    let not_found = || ApiError::NotFound("the payer was not found".into());
+    let user = if let Some(id) = payer.get("id") {
+        return id
+            .as_i64()
+            .ok_or_else(|| ApiError::invalid("payer.id must be a wallet id"));
+    } else if let Some(email) = payer.get("email").and_then(|e| e.as_str()) {
+        tx.user_by_email(email).await?.map(|u| u.id)
+    } else if let Some(phone) = payer.get("phone").and_then(|p| p.as_str()) {
+        tx.user_by_phone(phone).await?
+    } else {
+        return Err(ApiError::invalid(
+            "payer must be {\"id\": wallet}, {\"email\": …} or {\"phone\": …}; cards are not supported",
+        ));
+    };
+    let user = user.ok_or_else(not_found)?;
+    tx.wallets_of_user(user)
+        .await?
+        .first()
+        .copied()
+        .ok_or_else(not_found)
+}
+
 /// The beneficiary must be an active wallet other than the payer's.
 async fn check_beneficiary(tx: &mut Tx, p: &PaymentRow, payer: i64) -> ApiResult<()> {
     if p.beneficiary_wallet_id == payer {

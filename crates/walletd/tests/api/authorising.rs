@@ -150,3 +150,58 @@ async fn pin_needs_the_grant_and_allowance_needs_an_allowance(app: TestApp) {
     assert_eq!(r["type"], TransactionType::Pin.as_str());
 }
 on_both!(pin_needs_the_grant_and_allowance_needs_an_allowance);
+
+/// The PHP client's `acceptTransactionUsingPin`/`UsingAllowance` with a `WalletIdentifier`:
+/// `PUT transaction/{key}/reserve` with `{"payer": {...}}`.
+async fn payer_identifiers_name_the_wallet(app: TestApp) {
+    let t = app.create(300).await;
+    let r = app
+        .client
+        .request_json(
+            Method::PUT,
+            &format!("transaction/{}/reserve", t.transaction_key),
+            Some(&serde_json::json!({"payer": {"email": "bob@example.com"}, "pin": "4321"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (r["type"].as_str(), r["wallet"].as_i64()),
+        (Some("pin"), Some(app.bob()))
+    );
+    let t = app.create(300).await;
+    let by_phone = app
+        .client
+        .request_json(
+            Method::PUT,
+            &format!("transaction/{}/reserve", t.transaction_key),
+            Some(&serde_json::json!({"payer": {"phone": "+37060000001"}})),
+        )
+        .await;
+    assert_eq!(code_of(by_phone), "no_active_allowance");
+    let unknown = app
+        .client
+        .request_json(
+            Method::PUT,
+            &format!("transaction/{}/reserve", t.transaction_key),
+            Some(&serde_json::json!({"payer": {"email": "nobody@example.com"}, "pin": "1"})),
+        )
+        .await;
+    assert_eq!(code_of(unknown), "not_found");
+    let card = app
+        .client
+        .request_json(
+            Method::PUT,
+            &format!("transaction/{}/reserve", t.transaction_key),
+            Some(&serde_json::json!({"payer": {"card": {"number": "4111"}}})),
+        )
+        .await;
+    assert_eq!(code_of(card), "invalid_request");
+    // The operators' SMS list without a phone filter works on both stores.
+    assert!(
+        walletd::service::operator::sms_list(&app.state, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+on_both!(payer_identifiers_name_the_wallet);

@@ -108,6 +108,18 @@ async fn searches_page_newest_first(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(by_wallet["_metadata"]["total"], 1);
+    // Before the clock moves: a week later the reservation has failed.
+    let payments = app
+        .client
+        .request_json(
+            Method::GET,
+            &format!("payments?status=reserved&wallet={}", app.alice()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(payments["_metadata"]["total"], 1);
+    assert_eq!(payments["payments"][0]["price"], 101);
     // `from` defaults to a week before `to`.
     app.clock.advance(8 * 86_400);
     let old = app
@@ -132,17 +144,6 @@ async fn searches_page_newest_first(app: TestApp) {
         ),
         "invalid_request"
     );
-    let payments = app
-        .client
-        .request_json(
-            Method::GET,
-            &format!("payments?status=reserved&wallet={}", app.alice()),
-            None,
-        )
-        .await
-        .unwrap();
-    assert_eq!(payments["_metadata"]["total"], 1);
-    assert_eq!(payments["payments"][0]["price"], 101);
     let to_project = app
         .client
         .request_json(
