@@ -264,6 +264,17 @@ impl Tx {
         row.as_ref().map(client_from_row).transpose()
     }
 
+    /// A client by its row id (the client an access token was issued to).
+    pub async fn client_by_id(&mut self, id: i64) -> Result<Option<ClientRow>> {
+        let row = sqlx::query(
+            "SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.conn())
+        .await?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
     /// The oldest client of a project (what `walletd demo` prints again on a second run).
     pub async fn first_client_of(&mut self, project_id: i64) -> Result<Option<ClientRow>> {
         let row = sqlx::query("SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE project_id = $1 ORDER BY id LIMIT 1")

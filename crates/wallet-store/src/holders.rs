@@ -57,6 +57,28 @@ pub struct SmsRow {
     pub created_at: i64,
 }
 
+/// A holder's MAC access token, issued to one API client.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub access_token: String,
+    pub mac_key: String,
+    pub client_id: i64,
+    pub user_id: i64,
+    pub scope: String,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for TokenRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRow")
+            .field("client_id", &self.client_id)
+            .field("user_id", &self.user_id)
+            .field("scope", &self.scope)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 type HolderTuple = (i64, String, Option<String>, i64, i64, i64, String);
 
 impl Tx {
@@ -110,6 +132,102 @@ impl Tx {
         .execute(self.conn())
         .await?;
         Ok(true)
+    }
+
+    /// Stores a new access token (and the hash of its refresh token).
+    pub async fn insert_token(
+        &mut self,
+        t: &TokenRow,
+        refresh_hash: &str,
+        refresh_expires_at: i64,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO access_tokens (access_token, mac_key, client_id, user_id, scope, expires_at, refresh_hash, refresh_expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&t.access_token)
+        .bind(&t.mac_key)
+        .bind(t.client_id)
+        .bind(t.user_id)
+        .bind(&t.scope)
+        .bind(t.expires_at)
+        .bind(refresh_hash)
+        .bind(refresh_expires_at)
+        .bind(now)
+        .execute(self.conn())
+        .await
+        .map_err(StoreError::from_db)?;
+        Ok(())
+    }
+
+    /// A token that is not revoked, by its access token (expiry is the caller's check).
+    pub async fn token(&mut self, access_token: &str) -> Result<Option<TokenRow>> {
+        let row: Option<(String, String, i64, i64, String, i64)> = sqlx::query_as(
+            "SELECT access_token, mac_key, client_id, user_id, scope, expires_at FROM access_tokens WHERE access_token = $1 AND revoked = 0",
+        )
+        .bind(access_token)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row.map(
+            |(access_token, mac_key, client_id, user_id, scope, expires_at)| TokenRow {
+                access_token,
+                mac_key,
+                client_id,
+                user_id,
+                scope,
+                expires_at,
+            },
+        ))
+    }
+
+    /// Revokes the token whose refresh token hashes to `refresh_hash` (of `client_id`, still
+    /// refreshable at `now`) and returns it: a refresh token works once.
+    pub async fn take_refresh(
+        &mut self,
+        refresh_hash: &str,
+        client_id: i64,
+        now: i64,
+    ) -> Result<Option<TokenRow>> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "UPDATE access_tokens SET revoked = 1, refresh_hash = NULL WHERE refresh_hash = $1 AND client_id = $2 AND revoked = 0 AND refresh_expires_at > $3 RETURNING access_token",
+        )
+        .bind(refresh_hash)
+        .bind(client_id)
+        .bind(now)
+        .fetch_optional(self.conn())
+        .await?;
+        let Some((access_token,)) = row else {
+            return Ok(None);
+        };
+        let row: Option<(String, String, i64, i64, String, i64)> = sqlx::query_as(
+            "SELECT access_token, mac_key, client_id, user_id, scope, expires_at FROM access_tokens WHERE access_token = $1",
+        )
+        .bind(&access_token)
+        .fetch_optional(self.conn())
+        .await?;
+        Ok(row.map(
+            |(access_token, mac_key, client_id, user_id, scope, expires_at)| TokenRow {
+                access_token,
+                mac_key,
+                client_id,
+                user_id,
+                scope,
+                expires_at,
+            },
+        ))
+    }
+
+    /// Revokes an access token of `client_id`. `false` if there was none to revoke.
+    pub async fn revoke_token(&mut self, access_token: &str, client_id: i64) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE access_tokens SET revoked = 1, refresh_hash = NULL WHERE access_token = $1 AND client_id = $2 AND revoked = 0",
+        )
+        .bind(access_token)
+        .bind(client_id)
+        .execute(self.conn())
+        .await?
+        .rows_affected()
+            > 0)
     }
 
     /// The user whose confirmed phone this is.

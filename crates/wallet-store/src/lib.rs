@@ -23,7 +23,7 @@ mod transactions;
 pub use accounts::{AccountRow, LedgerCheck};
 pub use allowances::{ALLOWANCE_STATUSES, AllowanceRow, NewAllowanceRow};
 pub use directory::{ClientRow, CodeRow, ProjectRow, UserRow, WalletRow};
-pub use holders::{HolderRow, HolderUpdate, LimitKind, SmsRow};
+pub use holders::{HolderRow, HolderUpdate, LimitKind, SmsRow, TokenRow};
 pub use lifecycle::IdempotentAnswer;
 pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
 pub use rows::{NewPaymentRow, NewTransactionRow, PaymentRow, TransactionRow, TransactionState};

@@ -30,6 +30,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_authorising.sql"),
         postgres: include_str!("../migrations/postgres/0004_authorising.sql"),
     },
+    Migration {
+        version: 5,
+        sqlite: include_str!("../migrations/sqlite/0005_tokens.sql"),
+        postgres: include_str!("../migrations/postgres/0005_tokens.sql"),
+    },
 ];
 
 /// Applies pending migrations inside one write transaction (so concurrent starters do not race).

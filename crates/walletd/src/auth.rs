@@ -48,6 +48,8 @@ async fn count_invalid(state: &AppState, client_id: i64) -> Result<(), ApiError>
 #[derive(Clone, Debug)]
 pub struct Caller {
     pub client: ClientRow,
+    /// The wallet holder, when the request is signed with her access token (`me` in paths).
+    pub holder: Option<i64>,
 }
 
 /// Host and port as the client signed them: from `Host`, the port defaulting to `default_port`.
@@ -127,11 +129,31 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
             "stale timestamp: MAC ts is more than {TIMESTAMP_WINDOW_SECS} s from the server's time"
         )));
     }
-    let client = {
+    // The MAC id is a client's credential, or a holder's access token issued to a client.
+    let (client, secret, holder) = {
         let mut tx = state.store.read().await?;
-        tx.client_by_mac_id(&mac.id).await?
-    }
-    .ok_or_else(|| ApiError::Unauthorized("unknown MAC id".into()))?;
+        match tx.client_by_mac_id(&mac.id).await? {
+            Some(c) => {
+                let secret = c.mac_secret.clone();
+                (c, secret, None)
+            }
+            None => {
+                let token = tx
+                    .token(&mac.id)
+                    .await?
+                    .ok_or_else(|| ApiError::Unauthorized("unknown MAC id".into()))?;
+                if token.expires_at <= now {
+                    return Err(ApiError::InvalidGrant(
+                        "the access token expired; refresh it".into(),
+                    ));
+                }
+                let client = tx.client_by_id(token.client_id).await?.ok_or_else(|| {
+                    ApiError::InvalidGrant("the access token's client no longer exists".into())
+                })?;
+                (client, token.mac_key, Some(token.user_id))
+            }
+        }
+    };
     let (host, port) = host_and_port(parts, state.default_port)?;
     let uri = parts
         .uri
@@ -147,7 +169,7 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
         port,
         ext: &mac.ext,
     };
-    if !signed.verify(client.mac_secret.as_bytes(), &mac.mac) {
+    if !signed.verify(secret.as_bytes(), &mac.mac) {
         count_invalid(state, client.id).await?;
         return Err(ApiError::Unauthorized(
             "signature does not match the request".into(),
@@ -169,7 +191,7 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
     // The nonce and the request count share one commit: no extra write per request.
     let window = window_of(now);
     let mut tx = state.store.write().await?;
-    let fresh = tx.remember_nonce(&client.mac_id, &mac.nonce, now).await?;
+    let fresh = tx.remember_nonce(&mac.id, &mac.nonce, now).await?;
     let (requests, invalid) = tx.count_request(client.id, window).await?;
     tx.commit().await?;
     if requests > state.rate_limit_per_minute {
@@ -192,5 +214,5 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
             "reused nonce: this request was already received".into(),
         ));
     }
-    Ok(Caller { client })
+    Ok(Caller { client, holder })
 }

@@ -66,6 +66,8 @@ pub enum ApiError {
     ClientRestricted(String),
     #[error("{0}")]
     PhoneNotConfirmed(String),
+    #[error("{0}")]
+    InvalidGrant(String),
     #[error("the service is overloaded; retry later")]
     Unavailable,
     #[error("internal server error")]
@@ -102,6 +104,7 @@ impl ApiError {
             ApiError::ClientNotVerified(_) => "client_not_verified",
             ApiError::ClientRestricted(_) => "client_restricted",
             ApiError::PhoneNotConfirmed(_) => "phone_not_confirmed",
+            ApiError::InvalidGrant(_) => "invalid_grant",
             ApiError::Unavailable => "temporarily_unavailable",
             ApiError::Internal(_) => "internal_server_error",
         }

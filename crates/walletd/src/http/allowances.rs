@@ -1,10 +1,10 @@
 //! Handlers of `allowance` endpoints.
 
-use super::transactions::wallet_in_path;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json;
 use crate::service::allowances as svc;
+use crate::service::tokens::wallet_in_path;
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -50,9 +50,13 @@ pub async fn active(
     Extension(caller): Extension<Caller>,
     Path(wallet): Path<String>,
 ) -> ApiResult<Json<Allowance>> {
-    svc::active(&state, &caller.client, wallet_in_path(&wallet)?)
-        .await
-        .map(Json)
+    svc::active(
+        &state,
+        &caller.client,
+        wallet_in_path(&state, caller.holder, &wallet).await?,
+    )
+    .await
+    .map(Json)
 }
 
 pub async fn cancel_active(
@@ -60,9 +64,13 @@ pub async fn cancel_active(
     Extension(caller): Extension<Caller>,
     Path(wallet): Path<String>,
 ) -> ApiResult<Json<Allowance>> {
-    svc::cancel_active(&state, &caller.client, wallet_in_path(&wallet)?)
-        .await
-        .map(Json)
+    svc::cancel_active(
+        &state,
+        &caller.client,
+        wallet_in_path(&state, caller.holder, &wallet).await?,
+    )
+    .await
+    .map(Json)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -79,7 +87,7 @@ pub async fn limit(
     svc::limit(
         &state,
         &caller.client,
-        wallet_in_path(&wallet)?,
+        wallet_in_path(&state, caller.holder, &wallet).await?,
         q.currency.as_deref(),
     )
     .await

@@ -2,6 +2,7 @@
 
 mod admin;
 mod allowances;
+mod oauth;
 mod payments;
 mod transactions;
 mod wallets;
@@ -75,6 +76,10 @@ pub fn router(state: AppState) -> Router {
             get(allowances::active).delete(allowances::cancel_active),
         )
         .route("/rest/v1/allowance/limit/{wallet}", get(allowances::limit))
+        .route(
+            "/oauth/v1/token",
+            axum::routing::post(oauth::token).delete(oauth::revoke),
+        )
         .route("/rest/v1/wallet/{id}", get(wallets::wallet))
         .route("/rest/v1/wallet/{id}/balance", get(wallets::balance))
         .route("/rest/v1/wallet/{id}/statements", get(wallets::statements))

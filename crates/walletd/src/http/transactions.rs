@@ -3,6 +3,7 @@
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json;
+use crate::service::tokens::wallet_in_path;
 use crate::service::{flash, reserve, transactions as svc};
 use crate::state::AppState;
 use axum::Extension;
@@ -144,18 +145,9 @@ pub async fn reserve_for_wallet(
     body: Bytes,
 ) -> ApiResult<Json<Transaction>> {
     key_or_404(&key)?;
-    let wallet = wallet_in_path(&wallet)?;
+    let wallet = wallet_in_path(&state, caller.holder, &wallet).await?;
     let req: ReserveRequest = json::parse_optional(&body)?.unwrap_or_default();
     reserve_by_wallet(&state, &caller, &key, wallet, req).await
-}
-
-/// A wallet id in a path; `me` needs a holder's access token.
-pub(crate) fn wallet_in_path(wallet: &str) -> ApiResult<i64> {
-    wallet.parse().map_err(|_| {
-        ApiError::NotFound(format!(
-            "wallet {wallet:?} was not found (`me` needs a holder's access token)"
-        ))
-    })
 }
 
 /// `PUT transaction/{key}/flash/{wallet}` (empty body).
@@ -165,7 +157,7 @@ pub async fn flash(
     Path((key, wallet)): Path<(String, String)>,
 ) -> ApiResult<Json<Transaction>> {
     key_or_404(&key)?;
-    let wallet = wallet_in_path(&wallet)?;
+    let wallet = wallet_in_path(&state, caller.holder, &wallet).await?;
     flash::send(&state, &caller.client, &key, wallet)
         .await
         .map(Json)
@@ -177,7 +169,7 @@ pub async fn types(
     Path((key, wallet)): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<&'static str>>> {
     key_or_404(&key)?;
-    let wallet = wallet_in_path(&wallet)?;
+    let wallet = wallet_in_path(&state, caller.holder, &wallet).await?;
     reserve::types(&state, &caller.client, &key, wallet)
         .await
         .map(Json)

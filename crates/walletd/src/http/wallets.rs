@@ -1,27 +1,21 @@
 //! Handlers of `wallet` endpoints.
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
+use crate::service::tokens::wallet_in_path;
 use crate::service::wallets as svc;
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use wallet_client::types::{StatementPage, SufficientAmount, Wallet, WalletBalance};
 
-fn wallet_id(text: &str) -> ApiResult<i64> {
-    text.parse().map_err(|_| {
-        ApiError::NotFound(format!(
-            "wallet {text:?} was not found (`me` needs a holder's access token)"
-        ))
-    })
-}
-
 pub async fn wallet(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Wallet>> {
-    svc::wallet(&state, &caller.client, wallet_id(&id)?)
+    let wallet = wallet_in_path(&state, caller.holder, &id).await?;
+    svc::wallet(&state, &caller.client, caller.holder, wallet)
         .await
         .map(Json)
 }
@@ -31,7 +25,8 @@ pub async fn balance(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<WalletBalance>> {
-    svc::balance(&state, &caller.client, wallet_id(&id)?)
+    let wallet = wallet_in_path(&state, caller.holder, &id).await?;
+    svc::balance(&state, &caller.client, caller.holder, wallet)
         .await
         .map(Json)
 }
@@ -42,7 +37,8 @@ pub async fn statements(
     Path(id): Path<String>,
     Query(q): Query<svc::StatementQuery>,
 ) -> ApiResult<Json<StatementPage>> {
-    svc::statements(&state, &caller.client, wallet_id(&id)?, &q)
+    let wallet = wallet_in_path(&state, caller.holder, &id).await?;
+    svc::statements(&state, &caller.client, caller.holder, wallet, &q)
         .await
         .map(Json)
 }
@@ -53,7 +49,8 @@ pub async fn sufficient_amount(
     Path(id): Path<String>,
     Query(q): Query<svc::AmountQuery>,
 ) -> ApiResult<Json<SufficientAmount>> {
-    svc::sufficient_amount(&state, &caller.client, wallet_id(&id)?, &q)
+    let wallet = wallet_in_path(&state, caller.holder, &id).await?;
+    svc::sufficient_amount(&state, &caller.client, caller.holder, wallet, &q)
         .await
         .map(Json)
 }

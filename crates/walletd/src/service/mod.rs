@@ -10,5 +10,6 @@ pub mod operator;
 pub mod payer;
 pub mod payments;
 pub mod reserve;
+pub mod tokens;
 pub mod transactions;
 pub mod wallets;

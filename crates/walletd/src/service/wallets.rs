@@ -15,8 +15,22 @@ pub fn account_number(wallet_id: i64) -> String {
     format!("EVP{wallet_id:013}")
 }
 
-/// A client may read its own project's wallet; others are the holders' business.
-async fn check_access(tx: &mut Tx, client: &ClientRow, wallet_id: i64) -> ApiResult<()> {
+/// A client may read its own project's wallet, and a holder (through her access token) her own
+/// wallets; others are the holders' business.
+async fn check_access(
+    tx: &mut Tx,
+    client: &ClientRow,
+    holder: Option<i64>,
+    wallet_id: i64,
+) -> ApiResult<()> {
+    if let Some(user) = holder
+        && tx
+            .wallet(wallet_id)
+            .await?
+            .is_some_and(|w| w.owner_user_id == user)
+    {
+        return Ok(());
+    }
     let project = tx
         .project(client.project_id)
         .await?
@@ -66,17 +80,23 @@ pub async fn balance_unchecked(tx: &mut Tx, wallet_id: i64) -> ApiResult<WalletB
 pub async fn balance(
     state: &AppState,
     client: &ClientRow,
+    holder: Option<i64>,
     wallet_id: i64,
 ) -> ApiResult<WalletBalance> {
     let mut tx = state.store.read().await?;
-    check_access(&mut tx, client, wallet_id).await?;
+    check_access(&mut tx, client, holder, wallet_id).await?;
     balance_unchecked(&mut tx, wallet_id).await
 }
 
 /// `GET wallet/{id}`.
-pub async fn wallet(state: &AppState, client: &ClientRow, wallet_id: i64) -> ApiResult<Wallet> {
+pub async fn wallet(
+    state: &AppState,
+    client: &ClientRow,
+    holder: Option<i64>,
+    wallet_id: i64,
+) -> ApiResult<Wallet> {
     let mut tx = state.store.read().await?;
-    check_access(&mut tx, client, wallet_id).await?;
+    check_access(&mut tx, client, holder, wallet_id).await?;
     let w = tx
         .wallet(wallet_id)
         .await?
@@ -120,6 +140,7 @@ fn int(name: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
 pub async fn statements(
     state: &AppState,
     client: &ClientRow,
+    holder: Option<i64>,
     wallet_id: i64,
     q: &StatementQuery,
 ) -> ApiResult<StatementPage> {
@@ -149,7 +170,7 @@ pub async fn statements(
         offset,
     };
     let mut tx = state.store.read().await?;
-    check_access(&mut tx, client, wallet_id).await?;
+    check_access(&mut tx, client, holder, wallet_id).await?;
     let (total, rows) = tx.statements(&filter).await?;
     let statements = rows
         .into_iter()
@@ -206,6 +227,7 @@ pub struct AmountQuery {
 pub async fn sufficient_amount(
     state: &AppState,
     client: &ClientRow,
+    holder: Option<i64>,
     wallet_id: i64,
     q: &AmountQuery,
 ) -> ApiResult<SufficientAmount> {
@@ -224,7 +246,7 @@ pub async fn sufficient_amount(
         .await?
         .is_none()
     {
-        check_access(&mut tx, client, wallet_id).await?;
+        check_access(&mut tx, client, holder, wallet_id).await?;
     }
     let available = tx
         .wallet_accounts(wallet_id)

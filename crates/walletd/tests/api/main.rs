@@ -20,4 +20,5 @@ mod receipts;
 mod restrictions;
 mod retries;
 mod time;
+mod tokens;
 mod wallets;

@@ -1,0 +1,37 @@
+//! `/oauth/v1/token`: holders' MAC access tokens, requested with the client's credentials.
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::service::tokens::{self as svc, TokenAnswer, TokenRequest};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::{Extension, Json};
+
+/// `POST /oauth/v1/token`: a form (`application/x-www-form-urlencoded`), as the PHP client sends it.
+pub async fn token(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> ApiResult<Json<TokenAnswer>> {
+    let req: TokenRequest = serde_urlencoded::from_bytes(&body)
+        .map_err(|e| ApiError::invalid(format!("the token request must be a form: {e}")))?;
+    svc::token(&state, &caller.client, caller.holder, req)
+        .await
+        .map(Json)
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RevokeQuery {
+    access_token: String,
+}
+
+/// `DELETE /oauth/v1/token?access_token=…`.
+pub async fn revoke(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<RevokeQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
+    svc::revoke(&state, &caller.client, &q.access_token).await?;
+    Ok(Json(serde_json::json!({})))
+}

@@ -1,0 +1,175 @@
+//! OAuth MAC access tokens of wallet holders: `POST /oauth/v1/token` (password and
+//! refresh_token grants) and `DELETE /oauth/v1/token`. A token is issued to the API client that
+//! asked for it, signs requests exactly as client credentials do (client-compatibility §1.7), and
+//! makes `me` in paths mean the holder's wallet.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use wallet_core::keys::random_base62;
+use wallet_store::{ClientRow, TokenRow, Tx};
+
+/// Seconds an access token is valid.
+pub const ACCESS_TOKEN_SECS: i64 = 3600;
+/// Seconds a refresh token is valid.
+pub const REFRESH_TOKEN_SECS: i64 = 30 * 86_400;
+
+/// The form of `POST /oauth/v1/token`.
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub scope: Option<String>,
+    pub refresh_token: Option<String>,
+}
+
+/// The token answer: exactly what the PHP client's `MacAccessToken` reads.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TokenAnswer {
+    pub token_type: String,
+    pub mac_algorithm: String,
+    pub access_token: String,
+    pub mac_key: String,
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub scope: String,
+}
+
+fn hash(refresh_token: &str) -> String {
+    hex(&Sha256::digest(refresh_token.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn issue(
+    tx: &mut Tx,
+    client: &ClientRow,
+    user_id: i64,
+    scope: &str,
+    now: i64,
+) -> ApiResult<TokenAnswer> {
+    let token = TokenRow {
+        access_token: random_base62(32),
+        mac_key: random_base62(43),
+        client_id: client.id,
+        user_id,
+        scope: scope.to_string(),
+        expires_at: now + ACCESS_TOKEN_SECS,
+    };
+    let refresh = random_base62(43);
+    tx.insert_token(&token, &hash(&refresh), now + REFRESH_TOKEN_SECS, now)
+        .await?;
+    Ok(TokenAnswer {
+        token_type: "mac".into(),
+        mac_algorithm: "hmac-sha-256".into(),
+        access_token: token.access_token,
+        mac_key: token.mac_key,
+        expires_in: ACCESS_TOKEN_SECS,
+        refresh_token: refresh,
+        scope: token.scope,
+    })
+}
+
+/// `POST /oauth/v1/token`, signed with the client's own credentials. Token lifetimes use wall
+/// time, like MAC timestamps: the sandbox clock never makes a credential outlive its real life.
+pub async fn token(
+    state: &AppState,
+    client: &ClientRow,
+    holder: Option<i64>,
+    req: TokenRequest,
+) -> ApiResult<TokenAnswer> {
+    if holder.is_some() {
+        return Err(ApiError::Forbidden(
+            "tokens are requested with the client's credentials, not with another token".into(),
+        ));
+    }
+    let now = crate::clock::wall_now();
+    match req.grant_type.as_deref() {
+        Some("password") => {
+            let (Some(username), Some(password)) = (&req.username, &req.password) else {
+                return Err(ApiError::invalid(
+                    "the password grant needs username and password",
+                ));
+            };
+            let user = {
+                let mut tx = state.store.read().await?;
+                tx.user_by_email(username).await?
+            };
+            // The same work whether or not the user exists, so timing tells nothing.
+            let (user_id, hash) = match user {
+                Some(u) => (Some(u.id), u.password_hash),
+                None => (None, crate::service::admin::hash_secret("not a user")?),
+            };
+            let ok = crate::service::admin::verify_secret(password.clone(), hash).await?;
+            let user_id = match (ok, user_id) {
+                (true, Some(id)) => id,
+                _ => {
+                    return Err(ApiError::InvalidGrant(
+                        "the username or password is wrong".into(),
+                    ));
+                }
+            };
+            let scope = req.scope.as_deref().unwrap_or("wallet").to_string();
+            let mut tx = state.store.write().await?;
+            let answer = issue(&mut tx, client, user_id, &scope, now).await?;
+            tx.commit().await?;
+            Ok(answer)
+        }
+        Some("refresh_token") => {
+            let refresh = req
+                .refresh_token
+                .as_deref()
+                .ok_or_else(|| ApiError::invalid("the refresh_token grant needs refresh_token"))?;
+            let mut tx = state.store.write().await?;
+            let old = tx
+                .take_refresh(&hash(refresh), client.id, now)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::InvalidGrant("the refresh token is unknown, used or expired".into())
+                })?;
+            let scope = req.scope.unwrap_or(old.scope);
+            let answer = issue(&mut tx, client, old.user_id, &scope, now).await?;
+            tx.commit().await?;
+            Ok(answer)
+        }
+        Some(other) => Err(ApiError::UnsupportedGrantType(format!(
+            "grant_type {other:?} is not supported; use password or refresh_token"
+        ))),
+        None => Err(ApiError::invalid("grant_type is required")),
+    }
+}
+
+/// `DELETE /oauth/v1/token?access_token=…`: revokes one of the client's tokens.
+pub async fn revoke(state: &AppState, client: &ClientRow, access_token: &str) -> ApiResult<()> {
+    let mut tx = state.store.write().await?;
+    if !tx.revoke_token(access_token, client.id).await? {
+        return Err(ApiError::NotFound("no such access token".into()));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The wallet a path segment names: a wallet id, or `me` (the first wallet of the holder whose
+/// token signed the request).
+pub async fn wallet_in_path(state: &AppState, holder: Option<i64>, text: &str) -> ApiResult<i64> {
+    if text == "me" {
+        let user = holder.ok_or_else(|| {
+            ApiError::NotFound(
+                "wallet \"me\" needs a request signed with a holder's access token".into(),
+            )
+        })?;
+        let mut tx = state.store.read().await?;
+        return tx
+            .wallets_of_user(user)
+            .await?
+            .first()
+            .copied()
+            .ok_or_else(|| ApiError::NotFound("the holder has no wallet".into()));
+    }
+    text.parse()
+        .map_err(|_| ApiError::NotFound(format!("wallet {text:?} was not found")))
+}

@@ -1,0 +1,203 @@
+//! Holders' MAC access tokens (`POST /oauth/v1/token`) and `me` in paths.
+
+use crate::helpers::{TestApp, code_of, raw};
+use crate::on_both;
+use serde_json::{Value, json};
+use wallet_client::{Client, Method};
+
+/// `POST /oauth/v1/token` with a form body, signed with the demo client's credentials.
+async fn token_request(app: &TestApp, form: &str) -> (u16, Value) {
+    raw(
+        app,
+        "POST",
+        "/oauth/v1/token",
+        form,
+        walletd::clock::wall_now(),
+        &wallet_client::mac::new_nonce(),
+        &app.demo.client.mac_secret,
+        None,
+    )
+    .await
+}
+
+fn holder_client(app: &TestApp, token: &Value) -> Client {
+    Client::new(
+        &app.base_url,
+        token["access_token"].as_str().unwrap(),
+        token["mac_key"].as_str().unwrap(),
+    )
+    .unwrap()
+}
+
+async fn password_grant_gives_a_mac_token_for_me(app: TestApp) {
+    let (status, token) = token_request(
+        &app,
+        "grant_type=password&username=alice%40example.com&password=alice-demo-password&scope=wallet",
+    )
+    .await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(token["token_type"], "mac");
+    assert_eq!(token["mac_algorithm"], "hmac-sha-256");
+    assert_eq!(token["expires_in"], 3600);
+    assert!(token["refresh_token"].is_string());
+    let alice = holder_client(&app, &token);
+    let wallet = alice
+        .request_json(Method::GET, "wallet/me", None)
+        .await
+        .unwrap();
+    assert_eq!(wallet["id"], app.alice());
+    let balance = alice
+        .request_json(Method::GET, "wallet/me/balance", None)
+        .await
+        .unwrap();
+    assert_eq!(balance["EUR"]["at_disposal"], 100_000);
+    // Her own wallet by id too, but not Bob's.
+    alice
+        .request_json(
+            Method::GET,
+            &format!("wallet/{}/balance", app.alice()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        code_of(
+            alice
+                .request_json(Method::GET, &format!("wallet/{}/balance", app.bob()), None)
+                .await
+        ),
+        "forbidden"
+    );
+    // `me` without a token names no wallet.
+    assert_eq!(
+        code_of(
+            app.client
+                .request_json(Method::GET, "wallet/me", None)
+                .await
+        ),
+        "not_found"
+    );
+    // The token acts for the client's project: reserve/me with her PIN.
+    let t = app.create(700).await;
+    let r = alice
+        .request_json(
+            Method::PUT,
+            &format!("transaction/{}/reserve/me", t.transaction_key),
+            Some(&json!({"pin": "1234"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (r["status"].as_str(), r["wallet"].as_i64()),
+        (Some("reserved"), Some(app.alice()))
+    );
+    // Wrong password, unknown user, unsupported grant.
+    let (status, e) = token_request(
+        &app,
+        "grant_type=password&username=alice%40example.com&password=nope",
+    )
+    .await;
+    assert_eq!((status, e["error"].as_str()), (400, Some("invalid_grant")));
+    let (_, e) = token_request(
+        &app,
+        "grant_type=password&username=nobody%40example.com&password=x",
+    )
+    .await;
+    assert_eq!(e["error"], "invalid_grant");
+    let (_, e) = token_request(&app, "grant_type=authorization_code&code=x").await;
+    assert_eq!(e["error"], "unsupported_grant_type");
+}
+on_both!(password_grant_gives_a_mac_token_for_me);
+
+async fn refresh_tokens_work_once_and_revoked_tokens_stop(app: TestApp) {
+    let (_, first) = token_request(
+        &app,
+        "grant_type=password&username=bob%40example.com&password=bob-demo-password",
+    )
+    .await;
+    let refresh = first["refresh_token"].as_str().unwrap().to_string();
+    let (status, second) = token_request(
+        &app,
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second["access_token"], first["access_token"]);
+    // The refresh token was used up, and the old access token with it.
+    let (_, again) = token_request(
+        &app,
+        &format!("grant_type=refresh_token&refresh_token={refresh}"),
+    )
+    .await;
+    assert_eq!(again["error"], "invalid_grant");
+    assert_eq!(
+        code_of(
+            holder_client(&app, &first)
+                .request_json(Method::GET, "wallet/me", None)
+                .await
+        ),
+        "unauthorized"
+    );
+    let bob = holder_client(&app, &second);
+    assert_eq!(
+        bob.request_json(Method::GET, "wallet/me", None)
+            .await
+            .unwrap()["id"],
+        app.bob()
+    );
+    let access = second["access_token"].as_str().unwrap();
+    let (status, _) = raw(
+        &app,
+        "DELETE",
+        &format!("/oauth/v1/token?access_token={access}"),
+        "",
+        walletd::clock::wall_now(),
+        &wallet_client::mac::new_nonce(),
+        &app.demo.client.mac_secret,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        code_of(bob.request_json(Method::GET, "wallet/me", None).await),
+        "unauthorized"
+    );
+}
+on_both!(refresh_tokens_work_once_and_revoked_tokens_stop);
+
+async fn an_expired_token_answers_invalid_grant(app: TestApp) {
+    let now = walletd::clock::wall_now();
+    let client_id = {
+        let mut tx = app.state.store.read().await.unwrap();
+        tx.client_by_mac_id(&app.demo.client.mac_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let expired = wallet_store::TokenRow {
+        access_token: "expiredtoken0000000000000000001".into(),
+        mac_key: "expired-key".into(),
+        client_id,
+        user_id: app.demo.users[0].user_id,
+        scope: "wallet".into(),
+        expires_at: now - 1,
+    };
+    let mut tx = app.state.store.write().await.unwrap();
+    tx.insert_token(&expired, "unused-refresh-hash", now + 60, now - 3601)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let alice = Client::new(
+        &app.base_url,
+        "expiredtoken0000000000000000001",
+        "expired-key",
+    )
+    .unwrap();
+    // The PHP client refreshes its token when it sees invalid_grant.
+    assert_eq!(
+        code_of(alice.request_json(Method::GET, "wallet/me", None).await),
+        "invalid_grant"
+    );
+}
+on_both!(an_expired_token_answers_invalid_grant);
