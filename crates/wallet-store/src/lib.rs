@@ -1,11 +1,16 @@
 //! Storage of walletd: one SQL set over SQLite (embedded default) and PostgreSQL.
 //!
-//! Every API call is one database transaction: [`Store::write`] opens it
-//! (`BEGIN IMMEDIATE` on SQLite, behind an in-process writer gate so that
-//! concurrent writers queue instead of spinning on `SQLITE_BUSY`; a plain
-//! `BEGIN` on PostgreSQL, where rows are locked with `FOR UPDATE`), the typed
-//! methods of [`Tx`] read and write, and [`Tx::commit`] makes it durable.
-//! Dropping a `Tx` without committing rolls everything back.
+//! Every API call is one database transaction: [`Store::write`] opens it, the
+//! typed methods of [`Tx`] read and write, and [`Tx::commit`] makes it durable
+//! (it returns only once it is on disk). Dropping a `Tx` without committing
+//! rolls everything back.
+//!
+//! On PostgreSQL a write transaction is a plain `BEGIN` on a pooled connection
+//! (rows are locked with `FOR UPDATE`). On SQLite, which has one writer, write
+//! transactions are *logical*: savepoints, one after the other, in a physical
+//! `BEGIN IMMEDIATE` transaction on one dedicated writer connection, committed
+//! together by one `COMMIT` (one fsync) — group commit, see `writer.rs`. Reads
+//! ([`Store::read`]) use the other pooled connections and see only what is committed.
 
 mod accounts;
 mod allowances;
@@ -19,6 +24,7 @@ mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transactions;
+mod writer;
 
 pub use accounts::{AccountRow, LedgerCheck};
 pub use allowances::{ALLOWANCE_STATUSES, AllowanceRow, NewAllowanceRow};
@@ -28,12 +34,12 @@ pub use lifecycle::IdempotentAnswer;
 pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
 pub use rows::{NewPaymentRow, NewTransactionRow, PaymentRow, TransactionRow, TransactionState};
 pub use search::{SearchFilter, StatementFilter, StatementRow};
+pub use writer::CommitStats;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +59,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL {0:?}: expected sqlite://… or postgres://…")]
     Url(String),
+    /// SQLite: the group commit holding this transaction failed (and every transaction of its
+    /// batch with it), or this transaction read changes of its batch that were then not committed.
+    #[error("not committed: {0}")]
+    CommitFailed(String),
 }
 
 impl StoreError {
@@ -82,8 +92,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite has one writer; queueing writers here keeps them off the busy-retry path.
-    write_gate: Option<Arc<Mutex<()>>>,
+    /// SQLite: the one writer connection and its group commit.
+    writer: Option<Arc<writer::Writer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -125,14 +135,12 @@ impl Store {
         let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
         let pool = match backend {
             Backend::Sqlite => {
+                // Readers; writes go through the one writer connection.
                 options
                     .max_connections(4)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            // Durable commits (nothing acknowledged before it is on disk), and a long
-                            // busy wait for writers in other processes (admin commands).
-                            conn.execute("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;")
-                                .await?;
+                            conn.execute(writer::SQLITE_PRAGMAS).await?;
                             Ok(())
                         })
                     })
@@ -141,15 +149,18 @@ impl Store {
             }
             Backend::Postgres => options.max_connections(16).connect(&url).await?,
         };
-        if backend == Backend::Sqlite {
+        let writer = if backend == Backend::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL")
                 .execute(&pool)
                 .await?;
-        }
+            Some(writer::Writer::connect(&url).await?)
+        } else {
+            None
+        };
         let store = Store {
             pool,
             backend,
-            write_gate: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
+            writer,
         };
         migrate::run(&store).await?;
         Ok(store)
@@ -159,57 +170,86 @@ impl Store {
         self.backend
     }
 
-    /// Opens a read-write transaction: one per API call.
+    /// Opens a read-write transaction: one per API call. On SQLite, writers queue (FIFO) for the
+    /// one writer connection.
     pub async fn write(&self) -> Result<Tx> {
-        let gate = match &self.write_gate {
-            Some(gate) => Some(gate.clone().lock_owned().await),
-            None => None,
-        };
-        let inner = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+        let inner = match &self.writer {
+            Some(writer) => TxInner::Logical(writer.begin().await?),
+            None => TxInner::Pooled(self.pool.begin().await?),
         };
         Ok(Tx {
             inner,
             backend: self.backend,
-            _gate: gate,
         })
     }
 
-    /// Opens a transaction for reading only (a consistent snapshot, no writer lock).
+    /// Opens a transaction for reading only (a consistent snapshot of what is committed, no writer lock).
     pub async fn read(&self) -> Result<Tx> {
         let inner = self.pool.begin().await?;
         Ok(Tx {
-            inner,
+            inner: TxInner::Pooled(inner),
             backend: self.backend,
-            _gate: None,
         })
     }
 
-    /// Closes the pool (graceful shutdown).
+    /// Group-commit counters (SQLite; all zero on PostgreSQL).
+    pub fn commit_stats(&self) -> CommitStats {
+        self.writer.as_ref().map(|w| w.stats()).unwrap_or_default()
+    }
+
+    /// Ends the open write batch and closes the connections (graceful shutdown).
     pub async fn close(&self) {
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
         self.pool.close().await;
     }
 }
 
+enum TxInner {
+    /// A transaction of its own on a pooled connection: reads, and writes on PostgreSQL.
+    Pooled(sqlx::Transaction<'static, Any>),
+    /// SQLite writes: a savepoint in the writer's shared physical transaction.
+    Logical(writer::LogicalTx),
+}
+
 /// One database transaction with walletd's typed reads and writes.
 pub struct Tx {
-    inner: sqlx::Transaction<'static, Any>,
+    inner: TxInner,
     backend: Backend,
-    _gate: Option<OwnedMutexGuard<()>>,
 }
 
 impl Tx {
-    /// Makes every write of this transaction durable, all at once.
+    /// Makes every write of this transaction durable, all at once: returns `Ok` only once it is on
+    /// disk (on SQLite, once the group commit holding it succeeded).
     pub async fn commit(self) -> Result<()> {
-        self.inner.commit().await?;
+        match self.inner {
+            TxInner::Pooled(tx) => tx.commit().await?,
+            TxInner::Logical(tx) => tx.commit().await?,
+        }
         Ok(())
     }
 
-    /// Undoes every write of this transaction (dropping does the same).
+    /// Undoes every write of this transaction (dropping does the same, without waiting). On SQLite,
+    /// also waits until the changes of other transactions it may have read are committed (an error
+    /// if they were not), so an answer built from what it read is not given before that is durable.
     pub async fn rollback(self) -> Result<()> {
-        self.inner.rollback().await?;
+        match self.inner {
+            TxInner::Pooled(tx) => tx.rollback().await?,
+            TxInner::Logical(tx) => tx.rollback().await?,
+        }
         Ok(())
+    }
+
+    /// Runs SQL as given (tests: statements the typed methods never issue).
+    #[cfg(feature = "testing")]
+    pub async fn execute_unchecked(&mut self, sql: &str) -> Result<u64> {
+        Ok(self
+            .conn()
+            .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
+            .await
+            .map_err(StoreError::from_db)?
+            .rows_affected())
     }
 
     pub fn backend(&self) -> Backend {
@@ -225,6 +265,9 @@ impl Tx {
     }
 
     pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.inner
+        match &mut self.inner {
+            TxInner::Pooled(tx) => tx,
+            TxInner::Logical(tx) => tx.conn(),
+        }
     }
 }
