@@ -79,6 +79,21 @@ impl std::fmt::Debug for TokenRow {
     }
 }
 
+type TokenTuple = (String, String, i64, i64, String, i64);
+
+fn token_from(
+    (access_token, mac_key, client_id, user_id, scope, expires_at): TokenTuple,
+) -> TokenRow {
+    TokenRow {
+        access_token,
+        mac_key,
+        client_id,
+        user_id,
+        scope,
+        expires_at,
+    }
+}
+
 type HolderTuple = (i64, String, Option<String>, i64, i64, i64, String);
 
 impl Tx {
@@ -162,22 +177,13 @@ impl Tx {
 
     /// A token that is not revoked, by its access token (expiry is the caller's check).
     pub async fn token(&mut self, access_token: &str) -> Result<Option<TokenRow>> {
-        let row: Option<(String, String, i64, i64, String, i64)> = sqlx::query_as(
+        let row: Option<TokenTuple> = sqlx::query_as(
             "SELECT access_token, mac_key, client_id, user_id, scope, expires_at FROM access_tokens WHERE access_token = $1 AND revoked = 0",
         )
         .bind(access_token)
         .fetch_optional(self.conn())
         .await?;
-        Ok(row.map(
-            |(access_token, mac_key, client_id, user_id, scope, expires_at)| TokenRow {
-                access_token,
-                mac_key,
-                client_id,
-                user_id,
-                scope,
-                expires_at,
-            },
-        ))
+        Ok(row.map(token_from))
     }
 
     /// Revokes the token whose refresh token hashes to `refresh_hash` (of `client_id`, still
@@ -199,22 +205,13 @@ impl Tx {
         let Some((access_token,)) = row else {
             return Ok(None);
         };
-        let row: Option<(String, String, i64, i64, String, i64)> = sqlx::query_as(
+        let row: Option<TokenTuple> = sqlx::query_as(
             "SELECT access_token, mac_key, client_id, user_id, scope, expires_at FROM access_tokens WHERE access_token = $1",
         )
         .bind(&access_token)
         .fetch_optional(self.conn())
         .await?;
-        Ok(row.map(
-            |(access_token, mac_key, client_id, user_id, scope, expires_at)| TokenRow {
-                access_token,
-                mac_key,
-                client_id,
-                user_id,
-                scope,
-                expires_at,
-            },
-        ))
+        Ok(row.map(token_from))
     }
 
     /// Revokes an access token of `client_id`. `false` if there was none to revoke.

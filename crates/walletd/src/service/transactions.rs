@@ -801,7 +801,8 @@ pub struct TransactionPage {
     pub metadata: Metadata,
 }
 
-fn int_param(name: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
+/// An optional integer query parameter (empty means absent).
+pub(crate) fn int_param(name: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
     v.as_deref()
         .filter(|s| !s.is_empty())
         .map(|s| {

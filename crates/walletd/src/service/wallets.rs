@@ -1,6 +1,7 @@
 //! Wallets as the API shows them: `GET wallet/{id}` and `GET wallet/{id}/balance`.
 
 use crate::error::{ApiError, ApiResult};
+use crate::service::transactions::int_param;
 use crate::state::AppState;
 use wallet_client::types::{
     Account, CurrencyBalance, Metadata, OtherParty, Statement, StatementPage, SufficientAmount,
@@ -126,16 +127,6 @@ pub struct StatementQuery {
     pub to: Option<String>,
 }
 
-fn int(name: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
-    v.as_deref()
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            s.parse::<i64>()
-                .map_err(|_| ApiError::invalid(format!("{name} must be an integer")))
-        })
-        .transpose()
-}
-
 /// `GET wallet/{id}/statements`: the wallet's ledger entries, newest first.
 pub async fn statements(
     state: &AppState,
@@ -144,11 +135,11 @@ pub async fn statements(
     wallet_id: i64,
     q: &StatementQuery,
 ) -> ApiResult<StatementPage> {
-    let limit = int("limit", &q.limit)?.unwrap_or(20);
+    let limit = int_param("limit", &q.limit)?.unwrap_or(20);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::invalid("limit must be from 1 to 200"));
     }
-    let offset = int("offset", &q.offset)?.unwrap_or(0);
+    let offset = int_param("offset", &q.offset)?.unwrap_or(0);
     if offset < 0 {
         return Err(ApiError::invalid("offset must not be negative"));
     }
@@ -164,8 +155,8 @@ pub async fn statements(
     let filter = wallet_store::StatementFilter {
         wallet_id,
         currencies,
-        from: int("from", &q.from)?,
-        to: int("to", &q.to)?,
+        from: int_param("from", &q.from)?,
+        to: int_param("to", &q.to)?,
         limit,
         offset,
     };
@@ -231,7 +222,7 @@ pub async fn sufficient_amount(
     wallet_id: i64,
     q: &AmountQuery,
 ) -> ApiResult<SufficientAmount> {
-    let amount = int("amount", &q.amount)?
+    let amount = int_param("amount", &q.amount)?
         .filter(|a| *a >= 0)
         .ok_or_else(|| ApiError::invalid("amount (minor units, not negative) is required"))?;
     let currency = Currency::parse(
