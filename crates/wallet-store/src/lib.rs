@@ -24,6 +24,7 @@ mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transactions;
+mod web;
 mod writer;
 
 pub use accounts::{AccountRow, LedgerCheck};
@@ -34,6 +35,7 @@ pub use lifecycle::IdempotentAnswer;
 pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
 pub use rows::{NewPaymentRow, NewTransactionRow, PaymentRow, TransactionRow, TransactionState};
 pub use search::{SearchFilter, StatementFilter, StatementRow};
+pub use web::SessionRow;
 pub use writer::CommitStats;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -88,7 +88,7 @@ impl Tx {
     /// Keys of transactions holding funds past their deadline, oldest deadline first.
     pub async fn due_reservations(&mut self, now: i64, limit: i64) -> Result<Vec<String>> {
         let keys = sqlx::query_scalar(
-            "SELECT transaction_key FROM transactions WHERE status IN ('reserved', 'waiting_registration', 'waiting_password') AND reserved_until <= $1 ORDER BY reserved_until LIMIT $2",
+            "SELECT transaction_key FROM transactions WHERE status IN ('reserved', 'waiting_registration', 'waiting_password', 'waiting', 'waiting_funds') AND reserved_until <= $1 ORDER BY reserved_until LIMIT $2",
         )
         .bind(now)
         .bind(limit)

@@ -216,3 +216,17 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
     }
     Ok(Caller { client, holder })
 }
+
+/// Compares two secrets (admin token, CSRF token) in constant time: both go through the same
+/// keyed MAC and the tags are compared by `verify_slice`, so no early exit tells how much matched.
+pub fn secrets_equal(given: &str, expected: &str) -> bool {
+    use hmac::{KeyInit, Mac};
+    let tag = |v: &str| {
+        let mut m = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"walletd-compare")
+            .expect("any key length");
+        m.update(v.as_bytes());
+        m
+    };
+    let expected_tag = tag(expected).finalize().into_bytes();
+    tag(given).verify_slice(&expected_tag).is_ok()
+}

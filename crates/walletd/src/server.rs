@@ -92,6 +92,8 @@ impl Server {
         ));
         let app = http::router(self.state.clone());
         tracing::info!(addr = %self.addr(), "walletd listening");
+        // The peer address counts failed logins of the holder pages per address.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;

@@ -9,7 +9,6 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use hmac::Mac;
 
 fn check_token(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     let Some(expected) = state.admin_token.as_deref() else {
@@ -24,14 +23,7 @@ fn check_token(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
                 "admin endpoints need Authorization: Bearer <admin token>".into(),
             )
         })?;
-    // Compare in constant time: both sides through the same keyed MAC.
-    let tag = |v: &str| {
-        let mut m = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(b"walletd-admin")
-            .expect("key");
-        m.update(v.as_bytes());
-        m.finalize().into_bytes()
-    };
-    if tag(given) != tag(expected) {
+    if !crate::auth::secrets_equal(given, expected) {
         return Err(ApiError::Unauthorized("wrong admin token".into()));
     }
     Ok(())

@@ -110,6 +110,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(admin::sms_inbound),
         )
         .route("/publickey", get(crate::callbacks::public_key))
+        .merge(crate::web::router())
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

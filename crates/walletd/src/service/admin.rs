@@ -192,10 +192,13 @@ pub async fn top_up(
     let currency = Currency::parse(currency)?;
     let amount = parse_decimal(amount, currency)?;
     let mut tx = state.store.write().await?;
-    top_up_in(&mut tx, wallet_id, amount, currency, state.now()).await?;
-    let balance = balance_unchecked(&mut tx, wallet_id).await?;
+    let now = state.now();
+    top_up_in(&mut tx, wallet_id, amount, currency, now).await?;
     tx.commit().await?;
-    Ok(balance)
+    // Money arrived: transactions accepted on the page while the wallet was short continue.
+    super::page::resume_waiting_funds(&state.store, now, Some(wallet_id)).await?;
+    let mut tx = state.store.read().await?;
+    balance_unchecked(&mut tx, wallet_id).await
 }
 
 /// `walletd admin balance --wallet ID`.

@@ -86,7 +86,8 @@ pub async fn send(
         status: TransactionStatus::Waiting,
         kind: Some(TransactionType::Flash),
         wallet_id: Some(wallet_id),
-        reserved_until: None,
+        // The holder must answer by the reservation deadline; the sweeper fails it after.
+        reserved_until: Some(r.deadline),
         confirmed_at: None,
     };
     tx.set_transaction_state(key, &waiting, now).await?;

@@ -124,12 +124,15 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
         }
     }
     changed += payments::finalize_due_freezes(state).await?;
+    // Money may have arrived by any way (top-up, incoming payment, released reservation).
+    changed += super::page::resume_waiting_funds(&state.store, state.now(), None).await?;
     let mut tx = state.store.write().await?;
     tx.forget_nonces(wall_now() - 10 * crate::auth::TIMESTAMP_WINDOW_SECS)
         .await?;
     tx.forget_idempotent_answers(wall_now() - IDEMPOTENCY_RETENTION_SECS)
         .await?;
     tx.forget_request_counts(wall_now() - 120).await?;
+    tx.forget_sessions(wall_now().max(state.now())).await?;
     tx.commit().await?;
     Ok(changed)
 }

@@ -7,6 +7,7 @@ pub mod allowances;
 pub mod flash;
 pub mod lifecycle;
 pub mod operator;
+pub mod page;
 pub mod payer;
 pub mod payments;
 pub mod reserve;

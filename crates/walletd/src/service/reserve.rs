@@ -26,7 +26,7 @@ pub(crate) async fn reservable(tx: &mut Tx, t: TransactionRow, now: i64) -> ApiR
     let to = t.status.apply(wallet_core::status::Event::Reserve)?;
     if !matches!(
         t.status,
-        TransactionStatus::New | TransactionStatus::Waiting
+        TransactionStatus::New | TransactionStatus::Waiting | TransactionStatus::WaitingFunds
     ) {
         return Err(ApiError::InvalidState(format!(
             "transaction is {}; only new transactions can be reserved",

@@ -37,8 +37,9 @@ pub struct TokenAnswer {
     pub scope: String,
 }
 
-fn hash(refresh_token: &str) -> String {
-    hex(&Sha256::digest(refresh_token.as_bytes()))
+/// Hex SHA-256 of a random secret (refresh tokens, session ids): what is stored instead of it.
+pub(crate) fn hash(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -166,8 +166,14 @@ pub(crate) async fn lock_own(
     }
 }
 
+/// Whether the transaction's deadline passed: a reservation's, or (`waiting`, `waiting_funds`)
+/// the time by which the holder had to accept and the money had to be there.
 fn is_due(t: &TransactionRow, now: i64) -> bool {
-    t.status.holds_funds() && t.reserved_until.is_some_and(|deadline| now >= deadline)
+    let waits = matches!(
+        t.status,
+        TransactionStatus::Waiting | TransactionStatus::WaitingFunds
+    );
+    (t.status.holds_funds() || waits) && t.reserved_until.is_some_and(|deadline| now >= deadline)
 }
 
 /// `POST transaction`.

@@ -1,6 +1,7 @@
 //! Integration tests: the real server on a random port, driven over HTTP through the SDK,
 //! on SQLite and on PostgreSQL.
 
+mod browser;
 mod helpers;
 
 mod allowances;
@@ -14,6 +15,7 @@ mod flash;
 mod freezes;
 mod ledger;
 mod lifecycle;
+mod pages;
 mod payments;
 mod process;
 mod receipts;

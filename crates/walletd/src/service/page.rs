@@ -1,0 +1,321 @@
+//! The confirmation page (`type: page`): the holder, logged in on walletd's own pages, sees the
+//! transaction (it is `waiting` while shown) and accepts it (funds reserved, or `waiting_funds`
+//! until money arrives) or rejects it. Every change here was made by the holder, not by the
+//! client, so each one fires a callback.
+
+use super::reserve::{hold_funds, reservable, selected_prices};
+use super::transactions::{release_all, view};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use wallet_client::types as wire;
+use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
+use wallet_store::{AllowanceRow, PaymentRow, Store, TransactionRow, TransactionState, Tx};
+
+/// What the confirmation page shows for a transaction the holder may decide on.
+#[derive(Debug, Clone)]
+pub struct Presented {
+    pub transaction: TransactionRow,
+    pub project_name: String,
+    pub payments: Vec<PaymentRow>,
+    pub allowance: Option<AllowanceRow>,
+    /// The holder's wallet the transaction waits on.
+    pub wallet_id: i64,
+}
+
+/// Why the page shows a notice instead of the accept/reject form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shown {
+    /// The holder can accept or reject.
+    Decide,
+    /// The transaction is past deciding (or another holder's); the page says its status.
+    Notice(TransactionStatus),
+}
+
+fn actor(user_id: i64) -> String {
+    format!("holder:user:{user_id}")
+}
+
+/// Locks transaction `key` and checks the holder may act on it: `waiting` (or `waiting_funds`)
+/// on one of her wallets.
+async fn lock_for_holder(
+    tx: &mut Tx,
+    key: &str,
+    user_id: i64,
+) -> ApiResult<(TransactionRow, Vec<i64>)> {
+    let t = tx
+        .transaction_for_update(key)
+        .await?
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let wallets = tx.wallets_of_user(user_id).await?;
+    Ok((t, wallets))
+}
+
+/// Fires the holder-initiated callback for the transaction's current state.
+async fn notify(tx: &mut Tx, key: &str, now: i64) -> ApiResult<wire::Transaction> {
+    let t = tx
+        .transaction(key)
+        .await?
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let data = view(tx, key).await?;
+    crate::callbacks::enqueue_transaction(tx, &t, &data, now).await?;
+    Ok(data)
+}
+
+/// The holder opened the confirmation page of `key`. A `new` transaction (or one waiting on the
+/// page for another holder) becomes `waiting`, `type: page`, on the holder's first wallet, with the
+/// reservation deadline as the time to decide by.
+pub async fn present(state: &AppState, key: &str, user_id: i64) -> ApiResult<(Shown, Presented)> {
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let (t, wallets) = lock_for_holder(&mut tx, key, user_id).await?;
+    let Some(&first_wallet) = wallets.first() else {
+        return Err(ApiError::Forbidden("you have no wallet to pay from".into()));
+    };
+    let mine = t.wallet_id.is_some_and(|w| wallets.contains(&w));
+    let takes_over = match t.status {
+        TransactionStatus::New => true,
+        TransactionStatus::Waiting => !mine && t.kind == Some(TransactionType::Page),
+        _ => false,
+    };
+    let shown = if takes_over {
+        let deadline = t.reserve.deadline(now).map_err(|_| {
+            ApiError::InvalidState("the transaction's reserve.until has passed".into())
+        })?;
+        for p in tx.payments_of(key).await? {
+            if p.status != PaymentStatus::Canceled {
+                tx.update_payment(p.id, PaymentStatus::Waiting, p.price, None, None, None)
+                    .await?;
+            }
+        }
+        let waiting = TransactionState {
+            status: TransactionStatus::Waiting,
+            kind: Some(TransactionType::Page),
+            wallet_id: Some(first_wallet),
+            reserved_until: Some(deadline),
+            confirmed_at: None,
+        };
+        tx.set_transaction_state(key, &waiting, now).await?;
+        tx.append_event(
+            key,
+            now,
+            &actor(user_id),
+            "waiting",
+            Some(&format!("page wallet {first_wallet}")),
+        )
+        .await?;
+        notify(&mut tx, key, now).await?;
+        Shown::Decide
+    } else if mine
+        && matches!(
+            t.status,
+            TransactionStatus::Waiting | TransactionStatus::WaitingFunds
+        )
+    {
+        if t.status == TransactionStatus::Waiting {
+            Shown::Decide
+        } else {
+            Shown::Notice(t.status)
+        }
+    } else if mine || t.status.is_final() || t.status.holds_funds() {
+        Shown::Notice(t.status)
+    } else {
+        return Err(ApiError::Forbidden(
+            "this transaction waits for another confirmation".into(),
+        ));
+    };
+    let t = tx
+        .transaction(key)
+        .await?
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let project_name = tx
+        .project(t.project_id)
+        .await?
+        .map(|p| p.name)
+        .unwrap_or_default();
+    let payments = tx
+        .payments_of(key)
+        .await?
+        .into_iter()
+        .filter(|p| p.status != PaymentStatus::Canceled)
+        .collect();
+    let allowance = tx.allowance_of(key).await?;
+    tx.commit().await?;
+    Ok((
+        shown,
+        Presented {
+            wallet_id: t.wallet_id.unwrap_or(first_wallet),
+            transaction: t,
+            project_name,
+            payments,
+            allowance,
+        },
+    ))
+}
+
+/// Locks `key` for a decision of the holder: it must be `waiting` on one of her wallets.
+async fn lock_waiting(tx: &mut Tx, key: &str, user_id: i64) -> ApiResult<(TransactionRow, i64)> {
+    let (t, wallets) = lock_for_holder(tx, key, user_id).await?;
+    match t.wallet_id {
+        Some(w) if wallets.contains(&w) && t.status == TransactionStatus::Waiting => Ok((t, w)),
+        _ => Err(ApiError::InvalidState(format!(
+            "transaction is {}; it is not waiting for your decision",
+            t.status
+        ))),
+    }
+}
+
+/// The holder accepted on the page. Funds are held (`reserved`, or `confirmed` with
+/// `auto_confirm`); when the wallet is short of money the transaction is `waiting_funds` and
+/// [`resume_waiting_funds`] reserves it once money arrives. `with_allowance: false` declines an
+/// optional allowance (a required one is accepted with the transaction).
+pub async fn accept(
+    state: &AppState,
+    key: &str,
+    user_id: i64,
+    with_allowance: bool,
+) -> ApiResult<wire::Transaction> {
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let (t, wallet) = lock_waiting(&mut tx, key, user_id).await?;
+    if !with_allowance
+        && let Some(a) = tx.allowance_of(key).await?
+        && a.optional
+        && a.status == "new"
+    {
+        tx.set_allowance_status(a.id, "deleted", None).await?;
+    }
+    match reserve_now(&mut tx, &actor(user_id), t.clone(), wallet, now).await {
+        Ok(()) => {
+            let data = notify(&mut tx, key, now).await?;
+            tx.commit().await?;
+            Ok(data)
+        }
+        Err(ApiError::NotEnoughFunds(_)) => {
+            // Nothing of the attempt may stay: start again and only mark the wait.
+            tx.rollback().await?;
+            let mut tx = state.store.write().await?;
+            let (t, wallet) = lock_waiting(&mut tx, key, user_id).await?;
+            if !with_allowance
+                && let Some(a) = tx.allowance_of(key).await?
+                && a.optional
+                && a.status == "new"
+            {
+                tx.set_allowance_status(a.id, "deleted", None).await?;
+            }
+            let deadline = t.reserve.deadline(now).map_err(|_| {
+                ApiError::InvalidState("the transaction's reserve.until has passed".into())
+            })?;
+            for p in tx.payments_of(key).await? {
+                if p.status != PaymentStatus::Canceled {
+                    tx.update_payment(p.id, PaymentStatus::WaitingFunds, p.price, None, None, None)
+                        .await?;
+                }
+            }
+            let state_row = TransactionState {
+                status: TransactionStatus::WaitingFunds,
+                kind: Some(TransactionType::Page),
+                wallet_id: Some(wallet),
+                reserved_until: Some(deadline),
+                confirmed_at: None,
+            };
+            tx.set_transaction_state(key, &state_row, now).await?;
+            tx.append_event(key, now, &actor(user_id), "waiting_funds", None)
+                .await?;
+            let data = notify(&mut tx, key, now).await?;
+            tx.commit().await?;
+            Ok(data)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+/// Holds the funds of locked transaction `t` on `wallet` at its payments' own prices.
+async fn reserve_now(
+    tx: &mut Tx,
+    actor: &str,
+    t: TransactionRow,
+    wallet: i64,
+    now: i64,
+) -> ApiResult<()> {
+    let r = reservable(tx, t, now).await?;
+    let selected = selected_prices(&r.payments, None)?;
+    hold_funds(
+        tx,
+        actor,
+        r,
+        wallet,
+        &selected,
+        TransactionType::Page,
+        None,
+        now,
+    )
+    .await
+}
+
+/// The holder rejected on the page (or while it waited for funds): `rejected`, nothing held.
+pub async fn reject(state: &AppState, key: &str, user_id: i64) -> ApiResult<wire::Transaction> {
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let (t, wallets) = lock_for_holder(&mut tx, key, user_id).await?;
+    let mine = t.wallet_id.is_some_and(|w| wallets.contains(&w));
+    if !mine
+        || !matches!(
+            t.status,
+            TransactionStatus::Waiting | TransactionStatus::WaitingFunds
+        )
+    {
+        return Err(ApiError::InvalidState(format!(
+            "transaction is {}; it is not waiting for your decision",
+            t.status
+        )));
+    }
+    release_all(&mut tx, &t, TransactionStatus::Rejected, now).await?;
+    tx.set_correlation_key(key, None).await?;
+    tx.append_event(key, now, &actor(user_id), "rejected", Some("page"))
+        .await?;
+    let data = notify(&mut tx, key, now).await?;
+    tx.commit().await?;
+    Ok(data)
+}
+
+/// Tries again every `waiting_funds` transaction (of `wallet`, or of all wallets), oldest first:
+/// each one whose wallet now has the money is reserved, with a callback. One database
+/// transaction per attempt, so a refusal leaves nothing behind. Returns how many were reserved.
+pub async fn resume_waiting_funds(
+    store: &Store,
+    now: i64,
+    wallet: Option<i64>,
+) -> ApiResult<usize> {
+    let keys = {
+        let mut tx = store.read().await?;
+        tx.waiting_funds(wallet, 100).await?
+    };
+    let mut reserved = 0;
+    for key in keys {
+        let mut tx = store.write().await?;
+        let Some(t) = tx.transaction_for_update(&key).await? else {
+            continue;
+        };
+        let Some(payer) = t.wallet_id else { continue };
+        if t.status != TransactionStatus::WaitingFunds {
+            continue;
+        }
+        match reserve_now(&mut tx, "system", t, payer, now).await {
+            Ok(()) => {
+                notify(&mut tx, &key, now).await?;
+                tx.commit().await?;
+                reserved += 1;
+                tracing::info!(transaction_key = %key, "funds arrived; transaction reserved");
+            }
+            Err(ApiError::NotEnoughFunds(_)) => tx.rollback().await?,
+            Err(e) => {
+                tx.rollback().await?;
+                tracing::info!(transaction_key = %key, error = %e, "waiting for funds: still refused");
+            }
+        }
+    }
+    Ok(reserved)
+}

@@ -1,0 +1,410 @@
+//! The confirmation page (`/frontend/{en/,,ru/}wallet/confirm/{key}`) and the login that guards
+//! it: waiting while shown, accept (reserved, or waiting_funds until money arrives), reject,
+//! redirect_uri, iframe/pop-up display, optional allowance, CSRF, session expiry, login limits.
+
+use crate::browser::Browser;
+use crate::helpers::{TestApp, one_payment};
+use crate::on_both;
+use serde_json::{Value, json};
+use wallet_client::Method;
+use wallet_client::types::CallbackUri;
+use wallet_store::CallbackFilter;
+use walletd::web::session;
+
+fn confirm_path(key: &str) -> String {
+    format!("/frontend/en/wallet/confirm/{key}")
+}
+
+async fn create(app: &TestApp, cents: i64, redirect: Option<&str>) -> String {
+    let mut t = one_payment(cents);
+    t.redirect_uri = redirect.map(str::to_string);
+    t.callback_uri = Some(CallbackUri::Uri("http://127.0.0.1:9/callback".into()));
+    app.client
+        .create_transaction(&t)
+        .await
+        .unwrap()
+        .transaction_key
+}
+
+async fn status(app: &TestApp, key: &str) -> Value {
+    let t = app.client.get_transaction(key).await.unwrap();
+    serde_json::to_value(t).unwrap()
+}
+
+async fn callbacks_of(app: &TestApp, key: &str) -> Vec<String> {
+    let filter = CallbackFilter {
+        undelivered: false,
+        transaction_key: Some(key.to_string()),
+    };
+    let mut list: Vec<String> = walletd::callbacks::list(&app.state, &filter, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.event_type)
+        .collect();
+    list.reverse();
+    list
+}
+
+/// Opens the confirmation page logged in as alice; returns the page's form CSRF token.
+async fn open_as_alice(app: &TestApp, b: &mut Browser, path: &str) -> String {
+    b.login_alice(app).await;
+    let page = b.get(path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Confirm payment"), "{}", page.body);
+    page.csrf()
+}
+
+async fn not_logged_in_sees_a_login_form_in_place(app: TestApp) {
+    let key = create(&app, 1_299, None).await;
+    let mut b = Browser::new(&app);
+    let page = b.get(&confirm_path(&key)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("name=\"password\""), "{}", page.body);
+    assert!(
+        page.body
+            .contains(&format!("value=\"{}\"", confirm_path(&key)))
+    );
+    assert_eq!(status(&app, &key).await["status"], "new");
+    let u = &app.demo.users[0];
+    let wrong = b
+        .login(&u.email, "not her password", &confirm_path(&key))
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.body.contains("role=\"alert\""));
+    let ok = b.login(&u.email, &u.password, &confirm_path(&key)).await;
+    assert_eq!(ok.status, 303);
+    assert_eq!(ok.location.as_deref(), Some(confirm_path(&key).as_str()));
+}
+on_both!(not_logged_in_sees_a_login_form_in_place);
+
+async fn shown_is_waiting_and_accept_reserves(app: TestApp) {
+    let key = create(&app, 1_299, None).await;
+    let mut b = Browser::new(&app);
+    let csrf = open_as_alice(&app, &mut b, &confirm_path(&key)).await;
+    let page = b.get(&confirm_path(&key)).await;
+    assert!(page.body.contains("12.99 EUR"), "{}", page.body);
+    assert!(page.body.contains("Cash withdrawal"));
+    assert!(page.body.contains("demo"), "the project's name");
+    let t = status(&app, &key).await;
+    assert_eq!(t["status"], "waiting");
+    assert_eq!(t["type"], "page");
+    assert_eq!(t["wallet"], app.alice());
+    let (before, _) = app.eur(app.alice()).await;
+    let done = b
+        .post(
+            &confirm_path(&key),
+            &[("csrf", &csrf), ("decision", "accept")],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("role=\"status\""));
+    assert!(done.body.contains("accepted"), "{}", done.body);
+    assert_eq!(status(&app, &key).await["status"], "reserved");
+    assert_eq!(app.eur(app.alice()).await, (before - 1_299, 1_299));
+    assert_eq!(callbacks_of(&app, &key).await, ["waiting", "reserved"]);
+    // Deciding twice is refused, and the page now only tells the status.
+    let again = b
+        .post(
+            &confirm_path(&key),
+            &[("csrf", &csrf), ("decision", "accept")],
+        )
+        .await;
+    assert_eq!(again.status, 400, "{}", again.body);
+    assert!(again.body.contains("not waiting for your decision"));
+    let shown = b.get(&confirm_path(&key)).await;
+    assert!(
+        shown.body.contains("data-status=\"reserved\""),
+        "{}",
+        shown.body
+    );
+    app.assert_ledger_sound().await;
+}
+on_both!(shown_is_waiting_and_accept_reserves);
+
+async fn reject_on_the_lithuanian_page(app: TestApp) {
+    let key = create(&app, 500, None).await;
+    let mut b = Browser::new(&app);
+    b.login_alice(&app).await;
+    let path = format!("/frontend/wallet/confirm/{key}");
+    let page = b.get(&path).await;
+    assert!(page.body.contains("lang=\"lt\""));
+    assert!(page.body.contains("Patvirtinti") && page.body.contains("Atmesti"));
+    let ru = b.get(&format!("/frontend/ru/wallet/confirm/{key}")).await;
+    assert!(ru.body.contains("Подтвердить") && ru.body.contains("Отклонить"));
+    let csrf = page.csrf();
+    let done = b
+        .post(&path, &[("csrf", &csrf), ("decision", "reject")])
+        .await;
+    assert_eq!(done.status, 200);
+    assert!(done.body.contains("data-status=\"rejected\""));
+    assert_eq!(status(&app, &key).await["status"], "rejected");
+    assert_eq!(app.eur(app.alice()).await.1, 0);
+    assert_eq!(callbacks_of(&app, &key).await, ["waiting", "rejected"]);
+}
+on_both!(reject_on_the_lithuanian_page);
+
+async fn short_of_money_waits_for_funds_and_continues(app: TestApp) {
+    let key = create(&app, 150_000, None).await; // alice has 1000.00
+    let mut b = Browser::new(&app);
+    let csrf = open_as_alice(&app, &mut b, &confirm_path(&key)).await;
+    let done = b
+        .post(
+            &confirm_path(&key),
+            &[("csrf", &csrf), ("decision", "accept")],
+        )
+        .await;
+    assert!(done.body.contains("waiting for funds"), "{}", done.body);
+    let t = status(&app, &key).await;
+    assert_eq!(t["status"], "waiting_funds");
+    assert_eq!(app.eur(app.alice()).await, (100_000, 0), "nothing held yet");
+    // Not enough yet: still waiting.
+    walletd::service::admin::top_up(&app.state, app.alice(), "100.00", "EUR")
+        .await
+        .unwrap();
+    assert_eq!(status(&app, &key).await["status"], "waiting_funds");
+    walletd::service::admin::top_up(&app.state, app.alice(), "400.00", "EUR")
+        .await
+        .unwrap();
+    let t = status(&app, &key).await;
+    assert_eq!(t["status"], "reserved");
+    assert_eq!(app.eur(app.alice()).await, (0, 150_000));
+    assert_eq!(
+        callbacks_of(&app, &key).await,
+        ["waiting", "waiting_funds", "reserved"]
+    );
+    app.assert_ledger_sound().await;
+}
+on_both!(short_of_money_waits_for_funds_and_continues);
+
+async fn waiting_for_funds_fails_at_the_deadline(app: TestApp) {
+    let mut t = one_payment(150_000);
+    t.reserve_for = Some(1); // hours (the deprecated flat form)
+    let key = app
+        .client
+        .create_transaction(&t)
+        .await
+        .unwrap()
+        .transaction_key;
+    let mut b = Browser::new(&app);
+    let csrf = open_as_alice(&app, &mut b, &confirm_path(&key)).await;
+    b.post(
+        &confirm_path(&key),
+        &[("csrf", &csrf), ("decision", "accept")],
+    )
+    .await;
+    assert_eq!(status(&app, &key).await["status"], "waiting_funds");
+    app.clock.advance(3_601);
+    walletd::jobs::sweep_once(&app.state).await.unwrap();
+    assert_eq!(status(&app, &key).await["status"], "failed");
+    // Money arriving later does not revive it.
+    walletd::service::admin::top_up(&app.state, app.alice(), "1000.00", "EUR")
+        .await
+        .unwrap();
+    assert_eq!(status(&app, &key).await["status"], "failed");
+    assert_eq!(app.eur(app.alice()).await, (200_000, 0));
+}
+on_both!(waiting_for_funds_fails_at_the_deadline);
+
+async fn redirect_uri_and_framed_display(app: TestApp) {
+    let key = create(&app, 700, Some("https://shop.example/back?order=7")).await;
+    let mut b = Browser::new(&app);
+    let csrf = open_as_alice(&app, &mut b, &confirm_path(&key)).await;
+    let page = b.get(&confirm_path(&key)).await;
+    assert!(
+        page.headers.get("x-frame-options").is_none(),
+        "the confirmation page may be framed"
+    );
+    let done = b
+        .post(
+            &confirm_path(&key),
+            &[("csrf", &csrf), ("decision", "accept")],
+        )
+        .await;
+    assert_eq!(done.status, 303);
+    assert_eq!(
+        done.location.as_deref(),
+        Some("https://shop.example/back?order=7")
+    );
+    // In an iframe, the notice carries what walletd.js posts to the parent.
+    let key = create(&app, 700, Some("https://shop.example/back")).await;
+    let framed = format!("{}?display=iframe", confirm_path(&key));
+    let page = b.get(&framed).await;
+    assert!(page.body.contains(&format!("action=\"{framed}\"")));
+    let done = b
+        .post(&framed, &[("csrf", &page.csrf()), ("decision", "reject")])
+        .await;
+    assert_eq!(done.status, 200);
+    assert!(done.body.contains("data-display=\"iframe\""));
+    assert!(
+        done.body
+            .contains("data-redirect=\"https://shop.example/back\"")
+    );
+    assert!(
+        done.body
+            .contains(&format!("data-transaction-key=\"{key}\""))
+    );
+    // Pages other than the confirmation page refuse framing.
+    let login = Browser::new(&app).get("/frontend/en/login").await;
+    assert_eq!(
+        login.headers.get("x-frame-options").unwrap(),
+        "DENY",
+        "login page"
+    );
+}
+on_both!(redirect_uri_and_framed_display);
+
+async fn optional_allowance_is_given_only_when_ticked(app: TestApp) {
+    let allowance = json!({"description": "Monthly", "currency": "EUR", "max_price": 2000});
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let body = json!({
+            "payments": [{"description": "First", "price": 300, "currency": "EUR"}],
+            "allowance": {"data": allowance, "optional": true}
+        });
+        let t = app
+            .client
+            .request_json(Method::POST, "transaction", Some(&body))
+            .await
+            .unwrap();
+        keys.push(t["transaction_key"].as_str().unwrap().to_string());
+    }
+    let mut b = Browser::new(&app);
+    let csrf = open_as_alice(&app, &mut b, &confirm_path(&keys[0])).await;
+    let page = b.get(&confirm_path(&keys[0])).await;
+    assert!(page.body.contains("Also accept the allowance"));
+    assert!(page.body.contains("20.00 EUR"), "{}", page.body);
+    b.post(
+        &confirm_path(&keys[0]),
+        &[("csrf", &csrf), ("decision", "accept")],
+    )
+    .await;
+    let t = status(&app, &keys[0]).await;
+    assert_eq!(t["status"], "reserved");
+    assert_eq!(t["allowance"]["data"]["status"], "deleted", "{t}");
+    b.get(&confirm_path(&keys[1])).await;
+    b.post(
+        &confirm_path(&keys[1]),
+        &[
+            ("csrf", &csrf),
+            ("decision", "accept"),
+            ("with_allowance", "1"),
+        ],
+    )
+    .await;
+    let t = app
+        .client
+        .confirm_transaction(&keys[1], None)
+        .await
+        .unwrap();
+    let t = serde_json::to_value(t).unwrap();
+    assert_eq!(t["status"], "confirmed");
+    assert_eq!(t["allowance"]["data"]["status"], "active", "{t}");
+}
+on_both!(optional_allowance_is_given_only_when_ticked);
+
+async fn forms_need_their_csrf_token(app: TestApp) {
+    let key = create(&app, 800, None).await;
+    let mut b = Browser::new(&app);
+    open_as_alice(&app, &mut b, &confirm_path(&key)).await;
+    let refused = b.post(&confirm_path(&key), &[("decision", "accept")]).await;
+    assert_eq!(refused.status, 403);
+    let forged = b
+        .post(
+            &confirm_path(&key),
+            &[("csrf", "x".repeat(32).as_str()), ("decision", "accept")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert_eq!(status(&app, &key).await["status"], "waiting");
+    // The login form's token is tied to the browser's cookie, too.
+    let mut other = Browser::new(&app);
+    let u = &app.demo.users[0];
+    let r = other
+        .post(
+            "/frontend/en/login",
+            &[
+                ("email", &u.email),
+                ("password", &u.password),
+                ("csrf", "abc"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403);
+}
+on_both!(forms_need_their_csrf_token);
+
+async fn sessions_expire_and_end_on_logout(app: TestApp) {
+    let key = create(&app, 900, None).await;
+    let mut b = Browser::new(&app);
+    let csrf = open_as_alice(&app, &mut b, &confirm_path(&key)).await;
+    app.clock.advance(session::IDLE_SECS + 1);
+    let page = b.get(&confirm_path(&key)).await;
+    assert!(
+        page.body.contains("name=\"password\""),
+        "idle session ended"
+    );
+    let done = b
+        .post(
+            &confirm_path(&key),
+            &[("csrf", &csrf), ("decision", "accept")],
+        )
+        .await;
+    assert_eq!(done.status, 303, "to the login page");
+    assert!(
+        done.location
+            .unwrap()
+            .starts_with("/frontend/en/login?next=")
+    );
+    let csrf = open_as_alice(&app, &mut b, &confirm_path(&key)).await;
+    let out = b.post("/frontend/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    let page = b.get(&confirm_path(&key)).await;
+    assert!(page.body.contains("name=\"password\""), "logged out");
+}
+on_both!(sessions_expire_and_end_on_logout);
+
+async fn failed_logins_are_limited(app: TestApp) {
+    let mut b = Browser::new(&app);
+    let u = &app.demo.users[1];
+    for _ in 0..session::MAX_FAILURES_PER_EMAIL {
+        assert_eq!(
+            b.login(&u.email, "guess", "/frontend/app").await.status,
+            401
+        );
+    }
+    let locked = b.login(&u.email, &u.password, "/frontend/app").await;
+    assert_eq!(locked.status, 429, "even the right password waits");
+    assert!(locked.body.contains("role=\"alert\""));
+    // Another holder is not locked out by bob's failures.
+    let mut other = Browser::new(&app);
+    other.login_alice(&app).await;
+    app.clock.advance(session::FAILURE_WINDOW_SECS + 60);
+    assert_eq!(
+        b.login(&u.email, &u.password, "/frontend/app").await.status,
+        303
+    );
+}
+on_both!(failed_logins_are_limited);
+
+async fn only_the_holder_who_accepted_decides(app: TestApp) {
+    let key = create(&app, 150_000, None).await;
+    let mut alice = Browser::new(&app);
+    let csrf = open_as_alice(&app, &mut alice, &confirm_path(&key)).await;
+    alice
+        .post(
+            &confirm_path(&key),
+            &[("csrf", &csrf), ("decision", "accept")],
+        )
+        .await;
+    assert_eq!(status(&app, &key).await["status"], "waiting_funds");
+    let mut bob = Browser::new(&app);
+    let u = &app.demo.users[1];
+    bob.login(&u.email, &u.password, "/frontend/app").await;
+    let page = bob.get(&confirm_path(&key)).await;
+    assert_eq!(page.status, 403, "{}", page.body);
+    let t = status(&app, &key).await;
+    assert_eq!(t["status"], "waiting_funds");
+    assert_eq!(t["wallet"], app.alice());
+}
+on_both!(only_the_holder_who_accepted_decides);
