@@ -78,6 +78,12 @@ pub async fn present(state: &AppState, key: &str, user_id: i64) -> ApiResult<(Sh
         _ => false,
     };
     let shown = if takes_over {
+        let client = tx.client_by_id(t.client_id).await?;
+        if !client.is_some_and(|c| c.has_grant(TransactionType::Page.as_str())) {
+            return Err(ApiError::Forbidden(
+                "the client of this transaction may not use the confirmation page".into(),
+            ));
+        }
         let deadline = t.reserve.deadline(now).map_err(|_| {
             ApiError::InvalidState("the transaction's reserve.until has passed".into())
         })?;

@@ -506,6 +506,14 @@ pub async fn types(
     if granted(TransactionType::Flash) && holder.as_ref().is_some_and(|h| h.phone_confirmed) {
         types.push(TransactionType::Flash.as_str());
     }
+    if granted(TransactionType::Page)
+        && matches!(
+            t.status,
+            TransactionStatus::New | TransactionStatus::Waiting
+        )
+    {
+        types.push(TransactionType::Page.as_str());
+    }
     let pin = tx.user_pin(wallet.owner_user_id).await?;
     if granted(TransactionType::Pin)
         && pin.is_some_and(|(_, _, failures)| failures < MAX_PIN_FAILURES)

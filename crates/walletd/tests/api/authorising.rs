@@ -71,7 +71,7 @@ async fn pin_reserves_and_locks_out_after_five_errors(app: TestApp) {
         .unwrap();
     assert_eq!(
         types,
-        serde_json::json!(["flash", "pin", "reservation_code"])
+        serde_json::json!(["flash", "page", "pin", "reservation_code"])
     );
     let types = app
         .client
@@ -84,7 +84,7 @@ async fn pin_reserves_and_locks_out_after_five_errors(app: TestApp) {
         .unwrap();
     assert_eq!(
         types,
-        serde_json::json!(["flash", "reservation_code"]),
+        serde_json::json!(["flash", "page", "reservation_code"]),
         "a blocked holder has no PIN way"
     );
     app.assert_ledger_sound().await;

@@ -190,7 +190,7 @@ async fn flash_needs_a_confirmed_phone_and_the_grant(app: TestApp) {
         )
         .await
         .unwrap();
-    assert_eq!(types, json!(["pin", "reservation_code"]));
+    assert_eq!(types, json!(["page", "pin", "reservation_code"]));
     let types = app
         .client
         .request_json(
@@ -200,7 +200,7 @@ async fn flash_needs_a_confirmed_phone_and_the_grant(app: TestApp) {
         )
         .await
         .unwrap();
-    assert_eq!(types, json!(["flash", "pin", "reservation_code"]));
+    assert_eq!(types, json!(["flash", "page", "pin", "reservation_code"]));
     let creds = walletd::service::admin::create_client(&app.state, app.demo.project_id, "pin")
         .await
         .unwrap();
