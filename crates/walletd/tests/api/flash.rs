@@ -280,3 +280,43 @@ async fn flash_uses_the_active_allowance_when_allowed(app: TestApp) {
     );
 }
 on_both!(flash_uses_the_active_allowance_when_allowed);
+
+async fn an_unanswered_flash_fails_at_its_deadline(app: TestApp) {
+    let mut t = with_callback(500);
+    t.reserve_for = Some(1); // hours
+    let t = app.client.create_transaction(&t).await.unwrap();
+    let key = t.transaction_key;
+    let w = send(&app, &key, app.alice()).await.unwrap();
+    let correlation = w["correlation_key"].as_str().unwrap().to_string();
+    app.clock.advance(3_599);
+    walletd::jobs::sweep_once(&app.state).await.unwrap();
+    assert_eq!(
+        app.client
+            .get_transaction(&key)
+            .await
+            .unwrap()
+            .status
+            .as_str(),
+        "waiting"
+    );
+    app.clock.advance(2);
+    walletd::jobs::sweep_once(&app.state).await.unwrap();
+    assert_eq!(
+        app.client
+            .get_transaction(&key)
+            .await
+            .unwrap()
+            .status
+            .as_str(),
+        "failed"
+    );
+    assert_eq!(callbacks_of(&app, &key).await, ["transaction.failed"]);
+    let late = answer(&app, ALICE_PHONE, &format!("{correlation} YES")).await;
+    assert_eq!(
+        late.unwrap_err().code(),
+        "not_found",
+        "a failed transaction waits no more"
+    );
+    assert_eq!(app.eur(app.alice()).await.1, 0);
+}
+on_both!(an_unanswered_flash_fails_at_its_deadline);
