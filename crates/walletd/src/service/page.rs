@@ -301,6 +301,9 @@ pub async fn resume_waiting_funds(
     };
     let mut reserved = 0;
     for key in keys {
+        if !might_be_covered(store, &key).await? {
+            continue;
+        }
         let mut tx = store.write().await?;
         let Some(t) = tx.transaction_for_update(&key).await? else {
             continue;
@@ -324,4 +327,25 @@ pub async fn resume_waiting_funds(
         }
     }
     Ok(reserved)
+}
+
+/// A read-only first look: whether the payer's balance covers every currency of `key` now. Saves
+/// a write transaction per sweep for each transaction that is still short.
+async fn might_be_covered(store: &Store, key: &str) -> ApiResult<bool> {
+    let mut tx = store.read().await?;
+    let Some(wallet) = tx.transaction(key).await?.and_then(|t| t.wallet_id) else {
+        return Ok(false);
+    };
+    let mut needed: std::collections::BTreeMap<String, i64> = Default::default();
+    for p in tx.payments_of(key).await? {
+        if p.status != PaymentStatus::Canceled {
+            *needed.entry(p.currency.code().to_string()).or_default() += p.price;
+        }
+    }
+    let balance = super::wallets::balance_unchecked(&mut tx, wallet).await?;
+    Ok(needed.iter().all(|(currency, amount)| {
+        balance
+            .get(currency.as_str())
+            .is_some_and(|b| b.at_disposal >= *amount)
+    }))
 }
