@@ -10,7 +10,7 @@ use wallet_client::types as wire;
 use wallet_core::keys::new_correlation_key;
 use wallet_core::money::format_decimal;
 use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
-use wallet_store::{ClientRow, Store, TransactionState};
+use wallet_store::{ClientRow, Store, TransactionState, Tx};
 
 /// `PUT transaction/{key}/flash/{wallet}`: with `use_allowance` and an active allowance that
 /// covers it, the transaction is reserved at once (`automatic`); otherwise the holder gets a
@@ -179,20 +179,82 @@ pub async fn answer(
                 "no transaction waits for an answer with code {correlation} from this phone"
             ))
         })?;
+    let data = decide_in(&mut tx, now, &key, Holder::Phone(phone), answer).await?;
+    tx.commit().await?;
+    Ok(data)
+}
+
+/// Who answers a FLASH confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder<'a> {
+    /// By SMS from this phone: the wallet's holder must have it as her confirmed phone. The
+    /// event log names the wallet (`holder:{wallet}`).
+    Phone(&'a str),
+    /// Logged in on walletd's pages as this user, the wallet's owner. The event log names the
+    /// user (`holder:user:{id}`), as the confirmation page does.
+    User(i64),
+}
+
+/// The holder accepts (funds held: `reserved`, or `confirmed` with `auto_confirm`) or rejects
+/// FLASH transaction `key`, exactly as her SMS answer does; the client hears of it by callback.
+/// The transaction must be `waiting`, `type: flash`, on one of the holder's wallets: another
+/// holder's transaction is `not_found`, one not waiting for her answer `invalid_state`.
+pub async fn decide(
+    store: &Store,
+    now: i64,
+    key: &str,
+    holder: Holder<'_>,
+    answer: Answer,
+) -> ApiResult<wire::Transaction> {
+    let mut tx = store.write().await?;
+    let data = decide_in(&mut tx, now, key, holder, answer).await?;
+    tx.commit().await?;
+    Ok(data)
+}
+
+async fn decide_in(
+    tx: &mut Tx,
+    now: i64,
+    key: &str,
+    holder: Holder<'_>,
+    answer: Answer,
+) -> ApiResult<wire::Transaction> {
     let t = tx
-        .transaction_for_update(&key)
+        .transaction_for_update(key)
         .await?
-        .ok_or_else(|| ApiError::not_found_transaction(&key))?;
-    let wallet = t
-        .wallet_id
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("waiting transaction without wallet")))?;
-    let actor = format!("holder:{wallet}");
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let owner = match t.wallet_id {
+        Some(w) => tx.wallet(w).await?.map(|w| w.owner_user_id),
+        None => None,
+    };
+    let holders = match (owner, holder) {
+        (Some(owner), Holder::User(user)) => owner == user,
+        (Some(owner), Holder::Phone(phone)) => tx
+            .holder(owner)
+            .await?
+            .is_some_and(|h| h.phone_confirmed && h.phone.as_deref() == Some(phone)),
+        (None, _) => false,
+    };
+    let Some(wallet) = t.wallet_id.filter(|_| holders) else {
+        // Another holder's transaction: as if it did not exist.
+        return Err(ApiError::not_found_transaction(key));
+    };
+    if t.status != TransactionStatus::Waiting || t.kind != Some(TransactionType::Flash) {
+        return Err(ApiError::InvalidState(format!(
+            "transaction is {}; it is not waiting for a FLASH answer",
+            t.status
+        )));
+    }
+    let actor = match holder {
+        Holder::Phone(_) => format!("holder:{wallet}"),
+        Holder::User(user) => format!("holder:user:{user}"),
+    };
     match answer {
         Answer::Accept => {
-            let r = reservable(&mut tx, t, now).await?;
+            let r = reservable(tx, t, now).await?;
             let selected = selected_prices(&r.payments, None)?;
             hold_funds(
-                &mut tx,
+                tx,
                 &actor,
                 r,
                 wallet,
@@ -204,20 +266,62 @@ pub async fn answer(
             .await?;
         }
         Answer::Reject => {
-            release_all(&mut tx, &t, TransactionStatus::Rejected, now).await?;
-            tx.set_correlation_key(&key, None).await?;
-            tx.append_event(&key, now, &actor, "rejected", Some("flash"))
+            release_all(tx, &t, TransactionStatus::Rejected, now).await?;
+            tx.set_correlation_key(key, None).await?;
+            tx.append_event(key, now, &actor, "rejected", Some("flash"))
                 .await?;
         }
     }
     let t = tx
-        .transaction(&key)
+        .transaction(key)
         .await?
-        .ok_or_else(|| ApiError::not_found_transaction(&key))?;
-    let data = view(&mut tx, &key).await?;
-    crate::callbacks::enqueue_transaction(&mut tx, &t, &data, now).await?;
-    tx.commit().await?;
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let data = view(tx, key).await?;
+    crate::callbacks::enqueue_transaction(tx, &t, &data, now).await?;
     Ok(data)
+}
+
+/// A FLASH transaction waiting for the holder's answer, as the holder app lists it.
+#[derive(Debug, Clone)]
+pub struct Waiting {
+    pub transaction_key: String,
+    pub correlation_key: String,
+    pub project_name: String,
+    /// The total of each currency, e.g. `12.99 EUR`.
+    pub totals: Vec<String>,
+}
+
+/// The FLASH transactions waiting for `user_id`'s answer, oldest first.
+pub async fn waiting_of_user(store: &Store, user_id: i64) -> ApiResult<Vec<Waiting>> {
+    let mut tx = store.read().await?;
+    let mut list = Vec::new();
+    for (key, correlation) in tx.waiting_flash_of_user(user_id).await? {
+        let Some(t) = tx.transaction(&key).await? else {
+            continue;
+        };
+        let project_name = tx
+            .project(t.project_id)
+            .await?
+            .map(|p| p.name)
+            .unwrap_or_default();
+        let mut amounts: std::collections::BTreeMap<wallet_core::Currency, i64> =
+            Default::default();
+        for p in tx.payments_of(&key).await? {
+            if p.status != PaymentStatus::Canceled {
+                *amounts.entry(p.currency).or_default() += p.price;
+            }
+        }
+        list.push(Waiting {
+            transaction_key: key,
+            correlation_key: correlation,
+            project_name,
+            totals: amounts
+                .iter()
+                .map(|(c, a)| format!("{} {c}", format_decimal(*a, *c)))
+                .collect(),
+        });
+    }
+    Ok(list)
 }
 
 #[cfg(test)]

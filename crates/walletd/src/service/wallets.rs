@@ -135,6 +135,27 @@ pub async fn statements(
     wallet_id: i64,
     q: &StatementQuery,
 ) -> ApiResult<StatementPage> {
+    let filter = statement_filter(wallet_id, q)?;
+    let mut tx = state.store.read().await?;
+    check_access(&mut tx, client, holder, wallet_id).await?;
+    statement_page(&mut tx, &filter).await
+}
+
+/// The statements of a wallet whose access the caller has already checked (the holder app).
+pub(crate) async fn statements_of(
+    tx: &mut Tx,
+    wallet_id: i64,
+    q: &StatementQuery,
+) -> ApiResult<StatementPage> {
+    let filter = statement_filter(wallet_id, q)?;
+    statement_page(tx, &filter).await
+}
+
+/// Reads the query's parameters (before any access check: a bad query is a 400 for anyone).
+fn statement_filter(
+    wallet_id: i64,
+    q: &StatementQuery,
+) -> ApiResult<wallet_store::StatementFilter> {
     let limit = int_param("limit", &q.limit)?.unwrap_or(20);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::invalid("limit must be from 1 to 200"));
@@ -152,17 +173,22 @@ pub async fn statements(
         .filter(|c| !c.is_empty())
         .map(|c| Currency::parse(c).map(|c| c.code().to_string()))
         .collect::<Result<Vec<_>, _>>()?;
-    let filter = wallet_store::StatementFilter {
+    Ok(wallet_store::StatementFilter {
         wallet_id,
         currencies,
         from: int_param("from", &q.from)?,
         to: int_param("to", &q.to)?,
         limit,
         offset,
-    };
-    let mut tx = state.store.read().await?;
-    check_access(&mut tx, client, holder, wallet_id).await?;
-    let (total, rows) = tx.statements(&filter).await?;
+    })
+}
+
+/// One page of a wallet's ledger entries as the API shows them.
+async fn statement_page(
+    tx: &mut Tx,
+    filter: &wallet_store::StatementFilter,
+) -> ApiResult<StatementPage> {
+    let (total, rows) = tx.statements(filter).await?;
     let statements = rows
         .into_iter()
         .map(|r| {
@@ -199,8 +225,8 @@ pub async fn statements(
         statements,
         metadata: Metadata {
             total,
-            offset,
-            limit,
+            offset: filter.offset,
+            limit: filter.limit,
         },
     })
 }

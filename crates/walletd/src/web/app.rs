@@ -1,9 +1,391 @@
 //! The holder app: balances, statements, reservation codes, FLASH confirmations waiting.
+//! English only; every page needs a login session and none may be framed.
 
+use super::texts::Lang;
+use super::{FormFields, Framing, csrf_refused, error_page, login_redirect, render, session};
+use crate::error::{ApiError, ApiResult};
+use crate::service::admin::{self, IssuedCode};
+use crate::service::flash::{self, Answer, Holder};
+use crate::service::wallets::{self, StatementQuery};
 use crate::state::AppState;
+use askama::Template;
 use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use std::collections::HashMap;
+use wallet_core::money::Currency;
+
+const HOME: &str = "/frontend/app";
+const STATEMENTS: &str = "/frontend/app/statements";
+/// Statements per page.
+const PAGE_SIZE: i64 = 20;
+const LANG: Lang = Lang::En;
+const FRAMING: Framing = Framing::Denied;
 
 /// Routes of `/frontend/app`.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(HOME, get(home))
+        .route(STATEMENTS, get(statements))
+        .route("/frontend/app/code", post(code))
+        .route("/frontend/app/flash/{key}", post(flash_decide))
+}
+
+/// The session of the request: `Err` is the answer to give instead (login, or an error page).
+async fn logged_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    back_to: &str,
+) -> Result<session::Session, Response> {
+    match session::current(state, headers).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => Err(login_redirect(LANG, back_to)),
+        Err(e) => Err(error_page(LANG, &e, FRAMING)),
+    }
+}
+
+/// The session of a form's POST, with its CSRF token checked.
+async fn form_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<session::Session, Response> {
+    let s = logged_in(state, headers, HOME).await?;
+    if !session::csrf_ok(&s.csrf, form.get("csrf").map(String::as_str)) {
+        return Err(csrf_refused(LANG, FRAMING));
+    }
+    Ok(s)
+}
+
+fn no_wallet() -> ApiError {
+    ApiError::Forbidden("you have no wallet".into())
+}
+
+struct BalanceRow {
+    wallet: i64,
+    currency: String,
+    at_disposal: String,
+    reserved: String,
+}
+
+#[derive(Template)]
+#[template(path = "app_home.html")]
+struct HomePage<'a> {
+    lang: &'a str,
+    csrf: &'a str,
+    notice: Option<&'a str>,
+    balances: Vec<BalanceRow>,
+    currencies: Vec<String>,
+    waiting: Vec<flash::Waiting>,
+}
+
+/// The balances of every wallet of the holder, and the currencies to offer for a code (EUR
+/// first).
+async fn balances_of(state: &AppState, user_id: i64) -> ApiResult<(Vec<BalanceRow>, Vec<String>)> {
+    let mut tx = state.store.read().await?;
+    let mut rows = Vec::new();
+    for wallet in tx.wallets_of_user(user_id).await? {
+        for (currency, b) in wallets::balance_unchecked(&mut tx, wallet).await? {
+            rows.push(BalanceRow {
+                wallet,
+                currency,
+                at_disposal: b.at_disposal_decimal,
+                reserved: b.reserved_decimal,
+            });
+        }
+    }
+    let mut currencies = vec!["EUR".to_string()];
+    let mut others: Vec<String> = rows
+        .iter()
+        .map(|r| r.currency.clone())
+        .filter(|c| c != "EUR")
+        .collect();
+    others.sort();
+    others.dedup();
+    currencies.extend(others);
+    Ok((rows, currencies))
+}
+
+/// `GET /frontend/app` (`?done=accepted|rejected` after a FLASH decision).
+async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match logged_in(&state, &headers, HOME).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let loaded = async {
+        let (balances, currencies) = balances_of(&state, s.user_id).await?;
+        let waiting = flash::waiting_of_user(&state.store, s.user_id).await?;
+        ApiResult::Ok((balances, currencies, waiting))
+    }
+    .await;
+    let (balances, currencies, waiting) = match loaded {
+        Ok(l) => l,
+        Err(e) => return error_page(LANG, &e, FRAMING),
+    };
+    let notice = match q.get("done").map(String::as_str) {
+        Some("accepted") => Some("Payment accepted"),
+        Some("rejected") => Some("Payment rejected"),
+        _ => None,
+    };
+    let page = HomePage {
+        lang: LANG.code(),
+        csrf: &s.csrf,
+        notice,
+        balances,
+        currencies,
+        waiting,
+    };
+    render(StatusCode::OK, &page, FRAMING)
+}
+
+struct StatementLine {
+    date: String,
+    details: String,
+    amount: String,
+    currency: String,
+}
+
+#[derive(Template)]
+#[template(path = "app_statements.html")]
+struct StatementsPage<'a> {
+    lang: &'a str,
+    wallet: i64,
+    lines: Vec<StatementLine>,
+    total: i64,
+    newer: Option<String>,
+    older: Option<String>,
+}
+
+/// `2024-05-01 12:34` (UTC).
+fn utc_minute(ts: i64) -> String {
+    jiff::Timestamp::from_second(ts)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|_| ts.to_string())
+}
+
+/// `GET /frontend/app/statements?offset=N[&wallet=ID]`: the ledger entries of the holder's
+/// first wallet (or of `wallet`, if hers), newest first.
+async fn statements(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = match logged_in(&state, &headers, STATEMENTS).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let asked = q.get("wallet").map(String::as_str);
+    let loaded = async {
+        let mut tx = state.store.read().await?;
+        let mine = tx.wallets_of_user(s.user_id).await?;
+        let wallet = match asked {
+            None => *mine.first().ok_or_else(no_wallet)?,
+            Some(w) => w
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|w| mine.contains(w))
+                .ok_or_else(|| ApiError::NotFound(format!("wallet {w} was not found")))?,
+        };
+        let query = StatementQuery {
+            limit: Some(PAGE_SIZE.to_string()),
+            offset: q.get("offset").cloned(),
+            ..Default::default()
+        };
+        let page = wallets::statements_of(&mut tx, wallet, &query).await?;
+        ApiResult::Ok((wallet, page))
+    }
+    .await;
+    let (wallet, page) = match loaded {
+        Ok(l) => l,
+        Err(e) => return error_page(LANG, &e, FRAMING),
+    };
+    let offset = page.metadata.offset;
+    let link = |offset: i64| {
+        let mut params = Vec::new();
+        if asked.is_some() {
+            params.push(("wallet", wallet.to_string()));
+        }
+        if offset > 0 {
+            params.push(("offset", offset.to_string()));
+        }
+        match serde_urlencoded::to_string(&params) {
+            Ok(q) if !q.is_empty() => format!("{STATEMENTS}?{q}"),
+            _ => STATEMENTS.to_string(),
+        }
+    };
+    let newer = (offset > 0).then(|| link((offset - PAGE_SIZE).max(0)));
+    let older = (offset + PAGE_SIZE < page.metadata.total).then(|| link(offset + PAGE_SIZE));
+    let lines = page
+        .statements
+        .into_iter()
+        .map(|st| StatementLine {
+            date: utc_minute(st.date),
+            details: st.details,
+            amount: format!(
+                "{}{}",
+                if st.direction == "out" { "-" } else { "+" },
+                st.amount
+            ),
+            currency: st.currency,
+        })
+        .collect();
+    let page = StatementsPage {
+        lang: LANG.code(),
+        wallet,
+        lines,
+        total: page.metadata.total,
+        newer,
+        older,
+    };
+    render(StatusCode::OK, &page, FRAMING)
+}
+
+#[derive(Template)]
+#[template(path = "app_code.html")]
+struct CodePage<'a> {
+    lang: &'a str,
+    qr_svg: String,
+    barcode_svg: String,
+    code: &'a str,
+    max_amount: Option<String>,
+    secs: i64,
+    expires_in: String,
+}
+
+/// An SVG from a generator, without any XML prolog, labelled for assistive technology.
+fn labelled_svg(svg: &str, label: &str) -> String {
+    let svg = svg.find("<svg").map_or(svg, |at| &svg[at..]);
+    match svg.strip_prefix("<svg") {
+        Some(rest) => format!("<svg role=\"img\" aria-label=\"{label}\"{rest}"),
+        None => String::new(),
+    }
+}
+
+/// The QR code of `text` as inline SVG.
+fn qr_svg(text: &str) -> ApiResult<String> {
+    let code = qrcode::QrCode::new(text.as_bytes())
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("QR code: {e}")))?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(240, 240)
+        .build();
+    Ok(labelled_svg(&svg, "QR code"))
+}
+
+/// The Code128 barcode (code set C: pairs of digits) of `digits` as inline SVG.
+fn barcode_svg(digits: &str) -> ApiResult<String> {
+    use barcoders::generators::svg::SVG;
+    use barcoders::sym::code128::Code128;
+    let barcode = Code128::new(format!("\u{0106}{digits}"))
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("barcode: {e}")))?;
+    let svg = SVG::new(80)
+        .xdim(2)
+        .generate(barcode.encode())
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("barcode: {e}")))?;
+    Ok(labelled_svg(&svg, "Barcode"))
+}
+
+fn code_page(state: &AppState, issued: &IssuedCode, max: Option<String>) -> ApiResult<Response> {
+    let secs = (issued.expires_at - state.now()).max(0);
+    let page = CodePage {
+        lang: LANG.code(),
+        qr_svg: qr_svg(&issued.qr)?,
+        barcode_svg: barcode_svg(&issued.barcode)?,
+        code: &issued.reservation_code,
+        max_amount: max,
+        secs,
+        expires_in: format!("Expires in {}:{:02}", secs / 60, secs % 60),
+    };
+    Ok(render(StatusCode::OK, &page, FRAMING))
+}
+
+/// `POST /frontend/app/code` (`max_amount`, `currency`): a reservation code for the holder's
+/// first wallet. The code is a secret: it is shown, never logged.
+async fn code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(f): FormFields,
+) -> Response {
+    let s = match form_session(&state, &headers, &f).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let max = f
+        .get("max_amount")
+        .map(|m| m.trim())
+        .filter(|m| !m.is_empty());
+    let currency = f
+        .get("currency")
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .unwrap_or("EUR");
+    let shown = async {
+        let wallet = {
+            let mut tx = state.store.read().await?;
+            *tx.wallets_of_user(s.user_id)
+                .await?
+                .first()
+                .ok_or_else(no_wallet)?
+        };
+        let issued = admin::issue_code(&state, wallet, max, currency, None).await?;
+        let max = match max {
+            Some(m) => {
+                let c = Currency::parse(currency)?;
+                let minor = wallet_core::money::parse_decimal(m, c)?;
+                Some(format!(
+                    "{} {}",
+                    wallet_core::money::format_decimal(minor, c),
+                    c.code()
+                ))
+            }
+            None => None,
+        };
+        code_page(&state, &issued, max)
+    }
+    .await;
+    shown.unwrap_or_else(|e| error_page(LANG, &e, FRAMING))
+}
+
+/// `POST /frontend/app/flash/{key}` (`decision=accept|reject`): the holder's answer to a FLASH
+/// confirmation, as her SMS would give it.
+async fn flash_decide(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    axum::Form(f): FormFields,
+) -> Response {
+    let s = match form_session(&state, &headers, &f).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let (answer, done) = match f.get("decision").map(String::as_str) {
+        Some("accept") => (Answer::Accept, "accepted"),
+        Some("reject") => (Answer::Reject, "rejected"),
+        _ => {
+            return error_page(
+                LANG,
+                &ApiError::invalid("decision must be accept or reject"),
+                FRAMING,
+            );
+        }
+    };
+    match flash::decide(
+        &state.store,
+        state.now(),
+        &key,
+        Holder::User(s.user_id),
+        answer,
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("{HOME}?done={done}")).into_response(),
+        Err(e) => error_page(LANG, &e, FRAMING),
+    }
 }

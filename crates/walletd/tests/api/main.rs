@@ -5,6 +5,7 @@ mod browser;
 mod helpers;
 
 mod allowances;
+mod app_pages;
 mod auth;
 mod authorising;
 mod callbacks;
