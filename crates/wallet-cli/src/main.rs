@@ -100,6 +100,10 @@ enum TransactionCommand {
         /// Payment description.
         #[arg(long)]
         description: Option<String>,
+        /// Where the confirmation page sends the holder's browser when they accept or reject
+        /// (the API's `redirect_uri`).
+        #[arg(long, value_name = "URI")]
+        redirect_uri: Option<String>,
     },
     /// Show a transaction.
     Get {
@@ -126,6 +130,15 @@ enum TransactionCommand {
     Revoke {
         /// The transaction key.
         key: String,
+    },
+    /// Ask the holder of a wallet to confirm a new transaction by FLASH SMS; it then waits with
+    /// a correlation key (the holder answers by SMS or in the holder app).
+    Flash {
+        /// The transaction key.
+        key: String,
+        /// The holder's wallet id.
+        #[arg(long)]
+        wallet: i64,
     },
 }
 
@@ -222,6 +235,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 amount: text,
                 currency: code,
                 description,
+                redirect_uri,
             } => {
                 let currency = currency(&code)?;
                 let amount = amount(&text, currency)?;
@@ -233,6 +247,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 };
                 let tx = NewTransaction {
                     payments: vec![PaymentRef::New(Box::new(payment))],
+                    redirect_uri,
                     ..NewTransaction::default()
                 };
                 show_transaction(&client.create_transaction(&tx).await?, json);
@@ -257,6 +272,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             }
             TransactionCommand::Revoke { key } => {
                 show_transaction(&client.revoke_transaction(&key).await?, json);
+            }
+            TransactionCommand::Flash { key, wallet } => {
+                show_transaction(&client.flash_transaction(&key, wallet).await?, json);
             }
         },
         Command::Wallet(w) => match w {

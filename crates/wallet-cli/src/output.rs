@@ -38,6 +38,12 @@ pub fn transaction(tx: &Transaction) -> String {
     if let Some(w) = tx.wallet {
         row(&mut s, "wallet", &w.to_string());
     }
+    if let Some(c) = &tx.correlation_key {
+        row(&mut s, "correlation", c);
+    }
+    if let Some(r) = &tx.redirect_uri {
+        row(&mut s, "redirect_uri", r);
+    }
     row(&mut s, "created_at", &utc(tx.created_at));
     if let Some(t) = tx.confirmed_at {
         row(&mut s, "confirmed_at", &utc(t));

@@ -274,3 +274,79 @@ async fn wallet_balance_prints_each_currency() {
         "GET /rest/v1/wallet/14471/balance"
     );
 }
+
+#[tokio::test]
+async fn create_with_a_redirect_uri_sends_it() {
+    let (url, seen) = server(vec![(200, transaction("new", 1234, "12.34"))]).await;
+    let out = wallet(
+        &url,
+        &[
+            "transaction",
+            "create",
+            "--amount",
+            "12.34",
+            "--description",
+            "Order 7",
+            "--redirect-uri",
+            "https://shop.example/done?order=7",
+        ],
+        None,
+    )
+    .await;
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let seen = seen.await.unwrap();
+    assert_eq!(seen[0].0, "POST /rest/v1/transaction");
+    let body: serde_json::Value = serde_json::from_str(&seen[0].1).unwrap();
+    assert_eq!(body["redirect_uri"], "https://shop.example/done?order=7");
+    assert_eq!(body["payments"][0]["price"], 1234);
+    assert_eq!(body["payments"][0]["description"], "Order 7");
+}
+
+#[tokio::test]
+async fn flash_puts_to_the_wallet_and_shows_the_correlation_key() {
+    let waiting = transaction("new", 1234, "12.34").replacen(
+        r#""status":"new","#,
+        r#""status":"waiting","type":"flash","correlation_key":"RG5A","#,
+        1,
+    );
+    let (url, seen) = server(vec![(200, waiting.clone()), (200, waiting)]).await;
+    let out = wallet(
+        &url,
+        &[
+            "transaction",
+            "flash",
+            "ATaNL6X6CivO2Ou0FMPt",
+            "--wallet",
+            "2",
+        ],
+        None,
+    )
+    .await;
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(all.contains("waiting") && all.contains("RG5A"), "{all}");
+    let out = wallet(
+        &url,
+        &[
+            "transaction",
+            "flash",
+            "ATaNL6X6CivO2Ou0FMPt",
+            "--wallet",
+            "2",
+            "--json",
+        ],
+        None,
+    )
+    .await;
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["correlation_key"], "RG5A");
+    let seen = seen.await.unwrap();
+    assert_eq!(
+        seen[0].0,
+        "PUT /rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt/flash/2"
+    );
+    assert_eq!(seen[0].1, "");
+}

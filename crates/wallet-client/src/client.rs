@@ -293,6 +293,18 @@ impl Client {
         .await
     }
 
+    /// `PUT transaction/{key}/flash/{wallet}`: asks the server to send the holder of `wallet` a
+    /// FLASH SMS; the transaction then waits (`waiting`, with a `correlation_key` the holder sees)
+    /// until the holder answers — or is reserved at once when an active allowance covers it.
+    pub async fn flash_transaction(&self, key: &str, wallet: i64) -> Result<Transaction, Error> {
+        self.call(
+            Method::PUT,
+            &format!("transaction/{}/flash/{wallet}", segment(key)),
+            None,
+        )
+        .await
+    }
+
     /// `GET wallet/{id}`.
     pub async fn get_wallet(&self, id: i64) -> Result<Wallet, Error> {
         self.call(Method::GET, &format!("wallet/{id}"), None).await
