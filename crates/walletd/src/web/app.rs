@@ -256,6 +256,8 @@ struct CodePage<'a> {
     code: &'a str,
     max_amount: Option<String>,
     secs: i64,
+    /// Business-clock UNIX seconds of the code's expiry (informational; the countdown uses `secs`).
+    expires_at: i64,
     expires_in: String,
 }
 
@@ -301,6 +303,7 @@ fn code_page(state: &AppState, issued: &IssuedCode, max: Option<String>) -> ApiR
         code: &issued.reservation_code,
         max_amount: max,
         secs,
+        expires_at: issued.expires_at,
         expires_in: format!("Expires in {}:{:02}", secs / 60, secs % 60),
     };
     Ok(render(StatusCode::OK, &page, FRAMING))
