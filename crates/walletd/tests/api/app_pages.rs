@@ -233,10 +233,11 @@ async fn a_code_from_the_app_reserves(app: TestApp) {
     assert!(!body.contains("<?xml"));
     assert_eq!(code.len(), 28, "{body}");
     assert!(code.chars().all(|c| c.is_ascii_digit()));
+    let expires_at = app.clock_now() + 300;
     assert!(
-        body.contains(
-            "<p id=\"countdown\" data-seconds-left=\"300\" data-prefix=\"Expires in\" data-expired=\"Expired\">Expires in 5:00</p>"
-        ),
+        body.contains(&format!(
+            "<p id=\"countdown\" data-seconds-left=\"300\" data-expires-at=\"{expires_at}\" data-prefix=\"Expires in\" data-expired=\"Expired\">Expires in 5:00</p>"
+        )),
         "{body}"
     );
     assert!(body.contains("href=\"/frontend/app\">Back to your wallet</a>"));
