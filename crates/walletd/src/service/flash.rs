@@ -2,7 +2,7 @@
 //! the transaction waits with a `correlation_key`, and the holder's answer reserves or rejects it.
 
 use super::reserve::{hold_funds, reservable, selected_prices, try_with_allowance};
-use super::transactions::{begin_change, release_all, view};
+use super::transactions::{begin_change, release_all, view, wait_for_holder};
 use crate::error::{ApiError, ApiResult};
 use crate::sms::Sms;
 use crate::state::AppState;
@@ -10,7 +10,7 @@ use wallet_client::types as wire;
 use wallet_core::keys::new_correlation_key;
 use wallet_core::money::format_decimal;
 use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
-use wallet_store::{ClientRow, Store, TransactionState, Tx};
+use wallet_store::{ClientRow, Store, Tx};
 
 /// `PUT transaction/{key}/flash/{wallet}`: with `use_allowance` and an active allowance that
 /// covers it, the transaction is reserved at once (`automatic`); otherwise the holder gets a
@@ -78,19 +78,17 @@ pub async fn send(
             break k;
         }
     };
-    for p in &r.payments {
-        tx.update_payment(p.id, PaymentStatus::Waiting, p.price, None, None, None)
-            .await?;
-    }
-    let waiting = TransactionState {
-        status: TransactionStatus::Waiting,
-        kind: Some(TransactionType::Flash),
-        wallet_id: Some(wallet_id),
-        // The holder must answer by the reservation deadline; the sweeper fails it after.
-        reserved_until: Some(r.deadline),
-        confirmed_at: None,
-    };
-    tx.set_transaction_state(key, &waiting, now).await?;
+    // The holder must answer by the reservation deadline.
+    wait_for_holder(
+        &mut tx,
+        key,
+        TransactionStatus::Waiting,
+        TransactionType::Flash,
+        wallet_id,
+        r.deadline,
+        now,
+    )
+    .await?;
     tx.set_correlation_key(key, Some(&correlation)).await?;
     let project = tx
         .project(client.project_id)

@@ -4,12 +4,12 @@
 //! client, so each one fires a callback.
 
 use super::reserve::{hold_funds, reservable, selected_prices};
-use super::transactions::{release_all, view};
+use super::transactions::{release_all, view, wait_for_holder};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use wallet_client::types as wire;
 use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
-use wallet_store::{AllowanceRow, PaymentRow, Store, TransactionRow, TransactionState, Tx};
+use wallet_store::{AllowanceRow, PaymentRow, Store, TransactionRow, Tx};
 
 /// What the confirmation page shows for a transaction the holder may decide on.
 #[derive(Debug, Clone)]
@@ -84,23 +84,16 @@ pub async fn present(state: &AppState, key: &str, user_id: i64) -> ApiResult<(Sh
                 "the client of this transaction may not use the confirmation page".into(),
             ));
         }
-        let deadline = t.reserve.deadline(now).map_err(|_| {
-            ApiError::InvalidState("the transaction's reserve.until has passed".into())
-        })?;
-        for p in tx.payments_of(key).await? {
-            if p.status != PaymentStatus::Canceled {
-                tx.update_payment(p.id, PaymentStatus::Waiting, p.price, None, None, None)
-                    .await?;
-            }
-        }
-        let waiting = TransactionState {
-            status: TransactionStatus::Waiting,
-            kind: Some(TransactionType::Page),
-            wallet_id: Some(first_wallet),
-            reserved_until: Some(deadline),
-            confirmed_at: None,
-        };
-        tx.set_transaction_state(key, &waiting, now).await?;
+        wait_for_holder(
+            &mut tx,
+            key,
+            TransactionStatus::Waiting,
+            TransactionType::Page,
+            first_wallet,
+            decide_by(&t, now)?,
+            now,
+        )
+        .await?;
         tx.append_event(
             key,
             now,
@@ -183,13 +176,7 @@ pub async fn accept(
     let now = state.now();
     let mut tx = state.store.write().await?;
     let (t, wallet) = lock_waiting(&mut tx, key, user_id).await?;
-    if !with_allowance
-        && let Some(a) = tx.allowance_of(key).await?
-        && a.optional
-        && a.status == "new"
-    {
-        tx.set_allowance_status(a.id, "deleted", None).await?;
-    }
+    decline_optional_allowance(&mut tx, key, with_allowance).await?;
     match reserve_now(&mut tx, &actor(user_id), t.clone(), wallet, now).await {
         Ok(()) => {
             let data = notify(&mut tx, key, now).await?;
@@ -201,30 +188,17 @@ pub async fn accept(
             tx.rollback().await?;
             let mut tx = state.store.write().await?;
             let (t, wallet) = lock_waiting(&mut tx, key, user_id).await?;
-            if !with_allowance
-                && let Some(a) = tx.allowance_of(key).await?
-                && a.optional
-                && a.status == "new"
-            {
-                tx.set_allowance_status(a.id, "deleted", None).await?;
-            }
-            let deadline = t.reserve.deadline(now).map_err(|_| {
-                ApiError::InvalidState("the transaction's reserve.until has passed".into())
-            })?;
-            for p in tx.payments_of(key).await? {
-                if p.status != PaymentStatus::Canceled {
-                    tx.update_payment(p.id, PaymentStatus::WaitingFunds, p.price, None, None, None)
-                        .await?;
-                }
-            }
-            let state_row = TransactionState {
-                status: TransactionStatus::WaitingFunds,
-                kind: Some(TransactionType::Page),
-                wallet_id: Some(wallet),
-                reserved_until: Some(deadline),
-                confirmed_at: None,
-            };
-            tx.set_transaction_state(key, &state_row, now).await?;
+            decline_optional_allowance(&mut tx, key, with_allowance).await?;
+            wait_for_holder(
+                &mut tx,
+                key,
+                TransactionStatus::WaitingFunds,
+                TransactionType::Page,
+                wallet,
+                decide_by(&t, now)?,
+                now,
+            )
+            .await?;
             tx.append_event(key, now, &actor(user_id), "waiting_funds", None)
                 .await?;
             let data = notify(&mut tx, key, now).await?;
@@ -236,6 +210,26 @@ pub async fn accept(
             Err(e)
         }
     }
+}
+
+/// The deadline of a transaction shown or accepted at `now`: the one its reservation would have.
+fn decide_by(t: &TransactionRow, now: i64) -> ApiResult<i64> {
+    t.reserve
+        .deadline(now)
+        .map_err(|_| ApiError::InvalidState("the transaction's reserve.until has passed".into()))
+}
+
+/// Unless the holder ticked it, an optional allowance of `key` is not given (`deleted`); a
+/// required one goes with the acceptance.
+async fn decline_optional_allowance(tx: &mut Tx, key: &str, with_allowance: bool) -> ApiResult<()> {
+    if !with_allowance
+        && let Some(a) = tx.allowance_of(key).await?
+        && a.optional
+        && a.status == "new"
+    {
+        tx.set_allowance_status(a.id, "deleted", None).await?;
+    }
+    Ok(())
 }
 
 /// Holds the funds of locked transaction `t` on `wallet` at its payments' own prices.

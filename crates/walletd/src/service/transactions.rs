@@ -448,6 +448,35 @@ pub(crate) async fn release_all(
     Ok(())
 }
 
+/// Puts a transaction and its payments in a status that waits for the holder (`waiting`,
+/// `waiting_funds`) on `wallet`, nothing held, to be decided by `deadline` (the sweeper fails it
+/// after).
+pub(crate) async fn wait_for_holder(
+    tx: &mut Tx,
+    key: &str,
+    status: TransactionStatus,
+    kind: wallet_core::TransactionType,
+    wallet: i64,
+    deadline: i64,
+    now: i64,
+) -> ApiResult<()> {
+    for p in tx.payments_of(key).await? {
+        if p.status != PaymentStatus::Canceled {
+            tx.update_payment(p.id, status.into(), p.price, None, None, None)
+                .await?;
+        }
+    }
+    let waiting = TransactionState {
+        status,
+        kind: Some(kind),
+        wallet_id: Some(wallet),
+        reserved_until: Some(deadline),
+        confirmed_at: None,
+    };
+    tx.set_transaction_state(key, &waiting, now).await?;
+    Ok(())
+}
+
 /// Fails a transaction whose reservation deadline passed, releasing its funds. `true` if it did.
 pub async fn expire_if_due(state: &AppState, key: &str) -> ApiResult<bool> {
     let now = state.now();

@@ -316,6 +316,18 @@ async fn forms_need_their_csrf_token(app: TestApp) {
         )
         .await;
     assert_eq!(forged.status, 403);
+    let csrf = b.get(&confirm_path(&key)).await.csrf();
+    let odd = b
+        .post(
+            &confirm_path(&key),
+            &[("csrf", &csrf), ("decision", "maybe")],
+        )
+        .await;
+    assert_eq!(odd.status, 400);
+    assert!(odd.body.contains("decision must be accept or reject"));
+    let unknown = b.get(&confirm_path("noSuchKey")).await;
+    assert_eq!(unknown.status, 404);
+    assert!(unknown.body.contains("role=\"alert\""));
     assert_eq!(status(&app, &key).await["status"], "waiting");
     // The login form's token is tied to the browser's cookie, too.
     let mut other = Browser::new(&app);
