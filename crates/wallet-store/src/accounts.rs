@@ -51,8 +51,19 @@ impl LedgerCheck {
 }
 
 impl Tx {
-    /// The account of `wallet_id` in `currency`, created empty if missing.
+    /// The account of `wallet_id` in `currency`, created empty if missing. Looked up first and
+    /// inserted only when missing: an `INSERT … ON CONFLICT` on an existing row waits, on
+    /// PostgreSQL, for every transaction updating it (a busy beneficiary's).
     pub async fn wallet_account(&mut self, wallet_id: i64, currency: Currency) -> Result<i64> {
+        let select = "SELECT id FROM accounts WHERE wallet_id = $1 AND currency = $2";
+        let found = sqlx::query_scalar(select)
+            .bind(wallet_id)
+            .bind(currency.code())
+            .fetch_optional(self.conn())
+            .await?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
         sqlx::query(
             "INSERT INTO accounts (wallet_id, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (wallet_id, currency) DO NOTHING",
         )
@@ -60,17 +71,25 @@ impl Tx {
         .bind(currency.code())
         .execute(self.conn())
         .await?;
-        let id =
-            sqlx::query_scalar("SELECT id FROM accounts WHERE wallet_id = $1 AND currency = $2")
-                .bind(wallet_id)
-                .bind(currency.code())
-                .fetch_one(self.conn())
-                .await?;
-        Ok(id)
+        Ok(sqlx::query_scalar(select)
+            .bind(wallet_id)
+            .bind(currency.code())
+            .fetch_one(self.conn())
+            .await?)
     }
 
-    /// A system account (`topup`, …) in `currency`, created if missing. It may go negative.
+    /// A system account (`topup`, …) in `currency`, created if missing (looked up first, as
+    /// [`Tx::wallet_account`]). It may go negative.
     pub async fn system_account(&mut self, name: &str, currency: Currency) -> Result<i64> {
+        let select = "SELECT id FROM accounts WHERE system_name = $1 AND currency = $2";
+        let found = sqlx::query_scalar(select)
+            .bind(name)
+            .bind(currency.code())
+            .fetch_optional(self.conn())
+            .await?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
         sqlx::query(
             "INSERT INTO accounts (system_name, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (system_name, currency) DO NOTHING",
         )
@@ -78,17 +97,16 @@ impl Tx {
         .bind(currency.code())
         .execute(self.conn())
         .await?;
-        let id =
-            sqlx::query_scalar("SELECT id FROM accounts WHERE system_name = $1 AND currency = $2")
-                .bind(name)
-                .bind(currency.code())
-                .fetch_one(self.conn())
-                .await?;
-        Ok(id)
+        Ok(sqlx::query_scalar(select)
+            .bind(name)
+            .bind(currency.code())
+            .fetch_one(self.conn())
+            .await?)
     }
 
     /// Every account of a wallet, by currency code.
     pub async fn wallet_accounts(&mut self, wallet_id: i64) -> Result<Vec<AccountRow>> {
+        self.flush_credits().await?;
         let rows = sqlx::query("SELECT id, currency, balance, reserved, incoming FROM accounts WHERE wallet_id = $1 ORDER BY currency")
             .bind(wallet_id)
             .fetch_all(self.conn())
@@ -110,6 +128,7 @@ impl Tx {
 
     /// Current balance of one account.
     pub async fn account_balance(&mut self, account_id: i64) -> Result<AccountBalance> {
+        self.flush_credits().await?;
         let (balance, reserved): (i64, i64) =
             sqlx::query_as("SELECT balance, reserved FROM accounts WHERE id = $1")
                 .bind(account_id)
@@ -126,6 +145,7 @@ impl Tx {
         amount: i64,
         now: i64,
     ) -> Result<Option<i64>> {
+        self.flush_credits().await?;
         let updated = sqlx::query(
             "UPDATE accounts SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1",
         )
@@ -223,12 +243,37 @@ impl Tx {
         Ok(true)
     }
 
+    /// Credits `amount` to an account: at commit (or before this transaction next reads a
+    /// balance), not now. A beneficiary credited by many concurrent transactions (a cash-out
+    /// point) is a hot row; on PostgreSQL its lock is then held only from the end of the
+    /// transaction to its `COMMIT`, not across the statements after the credit.
     async fn credit(&mut self, account_id: i64, amount: i64) -> Result<()> {
-        sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
-            .bind(amount)
-            .bind(account_id)
-            .execute(self.conn())
-            .await?;
+        self.credits.push((account_id, amount));
+        Ok(())
+    }
+
+    /// Applies the deferred credits, in account order (so two transactions crediting the same
+    /// accounts take their locks in the same order).
+    pub(crate) async fn flush_credits(&mut self) -> Result<()> {
+        if self.credits.is_empty() {
+            return Ok(());
+        }
+        let mut credits = std::mem::take(&mut self.credits);
+        credits.sort_unstable();
+        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(credits.len());
+        for (account, amount) in credits {
+            match merged.last_mut() {
+                Some((last, sum)) if *last == account => *sum += amount,
+                _ => merged.push((account, amount)),
+            }
+        }
+        for (account, amount) in merged {
+            sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
+                .bind(amount)
+                .bind(account)
+                .execute(self.conn())
+                .await?;
+        }
         Ok(())
     }
 
@@ -321,6 +366,7 @@ impl Tx {
 
     /// Measures every ledger invariant over the whole database.
     pub async fn ledger_check(&mut self) -> Result<LedgerCheck> {
+        self.flush_credits().await?;
         let totals: Vec<(String, i64)> = sqlx::query_as(
             "SELECT currency, CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM accounts GROUP BY currency ORDER BY currency",
         )

@@ -19,6 +19,7 @@ mod holders;
 mod lifecycle;
 mod migrate;
 mod outbox;
+mod request;
 mod rows;
 mod search;
 #[cfg(feature = "testing")]
@@ -33,6 +34,7 @@ pub use directory::{ClientRow, CodeRow, ProjectRow, UserRow, WalletRow};
 pub use holders::{HolderRow, HolderUpdate, LimitKind, SmsRow, TokenRow};
 pub use lifecycle::IdempotentAnswer;
 pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
+pub use request::{RequestRecord, serve_request};
 pub use rows::{NewPaymentRow, NewTransactionRow, PaymentRow, TransactionRow, TransactionState};
 pub use search::{SearchFilter, StatementFilter, StatementRow};
 pub use web::SessionRow;
@@ -65,6 +67,10 @@ pub enum StoreError {
     /// batch with it), or this transaction read changes of its batch that were then not committed.
     #[error("not committed: {0}")]
     CommitFailed(String),
+    /// The API request being served (see [`serve_request`]) carries a MAC nonce that a committed
+    /// request already used: a replay. Nothing was written.
+    #[error("the request's nonce was already used")]
+    ReusedNonce,
 }
 
 impl StoreError {
@@ -174,15 +180,32 @@ impl Store {
 
     /// Opens a read-write transaction: one per API call. On SQLite, writers queue (FIFO) for the
     /// one writer connection.
+    ///
+    /// Inside [`serve_request`], the first write transaction also records the request: its nonce
+    /// now ([`StoreError::ReusedNonce`] if it was used, with nothing written) and its rate count
+    /// at commit (see `request.rs`).
     pub async fn write(&self) -> Result<Tx> {
         let inner = match &self.writer {
             Some(writer) => TxInner::Logical(writer.begin().await?),
             None => TxInner::Pooled(self.pool.begin().await?),
         };
-        Ok(Tx {
+        let mut tx = Tx {
             inner,
             backend: self.backend,
-        })
+            request: None,
+            credits: Vec::new(),
+        };
+        if let Some(record) = request::unrecorded() {
+            if !tx
+                .remember_nonce(&record.mac_id, &record.nonce, record.now)
+                .await?
+            {
+                tx.rollback().await?;
+                return Err(StoreError::ReusedNonce);
+            }
+            tx.request = Some(record);
+        }
+        Ok(tx)
     }
 
     /// Opens a transaction for reading only (a consistent snapshot of what is committed, no writer lock).
@@ -191,6 +214,8 @@ impl Store {
         Ok(Tx {
             inner: TxInner::Pooled(inner),
             backend: self.backend,
+            request: None,
+            credits: Vec::new(),
         })
     }
 
@@ -219,15 +244,30 @@ enum TxInner {
 pub struct Tx {
     inner: TxInner,
     backend: Backend,
+    /// The API request whose nonce this transaction recorded: counted at commit.
+    request: Option<std::sync::Arc<RequestRecord>>,
+    /// Credits applied at commit (see `accounts.rs`), `(account, amount)`.
+    credits: Vec<(i64, i64)>,
 }
 
 impl Tx {
     /// Makes every write of this transaction durable, all at once: returns `Ok` only once it is on
     /// disk (on SQLite, once the group commit holding it succeeded).
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        // The hot rows last, just before `COMMIT`: on PostgreSQL their locks are held only for it.
+        self.flush_credits().await?;
+        let request = self.request.take();
+        if let Some(r) = &request {
+            let shard = request::next_shard(self.backend);
+            self.count_request(r.client_id, r.window_start, shard)
+                .await?;
+        }
         match self.inner {
             TxInner::Pooled(tx) => tx.commit().await?,
             TxInner::Logical(tx) => tx.commit().await?,
+        }
+        if let Some(r) = request {
+            r.mark_recorded();
         }
         Ok(())
     }

@@ -113,31 +113,54 @@ impl Tx {
         .await?)
     }
 
-    /// Counts one request of `client_id` in the window starting at `window_start`; returns the
-    /// requests and the invalid requests counted in it so far.
-    pub async fn count_request(&mut self, client_id: i64, window_start: i64) -> Result<(i64, i64)> {
-        Ok(sqlx::query_as(
-            "INSERT INTO rate_counters (client_id, window_start, requests) VALUES ($1, $2, 1) ON CONFLICT (client_id, window_start) DO UPDATE SET requests = rate_counters.requests + 1 RETURNING requests, invalid",
-        )
-        .bind(client_id)
-        .bind(window_start)
-        .fetch_one(self.conn())
-        .await?)
-    }
-
-    /// Counts one invalid request (refused signature, 4xx answer) of a client in the window.
-    pub async fn count_invalid_request(
+    /// Counts one request of `client_id` in the window starting at `window_start`, on row `shard`
+    /// of the window (PostgreSQL spreads a client's count over rows; see `request.rs`).
+    pub(crate) async fn count_request(
         &mut self,
         client_id: i64,
         window_start: i64,
-    ) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO rate_counters (client_id, window_start, requests, invalid) VALUES ($1, $2, 0, 1) ON CONFLICT (client_id, window_start) DO UPDATE SET invalid = rate_counters.invalid + 1 RETURNING invalid",
+        shard: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO rate_counters (client_id, window_start, shard, requests, invalid) VALUES ($1, $2, $3, 1, 0) ON CONFLICT (client_id, window_start, shard) DO UPDATE SET requests = rate_counters.requests + 1",
+        )
+        .bind(client_id)
+        .bind(window_start)
+        .bind(shard)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Counts one invalid request (refused signature, 4xx answer) of a client in the window.
+    pub async fn count_invalid_request(&mut self, client_id: i64, window_start: i64) -> Result<()> {
+        let shard = crate::request::next_shard(self.backend);
+        sqlx::query(
+            "INSERT INTO rate_counters (client_id, window_start, shard, requests, invalid) VALUES ($1, $2, $3, 0, 1) ON CONFLICT (client_id, window_start, shard) DO UPDATE SET invalid = rate_counters.invalid + 1",
+        )
+        .bind(client_id)
+        .bind(window_start)
+        .bind(shard)
+        .execute(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// The requests and the invalid requests of `client_id` counted in the window starting at
+    /// `window_start` (committed ones, and this transaction's).
+    pub async fn request_counts(
+        &mut self,
+        client_id: i64,
+        window_start: i64,
+    ) -> Result<(i64, i64)> {
+        let (requests, invalid): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT CAST(SUM(requests) AS BIGINT), CAST(SUM(invalid) AS BIGINT) FROM rate_counters WHERE client_id = $1 AND window_start = $2",
         )
         .bind(client_id)
         .bind(window_start)
         .fetch_one(self.conn())
-        .await?)
+        .await?;
+        Ok((requests.unwrap_or(0), invalid.unwrap_or(0)))
     }
 
     /// Forgets request counts of windows that started before `before`.

@@ -40,6 +40,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_web.sql"),
         postgres: include_str!("../migrations/postgres/0006_web.sql"),
     },
+    Migration {
+        version: 7,
+        sqlite: include_str!("../migrations/sqlite/0007_rate_shards.sql"),
+        postgres: include_str!("../migrations/postgres/0007_rate_shards.sql"),
+    },
 ];
 
 /// Applies pending migrations inside one write transaction (so concurrent starters do not race).

@@ -4,20 +4,25 @@
 //! ±60 s of wall time; a known `id`; the MAC over the request as received
 //! (path and query as sent, host and port from `Host`, the raw `ext`), compared
 //! in constant time; `body_hash` equal to the hash of the body bytes; and the
-//! `(id, nonce)` pair unseen. The nonce is recorded in its own database
-//! transaction, so a request that later fails cannot be replayed either.
+//! `(id, nonce)` pair unseen. The nonce and the request's rate count are
+//! recorded by the request's own write transaction (first and last statement,
+//! see `wallet_store::serve_request`), so they cost no extra commit; a request
+//! that commits nothing (a read, a refusal) records them in a commit of their
+//! own before it is answered, so it cannot be replayed later either.
 
 use crate::clock::wall_now;
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, HOST};
 use axum::http::request::Parts;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
 use wallet_client::mac::{MacHeader, SignedParts, body_hash, parse_query};
-use wallet_store::ClientRow;
+use wallet_store::{ClientRow, RequestRecord, serve_request};
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -42,6 +47,24 @@ async fn count_invalid(state: &AppState, client_id: i64) -> Result<(), ApiError>
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Records the nonce and the count of a request whose handler committed nothing, in a commit of
+/// their own (also counting it as invalid when `invalid`). `false` when the nonce was used: the
+/// request is a replay, counted as invalid.
+async fn record_afterwards(
+    state: &AppState,
+    record: &RequestRecord,
+    invalid: bool,
+) -> Result<bool, ApiError> {
+    let mut tx = state.store.write().await?;
+    let fresh = tx.record_request(record).await?;
+    if invalid || !fresh {
+        tx.count_invalid_request(record.client_id(), record.window_start())
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(fresh)
 }
 
 /// The authenticated API client of a request.
@@ -96,19 +119,41 @@ pub async fn authenticate(
                 MAX_BODY_BYTES / 1024
             ))
         })?;
-    let caller = verify(&state, &parts, &bytes).await?;
-    let client_id = caller.client.id;
-    let mut request = Request::from_parts(parts, Body::from(bytes));
-    request.extensions_mut().insert(caller);
-    let response = next.run(request).await;
+    let Verified {
+        caller,
+        record,
+        refusal,
+    } = verify(&state, &parts, &bytes).await?;
+    let response = match refusal {
+        Some(refusal) => refusal.into_response(),
+        None => {
+            let mut request = Request::from_parts(parts, Body::from(bytes));
+            request.extensions_mut().insert(caller);
+            serve_request(record.clone(), next.run(request)).await
+        }
+    };
     let status = response.status();
-    if status.is_client_error() && status != axum::http::StatusCode::TOO_MANY_REQUESTS {
-        count_invalid(&state, client_id).await?;
+    let invalid = status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS;
+    if !record.is_recorded() {
+        if !record_afterwards(&state, &record, invalid).await? {
+            return Err(wallet_store::StoreError::ReusedNonce.into());
+        }
+    } else if invalid {
+        count_invalid(&state, record.client_id()).await?;
     }
     Ok(response)
 }
 
-async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, ApiError> {
+/// A request whose signature holds.
+struct Verified {
+    caller: Caller,
+    /// Its nonce and rate count, recorded by its write transaction or afterwards.
+    record: Arc<RequestRecord>,
+    /// `rate_limit_exceeded`, answered without running the request.
+    refusal: Option<ApiError>,
+}
+
+async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified, ApiError> {
     let header = parts
         .headers
         .get(AUTHORIZATION)
@@ -130,9 +175,10 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
         )));
     }
     // The MAC id is a client's credential, or a holder's access token issued to a client.
-    let (client, secret, holder) = {
+    let window = window_of(now);
+    let (client, secret, holder, (requests, invalid)) = {
         let mut tx = state.store.read().await?;
-        match tx.client_by_mac_id(&mac.id).await? {
+        let (client, secret, holder) = match tx.client_by_mac_id(&mac.id).await? {
             Some(c) => {
                 let secret = c.mac_secret.clone();
                 (c, secret, None)
@@ -152,7 +198,9 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
                 })?;
                 (client, token.mac_key, Some(token.user_id))
             }
-        }
+        };
+        let counts = tx.request_counts(client.id, window).await?;
+        (client, secret, holder, counts)
     };
     let (host, port) = host_and_port(parts, state.default_port)?;
     let uri = parts
@@ -188,33 +236,28 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Caller, 
         count_invalid(state, client.id).await?;
         return Err(ApiError::Unauthorized(refusal.into()));
     }
-    // The nonce and the request count share one commit: no extra write per request.
-    let window = window_of(now);
-    let mut tx = state.store.write().await?;
-    let fresh = tx.remember_nonce(&mac.id, &mac.nonce, now).await?;
-    let (requests, invalid) = tx.count_request(client.id, window).await?;
-    tx.commit().await?;
-    if requests > state.rate_limit_per_minute {
-        return Err(ApiError::RateLimitExceeded(format!(
+    // Counted so far, without this request (which counts when it is recorded).
+    let refusal = if requests >= state.rate_limit_per_minute {
+        Some(ApiError::RateLimitExceeded(format!(
             "more than {} requests in a minute from this client; retry after {} s",
             state.rate_limit_per_minute,
             window + 60 - now
-        )));
-    }
-    let invalid_limit = invalid_limit(state.rate_limit_per_minute);
-    if invalid > invalid_limit {
-        return Err(ApiError::RateLimitExceeded(format!(
-            "more than {invalid_limit} invalid requests in a minute from this client; retry after {} s",
+        )))
+    } else if invalid > invalid_limit(state.rate_limit_per_minute) {
+        Some(ApiError::RateLimitExceeded(format!(
+            "more than {} invalid requests in a minute from this client; retry after {} s",
+            invalid_limit(state.rate_limit_per_minute),
             window + 60 - now
-        )));
-    }
-    if !fresh {
-        count_invalid(state, client.id).await?;
-        return Err(ApiError::Unauthorized(
-            "reused nonce: this request was already received".into(),
-        ));
-    }
-    Ok(Caller { client, holder })
+        )))
+    } else {
+        None
+    };
+    let record = RequestRecord::new(&mac.id, &mac.nonce, client.id, now, window);
+    Ok(Verified {
+        caller: Caller { client, holder },
+        record,
+        refusal,
+    })
 }
 
 /// Compares two secrets (admin token, CSRF token) in constant time: both go through the same

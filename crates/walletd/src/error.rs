@@ -148,7 +148,9 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        if e.is_unavailable() {
+        if matches!(e, StoreError::ReusedNonce) {
+            ApiError::Unauthorized("reused nonce: this request was already received".into())
+        } else if e.is_unavailable() {
             ApiError::Unavailable
         } else {
             ApiError::Internal(e.into())

@@ -207,3 +207,44 @@ async fn php_client_headers_are_accepted(app: TestApp) {
     assert_eq!(t["payments"][0]["description"], "a/b");
 }
 on_both!(php_client_headers_are_accepted);
+
+/// The nonce is recorded by the request's own write transaction (or afterwards when it commits
+/// nothing): replays racing the original are refused too, a change is made once, and a replayed
+/// read or refusal is refused as well.
+async fn replays_are_refused_even_when_concurrent(app: TestApp) {
+    let path = "/rest/v1/transaction";
+    let body = r#"{"payments":[{"description":"x","price_decimal":"1.00","currency":"EUR"}]}"#;
+    let secret = app.demo.client.mac_secret.clone();
+    let ts = wall_now();
+    let send = || raw(&app, "POST", path, body, ts, "raced", &secret, None);
+    let (a, b, c, d, e, f) = tokio::join!(send(), send(), send(), send(), send(), send());
+    let answers = [a, b, c, d, e, f];
+    let created: Vec<_> = answers.iter().filter(|(s, _)| *s == 200).collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    for (status, answer) in answers.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!(*status, 401, "{answer}");
+        assert!(
+            answer["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("nonce")
+        );
+    }
+
+    // A read, and a refusal (404), commit nothing: their nonces are recorded all the same.
+    let key = created[0].1["transaction_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (path, first_status, nonce) in [
+        (format!("/rest/v1/transaction/{key}"), 200, "read"),
+        ("/rest/v1/transaction/nosuchkey".to_string(), 404, "refused"),
+    ] {
+        let ts = wall_now();
+        let (first, answer) = raw(&app, "GET", &path, "", ts, nonce, &secret, None).await;
+        assert_eq!(first, first_status, "{answer}");
+        let (again, answer) = raw(&app, "GET", &path, "", ts, nonce, &secret, None).await;
+        assert_eq!(again, 401, "replayed {path}: {answer}");
+    }
+}
+on_both!(replays_are_refused_even_when_concurrent);

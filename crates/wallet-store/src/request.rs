@@ -1,0 +1,110 @@
+//! The API request being served, and what its write transaction records for it.
+//!
+//! Every authenticated API request must record its MAC nonce (so it cannot be replayed) and count
+//! itself towards its client's rate limit. Doing that in a commit of its own would cost every
+//! request a second durable write; instead the walletd middleware runs the request inside
+//! [`serve_request`], and the first write transaction opened inside it ([`crate::Store::write`])
+//! records the nonce as its first statement and counts the request as its last one, just before
+//! `COMMIT`: both are durable exactly when the request's change is. A replay is refused by the
+//! nonce's unique key before it changes anything, even when it races the original.
+//!
+//! When no write transaction of the request commits (a read, a refusal), the middleware records
+//! the nonce and the count afterwards, in a commit of their own, before it answers
+//! ([`RequestRecord::is_recorded`] tells it to).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Rows each client's per-minute rate count is spread over on PostgreSQL, so that concurrent
+/// requests do not queue for one row lock (SQLite has one writer: one row).
+pub(crate) const RATE_SHARDS: u64 = 16;
+
+/// An authenticated request's nonce and rate-count bookkeeping.
+#[derive(Debug)]
+pub struct RequestRecord {
+    pub(crate) mac_id: String,
+    pub(crate) nonce: String,
+    pub(crate) client_id: i64,
+    /// Wall time of the request (nonce retention).
+    pub(crate) now: i64,
+    /// Start of the rate-limit minute holding `now`.
+    pub(crate) window_start: i64,
+    recorded: AtomicBool,
+}
+
+impl RequestRecord {
+    pub fn new(
+        mac_id: &str,
+        nonce: &str,
+        client_id: i64,
+        now: i64,
+        window_start: i64,
+    ) -> Arc<RequestRecord> {
+        Arc::new(RequestRecord {
+            mac_id: mac_id.to_string(),
+            nonce: nonce.to_string(),
+            client_id,
+            now,
+            window_start,
+            recorded: AtomicBool::new(false),
+        })
+    }
+
+    pub fn client_id(&self) -> i64 {
+        self.client_id
+    }
+
+    pub fn window_start(&self) -> i64 {
+        self.window_start
+    }
+
+    /// True once a write transaction holding the nonce and the count has committed.
+    pub fn is_recorded(&self) -> bool {
+        self.recorded.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn mark_recorded(&self) {
+        self.recorded.store(true, Ordering::SeqCst);
+    }
+}
+
+impl crate::Tx {
+    /// Records `record`'s nonce and counts the request now, for a request whose handler committed
+    /// nothing. `false` when the nonce was used before (a replay; the request is counted anyway).
+    pub async fn record_request(&mut self, record: &RequestRecord) -> crate::Result<bool> {
+        let fresh = self
+            .remember_nonce(&record.mac_id, &record.nonce, record.now)
+            .await?;
+        let shard = next_shard(self.backend);
+        self.count_request(record.client_id, record.window_start, shard)
+            .await?;
+        Ok(fresh)
+    }
+}
+
+tokio::task_local! {
+    static REQUEST: Arc<RequestRecord>;
+}
+
+/// Runs `f` (the request's handler) as `record`'s request: see the module documentation.
+pub async fn serve_request<F: Future>(record: Arc<RequestRecord>, f: F) -> F::Output {
+    REQUEST.scope(record, f).await
+}
+
+/// The request being served by this task whose nonce is not yet recorded, if any.
+pub(crate) fn unrecorded() -> Option<Arc<RequestRecord>> {
+    REQUEST
+        .try_with(Arc::clone)
+        .ok()
+        .filter(|r| !r.is_recorded())
+}
+
+/// The rate-count row a write counts on: on PostgreSQL one of [`RATE_SHARDS`], in turn.
+pub(crate) fn next_shard(backend: crate::Backend) -> i64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    match backend {
+        crate::Backend::Sqlite => 0,
+        crate::Backend::Postgres => (NEXT.fetch_add(1, Ordering::Relaxed) % RATE_SHARDS) as i64,
+    }
+}
