@@ -219,6 +219,18 @@ impl Store {
         })
     }
 
+    /// A connection for lookups that need no snapshot: each statement sees what is committed when
+    /// it runs, with no `BEGIN`/`COMMIT` around it (two round trips fewer than [`Store::read`]).
+    /// For single-row lookups on every request (credentials, rate counts, idempotency records).
+    pub async fn lookup(&self) -> Result<Tx> {
+        Ok(Tx {
+            inner: TxInner::Autocommit(self.pool.acquire().await?),
+            backend: self.backend,
+            request: None,
+            credits: Vec::new(),
+        })
+    }
+
     /// Group-commit counters (SQLite; all zero on PostgreSQL).
     pub fn commit_stats(&self) -> CommitStats {
         self.writer.as_ref().map(|w| w.stats()).unwrap_or_default()
@@ -238,6 +250,8 @@ enum TxInner {
     Pooled(sqlx::Transaction<'static, Any>),
     /// SQLite writes: a savepoint in the writer's shared physical transaction.
     Logical(writer::LogicalTx),
+    /// Lookups outside any transaction ([`Store::lookup`]).
+    Autocommit(sqlx::pool::PoolConnection<Any>),
 }
 
 /// One database transaction with walletd's typed reads and writes.
@@ -265,6 +279,7 @@ impl Tx {
         match self.inner {
             TxInner::Pooled(tx) => tx.commit().await?,
             TxInner::Logical(tx) => tx.commit().await?,
+            TxInner::Autocommit(_) => {}
         }
         if let Some(r) = request {
             r.mark_recorded();
@@ -279,6 +294,7 @@ impl Tx {
         match self.inner {
             TxInner::Pooled(tx) => tx.rollback().await?,
             TxInner::Logical(tx) => tx.rollback().await?,
+            TxInner::Autocommit(_) => {}
         }
         Ok(())
     }
@@ -310,6 +326,7 @@ impl Tx {
         match &mut self.inner {
             TxInner::Pooled(tx) => tx,
             TxInner::Logical(tx) => tx.conn(),
+            TxInner::Autocommit(conn) => conn,
         }
     }
 }

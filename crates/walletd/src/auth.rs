@@ -177,7 +177,7 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
     // The MAC id is a client's credential, or a holder's access token issued to a client.
     let window = window_of(now);
     let (client, secret, holder, (requests, invalid)) = {
-        let mut tx = state.store.read().await?;
+        let mut tx = state.store.lookup().await?;
         let (client, secret, holder) = match tx.client_by_mac_id(&mac.id).await? {
             Some(c) => {
                 let secret = c.mac_secret.clone();

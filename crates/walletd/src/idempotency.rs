@@ -95,7 +95,7 @@ async fn stored(
     client_id: i64,
     key: &str,
 ) -> ApiResult<Option<IdempotentAnswer>> {
-    let mut tx = state.store.read().await?;
+    let mut tx = state.store.lookup().await?;
     Ok(tx.idempotent_answer(client_id, key).await?)
 }
 
