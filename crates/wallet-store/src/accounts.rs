@@ -106,7 +106,7 @@ impl Tx {
 
     /// Every account of a wallet, by currency code.
     pub async fn wallet_accounts(&mut self, wallet_id: i64) -> Result<Vec<AccountRow>> {
-        self.flush_credits().await?;
+        self.flush_deltas().await?;
         let rows = sqlx::query("SELECT id, currency, balance, reserved, incoming FROM accounts WHERE wallet_id = $1 ORDER BY currency")
             .bind(wallet_id)
             .fetch_all(self.conn())
@@ -128,7 +128,7 @@ impl Tx {
 
     /// Current balance of one account.
     pub async fn account_balance(&mut self, account_id: i64) -> Result<AccountBalance> {
-        self.flush_credits().await?;
+        self.flush_deltas().await?;
         let (balance, reserved): (i64, i64) =
             sqlx::query_as("SELECT balance, reserved FROM accounts WHERE id = $1")
                 .bind(account_id)
@@ -145,7 +145,7 @@ impl Tx {
         amount: i64,
         now: i64,
     ) -> Result<Option<i64>> {
-        self.flush_credits().await?;
+        self.flush_deltas().await?;
         let updated = sqlx::query(
             "UPDATE accounts SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1",
         )
@@ -193,11 +193,7 @@ impl Tx {
         let Some((account_id, amount)) = self.resolve_hold(hold_id, "released", now).await? else {
             return Ok(false);
         };
-        sqlx::query("UPDATE accounts SET reserved = reserved - $1 WHERE id = $2")
-            .bind(amount)
-            .bind(account_id)
-            .execute(self.conn())
-            .await?;
+        self.defer(account_id, 0, -amount);
         Ok(true)
     }
 
@@ -221,15 +217,8 @@ impl Tx {
                 "settling {settled} of a hold of {held}"
             )));
         }
-        sqlx::query(
-            "UPDATE accounts SET balance = balance - $1, reserved = reserved - $2 WHERE id = $3",
-        )
-        .bind(settled)
-        .bind(held)
-        .bind(payer_account)
-        .execute(self.conn())
-        .await?;
-        self.credit(to_account, settled).await?;
+        self.defer(payer_account, -settled, -held);
+        self.defer(to_account, settled, 0);
         self.record_movement(
             "payment",
             Some(transaction_key),
@@ -243,36 +232,43 @@ impl Tx {
         Ok(true)
     }
 
-    /// Credits `amount` to an account: at commit (or before this transaction next reads a
-    /// balance), not now. A beneficiary credited by many concurrent transactions (a cash-out
-    /// point) is a hot row; on PostgreSQL its lock is then held only from the end of the
-    /// transaction to its `COMMIT`, not across the statements after the credit.
-    async fn credit(&mut self, account_id: i64, amount: i64) -> Result<()> {
-        self.credits.push((account_id, amount));
-        Ok(())
+    /// Adds `balance` and `reserved` to an account at commit (or before this transaction next
+    /// reads a balance or places a hold), not now. These changes never need a guard: debits are
+    /// covered by a hold, releases only lower `reserved`. An account changed by many concurrent
+    /// transactions (a cash-out point's, credited by every confirm; a payer paying at many tills)
+    /// is a hot row; on PostgreSQL its lock is then held only from the end of the transaction to
+    /// its `COMMIT`, not across the statements after the change.
+    fn defer(&mut self, account_id: i64, balance: i64, reserved: i64) {
+        self.deltas.push((account_id, balance, reserved));
     }
 
-    /// Applies the deferred credits, in account order (so two transactions crediting the same
-    /// accounts take their locks in the same order).
-    pub(crate) async fn flush_credits(&mut self) -> Result<()> {
-        if self.credits.is_empty() {
+    /// Applies the deferred changes, one `UPDATE` per account, in account order (so two
+    /// transactions changing the same accounts take their locks in the same order).
+    pub(crate) async fn flush_deltas(&mut self) -> Result<()> {
+        if self.deltas.is_empty() {
             return Ok(());
         }
-        let mut credits = std::mem::take(&mut self.credits);
-        credits.sort_unstable();
-        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(credits.len());
-        for (account, amount) in credits {
+        let mut deltas = std::mem::take(&mut self.deltas);
+        deltas.sort_unstable();
+        let mut merged: Vec<(i64, i64, i64)> = Vec::with_capacity(deltas.len());
+        for (account, balance, reserved) in deltas {
             match merged.last_mut() {
-                Some((last, sum)) if *last == account => *sum += amount,
-                _ => merged.push((account, amount)),
+                Some((last, b, r)) if *last == account => {
+                    *b += balance;
+                    *r += reserved;
+                }
+                _ => merged.push((account, balance, reserved)),
             }
         }
-        for (account, amount) in merged {
-            sqlx::query("UPDATE accounts SET balance = balance + $1 WHERE id = $2")
-                .bind(amount)
-                .bind(account)
-                .execute(self.conn())
-                .await?;
+        for (account, balance, reserved) in merged {
+            sqlx::query(
+                "UPDATE accounts SET balance = balance + $1, reserved = reserved + $2 WHERE id = $3",
+            )
+            .bind(balance)
+            .bind(reserved)
+            .bind(account)
+            .execute(self.conn())
+            .await?;
         }
         Ok(())
     }
@@ -317,12 +313,8 @@ impl Tx {
         kind: &str,
         now: i64,
     ) -> Result<()> {
-        sqlx::query("UPDATE accounts SET balance = balance - $1 WHERE id = $2")
-            .bind(amount)
-            .bind(from_system)
-            .execute(self.conn())
-            .await?;
-        self.credit(to_account, amount).await?;
+        self.defer(from_system, -amount, 0);
+        self.defer(to_account, amount, 0);
         self.record_movement(kind, None, None, from_system, to_account, amount, now)
             .await?;
         Ok(())
@@ -356,17 +348,13 @@ impl Tx {
             .bind(hold_id)
             .execute(self.conn())
             .await?;
-        sqlx::query("UPDATE accounts SET reserved = reserved - $1 WHERE id = $2")
-            .bind(held - amount)
-            .bind(account_id)
-            .execute(self.conn())
-            .await?;
+        self.defer(account_id, 0, -(held - amount));
         Ok(true)
     }
 
     /// Measures every ledger invariant over the whole database.
     pub async fn ledger_check(&mut self) -> Result<LedgerCheck> {
-        self.flush_credits().await?;
+        self.flush_deltas().await?;
         let totals: Vec<(String, i64)> = sqlx::query_as(
             "SELECT currency, CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM accounts GROUP BY currency ORDER BY currency",
         )

@@ -193,7 +193,7 @@ impl Store {
             inner,
             backend: self.backend,
             request: None,
-            credits: Vec::new(),
+            deltas: Vec::new(),
         };
         if let Some(record) = request::unrecorded() {
             if !tx
@@ -215,7 +215,7 @@ impl Store {
             inner: TxInner::Pooled(inner),
             backend: self.backend,
             request: None,
-            credits: Vec::new(),
+            deltas: Vec::new(),
         })
     }
 
@@ -227,7 +227,7 @@ impl Store {
             inner: TxInner::Autocommit(self.pool.acquire().await?),
             backend: self.backend,
             request: None,
-            credits: Vec::new(),
+            deltas: Vec::new(),
         })
     }
 
@@ -260,8 +260,8 @@ pub struct Tx {
     backend: Backend,
     /// The API request whose nonce this transaction recorded: counted at commit.
     request: Option<std::sync::Arc<RequestRecord>>,
-    /// Credits applied at commit (see `accounts.rs`), `(account, amount)`.
-    credits: Vec<(i64, i64)>,
+    /// Balance changes applied at commit (see `Tx::defer`): `(account, balance, reserved)`.
+    deltas: Vec<(i64, i64, i64)>,
 }
 
 impl Tx {
@@ -269,7 +269,7 @@ impl Tx {
     /// disk (on SQLite, once the group commit holding it succeeded).
     pub async fn commit(mut self) -> Result<()> {
         // The hot rows last, just before `COMMIT`: on PostgreSQL their locks are held only for it.
-        self.flush_credits().await?;
+        self.flush_deltas().await?;
         let request = self.request.take();
         if let Some(r) = &request {
             let shard = request::next_shard(self.backend);

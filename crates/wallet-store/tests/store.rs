@@ -308,3 +308,64 @@ async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
         assert_eq!(tx.clock_offset().await.unwrap(), 65);
     }
 }
+
+/// Unguarded balance changes (credits, settled debits, releases) are deferred to the end of the
+/// transaction: a hold placed after a release in the same transaction still sees the money, a
+/// commit applies them all, a dropped transaction none.
+#[tokio::test]
+async fn deferred_balance_changes_apply_at_commit_and_before_holds() {
+    for backend in BACKENDS {
+        let (store, _wallet, account) = funded(backend, 100).await;
+        let mut tx = store.write().await.unwrap();
+        let project_wallet = tx.insert_wallet(1, 0).await.unwrap();
+        let project = tx.insert_project("p", project_wallet, 0).await.unwrap();
+        let client = tx
+            .insert_client(project, "id", "secret", "reservation_code", 0)
+            .await
+            .unwrap();
+        tx.insert_transaction(&new_transaction("k1", project, client), 0)
+            .await
+            .unwrap();
+        let pay = |price| new_payment("k1", project, project_wallet, price);
+        let p1 = tx.insert_payment(&pay(100)).await.unwrap();
+        let p2 = tx.insert_payment(&pay(100)).await.unwrap();
+        let to = tx.wallet_account(project_wallet, eur()).await.unwrap();
+        let h1 = tx.place_hold(account, p1, 100, 1).await.unwrap().unwrap();
+        assert!(tx.release_hold(h1, 1).await.unwrap());
+        let h2 = tx
+            .place_hold(account, p2, 100, 1)
+            .await
+            .unwrap()
+            .expect("the release is applied before the next hold");
+        tx.commit().await.unwrap();
+
+        // Settled, then dropped: nothing moves.
+        let mut tx = store.write().await.unwrap();
+        assert!(tx.settle_hold(h2, to, 70, "k1", p2, 2).await.unwrap());
+        drop(tx);
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            AccountBalance {
+                balance: 100,
+                reserved: 100
+            },
+            "{backend:?}"
+        );
+        assert!(tx.settle_hold(h2, to, 70, "k1", p2, 2).await.unwrap());
+        tx.commit().await.unwrap();
+
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            AccountBalance {
+                balance: 30,
+                reserved: 0
+            },
+            "{backend:?}"
+        );
+        assert_eq!(tx.account_balance(to).await.unwrap().balance, 70);
+        let check = tx.ledger_check().await.unwrap();
+        assert!(check.is_sound(), "{backend:?}: {check:?}");
+    }
+}
