@@ -10,7 +10,8 @@
 # exits non-zero if anything was lost.
 #
 # Environment: BENCH_SECONDS [12] length of the load run; BENCH_KILL_AFTER [5] seconds before
-# the kill; BENCH_TILLS [32]; BENCH_PORT [18080]; BENCH_POSTGRES [postgres://postgres@127.0.0.1:5432].
+# the kill; BENCH_TILLS [32]; BENCH_PORT [18080]; BENCH_POSTGRES [postgres://postgres@127.0.0.1:5432];
+# BENCH_CPU [the last CPU on sqlite, all on postgres] (`walletd serve --cpu`).
 set -euo pipefail
 
 store=${1:-}
@@ -22,6 +23,11 @@ sqlite | postgres) ;;
     ;;
 esac
 cd "$(dirname "$0")/.."
+
+# SQLite: walletd on one CPU (`serve --cpu`, bench/README.md "One CPU"); BENCH_CPU=all: every CPU.
+cpu=${BENCH_CPU:-$([ "$store" = sqlite ] && echo $(($(nproc) - 1)) || echo all)}
+cpu_flag=
+[ "$cpu" = all ] || cpu_flag="--cpu $cpu"
 
 seconds=${BENCH_SECONDS:-12}
 kill_after=${BENCH_KILL_AFTER:-5}
@@ -59,8 +65,9 @@ else
 fi
 
 start_server() {
+    # shellcheck disable=SC2086 # $cpu_flag is empty or two words
     "$bin/walletd" serve --listen "127.0.0.1:$port" --database "$db" \
-        --rate-limit-per-minute 1000000000 >>"$tmp/walletd.log" 2>&1 &
+        --rate-limit-per-minute 1000000000 $cpu_flag >>"$tmp/walletd.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 300); do
         curl -fs -o /dev/null "http://127.0.0.1:$port/publickey" && return 0

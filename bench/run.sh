@@ -13,6 +13,7 @@
 #   BENCH_POSTGRES [postgres://postgres@127.0.0.1:5432]  server for the postgres runs (trust auth)
 #   BENCH_MODES ["spread one-wallet"]            which walletd modes to run
 #   BENCH_PERF [unset]   if set, `perf record -g` walletd during the spread run into $BENCH_PERF
+#   BENCH_CPU [the last CPU on sqlite, all on postgres]  `walletd serve --cpu`: the one CPU walletd runs on, or all
 #   BENCH_SQLX_LIMIT [unset]  sqlite: if set, also run the limit through sqlx (mode limit-sqlx)
 #   CARGO_BUILD_JOBS [1]
 # PostgreSQL runs need psql and pgbench (Debian: `apt-get install -y postgresql`, which ships both).
@@ -27,6 +28,11 @@ sqlite | postgres) ;;
     ;;
 esac
 cd "$(dirname "$0")/.."
+
+# SQLite: walletd on one CPU (`serve --cpu`, bench/README.md "One CPU"); BENCH_CPU=all: every CPU.
+cpu=${BENCH_CPU:-$([ "$store" = sqlite ] && echo $(($(nproc) - 1)) || echo all)}
+cpu_flag=
+[ "$cpu" = all ] || cpu_flag="--cpu $cpu"
 
 seconds=${BENCH_SECONDS:-20}
 tills=${BENCH_TILLS:-32}
@@ -93,8 +99,9 @@ run_walletd() { # $1: mode
     local mode=$1
     fresh_database "$mode"
     # Durable as shipped; only the per-client rate limit is lifted (one client makes every request).
+    # shellcheck disable=SC2086 # $cpu_flag is empty or two words
     RUST_LOG=${RUST_LOG:-info} "$bin/walletd" serve --listen "127.0.0.1:$port" --database "$db" \
-        --rate-limit-per-minute 1000000000 >"$tmp/walletd-$mode.log" 2>&1 &
+        --rate-limit-per-minute 1000000000 $cpu_flag >"$tmp/walletd-$mode.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 1 300); do
         curl -fs -o /dev/null "http://127.0.0.1:$port/publickey" && break

@@ -63,6 +63,12 @@ pub struct ServeArgs {
     /// Milliseconds before a failed callback is first retried; doubled per failure, at most an hour.
     #[arg(long, env = "WALLETD_CALLBACK_RETRY_BASE_MS", default_value_t = 10_000)]
     pub callback_retry_base_ms: u64,
+    /// Run every thread of the server on this one CPU (0-based). On SQLite each statement is a
+    /// hand-off between a request's task and the database's thread; on a virtual machine a
+    /// hand-off across CPUs costs more than the statement, and one CPU serves about three times
+    /// the cash-out flows (bench/README.md). Unset: every CPU.
+    #[arg(long, env = "WALLETD_CPU")]
+    pub cpu: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -321,10 +327,34 @@ fn init_logging() {
     }
 }
 
+/// Confines the calling thread, and so every thread it starts afterwards, to CPU `cpu`.
+fn run_on_cpu(cpu: usize) -> Result<(), String> {
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let core = cores.iter().find(|c| c.id == cpu).ok_or_else(|| {
+        let ids: Vec<_> = cores.iter().map(|c| c.id.to_string()).collect();
+        format!(
+            "--cpu {cpu}: this process may run on CPUs {}",
+            ids.join(", ")
+        )
+    })?;
+    if core_affinity::set_for_current(*core) {
+        Ok(())
+    } else {
+        Err(format!("--cpu {cpu}: the system refused to pin the server"))
+    }
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    if let Command::Serve(ServeArgs { cpu: Some(cpu), .. }) = &cli.command {
+        // Before the runtime exists: every thread started from here on inherits the CPU.
+        if let Err(e) = run_on_cpu(*cpu) {
+            eprintln!("walletd: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

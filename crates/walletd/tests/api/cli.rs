@@ -150,3 +150,18 @@ fn admin_errors_exit_non_zero_with_a_message() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `serve --cpu` names a CPU the process may run on, or the server does not start.
+#[test]
+fn serve_on_a_cpu_that_does_not_exist_refuses_to_start() {
+    let out = Command::new(env!("CARGO_BIN_EXE_walletd"))
+        .args(["serve", "--cpu", "100000", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--cpu 100000: this process may run on CPUs "),
+        "{stderr}"
+    );
+}
