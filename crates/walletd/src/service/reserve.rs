@@ -113,7 +113,9 @@ pub(crate) async fn hold_funds(
     }
     let key = &r.t.key;
     allowances::accepted_by(tx, key, payer.id).await?;
-    tx.set_correlation_key(key, None).await?;
+    if r.t.correlation_key.is_some() {
+        tx.set_correlation_key(key, None).await?;
+    }
     let reserved = TransactionState {
         status: r.to,
         kind: Some(kind),

@@ -273,7 +273,10 @@ pub(crate) async fn create_unanswered(
             PaymentRef::New(p) => {
                 let draft = draft_payment(p, &key, project.id, project.wallet_id, now)
                     .map_err(|e| prefix_error(e, &format!("payments[{i}]: ")))?;
-                if tx.wallet(draft.row.beneficiary_wallet_id).await?.is_none() {
+                // The project's own wallet exists (a foreign key); a named one may not.
+                if draft.explicit_beneficiary
+                    && tx.wallet(draft.row.beneficiary_wallet_id).await?.is_none()
+                {
                     return Err(ApiError::invalid(format!(
                         "payments[{i}]: beneficiary wallet {} does not exist",
                         draft.row.beneficiary_wallet_id
@@ -295,7 +298,8 @@ pub(crate) async fn create_unanswered(
             "auto_confirm is only available for a transaction of only an allowance, or of only payments that name their beneficiary",
         ));
     }
-    check_project_limits(&mut tx, project.id, &key).await?;
+    let payments = tx.payments_of(&key).await?;
+    check_project_limits(&mut tx, project.id, &payments).await?;
     tx.append_event(
         &key,
         now,
@@ -304,7 +308,12 @@ pub(crate) async fn create_unanswered(
         None,
     )
     .await?;
-    let view = view(&mut tx, &key).await?;
+    // The rows just written, not read back: only an attached allowance is.
+    let allowance = match &req.allowance {
+        Some(_) => tx.allowance_of(&key).await?,
+        None => None,
+    };
+    let view = render::transaction(&row, &payments, allowance.as_ref());
     Ok((tx, view))
 }
 
@@ -373,9 +382,13 @@ pub(crate) async fn delete_if_empty(tx: &mut Tx, t: &TransactionRow, now: i64) -
 }
 
 /// `limit_violation`: the project's limit per transaction and currency (set by the operator).
-async fn check_project_limits(tx: &mut Tx, project_id: i64, key: &str) -> ApiResult<()> {
+async fn check_project_limits(
+    tx: &mut Tx,
+    project_id: i64,
+    payments: &[PaymentRow],
+) -> ApiResult<()> {
     let mut totals: BTreeMap<Currency, i64> = BTreeMap::new();
-    for p in tx.payments_of(key).await? {
+    for p in payments {
         *totals.entry(p.currency).or_default() += p.price;
     }
     for (currency, total) in totals {

@@ -463,6 +463,11 @@ async fn optional_fields_are_returned_as_given(app: TestApp) {
     assert!(
         t.get("type").is_none() && t.get("wallet").is_none() && t.get("confirmed_at").is_none()
     );
+    // The answer to create is built from the rows written; a read gives exactly the same.
+    let key = t["transaction_key"].as_str().unwrap();
+    let (status, read) = signed(&app, "GET", &format!("/rest/v1/transaction/{key}"), "").await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read, t);
     let (status, t) = signed(
         &app,
         "POST",
