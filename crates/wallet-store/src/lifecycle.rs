@@ -121,26 +121,31 @@ impl Tx {
         window_start: i64,
         shard: i64,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO rate_counters (client_id, window_start, shard, requests, invalid) VALUES ($1, $2, $3, 1, 0) ON CONFLICT (client_id, window_start, shard) DO UPDATE SET requests = rate_counters.requests + 1",
-        )
-        .bind(client_id)
-        .bind(window_start)
-        .bind(shard)
-        .execute(self.conn())
-        .await?;
-        Ok(())
+        self.add_counts(client_id, window_start, shard, 1, 0).await
     }
 
     /// Counts one invalid request (refused signature, 4xx answer) of a client in the window.
     pub async fn count_invalid_request(&mut self, client_id: i64, window_start: i64) -> Result<()> {
         let shard = crate::request::next_shard(self.backend);
+        self.add_counts(client_id, window_start, shard, 0, 1).await
+    }
+
+    async fn add_counts(
+        &mut self,
+        client_id: i64,
+        window_start: i64,
+        shard: i64,
+        requests: i64,
+        invalid: i64,
+    ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO rate_counters (client_id, window_start, shard, requests, invalid) VALUES ($1, $2, $3, 0, 1) ON CONFLICT (client_id, window_start, shard) DO UPDATE SET invalid = rate_counters.invalid + 1",
+            "INSERT INTO rate_counters (client_id, window_start, shard, requests, invalid) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id, window_start, shard) DO UPDATE SET requests = rate_counters.requests + $4, invalid = rate_counters.invalid + $5",
         )
         .bind(client_id)
         .bind(window_start)
         .bind(shard)
+        .bind(requests)
+        .bind(invalid)
         .execute(self.conn())
         .await?;
         Ok(())

@@ -3,7 +3,7 @@
 use wallet_core::Currency;
 use wallet_core::ledger::AccountBalance;
 use wallet_store::testing::{BACKENDS, fresh_store};
-use wallet_store::{Backend, Store};
+use wallet_store::{Backend, Store, Tx};
 
 fn eur() -> Currency {
     Currency::parse("EUR").unwrap()
@@ -77,6 +77,23 @@ async fn funded(backend: Backend, amount: i64) -> (Store, i64, i64) {
     (store, wallet, account)
 }
 
+/// A project with its wallet and a client, and their `new` transaction `key`:
+/// (project wallet, project, the transaction).
+async fn project_with_transaction(
+    tx: &mut Tx,
+    key: &str,
+) -> (i64, i64, wallet_store::TransactionRow) {
+    let project_wallet = tx.insert_wallet(1, 0).await.unwrap();
+    let project = tx.insert_project("p", project_wallet, 0).await.unwrap();
+    let client = tx
+        .insert_client(project, "id", "secret", "reservation_code", 0)
+        .await
+        .unwrap();
+    let t = new_transaction(key, project, client);
+    tx.insert_transaction(&t, 0).await.unwrap();
+    (project_wallet, project, t)
+}
+
 #[tokio::test]
 async fn accounts_are_created_once_and_topups_balance() {
     for backend in BACKENDS {
@@ -107,14 +124,7 @@ async fn holds_never_overdraw_and_resolve_once() {
     for backend in BACKENDS {
         let (store, _wallet, account) = funded(backend, 100).await;
         let mut tx = store.write().await.unwrap();
-        let project_wallet = tx.insert_wallet(1, 0).await.unwrap();
-        let project = tx.insert_project("p", project_wallet, 0).await.unwrap();
-        let client = tx
-            .insert_client(project, "id", "secret", "reservation_code", 0)
-            .await
-            .unwrap();
-        let t = new_transaction("k1", project, client);
-        tx.insert_transaction(&t, 0).await.unwrap();
+        let (project_wallet, project, t) = project_with_transaction(&mut tx, "k1").await;
         assert_eq!(
             tx.transaction_for_update("k1").await.unwrap(),
             Some(t.clone())
@@ -317,15 +327,7 @@ async fn deferred_balance_changes_apply_at_commit_and_before_holds() {
     for backend in BACKENDS {
         let (store, _wallet, account) = funded(backend, 100).await;
         let mut tx = store.write().await.unwrap();
-        let project_wallet = tx.insert_wallet(1, 0).await.unwrap();
-        let project = tx.insert_project("p", project_wallet, 0).await.unwrap();
-        let client = tx
-            .insert_client(project, "id", "secret", "reservation_code", 0)
-            .await
-            .unwrap();
-        tx.insert_transaction(&new_transaction("k1", project, client), 0)
-            .await
-            .unwrap();
+        let (project_wallet, project, _) = project_with_transaction(&mut tx, "k1").await;
         let pay = |price| new_payment("k1", project, project_wallet, price);
         let p1 = tx.insert_payment(&pay(100)).await.unwrap();
         let p2 = tx.insert_payment(&pay(100)).await.unwrap();
