@@ -2,7 +2,7 @@
 //! the transaction waits with a `correlation_key`, and the holder's answer reserves or rejects it.
 
 use super::reserve::{hold_funds, reservable, selected_prices, try_with_allowance};
-use super::transactions::{begin_change, release_all, view, wait_for_holder};
+use super::transactions::{begin_change, release_all, view, view_and_notify, wait_for_holder};
 use crate::error::{ApiError, ApiResult};
 use crate::sms::Sms;
 use crate::state::AppState;
@@ -270,13 +270,7 @@ async fn decide_in(
                 .await?;
         }
     }
-    let t = tx
-        .transaction(key)
-        .await?
-        .ok_or_else(|| ApiError::not_found_transaction(key))?;
-    let data = view(tx, key).await?;
-    crate::callbacks::enqueue_transaction(tx, &t, &data, now).await?;
-    Ok(data)
+    view_and_notify(tx, key, now).await
 }
 
 /// A FLASH transaction waiting for the holder's answer, as the holder app lists it.

@@ -85,12 +85,7 @@ pub async fn delete_if_aged(state: &AppState, key: &str) -> ApiResult<bool> {
     tx.append_event(key, now, "system", "deleted", Some("new for a month"))
         .await?;
     super::allowances::ended(&mut tx, key).await?;
-    let t = tx
-        .transaction(key)
-        .await?
-        .ok_or_else(|| ApiError::not_found_transaction(key))?;
-    let data = super::transactions::render_row(&mut tx, &t).await?;
-    crate::callbacks::enqueue_transaction(&mut tx, &t, &data, now).await?;
+    super::transactions::view_and_notify(&mut tx, key, now).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -4,7 +4,7 @@
 //! client, so each one fires a callback.
 
 use super::reserve::{hold_funds, reservable, selected_prices};
-use super::transactions::{release_all, view, wait_for_holder};
+use super::transactions::{release_all, view_and_notify, wait_for_holder};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use wallet_client::types as wire;
@@ -50,17 +50,6 @@ async fn lock_for_holder(
     Ok((t, wallets))
 }
 
-/// Fires the holder-initiated callback for the transaction's current state.
-async fn notify(tx: &mut Tx, key: &str, now: i64) -> ApiResult<wire::Transaction> {
-    let t = tx
-        .transaction(key)
-        .await?
-        .ok_or_else(|| ApiError::not_found_transaction(key))?;
-    let data = view(tx, key).await?;
-    crate::callbacks::enqueue_transaction(tx, &t, &data, now).await?;
-    Ok(data)
-}
-
 /// The holder opened the confirmation page of `key`. A `new` transaction (or one waiting on the
 /// page for another holder) becomes `waiting`, `type: page`, on the holder's first wallet, with the
 /// reservation deadline as the time to decide by.
@@ -102,7 +91,7 @@ pub async fn present(state: &AppState, key: &str, user_id: i64) -> ApiResult<(Sh
             Some(&format!("page wallet {first_wallet}")),
         )
         .await?;
-        notify(&mut tx, key, now).await?;
+        view_and_notify(&mut tx, key, now).await?;
         Shown::Decide
     } else if mine
         && matches!(
@@ -179,7 +168,7 @@ pub async fn accept(
     decline_optional_allowance(&mut tx, key, with_allowance).await?;
     match reserve_now(&mut tx, &actor(user_id), t.clone(), wallet, now).await {
         Ok(()) => {
-            let data = notify(&mut tx, key, now).await?;
+            let data = view_and_notify(&mut tx, key, now).await?;
             tx.commit().await?;
             Ok(data)
         }
@@ -201,7 +190,7 @@ pub async fn accept(
             .await?;
             tx.append_event(key, now, &actor(user_id), "waiting_funds", None)
                 .await?;
-            let data = notify(&mut tx, key, now).await?;
+            let data = view_and_notify(&mut tx, key, now).await?;
             tx.commit().await?;
             Ok(data)
         }
@@ -276,7 +265,7 @@ pub async fn reject(state: &AppState, key: &str, user_id: i64) -> ApiResult<wire
     tx.set_correlation_key(key, None).await?;
     tx.append_event(key, now, &actor(user_id), "rejected", Some("page"))
         .await?;
-    let data = notify(&mut tx, key, now).await?;
+    let data = view_and_notify(&mut tx, key, now).await?;
     tx.commit().await?;
     Ok(data)
 }
@@ -308,7 +297,7 @@ pub async fn resume_waiting_funds(
         }
         match reserve_now(&mut tx, "system", t, payer, now).await {
             Ok(()) => {
-                notify(&mut tx, &key, now).await?;
+                view_and_notify(&mut tx, &key, now).await?;
                 tx.commit().await?;
                 reserved += 1;
                 tracing::info!(transaction_key = %key, "funds arrived; transaction reserved");

@@ -154,6 +154,22 @@ pub(crate) async fn render_row(tx: &mut Tx, t: &TransactionRow) -> ApiResult<wir
     Ok(render::transaction(t, &payments, allowance.as_ref()))
 }
 
+/// Reads transaction `key` as the API shows it and queues its callback: after a change the
+/// client did not make (a holder's decision, deletion by age).
+pub(crate) async fn view_and_notify(
+    tx: &mut Tx,
+    key: &str,
+    now: i64,
+) -> ApiResult<wire::Transaction> {
+    let t = tx
+        .transaction(key)
+        .await?
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let data = render_row(tx, &t).await?;
+    crate::callbacks::enqueue_transaction(tx, &t, &data, now).await?;
+    Ok(data)
+}
+
 /// Locks the caller's transaction; another project's transaction does not exist for the caller.
 pub(crate) async fn lock_own(
     tx: &mut Tx,
