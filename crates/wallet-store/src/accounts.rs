@@ -6,8 +6,7 @@
 //! `active` through a guarded `UPDATE … WHERE status = 'active'`, so it is
 //! resolved at most once.
 
-use crate::{Result, StoreError, Tx};
-use sqlx::Row;
+use crate::{Result, StoreError, Tx, db};
 use wallet_core::Currency;
 use wallet_core::ledger::AccountBalance;
 
@@ -56,7 +55,7 @@ impl Tx {
     /// PostgreSQL, for every transaction updating it (a busy beneficiary's).
     pub async fn wallet_account(&mut self, wallet_id: i64, currency: Currency) -> Result<i64> {
         let select = "SELECT id FROM accounts WHERE wallet_id = $1 AND currency = $2";
-        let found = sqlx::query_scalar(select)
+        let found = db::query_scalar(select)
             .bind(wallet_id)
             .bind(currency.code())
             .fetch_optional(self.conn())
@@ -64,14 +63,14 @@ impl Tx {
         if let Some(id) = found {
             return Ok(id);
         }
-        sqlx::query(
+        db::query(
             "INSERT INTO accounts (wallet_id, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (wallet_id, currency) DO NOTHING",
         )
         .bind(wallet_id)
         .bind(currency.code())
         .execute(self.conn())
         .await?;
-        Ok(sqlx::query_scalar(select)
+        Ok(db::query_scalar(select)
             .bind(wallet_id)
             .bind(currency.code())
             .fetch_one(self.conn())
@@ -82,7 +81,7 @@ impl Tx {
     /// [`Tx::wallet_account`]). It may go negative.
     pub async fn system_account(&mut self, name: &str, currency: Currency) -> Result<i64> {
         let select = "SELECT id FROM accounts WHERE system_name = $1 AND currency = $2";
-        let found = sqlx::query_scalar(select)
+        let found = db::query_scalar(select)
             .bind(name)
             .bind(currency.code())
             .fetch_optional(self.conn())
@@ -90,14 +89,14 @@ impl Tx {
         if let Some(id) = found {
             return Ok(id);
         }
-        sqlx::query(
+        db::query(
             "INSERT INTO accounts (system_name, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (system_name, currency) DO NOTHING",
         )
         .bind(name)
         .bind(currency.code())
         .execute(self.conn())
         .await?;
-        Ok(sqlx::query_scalar(select)
+        Ok(db::query_scalar(select)
             .bind(name)
             .bind(currency.code())
             .fetch_one(self.conn())
@@ -107,7 +106,7 @@ impl Tx {
     /// Every account of a wallet, by currency code.
     pub async fn wallet_accounts(&mut self, wallet_id: i64) -> Result<Vec<AccountRow>> {
         self.flush_deltas().await?;
-        let rows = sqlx::query("SELECT id, currency, balance, reserved, incoming FROM accounts WHERE wallet_id = $1 ORDER BY currency")
+        let rows = db::query("SELECT id, currency, balance, reserved, incoming FROM accounts WHERE wallet_id = $1 ORDER BY currency")
             .bind(wallet_id)
             .fetch_all(self.conn())
             .await?;
@@ -130,7 +129,7 @@ impl Tx {
     pub async fn account_balance(&mut self, account_id: i64) -> Result<AccountBalance> {
         self.flush_deltas().await?;
         let (balance, reserved): (i64, i64) =
-            sqlx::query_as("SELECT balance, reserved FROM accounts WHERE id = $1")
+            db::query_as("SELECT balance, reserved FROM accounts WHERE id = $1")
                 .bind(account_id)
                 .fetch_one(self.conn())
                 .await?;
@@ -146,7 +145,7 @@ impl Tx {
         now: i64,
     ) -> Result<Option<i64>> {
         self.flush_deltas().await?;
-        let updated = sqlx::query(
+        let updated = db::query(
             "UPDATE accounts SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1",
         )
         .bind(amount)
@@ -157,7 +156,7 @@ impl Tx {
         if updated == 0 {
             return Ok(None);
         }
-        let id = sqlx::query_scalar(
+        let id = db::query_scalar(
             "INSERT INTO holds (account_id, payment_id, amount, status, created_at) VALUES ($1, $2, $3, 'active', $4) RETURNING id",
         )
         .bind(account_id)
@@ -177,7 +176,7 @@ impl Tx {
         to: &'static str,
         now: i64,
     ) -> Result<Option<(i64, i64)>> {
-        let row: Option<(i64, i64)> = sqlx::query_as(
+        let row: Option<(i64, i64)> = db::query_as(
             "UPDATE holds SET status = $1, resolved_at = $2 WHERE id = $3 AND status = 'active' RETURNING account_id, amount",
         )
         .bind(to)
@@ -261,7 +260,7 @@ impl Tx {
             }
         }
         for (account, balance, reserved) in merged {
-            sqlx::query(
+            db::query(
                 "UPDATE accounts SET balance = balance + $1, reserved = reserved + $2 WHERE id = $3",
             )
             .bind(balance)
@@ -284,7 +283,7 @@ impl Tx {
         amount: i64,
         now: i64,
     ) -> Result<i64> {
-        let movement: i64 = sqlx::query_scalar(
+        let movement: i64 = db::query_scalar(
             "INSERT INTO movements (kind, transaction_key, payment_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(kind)
@@ -293,7 +292,7 @@ impl Tx {
         .bind(now)
         .fetch_one(self.conn())
         .await?;
-        sqlx::query("INSERT INTO entries (movement_id, account_id, amount) VALUES ($1, $2, $3), ($1, $4, $5)")
+        db::query("INSERT INTO entries (movement_id, account_id, amount) VALUES ($1, $2, $3), ($1, $4, $5)")
             .bind(movement)
             .bind(from)
             .bind(-amount)
@@ -322,7 +321,7 @@ impl Tx {
 
     /// Adds `delta` (negative to remove) to the frozen money shown as incoming on an account.
     pub async fn add_incoming(&mut self, account_id: i64, delta: i64) -> Result<()> {
-        sqlx::query("UPDATE accounts SET incoming = incoming + $1 WHERE id = $2")
+        db::query("UPDATE accounts SET incoming = incoming + $1 WHERE id = $2")
             .bind(delta)
             .bind(account_id)
             .execute(self.conn())
@@ -333,7 +332,7 @@ impl Tx {
     /// Shrinks an active hold to `amount` (never grows it), releasing the difference.
     /// `false` if the hold is not active or smaller than `amount`.
     pub async fn reduce_hold(&mut self, hold_id: i64, amount: i64) -> Result<bool> {
-        let row: Option<(i64, i64)> = sqlx::query_as(
+        let row: Option<(i64, i64)> = db::query_as(
             "SELECT account_id, amount FROM holds WHERE id = $1 AND status = 'active' AND amount >= $2",
         )
         .bind(hold_id)
@@ -343,7 +342,7 @@ impl Tx {
         let Some((account_id, held)) = row else {
             return Ok(false);
         };
-        sqlx::query("UPDATE holds SET amount = $1 WHERE id = $2")
+        db::query("UPDATE holds SET amount = $1 WHERE id = $2")
             .bind(amount)
             .bind(hold_id)
             .execute(self.conn())
@@ -355,32 +354,32 @@ impl Tx {
     /// Measures every ledger invariant over the whole database.
     pub async fn ledger_check(&mut self) -> Result<LedgerCheck> {
         self.flush_deltas().await?;
-        let totals: Vec<(String, i64)> = sqlx::query_as(
+        let totals: Vec<(String, i64)> = db::query_as(
             "SELECT currency, CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM accounts GROUP BY currency ORDER BY currency",
         )
         .fetch_all(self.conn())
         .await?;
-        let balance_mismatches: i64 = sqlx::query_scalar(
+        let balance_mismatches: i64 = db::query_scalar(
             "SELECT COUNT(*) FROM accounts a WHERE a.balance <> (SELECT CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) FROM entries e WHERE e.account_id = a.id)",
         )
         .fetch_one(self.conn())
         .await?;
-        let unbalanced_movements: i64 = sqlx::query_scalar(
+        let unbalanced_movements: i64 = db::query_scalar(
             "SELECT COUNT(*) FROM (SELECT movement_id FROM entries GROUP BY movement_id HAVING SUM(amount) <> 0) u",
         )
         .fetch_one(self.conn())
         .await?;
-        let reserved_mismatches: i64 = sqlx::query_scalar(
+        let reserved_mismatches: i64 = db::query_scalar(
             "SELECT COUNT(*) FROM accounts a WHERE a.reserved <> (SELECT CAST(COALESCE(SUM(h.amount), 0) AS BIGINT) FROM holds h WHERE h.account_id = a.id AND h.status = 'active')",
         )
         .fetch_one(self.conn())
         .await?;
-        let negative_available: i64 = sqlx::query_scalar(
+        let negative_available: i64 = db::query_scalar(
             "SELECT COUNT(*) FROM accounts WHERE wallet_id IS NOT NULL AND balance - reserved < 0",
         )
         .fetch_one(self.conn())
         .await?;
-        let incoming_mismatches: i64 = sqlx::query_scalar(
+        let incoming_mismatches: i64 = db::query_scalar(
             "SELECT COUNT(*) FROM accounts a WHERE a.wallet_id IS NOT NULL AND a.incoming <> (SELECT CAST(COALESCE(SUM(p.price), 0) AS BIGINT) FROM payments p WHERE p.status = 'confirmed' AND p.beneficiary_wallet_id = a.wallet_id AND p.currency = a.currency)",
         )
         .fetch_one(self.conn())

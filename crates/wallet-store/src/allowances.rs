@@ -1,9 +1,8 @@
 //! Allowances, and the spends their rolling windows (and wallets' limits) are computed from.
 
+use crate::db::Row;
 use crate::rows::parse;
-use crate::{Result, StoreError, Tx};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::{Result, StoreError, Tx, db};
 use wallet_core::Currency;
 use wallet_core::allowance::{Spend, WindowLimit};
 
@@ -54,7 +53,7 @@ const COLUMNS: &str = "id, transaction_key, project_id, client_id, status, optio
 const SPENT_STATUSES: &str =
     "('reserved', 'waiting_registration', 'waiting_password', 'confirmed', 'done')";
 
-fn from_row(r: &AnyRow) -> Result<AllowanceRow> {
+fn from_row(r: &Row) -> Result<AllowanceRow> {
     let limits: String = r.try_get("limits_json")?;
     Ok(AllowanceRow {
         id: r.try_get("id")?,
@@ -80,7 +79,7 @@ impl Tx {
     /// Inserts a `new` allowance.
     pub async fn insert_allowance(&mut self, a: &NewAllowanceRow) -> Result<i64> {
         let limits = serde_json::to_string(&a.limits).expect("limits serialize");
-        sqlx::query_scalar(
+        db::query_scalar(
             "INSERT INTO allowances (transaction_key, project_id, client_id, status, optional, currency, max_price, limits_json, description, valid_for, valid_until, created_at) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(&a.transaction_key)
@@ -102,7 +101,7 @@ impl Tx {
     /// Reads an allowance by id.
     pub async fn allowance(&mut self, id: i64) -> Result<Option<AllowanceRow>> {
         let q = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM allowances WHERE id = $1"));
-        let row = sqlx::query(q).bind(id).fetch_optional(self.conn()).await?;
+        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -112,7 +111,7 @@ impl Tx {
             "SELECT {COLUMNS} FROM allowances WHERE id = $1{}",
             self.for_update()
         ));
-        let row = sqlx::query(q).bind(id).fetch_optional(self.conn()).await?;
+        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
         row.as_ref().map(from_row).transpose()
     }
 
@@ -121,7 +120,7 @@ impl Tx {
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM allowances WHERE transaction_key = $1 ORDER BY id DESC LIMIT 1"
         ));
-        let row = sqlx::query(q)
+        let row = db::query(q)
             .bind(transaction_key)
             .fetch_optional(self.conn())
             .await?;
@@ -139,7 +138,7 @@ impl Tx {
             "SELECT {COLUMNS} FROM allowances WHERE client_id = $1 AND wallet_id = $2 AND status = 'active' AND (valid_until IS NULL OR valid_until > $3){}",
             self.for_update()
         ));
-        let row = sqlx::query(q)
+        let row = db::query(q)
             .bind(client_id)
             .bind(wallet_id)
             .bind(now)
@@ -155,7 +154,7 @@ impl Tx {
         transaction_key: &str,
         optional: bool,
     ) -> Result<()> {
-        sqlx::query("UPDATE allowances SET transaction_key = $1, optional = $2 WHERE id = $3")
+        db::query("UPDATE allowances SET transaction_key = $1, optional = $2 WHERE id = $3")
             .bind(transaction_key)
             .bind(i64::from(optional))
             .bind(id)
@@ -172,7 +171,7 @@ impl Tx {
         wallet_id: Option<i64>,
     ) -> Result<()> {
         debug_assert!(ALLOWANCE_STATUSES.contains(&status));
-        sqlx::query("UPDATE allowances SET status = $1, wallet_id = $2 WHERE id = $3")
+        db::query("UPDATE allowances SET status = $1, wallet_id = $2 WHERE id = $3")
             .bind(status)
             .bind(wallet_id)
             .bind(id)
@@ -190,14 +189,14 @@ impl Tx {
         valid_until: Option<i64>,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        db::query(
             "UPDATE allowances SET status = 'inactive' WHERE client_id = $1 AND wallet_id = $2 AND status = 'active'",
         )
         .bind(a.client_id)
         .bind(wallet_id)
         .execute(self.conn())
         .await?;
-        sqlx::query(
+        db::query(
             "UPDATE allowances SET status = 'active', wallet_id = $1, valid_until = $2, confirmed_at = $3 WHERE id = $4",
         )
         .bind(wallet_id)
@@ -216,7 +215,7 @@ impl Tx {
         payment_id: i64,
         allowance_id: i64,
     ) -> Result<()> {
-        sqlx::query("UPDATE payments SET allowance_id = $1 WHERE id = $2")
+        db::query("UPDATE payments SET allowance_id = $1 WHERE id = $2")
             .bind(allowance_id)
             .bind(payment_id)
             .execute(self.conn())
@@ -230,7 +229,7 @@ impl Tx {
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT h.created_at, p.price FROM payments p JOIN holds h ON h.id = p.hold_id WHERE p.allowance_id = $1 AND p.status IN {SPENT_STATUSES} AND h.created_at > $2"
         ));
-        let rows: Vec<(i64, i64)> = sqlx::query_as(q)
+        let rows: Vec<(i64, i64)> = db::query_as(q)
             .bind(allowance_id)
             .bind(after)
             .fetch_all(self.conn())
@@ -251,7 +250,7 @@ impl Tx {
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT h.created_at, p.price FROM payments p JOIN holds h ON h.id = p.hold_id WHERE p.payer_wallet_id = $1 AND p.currency = $2 AND p.status IN {SPENT_STATUSES} AND h.created_at > $3"
         ));
-        let rows: Vec<(i64, i64)> = sqlx::query_as(q)
+        let rows: Vec<(i64, i64)> = db::query_as(q)
             .bind(wallet_id)
             .bind(currency.code())
             .bind(after)

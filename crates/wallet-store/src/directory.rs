@@ -1,8 +1,7 @@
 //! Who is who: users, wallets, projects, API clients, nonces, reservation codes and settings.
 
-use crate::{Result, StoreError, Tx};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::db::Row;
+use crate::{Result, StoreError, Tx, db};
 
 /// A wallet holder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +70,7 @@ pub struct CodeRow {
     pub used_at: Option<i64>,
 }
 
-fn client_from_row(r: &AnyRow) -> Result<ClientRow> {
+fn client_from_row(r: &Row) -> Result<ClientRow> {
     Ok(ClientRow {
         id: r.try_get("id")?,
         project_id: r.try_get("project_id")?,
@@ -83,7 +82,7 @@ fn client_from_row(r: &AnyRow) -> Result<ClientRow> {
 
 impl Tx {
     pub async fn insert_user(&mut self, email: &str, password_hash: &str, now: i64) -> Result<i64> {
-        sqlx::query_scalar(
+        db::query_scalar(
             "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(email)
@@ -96,7 +95,7 @@ impl Tx {
 
     pub async fn user_by_email(&mut self, email: &str) -> Result<Option<UserRow>> {
         let row: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
+            db::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
                 .bind(email)
                 .fetch_optional(self.conn())
                 .await?;
@@ -109,7 +108,7 @@ impl Tx {
 
     /// Sets a user's PIN hash (and clears the failure counter).
     pub async fn set_pin_hash(&mut self, user_id: i64, pin_hash: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET pin_hash = $1, pin_failures = 0 WHERE id = $2")
+        db::query("UPDATE users SET pin_hash = $1, pin_failures = 0 WHERE id = $2")
             .bind(pin_hash)
             .bind(user_id)
             .execute(self.conn())
@@ -120,7 +119,7 @@ impl Tx {
     /// A user's PIN hash and failure count, if the user has a PIN: `(user_id, hash, failures)`.
     pub async fn user_pin(&mut self, user_id: i64) -> Result<Option<(i64, String, i64)>> {
         let row: Option<(i64, Option<String>, i64)> =
-            sqlx::query_as("SELECT id, pin_hash, pin_failures FROM users WHERE id = $1")
+            db::query_as("SELECT id, pin_hash, pin_failures FROM users WHERE id = $1")
                 .bind(user_id)
                 .fetch_optional(self.conn())
                 .await?;
@@ -129,7 +128,7 @@ impl Tx {
 
     /// Counts one more wrong PIN; returns the failures so far.
     pub async fn record_pin_failure(&mut self, user_id: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar(
+        Ok(db::query_scalar(
             "UPDATE users SET pin_failures = pin_failures + 1 WHERE id = $1 RETURNING pin_failures",
         )
         .bind(user_id)
@@ -139,7 +138,7 @@ impl Tx {
 
     /// A right PIN clears the failure count.
     pub async fn reset_pin_failures(&mut self, user_id: i64) -> Result<()> {
-        sqlx::query("UPDATE users SET pin_failures = 0 WHERE id = $1 AND pin_failures <> 0")
+        db::query("UPDATE users SET pin_failures = 0 WHERE id = $1 AND pin_failures <> 0")
             .bind(user_id)
             .execute(self.conn())
             .await?;
@@ -147,7 +146,7 @@ impl Tx {
     }
 
     pub async fn insert_wallet(&mut self, owner_user_id: i64, now: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar(
+        Ok(db::query_scalar(
             "INSERT INTO wallets (owner_user_id, created_at) VALUES ($1, $2) RETURNING id",
         )
         .bind(owner_user_id)
@@ -158,7 +157,7 @@ impl Tx {
 
     pub async fn wallet(&mut self, id: i64) -> Result<Option<WalletRow>> {
         let row: Option<(i64, i64, String, i64)> =
-            sqlx::query_as("SELECT id, owner_user_id, status, can_pay FROM wallets WHERE id = $1")
+            db::query_as("SELECT id, owner_user_id, status, can_pay FROM wallets WHERE id = $1")
                 .bind(id)
                 .fetch_optional(self.conn())
                 .await?;
@@ -173,7 +172,7 @@ impl Tx {
     /// The wallets a user owns, oldest first.
     pub async fn wallets_of_user(&mut self, user_id: i64) -> Result<Vec<i64>> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM wallets WHERE owner_user_id = $1 ORDER BY id")
+            db::query_scalar("SELECT id FROM wallets WHERE owner_user_id = $1 ORDER BY id")
                 .bind(user_id)
                 .fetch_all(self.conn())
                 .await?,
@@ -182,7 +181,7 @@ impl Tx {
 
     /// Marks a wallet active or inactive (an inactive wallet neither pays nor receives).
     pub async fn set_wallet_active(&mut self, id: i64, active: bool) -> Result<()> {
-        sqlx::query("UPDATE wallets SET status = $1 WHERE id = $2")
+        db::query("UPDATE wallets SET status = $1 WHERE id = $2")
             .bind(if active { "active" } else { "inactive" })
             .bind(id)
             .execute(self.conn())
@@ -191,7 +190,7 @@ impl Tx {
     }
 
     pub async fn insert_project(&mut self, name: &str, wallet_id: i64, now: i64) -> Result<i64> {
-        sqlx::query_scalar(
+        db::query_scalar(
             "INSERT INTO projects (name, wallet_id, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
         .bind(name)
@@ -210,7 +209,7 @@ impl Tx {
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT id, name, wallet_id, callback_uri FROM projects WHERE {filter}"
         ));
-        let q = sqlx::query_as::<_, (i64, String, i64, Option<String>)>(q);
+        let q = db::query_as::<(i64, String, i64, Option<String>)>(q);
         let q = match bind {
             ProjectKey::Id(id) => q.bind(id),
             ProjectKey::Name(name) => q.bind(name.to_string()),
@@ -241,7 +240,7 @@ impl Tx {
         grants: &str,
         now: i64,
     ) -> Result<i64> {
-        sqlx::query_scalar(
+        db::query_scalar(
             "INSERT INTO clients (project_id, mac_id, mac_secret, grants, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(project_id)
@@ -255,7 +254,7 @@ impl Tx {
     }
 
     pub async fn client_by_mac_id(&mut self, mac_id: &str) -> Result<Option<ClientRow>> {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE mac_id = $1",
         )
         .bind(mac_id)
@@ -266,7 +265,7 @@ impl Tx {
 
     /// A client by its row id (the client an access token was issued to).
     pub async fn client_by_id(&mut self, id: i64) -> Result<Option<ClientRow>> {
-        let row = sqlx::query(
+        let row = db::query(
             "SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE id = $1",
         )
         .bind(id)
@@ -277,7 +276,7 @@ impl Tx {
 
     /// The oldest client of a project (what `walletd demo` prints again on a second run).
     pub async fn first_client_of(&mut self, project_id: i64) -> Result<Option<ClientRow>> {
-        let row = sqlx::query("SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE project_id = $1 ORDER BY id LIMIT 1")
+        let row = db::query("SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE project_id = $1 ORDER BY id LIMIT 1")
             .bind(project_id)
             .fetch_optional(self.conn())
             .await?;
@@ -286,7 +285,7 @@ impl Tx {
 
     /// Records a nonce; `false` when `(mac_id, nonce)` was seen before (a replay).
     pub async fn remember_nonce(&mut self, mac_id: &str, nonce: &str, now: i64) -> Result<bool> {
-        let inserted = sqlx::query("INSERT INTO mac_nonces (mac_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT (mac_id, nonce) DO NOTHING")
+        let inserted = db::query("INSERT INTO mac_nonces (mac_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT (mac_id, nonce) DO NOTHING")
             .bind(mac_id)
             .bind(nonce)
             .bind(now)
@@ -298,7 +297,7 @@ impl Tx {
 
     /// Forgets nonces seen before `before`; replays that old fail the timestamp check anyway.
     pub async fn forget_nonces(&mut self, before: i64) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM mac_nonces WHERE seen_at < $1")
+        Ok(db::query("DELETE FROM mac_nonces WHERE seen_at < $1")
             .bind(before)
             .execute(self.conn())
             .await?
@@ -315,7 +314,7 @@ impl Tx {
         now: i64,
         expires_at: i64,
     ) -> Result<i64> {
-        sqlx::query_scalar(
+        db::query_scalar(
             "INSERT INTO reservation_codes (code_hash, wallet_id, max_amount, currency, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(code_hash)
@@ -335,7 +334,7 @@ impl Tx {
             "SELECT id, wallet_id, max_amount, currency, expires_at, used_at FROM reservation_codes WHERE code_hash = $1{}",
             self.for_update()
         ));
-        let row = sqlx::query(q)
+        let row = db::query(q)
             .bind(code_hash)
             .fetch_optional(self.conn())
             .await?;
@@ -354,7 +353,7 @@ impl Tx {
 
     /// Marks a code used by a transaction; `false` if it was used already.
     pub async fn use_code(&mut self, id: i64, transaction_key: &str, now: i64) -> Result<bool> {
-        Ok(sqlx::query("UPDATE reservation_codes SET used_at = $1, transaction_key = $2 WHERE id = $3 AND used_at IS NULL")
+        Ok(db::query("UPDATE reservation_codes SET used_at = $1, transaction_key = $2 WHERE id = $3 AND used_at IS NULL")
             .bind(now)
             .bind(transaction_key)
             .bind(id)
@@ -366,7 +365,7 @@ impl Tx {
 
     pub async fn setting(&mut self, name: &str) -> Result<Option<String>> {
         Ok(
-            sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
+            db::query_scalar("SELECT value FROM settings WHERE name = $1")
                 .bind(name)
                 .fetch_optional(self.conn())
                 .await?,
@@ -375,7 +374,7 @@ impl Tx {
 
     /// Stores a setting unless one exists; returns the value in force.
     pub async fn setting_or_insert(&mut self, name: &str, value: &str) -> Result<String> {
-        sqlx::query(
+        db::query(
             "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
         )
         .bind(name)

@@ -1,7 +1,7 @@
 //! What the operator knows of wallet holders and projects: verification, restrictions, phones,
 //! spending limits, project limits, and the SMS outbox.
 
-use crate::{Result, StoreError, Tx};
+use crate::{Result, StoreError, Tx, db};
 use wallet_core::Currency;
 use wallet_core::allowance::WindowLimit;
 
@@ -99,7 +99,7 @@ type HolderTuple = (i64, String, Option<String>, i64, i64, i64, String);
 impl Tx {
     /// A holder by user id.
     pub async fn holder(&mut self, user_id: i64) -> Result<Option<HolderRow>> {
-        let row: Option<HolderTuple> = sqlx::query_as(
+        let row: Option<HolderTuple> = db::query_as(
             "SELECT id, email, phone, phone_confirmed, identity_verified, restricted, person_type FROM users WHERE id = $1",
         )
         .bind(user_id)
@@ -135,7 +135,7 @@ impl Tx {
         if let Some(t) = &u.person_type {
             h.person_type = t.clone();
         }
-        sqlx::query(
+        db::query(
             "UPDATE users SET phone = $1, phone_confirmed = $2, identity_verified = $3, restricted = $4, person_type = $5 WHERE id = $6",
         )
         .bind(h.phone.as_deref())
@@ -157,7 +157,7 @@ impl Tx {
         refresh_expires_at: i64,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        db::query(
             "INSERT INTO access_tokens (access_token, mac_key, client_id, user_id, scope, expires_at, refresh_hash, refresh_expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&t.access_token)
@@ -177,7 +177,7 @@ impl Tx {
 
     /// A token that is not revoked, by its access token (expiry is the caller's check).
     pub async fn token(&mut self, access_token: &str) -> Result<Option<TokenRow>> {
-        let row: Option<TokenTuple> = sqlx::query_as(
+        let row: Option<TokenTuple> = db::query_as(
             "SELECT access_token, mac_key, client_id, user_id, scope, expires_at FROM access_tokens WHERE access_token = $1 AND revoked = 0",
         )
         .bind(access_token)
@@ -194,7 +194,7 @@ impl Tx {
         client_id: i64,
         now: i64,
     ) -> Result<Option<TokenRow>> {
-        let row: Option<(String,)> = sqlx::query_as(
+        let row: Option<(String,)> = db::query_as(
             "UPDATE access_tokens SET revoked = 1, refresh_hash = NULL WHERE refresh_hash = $1 AND client_id = $2 AND revoked = 0 AND refresh_expires_at > $3 RETURNING access_token",
         )
         .bind(refresh_hash)
@@ -205,7 +205,7 @@ impl Tx {
         let Some((access_token,)) = row else {
             return Ok(None);
         };
-        let row: Option<TokenTuple> = sqlx::query_as(
+        let row: Option<TokenTuple> = db::query_as(
             "SELECT access_token, mac_key, client_id, user_id, scope, expires_at FROM access_tokens WHERE access_token = $1",
         )
         .bind(&access_token)
@@ -216,7 +216,7 @@ impl Tx {
 
     /// Revokes an access token of `client_id`. `false` if there was none to revoke.
     pub async fn revoke_token(&mut self, access_token: &str, client_id: i64) -> Result<bool> {
-        Ok(sqlx::query(
+        Ok(db::query(
             "UPDATE access_tokens SET revoked = 1, refresh_hash = NULL WHERE access_token = $1 AND client_id = $2 AND revoked = 0",
         )
         .bind(access_token)
@@ -229,7 +229,7 @@ impl Tx {
 
     /// The user whose confirmed phone this is.
     pub async fn user_by_phone(&mut self, phone: &str) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar(
+        Ok(db::query_scalar(
             "SELECT id FROM users WHERE phone = $1 AND phone_confirmed = 1 ORDER BY id LIMIT 1",
         )
         .bind(phone)
@@ -239,7 +239,7 @@ impl Tx {
 
     /// Lets or stops a wallet's holder spend from it.
     pub async fn set_wallet_can_pay(&mut self, wallet_id: i64, can_pay: bool) -> Result<()> {
-        sqlx::query("UPDATE wallets SET can_pay = $1 WHERE id = $2")
+        db::query("UPDATE wallets SET can_pay = $1 WHERE id = $2")
             .bind(i64::from(can_pay))
             .bind(wallet_id)
             .execute(self.conn())
@@ -253,7 +253,7 @@ impl Tx {
         wallet_id: i64,
         currency: Currency,
     ) -> Result<Vec<(LimitKind, WindowLimit)>> {
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        let rows: Vec<(String, i64, i64)> = db::query_as(
             "SELECT kind, max_price, period FROM wallet_limits WHERE wallet_id = $1 AND currency = $2 ORDER BY kind",
         )
         .bind(wallet_id)
@@ -284,16 +284,14 @@ impl Tx {
         kind: LimitKind,
         limit: Option<WindowLimit>,
     ) -> Result<()> {
-        sqlx::query(
-            "DELETE FROM wallet_limits WHERE wallet_id = $1 AND currency = $2 AND kind = $3",
-        )
-        .bind(wallet_id)
-        .bind(currency.code())
-        .bind(kind.as_str())
-        .execute(self.conn())
-        .await?;
+        db::query("DELETE FROM wallet_limits WHERE wallet_id = $1 AND currency = $2 AND kind = $3")
+            .bind(wallet_id)
+            .bind(currency.code())
+            .bind(kind.as_str())
+            .execute(self.conn())
+            .await?;
         if let Some(l) = limit {
-            sqlx::query(
+            db::query(
                 "INSERT INTO wallet_limits (wallet_id, currency, kind, max_price, period) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(wallet_id)
@@ -313,7 +311,7 @@ impl Tx {
             "SELECT id FROM accounts WHERE id = $1{}",
             self.for_update()
         ));
-        sqlx::query(q)
+        db::query(q)
             .bind(account_id)
             .fetch_optional(self.conn())
             .await?;
@@ -326,7 +324,7 @@ impl Tx {
         project_id: i64,
         currency: Currency,
     ) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar(
+        Ok(db::query_scalar(
             "SELECT max_price FROM project_limits WHERE project_id = $1 AND currency = $2",
         )
         .bind(project_id)
@@ -342,13 +340,13 @@ impl Tx {
         currency: Currency,
         max_price: Option<i64>,
     ) -> Result<()> {
-        sqlx::query("DELETE FROM project_limits WHERE project_id = $1 AND currency = $2")
+        db::query("DELETE FROM project_limits WHERE project_id = $1 AND currency = $2")
             .bind(project_id)
             .bind(currency.code())
             .execute(self.conn())
             .await?;
         if let Some(m) = max_price {
-            sqlx::query(
+            db::query(
                 "INSERT INTO project_limits (project_id, currency, max_price) VALUES ($1, $2, $3)",
             )
             .bind(project_id)
@@ -368,7 +366,7 @@ impl Tx {
         transaction_key: Option<&str>,
         now: i64,
     ) -> Result<i64> {
-        Ok(sqlx::query_scalar(
+        Ok(db::query_scalar(
             "INSERT INTO sms_outbox (phone, body, transaction_key, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(phone)
@@ -387,7 +385,7 @@ impl Tx {
                 let q = sqlx::AssertSqlSafe(format!(
                     "{COLUMNS} WHERE phone = $1 ORDER BY id DESC LIMIT $2"
                 ));
-                sqlx::query_as(q)
+                db::query_as(q)
                     .bind(p)
                     .bind(limit)
                     .fetch_all(self.conn())
@@ -395,7 +393,7 @@ impl Tx {
             }
             None => {
                 let q = sqlx::AssertSqlSafe(format!("{COLUMNS} ORDER BY id DESC LIMIT $1"));
-                sqlx::query_as(q).bind(limit).fetch_all(self.conn()).await?
+                db::query_as(q).bind(limit).fetch_all(self.conn()).await?
             }
         };
         Ok(rows
@@ -416,7 +414,7 @@ impl Tx {
         key: &str,
         correlation_key: Option<&str>,
     ) -> Result<()> {
-        sqlx::query("UPDATE transactions SET correlation_key = $1 WHERE transaction_key = $2")
+        db::query("UPDATE transactions SET correlation_key = $1 WHERE transaction_key = $2")
             .bind(correlation_key)
             .bind(key)
             .execute(self.conn())
@@ -426,7 +424,7 @@ impl Tx {
 
     /// Keys of `waiting` FLASH transactions of the wallets of the holder with this phone.
     pub async fn waiting_flash_of_phone(&mut self, phone: &str) -> Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as(
+        Ok(db::query_as(
             "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id JOIN users u ON u.id = w.owner_user_id WHERE u.phone = $1 AND u.phone_confirmed = 1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
         )
         .bind(phone)

@@ -10,13 +10,16 @@
 //! transactions are *logical*: savepoints, one after the other, in a physical
 //! `BEGIN IMMEDIATE` transaction on one dedicated writer connection, committed
 //! together by one `COMMIT` (one fsync) — group commit, see `writer.rs`. Reads
-//! ([`Store::read`]) use the other pooled connections and see only what is committed.
+//! ([`Store::read`]) use other connections and see only what is committed. SQLite is called
+//! directly (rusqlite), PostgreSQL through sqlx: one query interface over both (`db.rs`).
 
 mod accounts;
 mod allowances;
+mod db;
 mod directory;
 mod holders;
 mod lifecycle;
+mod lite;
 mod migrate;
 mod outbox;
 mod request;
@@ -41,7 +44,7 @@ pub use web::SessionRow;
 pub use writer::CommitStats;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{Any, AnyPool, Executor};
+use sqlx::{Any, AnyPool};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,13 +98,22 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The store: a connection pool and what differs between the two backends.
+/// The store: its connections, which differ between the two backends.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
     backend: Backend,
-    /// SQLite: the one writer connection and its group commit.
-    writer: Option<Arc<writer::Writer>>,
+    conns: Conns,
+}
+
+#[derive(Clone)]
+enum Conns {
+    /// PostgreSQL: a pool, for reads and writes.
+    Postgres(AnyPool),
+    /// SQLite: the one writer connection with its group commit, and the readers.
+    Sqlite {
+        writer: Arc<writer::Writer>,
+        readers: Arc<lite::Readers>,
+    },
 }
 
 impl std::fmt::Debug for Store {
@@ -138,38 +150,28 @@ fn normalize_url(url: &str) -> Result<(String, Backend)> {
 impl Store {
     /// Connects and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Store> {
-        install_default_drivers();
         let (url, backend) = normalize_url(url)?;
-        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
-        let pool = match backend {
+        let conns = match backend {
             Backend::Sqlite => {
-                // Readers; writes go through the one writer connection.
-                options
-                    .max_connections(4)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            conn.execute(writer::SQLITE_PRAGMAS).await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(&url)
-                    .await?
+                let uri = lite::uri(&url);
+                // The writer first: it turns WAL on, which the readers then find.
+                let writer = writer::Writer::connect(&uri).await?;
+                Conns::Sqlite {
+                    writer,
+                    readers: lite::Readers::new(uri),
+                }
             }
-            Backend::Postgres => options.max_connections(16).connect(&url).await?,
+            Backend::Postgres => {
+                install_default_drivers();
+                let pool = AnyPoolOptions::new()
+                    .acquire_timeout(Duration::from_secs(30))
+                    .max_connections(16)
+                    .connect(&url)
+                    .await?;
+                Conns::Postgres(pool)
+            }
         };
-        let writer = if backend == Backend::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await?;
-            Some(writer::Writer::connect(&url).await?)
-        } else {
-            None
-        };
-        let store = Store {
-            pool,
-            backend,
-            writer,
-        };
+        let store = Store { backend, conns };
         migrate::run(&store).await?;
         Ok(store)
     }
@@ -185,9 +187,9 @@ impl Store {
     /// now ([`StoreError::ReusedNonce`] if it was used, with nothing written) and its rate count
     /// at commit (see `request.rs`).
     pub async fn write(&self) -> Result<Tx> {
-        let inner = match &self.writer {
-            Some(writer) => TxInner::Logical(writer.begin().await?),
-            None => TxInner::Pooled(self.pool.begin().await?),
+        let inner = match &self.conns {
+            Conns::Sqlite { writer, .. } => TxInner::Logical(writer.begin().await?),
+            Conns::Postgres(pool) => TxInner::Pooled(pool.begin().await?),
         };
         let mut tx = Tx {
             inner,
@@ -210,9 +212,12 @@ impl Store {
 
     /// Opens a transaction for reading only (a consistent snapshot of what is committed, no writer lock).
     pub async fn read(&self) -> Result<Tx> {
-        let inner = self.pool.begin().await?;
+        let inner = match &self.conns {
+            Conns::Sqlite { readers, .. } => TxInner::Reader(readers.get(true)?),
+            Conns::Postgres(pool) => TxInner::Pooled(pool.begin().await?),
+        };
         Ok(Tx {
-            inner: TxInner::Pooled(inner),
+            inner,
             backend: self.backend,
             request: None,
             deltas: Vec::new(),
@@ -223,8 +228,12 @@ impl Store {
     /// it runs, with no `BEGIN`/`COMMIT` around it (two round trips fewer than [`Store::read`]).
     /// For single-row lookups on every request (credentials, rate counts, idempotency records).
     pub async fn lookup(&self) -> Result<Tx> {
+        let inner = match &self.conns {
+            Conns::Sqlite { readers, .. } => TxInner::Reader(readers.get(false)?),
+            Conns::Postgres(pool) => TxInner::Autocommit(pool.acquire().await?),
+        };
         Ok(Tx {
-            inner: TxInner::Autocommit(self.pool.acquire().await?),
+            inner,
             backend: self.backend,
             request: None,
             deltas: Vec::new(),
@@ -233,15 +242,21 @@ impl Store {
 
     /// Group-commit counters (SQLite; all zero on PostgreSQL).
     pub fn commit_stats(&self) -> CommitStats {
-        self.writer.as_ref().map(|w| w.stats()).unwrap_or_default()
+        match &self.conns {
+            Conns::Sqlite { writer, .. } => writer.stats(),
+            Conns::Postgres(_) => CommitStats::default(),
+        }
     }
 
     /// Ends the open write batch and closes the connections (graceful shutdown).
     pub async fn close(&self) {
-        if let Some(writer) = &self.writer {
-            writer.close().await;
+        match &self.conns {
+            Conns::Sqlite { writer, readers } => {
+                writer.close().await;
+                readers.close();
+            }
+            Conns::Postgres(pool) => pool.close().await,
         }
-        self.pool.close().await;
     }
 }
 
@@ -250,8 +265,10 @@ enum TxInner {
     Pooled(sqlx::Transaction<'static, Any>),
     /// SQLite writes: a savepoint in the writer's shared physical transaction.
     Logical(writer::LogicalTx),
-    /// Lookups outside any transaction ([`Store::lookup`]).
+    /// PostgreSQL lookups outside any transaction ([`Store::lookup`]).
     Autocommit(sqlx::pool::PoolConnection<Any>),
+    /// SQLite reads (in a transaction) and lookups (outside one).
+    Reader(lite::Reader),
 }
 
 /// One database transaction with walletd's typed reads and writes.
@@ -280,6 +297,7 @@ impl Tx {
             TxInner::Pooled(tx) => tx.commit().await?,
             TxInner::Logical(tx) => tx.commit().await?,
             TxInner::Autocommit(_) => {}
+            TxInner::Reader(r) => r.finish()?,
         }
         if let Some(r) = request {
             r.mark_recorded();
@@ -294,7 +312,7 @@ impl Tx {
         match self.inner {
             TxInner::Pooled(tx) => tx.rollback().await?,
             TxInner::Logical(tx) => tx.rollback().await?,
-            TxInner::Autocommit(_) => {}
+            TxInner::Autocommit(_) | TxInner::Reader(_) => {}
         }
         Ok(())
     }
@@ -302,12 +320,10 @@ impl Tx {
     /// Runs SQL as given (tests: statements the typed methods never issue).
     #[cfg(feature = "testing")]
     pub async fn execute_unchecked(&mut self, sql: &str) -> Result<u64> {
-        Ok(self
-            .conn()
-            .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
+        self.conn()
+            .execute_batch(sql)
             .await
-            .map_err(StoreError::from_db)?
-            .rows_affected())
+            .map_err(StoreError::from_db)
     }
 
     pub fn backend(&self) -> Backend {
@@ -322,11 +338,12 @@ impl Tx {
         }
     }
 
-    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+    pub(crate) fn conn(&mut self) -> db::Conn<'_> {
         match &mut self.inner {
-            TxInner::Pooled(tx) => tx,
-            TxInner::Logical(tx) => tx.conn(),
-            TxInner::Autocommit(conn) => conn,
+            TxInner::Pooled(tx) => db::Conn::Any(tx),
+            TxInner::Logical(tx) => db::Conn::Lite(tx.conn()),
+            TxInner::Autocommit(conn) => db::Conn::Any(conn),
+            TxInner::Reader(r) => db::Conn::Lite(r.conn()),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Time-driven bookkeeping: the sandbox clock offset, idempotency records, aged transactions.
 
-use crate::{Result, StoreError, Tx};
+use crate::{Result, StoreError, Tx, db};
 
 /// Name of the setting holding the sandbox clock offset in seconds.
 const CLOCK_OFFSET: &str = "clock_offset_seconds";
@@ -31,7 +31,7 @@ impl Tx {
             "SELECT value FROM settings WHERE name = $1{}",
             self.for_update()
         ));
-        let current: String = sqlx::query_scalar(q)
+        let current: String = db::query_scalar(q)
             .bind(CLOCK_OFFSET)
             .fetch_one(self.conn())
             .await?;
@@ -39,7 +39,7 @@ impl Tx {
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("{CLOCK_OFFSET} = {current:?}")))?;
         let next = current.saturating_add(seconds);
-        sqlx::query("UPDATE settings SET value = $1 WHERE name = $2")
+        db::query("UPDATE settings SET value = $1 WHERE name = $2")
             .bind(next.to_string())
             .bind(CLOCK_OFFSET)
             .execute(self.conn())
@@ -53,7 +53,7 @@ impl Tx {
         client_id: i64,
         key: &str,
     ) -> Result<Option<IdempotentAnswer>> {
-        let row: Option<(String, i64, String)> = sqlx::query_as(
+        let row: Option<(String, i64, String)> = db::query_as(
             "SELECT request_hash, status, body FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2",
         )
         .bind(client_id)
@@ -76,7 +76,7 @@ impl Tx {
         answer: &IdempotentAnswer,
         now: i64,
     ) -> Result<bool> {
-        let inserted = sqlx::query(
+        let inserted = db::query(
             "INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, idempotency_key) DO NOTHING",
         )
         .bind(client_id)
@@ -94,7 +94,7 @@ impl Tx {
     /// Forgets idempotency records created before `before`.
     pub async fn forget_idempotent_answers(&mut self, before: i64) -> Result<u64> {
         Ok(
-            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            db::query("DELETE FROM idempotency_keys WHERE created_at < $1")
                 .bind(before)
                 .execute(self.conn())
                 .await?
@@ -104,7 +104,7 @@ impl Tx {
 
     /// Keys of `new` transactions created before `before` (due for deletion by age).
     pub async fn aged_new_transactions(&mut self, before: i64, limit: i64) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        Ok(db::query_scalar(
             "SELECT transaction_key FROM transactions WHERE status = 'new' AND created_at <= $1 ORDER BY created_at LIMIT $2",
         )
         .bind(before)
@@ -138,7 +138,7 @@ impl Tx {
         requests: i64,
         invalid: i64,
     ) -> Result<()> {
-        sqlx::query(
+        db::query(
             "INSERT INTO rate_counters (client_id, window_start, shard, requests, invalid) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id, window_start, shard) DO UPDATE SET requests = rate_counters.requests + $4, invalid = rate_counters.invalid + $5",
         )
         .bind(client_id)
@@ -158,7 +158,7 @@ impl Tx {
         client_id: i64,
         window_start: i64,
     ) -> Result<(i64, i64)> {
-        let (requests, invalid): (Option<i64>, Option<i64>) = sqlx::query_as(
+        let (requests, invalid): (Option<i64>, Option<i64>) = db::query_as(
             "SELECT CAST(SUM(requests) AS BIGINT), CAST(SUM(invalid) AS BIGINT) FROM rate_counters WHERE client_id = $1 AND window_start = $2",
         )
         .bind(client_id)
@@ -171,7 +171,7 @@ impl Tx {
     /// Forgets request counts of windows that started before `before`.
     pub async fn forget_request_counts(&mut self, before: i64) -> Result<u64> {
         Ok(
-            sqlx::query("DELETE FROM rate_counters WHERE window_start < $1")
+            db::query("DELETE FROM rate_counters WHERE window_start < $1")
                 .bind(before)
                 .execute(self.conn())
                 .await?

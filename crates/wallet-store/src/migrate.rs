@@ -1,7 +1,7 @@
 //! Embedded migrations: one folder per dialect, applied in order, each once.
 
+use crate::db;
 use crate::{Backend, Result, Store};
-use sqlx::Executor;
 
 struct Migration {
     version: i64,
@@ -52,15 +52,15 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
     let mut tx = store.write().await?;
     if store.backend() == Backend::Postgres {
         tx.conn()
-            .execute("SELECT pg_advisory_xact_lock(4242424242)")
+            .execute_batch("SELECT pg_advisory_xact_lock(4242424242)")
             .await?;
     }
     tx.conn()
-        .execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         .await?;
     for m in MIGRATIONS {
         let applied: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+            db::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
                 .bind(m.version)
                 .fetch_optional(tx.conn())
                 .await?;
@@ -71,12 +71,12 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
             Backend::Sqlite => m.sqlite,
             Backend::Postgres => m.postgres,
         };
-        tx.conn().execute(sqlx::raw_sql(script)).await?;
+        tx.conn().execute_batch(script).await?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+        db::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(m.version)
             .bind(now)
             .execute(tx.conn())

@@ -8,9 +8,8 @@
 //! its lease runs out. On PostgreSQL the inner select also skips rows other claimers hold, so
 //! concurrent workers do not queue behind each other.
 
-use crate::{Backend, Result, StoreError, Tx};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use crate::db::Row;
+use crate::{Backend, Result, StoreError, Tx, db};
 
 /// What is needed to record a callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +58,7 @@ pub struct CallbackFilter {
 
 const CALLBACK_COLUMNS: &str = "id, project_id, transaction_key, object, event_type, uri, event, attempts, next_attempt_at, last_attempt_at, last_status, last_error, delivered_at, locked_until, created_at";
 
-fn callback_from_row(r: &AnyRow) -> Result<CallbackRow> {
+fn callback_from_row(r: &Row) -> Result<CallbackRow> {
     Ok(CallbackRow {
         id: r.try_get("id")?,
         project_id: r.try_get("project_id")?,
@@ -83,7 +82,7 @@ impl Tx {
     /// Records a callback, due at once. Call it in the transaction that makes the change, so the
     /// event exists exactly when the change does.
     pub async fn insert_callback(&mut self, c: &NewCallback<'_>, now: i64) -> Result<i64> {
-        sqlx::query_scalar(
+        db::query_scalar(
             "INSERT INTO callbacks (project_id, transaction_key, object, event_type, uri, event, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) RETURNING id",
         )
         .bind(c.project_id)
@@ -115,7 +114,7 @@ impl Tx {
              WHERE id = (SELECT id FROM callbacks WHERE {free} ORDER BY next_attempt_at, id LIMIT 1{skip_locked}) \
              AND {free} RETURNING {CALLBACK_COLUMNS}"
         ));
-        let row = sqlx::query(q)
+        let row = db::query(q)
             .bind(lease_until)
             .bind(now)
             .fetch_optional(self.conn())
@@ -125,7 +124,7 @@ impl Tx {
 
     /// Marks a claimed callback delivered (the receiver answered 2xx with `status`).
     pub async fn callback_delivered(&mut self, id: i64, status: i64, now: i64) -> Result<bool> {
-        Ok(sqlx::query(
+        Ok(db::query(
             "UPDATE callbacks SET delivered_at = $1, last_status = $2, last_error = NULL, next_attempt_at = NULL, locked_until = NULL WHERE id = $3 AND delivered_at IS NULL",
         )
         .bind(now)
@@ -145,7 +144,7 @@ impl Tx {
         error: &str,
         next_attempt_at: Option<i64>,
     ) -> Result<bool> {
-        Ok(sqlx::query(
+        Ok(db::query(
             "UPDATE callbacks SET last_status = $1, last_error = $2, next_attempt_at = $3, locked_until = NULL WHERE id = $4 AND delivered_at IS NULL",
         )
         .bind(status)
@@ -161,7 +160,7 @@ impl Tx {
     /// Queues a callback again, due now, whether or not it was delivered (operators' redelivery).
     /// `false` when there is no such callback.
     pub async fn requeue_callback(&mut self, id: i64, now: i64) -> Result<bool> {
-        Ok(sqlx::query(
+        Ok(db::query(
             "UPDATE callbacks SET delivered_at = NULL, next_attempt_at = $1, locked_until = NULL, attempts = 0 WHERE id = $2",
         )
         .bind(now)
@@ -176,7 +175,7 @@ impl Tx {
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE id = $1"
         ));
-        let row = sqlx::query(q).bind(id).fetch_optional(self.conn()).await?;
+        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
         row.as_ref().map(callback_from_row).transpose()
     }
 
@@ -199,7 +198,7 @@ impl Tx {
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE 1 = 1{undelivered}{by_key} ORDER BY id DESC LIMIT $1"
         ));
-        let mut q = sqlx::query(q).bind(limit);
+        let mut q = db::query(q).bind(limit);
         if let Some(key) = &filter.transaction_key {
             q = q.bind(key.clone());
         }
@@ -215,7 +214,7 @@ impl Tx {
         uri: Option<&str>,
     ) -> Result<bool> {
         Ok(
-            sqlx::query("UPDATE projects SET callback_uri = $1 WHERE id = $2")
+            db::query("UPDATE projects SET callback_uri = $1 WHERE id = $2")
                 .bind(uri)
                 .bind(project_id)
                 .execute(self.conn())

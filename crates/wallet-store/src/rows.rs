@@ -1,8 +1,7 @@
 //! Rows of transactions and payments, decoded into domain types.
 
+use crate::db::Row;
 use crate::{Result, StoreError};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 use wallet_core::reserve::ReserveSpec;
 use wallet_core::{Currency, PaymentStatus, TransactionStatus, TransactionType};
 
@@ -109,7 +108,7 @@ pub(crate) fn parse<T: std::str::FromStr>(column: &str, value: &str) -> Result<T
 
 pub(crate) const TRANSACTION_COLUMNS: &str = "transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, restrictions_json, correlation_key";
 
-pub(crate) fn transaction_from_row(r: &AnyRow) -> Result<TransactionRow> {
+pub(crate) fn transaction_from_row(r: &Row) -> Result<TransactionRow> {
     let flat = r.try_get::<i64, _>("reserve_flat")? != 0;
     let reserve = match (
         r.try_get::<Option<i64>, _>("reserve_for")?,
@@ -148,7 +147,7 @@ pub(crate) fn transaction_from_row(r: &AnyRow) -> Result<TransactionRow> {
 
 pub(crate) const PAYMENT_COLUMNS: &str = "id, transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, payer_wallet_id, freeze_for, freeze_until, hold_id, created_at, confirmed_at";
 
-pub(crate) fn payment_from_row(r: &AnyRow) -> Result<PaymentRow> {
+pub(crate) fn payment_from_row(r: &Row) -> Result<PaymentRow> {
     Ok(PaymentRow {
         id: r.try_get("id")?,
         transaction_key: r.try_get("transaction_key")?,

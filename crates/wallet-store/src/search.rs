@@ -1,7 +1,7 @@
 //! Searches of a project's transactions and payments, newest first, with a total for paging.
 
 use crate::rows::{PAYMENT_COLUMNS, TRANSACTION_COLUMNS, payment_from_row, transaction_from_row};
-use crate::{PaymentRow, Result, TransactionRow, Tx};
+use crate::{PaymentRow, Result, TransactionRow, Tx, db};
 
 /// Filters of `GET transactions` and `GET payments`; all optional except the project and paging.
 #[derive(Debug, Clone, Default)]
@@ -65,31 +65,14 @@ impl Where {
         }
     }
 
-    fn bind<'q, O>(
-        &'q self,
-        mut q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>,
-    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments> {
+    /// Binds the filter's values, in the order of their `$N`.
+    fn bind<Q: db::Bind>(&self, mut q: Q) -> Q {
         let (mut i, mut t) = (self.ints.iter(), self.texts.iter());
         for is_int in &self.order {
             q = if *is_int {
-                q.bind(*i.next().expect("int"))
+                q.bind_value(i.next().expect("int").into())
             } else {
-                q.bind(t.next().expect("text").as_str())
-            };
-        }
-        q
-    }
-
-    fn bind_plain<'q>(
-        &'q self,
-        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-        let (mut i, mut t) = (self.ints.iter(), self.texts.iter());
-        for is_int in &self.order {
-            q = if *is_int {
-                q.bind(*i.next().expect("int"))
-            } else {
-                q.bind(t.next().expect("text").as_str())
+                q.bind_value(t.next().expect("text").into())
             };
         }
         q
@@ -171,7 +154,7 @@ impl Tx {
         let count_sql =
             sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {from_sql} WHERE 1 = 1{}", w.sql));
         let total: (i64,) = w
-            .bind(sqlx::query_as(count_sql))
+            .bind(db::query_as(count_sql))
             .fetch_one(self.conn())
             .await?;
         let n = w.next();
@@ -181,7 +164,7 @@ impl Tx {
             n + 1
         ));
         let rows: Vec<StatementTuple> = w
-            .bind(sqlx::query_as(page_sql))
+            .bind(db::query_as(page_sql))
             .bind(f.limit)
             .bind(f.offset)
             .fetch_all(self.conn())
@@ -228,7 +211,7 @@ impl Tx {
             w.sql
         ));
         let total: (i64,) = w
-            .bind(sqlx::query_as(count_sql))
+            .bind(db::query_as(count_sql))
             .fetch_one(self.conn())
             .await?;
         let n = w.next();
@@ -238,7 +221,7 @@ impl Tx {
             n + 1
         ));
         let rows = w
-            .bind_plain(sqlx::query(page_sql))
+            .bind(db::query(page_sql))
             .bind(f.limit)
             .bind(f.offset)
             .fetch_all(self.conn())
@@ -258,7 +241,7 @@ impl Tx {
             w.sql
         ));
         let total: (i64,) = w
-            .bind(sqlx::query_as(count_sql))
+            .bind(db::query_as(count_sql))
             .fetch_one(self.conn())
             .await?;
         let n = w.next();
@@ -268,7 +251,7 @@ impl Tx {
             n + 1
         ));
         let rows = w
-            .bind_plain(sqlx::query(page_sql))
+            .bind(db::query(page_sql))
             .bind(f.limit)
             .bind(f.offset)
             .fetch_all(self.conn())

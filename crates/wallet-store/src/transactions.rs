@@ -1,7 +1,9 @@
 //! Transactions, their payments and their event log.
 
 use crate::rows::{PAYMENT_COLUMNS, TRANSACTION_COLUMNS, payment_from_row, transaction_from_row};
-use crate::{NewPaymentRow, PaymentRow, Result, StoreError, TransactionRow, TransactionState, Tx};
+use crate::{
+    NewPaymentRow, PaymentRow, Result, StoreError, TransactionRow, TransactionState, Tx, db,
+};
 use wallet_core::PaymentStatus;
 use wallet_core::reserve::ReserveSpec;
 
@@ -13,7 +15,7 @@ impl Tx {
             ReserveSpec::For { seconds, flat } => (Some(seconds), None, flat),
             ReserveSpec::Until { at, flat } => (None, Some(at), flat),
         };
-        sqlx::query(
+        db::query(
             "INSERT INTO transactions (transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, updated_at, restrictions_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
         )
         .bind(&t.key)
@@ -49,7 +51,7 @@ impl Tx {
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE transaction_key = $1"
         ));
-        let row = sqlx::query(q).bind(key).fetch_optional(self.conn()).await?;
+        let row = db::query(q).bind(key).fetch_optional(self.conn()).await?;
         row.as_ref().map(transaction_from_row).transpose()
     }
 
@@ -59,7 +61,7 @@ impl Tx {
             "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE transaction_key = $1{}",
             self.for_update()
         ));
-        let row = sqlx::query(q).bind(key).fetch_optional(self.conn()).await?;
+        let row = db::query(q).bind(key).fetch_optional(self.conn()).await?;
         row.as_ref().map(transaction_from_row).transpose()
     }
 
@@ -70,7 +72,7 @@ impl Tx {
         state: &TransactionState,
         now: i64,
     ) -> Result<()> {
-        sqlx::query(
+        db::query(
             "UPDATE transactions SET status = $1, kind = $2, wallet_id = $3, reserved_until = $4, confirmed_at = $5, updated_at = $6 WHERE transaction_key = $7",
         )
         .bind(state.status.as_str())
@@ -87,7 +89,7 @@ impl Tx {
 
     /// Keys of transactions holding funds past their deadline, oldest deadline first.
     pub async fn due_reservations(&mut self, now: i64, limit: i64) -> Result<Vec<String>> {
-        let keys = sqlx::query_scalar(
+        let keys = db::query_scalar(
             "SELECT transaction_key FROM transactions WHERE status IN ('reserved', 'waiting_registration', 'waiting_password', 'waiting', 'waiting_funds') AND reserved_until <= $1 ORDER BY reserved_until LIMIT $2",
         )
         .bind(now)
@@ -99,7 +101,7 @@ impl Tx {
 
     /// Inserts a payment and returns its id.
     pub async fn insert_payment(&mut self, p: &NewPaymentRow) -> Result<i64> {
-        let id = sqlx::query_scalar(
+        let id = db::query_scalar(
             "INSERT INTO payments (transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, freeze_for, freeze_until, created_at) VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         )
         .bind(&p.transaction_key)
@@ -125,7 +127,7 @@ impl Tx {
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT {PAYMENT_COLUMNS} FROM payments WHERE transaction_key = $1 ORDER BY id"
         ));
-        let rows = sqlx::query(q).bind(key).fetch_all(self.conn()).await?;
+        let rows = db::query(q).bind(key).fetch_all(self.conn()).await?;
         rows.iter().map(payment_from_row).collect()
     }
 
@@ -140,7 +142,7 @@ impl Tx {
         hold_id: Option<i64>,
         confirmed_at: Option<i64>,
     ) -> Result<()> {
-        sqlx::query(
+        db::query(
             "UPDATE payments SET status = $1, price = $2, payer_wallet_id = $3, hold_id = $4, confirmed_at = $5 WHERE id = $6",
         )
         .bind(status.as_str())
@@ -163,7 +165,7 @@ impl Tx {
         event: &str,
         detail: Option<&str>,
     ) -> Result<()> {
-        sqlx::query(
+        db::query(
             "INSERT INTO transaction_events (transaction_key, at, actor, event, detail) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(key)
@@ -181,7 +183,7 @@ impl Tx {
         &mut self,
         key: &str,
     ) -> Result<Vec<(i64, String, String, Option<String>)>> {
-        let rows = sqlx::query_as(
+        let rows = db::query_as(
             "SELECT at, actor, event, detail FROM transaction_events WHERE transaction_key = $1 ORDER BY id",
         )
         .bind(key)
@@ -196,13 +198,13 @@ impl Tx {
             "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1{}",
             self.for_update()
         ));
-        let row = sqlx::query(q).bind(id).fetch_optional(self.conn()).await?;
+        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
         row.as_ref().map(payment_from_row).transpose()
     }
 
     /// Moves a payment into another transaction (a payment belongs to exactly one).
     pub async fn move_payment(&mut self, id: i64, transaction_key: &str) -> Result<()> {
-        sqlx::query("UPDATE payments SET transaction_key = $1 WHERE id = $2")
+        db::query("UPDATE payments SET transaction_key = $1 WHERE id = $2")
             .bind(transaction_key)
             .bind(id)
             .execute(self.conn())
@@ -215,13 +217,13 @@ impl Tx {
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"
         ));
-        let row = sqlx::query(q).bind(id).fetch_optional(self.conn()).await?;
+        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
         row.as_ref().map(payment_from_row).transpose()
     }
 
     /// Sets when a payment's freeze ends.
     pub async fn set_freeze_until(&mut self, id: i64, freeze_until: Option<i64>) -> Result<()> {
-        sqlx::query("UPDATE payments SET freeze_until = $1 WHERE id = $2")
+        db::query("UPDATE payments SET freeze_until = $1 WHERE id = $2")
             .bind(freeze_until)
             .bind(id)
             .execute(self.conn())
@@ -231,7 +233,7 @@ impl Tx {
 
     /// Ids of frozen payments whose freeze has ended.
     pub async fn freezes_due(&mut self, now: i64, limit: i64) -> Result<Vec<i64>> {
-        Ok(sqlx::query_scalar(
+        Ok(db::query_scalar(
             "SELECT id FROM payments WHERE status = 'confirmed' AND freeze_until <= $1 ORDER BY freeze_until LIMIT $2",
         )
         .bind(now)

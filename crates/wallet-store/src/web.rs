@@ -1,6 +1,6 @@
 //! Rows of the holder's web pages: login sessions and failed-login counters.
 
-use crate::{Result, StoreError, Tx};
+use crate::{Result, StoreError, Tx, db};
 
 /// A holder's login session (the cookie's id is known only by its hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ impl Tx {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        sqlx::query(
+        db::query(
             "INSERT INTO web_sessions (id_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id_hash)
@@ -37,7 +37,7 @@ impl Tx {
 
     /// The session with this id hash, if it has not expired at `now`.
     pub async fn session(&mut self, id_hash: &str, now: i64) -> Result<Option<SessionRow>> {
-        let row: Option<(i64, String, i64, i64)> = sqlx::query_as(
+        let row: Option<(i64, String, i64, i64)> = db::query_as(
             "SELECT user_id, csrf, created_at, expires_at FROM web_sessions WHERE id_hash = $1 AND expires_at > $2",
         )
         .bind(id_hash)
@@ -56,7 +56,7 @@ impl Tx {
 
     /// Moves a session's expiry (idle timeout slides on use).
     pub async fn extend_session(&mut self, id_hash: &str, expires_at: i64) -> Result<()> {
-        sqlx::query("UPDATE web_sessions SET expires_at = $1 WHERE id_hash = $2")
+        db::query("UPDATE web_sessions SET expires_at = $1 WHERE id_hash = $2")
             .bind(expires_at)
             .bind(id_hash)
             .execute(self.conn())
@@ -66,7 +66,7 @@ impl Tx {
 
     /// Ends a session (log out).
     pub async fn delete_session(&mut self, id_hash: &str) -> Result<()> {
-        sqlx::query("DELETE FROM web_sessions WHERE id_hash = $1")
+        db::query("DELETE FROM web_sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(self.conn())
             .await?;
@@ -75,12 +75,12 @@ impl Tx {
 
     /// Deletes sessions that expired before `before`, and old failed-login counters.
     pub async fn forget_sessions(&mut self, before: i64) -> Result<u64> {
-        let sessions = sqlx::query("DELETE FROM web_sessions WHERE expires_at < $1")
+        let sessions = db::query("DELETE FROM web_sessions WHERE expires_at < $1")
             .bind(before)
             .execute(self.conn())
             .await?
             .rows_affected();
-        sqlx::query("DELETE FROM login_failures WHERE window_start < $1")
+        db::query("DELETE FROM login_failures WHERE window_start < $1")
             .bind(before - 86_400)
             .execute(self.conn())
             .await?;
@@ -89,7 +89,7 @@ impl Tx {
 
     /// Failed logins counted under `key` in windows starting at or after `since`.
     pub async fn login_failures(&mut self, key: &str, since: i64) -> Result<i64> {
-        let n: Option<i64> = sqlx::query_scalar(
+        let n: Option<i64> = db::query_scalar(
             "SELECT CAST(SUM(failures) AS BIGINT) FROM login_failures WHERE key = $1 AND window_start >= $2",
         )
         .bind(key)
@@ -101,7 +101,7 @@ impl Tx {
 
     /// Counts one failed login under `key` in the window starting at `window_start`.
     pub async fn record_login_failure(&mut self, key: &str, window_start: i64) -> Result<()> {
-        sqlx::query(
+        db::query(
             "INSERT INTO login_failures (key, window_start, failures) VALUES ($1, $2, 1) ON CONFLICT (key, window_start) DO UPDATE SET failures = login_failures.failures + 1",
         )
         .bind(key)
@@ -114,7 +114,7 @@ impl Tx {
     /// `(transaction_key, correlation_key)` of `waiting` FLASH transactions of the user's wallets,
     /// oldest first: what the holder app lists for her to accept or reject.
     pub async fn waiting_flash_of_user(&mut self, user_id: i64) -> Result<Vec<(String, String)>> {
-        Ok(sqlx::query_as(
+        Ok(db::query_as(
             "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id WHERE w.owner_user_id = $1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
         )
         .bind(user_id)
@@ -129,7 +129,7 @@ impl Tx {
         wallet_id: Option<i64>,
         limit: i64,
     ) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
+        Ok(db::query_scalar(
             "SELECT transaction_key FROM transactions WHERE status = 'waiting_funds' AND ($1 = 0 OR wallet_id = $1) ORDER BY created_at, transaction_key LIMIT $2",
         )
         .bind(wallet_id.unwrap_or(0))

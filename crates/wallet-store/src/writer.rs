@@ -26,19 +26,15 @@
 //!   connection (closing it rolls back whatever it still held). Nothing is reported committed unless
 //!   the `COMMIT` that holds it returned success.
 
-use crate::{Result, StoreError};
-use sqlx::{AnyConnection, Connection, Executor};
+use crate::db::lite_error;
+use crate::{Result, StoreError, lite};
+use rusqlite::Connection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::{Mutex, OwnedMutexGuard, watch};
 
 /// The most logical transactions one physical `COMMIT` holds.
 pub(crate) const MAX_BATCH: usize = 64;
-
-/// Pragmas of every SQLite connection: durable commits (nothing acknowledged before it is on disk),
-/// a long busy wait for writers in other processes (admin commands), foreign keys.
-pub(crate) const SQLITE_PRAGMAS: &str =
-    "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;";
 
 /// `None` while the batch is open; then `Ok` once its `COMMIT` succeeded, or why it failed.
 type Outcome = Option<std::result::Result<(), String>>;
@@ -53,7 +49,7 @@ struct Batch {
 
 struct State {
     /// `None` after a failure or before the first use; opened on demand.
-    conn: Option<AnyConnection>,
+    conn: Option<Connection>,
     batch: Option<Batch>,
     /// A logical transaction's savepoint may still be open (its `Tx` was dropped).
     dirty: bool,
@@ -77,7 +73,8 @@ pub struct CommitStats {
 }
 
 pub(crate) struct Writer {
-    url: String,
+    /// The SQLite URI of the database (`lite::uri`).
+    uri: String,
     state: Arc<Mutex<State>>,
     /// Writers queued in [`Writer::begin`] (not members waiting for their batch, not janitors).
     waiting: AtomicUsize,
@@ -90,26 +87,41 @@ const SAVEPOINT: &str = "SAVEPOINT walletd_tx";
 const RELEASE: &str = "RELEASE SAVEPOINT walletd_tx";
 const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT walletd_tx";
 
-async fn open(url: &str) -> Result<AnyConnection> {
-    let mut conn = AnyConnection::connect(url).await?;
-    conn.execute(SQLITE_PRAGMAS).await?;
-    Ok(conn)
-}
-
 /// Runs one protocol statement; `broken` stays set unless it succeeded.
+///
+/// The statements that may wait — `BEGIN IMMEDIATE` for the write lock (held by another process),
+/// `COMMIT` and `ROLLBACK` of the physical transaction for the disk — run on tokio's blocking pool,
+/// so that the tasks of the runtime go on meanwhile (and queue for the next batch). The others run
+/// here: they only touch pages in memory (see `db.rs`).
 async fn protocol(st: &mut State, sql: &'static str) -> Result<(), sqlx::Error> {
-    let conn = st.conn.as_mut().ok_or(sqlx::Error::PoolClosed)?;
     st.broken = true;
-    conn.execute(sql).await?;
+    if matches!(sql, "BEGIN IMMEDIATE" | "COMMIT" | "ROLLBACK") {
+        let conn = st.conn.take().ok_or(sqlx::Error::PoolClosed)?;
+        // Cancelled while it runs, the connection is gone with `broken` set: the next holder
+        // discards the batch and opens a new one.
+        let (conn, done) = tokio::task::spawn_blocking(move || {
+            let done = lite::exec(&conn, sql);
+            (conn, done)
+        })
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("{sql} did not finish: {e}")))?;
+        st.conn = Some(conn);
+        done?;
+    } else {
+        let conn = st.conn.as_ref().ok_or(sqlx::Error::PoolClosed)?;
+        lite::exec(conn, sql)?;
+    }
     st.broken = false;
     Ok(())
 }
 
 impl Writer {
-    pub(crate) async fn connect(url: &str) -> Result<Arc<Writer>> {
-        let conn = open(url).await?;
+    pub(crate) async fn connect(uri: &str) -> Result<Arc<Writer>> {
+        let conn = lite::open(uri)?;
+        conn.execute_batch("PRAGMA journal_mode = WAL")
+            .map_err(lite_error)?;
         Ok(Arc::new(Writer {
-            url: url.to_string(),
+            uri: uri.to_string(),
             state: Arc::new(Mutex::new(State {
                 conn: Some(conn),
                 batch: None,
@@ -189,7 +201,7 @@ impl Writer {
             .await;
         }
         if st.conn.is_none() {
-            st.conn = Some(open(&self.url).await?);
+            st.conn = Some(lite::open(&self.uri)?);
         }
         Ok(())
     }
@@ -205,7 +217,7 @@ impl Writer {
             batch.outcome.send_replace(Some(Err(why)));
         }
         if let Some(conn) = st.conn.take()
-            && let Err(e) = conn.close().await
+            && let Err((_, e)) = conn.close()
         {
             tracing::warn!("closing the discarded writer connection: {e}");
         }
@@ -315,7 +327,7 @@ impl Writer {
         }
         st.closed = true;
         if let Some(conn) = st.conn.take() {
-            let _ = conn.close().await;
+            let _ = conn.close();
         }
     }
 }
@@ -441,7 +453,7 @@ pub(crate) struct LogicalTx {
 }
 
 impl LogicalTx {
-    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+    pub(crate) fn conn(&mut self) -> &mut Connection {
         self.held
             .as_mut()
             .expect("an open logical transaction")
