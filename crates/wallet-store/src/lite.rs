@@ -13,6 +13,17 @@ use std::time::Duration;
 /// Durable commits (nothing acknowledged before it is on disk), foreign keys.
 const PRAGMAS: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
+/// The writer's settings (bench/README.md, "Inline SQLite"):
+/// - pages of 2 KiB, on a database this creates (an existing one keeps its own): a request dirties
+///   about 20 pages at random places (keys, nonces, idempotency records), each written whole to the
+///   WAL at `COMMIT`; halving the page halves those bytes, and measured 1.2× the flows;
+/// - WAL mode: readers never wait for the writer;
+/// - a checkpoint every 4000 pages (8 MiB of WAL) rather than SQLite's 1000: a page rewritten by
+///   many batches is copied back to the database once per checkpoint (1.1× the flows; the longer
+///   checkpoint is the p99, 23 ms instead of 15).
+pub(crate) const WRITER_PRAGMAS: &str =
+    "PRAGMA page_size = 2048; PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4000;";
+
 /// A long wait for a writer in another process (an admin command) before `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -136,5 +147,58 @@ impl Drop for Reader {
         if idle.len() < IDLE_READERS {
             idle.push(conn);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pragma(conn: &Connection, name: &str) -> String {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| {
+            r.get::<_, rusqlite::types::Value>(0)
+        })
+        .map(|v| match v {
+            rusqlite::types::Value::Integer(i) => i.to_string(),
+            rusqlite::types::Value::Text(t) => t,
+            other => format!("{other:?}"),
+        })
+        .expect(name)
+    }
+
+    #[test]
+    fn new_databases_are_durable_wal_with_small_pages_and_old_ones_keep_their_pages() {
+        let dir = std::env::temp_dir().join(format!(
+            "walletd_lite_{}_{}",
+            std::process::id(),
+            wallet_core::keys::random_base62(8)
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let fresh = uri(&format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("new.db").display()
+        ));
+        let conn = open(&fresh).expect("open");
+        conn.execute_batch(WRITER_PRAGMAS).expect("pragmas");
+        conn.execute_batch("CREATE TABLE t (x)").expect("create");
+        assert_eq!(pragma(&conn, "page_size"), "2048");
+        assert_eq!(pragma(&conn, "journal_mode"), "wal");
+        assert_eq!(
+            pragma(&conn, "synchronous"),
+            "2",
+            "FULL: an fsync per commit"
+        );
+        assert_eq!(pragma(&conn, "foreign_keys"), "1");
+        assert_eq!(pragma(&conn, "wal_autocheckpoint"), "4000");
+
+        let old_path = dir.join("old.db");
+        let old = Connection::open(&old_path).expect("open");
+        old.execute_batch("CREATE TABLE t (x)").expect("create");
+        drop(old);
+        let conn = open(&uri(&format!("sqlite://{}", old_path.display()))).expect("open");
+        conn.execute_batch(WRITER_PRAGMAS).expect("pragmas");
+        assert_eq!(pragma(&conn, "page_size"), "4096");
+        assert_eq!(pragma(&conn, "journal_mode"), "wal");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

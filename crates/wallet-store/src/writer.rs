@@ -118,7 +118,7 @@ async fn protocol(st: &mut State, sql: &'static str) -> Result<(), sqlx::Error> 
 impl Writer {
     pub(crate) async fn connect(uri: &str) -> Result<Arc<Writer>> {
         let conn = lite::open(uri)?;
-        conn.execute_batch("PRAGMA journal_mode = WAL")
+        conn.execute_batch(lite::WRITER_PRAGMAS)
             .map_err(lite_error)?;
         Ok(Arc::new(Writer {
             uri: uri.to_string(),
