@@ -168,6 +168,39 @@ impl Tx {
         Ok(Some(id))
     }
 
+    /// Holds `amount` on an account for a payment, with the funds checked at commit: the hold is
+    /// recorded now, and the guarded `UPDATE` of the account (`… AND balance - reserved >= amount`)
+    /// runs with the other balance changes just before `COMMIT`. If the funds are short then, the
+    /// whole transaction fails with [`StoreError::NotEnoughFunds`] and nothing is written.
+    ///
+    /// For a caller that answers a shortage with an error anyway (an API reserve): the payer's
+    /// account row, hot when one wallet pays at many tills, is then locked on PostgreSQL only for
+    /// the commit, not from the middle of the transaction to its end. When this transaction has
+    /// already changed the account (a credit may cover the hold), the funds are checked now, as
+    /// [`Tx::place_hold`] does; `None` then means they are short.
+    pub async fn place_hold_at_commit(
+        &mut self,
+        account_id: i64,
+        payment_id: i64,
+        amount: i64,
+        now: i64,
+    ) -> Result<Option<i64>> {
+        if self.deltas.iter().any(|d| d.0 == account_id && d.3 == 0) {
+            return self.place_hold(account_id, payment_id, amount, now).await;
+        }
+        let id = db::query_scalar(
+            "INSERT INTO holds (account_id, payment_id, amount, status, created_at) VALUES ($1, $2, $3, 'active', $4) RETURNING id",
+        )
+        .bind(account_id)
+        .bind(payment_id)
+        .bind(amount)
+        .bind(now)
+        .fetch_one(self.conn())
+        .await?;
+        self.deltas.push((account_id, 0, amount, amount));
+        Ok(Some(id))
+    }
+
     /// Resolves an active hold (`settled` or `released`); returns `(account_id, amount)`,
     /// or `None` if the hold was already resolved.
     async fn resolve_hold(
@@ -238,36 +271,61 @@ impl Tx {
     /// is a hot row; on PostgreSQL its lock is then held only from the end of the transaction to
     /// its `COMMIT`, not across the statements after the change.
     fn defer(&mut self, account_id: i64, balance: i64, reserved: i64) {
-        self.deltas.push((account_id, balance, reserved));
+        self.deltas.push((account_id, balance, reserved, 0));
     }
 
     /// Applies the deferred changes, one `UPDATE` per account, in account order (so two
-    /// transactions changing the same accounts take their locks in the same order).
+    /// transactions changing the same accounts take their locks in the same order). An account
+    /// with holds checked at commit ([`Tx::place_hold_at_commit`]) is updated only if its
+    /// available money, before this transaction's changes, covers them all:
+    /// [`StoreError::NotEnoughFunds`] if not.
     pub(crate) async fn flush_deltas(&mut self) -> Result<()> {
         if self.deltas.is_empty() {
             return Ok(());
         }
         let mut deltas = std::mem::take(&mut self.deltas);
         deltas.sort_unstable();
-        let mut merged: Vec<(i64, i64, i64)> = Vec::with_capacity(deltas.len());
-        for (account, balance, reserved) in deltas {
+        let mut merged: Vec<(i64, i64, i64, i64)> = Vec::with_capacity(deltas.len());
+        for (account, balance, reserved, guard) in deltas {
             match merged.last_mut() {
-                Some((last, b, r)) if *last == account => {
+                Some((last, b, r, g)) if *last == account => {
                     *b += balance;
                     *r += reserved;
+                    *g += guard;
                 }
-                _ => merged.push((account, balance, reserved)),
+                _ => merged.push((account, balance, reserved, guard)),
             }
         }
-        for (account, balance, reserved) in merged {
-            db::query(
-                "UPDATE accounts SET balance = balance + $1, reserved = reserved + $2 WHERE id = $3",
-            )
-            .bind(balance)
-            .bind(reserved)
-            .bind(account)
-            .execute(self.conn())
-            .await?;
+        for (account, balance, reserved, guard) in merged {
+            let update = if guard > 0 {
+                db::query(
+                    "UPDATE accounts SET balance = balance + $1, reserved = reserved + $2 WHERE id = $3 AND balance - reserved >= $4",
+                )
+                .bind(balance)
+                .bind(reserved)
+                .bind(account)
+                .bind(guard)
+            } else {
+                // No guard: a system account may be negative.
+                db::query(
+                    "UPDATE accounts SET balance = balance + $1, reserved = reserved + $2 WHERE id = $3",
+                )
+                .bind(balance)
+                .bind(reserved)
+                .bind(account)
+            };
+            let updated = update.execute(self.conn()).await?.rows_affected();
+            if updated == 0 && guard > 0 {
+                let currency: String =
+                    db::query_scalar("SELECT currency FROM accounts WHERE id = $1")
+                        .bind(account)
+                        .fetch_one(self.conn())
+                        .await?;
+                return Err(StoreError::NotEnoughFunds(currency));
+            }
+            if updated == 0 {
+                return Err(StoreError::Corrupt(format!("account {account} is missing")));
+            }
         }
         Ok(())
     }

@@ -74,6 +74,10 @@ pub enum StoreError {
     /// request already used: a replay. Nothing was written.
     #[error("the request's nonce was already used")]
     ReusedNonce,
+    /// A hold checked at commit ([`Tx::place_hold_at_commit`]) is not covered by the available
+    /// money of the account (in this currency). Nothing was written.
+    #[error("there is not enough {0} in the wallet")]
+    NotEnoughFunds(String),
 }
 
 impl StoreError {
@@ -277,8 +281,9 @@ pub struct Tx {
     backend: Backend,
     /// The API request whose nonce this transaction recorded: counted at commit.
     request: Option<std::sync::Arc<RequestRecord>>,
-    /// Balance changes applied at commit (see `Tx::defer`): `(account, balance, reserved)`.
-    deltas: Vec<(i64, i64, i64)>,
+    /// Balance changes applied at commit (see `Tx::defer`, `Tx::place_hold_at_commit`):
+    /// `(account, balance, reserved, guard)`, where `guard` is money held that must be available.
+    deltas: Vec<(i64, i64, i64, i64)>,
 }
 
 impl Tx {
@@ -286,7 +291,11 @@ impl Tx {
     /// disk (on SQLite, once the group commit holding it succeeded).
     pub async fn commit(mut self) -> Result<()> {
         // The hot rows last, just before `COMMIT`: on PostgreSQL their locks are held only for it.
-        self.flush_deltas().await?;
+        if let Err(e) = self.flush_deltas().await {
+            // A refusal (funds short at commit) or a failure: nothing of this transaction stays.
+            let _ = self.rollback().await;
+            return Err(e);
+        }
         let request = self.request.take();
         if let Some(r) = &request {
             let shard = request::next_shard(self.backend);

@@ -273,6 +273,127 @@ async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
 }
 
 #[tokio::test]
+async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing() {
+    for backend in BACKENDS {
+        // 10 transactions of two holds of 15 each against 100, concurrently: exactly 3 commit.
+        let (store, _wallet, account) = funded(backend, 100).await;
+        let mut tx = store.write().await.unwrap();
+        let pw = tx.insert_wallet(1, 0).await.unwrap();
+        let project = tx.insert_project("p", pw, 0).await.unwrap();
+        let client = tx.insert_client(project, "id", "s", "", 0).await.unwrap();
+        let mut t = new_transaction("k", project, client);
+        let mut payments = Vec::new();
+        for i in 0..10 {
+            t.key = format!("k{i}");
+            tx.insert_transaction(&t, 0).await.unwrap();
+            let p = new_payment(&t.key, project, pw, 15);
+            payments.push(tx.insert_payment(&p).await.unwrap());
+        }
+        tx.commit().await.unwrap();
+        let tasks: Vec<_> = payments
+            .into_iter()
+            .map(|p| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut tx = store.write().await.unwrap();
+                    for _ in 0..2 {
+                        let hold = tx.place_hold_at_commit(account, p, 15, 1).await.unwrap();
+                        assert!(hold.is_some(), "recorded now, checked at commit");
+                    }
+                    match tx.commit().await {
+                        Ok(()) => true,
+                        Err(wallet_store::StoreError::NotEnoughFunds(currency)) => {
+                            assert_eq!(currency, "EUR");
+                            false
+                        }
+                        Err(e) => panic!("{e}"),
+                    }
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            ok += usize::from(t.await.unwrap());
+        }
+        assert_eq!(ok, 3, "{backend:?}");
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            AccountBalance {
+                balance: 100,
+                reserved: 90
+            },
+            "{backend:?}"
+        );
+        let check = tx.ledger_check().await.unwrap();
+        assert!(
+            check.is_sound(),
+            "{backend:?}: {check:?} (a refused hold left a row)"
+        );
+        drop(tx);
+
+        // Within one transaction: a balance read sees the hold (and checks it then); a credit
+        // made earlier in the transaction covers a hold checked at once.
+        let mut tx = store.write().await.unwrap();
+        let mut t = new_transaction("x", project, client);
+        t.key = "x".into();
+        tx.insert_transaction(&t, 0).await.unwrap();
+        let p = tx
+            .insert_payment(&new_payment("x", project, pw, 30))
+            .await
+            .unwrap();
+        assert!(
+            tx.place_hold_at_commit(account, p, 10, 2)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            AccountBalance {
+                balance: 100,
+                reserved: 100
+            }
+        );
+        let source = tx.system_account("topup", eur()).await.unwrap();
+        tx.transfer_from_system(source, account, 25, "topup", 2)
+            .await
+            .unwrap();
+        assert!(
+            tx.place_hold_at_commit(account, p, 25, 2)
+                .await
+                .unwrap()
+                .is_some(),
+            "{backend:?}: the credit of this transaction covers it"
+        );
+        assert!(
+            tx.place_hold_at_commit(account, p, 1, 2)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            matches!(
+                tx.commit().await,
+                Err(wallet_store::StoreError::NotEnoughFunds(_))
+            ),
+            "{backend:?}: 1 more than there is, found at commit"
+        );
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            AccountBalance {
+                balance: 100,
+                reserved: 90
+            },
+            "{backend:?}: nothing of the refused transaction stays, not even its credit"
+        );
+        assert_eq!(tx.transaction("x").await.unwrap(), None);
+        assert!(tx.ledger_check().await.unwrap().is_sound());
+    }
+}
+
+#[tokio::test]
 async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
     for backend in BACKENDS {
         let store = fresh_store(backend).await;

@@ -88,19 +88,26 @@ pub(crate) async fn hold_funds(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("wallet {payer_wallet} was not found")))?;
     payer::check(tx, &r.t, &payer, &r.payments, selected, now).await?;
+    // Checked at commit (the payer's account row is then locked for less time) where a shortage
+    // only refuses the client's request with `not_enough_funds`: reserve by code, PIN, allowance.
+    // The holder's own answers (the confirmation page, where the transaction then waits for the
+    // funds, and FLASH SMS) check them now.
+    let at_commit = !matches!(kind, TransactionType::Page | TransactionType::Flash);
     let mut payments = r.payments;
     for (p, amount) in payments.iter_mut().zip(selected) {
         check_beneficiary(tx, p, payer.id).await?;
         let account = tx.wallet_account(payer.id, p.currency).await?;
-        let hold = tx
-            .place_hold(account, p.id, *amount, now)
-            .await?
-            .ok_or_else(|| {
-                ApiError::NotEnoughFunds(format!(
-                    "there is not enough {} in the wallet for this transaction",
-                    p.currency
-                ))
-            })?;
+        let hold = if at_commit {
+            tx.place_hold_at_commit(account, p.id, *amount, now).await?
+        } else {
+            tx.place_hold(account, p.id, *amount, now).await?
+        };
+        let hold = hold.ok_or_else(|| {
+            ApiError::NotEnoughFunds(format!(
+                "there is not enough {} in the wallet for this transaction",
+                p.currency
+            ))
+        })?;
         p.price = *amount;
         p.hold_id = Some(hold);
         p.payer_wallet_id = Some(payer.id);
