@@ -178,10 +178,10 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
     let window = window_of(now);
     let (client, secret, holder, (requests, invalid)) = {
         let mut tx = state.store.lookup().await?;
-        let (client, secret, holder) = match tx.client_by_mac_id(&mac.id).await? {
-            Some(c) => {
+        match tx.client_with_counts(&mac.id, window).await? {
+            Some((c, counts)) => {
                 let secret = c.mac_secret.clone();
-                (c, secret, None)
+                (c, secret, None, counts)
             }
             None => {
                 let token = tx
@@ -196,11 +196,10 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
                 let client = tx.client_by_id(token.client_id).await?.ok_or_else(|| {
                     ApiError::InvalidGrant("the access token's client no longer exists".into())
                 })?;
-                (client, token.mac_key, Some(token.user_id))
+                let counts = tx.request_counts(client.id, window).await?;
+                (client, token.mac_key, Some(token.user_id), counts)
             }
-        };
-        let counts = tx.request_counts(client.id, window).await?;
-        (client, secret, holder, counts)
+        }
     };
     let (host, port) = host_and_port(parts, state.default_port)?;
     let uri = parts
