@@ -63,10 +63,9 @@ pub struct ServeArgs {
     /// Milliseconds before a failed callback is first retried; doubled per failure, at most an hour.
     #[arg(long, env = "WALLETD_CALLBACK_RETRY_BASE_MS", default_value_t = 10_000)]
     pub callback_retry_base_ms: u64,
-    /// Run every thread of the server on this one CPU (0-based). On SQLite each statement is a
-    /// hand-off between a request's task and the database's thread; on a virtual machine a
-    /// hand-off across CPUs costs more than the statement, and one CPU serves about three times
-    /// the cash-out flows (bench/README.md). Unset: every CPU.
+    /// Run every thread of the server on this one CPU (0-based). On a small virtual machine, where
+    /// waking a thread on another CPU is dear, the SQLite store then serves about 5 % more
+    /// cash-out flows (bench/README.md). Unset: every CPU.
     #[arg(long, env = "WALLETD_CPU")]
     pub cpu: Option<usize>,
 }
