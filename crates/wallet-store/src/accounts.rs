@@ -156,15 +156,9 @@ impl Tx {
         if updated == 0 {
             return Ok(None);
         }
-        let id = db::query_scalar(
-            "INSERT INTO holds (account_id, payment_id, amount, status, created_at) VALUES ($1, $2, $3, 'active', $4) RETURNING id",
-        )
-        .bind(account_id)
-        .bind(payment_id)
-        .bind(amount)
-        .bind(now)
-        .fetch_one(self.conn())
-        .await?;
+        let id = self
+            .insert_hold(account_id, payment_id, amount, now)
+            .await?;
         Ok(Some(id))
     }
 
@@ -188,7 +182,22 @@ impl Tx {
         if self.deltas.iter().any(|d| d.0 == account_id && d.3 == 0) {
             return self.place_hold(account_id, payment_id, amount, now).await;
         }
-        let id = db::query_scalar(
+        let id = self
+            .insert_hold(account_id, payment_id, amount, now)
+            .await?;
+        self.deltas.push((account_id, 0, amount, amount));
+        Ok(Some(id))
+    }
+
+    /// Records an active hold (its money is added to `reserved` by the caller).
+    async fn insert_hold(
+        &mut self,
+        account_id: i64,
+        payment_id: i64,
+        amount: i64,
+        now: i64,
+    ) -> Result<i64> {
+        Ok(db::query_scalar(
             "INSERT INTO holds (account_id, payment_id, amount, status, created_at) VALUES ($1, $2, $3, 'active', $4) RETURNING id",
         )
         .bind(account_id)
@@ -196,9 +205,7 @@ impl Tx {
         .bind(amount)
         .bind(now)
         .fetch_one(self.conn())
-        .await?;
-        self.deltas.push((account_id, 0, amount, amount));
-        Ok(Some(id))
+        .await?)
     }
 
     /// Resolves an active hold (`settled` or `released`); returns `(account_id, amount)`,

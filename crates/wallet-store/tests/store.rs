@@ -225,24 +225,31 @@ async fn nonces_are_single_use_and_unique_values_conflict() {
     }
 }
 
+/// A project (its wallet, the project, a client) with ten `new` transactions `k0`…`k9`, each of one
+/// payment of `price`: (project wallet, project, client, the payments).
+async fn ten_transactions(store: &Store, price: i64) -> (i64, i64, i64, Vec<i64>) {
+    let mut tx = store.write().await.unwrap();
+    let pw = tx.insert_wallet(1, 0).await.unwrap();
+    let project = tx.insert_project("p", pw, 0).await.unwrap();
+    let client = tx.insert_client(project, "id", "s", "", 0).await.unwrap();
+    let mut t = new_transaction("k", project, client);
+    let mut payments = Vec::new();
+    for i in 0..10 {
+        t.key = format!("k{i}");
+        tx.insert_transaction(&t, 0).await.unwrap();
+        let p = new_payment(&t.key, project, pw, price);
+        payments.push(tx.insert_payment(&p).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+    (pw, project, client, payments)
+}
+
 #[tokio::test]
 async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
     for backend in BACKENDS {
         // 10 payments of 30 against 100: exactly 3 holds fit, whatever the interleaving.
         let (store, _wallet, account) = funded(backend, 100).await;
-        let mut tx = store.write().await.unwrap();
-        let pw = tx.insert_wallet(1, 0).await.unwrap();
-        let project = tx.insert_project("p", pw, 0).await.unwrap();
-        let client = tx.insert_client(project, "id", "s", "", 0).await.unwrap();
-        let mut t = new_transaction("k", project, client);
-        let mut payments = Vec::new();
-        for i in 0..10 {
-            t.key = format!("k{i}");
-            tx.insert_transaction(&t, 0).await.unwrap();
-            let p = new_payment(&t.key, project, pw, 30);
-            payments.push(tx.insert_payment(&p).await.unwrap());
-        }
-        tx.commit().await.unwrap();
+        let (_, _, _, payments) = ten_transactions(&store, 30).await;
         let tasks: Vec<_> = payments
             .into_iter()
             .map(|p| {
@@ -277,19 +284,7 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
     for backend in BACKENDS {
         // 10 transactions of two holds of 15 each against 100, concurrently: exactly 3 commit.
         let (store, _wallet, account) = funded(backend, 100).await;
-        let mut tx = store.write().await.unwrap();
-        let pw = tx.insert_wallet(1, 0).await.unwrap();
-        let project = tx.insert_project("p", pw, 0).await.unwrap();
-        let client = tx.insert_client(project, "id", "s", "", 0).await.unwrap();
-        let mut t = new_transaction("k", project, client);
-        let mut payments = Vec::new();
-        for i in 0..10 {
-            t.key = format!("k{i}");
-            tx.insert_transaction(&t, 0).await.unwrap();
-            let p = new_payment(&t.key, project, pw, 15);
-            payments.push(tx.insert_payment(&p).await.unwrap());
-        }
-        tx.commit().await.unwrap();
+        let (pw, project, client, payments) = ten_transactions(&store, 15).await;
         let tasks: Vec<_> = payments
             .into_iter()
             .map(|p| {
