@@ -398,8 +398,9 @@ async fn a_batch_whose_members_all_went_away_is_still_committed() {
     let _ = next.await;
     // Nobody is left to end the batch but the janitor: it commits `holder` and releases the
     // SQLite write lock (another process could not write otherwise).
+    // The janitor counts the commit once its `COMMIT` returned, which a reader may see first.
     for _ in 0..500 {
-        if exists(&store, "holder").await {
+        if exists(&store, "holder").await && store.commit_stats().physical_commits == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
