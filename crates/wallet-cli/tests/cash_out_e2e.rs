@@ -20,6 +20,7 @@ async fn wallet_cash_out_against_a_real_walletd() {
             callback_key_pem: None,
             admin_token: None,
             rate_limit_per_minute: 10_000,
+            postgres_pool: wallet_store::DEFAULT_POSTGRES_POOL,
         };
         let server = Server::build(&config, Arc::new(SystemClock)).await.unwrap();
         let url = format!("http://{}", server.addr());

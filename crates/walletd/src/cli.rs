@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// Milliseconds before a failed callback is first retried; doubled per failure, at most an hour.
     #[arg(long, env = "WALLETD_CALLBACK_RETRY_BASE_MS", default_value_t = 10_000)]
     pub callback_retry_base_ms: u64,
+    /// Most connections to PostgreSQL. More than a few per CPU of the database server is slower:
+    /// its backends then compete for the CPUs and the hot rows (bench/README.md).
+    #[arg(long, env = "WALLETD_POSTGRES_POOL", default_value_t = wallet_store::DEFAULT_POSTGRES_POOL)]
+    pub postgres_pool: u32,
     /// Run every thread of the server on this one CPU (0-based). On a small virtual machine, where
     /// waking a thread on another CPU is dear, the SQLite store then serves about 5 % more
     /// cash-out flows (bench/README.md). Unset: every CPU.
@@ -457,6 +461,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 callback_key_pem: args.callback_key_pem,
                 admin_token: args.admin_token,
                 rate_limit_per_minute: args.rate_limit_per_minute,
+                postgres_pool: args.postgres_pool,
             };
             let server = Server::build(&config, Arc::new(SandboxClock::default())).await?;
             server.run(shutdown_signal()).await

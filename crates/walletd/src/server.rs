@@ -25,6 +25,8 @@ pub struct ServerConfig {
     pub admin_token: Option<String>,
     /// Requests one API client may make per minute (`rate_limit_exceeded` beyond).
     pub rate_limit_per_minute: i64,
+    /// Most connections to PostgreSQL (`wallet_store::DEFAULT_POSTGRES_POOL` by default).
+    pub postgres_pool: u32,
 }
 
 /// A bound, ready server (port 0 is allowed: tests read [`Server::addr`]).
@@ -38,7 +40,7 @@ pub struct Server {
 impl Server {
     /// Connects to the store (running migrations) and binds the listener.
     pub async fn build(config: &ServerConfig, clock: SharedClock) -> anyhow::Result<Server> {
-        let store = Store::connect(&config.database).await?;
+        let store = Store::connect_with_pool(&config.database, config.postgres_pool).await?;
         let code_key = load_code_key(&store).await?;
         let callbacks =
             crate::callbacks::CallbackSigner::load(&store, config.callback_key_pem.as_deref())

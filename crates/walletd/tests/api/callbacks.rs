@@ -512,6 +512,7 @@ async fn start_server(
         callback_key_pem: None,
         admin_token: None,
         rate_limit_per_minute: 10_000,
+        postgres_pool: wallet_store::DEFAULT_POSTGRES_POOL,
     };
     let clock = walletd::clock::ManualClock::default();
     let server = walletd::server::Server::build(&config, Arc::new(clock.clone()))

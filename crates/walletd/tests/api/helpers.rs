@@ -50,6 +50,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         callback_key_pem: None,
         admin_token: None,
         rate_limit_per_minute: rate_limit(),
+        postgres_pool: wallet_store::DEFAULT_POSTGRES_POOL,
     };
     let clock = ManualClock::default();
     let server = Server::build(&config, Arc::new(clock.clone()))

@@ -52,6 +52,7 @@ async fn sandbox_server(database: &str) -> (String, tokio::sync::oneshot::Sender
         callback_key_pem: None,
         admin_token: Some("s3cret-admin".into()),
         rate_limit_per_minute: 10_000,
+        postgres_pool: wallet_store::DEFAULT_POSTGRES_POOL,
     };
     let server = Server::build(&config, Arc::new(SandboxClock::default()))
         .await
