@@ -54,50 +54,50 @@ impl Tx {
     /// inserted only when missing: an `INSERT … ON CONFLICT` on an existing row waits, on
     /// PostgreSQL, for every transaction updating it (a busy beneficiary's).
     pub async fn wallet_account(&mut self, wallet_id: i64, currency: Currency) -> Result<i64> {
-        let select = "SELECT id FROM accounts WHERE wallet_id = $1 AND currency = $2";
-        let found = db::query_scalar(select)
-            .bind(wallet_id)
-            .bind(currency.code())
-            .fetch_optional(self.conn())
-            .await?;
-        if let Some(id) = found {
-            return Ok(id);
-        }
-        db::query(
+        self.account_of(
+            "SELECT id FROM accounts WHERE wallet_id = $1 AND currency = $2",
             "INSERT INTO accounts (wallet_id, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (wallet_id, currency) DO NOTHING",
+            wallet_id.into(),
+            currency,
         )
-        .bind(wallet_id)
-        .bind(currency.code())
-        .execute(self.conn())
-        .await?;
-        Ok(db::query_scalar(select)
-            .bind(wallet_id)
-            .bind(currency.code())
-            .fetch_one(self.conn())
-            .await?)
+        .await
     }
 
     /// A system account (`topup`, …) in `currency`, created if missing (looked up first, as
     /// [`Tx::wallet_account`]). It may go negative.
     pub async fn system_account(&mut self, name: &str, currency: Currency) -> Result<i64> {
-        let select = "SELECT id FROM accounts WHERE system_name = $1 AND currency = $2";
+        self.account_of(
+            "SELECT id FROM accounts WHERE system_name = $1 AND currency = $2",
+            "INSERT INTO accounts (system_name, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (system_name, currency) DO NOTHING",
+            name.into(),
+            currency,
+        )
+        .await
+    }
+
+    /// The account `select` finds for `(owner, currency)`; `insert` creates it first if missing.
+    async fn account_of(
+        &mut self,
+        select: &'static str,
+        insert: &'static str,
+        owner: db::Value,
+        currency: Currency,
+    ) -> Result<i64> {
         let found = db::query_scalar(select)
-            .bind(name)
+            .bind(owner.clone())
             .bind(currency.code())
             .fetch_optional(self.conn())
             .await?;
         if let Some(id) = found {
             return Ok(id);
         }
-        db::query(
-            "INSERT INTO accounts (system_name, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (system_name, currency) DO NOTHING",
-        )
-        .bind(name)
-        .bind(currency.code())
-        .execute(self.conn())
-        .await?;
+        db::query(insert)
+            .bind(owner.clone())
+            .bind(currency.code())
+            .execute(self.conn())
+            .await?;
         Ok(db::query_scalar(select)
-            .bind(name)
+            .bind(owner)
             .bind(currency.code())
             .fetch_one(self.conn())
             .await?)
