@@ -49,6 +49,75 @@ impl LedgerCheck {
     }
 }
 
+/// The deferred changes to one account (see [`Tx::flush_deltas`]).
+pub(crate) struct Delta {
+    pub account: i64,
+    pub balance: i64,
+    pub reserved: i64,
+    /// Money held that must be available.
+    pub guard: i64,
+}
+
+impl Delta {
+    /// The `UPDATE` that applies it (guarded if it holds money).
+    pub(crate) fn update(&self) -> db::Query {
+        if self.guard > 0 {
+            db::query(
+                "UPDATE accounts SET balance = balance + $1, reserved = reserved + $2 WHERE id = $3 AND balance - reserved >= $4",
+            )
+            .bind(self.balance)
+            .bind(self.reserved)
+            .bind(self.account)
+            .bind(self.guard)
+        } else {
+            // No guard: a system account may be negative.
+            db::query(
+                "UPDATE accounts SET balance = balance + $1, reserved = reserved + $2 WHERE id = $3",
+            )
+            .bind(self.balance)
+            .bind(self.reserved)
+            .bind(self.account)
+        }
+    }
+}
+
+/// Whose an account is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum AccountOwner {
+    Wallet(i64),
+    System(String),
+}
+
+/// The ids of accounts, by owner and currency, as committed: an account is never deleted nor
+/// given to another owner, so a committed id stays true. Saves a lookup per payment on the hot
+/// path (the cash-out point's account on every confirm). Bounded: cleared when full.
+#[derive(Default)]
+pub(crate) struct AccountIds(
+    std::sync::Mutex<std::collections::HashMap<(AccountOwner, Currency), i64>>,
+);
+
+/// Most ids [`AccountIds`] keeps (a few MB).
+const MAX_ACCOUNT_IDS: usize = 65_536;
+
+impl AccountIds {
+    fn get(&self, key: &(AccountOwner, Currency)) -> Option<i64> {
+        self.0.lock().ok()?.get(key).copied()
+    }
+
+    /// Remembers ids read or written by a transaction that committed.
+    pub(crate) fn learn(&self, ids: Vec<((AccountOwner, Currency), i64)>) {
+        if ids.is_empty() {
+            return;
+        }
+        if let Ok(mut known) = self.0.lock() {
+            if known.len() + ids.len() > MAX_ACCOUNT_IDS {
+                known.clear();
+            }
+            known.extend(ids);
+        }
+    }
+}
+
 impl Tx {
     /// The account of `wallet_id` in `currency`, created empty if missing. Looked up first and
     /// inserted only when missing: an `INSERT … ON CONFLICT` on an existing row waits, on
@@ -57,7 +126,7 @@ impl Tx {
         self.account_of(
             "SELECT id FROM accounts WHERE wallet_id = $1 AND currency = $2",
             "INSERT INTO accounts (wallet_id, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (wallet_id, currency) DO NOTHING",
-            wallet_id.into(),
+            AccountOwner::Wallet(wallet_id),
             currency,
         )
         .await
@@ -69,38 +138,48 @@ impl Tx {
         self.account_of(
             "SELECT id FROM accounts WHERE system_name = $1 AND currency = $2",
             "INSERT INTO accounts (system_name, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (system_name, currency) DO NOTHING",
-            name.into(),
+            AccountOwner::System(name.to_string()),
             currency,
         )
         .await
     }
 
     /// The account `select` finds for `(owner, currency)`; `insert` creates it first if missing.
+    /// Known ids come from the store's [`AccountIds`]; the ones this transaction learns go there
+    /// once it commits.
     async fn account_of(
         &mut self,
         select: &'static str,
         insert: &'static str,
-        owner: db::Value,
+        owner: AccountOwner,
         currency: Currency,
     ) -> Result<i64> {
-        let found = db::query_scalar(select)
-            .bind(owner.clone())
-            .bind(currency.code())
-            .fetch_optional(self.conn())
-            .await?;
-        if let Some(id) = found {
+        let key = (owner, currency);
+        if let Some(id) = self.account_ids.get(&key) {
             return Ok(id);
         }
-        db::query(insert)
-            .bind(owner.clone())
+        let bind = |q: &'static str, owner: &AccountOwner| {
+            let q = db::query_scalar::<i64>(q);
+            match owner {
+                AccountOwner::Wallet(id) => q.bind(*id),
+                AccountOwner::System(name) => q.bind(name.as_str()),
+            }
             .bind(currency.code())
-            .execute(self.conn())
-            .await?;
-        Ok(db::query_scalar(select)
-            .bind(owner)
-            .bind(currency.code())
-            .fetch_one(self.conn())
-            .await?)
+        };
+        let id = match bind(select, &key.0).fetch_optional(self.conn()).await? {
+            Some(id) => id,
+            None => {
+                let q = db::query(insert);
+                let q = match &key.0 {
+                    AccountOwner::Wallet(id) => q.bind(*id),
+                    AccountOwner::System(name) => q.bind(name.as_str()),
+                };
+                q.bind(currency.code()).execute(self.conn()).await?;
+                bind(select, &key.0).fetch_one(self.conn()).await?
+            }
+        };
+        self.learned_accounts.push((key, id));
+        Ok(id)
     }
 
     /// Every account of a wallet, by currency code.
@@ -281,60 +360,70 @@ impl Tx {
         self.deltas.push((account_id, balance, reserved, 0));
     }
 
-    /// Applies the deferred changes, one `UPDATE` per account, in account order (so two
-    /// transactions changing the same accounts take their locks in the same order). An account
-    /// with holds checked at commit ([`Tx::place_hold_at_commit`]) is updated only if its
-    /// available money, before this transaction's changes, covers them all:
-    /// [`StoreError::NotEnoughFunds`] if not.
+    /// Applies the deferred changes, one `UPDATE` per account, newest account first (see
+    /// [`Tx::deltas_but_last`]). An account with holds checked at commit
+    /// ([`Tx::place_hold_at_commit`]) is updated only if its available money, before this
+    /// transaction's changes, covers them all: [`StoreError::NotEnoughFunds`] if not.
     pub(crate) async fn flush_deltas(&mut self) -> Result<()> {
-        if self.deltas.is_empty() {
-            return Ok(());
-        }
-        let mut deltas = std::mem::take(&mut self.deltas);
-        deltas.sort_unstable();
-        let mut merged: Vec<(i64, i64, i64, i64)> = Vec::with_capacity(deltas.len());
-        for (account, balance, reserved, guard) in deltas {
-            match merged.last_mut() {
-                Some((last, b, r, g)) if *last == account => {
-                    *b += balance;
-                    *r += reserved;
-                    *g += guard;
-                }
-                _ => merged.push((account, balance, reserved, guard)),
-            }
-        }
-        for (account, balance, reserved, guard) in merged {
-            let update = if guard > 0 {
-                db::query(
-                    "UPDATE accounts SET balance = balance + $1, reserved = reserved + $2 WHERE id = $3 AND balance - reserved >= $4",
-                )
-                .bind(balance)
-                .bind(reserved)
-                .bind(account)
-                .bind(guard)
-            } else {
-                // No guard: a system account may be negative.
-                db::query(
-                    "UPDATE accounts SET balance = balance + $1, reserved = reserved + $2 WHERE id = $3",
-                )
-                .bind(balance)
-                .bind(reserved)
-                .bind(account)
-            };
-            let updated = update.execute(self.conn()).await?.rows_affected();
-            if updated == 0 && guard > 0 {
-                let currency: String =
-                    db::query_scalar("SELECT currency FROM accounts WHERE id = $1")
-                        .bind(account)
-                        .fetch_one(self.conn())
-                        .await?;
-                return Err(StoreError::NotEnoughFunds(currency));
-            }
-            if updated == 0 {
-                return Err(StoreError::Corrupt(format!("account {account} is missing")));
-            }
+        if let Some(last) = self.deltas_but_last().await? {
+            let updated = last.update().execute(self.conn()).await?.rows_affected();
+            self.check_delta(&last, updated).await?;
         }
         Ok(())
+    }
+
+    /// Applies every deferred change but the one to the oldest account, which it answers (for
+    /// `batch.rs` to make in the last statement before `COMMIT`). The changes go in one global
+    /// order, descending account ids, so that two transactions changing the same accounts lock
+    /// them in the same order (no deadlock); descending because the oldest accounts are the
+    /// busiest (a cash-out point's, the system's; payers come and go), and the last one changed
+    /// is locked for the shortest time.
+    pub(crate) async fn deltas_but_last(&mut self) -> Result<Option<Delta>> {
+        if self.deltas.is_empty() {
+            return Ok(None);
+        }
+        let mut deltas = std::mem::take(&mut self.deltas);
+        deltas.sort_unstable_by_key(|d| std::cmp::Reverse(d.0));
+        let mut merged: Vec<Delta> = Vec::with_capacity(deltas.len());
+        for (account, balance, reserved, guard) in deltas {
+            match merged.last_mut() {
+                Some(d) if d.account == account => {
+                    d.balance += balance;
+                    d.reserved += reserved;
+                    d.guard += guard;
+                }
+                _ => merged.push(Delta {
+                    account,
+                    balance,
+                    reserved,
+                    guard,
+                }),
+            }
+        }
+        let last = merged.pop();
+        for d in merged {
+            let updated = d.update().execute(self.conn()).await?.rows_affected();
+            self.check_delta(&d, updated).await?;
+        }
+        Ok(last)
+    }
+
+    /// `Err` when `delta`'s update changed no row: its guard refused it, or the account is missing.
+    pub(crate) async fn check_delta(&mut self, delta: &Delta, updated: u64) -> Result<()> {
+        if updated > 0 {
+            return Ok(());
+        }
+        if delta.guard > 0 {
+            let currency: String = db::query_scalar("SELECT currency FROM accounts WHERE id = $1")
+                .bind(delta.account)
+                .fetch_one(self.conn())
+                .await?;
+            return Err(StoreError::NotEnoughFunds(currency));
+        }
+        Err(StoreError::Corrupt(format!(
+            "account {} is missing",
+            delta.account
+        )))
     }
 
     #[allow(clippy::too_many_arguments)]

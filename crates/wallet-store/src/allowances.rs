@@ -78,6 +78,7 @@ fn from_row(r: &Row) -> Result<AllowanceRow> {
 impl Tx {
     /// Inserts a `new` allowance.
     pub async fn insert_allowance(&mut self, a: &NewAllowanceRow) -> Result<i64> {
+        self.allowance_of_memo = None;
         let limits = serde_json::to_string(&a.limits).expect("limits serialize");
         db::query_scalar(
             "INSERT INTO allowances (transaction_key, project_id, client_id, status, optional, currency, max_price, limits_json, description, valid_for, valid_until, created_at) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -115,8 +116,14 @@ impl Tx {
         row.as_ref().map(from_row).transpose()
     }
 
-    /// The allowance grouped into a transaction, if any.
+    /// The allowance grouped into a transaction, if any. Read once per database transaction
+    /// (until this one writes an allowance): a reserve or a confirm asks several times.
     pub async fn allowance_of(&mut self, transaction_key: &str) -> Result<Option<AllowanceRow>> {
+        if let Some((key, row)) = &self.allowance_of_memo
+            && key == transaction_key
+        {
+            return Ok(row.clone());
+        }
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM allowances WHERE transaction_key = $1 ORDER BY id DESC LIMIT 1"
         ));
@@ -124,7 +131,9 @@ impl Tx {
             .bind(transaction_key)
             .fetch_optional(self.conn())
             .await?;
-        row.as_ref().map(from_row).transpose()
+        let row = row.as_ref().map(from_row).transpose()?;
+        self.allowance_of_memo = Some((transaction_key.to_string(), row.clone()));
+        Ok(row)
     }
 
     /// The client's active allowance for a wallet, valid at `now`, locked.
@@ -154,6 +163,7 @@ impl Tx {
         transaction_key: &str,
         optional: bool,
     ) -> Result<()> {
+        self.allowance_of_memo = None;
         db::query("UPDATE allowances SET transaction_key = $1, optional = $2 WHERE id = $3")
             .bind(transaction_key)
             .bind(i64::from(optional))
@@ -170,6 +180,7 @@ impl Tx {
         status: &str,
         wallet_id: Option<i64>,
     ) -> Result<()> {
+        self.allowance_of_memo = None;
         debug_assert!(ALLOWANCE_STATUSES.contains(&status));
         db::query("UPDATE allowances SET status = $1, wallet_id = $2 WHERE id = $3")
             .bind(status)
@@ -189,6 +200,7 @@ impl Tx {
         valid_until: Option<i64>,
         now: i64,
     ) -> Result<()> {
+        self.allowance_of_memo = None;
         db::query(
             "UPDATE allowances SET status = 'inactive' WHERE client_id = $1 AND wallet_id = $2 AND status = 'active'",
         )

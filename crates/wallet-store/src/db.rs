@@ -331,6 +331,11 @@ impl Query {
         }
     }
 
+    /// The SQL text and the bound parameters (to combine statements, `batch.rs`).
+    pub(crate) fn into_parts(self) -> (String, Vec<Value>) {
+        (self.sql.0.into_owned(), self.args)
+    }
+
     fn into_sqlx(self) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
         let mut q = match self.sql.0 {
             Cow::Borrowed(s) => sqlx::query(s),

@@ -80,6 +80,16 @@ fn client_from_row(r: &Row) -> Result<ClientRow> {
     })
 }
 
+/// What [`Tx::client_with_counts`] finds.
+#[derive(Debug)]
+pub struct ClientLookup {
+    pub client: ClientRow,
+    /// Requests and invalid requests counted in the window.
+    pub counts: (i64, i64),
+    /// The stored answer to the idempotency key asked about, if any.
+    pub answer: Option<crate::IdempotentAnswer>,
+}
+
 impl Tx {
     pub async fn insert_user(&mut self, email: &str, password_hash: &str, now: i64) -> Result<i64> {
         db::query_scalar(
@@ -264,20 +274,25 @@ impl Tx {
     }
 
     /// A client by its MAC id, with its request counts in the window starting at `window_start`
-    /// (as [`Tx::request_counts`]): what authenticating a request reads, in one statement.
+    /// (as [`Tx::request_counts`]) and, if `idempotency_key` is given, its stored answer to that
+    /// key (as [`Tx::idempotent_answer`]): what authenticating a request reads, in one statement.
     pub async fn client_with_counts(
         &mut self,
         mac_id: &str,
         window_start: i64,
-    ) -> Result<Option<(ClientRow, (i64, i64))>> {
+        idempotency_key: Option<&str>,
+    ) -> Result<Option<ClientLookup>> {
         let row = db::query(
             "SELECT c.id, c.project_id, c.mac_id, c.mac_secret, c.grants, \
              (SELECT CAST(SUM(r.requests) AS BIGINT) FROM rate_counters r WHERE r.client_id = c.id AND r.window_start = $2) AS requests, \
-             (SELECT CAST(SUM(r.invalid) AS BIGINT) FROM rate_counters r WHERE r.client_id = c.id AND r.window_start = $2) AS invalid \
-             FROM clients c WHERE c.mac_id = $1",
+             (SELECT CAST(SUM(r.invalid) AS BIGINT) FROM rate_counters r WHERE r.client_id = c.id AND r.window_start = $2) AS invalid, \
+             i.request_hash, i.status AS answer_status, i.body AS answer_body \
+             FROM clients c LEFT JOIN idempotency_keys i ON i.client_id = c.id AND i.idempotency_key = $3 \
+             WHERE c.mac_id = $1",
         )
         .bind(mac_id)
         .bind(window_start)
+        .bind(idempotency_key)
         .fetch_optional(self.conn())
         .await?;
         let Some(row) = row else {
@@ -285,10 +300,20 @@ impl Tx {
         };
         let requests: Option<i64> = row.try_get("requests")?;
         let invalid: Option<i64> = row.try_get("invalid")?;
-        Ok(Some((
-            client_from_row(&row)?,
-            (requests.unwrap_or(0), invalid.unwrap_or(0)),
-        )))
+        let request_hash: Option<String> = row.try_get("request_hash")?;
+        let answer = match request_hash {
+            Some(request_hash) => Some(crate::IdempotentAnswer {
+                request_hash,
+                status: u16::try_from(row.try_get::<i64, _>("answer_status")?).unwrap_or(500),
+                body: row.try_get("answer_body")?,
+            }),
+            None => None,
+        };
+        Ok(Some(ClientLookup {
+            client: client_from_row(&row)?,
+            counts: (requests.unwrap_or(0), invalid.unwrap_or(0)),
+            answer,
+        }))
     }
 
     /// A client by its row id (the client an access token was issued to).
@@ -313,10 +338,7 @@ impl Tx {
 
     /// Records a nonce; `false` when `(mac_id, nonce)` was seen before (a replay).
     pub async fn remember_nonce(&mut self, mac_id: &str, nonce: &str, now: i64) -> Result<bool> {
-        let inserted = db::query("INSERT INTO mac_nonces (mac_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT (mac_id, nonce) DO NOTHING")
-            .bind(mac_id)
-            .bind(nonce)
-            .bind(now)
+        let inserted = nonce_insert(mac_id, nonce, now)
             .execute(self.conn())
             .await?
             .rows_affected();
@@ -418,4 +440,12 @@ impl Tx {
 enum ProjectKey<'a> {
     Id(i64),
     Name(&'a str),
+}
+
+/// Records a MAC nonce; changes no row when `(mac_id, nonce)` was seen before (a replay).
+pub(crate) fn nonce_insert(mac_id: &str, nonce: &str, now: i64) -> db::Query {
+    db::query("INSERT INTO mac_nonces (mac_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT (mac_id, nonce) DO NOTHING")
+        .bind(mac_id)
+        .bind(nonce)
+        .bind(now)
 }

@@ -15,6 +15,7 @@
 
 mod accounts;
 mod allowances;
+mod batch;
 mod db;
 mod directory;
 mod holders;
@@ -33,7 +34,7 @@ mod writer;
 
 pub use accounts::{AccountRow, LedgerCheck};
 pub use allowances::{ALLOWANCE_STATUSES, AllowanceRow, NewAllowanceRow};
-pub use directory::{ClientRow, CodeRow, ProjectRow, UserRow, WalletRow};
+pub use directory::{ClientLookup, ClientRow, CodeRow, ProjectRow, UserRow, WalletRow};
 pub use holders::{HolderRow, HolderUpdate, LimitKind, SmsRow, TokenRow};
 pub use lifecycle::IdempotentAnswer;
 pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
@@ -78,6 +79,10 @@ pub enum StoreError {
     /// money of the account (in this currency). Nothing was written.
     #[error("there is not enough {0} in the wallet")]
     NotEnoughFunds(String),
+    /// The answer stored at commit ([`Tx::answer_at_commit`]) lost to another request with the
+    /// same idempotency key, answered meanwhile. Nothing was written.
+    #[error("a request with this idempotency key was answered meanwhile")]
+    AnsweredMeanwhile,
 }
 
 impl StoreError {
@@ -107,6 +112,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     backend: Backend,
     conns: Conns,
+    account_ids: Arc<accounts::AccountIds>,
 }
 
 #[derive(Clone)]
@@ -187,7 +193,11 @@ impl Store {
                 Conns::Postgres(pool)
             }
         };
-        let store = Store { backend, conns };
+        let store = Store {
+            backend,
+            conns,
+            account_ids: Arc::default(),
+        };
         migrate::run(&store).await?;
         Ok(store)
     }
@@ -199,30 +209,16 @@ impl Store {
     /// Opens a read-write transaction: one per API call. On SQLite, writers queue (FIFO) for the
     /// one writer connection.
     ///
-    /// Inside [`serve_request`], the first write transaction also records the request: its nonce
-    /// now ([`StoreError::ReusedNonce`] if it was used, with nothing written) and its rate count
-    /// at commit (see `request.rs`).
+    /// Inside [`serve_request`], the first write transaction also records the request at commit:
+    /// its nonce ([`StoreError::ReusedNonce`] if a committed request used it; then nothing is
+    /// written) and its rate count (see `request.rs`).
     pub async fn write(&self) -> Result<Tx> {
         let inner = match &self.conns {
             Conns::Sqlite { writer, .. } => TxInner::Logical(writer.begin().await?),
             Conns::Postgres(pool) => TxInner::Pooled(pool.begin().await?),
         };
-        let mut tx = Tx {
-            inner,
-            backend: self.backend,
-            request: None,
-            deltas: Vec::new(),
-        };
-        if let Some(record) = request::unrecorded() {
-            if !tx
-                .remember_nonce(&record.mac_id, &record.nonce, record.now)
-                .await?
-            {
-                tx.rollback().await?;
-                return Err(StoreError::ReusedNonce);
-            }
-            tx.request = Some(record);
-        }
+        let mut tx = Tx::new(inner, self.backend, self.account_ids.clone());
+        tx.request = request::unrecorded();
         Ok(tx)
     }
 
@@ -232,12 +228,7 @@ impl Store {
             Conns::Sqlite { readers, .. } => TxInner::Reader(readers.get(true)?),
             Conns::Postgres(pool) => TxInner::Pooled(pool.begin().await?),
         };
-        Ok(Tx {
-            inner,
-            backend: self.backend,
-            request: None,
-            deltas: Vec::new(),
-        })
+        Ok(Tx::new(inner, self.backend, self.account_ids.clone()))
     }
 
     /// A connection for lookups that need no snapshot: each statement sees what is committed when
@@ -248,12 +239,7 @@ impl Store {
             Conns::Sqlite { readers, .. } => TxInner::Reader(readers.get(false)?),
             Conns::Postgres(pool) => TxInner::Autocommit(pool.acquire().await?),
         };
-        Ok(Tx {
-            inner,
-            backend: self.backend,
-            request: None,
-            deltas: Vec::new(),
-        })
+        Ok(Tx::new(inner, self.backend, self.account_ids.clone()))
     }
 
     /// Group-commit counters (SQLite; all zero on PostgreSQL).
@@ -296,24 +282,57 @@ pub struct Tx {
     /// Balance changes applied at commit (see `Tx::defer`, `Tx::place_hold_at_commit`):
     /// `(account, balance, reserved, guard)`, where `guard` is money held that must be available.
     deltas: Vec<(i64, i64, i64, i64)>,
+    /// Writes made at commit, after the balance changes (`batch.rs`).
+    at_commit: batch::AtCommit,
+    /// What [`Tx::allowance_of`] read, until this transaction writes an allowance.
+    allowance_of_memo: Option<(String, Option<AllowanceRow>)>,
+    /// The store's known account ids, and those this transaction learned (known at commit).
+    account_ids: Arc<accounts::AccountIds>,
+    learned_accounts: Vec<((accounts::AccountOwner, wallet_core::Currency), i64)>,
 }
 
 impl Tx {
+    fn new(inner: TxInner, backend: Backend, account_ids: Arc<accounts::AccountIds>) -> Tx {
+        Tx {
+            inner,
+            backend,
+            request: None,
+            deltas: Vec::new(),
+            at_commit: batch::AtCommit::default(),
+            allowance_of_memo: None,
+            account_ids,
+            learned_accounts: Vec::new(),
+        }
+    }
+
     /// Makes every write of this transaction durable, all at once: returns `Ok` only once it is on
     /// disk (on SQLite, once the group commit holding it succeeded).
     pub async fn commit(mut self) -> Result<()> {
         // The hot rows last, just before `COMMIT`: on PostgreSQL their locks are held only for it.
-        if let Err(e) = self.flush_deltas().await {
-            // A refusal (funds short at commit) or a failure: nothing of this transaction stays.
+        // Then the request's nonce and rate count and the other deferred writes (`batch.rs`).
+        let request = self.request.take();
+        if let Some(r) = &request {
+            self.at_commit.push(
+                directory::nonce_insert(&r.mac_id, &r.nonce, r.now),
+                batch::IfUnchanged::ReusedNonce,
+            );
+            let shard = request::next_shard(self.backend);
+            self.at_commit.push(
+                lifecycle::counts_upsert(r.client_id, r.window_start, shard, 1, 0),
+                batch::IfUnchanged::Fine,
+            );
+        }
+        let flushed = match self.deltas_but_last().await {
+            Ok(last) => self.run_at_commit(last).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = flushed {
+            // A refusal (funds short at commit, a replay, an answer stored meanwhile) or a
+            // failure: nothing of this transaction stays.
             let _ = self.rollback().await;
             return Err(e);
         }
-        let request = self.request.take();
-        if let Some(r) = &request {
-            let shard = request::next_shard(self.backend);
-            self.count_request(r.client_id, r.window_start, shard)
-                .await?;
-        }
+        let learned = std::mem::take(&mut self.learned_accounts);
         match self.inner {
             TxInner::Pooled(tx) => tx.commit().await?,
             TxInner::Logical(tx) => tx.commit().await?,
@@ -323,6 +342,7 @@ impl Tx {
         if let Some(r) = request {
             r.mark_recorded();
         }
+        self.account_ids.learn(learned);
         Ok(())
     }
 
@@ -341,6 +361,7 @@ impl Tx {
     /// Runs SQL as given (tests: statements the typed methods never issue).
     #[cfg(feature = "testing")]
     pub async fn execute_unchecked(&mut self, sql: &str) -> Result<u64> {
+        self.allowance_of_memo = None;
         self.conn()
             .execute_batch(sql)
             .await

@@ -1,5 +1,6 @@
 //! Time-driven bookkeeping: the sandbox clock offset, idempotency records, aged transactions.
 
+use crate::batch::IfUnchanged;
 use crate::{Result, StoreError, Tx, db};
 
 /// Name of the setting holding the sandbox clock offset in seconds.
@@ -76,19 +77,26 @@ impl Tx {
         answer: &IdempotentAnswer,
         now: i64,
     ) -> Result<bool> {
-        let inserted = db::query(
-            "INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, idempotency_key) DO NOTHING",
-        )
-        .bind(client_id)
-        .bind(key)
-        .bind(&answer.request_hash)
-        .bind(i64::from(answer.status))
-        .bind(&answer.body)
-        .bind(now)
-        .execute(self.conn())
-        .await?
-        .rows_affected();
+        let inserted = answer_insert(client_id, key, answer, now)
+            .execute(self.conn())
+            .await?
+            .rows_affected();
         Ok(inserted == 1)
+    }
+
+    /// [`Tx::store_idempotent_answer`] at commit (`batch.rs`): the commit fails with
+    /// [`StoreError::AnsweredMeanwhile`], writing nothing, if an answer is stored already.
+    pub fn answer_at_commit(
+        &mut self,
+        client_id: i64,
+        key: &str,
+        answer: &IdempotentAnswer,
+        now: i64,
+    ) {
+        self.at_commit.push(
+            answer_insert(client_id, key, answer, now),
+            IfUnchanged::AnsweredMeanwhile,
+        );
     }
 
     /// Forgets idempotency records created before `before`.
@@ -138,16 +146,9 @@ impl Tx {
         requests: i64,
         invalid: i64,
     ) -> Result<()> {
-        db::query(
-            "INSERT INTO rate_counters (client_id, window_start, shard, requests, invalid) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id, window_start, shard) DO UPDATE SET requests = rate_counters.requests + $4, invalid = rate_counters.invalid + $5",
-        )
-        .bind(client_id)
-        .bind(window_start)
-        .bind(shard)
-        .bind(requests)
-        .bind(invalid)
-        .execute(self.conn())
-        .await?;
+        counts_upsert(client_id, window_start, shard, requests, invalid)
+            .execute(self.conn())
+            .await?;
         Ok(())
     }
 
@@ -178,4 +179,34 @@ impl Tx {
                 .rows_affected(),
         )
     }
+}
+
+fn answer_insert(client_id: i64, key: &str, answer: &IdempotentAnswer, now: i64) -> db::Query {
+    db::query(
+        "INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, idempotency_key) DO NOTHING",
+    )
+    .bind(client_id)
+    .bind(key)
+    .bind(&answer.request_hash)
+    .bind(i64::from(answer.status))
+    .bind(&answer.body)
+    .bind(now)
+}
+
+/// Adds to a client's rate counts in a window, on row `shard` of it.
+pub(crate) fn counts_upsert(
+    client_id: i64,
+    window_start: i64,
+    shard: i64,
+    requests: i64,
+    invalid: i64,
+) -> db::Query {
+    db::query(
+        "INSERT INTO rate_counters (client_id, window_start, shard, requests, invalid) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id, window_start, shard) DO UPDATE SET requests = rate_counters.requests + $4, invalid = rate_counters.invalid + $5",
+    )
+    .bind(client_id)
+    .bind(window_start)
+    .bind(shard)
+    .bind(requests)
+    .bind(invalid)
 }

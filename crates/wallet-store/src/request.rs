@@ -4,9 +4,10 @@
 //! itself towards its client's rate limit. Doing that in a commit of its own would cost every
 //! request a second durable write; instead the walletd middleware runs the request inside
 //! [`serve_request`], and the first write transaction opened inside it ([`crate::Store::write`])
-//! records the nonce as its first statement and counts the request as its last one, just before
-//! `COMMIT`: both are durable exactly when the request's change is. A replay is refused by the
-//! nonce's unique key before it changes anything, even when it races the original.
+//! records the nonce and counts the request at commit, in its last statement before `COMMIT`
+//! (`batch.rs`): both are durable exactly when the request's change is. A replay is refused by the
+//! nonce's unique key with nothing written, even when it races the original: the later of the two
+//! to commit finds the nonce taken and rolls back.
 //!
 //! When no write transaction of the request commits (a read, a refusal), the middleware records
 //! the nonce and the count afterwards, in a commit of their own, before it answers

@@ -101,25 +101,31 @@ impl Tx {
 
     /// Inserts a payment and returns its id.
     pub async fn insert_payment(&mut self, p: &NewPaymentRow) -> Result<i64> {
-        let id = db::query_scalar(
-            "INSERT INTO payments (transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, freeze_for, freeze_until, created_at) VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
-        )
-        .bind(&p.transaction_key)
-        .bind(p.project_id)
-        .bind(p.price)
-        .bind(p.currency.code())
-        .bind(p.description.as_deref())
-        .bind(p.parameters.as_deref())
-        .bind(p.price_rules.as_deref())
-        .bind(p.purpose.as_deref())
-        .bind(p.beneficiary_wallet_id)
-        .bind(p.beneficiary_json.as_deref())
-        .bind(p.freeze_for)
-        .bind(p.freeze_until)
-        .bind(p.created_at)
-        .fetch_one(self.conn())
-        .await?;
-        Ok(id)
+        Ok(self.insert_payment_row(p).await?.id)
+    }
+
+    /// [`Tx::insert_payment`], answering the row as stored (no read back).
+    pub async fn insert_payment_row(&mut self, p: &NewPaymentRow) -> Result<PaymentRow> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO payments (transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, freeze_for, freeze_until, created_at) VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {PAYMENT_COLUMNS}"
+        ));
+        let row = db::query(q)
+            .bind(&p.transaction_key)
+            .bind(p.project_id)
+            .bind(p.price)
+            .bind(p.currency.code())
+            .bind(p.description.as_deref())
+            .bind(p.parameters.as_deref())
+            .bind(p.price_rules.as_deref())
+            .bind(p.purpose.as_deref())
+            .bind(p.beneficiary_wallet_id)
+            .bind(p.beneficiary_json.as_deref())
+            .bind(p.freeze_for)
+            .bind(p.freeze_until)
+            .bind(p.created_at)
+            .fetch_one(self.conn())
+            .await?;
+        payment_from_row(&row)
     }
 
     /// The payments of a transaction, in creation order.

@@ -285,6 +285,7 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
         // 10 transactions of two holds of 15 each against 100, concurrently: exactly 3 commit.
         let (store, _wallet, account) = funded(backend, 100).await;
         let (pw, project, client, payments) = ten_transactions(&store, 15).await;
+        let payments_of_tasks = payments.clone();
         let tasks: Vec<_> = payments
             .into_iter()
             .map(|p| {
@@ -295,6 +296,13 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
                         let hold = tx.place_hold_at_commit(account, p, 15, 1).await.unwrap();
                         assert!(hold.is_some(), "recorded now, checked at commit");
                     }
+                    // Made in the same last statement as the hold on PostgreSQL (`batch.rs`).
+                    let answer = wallet_store::IdempotentAnswer {
+                        request_hash: "h".into(),
+                        status: 200,
+                        body: p.to_string(),
+                    };
+                    tx.answer_at_commit(1, &format!("key-{p}"), &answer, 1);
                     match tx.commit().await {
                         Ok(()) => true,
                         Err(wallet_store::StoreError::NotEnoughFunds(currency)) => {
@@ -324,6 +332,19 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
         assert!(
             check.is_sound(),
             "{backend:?}: {check:?} (a refused hold left a row)"
+        );
+        let mut answered = 0;
+        for p in &payments_of_tasks {
+            answered += usize::from(
+                tx.idempotent_answer(1, &format!("key-{p}"))
+                    .await
+                    .unwrap()
+                    .is_some(),
+            );
+        }
+        assert_eq!(
+            answered, 3,
+            "{backend:?}: answers of refused transactions stayed"
         );
         drop(tx);
 
@@ -432,6 +453,130 @@ async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
         assert_eq!(tx.advance_clock(60).await.unwrap(), 60);
         assert_eq!(tx.advance_clock(5).await.unwrap(), 65);
         assert_eq!(tx.clock_offset().await.unwrap(), 65);
+    }
+}
+
+/// An answer stored at commit is stored with the change, or, when another request with the same
+/// key was answered meanwhile, refuses the whole transaction: its change is not written.
+#[tokio::test]
+async fn answers_stored_at_commit_lose_to_an_earlier_one_and_take_nothing_with_them() {
+    for backend in BACKENDS {
+        let store = fresh_store(backend).await;
+        let answer = |body: &str| wallet_store::IdempotentAnswer {
+            request_hash: "h".into(),
+            status: 200,
+            body: body.into(),
+        };
+        let mut tx = store.write().await.unwrap();
+        let user = tx.insert_user("first@example.com", "x", 0).await.unwrap();
+        tx.answer_at_commit(7, "k", &answer("first"), 1_000);
+        tx.commit().await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        tx.insert_user("second@example.com", "x", 0).await.unwrap();
+        tx.answer_at_commit(7, "k", &answer("second"), 1_001);
+        assert!(
+            matches!(
+                tx.commit().await,
+                Err(wallet_store::StoreError::AnsweredMeanwhile)
+            ),
+            "{backend:?}: the second answer was stored"
+        );
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(
+            tx.idempotent_answer(7, "k").await.unwrap(),
+            Some(answer("first"))
+        );
+        assert!(
+            tx.user_by_email("first@example.com")
+                .await
+                .unwrap()
+                .map(|u| u.id)
+                == Some(user)
+        );
+        assert!(
+            tx.user_by_email("second@example.com")
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend:?}: the refused transaction's change was written"
+        );
+    }
+}
+
+/// Account ids are remembered only from transactions that committed: an account created by a
+/// transaction that was dropped is created again, with an id that exists.
+#[tokio::test]
+async fn account_ids_are_known_only_once_committed() {
+    for backend in BACKENDS {
+        let store = fresh_store(backend).await;
+        let mut tx = store.write().await.unwrap();
+        let user = tx.insert_user("a@example.com", "x", 0).await.unwrap();
+        let wallet = tx.insert_wallet(user, 0).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        let dropped = tx.wallet_account(wallet, eur()).await.unwrap();
+        drop(tx);
+        // Another row takes the dropped id on SQLite; PostgreSQL's sequence moved on.
+        let mut tx = store.write().await.unwrap();
+        let other = tx.insert_wallet(user, 0).await.unwrap();
+        tx.wallet_account(other, eur()).await.unwrap();
+        let account = tx.wallet_account(wallet, eur()).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(tx.wallet_account(wallet, eur()).await.unwrap(), account);
+        let topup = tx.system_account("topup", eur()).await.unwrap();
+        tx.transfer_from_system(topup, account, 5, "topup", 0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(
+            tx.wallet_accounts(wallet).await.unwrap()[0].balance.balance,
+            5,
+            "{backend:?}: the id of the dropped account ({dropped}) was used"
+        );
+    }
+}
+
+/// `allowance_of` reads once per transaction, and again after the transaction writes allowances.
+#[tokio::test]
+async fn a_transactions_allowance_is_read_again_after_it_changes() {
+    for backend in BACKENDS {
+        let store = fresh_store(backend).await;
+        let mut tx = store.write().await.unwrap();
+        let user = tx.insert_user("holder@example.com", "x", 0).await.unwrap();
+        let (_, project, t) = project_with_transaction(&mut tx, "t1").await;
+        assert_eq!(tx.allowance_of("t1").await.unwrap(), None);
+        let id = tx
+            .insert_allowance(&wallet_store::NewAllowanceRow {
+                transaction_key: "t1".into(),
+                project_id: project,
+                client_id: t.client_id,
+                optional: false,
+                currency: eur(),
+                max_price: Some(500),
+                limits: Vec::new(),
+                description: None,
+                valid_for: None,
+                valid_until: None,
+                created_at: 0,
+            })
+            .await
+            .unwrap();
+        let a = tx.allowance_of("t1").await.unwrap().expect("inserted");
+        assert_eq!((a.id, a.status.as_str()), (id, "new"), "{backend:?}");
+        tx.set_allowance_status(id, "deleted", None).await.unwrap();
+        let a = tx.allowance_of("t1").await.unwrap().expect("still there");
+        assert_eq!(a.status, "deleted", "{backend:?}: a stale allowance");
+        let wallet = tx.insert_wallet(user, 0).await.unwrap();
+        tx.activate_allowance(&a, wallet, Some(99), 5)
+            .await
+            .unwrap();
+        let a = tx.allowance_of("t1").await.unwrap().expect("still there");
+        assert_eq!((a.status.as_str(), a.wallet_id), ("active", Some(wallet)));
+        tx.move_allowance(id, "t2", true).await.unwrap();
+        assert_eq!(tx.allowance_of("t1").await.unwrap(), None, "{backend:?}");
+        tx.commit().await.unwrap();
     }
 }
 

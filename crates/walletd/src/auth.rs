@@ -123,12 +123,16 @@ pub async fn authenticate(
         caller,
         record,
         refusal,
+        answer,
     } = verify(&state, &parts, &bytes).await?;
     let response = match refusal {
         Some(refusal) => refusal.into_response(),
         None => {
             let mut request = Request::from_parts(parts, Body::from(bytes));
             request.extensions_mut().insert(caller);
+            if let Some(answer) = answer {
+                request.extensions_mut().insert(answer);
+            }
             serve_request(record.clone(), next.run(request)).await
         }
     };
@@ -151,6 +155,8 @@ struct Verified {
     record: Arc<RequestRecord>,
     /// `rate_limit_exceeded`, answered without running the request.
     refusal: Option<ApiError>,
+    /// The stored answer to its idempotency key, read with the client.
+    answer: Option<crate::idempotency::Prefetched>,
 }
 
 async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified, ApiError> {
@@ -176,12 +182,20 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
     }
     // The MAC id is a client's credential, or a holder's access token issued to a client.
     let window = window_of(now);
-    let (client, secret, holder, (requests, invalid)) = {
+    let idempotency_key = crate::idempotency::key_of(parts);
+    let (client, secret, holder, (requests, invalid), answer) = {
         let mut tx = state.store.lookup().await?;
-        match tx.client_with_counts(&mac.id, window).await? {
-            Some((c, counts)) => {
-                let secret = c.mac_secret.clone();
-                (c, secret, None, counts)
+        match tx
+            .client_with_counts(&mac.id, window, idempotency_key)
+            .await?
+        {
+            Some(found) => {
+                let secret = found.client.mac_secret.clone();
+                let answer = idempotency_key.map(|key| crate::idempotency::Prefetched {
+                    key: key.to_string(),
+                    answer: found.answer,
+                });
+                (found.client, secret, None, found.counts, answer)
             }
             None => {
                 let token = tx
@@ -197,7 +211,7 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
                     ApiError::InvalidGrant("the access token's client no longer exists".into())
                 })?;
                 let counts = tx.request_counts(client.id, window).await?;
-                (client, token.mac_key, Some(token.user_id), counts)
+                (client, token.mac_key, Some(token.user_id), counts, None)
             }
         }
     };
@@ -256,6 +270,7 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
         caller: Caller { client, holder },
         record,
         refusal,
+        answer,
     })
 }
 

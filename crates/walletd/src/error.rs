@@ -150,6 +150,8 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         if matches!(e, StoreError::ReusedNonce) {
             ApiError::Unauthorized("reused nonce: this request was already received".into())
+        } else if matches!(e, StoreError::AnsweredMeanwhile) {
+            ApiError::invalid("a request with this Idempotency-Key was answered meanwhile")
         } else if let StoreError::NotEnoughFunds(currency) = &e {
             ApiError::NotEnoughFunds(format!(
                 "there is not enough {currency} in the wallet for this transaction"

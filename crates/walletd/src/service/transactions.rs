@@ -284,6 +284,8 @@ pub(crate) async fn create_unanswered(
     };
     tx.insert_transaction(&row, now).await?;
     let mut all_explicit = true;
+    // The payments as written, in order; `None` once one is regrouped (then read back).
+    let mut written = Some(Vec::with_capacity(req.payments.len()));
     for (i, p) in req.payments.iter().enumerate() {
         match p {
             PaymentRef::New(p) => {
@@ -299,10 +301,14 @@ pub(crate) async fn create_unanswered(
                     )));
                 }
                 all_explicit &= draft.explicit_beneficiary;
-                tx.insert_payment(&draft.row).await?;
+                let stored = tx.insert_payment_row(&draft.row).await?;
+                if let Some(w) = &mut written {
+                    w.push(stored);
+                }
             }
             PaymentRef::Id(id) => {
                 all_explicit &= regroup_payment(&mut tx, *id, &key, client, now).await?;
+                written = None;
             }
         }
     }
@@ -314,7 +320,10 @@ pub(crate) async fn create_unanswered(
             "auto_confirm is only available for a transaction of only an allowance, or of only payments that name their beneficiary",
         ));
     }
-    let payments = tx.payments_of(&key).await?;
+    let payments = match written {
+        Some(payments) => payments,
+        None => tx.payments_of(&key).await?,
+    };
     check_project_limits(&mut tx, project.id, &payments).await?;
     tx.append_event(
         &key,

@@ -1,0 +1,227 @@
+//! Writes a transaction makes at commit, just before `COMMIT`: its request's MAC nonce and rate
+//! count (`request.rs`) and its idempotent answer ([`crate::Tx::answer_at_commit`]).
+//!
+//! Why at commit: none of them is read by the transaction itself, so they need not be written
+//! before its other statements; at the end they can all go to PostgreSQL as *one* statement
+//! (data-modifying `WITH` parts, one per write), one round trip where there were three — on a
+//! small server each round trip costs both processes a wake-up (bench/README.md). SQLite runs
+//! them one after the other (it is in process). A write that must change a row and does not (the
+//! nonce or the idempotency key is taken) refuses the whole transaction: nothing is written.
+
+use crate::accounts::Delta;
+use crate::db::{self, Query, Value};
+use crate::{Backend, Result, StoreError, Tx};
+use sqlx::AssertSqlSafe;
+
+/// What a deferred write that changed no row means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IfUnchanged {
+    /// Nothing: it may change no row.
+    Fine,
+    /// The request's nonce was used by a committed request ([`StoreError::ReusedNonce`]).
+    ReusedNonce,
+    /// Another request with the same idempotency key was answered ([`StoreError::AnsweredMeanwhile`]).
+    AnsweredMeanwhile,
+}
+
+/// The deferred writes of one transaction, in order.
+#[derive(Default)]
+pub(crate) struct AtCommit {
+    writes: Vec<(Query, IfUnchanged)>,
+}
+
+impl AtCommit {
+    pub(crate) fn push(&mut self, write: Query, if_unchanged: IfUnchanged) {
+        self.writes.push((write, if_unchanged));
+    }
+}
+
+impl Tx {
+    /// Makes `last` (the change to the oldest account, see [`Tx::deltas_but_last`]) and the
+    /// deferred writes (see the module documentation). `Err` when one refuses the transaction;
+    /// the caller then rolls back.
+    pub(crate) async fn run_at_commit(&mut self, last: Option<Delta>) -> Result<()> {
+        let writes = std::mem::take(&mut self.at_commit.writes);
+        let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) = writes.into_iter().unzip();
+        let changed: Vec<u64> = match (self.backend, last) {
+            (Backend::Postgres, Some(last)) if !queries.is_empty() => {
+                // The account's lock is taken by the main statement, before the shared rows of
+                // the writes (rate counts): one order in every transaction.
+                let counts = combined(queries, Some(last.update()))
+                    .fetch_optional(self.conn())
+                    .await
+                    .map_err(StoreError::from_db)?;
+                let Some(row) = counts else {
+                    self.check_delta(&last, 0).await?;
+                    return Err(StoreError::Corrupt(
+                        "an account update changed no row".into(),
+                    ));
+                };
+                counts_of(&row, checks.len())?
+            }
+            (backend, last) => {
+                if let Some(last) = last {
+                    let updated = last.update().execute(self.conn()).await?.rows_affected();
+                    self.check_delta(&last, updated).await?;
+                }
+                if backend == Backend::Postgres && queries.len() > 1 {
+                    let row = combined(queries, None)
+                        .fetch_one(self.conn())
+                        .await
+                        .map_err(StoreError::from_db)?;
+                    counts_of(&row, checks.len())?
+                } else {
+                    let mut changed = Vec::with_capacity(queries.len());
+                    for q in queries {
+                        changed.push(
+                            q.execute(self.conn())
+                                .await
+                                .map_err(StoreError::from_db)?
+                                .rows_affected(),
+                        );
+                    }
+                    changed
+                }
+            }
+        };
+        for (n, check) in changed.into_iter().zip(checks) {
+            match (n, check) {
+                (0, IfUnchanged::ReusedNonce) => return Err(StoreError::ReusedNonce),
+                (0, IfUnchanged::AnsweredMeanwhile) => return Err(StoreError::AnsweredMeanwhile),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn counts_of(row: &db::Row, n: usize) -> Result<Vec<u64>> {
+    (0..n)
+        .map(|i| {
+            row.try_get::<i64, _>(i)
+                .map(|n| n.max(0) as u64)
+                .map_err(StoreError::from_db)
+        })
+        .collect()
+}
+
+/// PostgreSQL: the writes as one statement, `WITH w0 AS (… RETURNING 1), w1 AS (…) SELECT
+/// (SELECT count(*) FROM w0), …`: one column per write, the rows it changed. With a `main`
+/// statement (an `UPDATE`), it is the statement's body instead of the `SELECT`, and answers the
+/// counts in its `RETURNING` (no row if it changed none). Each `$N` is renumbered after the
+/// parameters before it. The parts must not change the same row (the parts of one statement do
+/// not see each other's changes); they do not: each writes a table of its own.
+fn combined(parts: Vec<Query>, main: Option<Query>) -> Query {
+    let mut with = Vec::with_capacity(parts.len());
+    let mut counts = Vec::with_capacity(parts.len());
+    let mut args: Vec<Value> = Vec::new();
+    for (i, part) in parts.into_iter().enumerate() {
+        let (sql, part_args) = part.into_parts();
+        with.push(format!(
+            "w{i} AS ({} RETURNING 1)",
+            renumber(&sql, args.len())
+        ));
+        counts.push(format!("(SELECT count(*) FROM w{i})"));
+        args.extend(part_args);
+    }
+    let body = match main {
+        Some(main) => {
+            let (sql, main_args) = main.into_parts();
+            let sql = renumber(&sql, args.len());
+            args.extend(main_args);
+            format!("{sql} RETURNING {}", counts.join(", "))
+        }
+        None => format!("SELECT {}", counts.join(", ")),
+    };
+    let sql = format!("WITH {} {body}", with.join(", "));
+    let mut q = db::query(AssertSqlSafe(sql));
+    for v in args {
+        q = q.bind(v);
+    }
+    q
+}
+
+/// `sql` with every parameter `$N` written `$(N + offset)`. The store's SQL has no `$` in literals.
+fn renumber(sql: &str, offset: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        out.push(c);
+        if c != '$' {
+            continue;
+        }
+        let mut n = String::new();
+        while let Some(&(_, d)) = chars.peek().filter(|(_, d)| d.is_ascii_digit()) {
+            n.push(d);
+            chars.next();
+        }
+        match n.parse::<usize>() {
+            Ok(n) => out.push_str(&(n + offset).to_string()),
+            Err(_) => out.push_str(&n),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_renumbered_after_the_earlier_writes() {
+        assert_eq!(
+            renumber(
+                "INSERT INTO t (a, b) VALUES ($1, $12) ON CONFLICT DO UPDATE SET a = $1",
+                3
+            ),
+            "INSERT INTO t (a, b) VALUES ($4, $15) ON CONFLICT DO UPDATE SET a = $4"
+        );
+        assert_eq!(renumber("SELECT 1", 5), "SELECT 1");
+    }
+
+    #[test]
+    fn writes_combine_into_one_statement_with_a_count_each() {
+        let q = combined(
+            vec![
+                db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64),
+                db::query("UPDATE b SET y = $2 WHERE z = $1")
+                    .bind(2i64)
+                    .bind("two"),
+            ],
+            None,
+        );
+        let (sql, args) = q.into_parts();
+        assert_eq!(
+            sql,
+            "WITH w0 AS (INSERT INTO a (x) VALUES ($1) RETURNING 1), \
+             w1 AS (UPDATE b SET y = $3 WHERE z = $2 RETURNING 1) \
+             SELECT (SELECT count(*) FROM w0), (SELECT count(*) FROM w1)"
+        );
+        assert_eq!(
+            args,
+            vec![Value::from(1i64), Value::from(2i64), Value::from("two")]
+        );
+    }
+
+    #[test]
+    fn a_main_update_answers_the_counts_in_its_returning() {
+        let q = combined(
+            vec![db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64)],
+            Some(
+                db::query("UPDATE c SET v = v + $1 WHERE id = $2")
+                    .bind(5i64)
+                    .bind(9i64),
+            ),
+        );
+        let (sql, args) = q.into_parts();
+        assert_eq!(
+            sql,
+            "WITH w0 AS (INSERT INTO a (x) VALUES ($1) RETURNING 1) \
+             UPDATE c SET v = v + $2 WHERE id = $3 RETURNING (SELECT count(*) FROM w0)"
+        );
+        assert_eq!(
+            args,
+            vec![Value::from(1i64), Value::from(5i64), Value::from(9i64)]
+        );
+    }
+}
