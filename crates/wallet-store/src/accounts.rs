@@ -88,6 +88,17 @@ pub(crate) enum AccountOwner {
     System(String),
 }
 
+impl AccountOwner {
+    /// Binds `$1` (the owner) and `$2` (the currency) of an account lookup or insert.
+    fn bind<Q: db::Bind>(&self, q: Q, currency: Currency) -> Q {
+        let owner = match self {
+            AccountOwner::Wallet(id) => db::Value::from(*id),
+            AccountOwner::System(name) => db::Value::from(name.as_str()),
+        };
+        q.bind_value(owner).bind_value(currency.code().into())
+    }
+}
+
 /// The ids of accounts, by owner and currency, as committed: an account is never deleted nor
 /// given to another owner, so a committed id stays true. Saves a lookup per payment on the hot
 /// path (the cash-out point's account on every confirm). Bounded: cleared when full.
@@ -158,24 +169,18 @@ impl Tx {
         if let Some(id) = self.account_ids.get(&key) {
             return Ok(id);
         }
-        let bind = |q: &'static str, owner: &AccountOwner| {
-            let q = db::query_scalar::<i64>(q);
-            match owner {
-                AccountOwner::Wallet(id) => q.bind(*id),
-                AccountOwner::System(name) => q.bind(name.as_str()),
-            }
-            .bind(currency.code())
-        };
-        let id = match bind(select, &key.0).fetch_optional(self.conn()).await? {
+        let found = key.0.bind(db::query_scalar::<i64>(select), currency);
+        let id = match found.fetch_optional(self.conn()).await? {
             Some(id) => id,
             None => {
-                let q = db::query(insert);
-                let q = match &key.0 {
-                    AccountOwner::Wallet(id) => q.bind(*id),
-                    AccountOwner::System(name) => q.bind(name.as_str()),
-                };
-                q.bind(currency.code()).execute(self.conn()).await?;
-                bind(select, &key.0).fetch_one(self.conn()).await?
+                key.0
+                    .bind(db::query(insert), currency)
+                    .execute(self.conn())
+                    .await?;
+                key.0
+                    .bind(db::query_scalar::<i64>(select), currency)
+                    .fetch_one(self.conn())
+                    .await?
             }
         };
         self.learned_accounts.push((key, id));
@@ -366,8 +371,7 @@ impl Tx {
     /// transaction's changes, covers them all: [`StoreError::NotEnoughFunds`] if not.
     pub(crate) async fn flush_deltas(&mut self) -> Result<()> {
         if let Some(last) = self.deltas_but_last().await? {
-            let updated = last.update().execute(self.conn()).await?.rows_affected();
-            self.check_delta(&last, updated).await?;
+            self.apply_delta(&last).await?;
         }
         Ok(())
     }
@@ -402,10 +406,15 @@ impl Tx {
         }
         let last = merged.pop();
         for d in merged {
-            let updated = d.update().execute(self.conn()).await?.rows_affected();
-            self.check_delta(&d, updated).await?;
+            self.apply_delta(&d).await?;
         }
         Ok(last)
+    }
+
+    /// Makes one account's deferred change; `Err` as [`Tx::check_delta`].
+    pub(crate) async fn apply_delta(&mut self, delta: &Delta) -> Result<()> {
+        let updated = delta.update().execute(self.conn()).await?.rows_affected();
+        self.check_delta(delta, updated).await
     }
 
     /// `Err` when `delta`'s update changed no row: its guard refused it, or the account is missing.

@@ -61,8 +61,7 @@ impl Tx {
             }
             (backend, last) => {
                 if let Some(last) = last {
-                    let updated = last.update().execute(self.conn()).await?.rows_affected();
-                    self.check_delta(&last, updated).await?;
+                    self.apply_delta(&last).await?;
                 }
                 if backend == Backend::Postgres && queries.len() > 1 {
                     let row = combined(queries, None)
