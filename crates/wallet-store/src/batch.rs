@@ -1,5 +1,6 @@
 //! Writes a transaction makes at commit, just before `COMMIT`: its request's MAC nonce and rate
-//! count (`request.rs`) and its idempotent answer ([`crate::Tx::answer_at_commit`]).
+//! count (`request.rs`), its idempotent answer ([`crate::Tx::answer_at_commit`]) and the events
+//! it appended to audit trails ([`crate::Tx::append_event`]).
 //!
 //! Why at commit: none of them is read by the transaction itself, so they need not be written
 //! before its other statements; at the end they can all go to PostgreSQL as *one* statement
@@ -24,16 +25,86 @@ pub(crate) enum IfUnchanged {
     AnsweredMeanwhile,
 }
 
+/// An event of a transaction's audit trail, waiting for commit.
+pub(crate) struct Event {
+    pub key: String,
+    pub at: i64,
+    pub actor: String,
+    pub event: String,
+    pub detail: Option<String>,
+}
+
+/// Most events waiting for commit: more are written at once, in one `INSERT` (5 parameters each,
+/// well below either database's limit, with room for the other writes of the commit).
+const EVENTS_PER_INSERT: usize = 1000;
+
 /// The deferred writes of one transaction, in order.
 #[derive(Default)]
 pub(crate) struct AtCommit {
     writes: Vec<(Query, IfUnchanged)>,
+    events: Vec<Event>,
 }
 
 impl AtCommit {
     pub(crate) fn push(&mut self, write: Query, if_unchanged: IfUnchanged) {
         self.writes.push((write, if_unchanged));
     }
+
+    /// The writes, the waiting events first as one multi-row `INSERT`: its rows get their ids in
+    /// the order given, so a trail keeps the order its events were appended in.
+    fn take(&mut self) -> Vec<(Query, IfUnchanged)> {
+        let mut writes = Vec::with_capacity(self.writes.len() + 1);
+        if !self.events.is_empty() {
+            writes.push((events_insert(&self.events), IfUnchanged::Fine));
+            self.events.clear();
+        }
+        writes.append(&mut self.writes);
+        writes
+    }
+}
+
+impl Tx {
+    /// Queues `event` for commit; writes the queue now once it is full (see [`EVENTS_PER_INSERT`]).
+    pub(crate) async fn queue_event(&mut self, event: Event) -> Result<()> {
+        self.at_commit.events.push(event);
+        if self.at_commit.events.len() >= EVENTS_PER_INSERT {
+            let events = std::mem::take(&mut self.at_commit.events);
+            events_insert(&events)
+                .execute(self.conn())
+                .await
+                .map_err(StoreError::from_db)?;
+        }
+        Ok(())
+    }
+}
+
+fn events_insert(events: &[Event]) -> Query {
+    let rows: Vec<String> = (0..events.len())
+        .map(|i| {
+            let n = 5 * i;
+            format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5
+            )
+        })
+        .collect();
+    let mut q = db::query(AssertSqlSafe(format!(
+        "INSERT INTO transaction_events (transaction_key, at, actor, event, detail) VALUES {}",
+        rows.join(", ")
+    )));
+    for e in events {
+        q = q
+            .bind(e.key.as_str())
+            .bind(e.at)
+            .bind(e.actor.as_str())
+            .bind(e.event.as_str())
+            .bind(e.detail.as_deref());
+    }
+    q
 }
 
 impl Tx {
@@ -41,7 +112,7 @@ impl Tx {
     /// deferred writes (see the module documentation). `Err` when one refuses the transaction;
     /// the caller then rolls back.
     pub(crate) async fn run_at_commit(&mut self, last: Option<Delta>) -> Result<()> {
-        let writes = std::mem::take(&mut self.at_commit.writes);
+        let writes = self.at_commit.take();
         let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) = writes.into_iter().unzip();
         let changed: Vec<u64> = match (self.backend, last) {
             (Backend::Postgres, Some(last)) if !queries.is_empty() => {
@@ -109,7 +180,7 @@ fn counts_of(row: &db::Row, n: usize) -> Result<Vec<u64>> {
 /// statement (an `UPDATE`), it is the statement's body instead of the `SELECT`, and answers the
 /// counts in its `RETURNING` (no row if it changed none). Each `$N` is renumbered after the
 /// parameters before it. The parts must not change the same row (the parts of one statement do
-/// not see each other's changes); they do not: each writes a table of its own.
+/// not see each other's changes); they do not: each writes a table of its own, or inserts rows.
 fn combined(parts: Vec<Query>, main: Option<Query>) -> Query {
     let mut with = Vec::with_capacity(parts.len());
     let mut counts = Vec::with_capacity(parts.len());
@@ -176,6 +247,35 @@ mod tests {
             "INSERT INTO t (a, b) VALUES ($4, $15) ON CONFLICT DO UPDATE SET a = $4"
         );
         assert_eq!(renumber("SELECT 1", 5), "SELECT 1");
+    }
+
+    #[test]
+    fn events_are_inserted_in_order_in_one_statement() {
+        let event = |n: i64| Event {
+            key: "k".into(),
+            at: n,
+            actor: "a".into(),
+            event: format!("e{n}"),
+            detail: (n == 2).then(|| "d".into()),
+        };
+        let (sql, args) = events_insert(&[event(1), event(2)]).into_parts();
+        assert_eq!(
+            sql,
+            "INSERT INTO transaction_events (transaction_key, at, actor, event, detail) \
+             VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10)"
+        );
+        assert_eq!(args.len(), 10);
+        assert_eq!(args[4], Value::Text(None));
+        assert_eq!(
+            args[5..],
+            [
+                Value::from("k"),
+                Value::from(2i64),
+                Value::from("a"),
+                Value::from("e2"),
+                Value::from("d")
+            ]
+        );
     }
 
     #[test]

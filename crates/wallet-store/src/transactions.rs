@@ -1,5 +1,6 @@
 //! Transactions, their payments and their event log.
 
+use crate::batch::Event;
 use crate::rows::{PAYMENT_COLUMNS, TRANSACTION_COLUMNS, payment_from_row, transaction_from_row};
 use crate::{
     NewPaymentRow, PaymentRow, Result, StoreError, TransactionRow, TransactionState, Tx, db,
@@ -66,25 +67,28 @@ impl Tx {
     }
 
     /// Writes a transaction's state: status, how and by which wallet it was reserved, until when.
+    /// Answers the row as stored, so an answer built from it needs no read back.
     pub async fn set_transaction_state(
         &mut self,
         key: &str,
         state: &TransactionState,
         now: i64,
-    ) -> Result<()> {
-        db::query(
-            "UPDATE transactions SET status = $1, kind = $2, wallet_id = $3, reserved_until = $4, confirmed_at = $5, updated_at = $6 WHERE transaction_key = $7",
-        )
-        .bind(state.status.as_str())
-        .bind(state.kind.map(|k| k.as_str()))
-        .bind(state.wallet_id)
-        .bind(state.reserved_until)
-        .bind(state.confirmed_at)
-        .bind(now)
-        .bind(key)
-        .execute(self.conn())
-        .await?;
-        Ok(())
+    ) -> Result<TransactionRow> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "UPDATE transactions SET status = $1, kind = $2, wallet_id = $3, reserved_until = $4, confirmed_at = $5, updated_at = $6 WHERE transaction_key = $7 RETURNING {TRANSACTION_COLUMNS}"
+        ));
+        let row = db::query(q)
+            .bind(state.status.as_str())
+            .bind(state.kind.map(|k| k.as_str()))
+            .bind(state.wallet_id)
+            .bind(state.reserved_until)
+            .bind(state.confirmed_at)
+            .bind(now)
+            .bind(key)
+            .fetch_optional(self.conn())
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("transaction {key} is gone")))?;
+        transaction_from_row(&row)
     }
 
     /// Keys of transactions holding funds past their deadline, oldest deadline first.
@@ -137,7 +141,7 @@ impl Tx {
         rows.iter().map(payment_from_row).collect()
     }
 
-    /// Writes a payment's mutable state.
+    /// Writes a payment's mutable state. Answers the row as stored (no read back).
     #[allow(clippy::too_many_arguments)]
     pub async fn update_payment(
         &mut self,
@@ -147,22 +151,26 @@ impl Tx {
         payer_wallet_id: Option<i64>,
         hold_id: Option<i64>,
         confirmed_at: Option<i64>,
-    ) -> Result<()> {
-        db::query(
-            "UPDATE payments SET status = $1, price = $2, payer_wallet_id = $3, hold_id = $4, confirmed_at = $5 WHERE id = $6",
-        )
-        .bind(status.as_str())
-        .bind(price)
-        .bind(payer_wallet_id)
-        .bind(hold_id)
-        .bind(confirmed_at)
-        .bind(id)
-        .execute(self.conn())
-        .await?;
-        Ok(())
+    ) -> Result<PaymentRow> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "UPDATE payments SET status = $1, price = $2, payer_wallet_id = $3, hold_id = $4, confirmed_at = $5 WHERE id = $6 RETURNING {PAYMENT_COLUMNS}"
+        ));
+        let row = db::query(q)
+            .bind(status.as_str())
+            .bind(price)
+            .bind(payer_wallet_id)
+            .bind(hold_id)
+            .bind(confirmed_at)
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("payment {id} is gone")))?;
+        payment_from_row(&row)
     }
 
-    /// Appends to a transaction's audit trail: who did what, when.
+    /// Appends to a transaction's audit trail: who did what, when. Written at commit, with the
+    /// transaction's other events in one statement (`batch.rs`): nothing reads the trail back
+    /// before then, and on PostgreSQL that saves a round trip per event.
     pub async fn append_event(
         &mut self,
         key: &str,
@@ -171,17 +179,14 @@ impl Tx {
         event: &str,
         detail: Option<&str>,
     ) -> Result<()> {
-        db::query(
-            "INSERT INTO transaction_events (transaction_key, at, actor, event, detail) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(key)
-        .bind(at)
-        .bind(actor)
-        .bind(event)
-        .bind(detail)
-        .execute(self.conn())
-        .await?;
-        Ok(())
+        self.queue_event(Event {
+            key: key.to_owned(),
+            at,
+            actor: actor.to_owned(),
+            event: event.to_owned(),
+            detail: detail.map(str::to_owned),
+        })
+        .await
     }
 
     /// A transaction's audit trail as `(at, actor, event, detail)`, oldest first.

@@ -632,3 +632,38 @@ async fn deferred_balance_changes_apply_at_commit_and_before_holds() {
         assert!(check.is_sound(), "{backend:?}: {check:?}");
     }
 }
+
+/// Events are written at commit, in the order appended, even past what one statement holds
+/// (a full queue is written early); a transaction that does not commit writes none.
+#[tokio::test]
+async fn audit_events_are_written_at_commit_in_order() {
+    for backend in BACKENDS {
+        let (store, _, _) = funded(backend, 1).await;
+        let mut tx = store.write().await.unwrap();
+        let (_, _, t) = project_with_transaction(&mut tx, "k").await;
+        let n = 2_500;
+        for i in 0..n {
+            let detail = (i % 2 == 0).then(|| i.to_string());
+            tx.append_event(&t.key, i, "actor", &format!("e{i}"), detail.as_deref())
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        {
+            let mut tx = store.write().await.unwrap();
+            tx.append_event(&t.key, n, "actor", "dropped", None)
+                .await
+                .unwrap();
+            // dropped without commit
+        }
+        let mut tx = store.read().await.unwrap();
+        let events = tx.events_of(&t.key).await.unwrap();
+        assert_eq!(events.len(), n as usize, "{backend:?}");
+        for (i, (at, actor, event, detail)) in events.into_iter().enumerate() {
+            let i = i as i64;
+            assert_eq!((at, actor.as_str()), (i, "actor"), "{backend:?}");
+            assert_eq!(event, format!("e{i}"), "{backend:?}");
+            assert_eq!(detail, (i % 2 == 0).then(|| i.to_string()), "{backend:?}");
+        }
+    }
+}

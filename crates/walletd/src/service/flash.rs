@@ -60,8 +60,8 @@ pub async fn send(
             .await?
             .is_ok()
         {
-            try_with_allowance(&mut tx, client, r, wallet_id, now).await??;
-            let view = view(&mut tx, key).await?;
+            let written = try_with_allowance(&mut tx, client, r, wallet_id, now).await??;
+            let view = written.render(&mut tx).await?;
             crate::idempotency::commit_answer(tx, &view).await?;
             return Ok(view);
         }

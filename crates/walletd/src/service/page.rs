@@ -241,7 +241,8 @@ async fn reserve_now(
         None,
         now,
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// The holder rejected on the page (or while it waited for funds): `rejected`, nothing held.

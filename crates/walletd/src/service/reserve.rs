@@ -1,7 +1,7 @@
 //! Reserving a transaction's funds: by reservation code, by PIN, by the active allowance, and
 //! (through [`hold_funds`]) by the holder answering a FLASH SMS.
 
-use super::transactions::{begin_change, lock_own, revoke_locked, settle, view};
+use super::transactions::{Written, begin_change, lock_own, revoke_locked, settle};
 use super::{allowances, payer};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -16,7 +16,10 @@ use wallet_store::{ClientRow, PaymentRow, TransactionRow, TransactionState, Tx};
 /// A transaction opened for reservation: locked, with its payments.
 pub(crate) struct Reservable {
     pub t: TransactionRow,
+    /// The payments to reserve: all but the canceled ones.
     pub payments: Vec<PaymentRow>,
+    /// The canceled payments, left as they are (the answer still shows them).
+    pub canceled: Vec<PaymentRow>,
     pub deadline: i64,
     pub to: TransactionStatus,
 }
@@ -38,15 +41,15 @@ pub(crate) async fn reservable(tx: &mut Tx, t: TransactionRow, now: i64) -> ApiR
             "the transaction's reserve.until has passed; create a new transaction".into(),
         )
     })?;
-    let payments = tx
+    let (canceled, payments) = tx
         .payments_of(&t.key)
         .await?
         .into_iter()
-        .filter(|p| p.status != PaymentStatus::Canceled)
-        .collect();
+        .partition(|p| p.status == PaymentStatus::Canceled);
     Ok(Reservable {
         t,
         payments,
+        canceled,
         deadline,
         to,
     })
@@ -72,6 +75,7 @@ async fn open_reservable(
 /// Holds every payment's price on the payer's wallet and moves the transaction to `reserved`
 /// (then `confirmed`, with `auto_confirm`). `allowance` is the active allowance it was reserved
 /// under, if any. Any refusal leaves nothing written: the caller's database transaction is dropped.
+/// Answers the transaction as written.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn hold_funds(
     tx: &mut Tx,
@@ -82,7 +86,7 @@ pub(crate) async fn hold_funds(
     kind: TransactionType,
     allowance: Option<i64>,
     now: i64,
-) -> ApiResult<()> {
+) -> ApiResult<Written> {
     let payer = tx
         .wallet(payer_wallet)
         .await?
@@ -93,8 +97,8 @@ pub(crate) async fn hold_funds(
     // The holder's own answers (the confirmation page, where the transaction then waits for the
     // funds, and FLASH SMS) check them now.
     let at_commit = !matches!(kind, TransactionType::Page | TransactionType::Flash);
-    let mut payments = r.payments;
-    for (p, amount) in payments.iter_mut().zip(selected) {
+    let mut payments = r.canceled;
+    for (p, amount) in r.payments.iter().zip(selected) {
         check_beneficiary(tx, p, payer.id).await?;
         let account = tx.wallet_account(payer.id, p.currency).await?;
         let hold = if at_commit {
@@ -108,16 +112,15 @@ pub(crate) async fn hold_funds(
                 p.currency
             ))
         })?;
-        p.price = *amount;
-        p.hold_id = Some(hold);
-        p.payer_wallet_id = Some(payer.id);
-        p.status = r.to.into();
-        tx.update_payment(p.id, p.status, p.price, p.payer_wallet_id, p.hold_id, None)
-            .await?;
         if let Some(a) = allowance {
             tx.set_payment_allowance(p.id, a).await?;
         }
+        let row = tx
+            .update_payment(p.id, r.to.into(), *amount, Some(payer.id), Some(hold), None)
+            .await?;
+        payments.push(row);
     }
+    payments.sort_by_key(|p| p.id);
     let key = &r.t.key;
     allowances::accepted_by(tx, key, payer.id).await?;
     if r.t.correlation_key.is_some() {
@@ -130,20 +133,17 @@ pub(crate) async fn hold_funds(
         reserved_until: Some(r.deadline),
         confirmed_at: None,
     };
-    tx.set_transaction_state(key, &reserved, now).await?;
+    let t = tx.set_transaction_state(key, &reserved, now).await?;
     let detail = format!("{kind} wallet {}", payer.id);
     tx.append_event(key, now, actor, "reserved", Some(&detail))
         .await?;
-    if r.t.auto_confirm {
-        let t = tx
-            .transaction_for_update(key)
-            .await?
-            .ok_or_else(|| ApiError::not_found_transaction(key))?;
-        settle(tx, &t, &payments, &BTreeMap::new(), now).await?;
-        tx.append_event(key, now, "system", "confirmed", Some("auto_confirm"))
-            .await?;
+    if !t.auto_confirm {
+        return Ok(Written { t, payments });
     }
-    Ok(())
+    let written = settle(tx, &t, &payments, &BTreeMap::new(), now).await?;
+    tx.append_event(key, now, "system", "confirmed", Some("auto_confirm"))
+        .await?;
+    Ok(written)
 }
 
 fn actor(client: &ClientRow) -> String {
@@ -229,7 +229,7 @@ pub async fn reserve_with_code(
             "reservation code was already used; the holder should generate a new one".into(),
         ));
     }
-    hold_funds(
+    let written = hold_funds(
         &mut tx,
         &actor(client),
         r,
@@ -240,7 +240,7 @@ pub async fn reserve_with_code(
         now,
     )
     .await?;
-    let view = view(&mut tx, key).await?;
+    let view = written.render(&mut tx).await?;
     crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
 }
@@ -292,7 +292,7 @@ pub async fn reserve_with_pin(
     let (mut tx, r, now) = open_reservable(state, client, key).await?;
     let selected = selected_prices(&r.payments, payment_prices)?;
     tx.reset_pin_failures(user_id).await?;
-    hold_funds(
+    let written = hold_funds(
         &mut tx,
         &actor(client),
         r,
@@ -303,21 +303,21 @@ pub async fn reserve_with_pin(
         now,
     )
     .await?;
-    let view = view(&mut tx, key).await?;
+    let view = written.render(&mut tx).await?;
     crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
 }
 
 /// Reserves a locked, reservable transaction under the client's active allowance for the wallet.
 /// `Ok(Err(refusal))` when there is no allowance or it does not cover the transaction; nothing
-/// is written then.
+/// is written then. Answers the transaction as written.
 pub(crate) async fn try_with_allowance(
     tx: &mut Tx,
     client: &ClientRow,
     r: Reservable,
     wallet_id: i64,
     now: i64,
-) -> ApiResult<Result<(), ApiError>> {
+) -> ApiResult<Result<Written, ApiError>> {
     let Some(a) = tx.active_allowance(client.id, wallet_id, now).await? else {
         return Ok(Err(ApiError::NoActiveAllowance(format!(
             "wallet {wallet_id} has no active allowance for this client"
@@ -327,7 +327,7 @@ pub(crate) async fn try_with_allowance(
     if let Err(refusal) = allowances::covers(tx, &a, &r.payments, &selected, now).await? {
         return Ok(Err(refusal));
     }
-    hold_funds(
+    let written = hold_funds(
         tx,
         &actor(client),
         r,
@@ -338,7 +338,7 @@ pub(crate) async fn try_with_allowance(
         now,
     )
     .await?;
-    Ok(Ok(()))
+    Ok(Ok(written))
 }
 
 /// `PUT transaction/{key}/reserve/{wallet}` without a PIN: the wallet's active allowance for
@@ -390,8 +390,8 @@ pub async fn reserve_with_allowance(
                 e => e,
             })?;
     }
-    try_with_allowance(&mut tx, client, r, wallet_id, now).await??;
-    let view = view(&mut tx, key).await?;
+    let written = try_with_allowance(&mut tx, client, r, wallet_id, now).await??;
+    let view = written.render(&mut tx).await?;
     crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
 }

@@ -154,6 +154,25 @@ pub(crate) async fn render_row(tx: &mut Tx, t: &TransactionRow) -> ApiResult<wir
     Ok(render::transaction(t, &payments, allowance.as_ref()))
 }
 
+/// A transaction and all its payments as a change wrote them (`UPDATE … RETURNING`), the payments
+/// in creation order: the change answers from them instead of reading them back.
+pub(crate) struct Written {
+    pub t: TransactionRow,
+    pub payments: Vec<PaymentRow>,
+}
+
+impl Written {
+    /// The transaction as the API shows it: what [`view`] would read, without reading it.
+    pub(crate) async fn render(&self, tx: &mut Tx) -> ApiResult<wire::Transaction> {
+        let allowance = tx.allowance_of(&self.t.key).await?;
+        Ok(render::transaction(
+            &self.t,
+            &self.payments,
+            allowance.as_ref(),
+        ))
+    }
+}
+
 /// Reads transaction `key` as the API shows it and queues its callback: after a change the
 /// client did not make (a holder's decision, deletion by age).
 pub(crate) async fn view_and_notify(
@@ -616,12 +635,14 @@ pub(crate) async fn settle(
     payments: &[PaymentRow],
     prices: &BTreeMap<i64, i64>,
     now: i64,
-) -> ApiResult<()> {
+) -> ApiResult<Written> {
     let to = t.status.apply(Event::Confirm)?;
-    for p in payments
-        .iter()
-        .filter(|p| p.status != PaymentStatus::Canceled)
-    {
+    let mut written = Vec::with_capacity(payments.len());
+    for p in payments {
+        if p.status == PaymentStatus::Canceled {
+            written.push(p.clone());
+            continue;
+        }
         let hold = p.hold_id.ok_or_else(|| {
             ApiError::Internal(anyhow::anyhow!("reserved payment {} has no hold", p.id))
         })?;
@@ -638,15 +659,17 @@ pub(crate) async fn settle(
             }
             tx.add_incoming(beneficiary, amount).await?;
             tx.set_freeze_until(p.id, Some(freeze.ends_at(now))).await?;
-            tx.update_payment(
-                p.id,
-                PaymentStatus::Confirmed,
-                amount,
-                p.payer_wallet_id,
-                p.hold_id,
-                Some(now),
-            )
-            .await?;
+            let row = tx
+                .update_payment(
+                    p.id,
+                    PaymentStatus::Confirmed,
+                    amount,
+                    p.payer_wallet_id,
+                    p.hold_id,
+                    Some(now),
+                )
+                .await?;
+            written.push(row);
             continue;
         }
         if !tx
@@ -658,24 +681,29 @@ pub(crate) async fn settle(
                 p.id
             )));
         }
-        tx.update_payment(
-            p.id,
-            PaymentStatus::Done,
-            amount,
-            p.payer_wallet_id,
-            p.hold_id,
-            Some(now),
-        )
-        .await?;
+        let row = tx
+            .update_payment(
+                p.id,
+                PaymentStatus::Done,
+                amount,
+                p.payer_wallet_id,
+                p.hold_id,
+                Some(now),
+            )
+            .await?;
+        written.push(row);
     }
     let confirmed = TransactionState {
         status: to,
         confirmed_at: Some(now),
         ..t.state()
     };
-    tx.set_transaction_state(&t.key, &confirmed, now).await?;
-    super::allowances::activate(tx, t, now).await?;
-    Ok(())
+    let t = tx.set_transaction_state(&t.key, &confirmed, now).await?;
+    super::allowances::activate(tx, &t, now).await?;
+    Ok(Written {
+        t,
+        payments: written,
+    })
 }
 
 /// The same or a lower price for `payment`, given as `price` (minor units) or `price_decimal`
@@ -732,7 +760,7 @@ pub async fn confirm(
         )?;
         reduced.insert(payment.id, amount);
     }
-    settle(&mut tx, &t, &payments, &reduced, now).await?;
+    let written = settle(&mut tx, &t, &payments, &reduced, now).await?;
     let detail = (!reduced.is_empty()).then(|| format!("reduced {reduced:?}"));
     tx.append_event(
         key,
@@ -742,7 +770,7 @@ pub async fn confirm(
         detail.as_deref(),
     )
     .await?;
-    let view = view(&mut tx, key).await?;
+    let view = written.render(&mut tx).await?;
     crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
 }

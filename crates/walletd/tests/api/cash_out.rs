@@ -441,6 +441,77 @@ async fn existing_payments_can_be_regrouped(app: TestApp) {
 }
 on_both!(existing_payments_can_be_regrouped);
 
+/// Reserve and confirm answer from the rows they wrote, not from a read: a read right after gives
+/// exactly the same, canceled and frozen payments and a reduced price included; so does a
+/// reservation confirmed at once (`auto_confirm`).
+async fn reserve_and_confirm_answer_what_a_read_gives(app: TestApp) {
+    let read = |key: String| {
+        let app = &app;
+        async move {
+            let (status, t) = signed(app, "GET", &format!("/rest/v1/transaction/{key}"), "").await;
+            assert_eq!(status, 200, "{t}");
+            t
+        }
+    };
+    let to = app.bob();
+    for auto_confirm in [false, true] {
+        let body = format!(
+            r#"{{"payments":[{{"price":500,"currency":"EUR","description":"a","beneficiary":{{"id":{to}}}}},
+            {{"price":300,"currency":"EUR","freeze":{{"for":3600}},"beneficiary":{{"id":{to}}}}},
+            {{"price":100,"currency":"EUR","beneficiary":{{"id":{to}}}}}],"auto_confirm":{auto_confirm}}}"#
+        );
+        let (status, t) = signed(&app, "POST", "/rest/v1/transaction", &body).await;
+        assert_eq!(status, 200, "{t}");
+        let key = t["transaction_key"].as_str().unwrap().to_owned();
+        let canceled = t["payments"][2]["id"].as_i64().unwrap();
+        let (status, p) = signed(&app, "DELETE", &format!("/rest/v1/payment/{canceled}"), "").await;
+        assert_eq!(status, 200, "{p}");
+        let code = app.code(app.alice()).await;
+        let (status, reserved) = signed(
+            &app,
+            "PUT",
+            &format!("/rest/v1/transaction/{key}/reserve"),
+            &format!(r#"{{"reservation_code":"{code}"}}"#),
+        )
+        .await;
+        assert_eq!(status, 200, "{reserved}");
+        let statuses: Vec<&str> = reserved["payments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["status"].as_str().unwrap())
+            .collect();
+        if auto_confirm {
+            assert_eq!(reserved["status"], "confirmed");
+            assert_eq!(statuses, ["done", "confirmed", "canceled"]);
+        } else {
+            assert_eq!(reserved["status"], "reserved");
+            assert_eq!(statuses, ["reserved", "reserved", "canceled"]);
+        }
+        assert_eq!(read(key.clone()).await, reserved);
+        if auto_confirm {
+            continue;
+        }
+        let first = reserved["payments"][0]["id"].as_i64().unwrap();
+        let (status, confirmed) = signed(
+            &app,
+            "PUT",
+            &format!("/rest/v1/transaction/{key}/confirm"),
+            &format!(r#"{{"{first}":{{"price":450,"currency":"EUR"}}}}"#),
+        )
+        .await;
+        assert_eq!(status, 200, "{confirmed}");
+        assert_eq!(confirmed["status"], "confirmed");
+        assert_eq!(confirmed["payments"][0]["price"], 450);
+        assert_eq!(confirmed["payments"][1]["status"], "confirmed");
+        assert!(confirmed["payments"][1]["freeze_until"].is_number());
+        assert_eq!(confirmed["payments"][2]["status"], "canceled");
+        assert_eq!(read(key).await, confirmed);
+    }
+    app.assert_ledger_sound().await;
+}
+on_both!(reserve_and_confirm_answer_what_a_read_gives);
+
 async fn optional_fields_are_returned_as_given(app: TestApp) {
     let body = r#"{"payments":[{"description":"Payment for order No. 1234","price":1299,"currency":"eur","parameters":{"orderid":1234,"nested":{"a":[1,"x"]}}}],
         "redirect_uri":"http://www.example.com/somePage","callback_uri":"https://shop.example/callback",
