@@ -381,36 +381,38 @@ impl Tx {
     /// Finds and locks a code by its keyed hash.
     pub async fn code_for_update(&mut self, code_hash: &str) -> Result<Option<CodeRow>> {
         let q = sqlx::AssertSqlSafe(format!(
-            "SELECT id, wallet_id, max_amount, currency, expires_at, used_at FROM reservation_codes WHERE code_hash = $1{}",
+            "SELECT {CODE_COLUMNS}, used_at FROM reservation_codes WHERE code_hash = $1{}",
             self.for_update()
         ));
         let row = db::query(q)
             .bind(code_hash)
             .fetch_optional(self.conn())
             .await?;
-        row.map(|r| {
-            Ok(CodeRow {
-                id: r.try_get("id")?,
-                wallet_id: r.try_get("wallet_id")?,
-                max_amount: r.try_get("max_amount")?,
-                currency: r.try_get("currency")?,
-                expires_at: r.try_get("expires_at")?,
-                used_at: r.try_get("used_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref()
+            .map(|r| code_from_row(r, r.try_get("used_at")?))
+            .transpose()
     }
 
-    /// Marks a code used by a transaction; `false` if it was used already.
-    pub async fn use_code(&mut self, id: i64, transaction_key: &str, now: i64) -> Result<bool> {
-        Ok(db::query("UPDATE reservation_codes SET used_at = $1, transaction_key = $2 WHERE id = $3 AND used_at IS NULL")
+    /// Marks the unused code with this hash used by `transaction_key`, and answers it as it was
+    /// (unused): one statement where reading, locking and marking took two. `None` if there is
+    /// no unused code with this hash ([`Tx::code_for_update`] tells which). A caller whose
+    /// checks then refuse the code drops this transaction, and the mark with it.
+    pub async fn take_code(
+        &mut self,
+        code_hash: &str,
+        transaction_key: &str,
+        now: i64,
+    ) -> Result<Option<CodeRow>> {
+        let q = sqlx::AssertSqlSafe(format!(
+            "UPDATE reservation_codes SET used_at = $1, transaction_key = $2 WHERE code_hash = $3 AND used_at IS NULL RETURNING {CODE_COLUMNS}"
+        ));
+        let row = db::query(q)
             .bind(now)
             .bind(transaction_key)
-            .bind(id)
-            .execute(self.conn())
-            .await?
-            .rows_affected()
-            == 1)
+            .bind(code_hash)
+            .fetch_optional(self.conn())
+            .await?;
+        row.as_ref().map(|r| code_from_row(r, None)).transpose()
     }
 
     pub async fn setting(&mut self, name: &str) -> Result<Option<String>> {
@@ -448,4 +450,17 @@ pub(crate) fn nonce_insert(mac_id: &str, nonce: &str, now: i64) -> db::Query {
         .bind(mac_id)
         .bind(nonce)
         .bind(now)
+}
+
+const CODE_COLUMNS: &str = "id, wallet_id, max_amount, currency, expires_at";
+
+fn code_from_row(r: &db::Row, used_at: Option<i64>) -> Result<CodeRow> {
+    Ok(CodeRow {
+        id: r.try_get("id")?,
+        wallet_id: r.try_get("wallet_id")?,
+        max_amount: r.try_get("max_amount")?,
+        currency: r.try_get("currency")?,
+        expires_at: r.try_get("expires_at")?,
+        used_at,
+    })
 }

@@ -194,11 +194,16 @@ pub async fn reserve_with_code(
     let code_hash = code.keyed_hash(&state.code_key);
     let (mut tx, r, now) = open_reservable(state, client, key).await?;
     refuse_included_allowance(&mut tx, key, "a reservation code").await?;
-    let stored = tx.code_for_update(&code_hash).await?.ok_or_else(|| {
-        ApiError::InvalidCode(
-            "reservation code is incorrect; the holder should generate a new one".into(),
-        )
-    })?;
+    // Taken (marked used) first, then checked: a refusal drops the transaction and the mark.
+    // A code not taken is used already or unknown; the checks below say which.
+    let stored = match tx.take_code(&code_hash, key, now).await? {
+        Some(taken) => taken,
+        None => tx.code_for_update(&code_hash).await?.ok_or_else(|| {
+            ApiError::InvalidCode(
+                "reservation code is incorrect; the holder should generate a new one".into(),
+            )
+        })?,
+    };
     let selected = selected_prices(&r.payments, req.payment_prices.as_ref())?;
     let restriction_currency = stored
         .currency
@@ -224,11 +229,6 @@ pub async fn reserve_with_code(
         .map(|(p, amount)| Money::new(*amount, p.currency))
         .collect();
     check_use(&record, now, &prices)?;
-    if !tx.use_code(stored.id, key, now).await? {
-        return Err(ApiError::InvalidCode(
-            "reservation code was already used; the holder should generate a new one".into(),
-        ));
-    }
     let written = hold_funds(
         &mut tx,
         &actor(client),

@@ -187,6 +187,24 @@ async fn code_errors(app: TestApp) {
         ),
         "invalid_state"
     );
+    // The capped code was refused above: a refusal leaves a code unused, so it pays a total
+    // within its maximum; then it is used.
+    let small = app.create(1_000).await;
+    let reserved = app
+        .client
+        .reserve_with_code(&small.transaction_key, &capped, None)
+        .await
+        .unwrap();
+    assert_eq!(reserved.status, TransactionStatus::Reserved);
+    let again = app.create(1_000).await;
+    assert_eq!(
+        code_of(
+            app.client
+                .reserve_with_code(&again.transaction_key, &capped, None)
+                .await
+        ),
+        "invalid_code"
+    );
     app.assert_ledger_sound().await;
 }
 on_both!(code_errors);
