@@ -1,7 +1,7 @@
 //! Allowances, and the spends their rolling windows (and wallets' limits) are computed from.
 
 use crate::db::Row;
-use crate::rows::parse;
+use crate::rows::{Cols, parse};
 use crate::{Result, StoreError, Tx, db};
 use wallet_core::Currency;
 use wallet_core::allowance::{Spend, WindowLimit};
@@ -47,31 +47,36 @@ pub struct NewAllowanceRow {
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, transaction_key, project_id, client_id, status, optional, wallet_id, currency, max_price, limits_json, description, valid_for, valid_until, created_at, confirmed_at";
+pub(crate) const COLUMNS: &str = "id, transaction_key, project_id, client_id, status, optional, wallet_id, currency, max_price, limits_json, description, valid_for, valid_until, created_at, confirmed_at";
 
 /// Statuses of payments whose money is (or was) spent: reserved, on its way, or paid.
 const SPENT_STATUSES: &str =
     "('reserved', 'waiting_registration', 'waiting_password', 'confirmed', 'done')";
 
 fn from_row(r: &Row) -> Result<AllowanceRow> {
-    let limits: String = r.try_get("limits_json")?;
+    allowance_from(Cols::new(r, ""))
+}
+
+/// An allowance from columns named as in [`COLUMNS`], maybe prefixed (see [`Cols`]).
+pub(crate) fn allowance_from(c: Cols<'_>) -> Result<AllowanceRow> {
+    let limits: String = c.get("limits_json")?;
     Ok(AllowanceRow {
-        id: r.try_get("id")?,
-        transaction_key: r.try_get("transaction_key")?,
-        project_id: r.try_get("project_id")?,
-        client_id: r.try_get("client_id")?,
-        status: r.try_get("status")?,
-        optional: r.try_get::<i64, _>("optional")? != 0,
-        wallet_id: r.try_get("wallet_id")?,
-        currency: parse("currency", &r.try_get::<String, _>("currency")?)?,
-        max_price: r.try_get("max_price")?,
+        id: c.get("id")?,
+        transaction_key: c.get("transaction_key")?,
+        project_id: c.get("project_id")?,
+        client_id: c.get("client_id")?,
+        status: c.get("status")?,
+        optional: c.get::<i64>("optional")? != 0,
+        wallet_id: c.get("wallet_id")?,
+        currency: parse("currency", &c.get::<String>("currency")?)?,
+        max_price: c.get("max_price")?,
         limits: serde_json::from_str(&limits)
             .map_err(|_| StoreError::Corrupt(format!("limits_json = {limits:?}")))?,
-        description: r.try_get("description")?,
-        valid_for: r.try_get("valid_for")?,
-        valid_until: r.try_get("valid_until")?,
-        created_at: r.try_get("created_at")?,
-        confirmed_at: r.try_get("confirmed_at")?,
+        description: c.get("description")?,
+        valid_for: c.get("valid_for")?,
+        valid_until: c.get("valid_until")?,
+        created_at: c.get("created_at")?,
+        confirmed_at: c.get("confirmed_at")?,
     })
 }
 
@@ -227,6 +232,7 @@ impl Tx {
         payment_id: i64,
         allowance_id: i64,
     ) -> Result<()> {
+        self.payments_of_memo = None;
         db::query("UPDATE payments SET allowance_id = $1 WHERE id = $2")
             .bind(allowance_id)
             .bind(payment_id)

@@ -286,6 +286,9 @@ pub struct Tx {
     at_commit: batch::AtCommit,
     /// What [`Tx::allowance_of`] read, until this transaction writes an allowance.
     allowance_of_memo: Option<(String, Option<AllowanceRow>)>,
+    /// What [`Tx::transaction_for_update`] read of a transaction's payments, until this
+    /// transaction writes a payment.
+    payments_of_memo: Option<(String, Vec<PaymentRow>)>,
     /// The store's known account ids, and those this transaction learned (known at commit).
     account_ids: Arc<accounts::AccountIds>,
     learned_accounts: Vec<((accounts::AccountOwner, wallet_core::Currency), i64)>,
@@ -300,6 +303,7 @@ impl Tx {
             deltas: Vec::new(),
             at_commit: batch::AtCommit::default(),
             allowance_of_memo: None,
+            payments_of_memo: None,
             account_ids,
             learned_accounts: Vec::new(),
         }
@@ -362,6 +366,7 @@ impl Tx {
     #[cfg(feature = "testing")]
     pub async fn execute_unchecked(&mut self, sql: &str) -> Result<u64> {
         self.allowance_of_memo = None;
+        self.payments_of_memo = None;
         self.conn()
             .execute_batch(sql)
             .await

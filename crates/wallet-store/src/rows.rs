@@ -1,6 +1,6 @@
 //! Rows of transactions and payments, decoded into domain types.
 
-use crate::db::Row;
+use crate::db::{self, Row};
 use crate::{Result, StoreError};
 use wallet_core::reserve::ReserveSpec;
 use wallet_core::{Currency, PaymentStatus, TransactionStatus, TransactionType};
@@ -106,6 +106,37 @@ pub(crate) fn parse<T: std::str::FromStr>(column: &str, value: &str) -> Result<T
         .map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
 }
 
+/// One table's columns in a result row, by name: as selected (`prefix` empty), or aliased
+/// `{prefix}{name}` where a join selects two tables with columns of the same name.
+#[derive(Clone, Copy)]
+pub(crate) struct Cols<'r> {
+    row: &'r Row,
+    prefix: &'static str,
+}
+
+impl<'r> Cols<'r> {
+    pub(crate) fn new(row: &'r Row, prefix: &'static str) -> Cols<'r> {
+        Cols { row, prefix }
+    }
+
+    pub(crate) fn get<T: db::Get>(&self, name: &str) -> std::result::Result<T, sqlx::Error> {
+        if self.prefix.is_empty() {
+            self.row.try_get(name)
+        } else {
+            self.row.try_get(format!("{}{name}", self.prefix).as_str())
+        }
+    }
+}
+
+/// `columns` (a `, `-separated list) of table alias `table`, each selected as `{prefix}{name}`.
+pub(crate) fn aliased(table: &str, columns: &str, prefix: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{table}.{c} AS {prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) const TRANSACTION_COLUMNS: &str = "transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, restrictions_json, correlation_key";
 
 pub(crate) fn transaction_from_row(r: &Row) -> Result<TransactionRow> {
@@ -148,24 +179,29 @@ pub(crate) fn transaction_from_row(r: &Row) -> Result<TransactionRow> {
 pub(crate) const PAYMENT_COLUMNS: &str = "id, transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, payer_wallet_id, freeze_for, freeze_until, hold_id, created_at, confirmed_at";
 
 pub(crate) fn payment_from_row(r: &Row) -> Result<PaymentRow> {
+    payment_from(Cols::new(r, ""))
+}
+
+/// A payment from columns named as in [`PAYMENT_COLUMNS`], maybe prefixed (see [`Cols`]).
+pub(crate) fn payment_from(c: Cols<'_>) -> Result<PaymentRow> {
     Ok(PaymentRow {
-        id: r.try_get("id")?,
-        transaction_key: r.try_get("transaction_key")?,
-        project_id: r.try_get("project_id")?,
-        status: parse("status", &r.try_get::<String, _>("status")?)?,
-        price: r.try_get("price")?,
-        currency: parse("currency", &r.try_get::<String, _>("currency")?)?,
-        description: r.try_get("description")?,
-        parameters: r.try_get("parameters")?,
-        price_rules: r.try_get("price_rules")?,
-        purpose: r.try_get("purpose")?,
-        beneficiary_wallet_id: r.try_get("beneficiary_wallet_id")?,
-        beneficiary_json: r.try_get("beneficiary_json")?,
-        payer_wallet_id: r.try_get("payer_wallet_id")?,
-        freeze_for: r.try_get("freeze_for")?,
-        freeze_until: r.try_get("freeze_until")?,
-        hold_id: r.try_get("hold_id")?,
-        created_at: r.try_get("created_at")?,
-        confirmed_at: r.try_get("confirmed_at")?,
+        id: c.get("id")?,
+        transaction_key: c.get("transaction_key")?,
+        project_id: c.get("project_id")?,
+        status: parse("status", &c.get::<String>("status")?)?,
+        price: c.get("price")?,
+        currency: parse("currency", &c.get::<String>("currency")?)?,
+        description: c.get("description")?,
+        parameters: c.get("parameters")?,
+        price_rules: c.get("price_rules")?,
+        purpose: c.get("purpose")?,
+        beneficiary_wallet_id: c.get("beneficiary_wallet_id")?,
+        beneficiary_json: c.get("beneficiary_json")?,
+        payer_wallet_id: c.get("payer_wallet_id")?,
+        freeze_for: c.get("freeze_for")?,
+        freeze_until: c.get("freeze_until")?,
+        hold_id: c.get("hold_id")?,
+        created_at: c.get("created_at")?,
+        confirmed_at: c.get("confirmed_at")?,
     })
 }

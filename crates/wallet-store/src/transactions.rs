@@ -1,9 +1,14 @@
 //! Transactions, their payments and their event log.
 
+use crate::allowances::{COLUMNS as ALLOWANCE_COLUMNS, allowance_from};
 use crate::batch::Event;
-use crate::rows::{PAYMENT_COLUMNS, TRANSACTION_COLUMNS, payment_from_row, transaction_from_row};
+use crate::rows::{
+    Cols, PAYMENT_COLUMNS, TRANSACTION_COLUMNS, aliased, payment_from, payment_from_row,
+    transaction_from_row,
+};
 use crate::{
-    NewPaymentRow, PaymentRow, Result, StoreError, TransactionRow, TransactionState, Tx, db,
+    Backend, NewPaymentRow, PaymentRow, Result, StoreError, TransactionRow, TransactionState, Tx,
+    db,
 };
 use wallet_core::PaymentStatus;
 use wallet_core::reserve::ReserveSpec;
@@ -56,14 +61,41 @@ impl Tx {
         row.as_ref().map(transaction_from_row).transpose()
     }
 
-    /// Reads and locks a transaction for the rest of this database transaction.
+    /// Reads and locks a transaction for the rest of this database transaction. Its payments
+    /// and its allowance come in the same round trip: [`Tx::payments_of`] and
+    /// [`Tx::allowance_of`] answer them until this transaction writes a payment or an allowance.
     pub async fn transaction_for_update(&mut self, key: &str) -> Result<Option<TransactionRow>> {
         let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE transaction_key = $1{}",
-            self.for_update()
+            "SELECT {}, {}, {} FROM transactions t \
+             LEFT JOIN payments p ON p.transaction_key = t.transaction_key \
+             LEFT JOIN allowances a ON a.id = (SELECT max(id) FROM allowances WHERE transaction_key = t.transaction_key) \
+             WHERE t.transaction_key = $1 ORDER BY p.id{}",
+            aliased("t", TRANSACTION_COLUMNS, ""),
+            aliased("p", PAYMENT_COLUMNS, "p_"),
+            aliased("a", ALLOWANCE_COLUMNS, "a_"),
+            match self.backend {
+                Backend::Postgres => " FOR UPDATE OF t",
+                Backend::Sqlite => "",
+            }
         ));
-        let row = db::query(q).bind(key).fetch_optional(self.conn()).await?;
-        row.as_ref().map(transaction_from_row).transpose()
+        let rows = db::query(q).bind(key).fetch_all(self.conn()).await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let t = transaction_from_row(first)?;
+        let mut payments = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if r.try_get::<Option<i64>, _>("p_id")?.is_some() {
+                payments.push(payment_from(Cols::new(r, "p_"))?);
+            }
+        }
+        let allowance = match first.try_get::<Option<i64>, _>("a_id")? {
+            Some(_) => Some(allowance_from(Cols::new(first, "a_"))?),
+            None => None,
+        };
+        self.payments_of_memo = Some((key.to_owned(), payments));
+        self.allowance_of_memo = Some((key.to_owned(), allowance));
+        Ok(Some(t))
     }
 
     /// Writes a transaction's state: status, how and by which wallet it was reserved, until when.
@@ -110,6 +142,7 @@ impl Tx {
 
     /// [`Tx::insert_payment`], answering the row as stored (no read back).
     pub async fn insert_payment_row(&mut self, p: &NewPaymentRow) -> Result<PaymentRow> {
+        self.payments_of_memo = None;
         let q = sqlx::AssertSqlSafe(format!(
             "INSERT INTO payments (transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, freeze_for, freeze_until, created_at) VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {PAYMENT_COLUMNS}"
         ));
@@ -134,6 +167,11 @@ impl Tx {
 
     /// The payments of a transaction, in creation order.
     pub async fn payments_of(&mut self, key: &str) -> Result<Vec<PaymentRow>> {
+        if let Some((memo_key, payments)) = &self.payments_of_memo
+            && memo_key == key
+        {
+            return Ok(payments.clone());
+        }
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT {PAYMENT_COLUMNS} FROM payments WHERE transaction_key = $1 ORDER BY id"
         ));
@@ -152,6 +190,7 @@ impl Tx {
         hold_id: Option<i64>,
         confirmed_at: Option<i64>,
     ) -> Result<PaymentRow> {
+        self.payments_of_memo = None;
         let q = sqlx::AssertSqlSafe(format!(
             "UPDATE payments SET status = $1, price = $2, payer_wallet_id = $3, hold_id = $4, confirmed_at = $5 WHERE id = $6 RETURNING {PAYMENT_COLUMNS}"
         ));
@@ -215,6 +254,7 @@ impl Tx {
 
     /// Moves a payment into another transaction (a payment belongs to exactly one).
     pub async fn move_payment(&mut self, id: i64, transaction_key: &str) -> Result<()> {
+        self.payments_of_memo = None;
         db::query("UPDATE payments SET transaction_key = $1 WHERE id = $2")
             .bind(transaction_key)
             .bind(id)
@@ -234,6 +274,7 @@ impl Tx {
 
     /// Sets when a payment's freeze ends.
     pub async fn set_freeze_until(&mut self, id: i64, freeze_until: Option<i64>) -> Result<()> {
+        self.payments_of_memo = None;
         db::query("UPDATE payments SET freeze_until = $1 WHERE id = $2")
             .bind(freeze_until)
             .bind(id)

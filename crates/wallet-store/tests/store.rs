@@ -667,3 +667,112 @@ async fn audit_events_are_written_at_commit_in_order() {
         }
     }
 }
+
+/// Locking a transaction reads its payments and its allowance with it: `payments_of` and
+/// `allowance_of` then answer what a separate read gives (none as well as several), and once
+/// this transaction writes a payment, what it wrote.
+#[tokio::test]
+async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
+    for backend in BACKENDS {
+        let (store, _, _) = funded(backend, 1).await;
+        let mut tx = store.write().await.unwrap();
+        let (project_wallet, project, t) = project_with_transaction(&mut tx, "k1").await;
+        tx.commit().await.unwrap();
+
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(
+            tx.transaction_for_update("k1").await.unwrap(),
+            Some(t.clone())
+        );
+        assert_eq!(
+            tx.payments_of("k1").await.unwrap(),
+            Vec::new(),
+            "{backend:?}"
+        );
+        assert_eq!(tx.allowance_of("k1").await.unwrap(), None, "{backend:?}");
+        let pay = |price| new_payment("k1", project, project_wallet, price);
+        let p1 = tx.insert_payment(&pay(100)).await.unwrap();
+        let p2 = tx.insert_payment(&pay(200)).await.unwrap();
+        let ids: Vec<i64> = tx
+            .payments_of("k1")
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(
+            ids,
+            [p1, p2],
+            "{backend:?}: payments inserted after the lock"
+        );
+        for older in [1, 2] {
+            tx.insert_allowance(&wallet_store::NewAllowanceRow {
+                transaction_key: "k1".into(),
+                project_id: project,
+                client_id: t.client_id,
+                optional: false,
+                currency: eur(),
+                max_price: Some(500 * older),
+                limits: Vec::new(),
+                description: None,
+                valid_for: None,
+                valid_until: None,
+                created_at: 0,
+            })
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let (payments, allowance) = {
+            let mut read = store.read().await.unwrap();
+            let payments = read.payments_of("k1").await.unwrap();
+            let allowance = read.allowance_of("k1").await.unwrap();
+            (payments, allowance)
+        };
+        assert_eq!(payments.len(), 2);
+        assert_eq!(
+            allowance.as_ref().unwrap().max_price,
+            Some(1000),
+            "the newest"
+        );
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(
+            tx.transaction_for_update("k1").await.unwrap(),
+            Some(t.clone())
+        );
+        assert_eq!(tx.payments_of("k1").await.unwrap(), payments, "{backend:?}");
+        assert_eq!(
+            tx.allowance_of("k1").await.unwrap(),
+            allowance,
+            "{backend:?}"
+        );
+        let p = &payments[0];
+        tx.update_payment(
+            p.id,
+            wallet_core::PaymentStatus::Canceled,
+            p.price,
+            None,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        let statuses: Vec<_> = tx
+            .payments_of("k1")
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.status)
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                wallet_core::PaymentStatus::Canceled,
+                wallet_core::PaymentStatus::New
+            ],
+            "{backend:?}: a payment written after the lock"
+        );
+        assert_eq!(tx.transaction_for_update("nope").await.unwrap(), None);
+    }
+}
