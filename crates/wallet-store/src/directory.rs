@@ -21,6 +21,15 @@ pub struct WalletRow {
     pub can_pay: bool,
 }
 
+pub(crate) fn wallet_row(id: i64, owner_user_id: i64, status: &str, can_pay: i64) -> WalletRow {
+    WalletRow {
+        id,
+        owner_user_id,
+        active: status == "active",
+        can_pay: can_pay != 0,
+    }
+}
+
 /// A project (merchant or cash-out point) and its beneficiary wallet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectRow {
@@ -171,11 +180,8 @@ impl Tx {
                 .bind(id)
                 .fetch_optional(self.conn())
                 .await?;
-        Ok(row.map(|(id, owner_user_id, status, can_pay)| WalletRow {
-            id,
-            owner_user_id,
-            active: status == "active",
-            can_pay: can_pay != 0,
+        Ok(row.map(|(id, owner_user_id, status, can_pay)| {
+            wallet_row(id, owner_user_id, &status, can_pay)
         }))
     }
 

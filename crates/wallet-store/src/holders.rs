@@ -1,7 +1,9 @@
 //! What the operator knows of wallet holders and projects: verification, restrictions, phones,
 //! spending limits, project limits, and the SMS outbox.
 
-use crate::{Result, StoreError, Tx, db};
+use crate::directory::wallet_row;
+use crate::rows::parse;
+use crate::{ProjectRow, Result, StoreError, Tx, WalletRow, db};
 use wallet_core::Currency;
 use wallet_core::allowance::WindowLimit;
 
@@ -96,7 +98,105 @@ fn token_from(
 
 type HolderTuple = (i64, String, Option<String>, i64, i64, i64, String);
 
+/// A project and one of its limits (`None`s if it has none): id, name, wallet, callback URI,
+/// currency, max price.
+type ProjectLimitTuple = (
+    i64,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+/// A payer as the reservation checks need it, read in one round trip ([`Tx::payer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayerRow {
+    pub wallet: WalletRow,
+    /// `None` only if the wallet's owner is missing (a corrupt store).
+    pub holder: Option<HolderRow>,
+    /// The wallet's spending limits, every currency.
+    limits: Vec<(Currency, LimitKind, WindowLimit)>,
+}
+
+impl PayerRow {
+    /// The wallet's spending limits in `currency`, as [`Tx::wallet_limits`] answers them.
+    pub fn limits_in(&self, currency: Currency) -> Vec<(LimitKind, WindowLimit)> {
+        self.limits
+            .iter()
+            .filter(|(c, _, _)| *c == currency)
+            .map(|(_, kind, limit)| (*kind, *limit))
+            .collect()
+    }
+}
+
+fn limit_kind(kind: &str) -> Result<LimitKind> {
+    match kind {
+        "holder" => Ok(LimitKind::Holder),
+        "restriction" => Ok(LimitKind::Restriction),
+        other => Err(StoreError::Corrupt(format!(
+            "wallet_limits.kind = {other:?}"
+        ))),
+    }
+}
+
 impl Tx {
+    /// The wallet `wallet_id` with its holder and its spending limits: what the reservation
+    /// checks read, in one statement where it took three.
+    pub async fn payer(&mut self, wallet_id: i64) -> Result<Option<PayerRow>> {
+        let rows = db::query(
+            "SELECT w.id AS id, w.owner_user_id AS owner_user_id, w.status AS status, w.can_pay AS can_pay, \
+             u.id AS user_id, u.email AS email, u.phone AS phone, u.phone_confirmed AS phone_confirmed, \
+             u.identity_verified AS identity_verified, u.restricted AS restricted, u.person_type AS person_type, \
+             l.currency AS l_currency, l.kind AS l_kind, l.max_price AS l_max_price, l.period AS l_period \
+             FROM wallets w LEFT JOIN users u ON u.id = w.owner_user_id LEFT JOIN wallet_limits l ON l.wallet_id = w.id \
+             WHERE w.id = $1 ORDER BY l.currency, l.kind",
+        )
+        .bind(wallet_id)
+        .fetch_all(self.conn())
+        .await?;
+        let Some(r) = rows.first() else {
+            return Ok(None);
+        };
+        let wallet = wallet_row(
+            r.try_get("id")?,
+            r.try_get("owner_user_id")?,
+            &r.try_get::<String, _>("status")?,
+            r.try_get("can_pay")?,
+        );
+        let holder = match r.try_get::<Option<i64>, _>("user_id")? {
+            None => None,
+            Some(user_id) => Some(HolderRow {
+                user_id,
+                email: r.try_get("email")?,
+                phone: r.try_get("phone")?,
+                phone_confirmed: r.try_get::<i64, _>("phone_confirmed")? != 0,
+                identity_verified: r.try_get::<i64, _>("identity_verified")? != 0,
+                restricted: r.try_get::<i64, _>("restricted")? != 0,
+                person_type: r.try_get("person_type")?,
+            }),
+        };
+        let mut limits = Vec::new();
+        for r in &rows {
+            let Some(currency) = r.try_get::<Option<String>, _>("l_currency")? else {
+                continue;
+            };
+            limits.push((
+                parse("wallet_limits.currency", &currency)?,
+                limit_kind(&r.try_get::<String, _>("l_kind")?)?,
+                WindowLimit {
+                    max_price: r.try_get("l_max_price")?,
+                    time: r.try_get("l_period")?,
+                },
+            ));
+        }
+        Ok(Some(PayerRow {
+            wallet,
+            holder,
+            limits,
+        }))
+    }
+
     /// A holder by user id.
     pub async fn holder(&mut self, user_id: i64) -> Result<Option<HolderRow>> {
         let row: Option<HolderTuple> = db::query_as(
@@ -262,16 +362,7 @@ impl Tx {
         .await?;
         rows.into_iter()
             .map(|(kind, max_price, time)| {
-                let kind = match kind.as_str() {
-                    "holder" => LimitKind::Holder,
-                    "restriction" => LimitKind::Restriction,
-                    other => {
-                        return Err(StoreError::Corrupt(format!(
-                            "wallet_limits.kind = {other:?}"
-                        )));
-                    }
-                };
-                Ok((kind, WindowLimit { max_price, time }))
+                Ok((limit_kind(&kind)?, WindowLimit { max_price, time }))
             })
             .collect()
     }
@@ -331,6 +422,36 @@ impl Tx {
         .bind(currency.code())
         .fetch_optional(self.conn())
         .await?)
+    }
+
+    /// The project with its limits per transaction in every currency, in one statement.
+    pub async fn project_with_limits(
+        &mut self,
+        id: i64,
+    ) -> Result<Option<(ProjectRow, Vec<(Currency, i64)>)>> {
+        let rows: Vec<ProjectLimitTuple> = db::query_as(
+            "SELECT p.id, p.name, p.wallet_id, p.callback_uri, l.currency, l.max_price \
+                 FROM projects p LEFT JOIN project_limits l ON l.project_id = p.id WHERE p.id = $1",
+        )
+        .bind(id)
+        .fetch_all(self.conn())
+        .await?;
+        let Some((id, name, wallet_id, callback_uri, _, _)) = rows.first().cloned() else {
+            return Ok(None);
+        };
+        let mut limits = Vec::new();
+        for (.., currency, max_price) in rows {
+            if let (Some(currency), Some(max_price)) = (currency, max_price) {
+                limits.push((parse("project_limits.currency", &currency)?, max_price));
+            }
+        }
+        let project = ProjectRow {
+            id,
+            name,
+            wallet_id,
+            callback_uri,
+        };
+        Ok(Some((project, limits)))
     }
 
     /// Sets (or with `None` removes) a project's limit per transaction in a currency.

@@ -35,7 +35,7 @@ mod writer;
 pub use accounts::{AccountRow, LedgerCheck};
 pub use allowances::{ALLOWANCE_STATUSES, AllowanceRow, NewAllowanceRow};
 pub use directory::{ClientLookup, ClientRow, CodeRow, ProjectRow, UserRow, WalletRow};
-pub use holders::{HolderRow, HolderUpdate, LimitKind, SmsRow, TokenRow};
+pub use holders::{HolderRow, HolderUpdate, LimitKind, PayerRow, SmsRow, TokenRow};
 pub use lifecycle::IdempotentAnswer;
 pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
 pub use request::{RequestRecord, serve_request};

@@ -776,3 +776,43 @@ async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
         assert_eq!(tx.transaction_for_update("nope").await.unwrap(), None);
     }
 }
+
+/// `payer` reads a wallet, its holder and its limits in one statement: the same as `wallet`,
+/// `holder` and `wallet_limits` one by one, with no limit, several, and in several currencies.
+#[tokio::test]
+async fn a_payer_is_its_wallet_holder_and_limits() {
+    use wallet_core::allowance::WindowLimit;
+    use wallet_store::LimitKind;
+    for backend in BACKENDS {
+        let (store, wallet, _) = funded(backend, 1).await;
+        let usd = Currency::parse("USD").unwrap();
+        let mut tx = store.write().await.unwrap();
+        let owner = tx.wallet(wallet).await.unwrap().unwrap().owner_user_id;
+        let payer = tx.payer(wallet).await.unwrap().expect("the wallet");
+        assert_eq!(Some(payer.wallet.clone()), tx.wallet(wallet).await.unwrap());
+        assert_eq!(payer.holder, tx.holder(owner).await.unwrap(), "{backend:?}");
+        assert!(payer.holder.is_some());
+        assert_eq!(payer.limits_in(eur()), Vec::new());
+        let limit = |max_price, time| Some(WindowLimit { max_price, time });
+        for (currency, kind, l) in [
+            (eur(), LimitKind::Restriction, limit(100, 60)),
+            (eur(), LimitKind::Holder, limit(500, 3600)),
+            (usd, LimitKind::Holder, limit(7, 86_400)),
+        ] {
+            tx.set_wallet_limit(wallet, currency, kind, l)
+                .await
+                .unwrap();
+        }
+        let payer = tx.payer(wallet).await.unwrap().unwrap();
+        for currency in [eur(), usd] {
+            let one_by_one = tx.wallet_limits(wallet, currency).await.unwrap();
+            assert_eq!(
+                payer.limits_in(currency),
+                one_by_one,
+                "{backend:?} {currency}"
+            );
+        }
+        assert_eq!(payer.limits_in(eur()).len(), 2);
+        assert_eq!(tx.payer(wallet + 1000).await.unwrap(), None);
+    }
+}

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use wallet_core::Currency;
 use wallet_core::allowance::Terms;
 use wallet_core::money::format_decimal;
-use wallet_store::{LimitKind, PaymentRow, TransactionRow, Tx, WalletRow};
+use wallet_store::{LimitKind, PayerRow, PaymentRow, TransactionRow, Tx};
 
 /// Checks `restrictions` of `POST transaction`: `{"account_owner": {"type": "natural"|"legal",
 /// "requirements": ["identity"]}}`. Anything walletd would not enforce is refused, not ignored.
@@ -57,14 +57,15 @@ pub fn validate_restrictions(r: &Value) -> ApiResult<Value> {
 pub(crate) async fn check(
     tx: &mut Tx,
     t: &TransactionRow,
-    payer: &WalletRow,
+    payer_row: &PayerRow,
     payments: &[PaymentRow],
     selected: &[i64],
     now: i64,
 ) -> ApiResult<()> {
-    let holder = tx
-        .holder(payer.owner_user_id)
-        .await?
+    let payer = &payer_row.wallet;
+    let holder = payer_row
+        .holder
+        .as_ref()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("wallet {} has no holder", payer.id)))?;
     if holder.restricted {
         return Err(ApiError::ClientRestricted(
@@ -110,7 +111,7 @@ pub(crate) async fn check(
         *totals.entry(p.currency).or_default() += amount;
     }
     for (currency, total) in totals {
-        let limits = tx.wallet_limits(payer.id, currency).await?;
+        let limits = payer_row.limits_in(currency);
         if limits.is_empty() {
             continue;
         }

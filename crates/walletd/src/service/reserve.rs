@@ -87,11 +87,12 @@ pub(crate) async fn hold_funds(
     allowance: Option<i64>,
     now: i64,
 ) -> ApiResult<Written> {
-    let payer = tx
-        .wallet(payer_wallet)
+    let payer_row = tx
+        .payer(payer_wallet)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("wallet {payer_wallet} was not found")))?;
-    payer::check(tx, &r.t, &payer, &r.payments, selected, now).await?;
+    payer::check(tx, &r.t, &payer_row, &r.payments, selected, now).await?;
+    let payer = payer_row.wallet;
     // Checked at commit (the payer's account row is then locked for less time) where a shortage
     // only refuses the client's request with `not_enough_funds`: reserve by code, PIN, allowance.
     // The holder's own answers (the confirmation page, where the transaction then waits for the

@@ -275,9 +275,12 @@ pub(crate) async fn create_unanswered(
     let auto_confirm = req.auto_confirm.unwrap_or(false);
 
     let mut tx = state.store.write().await?;
-    let project = tx.project(client.project_id).await?.ok_or_else(|| {
-        ApiError::Internal(anyhow::anyhow!("client {} has no project", client.id))
-    })?;
+    let (project, limits) = tx
+        .project_with_limits(client.project_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("client {} has no project", client.id))
+        })?;
     let key = new_transaction_key();
     let row = TransactionRow {
         key: key.clone(),
@@ -343,7 +346,7 @@ pub(crate) async fn create_unanswered(
         Some(payments) => payments,
         None => tx.payments_of(&key).await?,
     };
-    check_project_limits(&mut tx, project.id, &payments).await?;
+    check_project_limits(&limits, &payments)?;
     tx.append_event(
         &key,
         now,
@@ -426,17 +429,13 @@ pub(crate) async fn delete_if_empty(tx: &mut Tx, t: &TransactionRow, now: i64) -
 }
 
 /// `limit_violation`: the project's limit per transaction and currency (set by the operator).
-async fn check_project_limits(
-    tx: &mut Tx,
-    project_id: i64,
-    payments: &[PaymentRow],
-) -> ApiResult<()> {
+fn check_project_limits(limits: &[(Currency, i64)], payments: &[PaymentRow]) -> ApiResult<()> {
     let mut totals: BTreeMap<Currency, i64> = BTreeMap::new();
     for p in payments {
         *totals.entry(p.currency).or_default() += p.price;
     }
     for (currency, total) in totals {
-        if let Some(max) = tx.project_limit(project_id, currency).await?
+        if let Some(&(_, max)) = limits.iter().find(|(c, _)| *c == currency)
             && total > max
         {
             return Err(ApiError::LimitViolation(format!(

@@ -234,6 +234,18 @@ async fn project_limit_violation_on_create(app: TestApp) {
         p.currency = "USD".into();
     }
     app.client.create_transaction(&usd).await.unwrap();
+    // Limits in two currencies: each total against its own.
+    operator::set_project_limit(&app.state, app.demo.project_id, "USD", Some("9000.00"))
+        .await
+        .unwrap();
+    assert_eq!(
+        code_of(app.client.create_transaction(&usd).await),
+        "limit_violation"
+    );
+    app.client
+        .create_transaction(&one_payment(5_000))
+        .await
+        .unwrap();
 }
 on_both!(project_limit_violation_on_create);
 
