@@ -403,26 +403,23 @@ impl Tx {
     }
 
     /// Applies the deferred changes, one `UPDATE` per account, newest account first (see
-    /// [`Tx::deltas_but_last`]). An account with holds checked at commit
+    /// [`Tx::merged_deltas`]). An account with holds checked at commit
     /// ([`Tx::place_hold_at_commit`]) is updated only if its available money, before this
     /// transaction's changes, covers them all: [`StoreError::NotEnoughFunds`] if not.
     pub(crate) async fn flush_deltas(&mut self) -> Result<()> {
-        if let Some(last) = self.deltas_but_last().await? {
-            self.apply_delta(&last).await?;
+        for d in self.merged_deltas() {
+            self.apply_delta(&d).await?;
         }
         Ok(())
     }
 
-    /// Applies every deferred change but the one to the oldest account, which it answers (for
-    /// `batch.rs` to make in the last statement before `COMMIT`). The changes go in one global
-    /// order, descending account ids, so that two transactions changing the same accounts lock
-    /// them in the same order (no deadlock); descending because the oldest accounts are the
-    /// busiest (a cash-out point's, the system's; payers come and go), and the last one changed
-    /// is locked for the shortest time.
-    pub(crate) async fn deltas_but_last(&mut self) -> Result<Option<Delta>> {
-        if self.deltas.is_empty() {
-            return Ok(None);
-        }
+    /// Takes the deferred changes, one per account, in the one global order they are made in:
+    /// descending account ids, so that two transactions changing the same accounts lock them in
+    /// the same order (no deadlock); descending because the oldest accounts are the busiest (a
+    /// cash-out point's, the system's; payers come and go), and the last one changed is locked
+    /// for the shortest time. (On PostgreSQL the commit makes them all in its last statement,
+    /// in this order: `batch.rs`.)
+    pub(crate) fn merged_deltas(&mut self) -> Vec<Delta> {
         let mut deltas = std::mem::take(&mut self.deltas);
         deltas.sort_unstable_by_key(|d| std::cmp::Reverse(d.0));
         let mut merged: Vec<Delta> = Vec::with_capacity(deltas.len());
@@ -441,11 +438,7 @@ impl Tx {
                 }),
             }
         }
-        let last = merged.pop();
-        for d in merged {
-            self.apply_delta(&d).await?;
-        }
-        Ok(last)
+        merged
     }
 
     /// Makes one account's deferred change; `Err` as [`Tx::check_delta`].

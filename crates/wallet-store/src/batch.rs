@@ -108,17 +108,20 @@ fn events_insert(events: &[Event]) -> Query {
 }
 
 impl Tx {
-    /// Makes `last` (the change to the oldest account, see [`Tx::deltas_but_last`]) and the
+    /// Makes the account changes `deltas` (in their order, see [`Tx::merged_deltas`]) and the
     /// deferred writes (see the module documentation). `Err` when one refuses the transaction;
     /// the caller then rolls back.
-    pub(crate) async fn run_at_commit(&mut self, last: Option<Delta>) -> Result<()> {
+    pub(crate) async fn run_at_commit(&mut self, mut deltas: Vec<Delta>) -> Result<()> {
         let writes = self.at_commit.take();
         let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) = writes.into_iter().unzip();
-        let changed: Vec<u64> = match (self.backend, last) {
-            (Backend::Postgres, Some(last)) if !queries.is_empty() => {
-                // The account's lock is taken by the main statement, before the shared rows of
-                // the writes (rate counts): one order in every transaction.
-                let counts = combined(queries, Some(last.update()))
+        let changed: Vec<u64> = match (self.backend, deltas.pop()) {
+            (Backend::Postgres, Some(last)) => {
+                // Every account change and every write in one statement: the accounts first,
+                // in their order (so their locks are held only for this statement and the
+                // `COMMIT`), then the shared rows of the writes (rate counts): one order in
+                // every transaction.
+                let chain = deltas.iter().map(Delta::update).collect();
+                let counts = combined(chain, queries, Some(last.update()))
                     .fetch_optional(self.conn())
                     .await
                     .map_err(StoreError::from_db)?;
@@ -128,14 +131,19 @@ impl Tx {
                         "an account update changed no row".into(),
                     ));
                 };
-                counts_of(&row, checks.len())?
+                let counts = counts_of(&row, deltas.len() + checks.len())?;
+                let (accounts, writes) = counts.split_at(deltas.len());
+                for (d, n) in deltas.iter().zip(accounts) {
+                    self.check_delta(d, *n).await?;
+                }
+                writes.to_vec()
             }
             (backend, last) => {
-                if let Some(last) = last {
-                    self.apply_delta(&last).await?;
+                for d in deltas.iter().chain(&last) {
+                    self.apply_delta(d).await?;
                 }
                 if backend == Backend::Postgres && queries.len() > 1 {
-                    let row = combined(queries, None)
+                    let row = combined(Vec::new(), queries, None)
                         .fetch_one(self.conn())
                         .await
                         .map_err(StoreError::from_db)?;
@@ -177,14 +185,37 @@ fn counts_of(row: &db::Row, n: usize) -> Result<Vec<u64>> {
 
 /// PostgreSQL: the writes as one statement, `WITH w0 AS (… RETURNING 1), w1 AS (…) SELECT
 /// (SELECT count(*) FROM w0), …`: one column per write, the rows it changed. With a `main`
-/// statement (an `UPDATE`), it is the statement's body instead of the `SELECT`, and answers the
-/// counts in its `RETURNING` (no row if it changed none). Each `$N` is renumbered after the
-/// parameters before it. The parts must not change the same row (the parts of one statement do
-/// not see each other's changes); they do not: each writes a table of its own, or inserts rows.
-fn combined(parts: Vec<Query>, main: Option<Query>) -> Query {
-    let mut with = Vec::with_capacity(parts.len());
-    let mut counts = Vec::with_capacity(parts.len());
+/// statement (an `UPDATE … WHERE …`), it is the statement's body instead of the `SELECT`, and
+/// answers the counts in its `RETURNING` (no row if it changed none). Each `$N` is renumbered
+/// after the parameters before it. The parts must not change the same row (the parts of one
+/// statement do not see each other's changes); they do not: each writes a table of its own, or
+/// inserts rows, or (`chain`) changes one account each.
+///
+/// `chain` (more `UPDATE … WHERE …`, answered first as `a0`, `a1`, …) runs before `main`, in
+/// order: each of them and `main` has `AND (SELECT count(*) FROM a{i-1}) >= 0` added to its
+/// `WHERE`, always true, but a condition it cannot decide before the part before it has run to
+/// completion; so each part's rows are locked before the next part's. (Without it, the order in
+/// which the parts of one statement run is not defined.) The writes run after `main`, when its
+/// `RETURNING` reads them.
+fn combined(chain: Vec<Query>, parts: Vec<Query>, main: Option<Query>) -> Query {
+    let mut with = Vec::with_capacity(chain.len() + parts.len());
+    let mut counts = Vec::with_capacity(chain.len() + parts.len());
     let mut args: Vec<Value> = Vec::new();
+    let after = |i: usize| match i {
+        0 => String::new(),
+        i => format!(" AND (SELECT count(*) FROM a{}) >= 0", i - 1),
+    };
+    let chained = chain.len();
+    for (i, part) in chain.into_iter().enumerate() {
+        let (sql, part_args) = part.into_parts();
+        with.push(format!(
+            "a{i} AS ({}{} RETURNING 1)",
+            renumber(&sql, args.len()),
+            after(i)
+        ));
+        counts.push(format!("(SELECT count(*) FROM a{i})"));
+        args.extend(part_args);
+    }
     for (i, part) in parts.into_iter().enumerate() {
         let (sql, part_args) = part.into_parts();
         with.push(format!(
@@ -194,16 +225,23 @@ fn combined(parts: Vec<Query>, main: Option<Query>) -> Query {
         counts.push(format!("(SELECT count(*) FROM w{i})"));
         args.extend(part_args);
     }
+    if counts.is_empty() {
+        counts.push("1".to_owned());
+    }
     let body = match main {
         Some(main) => {
             let (sql, main_args) = main.into_parts();
             let sql = renumber(&sql, args.len());
             args.extend(main_args);
-            format!("{sql} RETURNING {}", counts.join(", "))
+            format!("{sql}{} RETURNING {}", after(chained), counts.join(", "))
         }
         None => format!("SELECT {}", counts.join(", ")),
     };
-    let sql = format!("WITH {} {body}", with.join(", "));
+    let sql = if with.is_empty() {
+        body
+    } else {
+        format!("WITH {} {body}", with.join(", "))
+    };
     let mut q = db::query(AssertSqlSafe(sql));
     for v in args {
         q = q.bind(v);
@@ -281,6 +319,7 @@ mod tests {
     #[test]
     fn writes_combine_into_one_statement_with_a_count_each() {
         let q = combined(
+            Vec::new(),
             vec![
                 db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64),
                 db::query("UPDATE b SET y = $2 WHERE z = $1")
@@ -305,6 +344,7 @@ mod tests {
     #[test]
     fn a_main_update_answers_the_counts_in_its_returning() {
         let q = combined(
+            Vec::new(),
             vec![db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64)],
             Some(
                 db::query("UPDATE c SET v = v + $1 WHERE id = $2")
@@ -322,5 +362,35 @@ mod tests {
             args,
             vec![Value::from(1i64), Value::from(5i64), Value::from(9i64)]
         );
+    }
+
+    #[test]
+    fn chained_updates_run_in_order_before_main_and_the_writes() {
+        let update = |id: i64| {
+            db::query("UPDATE c SET v = v + $1 WHERE id = $2")
+                .bind(1i64)
+                .bind(id)
+        };
+        let q = combined(
+            vec![update(30), update(20)],
+            vec![db::query("INSERT INTO a (x) VALUES ($1)").bind(7i64)],
+            Some(update(10)),
+        );
+        let (sql, args) = q.into_parts();
+        assert_eq!(
+            sql,
+            "WITH a0 AS (UPDATE c SET v = v + $1 WHERE id = $2 RETURNING 1), \
+             a1 AS (UPDATE c SET v = v + $3 WHERE id = $4 AND (SELECT count(*) FROM a0) >= 0 RETURNING 1), \
+             w0 AS (INSERT INTO a (x) VALUES ($5) RETURNING 1) \
+             UPDATE c SET v = v + $6 WHERE id = $7 AND (SELECT count(*) FROM a1) >= 0 \
+             RETURNING (SELECT count(*) FROM a0), (SELECT count(*) FROM a1), (SELECT count(*) FROM w0)"
+        );
+        let ids: Vec<&Value> = args.iter().skip(1).step_by(2).take(2).collect();
+        assert_eq!(ids, [&Value::from(30i64), &Value::from(20i64)]);
+        assert_eq!(args.len(), 7);
+        assert_eq!(args[6], Value::from(10i64));
+        // Account changes alone still answer a row.
+        let (sql, _) = combined(Vec::new(), Vec::new(), Some(update(10))).into_parts();
+        assert_eq!(sql, "UPDATE c SET v = v + $1 WHERE id = $2 RETURNING 1");
     }
 }

@@ -326,10 +326,8 @@ impl Tx {
                 batch::IfUnchanged::Fine,
             );
         }
-        let flushed = match self.deltas_but_last().await {
-            Ok(last) => self.run_at_commit(last).await,
-            Err(e) => Err(e),
-        };
+        let deltas = self.merged_deltas();
+        let flushed = self.run_at_commit(deltas).await;
         if let Err(e) = flushed {
             // A refusal (funds short at commit, a replay, an answer stored meanwhile) or a
             // failure: nothing of this transaction stays.

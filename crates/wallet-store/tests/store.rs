@@ -816,3 +816,90 @@ async fn a_payer_is_its_wallet_holder_and_limits() {
         assert_eq!(tx.payer(wallet + 1000).await.unwrap(), None);
     }
 }
+
+/// The commit changes every account of a transaction in one global order (on PostgreSQL in its
+/// last statement, `batch.rs`): concurrent transactions moving money both ways between the
+/// same accounts all commit (no deadlock), and one refused by the guard on an account changed
+/// before the last one writes nothing.
+#[tokio::test]
+async fn concurrent_moves_both_ways_between_accounts_all_commit() {
+    for backend in BACKENDS {
+        let (store, _, first) = funded(backend, 1_000).await;
+        let (_, _, _, payments) = ten_transactions(&store, 10).await;
+        let mut tx = store.write().await.unwrap();
+        let source = tx.system_account("topup", eur()).await.unwrap();
+        let mut accounts = vec![first];
+        for i in 0..2 {
+            let user = tx
+                .insert_user(&format!("m{i}@example.com"), "x", 0)
+                .await
+                .unwrap();
+            let wallet = tx.insert_wallet(user, 0).await.unwrap();
+            let account = tx.wallet_account(wallet, eur()).await.unwrap();
+            tx.transfer_from_system(source, account, 1_000, "topup", 0)
+                .await
+                .unwrap();
+            accounts.push(account);
+        }
+        tx.commit().await.unwrap();
+        let tasks: Vec<_> = (0..60)
+            .map(|i| {
+                let (store, p) = (store.clone(), payments[i % payments.len()]);
+                let from = accounts[i % 3];
+                let to = accounts[(i + 1 + (i / 3) % 2) % 3];
+                tokio::spawn(async move {
+                    let mut tx = store.write().await.unwrap();
+                    let hold = tx.place_hold_at_commit(from, p, 10, 1).await.unwrap();
+                    let settled = tx
+                        .settle_hold(hold.unwrap(), to, 10, "k0", p, 1)
+                        .await
+                        .unwrap();
+                    assert!(settled);
+                    tx.commit().await
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap().expect("every move commits");
+        }
+        let mut tx = store.read().await.unwrap();
+        let mut total = 0;
+        for a in &accounts {
+            let b = tx.account_balance(*a).await.unwrap();
+            assert_eq!(b.reserved, 0, "{backend:?}");
+            total += b.balance;
+        }
+        assert_eq!(total, 3_000, "{backend:?}");
+        assert!(tx.ledger_check().await.unwrap().is_sound());
+        drop(tx);
+
+        // The newest account is changed first, the oldest last: a guard refusing the newest
+        // refuses the transaction, and the oldest account's credit is not made.
+        let before = store
+            .read()
+            .await
+            .unwrap()
+            .account_balance(first)
+            .await
+            .unwrap();
+        let mut tx = store.write().await.unwrap();
+        let hold = tx
+            .place_hold_at_commit(accounts[2], payments[0], 1_000_000, 2)
+            .await
+            .unwrap();
+        assert!(hold.is_some());
+        tx.transfer_from_system(source, first, 5, "topup", 2)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                tx.commit().await,
+                Err(wallet_store::StoreError::NotEnoughFunds(_))
+            ),
+            "{backend:?}"
+        );
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.account_balance(first).await.unwrap(), before);
+        assert!(tx.ledger_check().await.unwrap().is_sound());
+    }
+}
