@@ -39,7 +39,9 @@ pub use holders::{HolderRow, HolderUpdate, LimitKind, PayerRow, SmsRow, TokenRow
 pub use lifecycle::IdempotentAnswer;
 pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
 pub use request::{RequestRecord, serve_request};
-pub use rows::{NewPaymentRow, NewTransactionRow, PaymentRow, TransactionRow, TransactionState};
+pub use rows::{
+    NewPaymentRow, NewTransactionRow, PaymentChange, PaymentRow, TransactionRow, TransactionState,
+};
 pub use search::{SearchFilter, StatementFilter, StatementRow};
 pub use web::SessionRow;
 pub use writer::CommitStats;

@@ -56,6 +56,17 @@ pub struct TransactionState {
     pub confirmed_at: Option<i64>,
 }
 
+/// A payment's new state, as [`crate::Tx::update_payment`] writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentChange {
+    pub id: i64,
+    pub status: PaymentStatus,
+    pub price: i64,
+    pub payer_wallet_id: Option<i64>,
+    pub hold_id: Option<i64>,
+    pub confirmed_at: Option<i64>,
+}
+
 /// What is needed to insert a transaction.
 pub type NewTransactionRow = TransactionRow;
 

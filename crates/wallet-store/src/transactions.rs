@@ -7,8 +7,8 @@ use crate::rows::{
     transaction_from_row,
 };
 use crate::{
-    Backend, NewPaymentRow, PaymentRow, Result, StoreError, TransactionRow, TransactionState, Tx,
-    db,
+    Backend, NewPaymentRow, PaymentChange, PaymentRow, Result, StoreError, TransactionRow,
+    TransactionState, Tx, db,
 };
 use wallet_core::PaymentStatus;
 use wallet_core::reserve::ReserveSpec;
@@ -121,6 +121,105 @@ impl Tx {
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("transaction {key} is gone")))?;
         transaction_from_row(&row)
+    }
+
+    /// [`Tx::update_payment`] for each of `changes`, then [`Tx::set_transaction_state`]: on
+    /// PostgreSQL in one statement, one round trip where it took one per row. Answers the rows
+    /// as stored: the transaction, and the changed payments in id order.
+    pub async fn set_transaction_and_payments(
+        &mut self,
+        key: &str,
+        state: &TransactionState,
+        changes: &[PaymentChange],
+        now: i64,
+    ) -> Result<(TransactionRow, Vec<PaymentRow>)> {
+        if self.backend == Backend::Sqlite || changes.is_empty() {
+            let mut payments = Vec::with_capacity(changes.len());
+            for c in changes {
+                let row = self
+                    .update_payment(
+                        c.id,
+                        c.status,
+                        c.price,
+                        c.payer_wallet_id,
+                        c.hold_id,
+                        c.confirmed_at,
+                    )
+                    .await?;
+                payments.push(row);
+            }
+            payments.sort_by_key(|p| p.id);
+            let t = self.set_transaction_state(key, state, now).await?;
+            return Ok((t, payments));
+        }
+        self.payments_of_memo = None;
+        let mut parts = Vec::with_capacity(changes.len() + 1);
+        for i in 0..changes.len() {
+            let n = 6 * i;
+            parts.push(format!(
+                "p{i} AS (UPDATE payments SET status = ${}, price = ${}, payer_wallet_id = ${}, hold_id = ${}, confirmed_at = ${} WHERE id = ${} RETURNING {PAYMENT_COLUMNS})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6
+            ));
+        }
+        let n = 6 * changes.len();
+        parts.push(format!(
+            "t AS (UPDATE transactions SET status = ${}, kind = ${}, wallet_id = ${}, reserved_until = ${}, confirmed_at = ${}, updated_at = ${} WHERE transaction_key = ${} RETURNING {TRANSACTION_COLUMNS})",
+            n + 1,
+            n + 2,
+            n + 3,
+            n + 4,
+            n + 5,
+            n + 6,
+            n + 7
+        ));
+        let payments: Vec<String> = (0..changes.len())
+            .map(|i| format!("SELECT * FROM p{i}"))
+            .collect();
+        let q = sqlx::AssertSqlSafe(format!(
+            "WITH {} SELECT {}, {} FROM t CROSS JOIN ({}) p ORDER BY p.id",
+            parts.join(", "),
+            aliased("t", TRANSACTION_COLUMNS, ""),
+            aliased("p", PAYMENT_COLUMNS, "p_"),
+            payments.join(" UNION ALL ")
+        ));
+        let mut q = db::query(q);
+        for c in changes {
+            q = q
+                .bind(c.status.as_str())
+                .bind(c.price)
+                .bind(c.payer_wallet_id)
+                .bind(c.hold_id)
+                .bind(c.confirmed_at)
+                .bind(c.id);
+        }
+        let rows = q
+            .bind(state.status.as_str())
+            .bind(state.kind.map(|k| k.as_str()))
+            .bind(state.wallet_id)
+            .bind(state.reserved_until)
+            .bind(state.confirmed_at)
+            .bind(now)
+            .bind(key)
+            .fetch_all(self.conn())
+            .await?;
+        if rows.len() != changes.len() {
+            return Err(StoreError::Corrupt(format!(
+                "transaction {key}: {} of {} payments changed",
+                rows.len(),
+                changes.len()
+            )));
+        }
+        let t = transaction_from_row(&rows[0])?;
+        let payments = rows
+            .iter()
+            .map(|r| payment_from(Cols::new(r, "p_")))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((t, payments))
     }
 
     /// Keys of transactions holding funds past their deadline, oldest deadline first.

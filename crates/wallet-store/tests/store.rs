@@ -903,3 +903,63 @@ async fn concurrent_moves_both_ways_between_accounts_all_commit() {
         assert!(tx.ledger_check().await.unwrap().is_sound());
     }
 }
+
+/// A transaction's state and several of its payments written at once (one statement on
+/// PostgreSQL) answer the rows as stored — what reading them gives — and leave the other
+/// payments alone.
+#[tokio::test]
+async fn a_transaction_and_its_payments_are_written_at_once() {
+    use wallet_core::{PaymentStatus, TransactionStatus};
+    for backend in BACKENDS {
+        let (store, wallet, _) = funded(backend, 1).await;
+        let mut tx = store.write().await.unwrap();
+        let (project_wallet, project, t) = project_with_transaction(&mut tx, "k1").await;
+        let pay = |price| new_payment("k1", project, project_wallet, price);
+        let ids = [
+            tx.insert_payment(&pay(100)).await.unwrap(),
+            tx.insert_payment(&pay(200)).await.unwrap(),
+            tx.insert_payment(&pay(300)).await.unwrap(),
+        ];
+        let change = |id, price| wallet_store::PaymentChange {
+            id,
+            status: PaymentStatus::Reserved,
+            price,
+            payer_wallet_id: Some(wallet),
+            hold_id: None,
+            confirmed_at: None,
+        };
+        let state = wallet_store::TransactionState {
+            status: TransactionStatus::Reserved,
+            kind: Some(wallet_core::TransactionType::ReservationCode),
+            wallet_id: Some(wallet),
+            reserved_until: Some(99),
+            confirmed_at: None,
+        };
+        // Given out of order; answered in id order.
+        let (written, payments) = tx
+            .set_transaction_and_payments(
+                "k1",
+                &state,
+                &[change(ids[2], 250), change(ids[0], 90)],
+                7,
+            )
+            .await
+            .unwrap();
+        assert_eq!(written.state(), state, "{backend:?}");
+        assert_eq!(written.key, t.key);
+        let read = tx.payments_of("k1").await.unwrap();
+        assert_eq!(payments, [read[0].clone(), read[2].clone()], "{backend:?}");
+        assert_eq!((payments[0].price, payments[1].price), (90, 250));
+        assert_eq!(
+            read[1].status,
+            PaymentStatus::New,
+            "{backend:?}: not changed"
+        );
+        assert_eq!(tx.transaction("k1").await.unwrap(), Some(written));
+        // No such transaction: an error (the caller drops the database transaction).
+        let missing = tx
+            .set_transaction_and_payments("nope", &state, &[change(ids[1], 1)], 7)
+            .await;
+        assert!(missing.is_err(), "{backend:?}");
+    }
+}

@@ -11,7 +11,7 @@ use wallet_core::codes::{CodeRecord, CodeRestriction, ReservationCode, check_use
 use wallet_core::money::{Currency, Money};
 use wallet_core::payment::{PriceRules, select_price};
 use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
-use wallet_store::{ClientRow, PaymentRow, TransactionRow, TransactionState, Tx};
+use wallet_store::{ClientRow, PaymentChange, PaymentRow, TransactionRow, TransactionState, Tx};
 
 /// A transaction opened for reservation: locked, with its payments.
 pub(crate) struct Reservable {
@@ -98,7 +98,7 @@ pub(crate) async fn hold_funds(
     // The holder's own answers (the confirmation page, where the transaction then waits for the
     // funds, and FLASH SMS) check them now.
     let at_commit = !matches!(kind, TransactionType::Page | TransactionType::Flash);
-    let mut payments = r.canceled;
+    let mut changes = Vec::with_capacity(r.payments.len());
     for (p, amount) in r.payments.iter().zip(selected) {
         check_beneficiary(tx, p, payer.id).await?;
         let account = tx.wallet_account(payer.id, p.currency).await?;
@@ -116,12 +116,15 @@ pub(crate) async fn hold_funds(
         if let Some(a) = allowance {
             tx.set_payment_allowance(p.id, a).await?;
         }
-        let row = tx
-            .update_payment(p.id, r.to.into(), *amount, Some(payer.id), Some(hold), None)
-            .await?;
-        payments.push(row);
+        changes.push(PaymentChange {
+            id: p.id,
+            status: r.to.into(),
+            price: *amount,
+            payer_wallet_id: Some(payer.id),
+            hold_id: Some(hold),
+            confirmed_at: None,
+        });
     }
-    payments.sort_by_key(|p| p.id);
     let key = &r.t.key;
     allowances::accepted_by(tx, key, payer.id).await?;
     if r.t.correlation_key.is_some() {
@@ -134,7 +137,12 @@ pub(crate) async fn hold_funds(
         reserved_until: Some(r.deadline),
         confirmed_at: None,
     };
-    let t = tx.set_transaction_state(key, &reserved, now).await?;
+    let (t, changed) = tx
+        .set_transaction_and_payments(key, &reserved, &changes, now)
+        .await?;
+    let mut payments = r.canceled;
+    payments.extend(changed);
+    payments.sort_by_key(|p| p.id);
     let detail = format!("{kind} wallet {}", payer.id);
     tx.append_event(key, now, actor, "reserved", Some(&detail))
         .await?;

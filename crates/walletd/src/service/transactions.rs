@@ -14,7 +14,9 @@ use wallet_core::payment::{FreezeSpec, reduce_price};
 use wallet_core::reserve::ReserveSpec;
 use wallet_core::status::Event;
 use wallet_core::{PaymentStatus, TransactionStatus};
-use wallet_store::{ClientRow, NewPaymentRow, PaymentRow, TransactionRow, TransactionState, Tx};
+use wallet_store::{
+    ClientRow, NewPaymentRow, PaymentChange, PaymentRow, TransactionRow, TransactionState, Tx,
+};
 
 /// Most payments one transaction may group.
 pub const MAX_PAYMENTS: usize = 100;
@@ -636,10 +638,11 @@ pub(crate) async fn settle(
     now: i64,
 ) -> ApiResult<Written> {
     let to = t.status.apply(Event::Confirm)?;
-    let mut written = Vec::with_capacity(payments.len());
+    let mut unchanged = Vec::new();
+    let mut changes = Vec::with_capacity(payments.len());
     for p in payments {
         if p.status == PaymentStatus::Canceled {
-            written.push(p.clone());
+            unchanged.push(p.clone());
             continue;
         }
         let hold = p.hold_id.ok_or_else(|| {
@@ -658,17 +661,14 @@ pub(crate) async fn settle(
             }
             tx.add_incoming(beneficiary, amount).await?;
             tx.set_freeze_until(p.id, Some(freeze.ends_at(now))).await?;
-            let row = tx
-                .update_payment(
-                    p.id,
-                    PaymentStatus::Confirmed,
-                    amount,
-                    p.payer_wallet_id,
-                    p.hold_id,
-                    Some(now),
-                )
-                .await?;
-            written.push(row);
+            changes.push(PaymentChange {
+                id: p.id,
+                status: PaymentStatus::Confirmed,
+                price: amount,
+                payer_wallet_id: p.payer_wallet_id,
+                hold_id: p.hold_id,
+                confirmed_at: Some(now),
+            });
             continue;
         }
         if !tx
@@ -680,29 +680,28 @@ pub(crate) async fn settle(
                 p.id
             )));
         }
-        let row = tx
-            .update_payment(
-                p.id,
-                PaymentStatus::Done,
-                amount,
-                p.payer_wallet_id,
-                p.hold_id,
-                Some(now),
-            )
-            .await?;
-        written.push(row);
+        changes.push(PaymentChange {
+            id: p.id,
+            status: PaymentStatus::Done,
+            price: amount,
+            payer_wallet_id: p.payer_wallet_id,
+            hold_id: p.hold_id,
+            confirmed_at: Some(now),
+        });
     }
     let confirmed = TransactionState {
         status: to,
         confirmed_at: Some(now),
         ..t.state()
     };
-    let t = tx.set_transaction_state(&t.key, &confirmed, now).await?;
+    let (t, changed) = tx
+        .set_transaction_and_payments(&t.key, &confirmed, &changes, now)
+        .await?;
     super::allowances::activate(tx, &t, now).await?;
-    Ok(Written {
-        t,
-        payments: written,
-    })
+    let mut payments = unchanged;
+    payments.extend(changed);
+    payments.sort_by_key(|p| p.id);
+    Ok(Written { t, payments })
 }
 
 /// The same or a lower price for `payment`, given as `price` (minor units) or `price_decimal`
