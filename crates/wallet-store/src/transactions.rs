@@ -10,6 +10,7 @@ use crate::{
     Backend, NewPaymentRow, PaymentChange, PaymentRow, Result, StoreError, TransactionRow,
     TransactionState, Tx, db,
 };
+use std::sync::LazyLock;
 use wallet_core::PaymentStatus;
 use wallet_core::reserve::ReserveSpec;
 
@@ -70,9 +71,9 @@ impl Tx {
              LEFT JOIN payments p ON p.transaction_key = t.transaction_key \
              LEFT JOIN allowances a ON a.id = (SELECT max(id) FROM allowances WHERE transaction_key = t.transaction_key) \
              WHERE t.transaction_key = $1 ORDER BY p.id{}",
-            aliased("t", TRANSACTION_COLUMNS, ""),
-            aliased("p", PAYMENT_COLUMNS, "p_"),
-            aliased("a", ALLOWANCE_COLUMNS, "a_"),
+            *T_COLUMNS,
+            *P_COLUMNS,
+            *A_COLUMNS,
             match self.backend {
                 Backend::Postgres => " FOR UPDATE OF t",
                 Backend::Sqlite => "",
@@ -109,13 +110,7 @@ impl Tx {
         let q = sqlx::AssertSqlSafe(format!(
             "UPDATE transactions SET status = $1, kind = $2, wallet_id = $3, reserved_until = $4, confirmed_at = $5, updated_at = $6 WHERE transaction_key = $7 RETURNING {TRANSACTION_COLUMNS}"
         ));
-        let row = db::query(q)
-            .bind(state.status.as_str())
-            .bind(state.kind.map(|k| k.as_str()))
-            .bind(state.wallet_id)
-            .bind(state.reserved_until)
-            .bind(state.confirmed_at)
-            .bind(now)
+        let row = bind_state(db::query(q), state, now)
             .bind(key)
             .fetch_optional(self.conn())
             .await?
@@ -136,17 +131,7 @@ impl Tx {
         if self.backend == Backend::Sqlite || changes.is_empty() {
             let mut payments = Vec::with_capacity(changes.len());
             for c in changes {
-                let row = self
-                    .update_payment(
-                        c.id,
-                        c.status,
-                        c.price,
-                        c.payer_wallet_id,
-                        c.hold_id,
-                        c.confirmed_at,
-                    )
-                    .await?;
-                payments.push(row);
+                payments.push(self.change_payment(c).await?);
             }
             payments.sort_by_key(|p| p.id);
             let t = self.set_transaction_state(key, state, now).await?;
@@ -183,27 +168,12 @@ impl Tx {
         let q = sqlx::AssertSqlSafe(format!(
             "WITH {} SELECT {}, {} FROM t CROSS JOIN ({}) p ORDER BY p.id",
             parts.join(", "),
-            aliased("t", TRANSACTION_COLUMNS, ""),
-            aliased("p", PAYMENT_COLUMNS, "p_"),
+            *T_COLUMNS,
+            *P_COLUMNS,
             payments.join(" UNION ALL ")
         ));
-        let mut q = db::query(q);
-        for c in changes {
-            q = q
-                .bind(c.status.as_str())
-                .bind(c.price)
-                .bind(c.payer_wallet_id)
-                .bind(c.hold_id)
-                .bind(c.confirmed_at)
-                .bind(c.id);
-        }
-        let rows = q
-            .bind(state.status.as_str())
-            .bind(state.kind.map(|k| k.as_str()))
-            .bind(state.wallet_id)
-            .bind(state.reserved_until)
-            .bind(state.confirmed_at)
-            .bind(now)
+        let q = changes.iter().fold(db::query(q), bind_change);
+        let rows = bind_state(q, state, now)
             .bind(key)
             .fetch_all(self.conn())
             .await?;
@@ -289,20 +259,26 @@ impl Tx {
         hold_id: Option<i64>,
         confirmed_at: Option<i64>,
     ) -> Result<PaymentRow> {
+        self.change_payment(&PaymentChange {
+            id,
+            status,
+            price,
+            payer_wallet_id,
+            hold_id,
+            confirmed_at,
+        })
+        .await
+    }
+
+    async fn change_payment(&mut self, c: &PaymentChange) -> Result<PaymentRow> {
         self.payments_of_memo = None;
         let q = sqlx::AssertSqlSafe(format!(
             "UPDATE payments SET status = $1, price = $2, payer_wallet_id = $3, hold_id = $4, confirmed_at = $5 WHERE id = $6 RETURNING {PAYMENT_COLUMNS}"
         ));
-        let row = db::query(q)
-            .bind(status.as_str())
-            .bind(price)
-            .bind(payer_wallet_id)
-            .bind(hold_id)
-            .bind(confirmed_at)
-            .bind(id)
+        let row = bind_change(db::query(q), c)
             .fetch_optional(self.conn())
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("payment {id} is gone")))?;
+            .ok_or_else(|| StoreError::Corrupt(format!("payment {} is gone", c.id)))?;
         payment_from_row(&row)
     }
 
@@ -392,4 +368,32 @@ impl Tx {
         .fetch_all(self.conn())
         .await?)
     }
+}
+
+/// The joined columns of [`Tx::transaction_for_update`] and [`Tx::set_transaction_and_payments`]
+/// (see [`aliased`]), built once.
+static T_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("t", TRANSACTION_COLUMNS, ""));
+static P_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("p", PAYMENT_COLUMNS, "p_"));
+static A_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("a", ALLOWANCE_COLUMNS, "a_"));
+
+/// Binds a transaction state's `status, kind, wallet_id, reserved_until, confirmed_at` and
+/// `updated_at = now`, in that order.
+fn bind_state(q: db::Query, state: &TransactionState, now: i64) -> db::Query {
+    q.bind(state.status.as_str())
+        .bind(state.kind.map(|k| k.as_str()))
+        .bind(state.wallet_id)
+        .bind(state.reserved_until)
+        .bind(state.confirmed_at)
+        .bind(now)
+}
+
+/// Binds a payment change's `status, price, payer_wallet_id, hold_id, confirmed_at, id`, in
+/// that order.
+fn bind_change(q: db::Query, c: &PaymentChange) -> db::Query {
+    q.bind(c.status.as_str())
+        .bind(c.price)
+        .bind(c.payer_wallet_id)
+        .bind(c.hold_id)
+        .bind(c.confirmed_at)
+        .bind(c.id)
 }

@@ -140,16 +140,14 @@ pub(crate) async fn hold_funds(
     let (t, changed) = tx
         .set_transaction_and_payments(key, &reserved, &changes, now)
         .await?;
-    let mut payments = r.canceled;
-    payments.extend(changed);
-    payments.sort_by_key(|p| p.id);
+    let written = Written::new(t, r.canceled, changed);
     let detail = format!("{kind} wallet {}", payer.id);
     tx.append_event(key, now, actor, "reserved", Some(&detail))
         .await?;
-    if !t.auto_confirm {
-        return Ok(Written { t, payments });
+    if !written.t.auto_confirm {
+        return Ok(written);
     }
-    let written = settle(tx, &t, &payments, &BTreeMap::new(), now).await?;
+    let written = settle(tx, &written.t, &written.payments, &BTreeMap::new(), now).await?;
     tx.append_event(key, now, "system", "confirmed", Some("auto_confirm"))
         .await?;
     Ok(written)

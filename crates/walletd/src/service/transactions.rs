@@ -164,6 +164,20 @@ pub(crate) struct Written {
 }
 
 impl Written {
+    /// The transaction as written, with its changed payments and the ones left as they were.
+    pub(crate) fn new(
+        t: TransactionRow,
+        mut unchanged: Vec<PaymentRow>,
+        changed: Vec<PaymentRow>,
+    ) -> Written {
+        unchanged.extend(changed);
+        unchanged.sort_by_key(|p| p.id);
+        Written {
+            t,
+            payments: unchanged,
+        }
+    }
+
     /// The transaction as the API shows it: what [`view`] would read, without reading it.
     pub(crate) async fn render(&self, tx: &mut Tx) -> ApiResult<wire::Transaction> {
         let allowance = tx.allowance_of(&self.t.key).await?;
@@ -698,10 +712,7 @@ pub(crate) async fn settle(
         .set_transaction_and_payments(&t.key, &confirmed, &changes, now)
         .await?;
     super::allowances::activate(tx, &t, now).await?;
-    let mut payments = unchanged;
-    payments.extend(changed);
-    payments.sort_by_key(|p| p.id);
-    Ok(Written { t, payments })
+    Ok(Written::new(t, unchanged, changed))
 }
 
 /// The same or a lower price for `payment`, given as `price` (minor units) or `price_decimal`
