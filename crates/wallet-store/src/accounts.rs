@@ -560,6 +560,7 @@ impl Tx {
 
     /// Measures every ledger invariant over the whole database.
     pub async fn ledger_check(&mut self) -> Result<LedgerCheck> {
+        self.flush_rows().await?;
         self.flush_deltas().await?;
         let totals: Vec<(String, i64)> = db::query_as(
             "SELECT currency, CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM accounts GROUP BY currency ORDER BY currency",

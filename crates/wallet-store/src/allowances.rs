@@ -232,6 +232,7 @@ impl Tx {
         payment_id: i64,
         allowance_id: i64,
     ) -> Result<()> {
+        self.flush_rows().await?;
         self.payments_of_memo = None;
         db::query("UPDATE payments SET allowance_id = $1 WHERE id = $2")
             .bind(allowance_id)
@@ -244,6 +245,7 @@ impl Tx {
     /// What was reserved under an allowance since `after` (exclusive): the moment its hold was
     /// placed and the payment's price (the confirmed price once confirmed). Released money is not spent.
     pub async fn allowance_spends(&mut self, allowance_id: i64, after: i64) -> Result<Vec<Spend>> {
+        self.flush_rows().await?;
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT h.created_at, p.price FROM payments p JOIN holds h ON h.id = p.hold_id WHERE p.allowance_id = $1 AND p.status IN {SPENT_STATUSES} AND h.created_at > $2"
         ));
@@ -265,6 +267,7 @@ impl Tx {
         currency: Currency,
         after: i64,
     ) -> Result<Vec<Spend>> {
+        self.flush_rows().await?;
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT h.created_at, p.price FROM payments p JOIN holds h ON h.id = p.hold_id WHERE p.payer_wallet_id = $1 AND p.currency = $2 AND p.status IN {SPENT_STATUSES} AND h.created_at > $3"
         ));

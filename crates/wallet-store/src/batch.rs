@@ -23,6 +23,8 @@ pub(crate) enum IfUnchanged {
     ReusedNonce,
     /// Another request with the same idempotency key was answered ([`StoreError::AnsweredMeanwhile`]).
     AnsweredMeanwhile,
+    /// A row this transaction locked changed meanwhile: [`StoreError::Corrupt`], saying which.
+    Corrupt(&'static str),
 }
 
 /// An event of a transaction's audit trail, waiting for commit.
@@ -108,19 +110,57 @@ fn events_insert(events: &[Event]) -> Query {
 }
 
 impl Tx {
-    /// Makes the account changes `deltas` (in their order, see [`Tx::merged_deltas`]) and the
-    /// deferred writes (see the module documentation). `Err` when one refuses the transaction;
-    /// the caller then rolls back.
+    /// Writes now the transaction and payment changes waiting for commit
+    /// ([`Tx::set_transaction_and_payments`]): before a statement that reads or changes
+    /// transactions or payments. On PostgreSQL in one statement.
+    pub(crate) async fn flush_rows(&mut self) -> Result<()> {
+        let Some(rows) = self.pending_rows.take() else {
+            return Ok(());
+        };
+        let writes = rows.writes();
+        let n = writes.len();
+        let changed = if self.backend == Backend::Postgres && n > 1 {
+            let row = combined(writes, Vec::new(), None)
+                .fetch_one(self.conn())
+                .await
+                .map_err(StoreError::from_db)?;
+            counts_of(&row, n)?
+        } else {
+            let mut changed = Vec::with_capacity(n);
+            for q in writes {
+                changed.push(
+                    q.execute(self.conn())
+                        .await
+                        .map_err(StoreError::from_db)?
+                        .rows_affected(),
+                );
+            }
+            changed
+        };
+        each_changed_one(&rows.key, &changed)
+    }
+
+    /// Makes the transaction and payment changes waiting for commit, the account changes `deltas`
+    /// (in their order, see [`Tx::merged_deltas`]) and the deferred writes (see the module
+    /// documentation). `Err` when one refuses the transaction; the caller then rolls back.
     pub(crate) async fn run_at_commit(&mut self, mut deltas: Vec<Delta>) -> Result<()> {
+        let pending = self.pending_rows.take();
+        let rows = pending.as_ref().map(|r| r.writes()).unwrap_or_default();
+        let row_key = pending.map(|r| r.key).unwrap_or_default();
         let writes = self.at_commit.take();
         let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) = writes.into_iter().unzip();
+        let n_rows = rows.len();
         let changed: Vec<u64> = match (self.backend, deltas.pop()) {
             (Backend::Postgres, Some(last)) => {
-                // Every account change and every write in one statement: the accounts first,
-                // in their order (so their locks are held only for this statement and the
-                // `COMMIT`), then the shared rows of the writes (rate counts): one order in
-                // every transaction.
-                let chain = deltas.iter().map(Delta::update).collect();
+                // Every change and every write in one statement: the transaction's rows
+                // first (the payments, then the transaction: the order they are locked in by
+                // every change of a transaction), then the accounts in their order (so their
+                // locks are held only for this statement and the `COMMIT`), then the shared
+                // rows of the writes (rate counts): one order in every transaction.
+                let chain = rows
+                    .into_iter()
+                    .chain(deltas.iter().map(Delta::update))
+                    .collect();
                 let counts = combined(chain, queries, Some(last.update()))
                     .fetch_optional(self.conn())
                     .await
@@ -131,46 +171,71 @@ impl Tx {
                         "an account update changed no row".into(),
                     ));
                 };
-                let counts = counts_of(&row, deltas.len() + checks.len())?;
-                let (accounts, writes) = counts.split_at(deltas.len());
+                let counts = counts_of(&row, n_rows + deltas.len() + checks.len())?;
+                let (rows, rest) = counts.split_at(n_rows);
+                each_changed_one(&row_key, rows)?;
+                let (accounts, writes) = rest.split_at(deltas.len());
                 for (d, n) in deltas.iter().zip(accounts) {
                     self.check_delta(d, *n).await?;
                 }
                 writes.to_vec()
             }
-            (backend, last) => {
+            (Backend::Postgres, None) if n_rows + queries.len() > 1 => {
+                let row = combined(rows, queries, None)
+                    .fetch_one(self.conn())
+                    .await
+                    .map_err(StoreError::from_db)?;
+                let counts = counts_of(&row, n_rows + checks.len())?;
+                let (rows, writes) = counts.split_at(n_rows);
+                each_changed_one(&row_key, rows)?;
+                writes.to_vec()
+            }
+            (_, last) => {
+                let mut changed = Vec::with_capacity(n_rows);
+                for q in rows {
+                    changed.push(
+                        q.execute(self.conn())
+                            .await
+                            .map_err(StoreError::from_db)?
+                            .rows_affected(),
+                    );
+                }
+                each_changed_one(&row_key, &changed)?;
                 for d in deltas.iter().chain(&last) {
                     self.apply_delta(d).await?;
                 }
-                if backend == Backend::Postgres && queries.len() > 1 {
-                    let row = combined(Vec::new(), queries, None)
-                        .fetch_one(self.conn())
-                        .await
-                        .map_err(StoreError::from_db)?;
-                    counts_of(&row, checks.len())?
-                } else {
-                    let mut changed = Vec::with_capacity(queries.len());
-                    for q in queries {
-                        changed.push(
-                            q.execute(self.conn())
-                                .await
-                                .map_err(StoreError::from_db)?
-                                .rows_affected(),
-                        );
-                    }
-                    changed
+                let mut changed = Vec::with_capacity(queries.len());
+                for q in queries {
+                    changed.push(
+                        q.execute(self.conn())
+                            .await
+                            .map_err(StoreError::from_db)?
+                            .rows_affected(),
+                    );
                 }
+                changed
             }
         };
         for (n, check) in changed.into_iter().zip(checks) {
             match (n, check) {
                 (0, IfUnchanged::ReusedNonce) => return Err(StoreError::ReusedNonce),
                 (0, IfUnchanged::AnsweredMeanwhile) => return Err(StoreError::AnsweredMeanwhile),
+                (0, IfUnchanged::Corrupt(what)) => return Err(StoreError::Corrupt(what.into())),
                 _ => {}
             }
         }
         Ok(())
     }
+}
+
+/// `Err` unless each of a transaction's row changes changed its one row.
+fn each_changed_one(key: &str, changed: &[u64]) -> Result<()> {
+    if changed.iter().any(|n| *n != 1) {
+        return Err(StoreError::Corrupt(format!(
+            "transaction {key}: a payment or the transaction itself to change is gone"
+        )));
+    }
+    Ok(())
 }
 
 fn counts_of(row: &db::Row, n: usize) -> Result<Vec<u64>> {
@@ -189,7 +254,7 @@ fn counts_of(row: &db::Row, n: usize) -> Result<Vec<u64>> {
 /// answers the counts in its `RETURNING` (no row if it changed none). Each `$N` is renumbered
 /// after the parameters before it. The parts must not change the same row (the parts of one
 /// statement do not see each other's changes); they do not: each writes a table of its own, or
-/// inserts rows, or (`chain`) changes one account each.
+/// inserts rows, or (`chain`) changes one row each: a payment, the transaction, an account.
 ///
 /// `chain` (more `UPDATE … WHERE …`, answered first as `a0`, `a1`, …) runs before `main`, in
 /// order: each of them and `main` has `AND (SELECT count(*) FROM a{i-1}) >= 0` added to its
@@ -250,7 +315,7 @@ fn combined(chain: Vec<Query>, parts: Vec<Query>, main: Option<Query>) -> Query 
 }
 
 /// `sql` with every parameter `$N` written `$(N + offset)`. The store's SQL has no `$` in literals.
-fn renumber(sql: &str, offset: usize) -> String {
+pub(crate) fn renumber(sql: &str, offset: usize) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut chars = sql.char_indices().peekable();
     while let Some((_, c)) = chars.next() {

@@ -1,7 +1,8 @@
 //! Who is who: users, wallets, projects, API clients, nonces, reservation codes and settings.
 
 use crate::db::Row;
-use crate::{Result, StoreError, Tx, db};
+use crate::rows::Cols;
+use crate::{Result, StoreError, Tx, batch, db};
 
 /// A wallet holder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -384,10 +385,16 @@ impl Tx {
         .map_err(StoreError::from_db)
     }
 
-    /// Finds and locks a code by its keyed hash.
+    /// Finds and locks a code by its keyed hash (answered without a statement when
+    /// [`Tx::transaction_and_code_for_update`] read it).
     pub async fn code_for_update(&mut self, code_hash: &str) -> Result<Option<CodeRow>> {
+        if let Some((hash, code)) = &self.code_memo
+            && hash == code_hash
+        {
+            return Ok(code.clone());
+        }
         let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {CODE_COLUMNS}, used_at FROM reservation_codes WHERE code_hash = $1{}",
+            "SELECT {CODE_COLUMNS} FROM reservation_codes WHERE code_hash = $1{}",
             self.for_update()
         ));
         let row = db::query(q)
@@ -395,30 +402,22 @@ impl Tx {
             .fetch_optional(self.conn())
             .await?;
         row.as_ref()
-            .map(|r| code_from_row(r, r.try_get("used_at")?))
+            .map(|r| code_from(Cols::new(r, "")))
             .transpose()
     }
 
-    /// Marks the unused code with this hash used by `transaction_key`, and answers it as it was
-    /// (unused): one statement where reading, locking and marking took two. `None` if there is
-    /// no unused code with this hash ([`Tx::code_for_update`] tells which). A caller whose
-    /// checks then refuse the code drops this transaction, and the mark with it.
-    pub async fn take_code(
-        &mut self,
-        code_hash: &str,
-        transaction_key: &str,
-        now: i64,
-    ) -> Result<Option<CodeRow>> {
-        let q = sqlx::AssertSqlSafe(format!(
-            "UPDATE reservation_codes SET used_at = $1, transaction_key = $2 WHERE code_hash = $3 AND used_at IS NULL RETURNING {CODE_COLUMNS}"
-        ));
-        let row = db::query(q)
-            .bind(now)
-            .bind(transaction_key)
-            .bind(code_hash)
-            .fetch_optional(self.conn())
-            .await?;
-        row.as_ref().map(|r| code_from_row(r, None)).transpose()
+    /// Marks code `id` used by `transaction_key` at commit (in the commit's last statement on
+    /// PostgreSQL). The caller holds the code's lock ([`Tx::code_for_update`]) and found it unused;
+    /// if it is used by then all the same, the commit is refused and nothing is written.
+    pub fn use_code_at_commit(&mut self, id: i64, transaction_key: &str, now: i64) {
+        self.code_memo = None;
+        self.at_commit.push(
+            db::query("UPDATE reservation_codes SET used_at = $1, transaction_key = $2 WHERE id = $3 AND used_at IS NULL")
+                .bind(now)
+                .bind(transaction_key)
+                .bind(id),
+            batch::IfUnchanged::Corrupt("a reservation code locked unused was used"),
+        );
     }
 
     pub async fn setting(&mut self, name: &str) -> Result<Option<String>> {
@@ -458,15 +457,15 @@ pub(crate) fn nonce_insert(mac_id: &str, nonce: &str, now: i64) -> db::Query {
         .bind(now)
 }
 
-const CODE_COLUMNS: &str = "id, wallet_id, max_amount, currency, expires_at";
+pub(crate) const CODE_COLUMNS: &str = "id, wallet_id, max_amount, currency, expires_at, used_at";
 
-fn code_from_row(r: &db::Row, used_at: Option<i64>) -> Result<CodeRow> {
+pub(crate) fn code_from(c: Cols) -> Result<CodeRow> {
     Ok(CodeRow {
-        id: r.try_get("id")?,
-        wallet_id: r.try_get("wallet_id")?,
-        max_amount: r.try_get("max_amount")?,
-        currency: r.try_get("currency")?,
-        expires_at: r.try_get("expires_at")?,
-        used_at,
+        id: c.get("id")?,
+        wallet_id: c.get("wallet_id")?,
+        max_amount: c.get("max_amount")?,
+        currency: c.get("currency")?,
+        expires_at: c.get("expires_at")?,
+        used_at: c.get("used_at")?,
     })
 }

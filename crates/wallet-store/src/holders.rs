@@ -117,6 +117,8 @@ pub struct PayerRow {
     pub holder: Option<HolderRow>,
     /// The wallet's spending limits, every currency.
     limits: Vec<(Currency, LimitKind, WindowLimit)>,
+    /// Every wallet it was asked about as one it would pay ([`Tx::payer`]) is active.
+    pub pays_only_active: bool,
 }
 
 impl PayerRow {
@@ -141,20 +143,36 @@ fn limit_kind(kind: &str) -> Result<LimitKind> {
 }
 
 impl Tx {
-    /// The wallet `wallet_id` with its holder and its spending limits: what the reservation
-    /// checks read, in one statement where it took three.
-    pub async fn payer(&mut self, wallet_id: i64) -> Result<Option<PayerRow>> {
-        let rows = db::query(
+    /// The wallet `wallet_id` with its holder and its spending limits, and whether the wallets
+    /// it would pay (`paying`) are all active: what the reservation checks read, in one
+    /// statement where it took four.
+    pub async fn payer(&mut self, wallet_id: i64, paying: &[i64]) -> Result<Option<PayerRow>> {
+        let mut paying = paying.to_vec();
+        paying.sort_unstable();
+        paying.dedup();
+        let list: Vec<String> = (0..paying.len()).map(|i| format!("${}", i + 2)).collect();
+        let active = if paying.is_empty() {
+            "0".to_owned()
+        } else {
+            format!(
+                "(SELECT COUNT(*) FROM wallets b WHERE b.status = 'active' AND b.id IN ({}))",
+                list.join(", ")
+            )
+        };
+        let q = sqlx::AssertSqlSafe(format!(
             "SELECT w.id AS id, w.owner_user_id AS owner_user_id, w.status AS status, w.can_pay AS can_pay, \
              u.id AS user_id, u.email AS email, u.phone AS phone, u.phone_confirmed AS phone_confirmed, \
              u.identity_verified AS identity_verified, u.restricted AS restricted, u.person_type AS person_type, \
-             l.currency AS l_currency, l.kind AS l_kind, l.max_price AS l_max_price, l.period AS l_period \
+             l.currency AS l_currency, l.kind AS l_kind, l.max_price AS l_max_price, l.period AS l_period, \
+             {active} AS active_paid \
              FROM wallets w LEFT JOIN users u ON u.id = w.owner_user_id LEFT JOIN wallet_limits l ON l.wallet_id = w.id \
-             WHERE w.id = $1 ORDER BY l.currency, l.kind",
-        )
-        .bind(wallet_id)
-        .fetch_all(self.conn())
-        .await?;
+             WHERE w.id = $1 ORDER BY l.currency, l.kind"
+        ));
+        let rows = paying
+            .iter()
+            .fold(db::query(q).bind(wallet_id), |q, id| q.bind(*id))
+            .fetch_all(self.conn())
+            .await?;
         let Some(r) = rows.first() else {
             return Ok(None);
         };
@@ -190,10 +208,12 @@ impl Tx {
                 },
             ));
         }
+        let active_paid: i64 = r.try_get("active_paid")?;
         Ok(Some(PayerRow {
             wallet,
             holder,
             limits,
+            pays_only_active: active_paid == paying.len() as i64,
         }))
     }
 
@@ -535,6 +555,7 @@ impl Tx {
         key: &str,
         correlation_key: Option<&str>,
     ) -> Result<()> {
+        self.flush_rows().await?;
         db::query("UPDATE transactions SET correlation_key = $1 WHERE transaction_key = $2")
             .bind(correlation_key)
             .bind(key)
@@ -545,6 +566,7 @@ impl Tx {
 
     /// Keys of `waiting` FLASH transactions of the wallets of the holder with this phone.
     pub async fn waiting_flash_of_phone(&mut self, phone: &str) -> Result<Vec<(String, String)>> {
+        self.flush_rows().await?;
         Ok(db::query_as(
             "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id JOIN users u ON u.id = w.owner_user_id WHERE u.phone = $1 AND u.phone_confirmed = 1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
         )

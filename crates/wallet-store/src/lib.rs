@@ -291,6 +291,11 @@ pub struct Tx {
     /// What [`Tx::transaction_for_update`] read of a transaction's payments, until this
     /// transaction writes a payment.
     payments_of_memo: Option<(String, Vec<PaymentRow>)>,
+    /// A transaction's and its payments' changes, written at commit or before the next statement
+    /// on those rows ([`Tx::set_transaction_and_payments`]).
+    pending_rows: Option<transactions::PendingRows>,
+    /// The reservation code [`Tx::transaction_and_code_for_update`] read and locked, by its hash.
+    code_memo: Option<(String, Option<CodeRow>)>,
     /// The store's known account ids, and those this transaction learned (known at commit).
     account_ids: Arc<accounts::AccountIds>,
     learned_accounts: Vec<((accounts::AccountOwner, wallet_core::Currency), i64)>,
@@ -306,6 +311,8 @@ impl Tx {
             at_commit: batch::AtCommit::default(),
             allowance_of_memo: None,
             payments_of_memo: None,
+            pending_rows: None,
+            code_memo: None,
             account_ids,
             learned_accounts: Vec::new(),
         }
@@ -365,6 +372,7 @@ impl Tx {
     /// Runs SQL as given (tests: statements the typed methods never issue).
     #[cfg(feature = "testing")]
     pub async fn execute_unchecked(&mut self, sql: &str) -> Result<u64> {
+        self.flush_rows().await?;
         self.allowance_of_memo = None;
         self.payments_of_memo = None;
         self.conn()

@@ -112,6 +112,7 @@ impl Tx {
 
     /// Keys of `new` transactions created before `before` (due for deletion by age).
     pub async fn aged_new_transactions(&mut self, before: i64, limit: i64) -> Result<Vec<String>> {
+        self.flush_rows().await?;
         Ok(db::query_scalar(
             "SELECT transaction_key FROM transactions WHERE status = 'new' AND created_at <= $1 ORDER BY created_at LIMIT $2",
         )

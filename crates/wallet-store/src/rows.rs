@@ -56,6 +56,20 @@ pub struct TransactionState {
     pub confirmed_at: Option<i64>,
 }
 
+impl TransactionState {
+    /// `t` as it is once this state is written: what a read after the write answers.
+    pub fn applied_to(&self, t: &TransactionRow) -> TransactionRow {
+        TransactionRow {
+            status: self.status,
+            kind: self.kind,
+            wallet_id: self.wallet_id,
+            reserved_until: self.reserved_until,
+            confirmed_at: self.confirmed_at,
+            ..t.clone()
+        }
+    }
+}
+
 /// A payment's new state, as [`crate::Tx::update_payment`] writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PaymentChange {
@@ -65,6 +79,20 @@ pub struct PaymentChange {
     pub payer_wallet_id: Option<i64>,
     pub hold_id: Option<i64>,
     pub confirmed_at: Option<i64>,
+}
+
+impl PaymentChange {
+    /// `p` as it is once this change is written: what a read after the write answers.
+    pub fn applied_to(&self, p: &PaymentRow) -> PaymentRow {
+        PaymentRow {
+            status: self.status,
+            price: self.price,
+            payer_wallet_id: self.payer_wallet_id,
+            hold_id: self.hold_id,
+            confirmed_at: self.confirmed_at,
+            ..p.clone()
+        }
+    }
 }
 
 /// What is needed to insert a transaction.

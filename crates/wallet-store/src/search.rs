@@ -141,6 +141,7 @@ type StatementTuple = (
 impl Tx {
     /// A page of a wallet's ledger entries, newest first, and how many match in all.
     pub async fn statements(&mut self, f: &StatementFilter) -> Result<(i64, Vec<StatementRow>)> {
+        self.flush_rows().await?;
         let mut w = Where::new();
         w.int("a.wallet_id =", f.wallet_id);
         w.texts_in("a.currency", &f.currencies);
@@ -205,6 +206,7 @@ impl Tx {
         &mut self,
         f: &SearchFilter,
     ) -> Result<(i64, Vec<TransactionRow>)> {
+        self.flush_rows().await?;
         let w = filter_clause(f, "wallet_id");
         let count_sql = sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM transactions WHERE 1 = 1{}",
@@ -235,6 +237,7 @@ impl Tx {
 
     /// A page of the project's payments matching `f`, newest first, and how many match in all.
     pub async fn search_payments(&mut self, f: &SearchFilter) -> Result<(i64, Vec<PaymentRow>)> {
+        self.flush_rows().await?;
         let w = filter_clause(f, "payer_wallet_id");
         let count_sql = sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM payments WHERE 1 = 1{}",

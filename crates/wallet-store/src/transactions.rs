@@ -1,7 +1,8 @@
 //! Transactions, their payments and their event log.
 
 use crate::allowances::{COLUMNS as ALLOWANCE_COLUMNS, allowance_from};
-use crate::batch::Event;
+use crate::batch::{Event, renumber};
+use crate::directory::{CODE_COLUMNS, code_from};
 use crate::rows::{
     Cols, PAYMENT_COLUMNS, TRANSACTION_COLUMNS, aliased, payment_from, payment_from_row,
     transaction_from_row,
@@ -17,44 +18,60 @@ use wallet_core::reserve::ReserveSpec;
 impl Tx {
     /// Inserts a new transaction.
     pub async fn insert_transaction(&mut self, t: &TransactionRow, now: i64) -> Result<()> {
-        let (reserve_for, reserve_until, flat) = match t.reserve {
-            ReserveSpec::Default => (None, None, false),
-            ReserveSpec::For { seconds, flat } => (Some(seconds), None, flat),
-            ReserveSpec::Until { at, flat } => (None, Some(at), flat),
-        };
-        db::query(
-            "INSERT INTO transactions (transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, updated_at, restrictions_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
-        )
-        .bind(&t.key)
-        .bind(t.project_id)
-        .bind(t.client_id)
-        .bind(t.status.as_str())
-        .bind(t.kind.map(|k| k.as_str()))
-        .bind(t.wallet_id)
-        .bind(t.created_at)
-        .bind(t.confirmed_at)
-        .bind(reserve_for)
-        .bind(reserve_until)
-        .bind(i64::from(flat))
-        .bind(t.reserved_until)
-        .bind(i64::from(t.use_allowance))
-        .bind(i64::from(t.suggest_allowance))
-        .bind(i64::from(t.auto_confirm))
-        .bind(t.redirect_uri.as_deref())
-        .bind(t.callback_uri.as_deref())
-        .bind(i64::from(t.callbacks_disabled))
-        .bind(t.user_json.as_deref())
-        .bind(t.inquiries_json.as_deref())
-        .bind(now)
-        .bind(t.restrictions_json.as_deref())
-        .execute(self.conn())
-        .await
-        .map_err(StoreError::from_db)?;
+        transaction_insert(t, now)
+            .execute(self.conn())
+            .await
+            .map_err(StoreError::from_db)?;
         Ok(())
+    }
+
+    /// [`Tx::insert_transaction`] and [`Tx::insert_payment_row`] for each of `payments` (which
+    /// belong to it), on PostgreSQL in one statement. Answers the payments as stored, in order.
+    pub async fn insert_transaction_with_payments(
+        &mut self,
+        t: &TransactionRow,
+        payments: &[NewPaymentRow],
+        now: i64,
+    ) -> Result<Vec<PaymentRow>> {
+        if self.backend == Backend::Sqlite || payments.is_empty() {
+            self.insert_transaction(t, now).await?;
+            let mut rows = Vec::with_capacity(payments.len());
+            for p in payments {
+                rows.push(self.insert_payment_row(p).await?);
+            }
+            return Ok(rows);
+        }
+        self.payments_of_memo = None;
+        let (t_sql, mut args) = transaction_insert(t, now).into_parts();
+        let values: Vec<String> = (0..payments.len())
+            .map(|i| renumber(PAYMENT_VALUES, args.len() + i * PAYMENT_PARAMETERS))
+            .collect();
+        // The payments' foreign key is checked at the end of the statement, when the
+        // transaction's row is there.
+        let q = sqlx::AssertSqlSafe(format!(
+            "WITH t AS ({t_sql}) {PAYMENT_INSERT} VALUES {} RETURNING {PAYMENT_COLUMNS}",
+            values.join(", ")
+        ));
+        for p in payments {
+            args.extend(bind_payment(db::query(""), p).into_parts().1);
+        }
+        let rows = args
+            .into_iter()
+            .fold(db::query(q), db::Query::bind)
+            .fetch_all(self.conn())
+            .await
+            .map_err(StoreError::from_db)?;
+        let mut rows = rows
+            .iter()
+            .map(payment_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        rows.sort_by_key(|p| p.id);
+        Ok(rows)
     }
 
     /// Reads a transaction by key.
     pub async fn transaction(&mut self, key: &str) -> Result<Option<TransactionRow>> {
+        self.flush_rows().await?;
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE transaction_key = $1"
         ));
@@ -66,10 +83,41 @@ impl Tx {
     /// and its allowance come in the same round trip: [`Tx::payments_of`] and
     /// [`Tx::allowance_of`] answer them until this transaction writes a payment or an allowance.
     pub async fn transaction_for_update(&mut self, key: &str) -> Result<Option<TransactionRow>> {
+        self.lock_transaction(key, None).await
+    }
+
+    /// [`Tx::transaction_for_update`], and the reservation code with this keyed hash, read and
+    /// locked in the same statement: [`Tx::code_for_update`] answers it (reserving by code).
+    pub async fn transaction_and_code_for_update(
+        &mut self,
+        key: &str,
+        code_hash: &str,
+    ) -> Result<Option<TransactionRow>> {
+        self.lock_transaction(key, Some(code_hash)).await
+    }
+
+    async fn lock_transaction(
+        &mut self,
+        key: &str,
+        code_hash: Option<&str>,
+    ) -> Result<Option<TransactionRow>> {
+        self.flush_rows().await?;
+        let (with, code_columns, code_join) = match code_hash {
+            // A locking `SELECT` of its own: a row lock cannot reach into an outer join.
+            Some(_) => (
+                format!(
+                    "WITH c AS MATERIALIZED (SELECT {CODE_COLUMNS} FROM reservation_codes WHERE code_hash = $2{}) ",
+                    self.for_update()
+                ),
+                format!(", {}", *C_COLUMNS),
+                " LEFT JOIN c ON true",
+            ),
+            None => (String::new(), String::new(), ""),
+        };
         let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {}, {}, {} FROM transactions t \
+            "{with}SELECT {}, {}, {}{code_columns} FROM transactions t \
              LEFT JOIN payments p ON p.transaction_key = t.transaction_key \
-             LEFT JOIN allowances a ON a.id = (SELECT max(id) FROM allowances WHERE transaction_key = t.transaction_key) \
+             LEFT JOIN allowances a ON a.id = (SELECT max(id) FROM allowances WHERE transaction_key = t.transaction_key){code_join} \
              WHERE t.transaction_key = $1 ORDER BY p.id{}",
             *T_COLUMNS,
             *P_COLUMNS,
@@ -79,7 +127,11 @@ impl Tx {
                 Backend::Sqlite => "",
             }
         ));
-        let rows = db::query(q).bind(key).fetch_all(self.conn()).await?;
+        let mut q = db::query(q).bind(key);
+        if let Some(hash) = code_hash {
+            q = q.bind(hash);
+        }
+        let rows = q.fetch_all(self.conn()).await?;
         let Some(first) = rows.first() else {
             return Ok(None);
         };
@@ -94,6 +146,13 @@ impl Tx {
             Some(_) => Some(allowance_from(Cols::new(first, "a_"))?),
             None => None,
         };
+        if let Some(hash) = code_hash {
+            let code = match first.try_get::<Option<i64>, _>("c_id")? {
+                Some(_) => Some(code_from(Cols::new(first, "c_"))?),
+                None => None,
+            };
+            self.code_memo = Some((hash.to_owned(), code));
+        }
         self.payments_of_memo = Some((key.to_owned(), payments));
         self.allowance_of_memo = Some((key.to_owned(), allowance));
         Ok(Some(t))
@@ -107,8 +166,9 @@ impl Tx {
         state: &TransactionState,
         now: i64,
     ) -> Result<TransactionRow> {
+        self.flush_rows().await?;
         let q = sqlx::AssertSqlSafe(format!(
-            "UPDATE transactions SET status = $1, kind = $2, wallet_id = $3, reserved_until = $4, confirmed_at = $5, updated_at = $6 WHERE transaction_key = $7 RETURNING {TRANSACTION_COLUMNS}"
+            "{UPDATE_TRANSACTION} RETURNING {TRANSACTION_COLUMNS}"
         ));
         let row = bind_state(db::query(q), state, now)
             .bind(key)
@@ -118,82 +178,54 @@ impl Tx {
         transaction_from_row(&row)
     }
 
-    /// [`Tx::update_payment`] for each of `changes`, then [`Tx::set_transaction_state`]: on
-    /// PostgreSQL in one statement, one round trip where it took one per row. Answers the rows
-    /// as stored: the transaction, and the changed payments in id order.
+    /// Changes a transaction's state and some of its payments (`changes`: each payment as it is
+    /// now, with its change), like [`Tx::update_payment`] for each and [`Tx::set_transaction_state`],
+    /// but written at commit: on PostgreSQL inside the commit's last statement (`batch.rs`), where
+    /// it took a round trip of its own. Until then the change waits in this `Tx`; a later call for
+    /// the same transaction replaces it, and any statement of this `Tx` that reads or changes
+    /// transactions or payments writes it first ([`Tx::flush_rows`]), so no read sees the rows
+    /// as they were. Answers the rows as they will be: the transaction, and the changed payments
+    /// in id order.
     pub async fn set_transaction_and_payments(
         &mut self,
-        key: &str,
+        t: &TransactionRow,
         state: &TransactionState,
-        changes: &[PaymentChange],
+        changes: &[(PaymentRow, PaymentChange)],
         now: i64,
     ) -> Result<(TransactionRow, Vec<PaymentRow>)> {
-        if self.backend == Backend::Sqlite || changes.is_empty() {
-            let mut payments = Vec::with_capacity(changes.len());
-            for c in changes {
-                payments.push(self.change_payment(c).await?);
-            }
-            payments.sort_by_key(|p| p.id);
-            let t = self.set_transaction_state(key, state, now).await?;
-            return Ok((t, payments));
+        if self.pending_rows.as_ref().is_some_and(|r| r.key != t.key) {
+            self.flush_rows().await?;
         }
         self.payments_of_memo = None;
-        let mut parts = Vec::with_capacity(changes.len() + 1);
-        for i in 0..changes.len() {
-            let n = 6 * i;
-            parts.push(format!(
-                "p{i} AS (UPDATE payments SET status = ${}, price = ${}, payer_wallet_id = ${}, hold_id = ${}, confirmed_at = ${} WHERE id = ${} RETURNING {PAYMENT_COLUMNS})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6
-            ));
+        let pending = self.pending_rows.get_or_insert_with(|| PendingRows {
+            key: t.key.clone(),
+            state: *state,
+            now,
+            changes: Vec::with_capacity(changes.len()),
+        });
+        pending.state = *state;
+        pending.now = now;
+        let mut payments = Vec::with_capacity(changes.len());
+        for (p, c) in changes {
+            if p.id != c.id || p.transaction_key != t.key {
+                return Err(StoreError::Corrupt(format!(
+                    "payment {} is not payment {} of transaction {}",
+                    p.id, c.id, t.key
+                )));
+            }
+            match pending.changes.iter_mut().find(|w| w.id == c.id) {
+                Some(w) => *w = *c,
+                None => pending.changes.push(*c),
+            }
+            payments.push(c.applied_to(p));
         }
-        let n = 6 * changes.len();
-        parts.push(format!(
-            "t AS (UPDATE transactions SET status = ${}, kind = ${}, wallet_id = ${}, reserved_until = ${}, confirmed_at = ${}, updated_at = ${} WHERE transaction_key = ${} RETURNING {TRANSACTION_COLUMNS})",
-            n + 1,
-            n + 2,
-            n + 3,
-            n + 4,
-            n + 5,
-            n + 6,
-            n + 7
-        ));
-        let payments: Vec<String> = (0..changes.len())
-            .map(|i| format!("SELECT * FROM p{i}"))
-            .collect();
-        let q = sqlx::AssertSqlSafe(format!(
-            "WITH {} SELECT {}, {} FROM t CROSS JOIN ({}) p ORDER BY p.id",
-            parts.join(", "),
-            *T_COLUMNS,
-            *P_COLUMNS,
-            payments.join(" UNION ALL ")
-        ));
-        let q = changes.iter().fold(db::query(q), bind_change);
-        let rows = bind_state(q, state, now)
-            .bind(key)
-            .fetch_all(self.conn())
-            .await?;
-        if rows.len() != changes.len() {
-            return Err(StoreError::Corrupt(format!(
-                "transaction {key}: {} of {} payments changed",
-                rows.len(),
-                changes.len()
-            )));
-        }
-        let t = transaction_from_row(&rows[0])?;
-        let payments = rows
-            .iter()
-            .map(|r| payment_from(Cols::new(r, "p_")))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((t, payments))
+        payments.sort_by_key(|p| p.id);
+        Ok((state.applied_to(t), payments))
     }
 
     /// Keys of transactions holding funds past their deadline, oldest deadline first.
     pub async fn due_reservations(&mut self, now: i64, limit: i64) -> Result<Vec<String>> {
+        self.flush_rows().await?;
         let keys = db::query_scalar(
             "SELECT transaction_key FROM transactions WHERE status IN ('reserved', 'waiting_registration', 'waiting_password', 'waiting', 'waiting_funds') AND reserved_until <= $1 ORDER BY reserved_until LIMIT $2",
         )
@@ -213,29 +245,15 @@ impl Tx {
     pub async fn insert_payment_row(&mut self, p: &NewPaymentRow) -> Result<PaymentRow> {
         self.payments_of_memo = None;
         let q = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO payments (transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, freeze_for, freeze_until, created_at) VALUES ($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING {PAYMENT_COLUMNS}"
+            "{PAYMENT_INSERT} VALUES {PAYMENT_VALUES} RETURNING {PAYMENT_COLUMNS}"
         ));
-        let row = db::query(q)
-            .bind(&p.transaction_key)
-            .bind(p.project_id)
-            .bind(p.price)
-            .bind(p.currency.code())
-            .bind(p.description.as_deref())
-            .bind(p.parameters.as_deref())
-            .bind(p.price_rules.as_deref())
-            .bind(p.purpose.as_deref())
-            .bind(p.beneficiary_wallet_id)
-            .bind(p.beneficiary_json.as_deref())
-            .bind(p.freeze_for)
-            .bind(p.freeze_until)
-            .bind(p.created_at)
-            .fetch_one(self.conn())
-            .await?;
+        let row = bind_payment(db::query(q), p).fetch_one(self.conn()).await?;
         payment_from_row(&row)
     }
 
     /// The payments of a transaction, in creation order.
     pub async fn payments_of(&mut self, key: &str) -> Result<Vec<PaymentRow>> {
+        self.flush_rows().await?;
         if let Some((memo_key, payments)) = &self.payments_of_memo
             && memo_key == key
         {
@@ -271,10 +289,9 @@ impl Tx {
     }
 
     async fn change_payment(&mut self, c: &PaymentChange) -> Result<PaymentRow> {
+        self.flush_rows().await?;
         self.payments_of_memo = None;
-        let q = sqlx::AssertSqlSafe(format!(
-            "UPDATE payments SET status = $1, price = $2, payer_wallet_id = $3, hold_id = $4, confirmed_at = $5 WHERE id = $6 RETURNING {PAYMENT_COLUMNS}"
-        ));
+        let q = sqlx::AssertSqlSafe(format!("{UPDATE_PAYMENT} RETURNING {PAYMENT_COLUMNS}"));
         let row = bind_change(db::query(q), c)
             .fetch_optional(self.conn())
             .await?
@@ -319,6 +336,7 @@ impl Tx {
 
     /// Reads and locks a payment by id.
     pub async fn payment_for_update(&mut self, id: i64) -> Result<Option<PaymentRow>> {
+        self.flush_rows().await?;
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1{}",
             self.for_update()
@@ -329,6 +347,7 @@ impl Tx {
 
     /// Moves a payment into another transaction (a payment belongs to exactly one).
     pub async fn move_payment(&mut self, id: i64, transaction_key: &str) -> Result<()> {
+        self.flush_rows().await?;
         self.payments_of_memo = None;
         db::query("UPDATE payments SET transaction_key = $1 WHERE id = $2")
             .bind(transaction_key)
@@ -340,6 +359,7 @@ impl Tx {
 
     /// Reads a payment by id.
     pub async fn payment(&mut self, id: i64) -> Result<Option<PaymentRow>> {
+        self.flush_rows().await?;
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"
         ));
@@ -349,6 +369,7 @@ impl Tx {
 
     /// Sets when a payment's freeze ends.
     pub async fn set_freeze_until(&mut self, id: i64, freeze_until: Option<i64>) -> Result<()> {
+        self.flush_rows().await?;
         self.payments_of_memo = None;
         db::query("UPDATE payments SET freeze_until = $1 WHERE id = $2")
             .bind(freeze_until)
@@ -360,6 +381,7 @@ impl Tx {
 
     /// Ids of frozen payments whose freeze has ended.
     pub async fn freezes_due(&mut self, now: i64, limit: i64) -> Result<Vec<i64>> {
+        self.flush_rows().await?;
         Ok(db::query_scalar(
             "SELECT id FROM payments WHERE status = 'confirmed' AND freeze_until <= $1 ORDER BY freeze_until LIMIT $2",
         )
@@ -375,9 +397,95 @@ impl Tx {
 static T_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("t", TRANSACTION_COLUMNS, ""));
 static P_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("p", PAYMENT_COLUMNS, "p_"));
 static A_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("a", ALLOWANCE_COLUMNS, "a_"));
+static C_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("c", CODE_COLUMNS, "c_"));
 
 /// Binds a transaction state's `status, kind, wallet_id, reserved_until, confirmed_at` and
 /// `updated_at = now`, in that order.
+fn transaction_insert(t: &TransactionRow, now: i64) -> db::Query {
+    let (reserve_for, reserve_until, flat) = match t.reserve {
+        ReserveSpec::Default => (None, None, false),
+        ReserveSpec::For { seconds, flat } => (Some(seconds), None, flat),
+        ReserveSpec::Until { at, flat } => (None, Some(at), flat),
+    };
+    db::query(
+        "INSERT INTO transactions (transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, updated_at, restrictions_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+    )
+    .bind(&t.key)
+    .bind(t.project_id)
+    .bind(t.client_id)
+    .bind(t.status.as_str())
+    .bind(t.kind.map(|k| k.as_str()))
+    .bind(t.wallet_id)
+    .bind(t.created_at)
+    .bind(t.confirmed_at)
+    .bind(reserve_for)
+    .bind(reserve_until)
+    .bind(i64::from(flat))
+    .bind(t.reserved_until)
+    .bind(i64::from(t.use_allowance))
+    .bind(i64::from(t.suggest_allowance))
+    .bind(i64::from(t.auto_confirm))
+    .bind(t.redirect_uri.as_deref())
+    .bind(t.callback_uri.as_deref())
+    .bind(i64::from(t.callbacks_disabled))
+    .bind(t.user_json.as_deref())
+    .bind(t.inquiries_json.as_deref())
+    .bind(now)
+    .bind(t.restrictions_json.as_deref())
+}
+
+const PAYMENT_INSERT: &str = "INSERT INTO payments (transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, freeze_for, freeze_until, created_at)";
+/// One payment's row of [`PAYMENT_INSERT`], bound by [`bind_payment`].
+const PAYMENT_VALUES: &str = "($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+const PAYMENT_PARAMETERS: usize = 13;
+
+fn bind_payment(q: db::Query, p: &NewPaymentRow) -> db::Query {
+    q.bind(&p.transaction_key)
+        .bind(p.project_id)
+        .bind(p.price)
+        .bind(p.currency.code())
+        .bind(p.description.as_deref())
+        .bind(p.parameters.as_deref())
+        .bind(p.price_rules.as_deref())
+        .bind(p.purpose.as_deref())
+        .bind(p.beneficiary_wallet_id)
+        .bind(p.beneficiary_json.as_deref())
+        .bind(p.freeze_for)
+        .bind(p.freeze_until)
+        .bind(p.created_at)
+}
+
+/// A transaction's state and its payments' changes waiting for commit
+/// ([`Tx::set_transaction_and_payments`]).
+pub(crate) struct PendingRows {
+    pub key: String,
+    state: TransactionState,
+    now: i64,
+    /// The latest change of each payment.
+    changes: Vec<PaymentChange>,
+}
+
+impl PendingRows {
+    /// The `UPDATE`s, the payments in id order, then the transaction (the order every change of a
+    /// transaction locks them in); each must change one row.
+    pub(crate) fn writes(&self) -> Vec<db::Query> {
+        let mut changes = self.changes.clone();
+        changes.sort_by_key(|c| c.id);
+        let mut writes: Vec<db::Query> = changes
+            .iter()
+            .map(|c| bind_change(db::query(UPDATE_PAYMENT), c))
+            .collect();
+        writes.push(
+            bind_state(db::query(UPDATE_TRANSACTION), &self.state, self.now)
+                .bind(self.key.as_str()),
+        );
+        writes
+    }
+}
+
+const UPDATE_PAYMENT: &str = "UPDATE payments SET status = $1, price = $2, payer_wallet_id = $3, hold_id = $4, confirmed_at = $5 WHERE id = $6";
+const UPDATE_TRANSACTION: &str = "UPDATE transactions SET status = $1, kind = $2, wallet_id = $3, reserved_until = $4, confirmed_at = $5, updated_at = $6 WHERE transaction_key = $7";
+
 fn bind_state(q: db::Query, state: &TransactionState, now: i64) -> db::Query {
     q.bind(state.status.as_str())
         .bind(state.kind.map(|k| k.as_str()))

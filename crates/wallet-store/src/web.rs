@@ -114,6 +114,7 @@ impl Tx {
     /// `(transaction_key, correlation_key)` of `waiting` FLASH transactions of the user's wallets,
     /// oldest first: what the holder app lists for her to accept or reject.
     pub async fn waiting_flash_of_user(&mut self, user_id: i64) -> Result<Vec<(String, String)>> {
+        self.flush_rows().await?;
         Ok(db::query_as(
             "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id WHERE w.owner_user_id = $1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
         )
@@ -129,6 +130,7 @@ impl Tx {
         wallet_id: Option<i64>,
         limit: i64,
     ) -> Result<Vec<String>> {
+        self.flush_rows().await?;
         Ok(db::query_scalar(
             "SELECT transaction_key FROM transactions WHERE status = 'waiting_funds' AND ($1 = 0 OR wallet_id = $1) ORDER BY created_at, transaction_key LIMIT $2",
         )

@@ -778,7 +778,8 @@ async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
 }
 
 /// `payer` reads a wallet, its holder and its limits in one statement: the same as `wallet`,
-/// `holder` and `wallet_limits` one by one, with no limit, several, and in several currencies.
+/// `holder` and `wallet_limits` one by one, with no limit, several, and in several currencies;
+/// and whether the wallets it would pay are all active.
 #[tokio::test]
 async fn a_payer_is_its_wallet_holder_and_limits() {
     use wallet_core::allowance::WindowLimit;
@@ -788,7 +789,7 @@ async fn a_payer_is_its_wallet_holder_and_limits() {
         let usd = Currency::parse("USD").unwrap();
         let mut tx = store.write().await.unwrap();
         let owner = tx.wallet(wallet).await.unwrap().unwrap().owner_user_id;
-        let payer = tx.payer(wallet).await.unwrap().expect("the wallet");
+        let payer = tx.payer(wallet, &[]).await.unwrap().expect("the wallet");
         assert_eq!(Some(payer.wallet.clone()), tx.wallet(wallet).await.unwrap());
         assert_eq!(payer.holder, tx.holder(owner).await.unwrap(), "{backend:?}");
         assert!(payer.holder.is_some());
@@ -803,7 +804,7 @@ async fn a_payer_is_its_wallet_holder_and_limits() {
                 .await
                 .unwrap();
         }
-        let payer = tx.payer(wallet).await.unwrap().unwrap();
+        let payer = tx.payer(wallet, &[]).await.unwrap().unwrap();
         for currency in [eur(), usd] {
             let one_by_one = tx.wallet_limits(wallet, currency).await.unwrap();
             assert_eq!(
@@ -813,7 +814,25 @@ async fn a_payer_is_its_wallet_holder_and_limits() {
             );
         }
         assert_eq!(payer.limits_in(eur()).len(), 2);
-        assert_eq!(tx.payer(wallet + 1000).await.unwrap(), None);
+        assert_eq!(tx.payer(wallet + 1000, &[]).await.unwrap(), None);
+
+        let (other, _, _) = project_with_transaction(&mut tx, "k1").await;
+        async fn pays_only_active(tx: &mut wallet_store::Tx, wallet: i64, paying: &[i64]) -> bool {
+            let payer = tx.payer(wallet, paying).await.unwrap().unwrap();
+            payer.pays_only_active
+        }
+        assert!(pays_only_active(&mut tx, wallet, &[]).await, "{backend:?}");
+        assert!(pays_only_active(&mut tx, wallet, &[other, other]).await);
+        let unknown = [other, wallet + 1000];
+        assert!(
+            !pays_only_active(&mut tx, wallet, &unknown).await,
+            "{backend:?}"
+        );
+        tx.set_wallet_active(other, false).await.unwrap();
+        assert!(
+            !pays_only_active(&mut tx, wallet, &[other]).await,
+            "{backend:?}"
+        );
     }
 }
 
@@ -904,9 +923,10 @@ async fn concurrent_moves_both_ways_between_accounts_all_commit() {
     }
 }
 
-/// A transaction's state and several of its payments written at once (one statement on
-/// PostgreSQL) answer the rows as stored — what reading them gives — and leave the other
-/// payments alone.
+/// A transaction's state and several of its payments, written at commit (in the commit's last
+/// statement on PostgreSQL), answer the rows as a read gives them: a read in the same database
+/// transaction writes them first, a later change replaces them, and the other payments stay
+/// as they were. A change whose rows are gone refuses the commit, and nothing is written.
 #[tokio::test]
 async fn a_transaction_and_its_payments_are_written_at_once() {
     use wallet_core::{PaymentStatus, TransactionStatus};
@@ -920,32 +940,42 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
             tx.insert_payment(&pay(200)).await.unwrap(),
             tx.insert_payment(&pay(300)).await.unwrap(),
         ];
-        let change = |id, price| wallet_store::PaymentChange {
-            id,
-            status: PaymentStatus::Reserved,
-            price,
-            payer_wallet_id: Some(wallet),
-            hold_id: None,
-            confirmed_at: None,
+        let rows = tx.payments_of("k1").await.unwrap();
+        let change = |i: usize, status, price| {
+            (
+                rows[i].clone(),
+                wallet_store::PaymentChange {
+                    id: ids[i],
+                    status,
+                    price,
+                    payer_wallet_id: Some(wallet),
+                    hold_id: None,
+                    confirmed_at: None,
+                },
+            )
         };
-        let state = wallet_store::TransactionState {
-            status: TransactionStatus::Reserved,
+        let state = |status, reserved_until| wallet_store::TransactionState {
+            status,
             kind: Some(wallet_core::TransactionType::ReservationCode),
             wallet_id: Some(wallet),
-            reserved_until: Some(99),
+            reserved_until: Some(reserved_until),
             confirmed_at: None,
         };
+        let reserved = state(TransactionStatus::Reserved, 99);
         // Given out of order; answered in id order.
         let (written, payments) = tx
             .set_transaction_and_payments(
-                "k1",
-                &state,
-                &[change(ids[2], 250), change(ids[0], 90)],
+                &t,
+                &reserved,
+                &[
+                    change(2, PaymentStatus::Reserved, 250),
+                    change(0, PaymentStatus::Reserved, 90),
+                ],
                 7,
             )
             .await
             .unwrap();
-        assert_eq!(written.state(), state, "{backend:?}");
+        assert_eq!(written.state(), reserved, "{backend:?}");
         assert_eq!(written.key, t.key);
         let read = tx.payments_of("k1").await.unwrap();
         assert_eq!(payments, [read[0].clone(), read[2].clone()], "{backend:?}");
@@ -955,11 +985,186 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
             PaymentStatus::New,
             "{backend:?}: not changed"
         );
-        assert_eq!(tx.transaction("k1").await.unwrap(), Some(written));
-        // No such transaction: an error (the caller drops the database transaction).
-        let missing = tx
-            .set_transaction_and_payments("nope", &state, &[change(ids[1], 1)], 7)
+        assert_eq!(tx.transaction("k1").await.unwrap(), Some(written.clone()));
+
+        // Changed twice before commit, never read in between: the commit writes the last change.
+        let rows = read;
+        let confirmed = state(TransactionStatus::Confirmed, 120);
+        tx.set_transaction_and_payments(
+            &written,
+            &reserved,
+            &[change(1, PaymentStatus::Reserved, 10)],
+            8,
+        )
+        .await
+        .unwrap();
+        let (last, last_payments) = tx
+            .set_transaction_and_payments(
+                &written,
+                &confirmed,
+                &[(
+                    rows[1].clone(),
+                    wallet_store::PaymentChange {
+                        status: PaymentStatus::Done,
+                        price: 5,
+                        ..change(1, PaymentStatus::Reserved, 10).1
+                    },
+                )],
+                9,
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(
+            tx.transaction("k1").await.unwrap(),
+            Some(last),
+            "{backend:?}"
+        );
+        let read = tx.payments_of("k1").await.unwrap();
+        assert_eq!(read[1], last_payments[0], "{backend:?}");
+        assert_eq!((read[1].status, read[1].price), (PaymentStatus::Done, 5));
+        assert_eq!(read[0].price, 90, "{backend:?}: the first change stays");
+        drop(tx);
+
+        // The transaction is gone when the change is written: the commit is refused, whole.
+        let mut tx = store.write().await.unwrap();
+        let gone = wallet_store::TransactionRow {
+            key: "nope".into(),
+            ..t.clone()
+        };
+        let before = store.read().await.unwrap().payments_of("k1").await.unwrap();
+        let mut other = change(1, PaymentStatus::Canceled, 1);
+        other.0.transaction_key = "nope".into();
+        tx.set_transaction_and_payments(&gone, &reserved, &[other], 10)
+            .await
+            .unwrap();
+        assert!(tx.commit().await.is_err(), "{backend:?}");
+        let after = store.read().await.unwrap().payments_of("k1").await.unwrap();
+        assert_eq!(after, before, "{backend:?}: nothing written");
+    }
+}
+
+/// A new transaction and its new payments are inserted together (one statement on PostgreSQL):
+/// the payments are answered as stored, in order, as a read gives them; a transaction without
+/// payments is inserted alone; a payment the store refuses (its beneficiary wallet does not
+/// exist) refuses the transaction's row with it.
+#[tokio::test]
+async fn a_transaction_is_inserted_with_its_payments() {
+    for backend in BACKENDS {
+        let (store, _, _) = funded(backend, 1).await;
+        let mut tx = store.write().await.unwrap();
+        let (project_wallet, project, t) = project_with_transaction(&mut tx, "k0").await;
+        let pay = |key, price| new_payment(key, project, project_wallet, price);
+        let new = wallet_store::TransactionRow {
+            key: "k1".into(),
+            ..t.clone()
+        };
+        let written = tx
+            .insert_transaction_with_payments(&new, &[pay("k1", 3), pay("k1", 1), pay("k1", 2)], 5)
+            .await
+            .unwrap();
+        assert_eq!(tx.payments_of("k1").await.unwrap(), written, "{backend:?}");
+        let prices: Vec<i64> = written.iter().map(|p| p.price).collect();
+        assert_eq!(prices, [3, 1, 2], "{backend:?}: in the order given");
+        assert_eq!(tx.transaction("k1").await.unwrap(), Some(new));
+
+        let alone = wallet_store::TransactionRow {
+            key: "k2".into(),
+            ..t.clone()
+        };
+        let none = tx
+            .insert_transaction_with_payments(&alone, &[], 5)
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+        assert_eq!(tx.transaction("k2").await.unwrap(), Some(alone));
+        tx.commit().await.unwrap();
+
+        let mut tx = store.write().await.unwrap();
+        let refused = wallet_store::TransactionRow {
+            key: "k3".into(),
+            ..t.clone()
+        };
+        let bad = new_payment("k3", project, project_wallet + 1000, 1);
+        let result = tx
+            .insert_transaction_with_payments(&refused, &[pay("k3", 1), bad], 5)
             .await;
-        assert!(missing.is_err(), "{backend:?}");
+        assert!(result.is_err(), "{backend:?}");
+        drop(tx);
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.transaction("k3").await.unwrap(), None, "{backend:?}");
+        assert_eq!(
+            tx.transaction("k1").await.unwrap().map(|t| t.key),
+            Some("k1".into())
+        );
+    }
+}
+
+/// Reserving by code reads and locks the transaction and the code in one statement; the code is
+/// marked used at commit. Unknown and used codes are answered as such, a dropped transaction
+/// leaves the code unused, and a mark of a code used meanwhile refuses the commit.
+#[tokio::test]
+async fn a_code_is_locked_with_its_transaction_and_used_at_commit() {
+    for backend in BACKENDS {
+        let (store, wallet, _) = funded(backend, 1).await;
+        let mut tx = store.write().await.unwrap();
+        let (_, _, t) = project_with_transaction(&mut tx, "k1").await;
+        let id = tx
+            .insert_code("h1", wallet, Some(50), Some("EUR"), 1, 100)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.write().await.unwrap();
+        let locked = tx.transaction_and_code_for_update("k1", "nope").await;
+        assert_eq!(locked.unwrap(), Some(t.clone()), "{backend:?}");
+        assert_eq!(tx.code_for_update("nope").await.unwrap(), None);
+        let locked = tx.transaction_and_code_for_update("k1", "h1").await;
+        assert_eq!(locked.unwrap(), Some(t.clone()), "{backend:?}");
+        let code = tx.code_for_update("h1").await.unwrap().expect("the code");
+        assert_eq!(
+            (code.id, code.wallet_id, code.max_amount),
+            (id, wallet, Some(50))
+        );
+        assert_eq!(
+            (code.currency.as_deref(), code.expires_at),
+            (Some("EUR"), 100)
+        );
+        assert_eq!(code.used_at, None);
+        assert_eq!(
+            tx.transaction_and_code_for_update("k9", "h1")
+                .await
+                .unwrap(),
+            None
+        );
+        tx.use_code_at_commit(id, "k1", 7);
+        drop(tx);
+
+        let mut tx = store.write().await.unwrap();
+        tx.transaction_and_code_for_update("k1", "h1")
+            .await
+            .unwrap();
+        let code = tx.code_for_update("h1").await.unwrap().unwrap();
+        assert_eq!(code.used_at, None, "{backend:?}: dropped, still unused");
+        tx.use_code_at_commit(id, "k1", 7);
+        tx.commit().await.unwrap();
+
+        let mut tx = store.write().await.unwrap();
+        tx.transaction_and_code_for_update("k1", "h1")
+            .await
+            .unwrap();
+        let code = tx.code_for_update("h1").await.unwrap().unwrap();
+        assert_eq!(code.used_at, Some(7), "{backend:?}");
+        tx.use_code_at_commit(id, "k1", 8);
+        assert!(
+            matches!(tx.commit().await, Err(wallet_store::StoreError::Corrupt(_))),
+            "{backend:?}: used already"
+        );
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(
+            tx.code_for_update("h1").await.unwrap().unwrap().used_at,
+            Some(7)
+        );
     }
 }

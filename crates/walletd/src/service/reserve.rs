@@ -1,7 +1,7 @@
 //! Reserving a transaction's funds: by reservation code, by PIN, by the active allowance, and
 //! (through [`hold_funds`]) by the holder answering a FLASH SMS.
 
-use super::transactions::{Written, begin_change, lock_own, revoke_locked, settle};
+use super::transactions::{Written, begin_change_with_code, lock_own, revoke_locked, settle};
 use super::{allowances, payer};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -56,12 +56,14 @@ pub(crate) async fn reservable(tx: &mut Tx, t: TransactionRow, now: i64) -> ApiR
 }
 
 /// Opens the client's change and checks the transaction is `new` and may be reserved now.
+/// `code_hash`: the reservation code to lock with it, if reserving by code.
 async fn open_reservable(
     state: &AppState,
     client: &ClientRow,
     key: &str,
+    code_hash: Option<&str>,
 ) -> ApiResult<(Tx, Reservable, i64)> {
-    let (mut tx, t, now) = begin_change(state, client, key).await?;
+    let (mut tx, t, now) = begin_change_with_code(state, client, key, code_hash).await?;
     if t.status != TransactionStatus::New {
         return Err(ApiError::InvalidState(format!(
             "transaction is {}; only new transactions can be reserved",
@@ -87,8 +89,9 @@ pub(crate) async fn hold_funds(
     allowance: Option<i64>,
     now: i64,
 ) -> ApiResult<Written> {
+    let beneficiaries: Vec<i64> = r.payments.iter().map(|p| p.beneficiary_wallet_id).collect();
     let payer_row = tx
-        .payer(payer_wallet)
+        .payer(payer_wallet, &beneficiaries)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("wallet {payer_wallet} was not found")))?;
     payer::check(tx, &r.t, &payer_row, &r.payments, selected, now).await?;
@@ -100,7 +103,7 @@ pub(crate) async fn hold_funds(
     let at_commit = !matches!(kind, TransactionType::Page | TransactionType::Flash);
     let mut changes = Vec::with_capacity(r.payments.len());
     for (p, amount) in r.payments.iter().zip(selected) {
-        check_beneficiary(tx, p, payer.id).await?;
+        check_beneficiary(tx, p, payer.id, payer_row.pays_only_active).await?;
         let account = tx.wallet_account(payer.id, p.currency).await?;
         let hold = if at_commit {
             tx.place_hold_at_commit(account, p.id, *amount, now).await?
@@ -116,14 +119,15 @@ pub(crate) async fn hold_funds(
         if let Some(a) = allowance {
             tx.set_payment_allowance(p.id, a).await?;
         }
-        changes.push(PaymentChange {
+        let change = PaymentChange {
             id: p.id,
             status: r.to.into(),
             price: *amount,
             payer_wallet_id: Some(payer.id),
             hold_id: Some(hold),
             confirmed_at: None,
-        });
+        };
+        changes.push((p.clone(), change));
     }
     let key = &r.t.key;
     allowances::accepted_by(tx, key, payer.id).await?;
@@ -138,7 +142,7 @@ pub(crate) async fn hold_funds(
         confirmed_at: None,
     };
     let (t, changed) = tx
-        .set_transaction_and_payments(key, &reserved, &changes, now)
+        .set_transaction_and_payments(&r.t, &reserved, &changes, now)
         .await?;
     let written = Written::new(t, r.canceled, changed);
     let detail = format!("{kind} wallet {}", payer.id);
@@ -199,18 +203,14 @@ pub async fn reserve_with_code(
         ApiError::InvalidCode("reservation code is incorrect: expected 28 digits; the holder should generate a new one".into())
     })?;
     let code_hash = code.keyed_hash(&state.code_key);
-    let (mut tx, r, now) = open_reservable(state, client, key).await?;
+    // The code is read and locked with the transaction, checked, and marked used at commit.
+    let (mut tx, r, now) = open_reservable(state, client, key, Some(&code_hash)).await?;
     refuse_included_allowance(&mut tx, key, "a reservation code").await?;
-    // Taken (marked used) first, then checked: a refusal drops the transaction and the mark.
-    // A code not taken is used already or unknown; the checks below say which.
-    let stored = match tx.take_code(&code_hash, key, now).await? {
-        Some(taken) => taken,
-        None => tx.code_for_update(&code_hash).await?.ok_or_else(|| {
-            ApiError::InvalidCode(
-                "reservation code is incorrect; the holder should generate a new one".into(),
-            )
-        })?,
-    };
+    let stored = tx.code_for_update(&code_hash).await?.ok_or_else(|| {
+        ApiError::InvalidCode(
+            "reservation code is incorrect; the holder should generate a new one".into(),
+        )
+    })?;
     let selected = selected_prices(&r.payments, req.payment_prices.as_ref())?;
     let restriction_currency = stored
         .currency
@@ -236,6 +236,7 @@ pub async fn reserve_with_code(
         .map(|(p, amount)| Money::new(*amount, p.currency))
         .collect();
     check_use(&record, now, &prices)?;
+    tx.use_code_at_commit(stored.id, key, now);
     let written = hold_funds(
         &mut tx,
         &actor(client),
@@ -296,7 +297,7 @@ pub async fn reserve_with_pin(
             "the PIN is incorrect; {left} attempts left"
         )));
     }
-    let (mut tx, r, now) = open_reservable(state, client, key).await?;
+    let (mut tx, r, now) = open_reservable(state, client, key, None).await?;
     let selected = selected_prices(&r.payments, payment_prices)?;
     tx.reset_pin_failures(user_id).await?;
     let written = hold_funds(
@@ -369,7 +370,7 @@ pub async fn reserve_with_allowance(
             super::transactions::MAX_PAYMENTS
         )));
     }
-    let (mut tx, r, now) = open_reservable(state, client, key).await?;
+    let (mut tx, r, now) = open_reservable(state, client, key, None).await?;
     refuse_included_allowance(&mut tx, key, "an allowance").await?;
     if tx.wallet(wallet_id).await?.is_none() {
         return Err(ApiError::NotFound(format!(
@@ -429,13 +430,22 @@ pub async fn payer_wallet(state: &AppState, payer: &serde_json::Value) -> ApiRes
         .ok_or_else(not_found)
 }
 
-/// The beneficiary must be an active wallet other than the payer's.
-async fn check_beneficiary(tx: &mut Tx, p: &PaymentRow, payer: i64) -> ApiResult<()> {
+/// The beneficiary must be an active wallet other than the payer's. `all_active`: every
+/// beneficiary of the transaction is active (read with the payer); if not, this one is read.
+async fn check_beneficiary(
+    tx: &mut Tx,
+    p: &PaymentRow,
+    payer: i64,
+    all_active: bool,
+) -> ApiResult<()> {
     if p.beneficiary_wallet_id == payer {
         return Err(ApiError::PaymentToSameAccount(format!(
             "payment {} would pay wallet {payer} from itself",
             p.id
         )));
+    }
+    if all_active {
+        return Ok(());
     }
     match tx.wallet(p.beneficiary_wallet_id).await? {
         Some(w) if w.active => Ok(()),

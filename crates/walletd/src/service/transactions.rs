@@ -156,6 +156,34 @@ pub(crate) async fn render_row(tx: &mut Tx, t: &TransactionRow) -> ApiResult<wir
     Ok(render::transaction(t, &payments, allowance.as_ref()))
 }
 
+/// The new payments of a transaction being created, as they are inserted.
+#[derive(Default)]
+struct NewRows {
+    /// Not inserted yet.
+    drafts: Vec<NewPaymentRow>,
+    /// Inserted, as stored, in order.
+    written: Vec<PaymentRow>,
+    /// The transaction's own row is inserted.
+    inserted: bool,
+}
+
+impl NewRows {
+    /// Inserts the drafts, after the transaction's row `t` the first time.
+    async fn insert(&mut self, tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiResult<()> {
+        let drafts = std::mem::take(&mut self.drafts);
+        if !self.inserted {
+            self.inserted = true;
+            let rows = tx.insert_transaction_with_payments(t, &drafts, now).await?;
+            self.written.extend(rows);
+            return Ok(());
+        }
+        for d in &drafts {
+            self.written.push(tx.insert_payment_row(d).await?);
+        }
+        Ok(())
+    }
+}
+
 /// A transaction and all its payments as a change wrote them (`UPDATE … RETURNING`), the payments
 /// in creation order: the change answers from them instead of reading them back.
 pub(crate) struct Written {
@@ -211,7 +239,22 @@ pub(crate) async fn lock_own(
     key: &str,
     client: &ClientRow,
 ) -> ApiResult<TransactionRow> {
-    match tx.transaction_for_update(key).await? {
+    lock_own_with_code(tx, key, client, None).await
+}
+
+/// [`lock_own`], and with `code_hash` the reservation code with that keyed hash too, in the
+/// same statement ([`Tx::code_for_update`] then answers it).
+async fn lock_own_with_code(
+    tx: &mut Tx,
+    key: &str,
+    client: &ClientRow,
+    code_hash: Option<&str>,
+) -> ApiResult<TransactionRow> {
+    let t = match code_hash {
+        Some(hash) => tx.transaction_and_code_for_update(key, hash).await?,
+        None => tx.transaction_for_update(key).await?,
+    };
+    match t {
         Some(t) if t.project_id == client.project_id => Ok(t),
         _ => Err(ApiError::not_found_transaction(key)),
     }
@@ -320,10 +363,11 @@ pub(crate) async fn create_unanswered(
         restrictions_json: restrictions.map(|r| r.to_string()),
         correlation_key: None,
     };
-    tx.insert_transaction(&row, now).await?;
     let mut all_explicit = true;
-    // The payments as written, in order; `None` once one is regrouped (then read back).
-    let mut written = Some(Vec::with_capacity(req.payments.len()));
+    // New payments wait in `drafts` until a regrouped one or the end: the transaction's row
+    // and the first of them are one statement (PostgreSQL), and their ids follow the request.
+    let mut new_rows = NewRows::default();
+    let mut regrouped = false;
     for (i, p) in req.payments.iter().enumerate() {
         match p {
             PaymentRef::New(p) => {
@@ -339,17 +383,16 @@ pub(crate) async fn create_unanswered(
                     )));
                 }
                 all_explicit &= draft.explicit_beneficiary;
-                let stored = tx.insert_payment_row(&draft.row).await?;
-                if let Some(w) = &mut written {
-                    w.push(stored);
-                }
+                new_rows.drafts.push(draft.row);
             }
             PaymentRef::Id(id) => {
+                new_rows.insert(&mut tx, &row, now).await?;
                 all_explicit &= regroup_payment(&mut tx, *id, &key, client, now).await?;
-                written = None;
+                regrouped = true;
             }
         }
     }
+    new_rows.insert(&mut tx, &row, now).await?;
     if let Some(a) = &req.allowance {
         super::allowances::attach(&mut tx, client, &key, a, now).await?;
     }
@@ -358,9 +401,10 @@ pub(crate) async fn create_unanswered(
             "auto_confirm is only available for a transaction of only an allowance, or of only payments that name their beneficiary",
         ));
     }
-    let payments = match written {
-        Some(payments) => payments,
-        None => tx.payments_of(&key).await?,
+    // The payments as written; read back only if some were regrouped.
+    let payments = match regrouped {
+        false => new_rows.written,
+        true => tx.payments_of(&key).await?,
     };
     check_project_limits(&limits, &payments)?;
     tx.append_event(
@@ -584,9 +628,20 @@ pub(crate) async fn begin_change(
     client: &ClientRow,
     key: &str,
 ) -> ApiResult<(Tx, TransactionRow, i64)> {
+    begin_change_with_code(state, client, key, None).await
+}
+
+/// [`begin_change`], locking the reservation code with keyed hash `code_hash` with the
+/// transaction (see [`lock_own_with_code`]).
+pub(crate) async fn begin_change_with_code(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+    code_hash: Option<&str>,
+) -> ApiResult<(Tx, TransactionRow, i64)> {
     let now = state.now();
     let mut tx = state.store.write().await?;
-    let t = lock_own(&mut tx, key, client).await?;
+    let t = lock_own_with_code(&mut tx, key, client, code_hash).await?;
     if is_due(&t, now) {
         expire_locked(&mut tx, &t, now).await?;
         tx.commit().await?;
@@ -674,15 +729,21 @@ pub(crate) async fn settle(
                 )));
             }
             tx.add_incoming(beneficiary, amount).await?;
-            tx.set_freeze_until(p.id, Some(freeze.ends_at(now))).await?;
-            changes.push(PaymentChange {
+            let freeze_until = Some(freeze.ends_at(now));
+            tx.set_freeze_until(p.id, freeze_until).await?;
+            let change = PaymentChange {
                 id: p.id,
                 status: PaymentStatus::Confirmed,
                 price: amount,
                 payer_wallet_id: p.payer_wallet_id,
                 hold_id: p.hold_id,
                 confirmed_at: Some(now),
-            });
+            };
+            let frozen = PaymentRow {
+                freeze_until,
+                ..p.clone()
+            };
+            changes.push((frozen, change));
             continue;
         }
         if !tx
@@ -694,14 +755,15 @@ pub(crate) async fn settle(
                 p.id
             )));
         }
-        changes.push(PaymentChange {
+        let change = PaymentChange {
             id: p.id,
             status: PaymentStatus::Done,
             price: amount,
             payer_wallet_id: p.payer_wallet_id,
             hold_id: p.hold_id,
             confirmed_at: Some(now),
-        });
+        };
+        changes.push((p.clone(), change));
     }
     let confirmed = TransactionState {
         status: to,
@@ -709,7 +771,7 @@ pub(crate) async fn settle(
         ..t.state()
     };
     let (t, changed) = tx
-        .set_transaction_and_payments(&t.key, &confirmed, &changes, now)
+        .set_transaction_and_payments(t, &confirmed, &changes, now)
         .await?;
     super::allowances::activate(tx, &t, now).await?;
     Ok(Written::new(t, unchanged, changed))
