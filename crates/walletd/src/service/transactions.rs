@@ -184,8 +184,9 @@ impl NewRows {
     }
 }
 
-/// A transaction and all its payments as a change wrote them (`UPDATE … RETURNING`), the payments
-/// in creation order: the change answers from them instead of reading them back.
+/// A transaction and all its payments as a change leaves them (the change applied to the rows it
+/// read: `Tx::set_transaction_and_payments`), the payments in creation order: the change answers
+/// from them instead of reading them back.
 pub(crate) struct Written {
     pub t: TransactionRow,
     pub payments: Vec<PaymentRow>,
