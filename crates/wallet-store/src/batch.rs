@@ -118,24 +118,10 @@ impl Tx {
             return Ok(());
         };
         let writes = rows.writes();
-        let n = writes.len();
-        let changed = if self.backend == Backend::Postgres && n > 1 {
-            let row = combined(writes, Vec::new(), None)
-                .fetch_one(self.conn())
-                .await
-                .map_err(StoreError::from_db)?;
-            counts_of(&row, n)?
+        let changed = if self.backend == Backend::Postgres && writes.len() > 1 {
+            self.run_combined(writes, Vec::new()).await?
         } else {
-            let mut changed = Vec::with_capacity(n);
-            for q in writes {
-                changed.push(
-                    q.execute(self.conn())
-                        .await
-                        .map_err(StoreError::from_db)?
-                        .rows_affected(),
-                );
-            }
-            changed
+            self.execute_each(writes).await?
         };
         each_changed_one(&rows.key, &changed)
     }
@@ -181,39 +167,18 @@ impl Tx {
                 writes.to_vec()
             }
             (Backend::Postgres, None) if n_rows + queries.len() > 1 => {
-                let row = combined(rows, queries, None)
-                    .fetch_one(self.conn())
-                    .await
-                    .map_err(StoreError::from_db)?;
-                let counts = counts_of(&row, n_rows + checks.len())?;
+                let counts = self.run_combined(rows, queries).await?;
                 let (rows, writes) = counts.split_at(n_rows);
                 each_changed_one(&row_key, rows)?;
                 writes.to_vec()
             }
             (_, last) => {
-                let mut changed = Vec::with_capacity(n_rows);
-                for q in rows {
-                    changed.push(
-                        q.execute(self.conn())
-                            .await
-                            .map_err(StoreError::from_db)?
-                            .rows_affected(),
-                    );
-                }
+                let changed = self.execute_each(rows).await?;
                 each_changed_one(&row_key, &changed)?;
                 for d in deltas.iter().chain(&last) {
                     self.apply_delta(d).await?;
                 }
-                let mut changed = Vec::with_capacity(queries.len());
-                for q in queries {
-                    changed.push(
-                        q.execute(self.conn())
-                            .await
-                            .map_err(StoreError::from_db)?
-                            .rows_affected(),
-                    );
-                }
-                changed
+                self.execute_each(queries).await?
             }
         };
         for (n, check) in changed.into_iter().zip(checks) {
@@ -225,6 +190,29 @@ impl Tx {
             }
         }
         Ok(())
+    }
+}
+
+impl Tx {
+    /// Runs `queries` one after the other; answers the rows each changed.
+    async fn execute_each(&mut self, queries: Vec<Query>) -> Result<Vec<u64>> {
+        let mut changed = Vec::with_capacity(queries.len());
+        for q in queries {
+            let done = q.execute(self.conn()).await.map_err(StoreError::from_db)?;
+            changed.push(done.rows_affected());
+        }
+        Ok(changed)
+    }
+
+    /// PostgreSQL: `chain`, then `parts`, as one statement ([`combined`], no main part); answers
+    /// the rows each changed, in that order.
+    async fn run_combined(&mut self, chain: Vec<Query>, parts: Vec<Query>) -> Result<Vec<u64>> {
+        let n = chain.len() + parts.len();
+        let row = combined(chain, parts, None)
+            .fetch_one(self.conn())
+            .await
+            .map_err(StoreError::from_db)?;
+        counts_of(&row, n)
     }
 }
 
