@@ -6,8 +6,9 @@
 # reserve and confirm is written down), kills walletd with SIGKILL in the middle of the run,
 # restarts it on the same database while the tills keep going, then checks with
 # `walletd-load --verify-acked` that every acknowledged transaction is in the database at least
-# as far as its last answer said. Prints the load's JSON line, then {"acked": N, "lost": M};
-# exits non-zero if anything was lost.
+# as far as its last answer said, and that the ledger is sound (money neither created nor lost).
+# Prints the load's JSON line, then {"acked": N, "lost": M, "ledger_sound": true}; exits non-zero
+# if anything was lost or the ledger is not sound.
 #
 # Environment: BENCH_SECONDS [12] length of the load run; BENCH_KILL_AFTER [5] seconds before
 # the kill; BENCH_TILLS [32]; BENCH_PORT [18080]; BENCH_POSTGRES [postgres://postgres@127.0.0.1:5432];

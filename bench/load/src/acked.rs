@@ -59,11 +59,20 @@ pub fn kept(acked: &str, found: Option<&str>) -> bool {
     }
 }
 
-/// `(acknowledged transactions, lost ones, a few lost examples)`.
-pub async fn verify(
-    database: &str,
-    path: &std::path::Path,
-) -> anyhow::Result<(usize, usize, Vec<String>)> {
+/// What `--verify-acked` found.
+pub struct Verified {
+    /// Acknowledged transactions.
+    pub acked: usize,
+    /// Acknowledged transactions not in the database as far as their last answer said.
+    pub lost: usize,
+    /// A few of those, for the log.
+    pub examples: Vec<String>,
+    /// Every ledger invariant holds (money neither created nor lost, see `Tx::ledger_check`).
+    pub ledger_sound: bool,
+}
+
+/// Checks every acknowledged transaction against the database, and the ledger's invariants.
+pub async fn verify(database: &str, path: &std::path::Path) -> anyhow::Result<Verified> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let furthest = parse(&text)?;
@@ -80,11 +89,20 @@ pub async fn verify(
             ));
         }
     }
+    let check = tx.ledger_check().await?;
+    if !check.is_sound() {
+        eprintln!("walletd-load: the ledger is not sound: {check:?}");
+    }
     drop(tx);
     store.close().await;
     let n = lost.len();
     lost.truncate(10);
-    Ok((furthest.len(), n, lost))
+    Ok(Verified {
+        acked: furthest.len(),
+        lost: n,
+        examples: lost,
+        ledger_sound: check.is_sound(),
+    })
 }
 
 #[cfg(test)]

@@ -90,12 +90,20 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(path) = &args.verify_acked {
-        let (total, lost, examples) = acked::verify(&args.database, path).await?;
-        for e in &examples {
+        let v = acked::verify(&args.database, path).await?;
+        for e in &v.examples {
             eprintln!("walletd-load: lost: {e}");
         }
-        println!("{}", serde_json::json!({"acked": total, "lost": lost}));
-        anyhow::ensure!(lost == 0, "{lost} acknowledged transactions were lost");
+        println!(
+            "{}",
+            serde_json::json!({"acked": v.acked, "lost": v.lost, "ledger_sound": v.ledger_sound})
+        );
+        anyhow::ensure!(
+            v.lost == 0,
+            "{} acknowledged transactions were lost",
+            v.lost
+        );
+        anyhow::ensure!(v.ledger_sound, "the ledger is not sound");
         return Ok(());
     }
     anyhow::ensure!(args.tills >= 1, "--tills must be at least 1");

@@ -127,61 +127,47 @@ impl Tx {
     }
 
     /// Makes the transaction and payment changes waiting for commit, the account changes `deltas`
-    /// (in their order, see [`Tx::merged_deltas`]) and the deferred writes (see the module
-    /// documentation). `Err` when one refuses the transaction; the caller then rolls back.
-    pub(crate) async fn run_at_commit(&mut self, mut deltas: Vec<Delta>) -> Result<()> {
+    /// (in their order, see [`Tx::merged_deltas`]: the held ones on their rows, the others
+    /// appended) and the deferred writes (see the module documentation). `Err` when one refuses
+    /// the transaction; the caller then rolls back.
+    pub(crate) async fn run_at_commit(&mut self, deltas: Vec<Delta>) -> Result<()> {
         let pending = self.pending_rows.take();
         let rows = pending.as_ref().map(|r| r.writes()).unwrap_or_default();
         let row_key = pending.map(|r| r.key).unwrap_or_default();
-        let writes = self.at_commit.take();
-        let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) = writes.into_iter().unzip();
-        let n_rows = rows.len();
-        let changed: Vec<u64> = match (self.backend, deltas.pop()) {
-            (Backend::Postgres, Some(last)) => {
-                // Every change and every write in one statement: the transaction's rows
-                // first (the payments, then the transaction: the order they are locked in by
-                // every change of a transaction), then the accounts in their order (so their
-                // locks are held only for this statement and the `COMMIT`), then the shared
-                // rows of the writes (rate counts): one order in every transaction.
-                let chain = rows
-                    .into_iter()
-                    .chain(deltas.iter().map(Delta::update))
-                    .collect();
-                let counts = combined(chain, queries, Some(last.update()))
-                    .fetch_optional(self.conn())
-                    .await
-                    .map_err(StoreError::from_db)?;
-                let Some(row) = counts else {
-                    self.check_delta(&last, 0).await?;
-                    return Err(StoreError::Corrupt(
-                        "an account update changed no row".into(),
-                    ));
-                };
-                let counts = counts_of(&row, n_rows + deltas.len() + checks.len())?;
-                let (rows, rest) = counts.split_at(n_rows);
-                each_changed_one(&row_key, rows)?;
-                let (accounts, writes) = rest.split_at(deltas.len());
-                for (d, n) in deltas.iter().zip(accounts) {
-                    self.check_delta(d, *n).await?;
-                }
-                writes.to_vec()
-            }
-            (Backend::Postgres, None) if n_rows + queries.len() > 1 => {
-                let counts = self.run_combined(rows, queries).await?;
-                let (rows, writes) = counts.split_at(n_rows);
-                each_changed_one(&row_key, rows)?;
-                writes.to_vec()
-            }
-            (_, last) => {
-                let changed = self.execute_each(rows).await?;
-                each_changed_one(&row_key, &changed)?;
-                for d in deltas.iter().chain(&last) {
-                    self.apply_delta(d).await?;
-                }
-                self.execute_each(queries).await?
-            }
+        let (guarded, appended): (Vec<Delta>, Vec<Delta>) =
+            deltas.into_iter().partition(Delta::is_guarded);
+        let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) =
+            self.at_commit.take().into_iter().unzip();
+        // The transaction's rows first (the payments, then the transaction: the order they are
+        // locked in by every change of a transaction), then the held accounts in their order,
+        // then the appended changes and the writes (rate counts are shared rows): one order in
+        // every transaction. On PostgreSQL all in one statement, so the locks of the rows
+        // changed last are held only for it and the `COMMIT`.
+        let (n_rows, n_guarded) = (rows.len(), guarded.len());
+        let chain: Vec<Query> = rows
+            .into_iter()
+            .chain(guarded.iter().map(Delta::update))
+            .collect();
+        let appends = usize::from(!appended.is_empty());
+        let parts: Vec<Query> = (!appended.is_empty())
+            .then(|| Delta::append(&appended))
+            .into_iter()
+            .chain(queries)
+            .collect();
+        let counts = if self.backend == Backend::Postgres && chain.len() + parts.len() > 1 {
+            self.run_combined(chain, parts).await?
+        } else {
+            self.execute_each(chain.into_iter().chain(parts).collect())
+                .await?
         };
-        for (n, check) in changed.into_iter().zip(checks) {
+        let (rows, rest) = counts.split_at(n_rows);
+        each_changed_one(&row_key, rows)?;
+        let (held, rest) = rest.split_at(n_guarded);
+        for (d, n) in guarded.iter().zip(held) {
+            // A guard that refused may be retried once the account's appended changes are in.
+            self.ensure_delta(d, Some(*n)).await?;
+        }
+        for (n, check) in rest[appends..].iter().zip(checks) {
             match (n, check) {
                 (0, IfUnchanged::ReusedNonce) => return Err(StoreError::ReusedNonce),
                 (0, IfUnchanged::AnsweredMeanwhile) => return Err(StoreError::AnsweredMeanwhile),
@@ -208,7 +194,7 @@ impl Tx {
     /// the rows each changed, in that order.
     async fn run_combined(&mut self, chain: Vec<Query>, parts: Vec<Query>) -> Result<Vec<u64>> {
         let n = chain.len() + parts.len();
-        let row = combined(chain, parts, None)
+        let row = combined(chain, parts)
             .fetch_one(self.conn())
             .await
             .map_err(StoreError::from_db)?;
@@ -236,21 +222,20 @@ fn counts_of(row: &db::Row, n: usize) -> Result<Vec<u64>> {
         .collect()
 }
 
-/// PostgreSQL: the writes as one statement, `WITH w0 AS (… RETURNING 1), w1 AS (…) SELECT
-/// (SELECT count(*) FROM w0), …`: one column per write, the rows it changed. With a `main`
-/// statement (an `UPDATE … WHERE …`), it is the statement's body instead of the `SELECT`, and
-/// answers the counts in its `RETURNING` (no row if it changed none). Each `$N` is renumbered
-/// after the parameters before it. The parts must not change the same row (the parts of one
-/// statement do not see each other's changes); they do not: each writes a table of its own, or
-/// inserts rows, or (`chain`) changes one row each: a payment, the transaction, an account.
+/// PostgreSQL: the writes as one statement, `WITH a0 AS (… RETURNING 1), …, w0 AS (… RETURNING
+/// 1), … SELECT (SELECT count(*) FROM a0), …, (SELECT count(*) FROM w0), …`: one column per
+/// write, the rows it changed. Each `$N` is renumbered after the parameters before it. The parts
+/// must not change the same row (the parts of one statement do not see each other's changes);
+/// they do not: each writes a table of its own, or inserts rows, or (`chain`) changes one row
+/// each: a payment, the transaction, an account.
 ///
-/// `chain` (more `UPDATE … WHERE …`, answered first as `a0`, `a1`, …) runs before `main`, in
-/// order: each of them and `main` has `AND (SELECT count(*) FROM a{i-1}) >= 0` added to its
-/// `WHERE`, always true, but a condition it cannot decide before the part before it has run to
-/// completion; so each part's rows are locked before the next part's. (Without it, the order in
-/// which the parts of one statement run is not defined.) The writes run after `main`, when its
-/// `RETURNING` reads them.
-fn combined(chain: Vec<Query>, parts: Vec<Query>, main: Option<Query>) -> Query {
+/// `chain` (`UPDATE … WHERE …`, answered first) runs in order: each part after the first has
+/// `AND (SELECT count(*) FROM a{i-1}) >= 0` added to its `WHERE`, always true, but a condition it
+/// cannot decide before the part before it has run to completion; so each part's rows are locked
+/// before the next part's. (Without it, the order in which the parts of one statement run is not
+/// defined.) The `SELECT` has the same condition on the last part, so the writes `parts` run
+/// after the whole chain, when the `SELECT` reads them.
+fn combined(chain: Vec<Query>, parts: Vec<Query>) -> Query {
     let mut with = Vec::with_capacity(chain.len() + parts.len());
     let mut counts = Vec::with_capacity(chain.len() + parts.len());
     let mut args: Vec<Value> = Vec::new();
@@ -281,14 +266,13 @@ fn combined(chain: Vec<Query>, parts: Vec<Query>, main: Option<Query>) -> Query 
     if counts.is_empty() {
         counts.push("1".to_owned());
     }
-    let body = match main {
-        Some(main) => {
-            let (sql, main_args) = main.into_parts();
-            let sql = renumber(&sql, args.len());
-            args.extend(main_args);
-            format!("{sql}{} RETURNING {}", after(chained), counts.join(", "))
-        }
-        None => format!("SELECT {}", counts.join(", ")),
+    let body = match chained {
+        0 => format!("SELECT {}", counts.join(", ")),
+        n => format!(
+            "SELECT {} WHERE (SELECT count(*) FROM a{}) >= 0",
+            counts.join(", "),
+            n - 1
+        ),
     };
     let sql = if with.is_empty() {
         body
@@ -379,7 +363,6 @@ mod tests {
                     .bind(2i64)
                     .bind("two"),
             ],
-            None,
         );
         let (sql, args) = q.into_parts();
         assert_eq!(
@@ -395,30 +378,7 @@ mod tests {
     }
 
     #[test]
-    fn a_main_update_answers_the_counts_in_its_returning() {
-        let q = combined(
-            Vec::new(),
-            vec![db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64)],
-            Some(
-                db::query("UPDATE c SET v = v + $1 WHERE id = $2")
-                    .bind(5i64)
-                    .bind(9i64),
-            ),
-        );
-        let (sql, args) = q.into_parts();
-        assert_eq!(
-            sql,
-            "WITH w0 AS (INSERT INTO a (x) VALUES ($1) RETURNING 1) \
-             UPDATE c SET v = v + $2 WHERE id = $3 RETURNING (SELECT count(*) FROM w0)"
-        );
-        assert_eq!(
-            args,
-            vec![Value::from(1i64), Value::from(5i64), Value::from(9i64)]
-        );
-    }
-
-    #[test]
-    fn chained_updates_run_in_order_before_main_and_the_writes() {
+    fn chained_updates_run_in_order_before_the_writes() {
         let update = |id: i64| {
             db::query("UPDATE c SET v = v + $1 WHERE id = $2")
                 .bind(1i64)
@@ -427,7 +387,6 @@ mod tests {
         let q = combined(
             vec![update(30), update(20)],
             vec![db::query("INSERT INTO a (x) VALUES ($1)").bind(7i64)],
-            Some(update(10)),
         );
         let (sql, args) = q.into_parts();
         assert_eq!(
@@ -435,15 +394,12 @@ mod tests {
             "WITH a0 AS (UPDATE c SET v = v + $1 WHERE id = $2 RETURNING 1), \
              a1 AS (UPDATE c SET v = v + $3 WHERE id = $4 AND (SELECT count(*) FROM a0) >= 0 RETURNING 1), \
              w0 AS (INSERT INTO a (x) VALUES ($5) RETURNING 1) \
-             UPDATE c SET v = v + $6 WHERE id = $7 AND (SELECT count(*) FROM a1) >= 0 \
-             RETURNING (SELECT count(*) FROM a0), (SELECT count(*) FROM a1), (SELECT count(*) FROM w0)"
+             SELECT (SELECT count(*) FROM a0), (SELECT count(*) FROM a1), (SELECT count(*) FROM w0) \
+             WHERE (SELECT count(*) FROM a1) >= 0"
         );
         let ids: Vec<&Value> = args.iter().skip(1).step_by(2).take(2).collect();
         assert_eq!(ids, [&Value::from(30i64), &Value::from(20i64)]);
-        assert_eq!(args.len(), 7);
-        assert_eq!(args[6], Value::from(10i64));
-        // Account changes alone still answer a row.
-        let (sql, _) = combined(Vec::new(), Vec::new(), Some(update(10))).into_parts();
-        assert_eq!(sql, "UPDATE c SET v = v + $1 WHERE id = $2 RETURNING 1");
+        assert_eq!(args.len(), 5);
+        assert_eq!(args[4], Value::from(7i64));
     }
 }

@@ -45,6 +45,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_rate_shards.sql"),
         postgres: include_str!("../migrations/postgres/0007_rate_shards.sql"),
     },
+    Migration {
+        version: 8,
+        sqlite: include_str!("../migrations/sqlite/0008_account_changes.sql"),
+        postgres: include_str!("../migrations/postgres/0008_account_changes.sql"),
+    },
 ];
 
 /// Applies pending migrations inside one write transaction (so concurrent starters do not race).

@@ -279,6 +279,100 @@ async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
     }
 }
 
+/// Changes that need no guard (here top-ups) are appended, not made on the account's row: they
+/// are money at once (balances, the ledger check), a guard that finds the row short folds them in
+/// and tries again, and concurrent folds and holds neither lose nor count a change twice.
+#[tokio::test]
+async fn appended_changes_are_money_at_once_and_folded_exactly_once() {
+    for backend in BACKENDS {
+        // One top-up: two changes appended (the wallet's, the system account's), none on a row.
+        let (store, _wallet, account) = funded(backend, 50).await;
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(tx.account_balance(account).await.unwrap().balance, 50);
+        assert_eq!(
+            tx.fold_account_changes(1000).await.unwrap(),
+            2,
+            "{backend:?}"
+        );
+        assert_eq!(
+            tx.fold_account_changes(1000).await.unwrap(),
+            0,
+            "{backend:?}"
+        );
+        assert_eq!(tx.account_balance(account).await.unwrap().balance, 50);
+        drop(tx); // the folds are undone: the changes wait again
+
+        // 300 in 30 appended top-ups; 40 concurrent holds of 15 checked at commit, while folds
+        // run: exactly 20 fit.
+        let (_, _, _, payments) = ten_transactions(&store, 15).await;
+        let mut tx = store.write().await.unwrap();
+        let source = tx.system_account("topup", eur()).await.unwrap();
+        tx.commit().await.unwrap();
+        for _ in 0..25 {
+            let mut tx = store.write().await.unwrap();
+            tx.transfer_from_system(source, account, 10, "topup", 1)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        let holds = (0..40).map(|i| {
+            let (store, p) = (store.clone(), payments[i % payments.len()]);
+            tokio::spawn(async move {
+                let mut tx = store.write().await.unwrap();
+                let hold = tx.place_hold_at_commit(account, p, 15, 2).await.unwrap();
+                assert!(hold.is_some(), "recorded now, checked at commit");
+                match tx.commit().await {
+                    Ok(()) => 1,
+                    Err(wallet_store::StoreError::NotEnoughFunds(_)) => 0,
+                    Err(e) => panic!("{e}"),
+                }
+            })
+        });
+        let holds: Vec<_> = holds.collect();
+        let folds: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    for _ in 0..5 {
+                        let mut tx = store.write().await.unwrap();
+                        tx.fold_account_changes(3).await.unwrap();
+                        tx.commit().await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in holds {
+            ok += t.await.unwrap();
+        }
+        for t in folds {
+            t.await.unwrap();
+        }
+        assert_eq!(ok, 20, "{backend:?}");
+        let mut tx = store.write().await.unwrap();
+        let all = AccountBalance {
+            balance: 300,
+            reserved: 300,
+        };
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            all,
+            "{backend:?}"
+        );
+        let check = tx.ledger_check().await.unwrap();
+        assert!(check.is_sound(), "{backend:?}: {check:?}");
+        tx.fold_account_changes(1000).await.unwrap();
+        assert_eq!(tx.fold_account_changes(1000).await.unwrap(), 0);
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            all,
+            "{backend:?}"
+        );
+        assert!(tx.ledger_check().await.unwrap().is_sound(), "{backend:?}");
+        tx.commit().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing() {
     for backend in BACKENDS {

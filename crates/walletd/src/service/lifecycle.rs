@@ -90,6 +90,27 @@ pub async fn delete_if_aged(state: &AppState, key: &str) -> ApiResult<bool> {
     Ok(true)
 }
 
+/// Changes the sweeper folds into account rows per database transaction (see
+/// `wallet_store::Tx::fold_account_changes`): those of the accounts of the oldest this many.
+const FOLD_CHANGES: i64 = 1000;
+
+/// Most folds per sweep: under a load that appends changes faster than this, the rest wait for the
+/// next sweep (an account's money is right either way; only summing it takes longer).
+const FOLDS_PER_SWEEP: usize = 10;
+
+/// Folds the changes appended to accounts into their rows, a bounded share per sweep.
+async fn fold_account_changes(state: &AppState) -> anyhow::Result<()> {
+    for _ in 0..FOLDS_PER_SWEEP {
+        let mut tx = state.store.write().await?;
+        let folded = tx.fold_account_changes(FOLD_CHANGES).await?;
+        tx.commit().await?;
+        if folded < FOLD_CHANGES as u64 {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// One pass over everything time-driven; returns how many objects changed.
 pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     sync_clock(state).await?;
@@ -121,6 +142,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
     changed += payments::finalize_due_freezes(state).await?;
     // Money may have arrived by any way (top-up, incoming payment, released reservation).
     changed += super::page::resume_waiting_funds(&state.store, state.now(), None).await?;
+    fold_account_changes(state).await?;
     let mut tx = state.store.write().await?;
     tx.forget_nonces(wall_now() - 10 * crate::auth::TIMESTAMP_WINDOW_SECS)
         .await?;
