@@ -48,7 +48,7 @@ struct Args {
     /// Run for this many seconds [default: 20].
     #[arg(long)]
     seconds: Option<f64>,
-    /// Codes to prepare for a timed run [default: 2000 per second, at most 400000]; the run
+    /// Codes to prepare for a timed run [default: 4000 per second, at most 400000]; the run
     /// stops early (and says so) if walletd uses them all.
     #[arg(long)]
     codes: Option<usize>,
@@ -115,7 +115,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         Stop::Flows(n) => usize::try_from(n)?,
         Stop::Seconds(s) => args
             .codes
-            .unwrap_or_else(|| ((s * 2000.0).ceil() as usize).min(400_000)),
+            .unwrap_or_else(|| ((s * 4000.0).ceil() as usize).min(400_000)),
     };
     let wallets = match args.mode {
         Mode::Spread => args.wallets,
