@@ -154,20 +154,27 @@ impl Tx {
             .into_iter()
             .chain(queries)
             .collect();
-        let counts = if self.backend == Backend::Postgres && chain.len() + parts.len() > 1 {
-            self.run_combined(chain, parts).await?
+        // With holds, the writes wait until every guard passed: a guard that refused is run again
+        // after a fold (`Tx::ensure_delta`), which waits for the account's row; holding a shared
+        // row of the writes (a rate count) meanwhile could deadlock with a transaction that holds
+        // the account and waits for that row.
+        let (chained, parts) = if guarded.is_empty() {
+            (self.run_statements(chain, parts).await?, Vec::new())
         } else {
-            self.execute_each(chain.into_iter().chain(parts).collect())
-                .await?
+            (self.run_statements(chain, Vec::new()).await?, parts)
         };
-        let (rows, rest) = counts.split_at(n_rows);
+        let (rows, held) = chained.split_at(n_rows);
         each_changed_one(&row_key, rows)?;
-        let (held, rest) = rest.split_at(n_guarded);
-        for (d, n) in guarded.iter().zip(held) {
+        for (d, n) in guarded.iter().zip(&held[..n_guarded]) {
             // A guard that refused may be retried once the account's appended changes are in.
             self.ensure_delta(d, Some(*n)).await?;
         }
-        for (n, check) in rest[appends..].iter().zip(checks) {
+        let written = if parts.is_empty() {
+            held[n_guarded..].to_vec()
+        } else {
+            self.run_statements(Vec::new(), parts).await?
+        };
+        for (n, check) in written[appends..].iter().zip(checks) {
             match (n, check) {
                 (0, IfUnchanged::ReusedNonce) => return Err(StoreError::ReusedNonce),
                 (0, IfUnchanged::AnsweredMeanwhile) => return Err(StoreError::AnsweredMeanwhile),
@@ -180,6 +187,17 @@ impl Tx {
 }
 
 impl Tx {
+    /// Runs `chain`, then `parts`: on PostgreSQL as one statement ([`combined`]) when there is
+    /// more than one, else one after the other; answers the rows each changed, in that order.
+    async fn run_statements(&mut self, chain: Vec<Query>, parts: Vec<Query>) -> Result<Vec<u64>> {
+        if self.backend == Backend::Postgres && chain.len() + parts.len() > 1 {
+            self.run_combined(chain, parts).await
+        } else {
+            self.execute_each(chain.into_iter().chain(parts).collect())
+                .await
+        }
+    }
+
     /// Runs `queries` one after the other; answers the rows each changed.
     async fn execute_each(&mut self, queries: Vec<Query>) -> Result<Vec<u64>> {
         let mut changed = Vec::with_capacity(queries.len());

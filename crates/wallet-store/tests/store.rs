@@ -321,6 +321,13 @@ async fn appended_changes_are_money_at_once_and_folded_exactly_once() {
                 let mut tx = store.write().await.unwrap();
                 let hold = tx.place_hold_at_commit(account, p, 15, 2).await.unwrap();
                 assert!(hold.is_some(), "recorded now, checked at commit");
+                // A write at commit too: it waits until the guard passed (`batch.rs`).
+                let answer = wallet_store::IdempotentAnswer {
+                    request_hash: "h".into(),
+                    status: 200,
+                    body: i.to_string(),
+                };
+                tx.answer_at_commit(1, &format!("fold-{i}"), &answer, 2);
                 match tx.commit().await {
                     Ok(()) => 1,
                     Err(wallet_store::StoreError::NotEnoughFunds(_)) => 0,
