@@ -451,7 +451,7 @@ impl Tx {
             .into_iter()
             .partition(Delta::is_guarded);
         for d in &guarded {
-            self.apply_delta(d).await?;
+            self.ensure_delta(d, None).await?;
         }
         if !appended.is_empty() {
             Delta::append(&appended).execute(self.conn()).await?;
@@ -485,11 +485,6 @@ impl Tx {
             }
         }
         merged
-    }
-
-    /// Makes one account's guarded change; `Err` as [`Tx::ensure_delta`].
-    pub(crate) async fn apply_delta(&mut self, delta: &Delta) -> Result<()> {
-        self.ensure_delta(delta, None).await
     }
 
     /// Makes sure the guarded change `delta` is made ([`Tx::update_guarded`]; `updated`: the rows

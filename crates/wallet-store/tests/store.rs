@@ -59,6 +59,15 @@ fn new_payment(
     }
 }
 
+/// A stored answer of status 200 with `body`, as a request gets it at commit.
+fn ok_answer(body: &str) -> wallet_store::IdempotentAnswer {
+    wallet_store::IdempotentAnswer {
+        request_hash: "h".into(),
+        status: 200,
+        body: body.into(),
+    }
+}
+
 /// A user with a wallet holding `amount` EUR; returns (store, wallet, account).
 async fn funded(backend: Backend, amount: i64) -> (Store, i64, i64) {
     let store = fresh_store(backend).await;
@@ -322,12 +331,7 @@ async fn appended_changes_are_money_at_once_and_folded_exactly_once() {
                 let hold = tx.place_hold_at_commit(account, p, 15, 2).await.unwrap();
                 assert!(hold.is_some(), "recorded now, checked at commit");
                 // A write at commit too: it waits until the guard passed (`batch.rs`).
-                let answer = wallet_store::IdempotentAnswer {
-                    request_hash: "h".into(),
-                    status: 200,
-                    body: i.to_string(),
-                };
-                tx.answer_at_commit(1, &format!("fold-{i}"), &answer, 2);
+                tx.answer_at_commit(1, &format!("fold-{i}"), &ok_answer(&i.to_string()), 2);
                 match tx.commit().await {
                     Ok(()) => 1,
                     Err(wallet_store::StoreError::NotEnoughFunds(_)) => 0,
@@ -398,11 +402,7 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
                         assert!(hold.is_some(), "recorded now, checked at commit");
                     }
                     // Made in the same last statement as the hold on PostgreSQL (`batch.rs`).
-                    let answer = wallet_store::IdempotentAnswer {
-                        request_hash: "h".into(),
-                        status: 200,
-                        body: p.to_string(),
-                    };
+                    let answer = ok_answer(&p.to_string());
                     tx.answer_at_commit(1, &format!("key-{p}"), &answer, 1);
                     match tx.commit().await {
                         Ok(()) => true,
@@ -515,11 +515,7 @@ async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
     for backend in BACKENDS {
         let store = fresh_store(backend).await;
         let mut tx = store.write().await.unwrap();
-        let first = wallet_store::IdempotentAnswer {
-            request_hash: "h".into(),
-            status: 200,
-            body: "{\"a\":1}".into(),
-        };
+        let first = ok_answer("{\"a\":1}");
         let second = wallet_store::IdempotentAnswer {
             body: "{\"a\":2}".into(),
             ..first.clone()
@@ -563,18 +559,13 @@ async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
 async fn answers_stored_at_commit_lose_to_an_earlier_one_and_take_nothing_with_them() {
     for backend in BACKENDS {
         let store = fresh_store(backend).await;
-        let answer = |body: &str| wallet_store::IdempotentAnswer {
-            request_hash: "h".into(),
-            status: 200,
-            body: body.into(),
-        };
         let mut tx = store.write().await.unwrap();
         let user = tx.insert_user("first@example.com", "x", 0).await.unwrap();
-        tx.answer_at_commit(7, "k", &answer("first"), 1_000);
+        tx.answer_at_commit(7, "k", &ok_answer("first"), 1_000);
         tx.commit().await.unwrap();
         let mut tx = store.write().await.unwrap();
         tx.insert_user("second@example.com", "x", 0).await.unwrap();
-        tx.answer_at_commit(7, "k", &answer("second"), 1_001);
+        tx.answer_at_commit(7, "k", &ok_answer("second"), 1_001);
         assert!(
             matches!(
                 tx.commit().await,
@@ -585,7 +576,7 @@ async fn answers_stored_at_commit_lose_to_an_earlier_one_and_take_nothing_with_t
         let mut tx = store.read().await.unwrap();
         assert_eq!(
             tx.idempotent_answer(7, "k").await.unwrap(),
-            Some(answer("first"))
+            Some(ok_answer("first"))
         );
         assert!(
             tx.user_by_email("first@example.com")
