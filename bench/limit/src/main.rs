@@ -116,6 +116,16 @@ pub fn code_hash(till: usize, n: u64) -> String {
         .collect()
 }
 
+/// A new transaction key as walletd makes it: ordered by the time it was made
+/// (`wallet_core::keys::new_transaction_key`), so the limit's indexes on the key grow at one end too.
+pub fn transaction_key() -> String {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    wallet_core::keys::new_transaction_key(millis)
+}
+
 pub fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

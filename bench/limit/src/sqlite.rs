@@ -356,7 +356,7 @@ pub(crate) fn ok_or_count<T>(r: anyhow::Result<T>, kind: Kind, errors: &mut u64)
 /// `POST transaction`: the transaction and its payment.
 async fn create(s: &Shared) -> anyhow::Result<(String, i64)> {
     let ids = s.ids;
-    let key = wallet_core::keys::new_transaction_key();
+    let key = crate::transaction_key();
     let _writer = s.gate.lock().await;
     let mut tx = s.pool.begin_with("BEGIN IMMEDIATE").await?;
     sqlx::query(INSERT_TRANSACTION)

@@ -86,7 +86,7 @@ fn till_loop(
 
 /// `POST transaction`.
 fn create(conn: &mut Connection, ids: Ids) -> anyhow::Result<(String, i64)> {
-    let key = wallet_core::keys::new_transaction_key();
+    let key = crate::transaction_key();
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.prepare_cached(INSERT_TRANSACTION)?.execute(params![
         key,

@@ -50,6 +50,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_account_changes.sql"),
         postgres: include_str!("../migrations/postgres/0008_account_changes.sql"),
     },
+    Migration {
+        version: 9,
+        sqlite: include_str!("../migrations/sqlite/0009_active_holds.sql"),
+        postgres: include_str!("../migrations/postgres/0009_active_holds.sql"),
+    },
 ];
 
 /// Applies pending migrations inside one write transaction (so concurrent starters do not race).

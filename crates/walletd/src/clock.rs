@@ -44,6 +44,15 @@ pub fn wall_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Current wall-clock milliseconds since the UNIX epoch: the time part of a new `transaction_key`
+/// (`wallet_core::keys::new_transaction_key`), which orders keys for the store, not business time.
+pub fn wall_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
         wall_now()

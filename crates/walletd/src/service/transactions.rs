@@ -1,5 +1,6 @@
 //! Transactions: create, read, revoke, reserve by reservation code, confirm, expire.
 
+use crate::clock::wall_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::state::AppState;
@@ -341,7 +342,7 @@ pub(crate) async fn create_unanswered(
         .ok_or_else(|| {
             ApiError::Internal(anyhow::anyhow!("client {} has no project", client.id))
         })?;
-    let key = new_transaction_key();
+    let key = new_transaction_key(wall_millis());
     let row = TransactionRow {
         key: key.clone(),
         project_id: project.id,
@@ -1080,7 +1081,7 @@ pub async fn renew(
             old.status
         )));
     }
-    let new_key = new_transaction_key();
+    let new_key = new_transaction_key(wall_millis());
     let reserve = match old.reserve {
         ReserveSpec::Until { at, .. } if at <= now => ReserveSpec::Default,
         spec => spec,
