@@ -27,7 +27,7 @@ pub const TRANSACTION_KEY_TIME_LEN: usize = 7;
 /// Why the time: base62 digits are in ASCII order, so keys made close in time sort next to each
 /// other, and the indexes on the key (the transaction's, its payments', its events') gain entries
 /// at their end, on pages a group commit shares, instead of one random page each: on SQLite that
-/// was 5 of the 25 pages a cash-out flow wrote (bench/README.md).
+/// was about 5 of the 27 pages a cash-out flow wrote (bench/README.md).
 pub fn new_transaction_key(millis: u64) -> String {
     let mut time = [0u8; TRANSACTION_KEY_TIME_LEN];
     let mut rest = millis;
