@@ -22,7 +22,7 @@ const PRAGMAS: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 ///   many batches is copied back to the database once per checkpoint, and a checkpoint costs about
 ///   its distinct pages, which grow far slower than its frames. Measured 1.2× the flows of 4000
 ///   pages, and a lower p99 (7 ms, not 22: a checkpoint now stalls the requests in flight twice a
-///   second rather than 15 times; the longest request, 75 ms, is one of them);
+///   second rather than about 12 times; the longest request, 75 ms, is one of them);
 /// - temporary files in memory: each logical transaction of a group commit is a savepoint, and
 ///   SQLite keeps the first version of every page a savepoint changes in a sub-journal, a temporary
 ///   file that spilled to disk past 64 KiB: 9 writes of a page per cash-out flow, on the writer's
