@@ -15,6 +15,8 @@
 //! refuses and changes are waiting, they are folded into the row ([`Tx::fold_account`]) and the
 //! guard runs again; the sweeper folds them too ([`Tx::fold_account_changes`]).
 
+use crate::batch::IfUnchanged;
+use crate::ids::Drawn;
 use crate::{Backend, Result, StoreError, Tx, db};
 use wallet_core::Currency;
 use wallet_core::ledger::AccountBalance;
@@ -323,9 +325,29 @@ impl Tx {
         if self.deltas.iter().any(|d| d.0 == account_id && d.3 == 0) {
             return self.place_hold(account_id, payment_id, amount, now).await;
         }
-        let id = self
-            .insert_hold(account_id, payment_id, amount, now)
-            .await?;
+        let id = match self.backend {
+            // The hold's row is written at commit too, in the commit's last statement
+            // (`batch.rs`), with an id drawn ahead (`ids.rs`): no round trip of its own.
+            Backend::Postgres => {
+                let id = self.draw_id(Drawn::Holds).await?;
+                self.pending_ledger.place(
+                    id,
+                    db::query(
+                        "INSERT INTO holds (id, account_id, payment_id, amount, status, created_at) VALUES ($1, $2, $3, $4, 'active', $5)",
+                    )
+                    .bind(id)
+                    .bind(account_id)
+                    .bind(payment_id)
+                    .bind(amount)
+                    .bind(now),
+                );
+                id
+            }
+            Backend::Sqlite => {
+                self.insert_hold(account_id, payment_id, amount, now)
+                    .await?
+            }
+        };
         self.deltas.push((account_id, 0, amount, amount));
         Ok(Some(id))
     }
@@ -357,6 +379,7 @@ impl Tx {
         to: &'static str,
         now: i64,
     ) -> Result<Option<(i64, i64)>> {
+        self.flush_ledger().await?;
         let row: Option<(i64, i64)> = db::query_as(
             "UPDATE holds SET status = $1, resolved_at = $2 WHERE id = $3 AND status = 'active' RETURNING account_id, amount",
         )
@@ -392,6 +415,7 @@ impl Tx {
         let resolved = match self.backend {
             // One round trip (see [`SETTLE_HOLD_PG`]).
             Backend::Postgres => {
+                self.flush_ledger().await?;
                 db::query_as(SETTLE_HOLD_PG)
                     .bind(now)
                     .bind(hold_id)
@@ -431,6 +455,98 @@ impl Tx {
         self.defer(payer_account, -settled, -held);
         self.defer(to_account, settled, 0);
         Ok(true)
+    }
+
+    /// Settles, at commit, the active hold `hold_id` of `held` on `payer_account`, as the caller
+    /// knows it from the hold's payment: `settled` (at most `held`) moves from the payer to
+    /// `to_account` as one balanced movement, and the whole hold leaves `reserved`. If the hold
+    /// is not so (resolved meanwhile, another amount or account), the commit is refused with
+    /// [`StoreError::Corrupt`] and nothing is written.
+    ///
+    /// For a confirm: on PostgreSQL the hold's change, the movement and its entries join the
+    /// commit's last statement (`batch.rs`; the movement's id is drawn ahead, `ids.rs`) instead
+    /// of a statement of their own. SQLite settles now ([`Tx::settle_hold`]).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn settle_hold_at_commit(
+        &mut self,
+        hold_id: i64,
+        payer_account: i64,
+        held: i64,
+        to_account: i64,
+        settled: i64,
+        transaction_key: &str,
+        payment_id: i64,
+        now: i64,
+    ) -> Result<()> {
+        if !(0..=held).contains(&settled) {
+            return Err(StoreError::Corrupt(format!(
+                "settling {settled} of a hold of {held}"
+            )));
+        }
+        if self.backend == Backend::Sqlite {
+            let resolved = self.resolve_hold(hold_id, "settled", now).await?;
+            if resolved != Some((payer_account, held)) {
+                return Err(StoreError::Corrupt(format!(
+                    "hold {hold_id} is not an active hold of {held} on account {payer_account}"
+                )));
+            }
+            self.record_movement(
+                "payment",
+                Some(transaction_key),
+                Some(payment_id),
+                payer_account,
+                to_account,
+                settled,
+                now,
+            )
+            .await?;
+        } else {
+            // A hold placed by this transaction is written first: the parts of one statement do
+            // not see each other's rows (reserve and confirm in one call, `auto_confirm`).
+            if self.pending_ledger.placed(hold_id) {
+                self.flush_ledger().await?;
+            }
+            let movement = self.draw_id(Drawn::Movements).await?;
+            let writes = [
+                (
+                    db::query(
+                        "UPDATE holds SET status = 'settled', resolved_at = $1 WHERE id = $2 AND status = 'active' AND account_id = $3 AND amount = $4",
+                    )
+                    .bind(now)
+                    .bind(hold_id)
+                    .bind(payer_account)
+                    .bind(held),
+                    IfUnchanged::Corrupt("a hold settled at commit is not active as its payment says"),
+                ),
+                (
+                    db::query(
+                        "INSERT INTO movements (id, kind, transaction_key, payment_id, created_at) VALUES ($1, 'payment', $2, $3, $4)",
+                    )
+                    .bind(movement)
+                    .bind(transaction_key)
+                    .bind(payment_id)
+                    .bind(now),
+                    IfUnchanged::Fine,
+                ),
+                (
+                    db::query(
+                        "INSERT INTO entries (movement_id, account_id, amount) VALUES ($1, $2, $3), ($1, $4, $5)",
+                    )
+                    .bind(movement)
+                    .bind(payer_account)
+                    .bind(-settled)
+                    .bind(to_account)
+                    .bind(settled),
+                    IfUnchanged::Fine,
+                ),
+            ];
+            for (write, if_unchanged) in writes {
+                self.pending_ledger.push(write, if_unchanged);
+            }
+        }
+        self.defer(payer_account, -settled, -held);
+        self.defer(to_account, settled, 0);
+        Ok(())
     }
 
     /// Adds `balance` and `reserved` to an account at commit (or before this transaction next
@@ -635,6 +751,7 @@ impl Tx {
     /// Shrinks an active hold to `amount` (never grows it), releasing the difference.
     /// `false` if the hold is not active or smaller than `amount`.
     pub async fn reduce_hold(&mut self, hold_id: i64, amount: i64) -> Result<bool> {
+        self.flush_ledger().await?;
         let row: Option<(i64, i64)> = db::query_as(
             "SELECT account_id, amount FROM holds WHERE id = $1 AND status = 'active' AND amount >= $2",
         )

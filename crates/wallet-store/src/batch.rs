@@ -1,6 +1,8 @@
 //! Writes a transaction makes at commit, just before `COMMIT`: its request's MAC nonce and rate
-//! count (`request.rs`), its idempotent answer ([`crate::Tx::answer_at_commit`]) and the events
-//! it appended to audit trails ([`crate::Tx::append_event`]).
+//! count (`request.rs`), its idempotent answer ([`crate::Tx::answer_at_commit`]), the events
+//! it appended to audit trails ([`crate::Tx::append_event`]) and, on PostgreSQL, the ledger rows
+//! of a hold placed or settled at commit ([`PendingLedger`]; written earlier if a statement reads
+//! them first, see [`crate::Tx::flush_rows`]).
 //!
 //! Why at commit: none of them is read by the transaction itself, so they need not be written
 //! before its other statements; at the end they can all go to PostgreSQL as *one* statement
@@ -65,6 +67,36 @@ impl AtCommit {
     }
 }
 
+/// PostgreSQL: ledger rows waiting for commit ([`Tx::pending_ledger`]).
+#[derive(Default)]
+pub(crate) struct PendingLedger {
+    writes: Vec<(Query, IfUnchanged)>,
+    /// The holds among them placed by this transaction, not yet written.
+    placed: Vec<i64>,
+}
+
+impl PendingLedger {
+    /// A hold placed: its `INSERT`.
+    pub(crate) fn place(&mut self, hold_id: i64, insert: Query) {
+        self.writes.push((insert, IfUnchanged::Fine));
+        self.placed.push(hold_id);
+    }
+
+    pub(crate) fn push(&mut self, write: Query, if_unchanged: IfUnchanged) {
+        self.writes.push((write, if_unchanged));
+    }
+
+    /// True when `hold_id` was placed by this transaction and is not written yet.
+    pub(crate) fn placed(&self, hold_id: i64) -> bool {
+        self.placed.contains(&hold_id)
+    }
+
+    fn take(&mut self) -> Vec<(Query, IfUnchanged)> {
+        self.placed.clear();
+        std::mem::take(&mut self.writes)
+    }
+}
+
 impl Tx {
     /// Queues `event` for commit; writes the queue now once it is full (see [`EVENTS_PER_INSERT`]).
     pub(crate) async fn queue_event(&mut self, event: Event) -> Result<()> {
@@ -114,16 +146,30 @@ impl Tx {
     /// ([`Tx::set_transaction_and_payments`]): before a statement that reads or changes
     /// transactions or payments. On PostgreSQL in one statement.
     pub(crate) async fn flush_rows(&mut self) -> Result<()> {
+        self.flush_ledger().await?;
         let Some(rows) = self.pending_rows.take() else {
             return Ok(());
         };
         let writes = rows.writes();
         let changed = if self.backend == Backend::Postgres && writes.len() > 1 {
-            self.run_combined(writes, Vec::new()).await?
+            self.run_combined(Vec::new(), writes, Vec::new()).await?
         } else {
             self.execute_each(writes).await?
         };
         each_changed_one(&rows.key, &changed)
+    }
+
+    /// Writes now the ledger rows waiting for commit ([`Tx::pending_ledger`]: holds placed, holds
+    /// settled with their movements), on PostgreSQL in one statement: called by
+    /// [`Tx::flush_rows`], so before any statement that reads holds, payments or transactions.
+    pub(crate) async fn flush_ledger(&mut self) -> Result<()> {
+        if self.pending_ledger.writes.is_empty() {
+            return Ok(());
+        }
+        let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) =
+            self.pending_ledger.take().into_iter().unzip();
+        let written = self.run_statements(Vec::new(), Vec::new(), queries).await?;
+        each_as_expected(&written, checks)
     }
 
     /// Makes the transaction and payment changes waiting for commit, the account changes `deltas`
@@ -136,8 +182,8 @@ impl Tx {
         let row_key = pending.map(|r| r.key).unwrap_or_default();
         let (guarded, appended): (Vec<Delta>, Vec<Delta>) =
             deltas.into_iter().partition(Delta::is_guarded);
-        let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) =
-            self.at_commit.take().into_iter().unzip();
+        let ledger = self.pending_ledger.take();
+        let writes = self.at_commit.take();
         // The transaction's rows first (the payments, then the transaction: the order they are
         // locked in by every change of a transaction), then the held accounts in their order,
         // then the appended changes and the writes (rate counts are shared rows): one order in
@@ -149,20 +195,32 @@ impl Tx {
             .chain(guarded.iter().map(Delta::update))
             .collect();
         let appends = usize::from(!appended.is_empty());
+        // With holds, the writes wait until every guard passed: a guard that refused is run again
+        // after a fold (`Tx::ensure_delta`), which waits for the account's row; holding a shared
+        // row of the writes (a rate count) meanwhile could deadlock with a transaction that holds
+        // the account and waits for that row. The ledger's rows (a hold's `INSERT`) then go
+        // before the chain, so that they are not written while the held account's row is locked
+        // (with one wallet paying at every till, every reserve waits for that row).
+        let (before, writes): (Vec<_>, Vec<_>) = if guarded.is_empty() {
+            (Vec::new(), ledger.into_iter().chain(writes).collect())
+        } else {
+            (ledger, writes)
+        };
+        let (before, before_checks): (Vec<Query>, Vec<IfUnchanged>) = before.into_iter().unzip();
+        let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) = writes.into_iter().unzip();
+        let n_before = before.len();
         let parts: Vec<Query> = (!appended.is_empty())
             .then(|| Delta::append(&appended))
             .into_iter()
             .chain(queries)
             .collect();
-        // With holds, the writes wait until every guard passed: a guard that refused is run again
-        // after a fold (`Tx::ensure_delta`), which waits for the account's row; holding a shared
-        // row of the writes (a rate count) meanwhile could deadlock with a transaction that holds
-        // the account and waits for that row.
         let (chained, parts) = if guarded.is_empty() {
-            (self.run_statements(chain, parts).await?, Vec::new())
+            (self.run_statements(before, chain, parts).await?, Vec::new())
         } else {
-            (self.run_statements(chain, Vec::new()).await?, parts)
+            (self.run_statements(before, chain, Vec::new()).await?, parts)
         };
+        let (ledger, chained) = chained.split_at(n_before);
+        each_as_expected(ledger, before_checks)?;
         let (rows, held) = chained.split_at(n_rows);
         each_changed_one(&row_key, rows)?;
         for (d, n) in guarded.iter().zip(&held[..n_guarded]) {
@@ -172,29 +230,40 @@ impl Tx {
         let written = if parts.is_empty() {
             held[n_guarded..].to_vec()
         } else {
-            self.run_statements(Vec::new(), parts).await?
+            self.run_statements(Vec::new(), Vec::new(), parts).await?
         };
-        for (n, check) in written[appends..].iter().zip(checks) {
-            match (n, check) {
-                (0, IfUnchanged::ReusedNonce) => return Err(StoreError::ReusedNonce),
-                (0, IfUnchanged::AnsweredMeanwhile) => return Err(StoreError::AnsweredMeanwhile),
-                (0, IfUnchanged::Corrupt(what)) => return Err(StoreError::Corrupt(what.into())),
-                _ => {}
-            }
-        }
-        Ok(())
+        each_as_expected(&written[appends..], checks)
     }
 }
 
+/// `Err` for the first write that changed no row where that refuses the transaction.
+fn each_as_expected(written: &[u64], checks: Vec<IfUnchanged>) -> Result<()> {
+    for (n, check) in written.iter().zip(checks) {
+        match (n, check) {
+            (0, IfUnchanged::ReusedNonce) => return Err(StoreError::ReusedNonce),
+            (0, IfUnchanged::AnsweredMeanwhile) => return Err(StoreError::AnsweredMeanwhile),
+            (0, IfUnchanged::Corrupt(what)) => return Err(StoreError::Corrupt(what.into())),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 impl Tx {
-    /// Runs `chain`, then `parts`: on PostgreSQL as one statement ([`combined`]) when there is
-    /// more than one, else one after the other; answers the rows each changed, in that order.
-    async fn run_statements(&mut self, chain: Vec<Query>, parts: Vec<Query>) -> Result<Vec<u64>> {
-        if self.backend == Backend::Postgres && chain.len() + parts.len() > 1 {
-            self.run_combined(chain, parts).await
+    /// Runs `before`, `chain`, then `parts`: on PostgreSQL as one statement ([`combined`]) when
+    /// there is more than one, else one after the other; answers the rows each changed, in that
+    /// order.
+    async fn run_statements(
+        &mut self,
+        before: Vec<Query>,
+        chain: Vec<Query>,
+        parts: Vec<Query>,
+    ) -> Result<Vec<u64>> {
+        if self.backend == Backend::Postgres && before.len() + chain.len() + parts.len() > 1 {
+            self.run_combined(before, chain, parts).await
         } else {
-            self.execute_each(chain.into_iter().chain(parts).collect())
-                .await
+            let all = before.into_iter().chain(chain).chain(parts);
+            self.execute_each(all.collect()).await
         }
     }
 
@@ -208,11 +277,16 @@ impl Tx {
         Ok(changed)
     }
 
-    /// PostgreSQL: `chain`, then `parts`, as one statement ([`combined`], no main part); answers
-    /// the rows each changed, in that order.
-    async fn run_combined(&mut self, chain: Vec<Query>, parts: Vec<Query>) -> Result<Vec<u64>> {
-        let n = chain.len() + parts.len();
-        let row = combined(chain, parts)
+    /// PostgreSQL: `before`, `chain`, then `parts`, as one statement ([`combined`], no main
+    /// part); answers the rows each changed, in that order.
+    async fn run_combined(
+        &mut self,
+        before: Vec<Query>,
+        chain: Vec<Query>,
+        parts: Vec<Query>,
+    ) -> Result<Vec<u64>> {
+        let n = before.len() + chain.len() + parts.len();
+        let row = combined(before, chain, parts)
             .fetch_one(self.conn())
             .await
             .map_err(StoreError::from_db)?;
@@ -253,14 +327,31 @@ fn counts_of(row: &db::Row, n: usize) -> Result<Vec<u64>> {
 /// before the next part's. (Without it, the order in which the parts of one statement run is not
 /// defined.) The `SELECT` has the same condition on the last part, so the writes `parts` run
 /// after the whole chain, when the `SELECT` reads them.
-fn combined(chain: Vec<Query>, parts: Vec<Query>) -> Query {
-    let mut with = Vec::with_capacity(chain.len() + parts.len());
-    let mut counts = Vec::with_capacity(chain.len() + parts.len());
+///
+/// `before` (any writes, answered before the chain) run before the chain's first part, which has
+/// the same condition on each of them (`b{i}`): rows they write or lock are written before any row
+/// of the chain is locked.
+fn combined(before: Vec<Query>, chain: Vec<Query>, parts: Vec<Query>) -> Query {
+    let n = before.len() + chain.len() + parts.len();
+    let mut with = Vec::with_capacity(n);
+    let mut counts = Vec::with_capacity(n);
     let mut args: Vec<Value> = Vec::new();
+    let first: String = (0..before.len())
+        .map(|i| format!(" AND (SELECT count(*) FROM b{i}) >= 0"))
+        .collect();
     let after = |i: usize| match i {
-        0 => String::new(),
+        0 => first.clone(),
         i => format!(" AND (SELECT count(*) FROM a{}) >= 0", i - 1),
     };
+    for (i, part) in before.into_iter().enumerate() {
+        let (sql, part_args) = part.into_parts();
+        with.push(format!(
+            "b{i} AS ({} RETURNING 1)",
+            renumber(&sql, args.len())
+        ));
+        counts.push(format!("(SELECT count(*) FROM b{i})"));
+        args.extend(part_args);
+    }
     let chained = chain.len();
     for (i, part) in chain.into_iter().enumerate() {
         let (sql, part_args) = part.into_parts();
@@ -375,6 +466,7 @@ mod tests {
     fn writes_combine_into_one_statement_with_a_count_each() {
         let q = combined(
             Vec::new(),
+            Vec::new(),
             vec![
                 db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64),
                 db::query("UPDATE b SET y = $2 WHERE z = $1")
@@ -396,28 +488,36 @@ mod tests {
     }
 
     #[test]
-    fn chained_updates_run_in_order_before_the_writes() {
+    fn chained_updates_run_in_order_after_the_first_writes_before_the_others() {
         let update = |id: i64| {
             db::query("UPDATE c SET v = v + $1 WHERE id = $2")
                 .bind(1i64)
                 .bind(id)
         };
         let q = combined(
+            vec![
+                db::query("INSERT INTO h (x) VALUES ($1)").bind(5i64),
+                db::query("INSERT INTO h (x) VALUES ($1)").bind(6i64),
+            ],
             vec![update(30), update(20)],
             vec![db::query("INSERT INTO a (x) VALUES ($1)").bind(7i64)],
         );
         let (sql, args) = q.into_parts();
         assert_eq!(
             sql,
-            "WITH a0 AS (UPDATE c SET v = v + $1 WHERE id = $2 RETURNING 1), \
-             a1 AS (UPDATE c SET v = v + $3 WHERE id = $4 AND (SELECT count(*) FROM a0) >= 0 RETURNING 1), \
-             w0 AS (INSERT INTO a (x) VALUES ($5) RETURNING 1) \
-             SELECT (SELECT count(*) FROM a0), (SELECT count(*) FROM a1), (SELECT count(*) FROM w0) \
+            "WITH b0 AS (INSERT INTO h (x) VALUES ($1) RETURNING 1), \
+             b1 AS (INSERT INTO h (x) VALUES ($2) RETURNING 1), \
+             a0 AS (UPDATE c SET v = v + $3 WHERE id = $4 AND (SELECT count(*) FROM b0) >= 0 AND (SELECT count(*) FROM b1) >= 0 RETURNING 1), \
+             a1 AS (UPDATE c SET v = v + $5 WHERE id = $6 AND (SELECT count(*) FROM a0) >= 0 RETURNING 1), \
+             w0 AS (INSERT INTO a (x) VALUES ($7) RETURNING 1) \
+             SELECT (SELECT count(*) FROM b0), (SELECT count(*) FROM b1), (SELECT count(*) FROM a0), \
+             (SELECT count(*) FROM a1), (SELECT count(*) FROM w0) \
              WHERE (SELECT count(*) FROM a1) >= 0"
         );
-        let ids: Vec<&Value> = args.iter().skip(1).step_by(2).take(2).collect();
+        let ids: Vec<&Value> = args.iter().skip(3).step_by(2).take(2).collect();
         assert_eq!(ids, [&Value::from(30i64), &Value::from(20i64)]);
-        assert_eq!(args.len(), 5);
-        assert_eq!(args[4], Value::from(7i64));
+        assert_eq!(args.len(), 7);
+        assert_eq!(args[..2], [Value::from(5i64), Value::from(6i64)]);
+        assert_eq!(args[6], Value::from(7i64));
     }
 }

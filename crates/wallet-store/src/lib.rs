@@ -19,6 +19,7 @@ mod batch;
 mod db;
 mod directory;
 mod holders;
+mod ids;
 mod lifecycle;
 mod lite;
 mod migrate;
@@ -115,6 +116,8 @@ pub struct Store {
     backend: Backend,
     conns: Conns,
     account_ids: Arc<accounts::AccountIds>,
+    /// Ids drawn ahead for rows written at commit (PostgreSQL, `ids.rs`).
+    id_blocks: Arc<ids::IdBlocks>,
 }
 
 #[derive(Clone)]
@@ -199,6 +202,7 @@ impl Store {
             backend,
             conns,
             account_ids: Arc::default(),
+            id_blocks: Arc::default(),
         };
         migrate::run(&store).await?;
         Ok(store)
@@ -219,7 +223,7 @@ impl Store {
             Conns::Sqlite { writer, .. } => TxInner::Logical(writer.begin().await?),
             Conns::Postgres(pool) => TxInner::Pooled(pool.begin().await?),
         };
-        let mut tx = Tx::new(inner, self.backend, self.account_ids.clone());
+        let mut tx = Tx::new(inner, self);
         tx.request = request::unrecorded();
         Ok(tx)
     }
@@ -230,7 +234,7 @@ impl Store {
             Conns::Sqlite { readers, .. } => TxInner::Reader(readers.get(true)?),
             Conns::Postgres(pool) => TxInner::Pooled(pool.begin().await?),
         };
-        Ok(Tx::new(inner, self.backend, self.account_ids.clone()))
+        Ok(Tx::new(inner, self))
     }
 
     /// A connection for lookups that need no snapshot: each statement sees what is committed when
@@ -241,7 +245,7 @@ impl Store {
             Conns::Sqlite { readers, .. } => TxInner::Reader(readers.get(false)?),
             Conns::Postgres(pool) => TxInner::Autocommit(pool.acquire().await?),
         };
-        Ok(Tx::new(inner, self.backend, self.account_ids.clone()))
+        Ok(Tx::new(inner, self))
     }
 
     /// Group-commit counters (SQLite; all zero on PostgreSQL).
@@ -299,13 +303,18 @@ pub struct Tx {
     /// The store's known account ids, and those this transaction learned (known at commit).
     account_ids: Arc<accounts::AccountIds>,
     learned_accounts: Vec<((accounts::AccountOwner, wallet_core::Currency), i64)>,
+    /// PostgreSQL: ledger rows written at commit or before the next statement that reads holds,
+    /// payments or transactions (a hold placed at commit, a settled hold's movement), with what
+    /// their changing no row means (`batch.rs`).
+    pending_ledger: batch::PendingLedger,
+    id_blocks: Arc<ids::IdBlocks>,
 }
 
 impl Tx {
-    fn new(inner: TxInner, backend: Backend, account_ids: Arc<accounts::AccountIds>) -> Tx {
+    fn new(inner: TxInner, store: &Store) -> Tx {
         Tx {
             inner,
-            backend,
+            backend: store.backend,
             request: None,
             deltas: Vec::new(),
             at_commit: batch::AtCommit::default(),
@@ -313,8 +322,10 @@ impl Tx {
             payments_of_memo: None,
             pending_rows: None,
             code_memo: None,
-            account_ids,
+            account_ids: store.account_ids.clone(),
             learned_accounts: Vec::new(),
+            pending_ledger: batch::PendingLedger::default(),
+            id_blocks: store.id_blocks.clone(),
         }
     }
 

@@ -1260,3 +1260,83 @@ async fn a_code_is_locked_with_its_transaction_and_used_at_commit() {
         );
     }
 }
+
+#[tokio::test]
+async fn holds_placed_and_settled_at_commit_move_money_once() {
+    for backend in BACKENDS {
+        let (store, _wallet, account) = funded(backend, 100).await;
+        let mut tx = store.write().await.unwrap();
+        let (project_wallet, project, _t) = project_with_transaction(&mut tx, "k1").await;
+        let pay = |price| new_payment("k1", project, project_wallet, price);
+        let mut p = Vec::new();
+        for price in [60, 30, 10, 5] {
+            p.push(tx.insert_payment(&pay(price)).await.unwrap());
+        }
+        let to = tx.wallet_account(project_wallet, eur()).await.unwrap();
+        tx.commit().await.unwrap();
+
+        // Placed at commit: ids known at once, distinct, and the rows there for a read.
+        let mut tx = store.write().await.unwrap();
+        let mut holds = Vec::new();
+        for (payment, amount) in p.iter().zip([60, 30, 10]) {
+            let hold = tx.place_hold_at_commit(account, *payment, amount, 1).await;
+            holds.push(hold.unwrap().expect("fits"));
+        }
+        assert!(holds[0] != holds[1] && holds[1] != holds[2], "{backend:?}");
+        let check = tx.ledger_check().await.unwrap();
+        assert!(check.is_sound(), "{backend:?}: {check:?}");
+        tx.commit().await.unwrap();
+
+        // Two settled in one transaction, one of them for less than was held.
+        let mut tx = store.write().await.unwrap();
+        tx.settle_hold_at_commit(holds[0], account, 60, to, 50, "k1", p[0], 2)
+            .await
+            .unwrap();
+        tx.settle_hold_at_commit(holds[1], account, 30, to, 30, "k1", p[1], 2)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        // A hold that is not as its payment says (another amount, settled already) refuses the
+        // commit, and nothing of it is written.
+        let refused = [
+            (holds[2], 11, "another amount"),
+            (holds[0], 60, "settled already"),
+        ];
+        for (hold, held, why) in refused {
+            let mut tx = store.write().await.unwrap();
+            let settled = async {
+                tx.settle_hold_at_commit(hold, account, held, to, 1, "k1", p[2], 3)
+                    .await?;
+                tx.commit().await
+            };
+            assert!(
+                matches!(settled.await, Err(wallet_store::StoreError::Corrupt(_))),
+                "{backend:?}: {why}"
+            );
+        }
+
+        // Placed and settled in one transaction (reserve and confirm in one call).
+        let mut tx = store.write().await.unwrap();
+        let hold = tx.place_hold_at_commit(account, p[3], 5, 4).await.unwrap();
+        tx.settle_hold_at_commit(hold.unwrap(), account, 5, to, 5, "k1", p[3], 4)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            AccountBalance {
+                balance: 100 - 50 - 30 - 5,
+                reserved: 10
+            },
+            "{backend:?}"
+        );
+        assert_eq!(tx.account_balance(to).await.unwrap().balance, 85);
+        assert!(tx.release_hold(holds[2], 5).await.unwrap(), "{backend:?}");
+        let check = tx.ledger_check().await.unwrap();
+        assert!(check.is_sound(), "{backend:?}: {check:?}");
+        tx.commit().await.unwrap();
+    }
+}

@@ -748,15 +748,22 @@ pub(crate) async fn settle(
             changes.push((frozen, change));
             continue;
         }
-        if !tx
-            .settle_hold(hold, beneficiary, amount, &t.key, p.id, now)
-            .await?
-        {
-            return Err(ApiError::Internal(anyhow::anyhow!(
-                "hold {hold} of payment {} was already resolved",
-                p.id
-            )));
-        }
+        // The hold as reserve placed it: on the payer's account, of the payment's price then.
+        let payer_wallet = p.payer_wallet_id.ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("reserved payment {} has no payer", p.id))
+        })?;
+        let payer_account = tx.wallet_account(payer_wallet, p.currency).await?;
+        tx.settle_hold_at_commit(
+            hold,
+            payer_account,
+            p.price,
+            beneficiary,
+            amount,
+            &t.key,
+            p.id,
+            now,
+        )
+        .await?;
         let change = PaymentChange {
             id: p.id,
             status: PaymentStatus::Done,
