@@ -427,20 +427,15 @@ impl Tx {
                     .await?
             }
             Backend::Sqlite => {
-                let resolved = self.resolve_hold(hold_id, "settled", now).await?;
-                if let Some((payer_account, _)) = resolved {
-                    self.record_movement(
-                        "payment",
-                        Some(transaction_key),
-                        Some(payment_id),
-                        payer_account,
-                        to_account,
-                        settled,
-                        now,
-                    )
-                    .await?;
-                }
-                resolved
+                self.settle_now(
+                    hold_id,
+                    to_account,
+                    settled,
+                    transaction_key,
+                    payment_id,
+                    now,
+                )
+                .await?
             }
         };
         let Some((payer_account, held)) = resolved else {
@@ -455,6 +450,34 @@ impl Tx {
         self.defer(payer_account, -settled, -held);
         self.defer(to_account, settled, 0);
         Ok(true)
+    }
+
+    /// SQLite: the hold `hold_id` leaves `active` and, only if it did, `settled` moves from its
+    /// account to `to_account` as one movement; answers the hold's account and amount. (Balances
+    /// are the caller's.)
+    async fn settle_now(
+        &mut self,
+        hold_id: i64,
+        to_account: i64,
+        settled: i64,
+        transaction_key: &str,
+        payment_id: i64,
+        now: i64,
+    ) -> Result<Option<(i64, i64)>> {
+        let resolved = self.resolve_hold(hold_id, "settled", now).await?;
+        if let Some((payer_account, _)) = resolved {
+            self.record_movement(
+                "payment",
+                Some(transaction_key),
+                Some(payment_id),
+                payer_account,
+                to_account,
+                settled,
+                now,
+            )
+            .await?;
+        }
+        Ok(resolved)
     }
 
     /// Settles, at commit, the active hold `hold_id` of `held` on `payer_account`, as the caller
@@ -484,22 +507,22 @@ impl Tx {
             )));
         }
         if self.backend == Backend::Sqlite {
-            let resolved = self.resolve_hold(hold_id, "settled", now).await?;
+            // Past an error the caller drops the transaction, and the movement with it.
+            let resolved = self
+                .settle_now(
+                    hold_id,
+                    to_account,
+                    settled,
+                    transaction_key,
+                    payment_id,
+                    now,
+                )
+                .await?;
             if resolved != Some((payer_account, held)) {
                 return Err(StoreError::Corrupt(format!(
                     "hold {hold_id} is not an active hold of {held} on account {payer_account}"
                 )));
             }
-            self.record_movement(
-                "payment",
-                Some(transaction_key),
-                Some(payment_id),
-                payer_account,
-                to_account,
-                settled,
-                now,
-            )
-            .await?;
         } else {
             // A hold placed by this transaction is written first: the parts of one statement do
             // not see each other's rows (reserve and confirm in one call, `auto_confirm`).

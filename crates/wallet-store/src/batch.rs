@@ -343,34 +343,18 @@ fn combined(before: Vec<Query>, chain: Vec<Query>, parts: Vec<Query>) -> Query {
         0 => first.clone(),
         i => format!(" AND (SELECT count(*) FROM a{}) >= 0", i - 1),
     };
-    for (i, part) in before.into_iter().enumerate() {
-        let (sql, part_args) = part.into_parts();
-        with.push(format!(
-            "b{i} AS ({} RETURNING 1)",
-            renumber(&sql, args.len())
-        ));
-        counts.push(format!("(SELECT count(*) FROM b{i})"));
-        args.extend(part_args);
-    }
     let chained = chain.len();
-    for (i, part) in chain.into_iter().enumerate() {
-        let (sql, part_args) = part.into_parts();
-        with.push(format!(
-            "a{i} AS ({}{} RETURNING 1)",
-            renumber(&sql, args.len()),
-            after(i)
-        ));
-        counts.push(format!("(SELECT count(*) FROM a{i})"));
-        args.extend(part_args);
-    }
-    for (i, part) in parts.into_iter().enumerate() {
-        let (sql, part_args) = part.into_parts();
-        with.push(format!(
-            "w{i} AS ({} RETURNING 1)",
-            renumber(&sql, args.len())
-        ));
-        counts.push(format!("(SELECT count(*) FROM w{i})"));
-        args.extend(part_args);
+    for (name, group) in [("b", before), ("a", chain), ("w", parts)] {
+        for (i, part) in group.into_iter().enumerate() {
+            let (sql, part_args) = part.into_parts();
+            let wait = if name == "a" { after(i) } else { String::new() };
+            with.push(format!(
+                "{name}{i} AS ({}{wait} RETURNING 1)",
+                renumber(&sql, args.len())
+            ));
+            counts.push(format!("(SELECT count(*) FROM {name}{i})"));
+            args.extend(part_args);
+        }
     }
     if counts.is_empty() {
         counts.push("1".to_owned());
