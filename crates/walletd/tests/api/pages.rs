@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use wallet_client::Method;
 use wallet_client::types::CallbackUri;
 use wallet_store::CallbackFilter;
+use walletd::clock::Clock;
 use walletd::web::session;
 
 fn confirm_path(key: &str) -> String {
@@ -350,7 +351,11 @@ async fn sessions_expire_and_end_on_logout(app: TestApp) {
     let key = create(&app, 900, None).await;
     let mut b = Browser::new(&app);
     let csrf = open_as_alice(&app, &mut b, &confirm_path(&key)).await;
-    app.clock.advance(session::IDLE_SECS + 1);
+    // Session times follow wall time when it is ahead of the test clock (`session::now`), and a
+    // slow run may have logged in seconds after the clock was started: move the clock past the
+    // idle timeout of a session last used now.
+    let last_use = walletd::clock::wall_now().max(app.clock.now());
+    app.clock.set(last_use + session::IDLE_SECS + 1);
     let page = b.get(&confirm_path(&key)).await;
     assert!(
         page.body.contains("name=\"password\""),
