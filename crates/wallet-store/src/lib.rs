@@ -30,6 +30,7 @@ mod search;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transactions;
+mod vfs;
 mod web;
 mod writer;
 

@@ -48,13 +48,41 @@ pub(crate) fn uri(url: &str) -> String {
     format!("file:{rest}")
 }
 
+const OPEN_FLAGS: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE
+    .union(OpenFlags::SQLITE_OPEN_CREATE)
+    .union(OpenFlags::SQLITE_OPEN_URI)
+    .union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
+
 /// Opens a connection with walletd's pragmas.
 pub(crate) fn open(uri: &str) -> Result<Connection, sqlx::Error> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-        | OpenFlags::SQLITE_OPEN_CREATE
-        | OpenFlags::SQLITE_OPEN_URI
-        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(uri, flags).map_err(lite_error)?;
+    configure(Connection::open_with_flags(uri, OPEN_FLAGS).map_err(lite_error)?)
+}
+
+/// Opens the writer's connection: through the VFS that writes a batch's WAL frames at once
+/// (`vfs.rs`), with the writer's pragmas too. That VFS counts on SQLite syncing the WAL before it
+/// publishes a commit, which `synchronous = FULL` does: checked here, so that no change of the
+/// pragmas can make a commit visible before it is written.
+pub(crate) fn open_writer(uri: &str) -> Result<Connection, sqlx::Error> {
+    let vfs = crate::vfs::name().map_err(|rc| {
+        sqlx::Error::Configuration(
+            format!("registering the writer's VFS failed: SQLite error {rc}").into(),
+        )
+    })?;
+    let conn =
+        configure(Connection::open_with_flags_and_vfs(uri, OPEN_FLAGS, vfs).map_err(lite_error)?)?;
+    conn.execute_batch(WRITER_PRAGMAS).map_err(lite_error)?;
+    let synchronous: i64 = conn
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .map_err(lite_error)?;
+    if synchronous < 2 {
+        return Err(sqlx::Error::Configuration(
+            "the writer needs synchronous = FULL: its VFS writes WAL frames at the sync".into(),
+        ));
+    }
+    Ok(conn)
+}
+
+fn configure(conn: Connection) -> Result<Connection, sqlx::Error> {
     conn.busy_timeout(BUSY_TIMEOUT).map_err(lite_error)?;
     conn.execute_batch(PRAGMAS).map_err(lite_error)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -184,8 +212,7 @@ mod tests {
             "sqlite://{}?mode=rwc",
             dir.join("new.db").display()
         ));
-        let conn = open(&fresh).expect("open");
-        conn.execute_batch(WRITER_PRAGMAS).expect("pragmas");
+        let conn = open_writer(&fresh).expect("open");
         conn.execute_batch("CREATE TABLE t (x)").expect("create");
         assert_eq!(pragma(&conn, "page_size"), "2048");
         assert_eq!(pragma(&conn, "journal_mode"), "wal");
@@ -206,8 +233,7 @@ mod tests {
         let old = Connection::open(&old_path).expect("open");
         old.execute_batch("CREATE TABLE t (x)").expect("create");
         drop(old);
-        let conn = open(&uri(&format!("sqlite://{}", old_path.display()))).expect("open");
-        conn.execute_batch(WRITER_PRAGMAS).expect("pragmas");
+        let conn = open_writer(&uri(&format!("sqlite://{}", old_path.display()))).expect("open");
         assert_eq!(pragma(&conn, "page_size"), "4096");
         assert_eq!(pragma(&conn, "journal_mode"), "wal");
         let _ = std::fs::remove_dir_all(&dir);

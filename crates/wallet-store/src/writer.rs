@@ -26,7 +26,6 @@
 //!   connection (closing it rolls back whatever it still held). Nothing is reported committed unless
 //!   the `COMMIT` that holds it returned success.
 
-use crate::db::lite_error;
 use crate::{Result, StoreError, lite};
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -117,9 +116,7 @@ async fn protocol(st: &mut State, sql: &'static str) -> Result<(), sqlx::Error> 
 
 impl Writer {
     pub(crate) async fn connect(uri: &str) -> Result<Arc<Writer>> {
-        let conn = lite::open(uri)?;
-        conn.execute_batch(lite::WRITER_PRAGMAS)
-            .map_err(lite_error)?;
+        let conn = lite::open_writer(uri)?;
         Ok(Arc::new(Writer {
             uri: uri.to_string(),
             state: Arc::new(Mutex::new(State {
@@ -201,7 +198,7 @@ impl Writer {
             .await;
         }
         if st.conn.is_none() {
-            st.conn = Some(lite::open(&self.uri)?);
+            st.conn = Some(lite::open_writer(&self.uri)?);
         }
         Ok(())
     }
