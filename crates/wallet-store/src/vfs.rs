@@ -461,11 +461,38 @@ pub(crate) mod tests {
             size
         }
 
-        fn close(mut self) {
+        fn sync(&mut self) -> c_int {
+            let f = self.methods().xSync.expect("xSync");
+            // SAFETY: open.
+            unsafe { f(self.file(), ffi::SQLITE_SYNC_NORMAL) }
+        }
+
+        fn close(mut self) -> c_int {
             let f = self.methods().xClose.expect("xClose");
             // SAFETY: open, closed once.
-            assert_eq!(unsafe { f(self.file()) }, ffi::SQLITE_OK);
+            unsafe { f(self.file()) }
         }
+    }
+
+    #[test]
+    fn after_a_failed_write_no_call_on_the_file_succeeds() {
+        // A WAL file every write to which fails: the disk is full.
+        let mut wal = RawWal::open("/dev/full");
+        wal.write(&[1; 24], 0);
+        wal.write(&[2; 2048], 24);
+        assert_eq!(wal.sync(), ffi::SQLITE_FULL, "the kept frames failed");
+        // Nothing after it succeeds, so no sync can make a commit over the lost frames durable.
+        assert_eq!(wal.sync(), ffi::SQLITE_FULL);
+        let f = wal.methods().xWrite.expect("xWrite");
+        // SAFETY: open; the buffer is readable.
+        let rc = unsafe { f(wal.file(), [3u8; 24].as_ptr().cast(), 24, 2072) };
+        assert_eq!(rc, ffi::SQLITE_FULL);
+        let f = wal.methods().xRead.expect("xRead");
+        let mut buf = [0u8; 24];
+        // SAFETY: open; the buffer is writable.
+        let rc = unsafe { f(wal.file(), buf.as_mut_ptr().cast(), 24, 0) };
+        assert_eq!(rc, ffi::SQLITE_FULL);
+        assert_eq!(wal.close(), ffi::SQLITE_FULL);
     }
 
     #[test]
@@ -500,7 +527,7 @@ pub(crate) mod tests {
         assert_eq!(&all[6000..], [6; 10]);
         // A close writes what is kept.
         wal.write(&[7; 5], 6010);
-        wal.close();
+        assert_eq!(wal.close(), ffi::SQLITE_OK);
         assert_eq!(std::fs::read(&path).expect("read").len(), 6015);
     }
 
