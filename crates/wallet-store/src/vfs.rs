@@ -365,15 +365,24 @@ pub(crate) mod tests {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
     }
 
-    /// A connection through this VFS, as the writer's: WAL, durable commits, 2 KiB pages.
+    /// A connection through this VFS, as the writer's (WAL, durable commits, 2 KiB pages), to a
+    /// new database with a table `t`.
     fn writer(path: &str) -> Connection {
         let conn = Connection::open_with_flags_and_vfs(path, flags(), name().expect("registered"))
             .expect("open");
         conn.execute_batch(
-            "PRAGMA page_size = 2048; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+            "PRAGMA page_size = 2048; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+             CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB);",
         )
-        .expect("pragmas");
+        .expect("pragmas and table");
         conn
+    }
+
+    fn assert_sound(conn: &Connection) {
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .expect("check");
+        assert_eq!(check, "ok");
     }
 
     fn count(conn: &Connection) -> i64 {
@@ -430,26 +439,39 @@ pub(crate) mod tests {
             unsafe { &*(*self.file()).pMethods }
         }
 
-        fn write(&mut self, bytes: &[u8], offset: i64) {
+        fn try_write(&mut self, bytes: &[u8], offset: i64) -> c_int {
             let f = self.methods().xWrite.expect("xWrite");
             // SAFETY: open; `bytes` is readable.
-            let rc = unsafe {
+            unsafe {
                 f(
                     self.file(),
                     bytes.as_ptr().cast(),
                     bytes.len() as c_int,
                     offset,
                 )
-            };
-            assert_eq!(rc, ffi::SQLITE_OK);
+            }
+        }
+
+        fn write(&mut self, bytes: &[u8], offset: i64) {
+            assert_eq!(self.try_write(bytes, offset), ffi::SQLITE_OK);
+        }
+
+        fn try_read(&mut self, buf: &mut [u8], offset: i64) -> c_int {
+            let f = self.methods().xRead.expect("xRead");
+            // SAFETY: open; `buf` is writable.
+            unsafe {
+                f(
+                    self.file(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len() as c_int,
+                    offset,
+                )
+            }
         }
 
         fn read(&mut self, len: usize, offset: i64) -> Vec<u8> {
-            let f = self.methods().xRead.expect("xRead");
             let mut buf = vec![0u8; len];
-            // SAFETY: open; `buf` is writable.
-            let rc = unsafe { f(self.file(), buf.as_mut_ptr().cast(), len as c_int, offset) };
-            assert_eq!(rc, ffi::SQLITE_OK);
+            assert_eq!(self.try_read(&mut buf, offset), ffi::SQLITE_OK);
             buf
         }
 
@@ -483,15 +505,8 @@ pub(crate) mod tests {
         assert_eq!(wal.sync(), ffi::SQLITE_FULL, "the kept frames failed");
         // Nothing after it succeeds, so no sync can make a commit over the lost frames durable.
         assert_eq!(wal.sync(), ffi::SQLITE_FULL);
-        let f = wal.methods().xWrite.expect("xWrite");
-        // SAFETY: open; the buffer is readable.
-        let rc = unsafe { f(wal.file(), [3u8; 24].as_ptr().cast(), 24, 2072) };
-        assert_eq!(rc, ffi::SQLITE_FULL);
-        let f = wal.methods().xRead.expect("xRead");
-        let mut buf = [0u8; 24];
-        // SAFETY: open; the buffer is writable.
-        let rc = unsafe { f(wal.file(), buf.as_mut_ptr().cast(), 24, 0) };
-        assert_eq!(rc, ffi::SQLITE_FULL);
+        assert_eq!(wal.try_write(&[3; 24], 2072), ffi::SQLITE_FULL);
+        assert_eq!(wal.try_read(&mut [0; 24], 0), ffi::SQLITE_FULL);
         assert_eq!(wal.close(), ffi::SQLITE_FULL);
     }
 
@@ -535,8 +550,6 @@ pub(crate) mod tests {
     fn a_commits_frames_reach_the_wal_in_a_few_writes() {
         let dir = TempDir::new();
         let conn = writer(&dir.db());
-        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)")
-            .expect("create");
         let before = counts();
         insert(&conn, 0..200);
         let (writes, os_writes) = counts();
@@ -554,8 +567,6 @@ pub(crate) mod tests {
     fn what_a_commit_wrote_is_on_disk_when_it_returns() {
         let dir = TempDir::new();
         let conn = writer(&dir.db());
-        conn.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)")
-            .expect("create");
         // Another connection, through the OS VFS, sees each commit at once.
         let other = Connection::open_with_flags(dir.db(), flags()).expect("open");
         for n in 1..=20 {
@@ -570,10 +581,7 @@ pub(crate) mod tests {
         drop(other);
         let after = Connection::open_with_flags(dir.db(), flags()).expect("reopen");
         assert_eq!(count(&after), 20 * 37);
-        let check: String = after
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .expect("check");
-        assert_eq!(check, "ok");
+        assert_sound(&after);
     }
 
     #[test]
@@ -582,10 +590,8 @@ pub(crate) mod tests {
         let conn = writer(&dir.db());
         // A page cache of 10 pages: a big transaction spills frames to the WAL before its commit,
         // reads them back, and writes some of them again in place.
-        conn.execute_batch(
-            "PRAGMA cache_size = 10; CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB);",
-        )
-        .expect("create");
+        conn.execute_batch("PRAGMA cache_size = 10")
+            .expect("cache size");
         conn.execute_batch("BEGIN").expect("begin");
         for i in 0..500 {
             conn.execute("INSERT INTO t (id, body) VALUES (?1, randomblob(700))", [i])
@@ -610,9 +616,6 @@ pub(crate) mod tests {
             )
             .expect("zeroed");
         assert_eq!(zeroed, 167);
-        let check: String = after
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .expect("check");
-        assert_eq!(check, "ok");
+        assert_sound(&after);
     }
 }
