@@ -17,6 +17,9 @@ use crate::{Backend, Result, StoreError, Tx};
 use sqlx::AssertSqlSafe;
 
 /// What a deferred write that changed no row means.
+///
+/// On PostgreSQL a write that refuses makes its statement fail ([`combined`]), so the parts
+/// before it are not written either, even by a statement that runs outside a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum IfUnchanged {
     /// Nothing: it may change no row.
@@ -28,6 +31,25 @@ pub(crate) enum IfUnchanged {
     /// A row this transaction locked changed meanwhile: [`StoreError::Corrupt`], saying which.
     Corrupt(&'static str),
 }
+
+impl IfUnchanged {
+    /// Why the write refuses the transaction when it changes no row, as [`StoreError::refused`]
+    /// reads it back from the statement's error; `None` if it does not refuse.
+    fn refusal(self) -> Option<String> {
+        match self {
+            IfUnchanged::Fine => None,
+            IfUnchanged::ReusedNonce => Some(REUSED_NONCE.to_owned()),
+            IfUnchanged::AnsweredMeanwhile => Some(ANSWERED_MEANWHILE.to_owned()),
+            IfUnchanged::Corrupt(what) => Some(format!("{CORRUPT}{what}")),
+        }
+    }
+}
+
+/// The reasons a combined statement gives `walletd_refuse` (migration 10), read back by
+/// [`StoreError::refused`].
+pub(crate) const REUSED_NONCE: &str = "reused nonce";
+pub(crate) const ANSWERED_MEANWHILE: &str = "answered meanwhile";
+pub(crate) const CORRUPT: &str = "corrupt: ";
 
 /// An event of a transaction's audit trail, waiting for commit.
 pub(crate) struct Event {
@@ -152,7 +174,8 @@ impl Tx {
         };
         let writes = rows.writes();
         let changed = if self.backend == Backend::Postgres && writes.len() > 1 {
-            self.run_combined(Vec::new(), writes, Vec::new()).await?
+            self.run_combined(Vec::new(), writes, Vec::new(), &[])
+                .await?
         } else {
             self.execute_each(writes).await?
         };
@@ -168,7 +191,9 @@ impl Tx {
         }
         let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) =
             self.pending_ledger.take().into_iter().unzip();
-        let written = self.run_statements(Vec::new(), Vec::new(), queries).await?;
+        let written = self
+            .run_statements(Vec::new(), Vec::new(), queries, &checks)
+            .await?;
         each_as_expected(&written, checks)
     }
 
@@ -214,10 +239,19 @@ impl Tx {
             .into_iter()
             .chain(queries)
             .collect();
+        // What each part's changing no row means, in the order the parts run.
+        let parts_checks: Vec<IfUnchanged> = std::iter::repeat_n(IfUnchanged::Fine, appends)
+            .chain(checks.iter().copied())
+            .collect();
+        let mut first_checks = before_checks.clone();
+        first_checks.extend(std::iter::repeat_n(IfUnchanged::Fine, chain.len()));
         let (chained, parts) = if guarded.is_empty() {
-            (self.run_statements(before, chain, parts).await?, Vec::new())
+            first_checks.extend(&parts_checks);
+            let run = self.run_statements(before, chain, parts, &first_checks);
+            (run.await?, Vec::new())
         } else {
-            (self.run_statements(before, chain, Vec::new()).await?, parts)
+            let run = self.run_statements(before, chain, Vec::new(), &first_checks);
+            (run.await?, parts)
         };
         let (ledger, chained) = chained.split_at(n_before);
         each_as_expected(ledger, before_checks)?;
@@ -230,7 +264,8 @@ impl Tx {
         let written = if parts.is_empty() {
             held[n_guarded..].to_vec()
         } else {
-            self.run_statements(Vec::new(), Vec::new(), parts).await?
+            self.run_statements(Vec::new(), Vec::new(), parts, &parts_checks)
+                .await?
         };
         each_as_expected(&written[appends..], checks)
     }
@@ -252,15 +287,16 @@ fn each_as_expected(written: &[u64], checks: Vec<IfUnchanged>) -> Result<()> {
 impl Tx {
     /// Runs `before`, `chain`, then `parts`: on PostgreSQL as one statement ([`combined`]) when
     /// there is more than one, else one after the other; answers the rows each changed, in that
-    /// order.
+    /// order. `checks`: what each one's changing no row means, in that order (missing: fine).
     async fn run_statements(
         &mut self,
         before: Vec<Query>,
         chain: Vec<Query>,
         parts: Vec<Query>,
+        checks: &[IfUnchanged],
     ) -> Result<Vec<u64>> {
         if self.backend == Backend::Postgres && before.len() + chain.len() + parts.len() > 1 {
-            self.run_combined(before, chain, parts).await
+            self.run_combined(before, chain, parts, checks).await
         } else {
             let all = before.into_iter().chain(chain).chain(parts);
             self.execute_each(all.collect()).await
@@ -284,9 +320,10 @@ impl Tx {
         before: Vec<Query>,
         chain: Vec<Query>,
         parts: Vec<Query>,
+        checks: &[IfUnchanged],
     ) -> Result<Vec<u64>> {
         let n = before.len() + chain.len() + parts.len();
-        let row = combined(before, chain, parts)
+        let row = combined(before, chain, parts, checks)
             .fetch_one(self.conn())
             .await
             .map_err(StoreError::from_db)?;
@@ -331,7 +368,17 @@ fn counts_of(row: &db::Row, n: usize) -> Result<Vec<u64>> {
 /// `before` (any writes, answered before the chain) run before the chain's first part, which has
 /// the same condition on each of them (`b{i}`): rows they write or lock are written before any row
 /// of the chain is locked.
-fn combined(before: Vec<Query>, chain: Vec<Query>, parts: Vec<Query>) -> Query {
+///
+/// A part whose `checks` entry refuses the transaction when it changes no row is answered as
+/// `CASE WHEN (SELECT count(*) FROM w{i}) = 0 THEN walletd_refuse($k) ELSE … END`, the reason
+/// bound as `$k`: the statement then fails, and none of its parts is written, even outside a
+/// transaction (`db::LazyTx`).
+fn combined(
+    before: Vec<Query>,
+    chain: Vec<Query>,
+    parts: Vec<Query>,
+    checks: &[IfUnchanged],
+) -> Query {
     let n = before.len() + chain.len() + parts.len();
     let mut with = Vec::with_capacity(n);
     let mut counts = Vec::with_capacity(n);
@@ -352,8 +399,18 @@ fn combined(before: Vec<Query>, chain: Vec<Query>, parts: Vec<Query>) -> Query {
                 "{name}{i} AS ({}{wait} RETURNING 1)",
                 renumber(&sql, args.len())
             ));
-            counts.push(format!("(SELECT count(*) FROM {name}{i})"));
+            let count = format!("(SELECT count(*) FROM {name}{i})");
             args.extend(part_args);
+            match checks.get(counts.len()).and_then(|c| c.refusal()) {
+                Some(reason) => {
+                    args.push(Value::from(reason));
+                    counts.push(format!(
+                        "CASE WHEN {count} = 0 THEN walletd_refuse(${}) ELSE {count} END",
+                        args.len()
+                    ));
+                }
+                None => counts.push(count),
+            }
         }
     }
     if counts.is_empty() {
@@ -457,6 +514,7 @@ mod tests {
                     .bind(2i64)
                     .bind("two"),
             ],
+            &[],
         );
         let (sql, args) = q.into_parts();
         assert_eq!(
@@ -485,6 +543,7 @@ mod tests {
             ],
             vec![update(30), update(20)],
             vec![db::query("INSERT INTO a (x) VALUES ($1)").bind(7i64)],
+            &[IfUnchanged::Fine; 5],
         );
         let (sql, args) = q.into_parts();
         assert_eq!(
@@ -503,5 +562,43 @@ mod tests {
         assert_eq!(args.len(), 7);
         assert_eq!(args[..2], [Value::from(5i64), Value::from(6i64)]);
         assert_eq!(args[6], Value::from(7i64));
+    }
+
+    #[test]
+    fn a_write_that_refuses_makes_the_statement_fail_with_its_reason() {
+        let q = combined(
+            Vec::new(),
+            Vec::new(),
+            vec![
+                db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64),
+                db::query("INSERT INTO n (x) VALUES ($1) ON CONFLICT DO NOTHING").bind(2i64),
+                db::query("INSERT INTO c (x) VALUES ($1)").bind(3i64),
+            ],
+            &[
+                IfUnchanged::Fine,
+                IfUnchanged::ReusedNonce,
+                IfUnchanged::Corrupt("row"),
+            ],
+        );
+        let (sql, args) = q.into_parts();
+        assert_eq!(
+            sql,
+            "WITH w0 AS (INSERT INTO a (x) VALUES ($1) RETURNING 1), \
+             w1 AS (INSERT INTO n (x) VALUES ($2) ON CONFLICT DO NOTHING RETURNING 1), \
+             w2 AS (INSERT INTO c (x) VALUES ($4) RETURNING 1) \
+             SELECT (SELECT count(*) FROM w0), \
+             CASE WHEN (SELECT count(*) FROM w1) = 0 THEN walletd_refuse($3) ELSE (SELECT count(*) FROM w1) END, \
+             CASE WHEN (SELECT count(*) FROM w2) = 0 THEN walletd_refuse($5) ELSE (SELECT count(*) FROM w2) END"
+        );
+        assert_eq!(
+            args,
+            vec![
+                Value::from(1i64),
+                Value::from(2i64),
+                Value::from(REUSED_NONCE),
+                Value::from(3i64),
+                Value::from("corrupt: row"),
+            ]
+        );
     }
 }

@@ -11,6 +11,7 @@
 //! (`query(sql).bind(v).fetch_one(tx.conn())`), so each statement of the store is written once.
 
 use sqlx::any::AnyRow;
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -19,19 +20,121 @@ use std::sync::Arc;
 /// The connection a statement runs on.
 pub(crate) enum Conn<'c> {
     Any(&'c mut AnyConnection),
+    /// PostgreSQL: a write transaction that begins with its first statement ([`LazyTx`]).
+    Lazy(&'c mut LazyTx),
     Lite(&'c mut rusqlite::Connection),
+}
+
+/// A connection a statement can run on now: a [`LazyTx`] has begun.
+enum Ready<'c> {
+    Any(&'c mut AnyConnection),
+    Lite(&'c mut rusqlite::Connection),
+}
+
+impl<'c> Conn<'c> {
+    async fn ready(self) -> Result<Ready<'c>, sqlx::Error> {
+        Ok(match self {
+            Conn::Any(c) => Ready::Any(c),
+            Conn::Lazy(l) => Ready::Any(l.connection().await?),
+            Conn::Lite(c) => Ready::Lite(c),
+        })
+    }
+}
+
+/// PostgreSQL: a write transaction's pooled connection, whose `BEGIN` is sent with its first
+/// statement, not before.
+///
+/// Why: a transaction whose only statement is the one it makes at commit (creating a transaction
+/// and its payments, `batch.rs`) then runs as that statement [`alone`](LazyTx::run_alone), outside
+/// a transaction: one round trip instead of three (`BEGIN`, the statement, `COMMIT`). A statement
+/// of PostgreSQL is atomic on its own: it is written whole or not at all.
+pub(crate) struct LazyTx {
+    /// The connection until the transaction begins.
+    conn: Option<PoolConnection<Any>>,
+    tx: Option<sqlx::Transaction<'static, Any>>,
+    /// The next statement runs alone, outside a transaction.
+    alone: bool,
+    /// A statement ran alone: no other may run, it would not be atomic with it.
+    ran_alone: bool,
+}
+
+impl LazyTx {
+    pub(crate) fn new(conn: PoolConnection<Any>) -> LazyTx {
+        LazyTx {
+            conn: Some(conn),
+            tx: None,
+            alone: false,
+            ran_alone: false,
+        }
+    }
+
+    /// True once `BEGIN` was sent.
+    pub(crate) fn begun(&self) -> bool {
+        self.tx.is_some()
+    }
+
+    /// Makes the next statement run alone, outside a transaction; only if none ran yet.
+    pub(crate) fn run_alone(&mut self) {
+        debug_assert!(!self.begun() && !self.ran_alone);
+        self.alone = !self.begun() && !self.ran_alone;
+    }
+
+    /// The connection, in the transaction unless the statement runs alone: begins it first.
+    async fn connection(&mut self) -> Result<&mut AnyConnection, sqlx::Error> {
+        if self.tx.is_none() {
+            if self.ran_alone {
+                return Err(sqlx::Error::Protocol(
+                    "a statement after the one run alone would not be atomic with it".into(),
+                ));
+            }
+            if std::mem::take(&mut self.alone) {
+                self.ran_alone = true;
+                return self.conn.as_deref_mut().ok_or(sqlx::Error::PoolClosed);
+            }
+            let conn = self.conn.take().ok_or(sqlx::Error::PoolClosed)?;
+            self.tx = Some(sqlx::Transaction::begin(conn, None).await?);
+        }
+        match &mut self.tx {
+            Some(tx) => Ok(&mut **tx),
+            None => Err(sqlx::Error::PoolClosed),
+        }
+    }
+
+    /// The connection for a statement that need not be in the transaction (drawing ids from a
+    /// sequence): outside it until it has begun. `BEGIN` is not sent for it.
+    pub(crate) fn outside(&mut self) -> Conn<'_> {
+        if self.tx.is_none() && self.conn.is_some() {
+            return Conn::Any(self.conn.as_deref_mut().expect("checked just above"));
+        }
+        Conn::Lazy(self)
+    }
+
+    /// Commits what began; a statement that ran alone is committed already.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self.tx {
+            Some(tx) => tx.commit().await,
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self.tx {
+            Some(tx) => tx.rollback().await,
+            None => Ok(()),
+        }
+    }
 }
 
 impl Conn<'_> {
     /// Runs SQL text as given, possibly several statements, with no parameters (migrations,
     /// session statements). Returns the rows changed by the last one.
     pub(crate) async fn execute_batch(self, sql: &str) -> Result<u64, sqlx::Error> {
-        match self {
-            Conn::Any(c) => Ok(c
+        match self.ready().await? {
+            Ready::Any(c) => Ok(c
                 .execute(sqlx::raw_sql(AssertSqlSafe(sql.to_string())))
                 .await?
                 .rows_affected()),
-            Conn::Lite(c) => {
+            Ready::Lite(c) => {
                 c.execute_batch(sql).map_err(lite_error)?;
                 Ok(c.changes())
             }
@@ -290,22 +393,24 @@ impl Query {
     }
 
     pub(crate) async fn execute(self, conn: Conn<'_>) -> Result<Done, sqlx::Error> {
-        match conn {
-            Conn::Any(c) => Ok(Done {
+        match conn.ready().await? {
+            Ready::Any(c) => Ok(Done {
                 rows_affected: self.into_sqlx().execute(&mut *c).await?.rows_affected(),
             }),
-            Conn::Lite(c) => run_lite(c, &self.sql.0, &self.args, Want::None).map(|(_, done)| done),
+            Ready::Lite(c) => {
+                run_lite(c, &self.sql.0, &self.args, Want::None).map(|(_, done)| done)
+            }
         }
     }
 
     pub(crate) async fn fetch_optional(self, conn: Conn<'_>) -> Result<Option<Row>, sqlx::Error> {
-        match conn {
-            Conn::Any(c) => Ok(self
+        match conn.ready().await? {
+            Ready::Any(c) => Ok(self
                 .into_sqlx()
                 .fetch_optional(&mut *c)
                 .await?
                 .map(Row::Any)),
-            Conn::Lite(c) => {
+            Ready::Lite(c) => {
                 let (rows, _) = run_lite(c, &self.sql.0, &self.args, Want::One)?;
                 Ok(rows.into_iter().next())
             }
@@ -319,15 +424,15 @@ impl Query {
     }
 
     pub(crate) async fn fetch_all(self, conn: Conn<'_>) -> Result<Vec<Row>, sqlx::Error> {
-        match conn {
-            Conn::Any(c) => Ok(self
+        match conn.ready().await? {
+            Ready::Any(c) => Ok(self
                 .into_sqlx()
                 .fetch_all(&mut *c)
                 .await?
                 .into_iter()
                 .map(Row::Any)
                 .collect()),
-            Conn::Lite(c) => Ok(run_lite(c, &self.sql.0, &self.args, Want::All)?.0),
+            Ready::Lite(c) => Ok(run_lite(c, &self.sql.0, &self.args, Want::All)?.0),
         }
     }
 

@@ -94,6 +94,10 @@ fn client_from_row(r: &Row) -> Result<ClientRow> {
 #[derive(Debug)]
 pub struct ClientLookup {
     pub client: ClientRow,
+    /// The beneficiary wallet of the client's project (it never changes).
+    pub project_wallet_id: i64,
+    /// How many currencies the project limits per transaction (read in full only when some).
+    pub project_limits: i64,
     /// Requests and invalid requests counted in the window.
     pub counts: (i64, i64),
     /// The stored answer to the idempotency key asked about, if any.
@@ -282,7 +286,8 @@ impl Tx {
 
     /// A client by its MAC id, with its request counts in the window starting at `window_start`
     /// (as [`Tx::request_counts`]) and, if `idempotency_key` is given, its stored answer to that
-    /// key (as [`Tx::idempotent_answer`]): what authenticating a request reads, in one statement.
+    /// key (as [`Tx::idempotent_answer`]), and what creating a transaction needs of its project:
+    /// what authenticating a request reads, in one statement.
     pub async fn client_with_counts(
         &mut self,
         mac_id: &str,
@@ -293,8 +298,11 @@ impl Tx {
             "SELECT c.id, c.project_id, c.mac_id, c.mac_secret, c.grants, \
              (SELECT CAST(SUM(r.requests) AS BIGINT) FROM rate_counters r WHERE r.client_id = c.id AND r.window_start = $2) AS requests, \
              (SELECT CAST(SUM(r.invalid) AS BIGINT) FROM rate_counters r WHERE r.client_id = c.id AND r.window_start = $2) AS invalid, \
-             i.request_hash, i.status AS answer_status, i.body AS answer_body \
-             FROM clients c LEFT JOIN idempotency_keys i ON i.client_id = c.id AND i.idempotency_key = $3 \
+             i.request_hash, i.status AS answer_status, i.body AS answer_body, \
+             p.wallet_id AS project_wallet_id, \
+             (SELECT COUNT(*) FROM project_limits l WHERE l.project_id = c.project_id) AS project_limits \
+             FROM clients c JOIN projects p ON p.id = c.project_id \
+             LEFT JOIN idempotency_keys i ON i.client_id = c.id AND i.idempotency_key = $3 \
              WHERE c.mac_id = $1",
         )
         .bind(mac_id)
@@ -318,6 +326,8 @@ impl Tx {
         };
         Ok(Some(ClientLookup {
             client: client_from_row(&row)?,
+            project_wallet_id: row.try_get("project_wallet_id")?,
+            project_limits: row.try_get("project_limits")?,
             counts: (requests.unwrap_or(0), invalid.unwrap_or(0)),
             answer,
         }))

@@ -1,7 +1,8 @@
 //! Row ids drawn ahead from PostgreSQL's sequences, a block at a time.
 //!
-//! Why: a row written at commit (a hold, a settled hold's movement) is referred to before it
-//! exists — the hold by its payment, the movement by its entries. With its id known in advance,
+//! Why: a row written at commit (a hold, a settled hold's movement, a new payment) is referred to
+//! before it exists — the hold by its payment, the movement by its entries, the payment by the
+//! answer to the request that creates it. With its id known in advance,
 //! its `INSERT` joins the commit's last statement (`batch.rs`) as one more independent part,
 //! instead of taking a round trip of its own to learn the id; a block of [`BLOCK`] ids costs one
 //! round trip for that many rows.
@@ -10,6 +11,8 @@
 //! the transactions that use them do, and whatever the instances sharing the database. Ids are
 //! no longer in the order their rows were committed, only close to it; nothing orders holds or
 //! movements by id (statements are ordered by their entries, whose ids the database assigns).
+//! A transaction's payments still get increasing ids (the smallest id left is handed out first,
+//! and a block drawn later is above every id drawn before), so they keep their creation order.
 
 use crate::{Result, Tx, db};
 use std::sync::Mutex;
@@ -22,6 +25,7 @@ const BLOCK: i64 = 32;
 pub(crate) enum Drawn {
     Holds,
     Movements,
+    Payments,
 }
 
 impl Drawn {
@@ -33,6 +37,9 @@ impl Drawn {
             Drawn::Movements => {
                 "SELECT nextval(pg_get_serial_sequence('movements', 'id')) FROM generate_series(1, CAST($1 AS BIGINT))"
             }
+            Drawn::Payments => {
+                "SELECT nextval(pg_get_serial_sequence('payments', 'id')) FROM generate_series(1, CAST($1 AS BIGINT))"
+            }
         }
     }
 }
@@ -42,6 +49,7 @@ impl Drawn {
 pub(crate) struct IdBlocks {
     holds: Mutex<Vec<i64>>,
     movements: Mutex<Vec<i64>>,
+    payments: Mutex<Vec<i64>>,
 }
 
 impl IdBlocks {
@@ -49,6 +57,7 @@ impl IdBlocks {
         match table {
             Drawn::Holds => &self.holds,
             Drawn::Movements => &self.movements,
+            Drawn::Payments => &self.payments,
         }
     }
 
@@ -72,9 +81,10 @@ impl Tx {
         if let Some(id) = self.id_blocks.take(table) {
             return Ok(id);
         }
+        // Outside the transaction if it has not begun: a sequence is not rolled back anyway.
         let mut ids: Vec<i64> = db::query_scalar(table.draw_sql())
             .bind(BLOCK)
-            .fetch_all(self.conn())
+            .fetch_all(self.conn_outside())
             .await?;
         ids.sort_unstable();
         let Some((&first, rest)) = ids.split_first() else {

@@ -90,13 +90,31 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Maps unique violations to `Conflict`, the one database error callers act on.
+    /// Maps unique violations to `Conflict`, the one database error callers act on, and a
+    /// write at commit that refused the transaction to its refusal ([`StoreError::refused`]).
     pub(crate) fn from_db(e: sqlx::Error) -> StoreError {
         match &e {
             sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {
                 StoreError::Conflict
             }
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("WD001") => {
+                StoreError::refused(d.message())
+            }
             _ => StoreError::Db(e),
+        }
+    }
+
+    /// The refusal a combined statement raised through `walletd_refuse` (`batch.rs`).
+    fn refused(reason: &str) -> StoreError {
+        match reason {
+            batch::REUSED_NONCE => StoreError::ReusedNonce,
+            batch::ANSWERED_MEANWHILE => StoreError::AnsweredMeanwhile,
+            other => StoreError::Corrupt(
+                other
+                    .strip_prefix(batch::CORRUPT)
+                    .unwrap_or(other)
+                    .to_owned(),
+            ),
         }
     }
 
@@ -222,7 +240,7 @@ impl Store {
     pub async fn write(&self) -> Result<Tx> {
         let inner = match &self.conns {
             Conns::Sqlite { writer, .. } => TxInner::Logical(writer.begin().await?),
-            Conns::Postgres(pool) => TxInner::Pooled(pool.begin().await?),
+            Conns::Postgres(pool) => TxInner::Lazy(db::LazyTx::new(pool.acquire().await?)),
         };
         let mut tx = Tx::new(inner, self);
         tx.request = request::unrecorded();
@@ -270,8 +288,10 @@ impl Store {
 }
 
 enum TxInner {
-    /// A transaction of its own on a pooled connection: reads, and writes on PostgreSQL.
+    /// PostgreSQL reads: a transaction of its own on a pooled connection.
     Pooled(sqlx::Transaction<'static, Any>),
+    /// PostgreSQL writes: the same, begun by its first statement (`db::LazyTx`).
+    Lazy(db::LazyTx),
     /// SQLite writes: a savepoint in the writer's shared physical transaction.
     Logical(writer::LogicalTx),
     /// PostgreSQL lookups outside any transaction ([`Store::lookup`]).
@@ -304,9 +324,9 @@ pub struct Tx {
     /// The store's known account ids, and those this transaction learned (known at commit).
     account_ids: Arc<accounts::AccountIds>,
     learned_accounts: Vec<((accounts::AccountOwner, wallet_core::Currency), i64)>,
-    /// PostgreSQL: ledger rows written at commit or before the next statement that reads holds,
-    /// payments or transactions (a hold placed at commit, a settled hold's movement), with what
-    /// their changing no row means (`batch.rs`).
+    /// PostgreSQL: rows written at commit or before the next statement that reads holds,
+    /// payments or transactions (a hold placed at commit, a settled hold's movement, a new
+    /// transaction and its payments), with what their changing no row means (`batch.rs`).
     pending_ledger: batch::PendingLedger,
     id_blocks: Arc<ids::IdBlocks>,
 }
@@ -348,6 +368,15 @@ impl Tx {
             );
         }
         let deltas = self.merged_deltas();
+        // Nothing ran yet, and what is left is one statement that moves no money and changes no
+        // row read before: it runs alone, outside a transaction (`db::LazyTx`).
+        if let TxInner::Lazy(l) = &mut self.inner
+            && !l.begun()
+            && deltas.is_empty()
+            && self.pending_rows.is_none()
+        {
+            l.run_alone();
+        }
         let flushed = self.run_at_commit(deltas).await;
         if let Err(e) = flushed {
             // A refusal (funds short at commit, a replay, an answer stored meanwhile) or a
@@ -358,6 +387,7 @@ impl Tx {
         let learned = std::mem::take(&mut self.learned_accounts);
         match self.inner {
             TxInner::Pooled(tx) => tx.commit().await?,
+            TxInner::Lazy(tx) => tx.commit().await?,
             TxInner::Logical(tx) => tx.commit().await?,
             TxInner::Autocommit(_) => {}
             TxInner::Reader(r) => r.finish()?,
@@ -375,6 +405,7 @@ impl Tx {
     pub async fn rollback(self) -> Result<()> {
         match self.inner {
             TxInner::Pooled(tx) => tx.rollback().await?,
+            TxInner::Lazy(tx) => tx.rollback().await?,
             TxInner::Logical(tx) => tx.rollback().await?,
             TxInner::Autocommit(_) | TxInner::Reader(_) => {}
         }
@@ -405,9 +436,22 @@ impl Tx {
         }
     }
 
+    /// [`Tx::conn`] for a statement that need not be in the transaction (`db::LazyTx::outside`).
+    pub(crate) fn conn_outside(&mut self) -> db::Conn<'_> {
+        self.connection(true)
+    }
+
     pub(crate) fn conn(&mut self) -> db::Conn<'_> {
+        self.connection(false)
+    }
+
+    fn connection(&mut self, outside: bool) -> db::Conn<'_> {
         match &mut self.inner {
             TxInner::Pooled(tx) => db::Conn::Any(tx),
+            TxInner::Lazy(tx) => match outside {
+                true => tx.outside(),
+                false => db::Conn::Lazy(tx),
+            },
             TxInner::Logical(tx) => db::Conn::Lite(tx.conn()),
             TxInner::Autocommit(conn) => db::Conn::Any(conn),
             TxInner::Reader(r) => db::Conn::Lite(r.conn()),

@@ -55,6 +55,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_active_holds.sql"),
         postgres: include_str!("../migrations/postgres/0009_active_holds.sql"),
     },
+    Migration {
+        version: 10,
+        sqlite: include_str!("../migrations/sqlite/0010_refuse.sql"),
+        postgres: include_str!("../migrations/postgres/0010_refuse.sql"),
+    },
 ];
 
 /// Applies pending migrations inside one write transaction (so concurrent starters do not race).

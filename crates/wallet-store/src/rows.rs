@@ -139,6 +139,32 @@ pub struct NewPaymentRow {
     pub created_at: i64,
 }
 
+impl NewPaymentRow {
+    /// The row as stored with id `id`: a new payment, no payer yet.
+    pub(crate) fn stored_as(&self, id: i64) -> PaymentRow {
+        PaymentRow {
+            id,
+            transaction_key: self.transaction_key.clone(),
+            project_id: self.project_id,
+            status: PaymentStatus::New,
+            price: self.price,
+            currency: self.currency,
+            description: self.description.clone(),
+            parameters: self.parameters.clone(),
+            price_rules: self.price_rules.clone(),
+            purpose: self.purpose.clone(),
+            beneficiary_wallet_id: self.beneficiary_wallet_id,
+            beneficiary_json: self.beneficiary_json.clone(),
+            payer_wallet_id: None,
+            freeze_for: self.freeze_for,
+            freeze_until: self.freeze_until,
+            hold_id: None,
+            created_at: self.created_at,
+            confirmed_at: None,
+        }
+    }
+}
+
 pub(crate) fn parse<T: std::str::FromStr>(column: &str, value: &str) -> Result<T> {
     value
         .parse()

@@ -128,6 +128,39 @@ async fn accounts_are_created_once_and_topups_balance() {
     }
 }
 
+/// Authentication reads what creating a transaction needs of the client's project: its wallet,
+/// and whether it has limits per transaction, which create then reads in its own transaction.
+#[tokio::test]
+async fn client_lookup_tells_the_project_wallet_and_its_limits() {
+    for backend in BACKENDS {
+        let (store, ..) = funded(backend, 100).await;
+        let mut tx = store.write().await.unwrap();
+        let (project_wallet, project, _) = project_with_transaction(&mut tx, "k1").await;
+        tx.commit().await.unwrap();
+        let lookup = || async {
+            let mut tx = store.lookup().await.unwrap();
+            let found = tx.client_with_counts("id", 0, None).await.unwrap().unwrap();
+            (found.project_wallet_id, found.project_limits)
+        };
+        assert_eq!(lookup().await, (project_wallet, 0), "{backend:?}");
+        let mut tx = store.write().await.unwrap();
+        tx.set_project_limit(project, eur(), Some(100))
+            .await
+            .unwrap();
+        let usd = Currency::parse("USD").unwrap();
+        tx.set_project_limit(project, usd, Some(100)).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(lookup().await, (project_wallet, 2), "{backend:?}");
+        let mut tx = store.lookup().await.unwrap();
+        assert!(
+            tx.client_with_counts("other", 0, None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
 #[tokio::test]
 async fn holds_never_overdraw_and_resolve_once() {
     for backend in BACKENDS {
@@ -550,6 +583,61 @@ async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
         assert_eq!(tx.advance_clock(60).await.unwrap(), 60);
         assert_eq!(tx.advance_clock(5).await.unwrap(), 65);
         assert_eq!(tx.clock_offset().await.unwrap(), 65);
+    }
+}
+
+/// A new transaction and its payments, written at commit (on PostgreSQL with the commit's one
+/// statement, outside a transaction): the rows answered are the rows stored, in creation order;
+/// and when a write of that statement refuses (an answer stored meanwhile), none is written.
+#[tokio::test]
+async fn a_transaction_created_at_commit_is_written_whole_or_not_at_all() {
+    for backend in BACKENDS {
+        let (store, ..) = funded(backend, 100).await;
+        let mut tx = store.write().await.unwrap();
+        let project_wallet = tx.insert_wallet(1, 0).await.unwrap();
+        let project = tx.insert_project("p", project_wallet, 0).await.unwrap();
+        let client = tx.insert_client(project, "id", "s", "", 0).await.unwrap();
+        tx.commit().await.unwrap();
+        let create = |key: &'static str, answer: &'static str| {
+            let store = store.clone();
+            async move {
+                let mut tx = store.write().await.unwrap();
+                let t = new_transaction(key, project, client);
+                let drafts: Vec<_> = [30, 20, 10]
+                    .map(|price| new_payment(key, project, project_wallet, price))
+                    .into();
+                let rows = tx
+                    .insert_transaction_with_payments(&t, &drafts, 0)
+                    .await
+                    .unwrap();
+                tx.append_event(key, 0, "client:id", "created", None)
+                    .await
+                    .unwrap();
+                tx.answer_at_commit(client, "idem", &ok_answer(answer), 1);
+                (rows, tx.commit().await)
+            }
+        };
+        let (rows, committed) = create("k1", "first").await;
+        committed.unwrap();
+        assert_eq!(
+            rows.iter().map(|p| p.price).collect::<Vec<_>>(),
+            [30, 20, 10]
+        );
+        assert!(rows.windows(2).all(|w| w[0].id < w[1].id), "{backend:?}");
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.payments_of("k1").await.unwrap(), rows, "{backend:?}");
+        assert_eq!(tx.events_of("k1").await.unwrap().len(), 1);
+        drop(tx);
+        let (_, refused) = create("k2", "second").await;
+        assert!(
+            matches!(refused, Err(wallet_store::StoreError::AnsweredMeanwhile)),
+            "{backend:?}: {refused:?}"
+        );
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.transaction("k2").await.unwrap(), None, "{backend:?}");
+        assert!(tx.payments_of("k2").await.unwrap().is_empty());
+        assert!(tx.events_of("k2").await.unwrap().is_empty());
+        assert!(tx.ledger_check().await.unwrap().is_sound());
     }
 }
 
@@ -1179,11 +1267,15 @@ async fn a_transaction_is_inserted_with_its_payments() {
             ..t.clone()
         };
         let bad = new_payment("k3", project, project_wallet + 1000, 1);
-        let result = tx
+        // Refused when written: at once on SQLite, at commit on PostgreSQL.
+        let result = match tx
             .insert_transaction_with_payments(&refused, &[pay("k3", 1), bad], 5)
-            .await;
+            .await
+        {
+            Ok(_) => tx.commit().await,
+            Err(e) => Err(e),
+        };
         assert!(result.is_err(), "{backend:?}");
-        drop(tx);
         let mut tx = store.read().await.unwrap();
         assert_eq!(tx.transaction("k3").await.unwrap(), None, "{backend:?}");
         assert_eq!(

@@ -73,6 +73,19 @@ pub struct Caller {
     pub client: ClientRow,
     /// The wallet holder, when the request is signed with her access token (`me` in paths).
     pub holder: Option<i64>,
+    /// What creating a transaction needs of the client's project, read with its credentials so
+    /// that create does not read it again; `None` for an access token (create then reads it).
+    pub project: Option<CallerProject>,
+}
+
+/// The client's project as authentication read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallerProject {
+    /// The project's beneficiary wallet (a project's wallet never changes).
+    pub wallet_id: i64,
+    /// Whether the project limits a transaction's total in some currency: then create reads the
+    /// limits in its own database transaction.
+    pub limited: bool,
 }
 
 /// Host and port as the client signed them: from `Host`, the port defaulting to `default_port`.
@@ -183,7 +196,7 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
     // The MAC id is a client's credential, or a holder's access token issued to a client.
     let window = window_of(now);
     let idempotency_key = crate::idempotency::key_of(parts);
-    let (client, secret, holder, (requests, invalid), answer) = {
+    let (client, secret, holder, project, (requests, invalid), answer) = {
         let mut tx = state.store.lookup().await?;
         match tx
             .client_with_counts(&mac.id, window, idempotency_key)
@@ -195,7 +208,18 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
                     key: key.to_string(),
                     answer: found.answer,
                 });
-                (found.client, secret, None, found.counts, answer)
+                let project = CallerProject {
+                    wallet_id: found.project_wallet_id,
+                    limited: found.project_limits > 0,
+                };
+                (
+                    found.client,
+                    secret,
+                    None,
+                    Some(project),
+                    found.counts,
+                    answer,
+                )
             }
             None => {
                 let token = tx
@@ -211,7 +235,14 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
                     ApiError::InvalidGrant("the access token's client no longer exists".into())
                 })?;
                 let counts = tx.request_counts(client.id, window).await?;
-                (client, token.mac_key, Some(token.user_id), counts, None)
+                (
+                    client,
+                    token.mac_key,
+                    Some(token.user_id),
+                    None,
+                    counts,
+                    None,
+                )
             }
         }
     };
@@ -267,7 +298,11 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
     };
     let record = RequestRecord::new(&mac.id, &mac.nonce, client.id, now, window);
     Ok(Verified {
-        caller: Caller { client, holder },
+        caller: Caller {
+            client,
+            holder,
+            project,
+        },
         record,
         refusal,
         answer,

@@ -22,7 +22,7 @@ pub async fn create(
     body: Bytes,
 ) -> ApiResult<Json<Allowance>> {
     let req: NewAllowance = json::parse(&body)?;
-    svc::create(&state, &caller.client, req).await.map(Json)
+    svc::create(&state, &caller, req).await.map(Json)
 }
 
 pub async fn get(

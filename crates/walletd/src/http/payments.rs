@@ -65,7 +65,7 @@ pub async fn create(
     body: Bytes,
 ) -> ApiResult<Json<Payment>> {
     let payment: wallet_client::types::NewPayment = json::parse(&body)?;
-    svc::create(&state, &caller.client, payment).await.map(Json)
+    svc::create(&state, &caller, payment).await.map(Json)
 }
 
 pub async fn search(

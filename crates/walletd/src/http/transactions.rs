@@ -27,7 +27,7 @@ pub async fn create(
     body: Bytes,
 ) -> ApiResult<Json<Transaction>> {
     let req: NewTransaction = json::parse(&body)?;
-    svc::create(&state, &caller.client, req).await.map(Json)
+    svc::create(&state, &caller, req).await.map(Json)
 }
 
 pub async fn get(

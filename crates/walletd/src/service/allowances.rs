@@ -2,6 +2,7 @@
 //! with the transaction, active from the client's confirm until canceled or replaced, and used
 //! to reserve later transactions without asking the holder (`PUT transaction/{key}/reserve/{wallet}`).
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::state::AppState;
@@ -247,7 +248,7 @@ pub(crate) async fn covers(
 /// `POST allowance`: a new allowance in a transaction of its own, created with default parameters.
 pub async fn create(
     state: &AppState,
-    client: &ClientRow,
+    caller: &Caller,
     req: NewAllowance,
 ) -> ApiResult<wire::Allowance> {
     let t = wire::NewTransaction {
@@ -258,7 +259,7 @@ pub async fn create(
         }),
         ..Default::default()
     };
-    let (tx, t) = super::transactions::create_unanswered(state, client, t).await?;
+    let (tx, t) = super::transactions::create_unanswered(state, caller, t).await?;
     let allowance = t
         .allowance
         .map(|a| a.data)

@@ -1,6 +1,7 @@
 //! Payments on their own: read one, and the life of a frozen payment after confirmation
 //! (change its freeze, finalize it, cancel it, or let its freeze end).
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::service::transactions::{freeze_of, reduced_price};
@@ -326,14 +327,14 @@ pub async fn search(
 /// `POST payment`: a payment in a transaction of its own, created with default parameters.
 pub async fn create(
     state: &AppState,
-    client: &ClientRow,
+    caller: &Caller,
     payment: wire::NewPayment,
 ) -> ApiResult<wire::Payment> {
     let req = wire::NewTransaction {
         payments: vec![wire::PaymentRef::New(Box::new(payment))],
         ..Default::default()
     };
-    let t = crate::service::transactions::create_unanswered(state, client, req).await?;
+    let t = crate::service::transactions::create_unanswered(state, caller, req).await?;
     let (tx, t) = t;
     let payment = t
         .payments

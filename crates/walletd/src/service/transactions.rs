@@ -1,5 +1,6 @@
 //! Transactions: create, read, revoke, reserve by reservation code, confirm, expire.
 
+use crate::auth::Caller;
 use crate::clock::wall_millis;
 use crate::error::{ApiError, ApiResult};
 use crate::render;
@@ -275,10 +276,10 @@ fn is_due(t: &TransactionRow, now: i64) -> bool {
 /// `POST transaction`.
 pub async fn create(
     state: &AppState,
-    client: &ClientRow,
+    caller: &Caller,
     req: NewTransaction,
 ) -> ApiResult<wire::Transaction> {
-    let (tx, view) = create_unanswered(state, client, req).await?;
+    let (tx, view) = create_unanswered(state, caller, req).await?;
     crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
 }
@@ -286,9 +287,10 @@ pub async fn create(
 /// Creates the transaction and its payments in an open database transaction, for the caller to commit.
 pub(crate) async fn create_unanswered(
     state: &AppState,
-    client: &ClientRow,
+    caller: &Caller,
     req: NewTransaction,
 ) -> ApiResult<(Tx, wire::Transaction)> {
+    let client = &caller.client;
     let now = state.now();
     if req.payments.is_empty() && req.allowance.is_none() {
         return Err(ApiError::invalid(
@@ -336,16 +338,23 @@ pub(crate) async fn create_unanswered(
     let auto_confirm = req.auto_confirm.unwrap_or(false);
 
     let mut tx = state.store.write().await?;
-    let (project, limits) = tx
-        .project_with_limits(client.project_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("client {} has no project", client.id))
-        })?;
+    // The project as authentication read it, unless it has limits to read here.
+    let (project_wallet_id, limits) = match caller.project {
+        Some(p) if !p.limited => (p.wallet_id, Vec::new()),
+        _ => {
+            let (project, limits) = tx
+                .project_with_limits(client.project_id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Internal(anyhow::anyhow!("client {} has no project", client.id))
+                })?;
+            (project.wallet_id, limits)
+        }
+    };
     let key = new_transaction_key(wall_millis());
     let row = TransactionRow {
         key: key.clone(),
-        project_id: project.id,
+        project_id: client.project_id,
         client_id: client.id,
         status: TransactionStatus::New,
         kind: None,
@@ -373,7 +382,7 @@ pub(crate) async fn create_unanswered(
     for (i, p) in req.payments.iter().enumerate() {
         match p {
             PaymentRef::New(p) => {
-                let draft = draft_payment(p, &key, project.id, project.wallet_id, now)
+                let draft = draft_payment(p, &key, client.project_id, project_wallet_id, now)
                     .map_err(|e| prefix_error(e, &format!("payments[{i}]: ")))?;
                 // The project's own wallet exists (a foreign key); a named one may not.
                 if draft.explicit_beneficiary
