@@ -5,8 +5,9 @@
 //! (it returns only once it is on disk). Dropping a `Tx` without committing
 //! rolls everything back.
 //!
-//! On PostgreSQL a write transaction is a plain `BEGIN` on a pooled connection
-//! (rows are locked with `FOR UPDATE`). On SQLite, which has one writer, write
+//! On PostgreSQL a write transaction is a `BEGIN` on a pooled connection, sent with its first
+//! statement (rows are locked with `FOR UPDATE`); one whose only statement is the one its commit
+//! makes runs that statement alone, without `BEGIN` and `COMMIT` (`db::LazyTx`). On SQLite, which has one writer, write
 //! transactions are *logical*: savepoints, one after the other, in a physical
 //! `BEGIN IMMEDIATE` transaction on one dedicated writer connection, committed
 //! together by one `COMMIT` (one fsync) — group commit, see `writer.rs`. Reads

@@ -230,6 +230,11 @@ async fn replays_are_refused_even_when_concurrent(app: TestApp) {
                 .contains("nonce")
         );
     }
+    // The refused ones wrote nothing: on PostgreSQL each create is one statement, run alone,
+    // which the nonce's refusal fails whole.
+    let (status, found) = signed(&app, "GET", "/rest/v1/transactions", "").await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["_metadata"]["total"], 1, "{found}");
 
     // A read, and a refusal (404), commit nothing: their nonces are recorded all the same.
     let key = created[0].1["transaction_key"]
