@@ -60,6 +60,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_refuse.sql"),
         postgres: include_str!("../migrations/postgres/0010_refuse.sql"),
     },
+    Migration {
+        version: 11,
+        sqlite: include_str!("../migrations/sqlite/0011_partial_payment_indexes.sql"),
+        postgres: include_str!("../migrations/postgres/0011_partial_payment_indexes.sql"),
+    },
 ];
 
 /// Applies pending migrations inside one write transaction (so concurrent starters do not race).
