@@ -16,6 +16,13 @@ use std::sync::LazyLock;
 use wallet_core::PaymentStatus;
 use wallet_core::reserve::ReserveSpec;
 
+/// The columns a new payment is inserted with, but its id ([`PAYMENT_VALUES`] gives their values).
+macro_rules! payment_insert_columns {
+    () => {
+        "transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, freeze_for, freeze_until, created_at"
+    };
+}
+
 impl Tx {
     /// Inserts a new transaction.
     pub async fn insert_transaction(&mut self, t: &TransactionRow, now: i64) -> Result<()> {
@@ -51,6 +58,7 @@ impl Tx {
             rows.push(p.stored_as(self.draw_id(Drawn::Payments).await?));
         }
         let width = PAYMENT_PARAMETERS + 1;
+        // Each row: its id, then `PAYMENT_VALUES` (which opens with its parenthesis) after it.
         let values: Vec<String> = (0..rows.len())
             .map(|i| {
                 let values = renumber(PAYMENT_VALUES, i * width + 1);
@@ -58,8 +66,11 @@ impl Tx {
             })
             .collect();
         let q = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO payments (id, {} VALUES {}",
-            &PAYMENT_INSERT["INSERT INTO payments (".len()..],
+            concat!(
+                "INSERT INTO payments (id, ",
+                payment_insert_columns!(),
+                ") VALUES {}"
+            ),
             values.join(", ")
         ));
         let insert = payments
@@ -441,7 +452,7 @@ fn transaction_insert(t: &TransactionRow, now: i64) -> db::Query {
     .bind(t.restrictions_json.as_deref())
 }
 
-const PAYMENT_INSERT: &str = "INSERT INTO payments (transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, freeze_for, freeze_until, created_at)";
+const PAYMENT_INSERT: &str = concat!("INSERT INTO payments (", payment_insert_columns!(), ")");
 /// One payment's row of [`PAYMENT_INSERT`], bound by [`bind_payment`].
 const PAYMENT_VALUES: &str = "($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 const PAYMENT_PARAMETERS: usize = 13;
