@@ -1,7 +1,7 @@
 //! `Idempotency-Key`: a retry gets the first answer and the change happens once — including
 //! when the connection is cut after the server committed.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, signed};
 use crate::on_both;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -192,19 +192,23 @@ async fn retries_get_the_first_answer(app: TestApp) {
 }
 on_both!(retries_get_the_first_answer);
 
-async fn concurrent_duplicates_act_once(app: TestApp) {
-    let t = app.create(1_000).await;
-    let code = app.code(app.alice()).await;
-    let path = format!("/rest/v1/transaction/{}/reserve", t.transaction_key);
-    let body = format!(r#"{{"reservation_code":"{code}"}}"#);
+/// Sends `body` to `path` with Idempotency-Key `key` from 6 tasks at once, each request signed with
+/// a nonce of its own: the answers, `(status, body)`.
+async fn send_six_at_once(
+    app: &TestApp,
+    method: &'static str,
+    path: &str,
+    body: &str,
+    key: &'static str,
+) -> Vec<(u16, String)> {
     let mut jobs = Vec::new();
     for _ in 0..6 {
         let (app_port, mac_id, secret, path, body) = (
             app.port,
             app.demo.client.mac_id.clone(),
             app.demo.client.mac_secret.clone(),
-            path.clone(),
-            body.clone(),
+            path.to_string(),
+            body.to_string(),
         );
         jobs.push(tokio::spawn(async move {
             let header = wallet_client::mac::sign(
@@ -212,7 +216,7 @@ async fn concurrent_duplicates_act_once(app: TestApp) {
                 secret.as_bytes(),
                 walletd::clock::wall_now(),
                 &wallet_client::mac::new_nonce(),
-                "PUT",
+                method,
                 &path,
                 "127.0.0.1",
                 app_port,
@@ -220,9 +224,12 @@ async fn concurrent_duplicates_act_once(app: TestApp) {
                 &[],
             );
             let resp = reqwest::Client::new()
-                .put(format!("http://127.0.0.1:{app_port}{path}"))
+                .request(
+                    method.parse().unwrap(),
+                    format!("http://127.0.0.1:{app_port}{path}"),
+                )
                 .header("Authorization", header)
-                .header("Idempotency-Key", "same-reserve")
+                .header("Idempotency-Key", key)
                 .body(body)
                 .send()
                 .await
@@ -234,6 +241,15 @@ async fn concurrent_duplicates_act_once(app: TestApp) {
     for j in jobs {
         answers.push(j.await.unwrap());
     }
+    answers
+}
+
+async fn concurrent_duplicates_act_once(app: TestApp) {
+    let t = app.create(1_000).await;
+    let code = app.code(app.alice()).await;
+    let path = format!("/rest/v1/transaction/{}/reserve", t.transaction_key);
+    let body = format!(r#"{{"reservation_code":"{code}"}}"#);
+    let answers = send_six_at_once(&app, "PUT", &path, &body, "same-reserve").await;
     assert!(
         answers.iter().all(|a| a == &answers[0]),
         "every duplicate gets the same answer: {answers:?}"
@@ -243,3 +259,26 @@ async fn concurrent_duplicates_act_once(app: TestApp) {
     app.assert_ledger_sound().await;
 }
 on_both!(concurrent_duplicates_act_once);
+
+/// Duplicate creates racing each other create one transaction (on PostgreSQL each is one statement
+/// run alone: a duplicate that loses the race for the key writes nothing), and no duplicate gets
+/// another transaction as its answer.
+async fn concurrent_duplicate_creates_create_once(app: TestApp) {
+    let body = r#"{"payments":[{"description":"x","price_decimal":"1.00","currency":"EUR"}]}"#;
+    let answers = send_six_at_once(&app, "POST", "/rest/v1/transaction", body, "same-create").await;
+    let created: Vec<&str> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .map(|(_, body)| body.as_str())
+        .collect();
+    assert!(!created.is_empty(), "{answers:?}");
+    assert!(created.iter().all(|b| b == &created[0]), "{answers:?}");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != 200) {
+        assert_eq!(*status, 400, "{body}");
+        assert!(body.contains("invalid_request"), "{body}");
+    }
+    let (status, found) = signed(&app, "GET", "/rest/v1/transactions", "").await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["_metadata"]["total"], 1, "{found}");
+}
+on_both!(concurrent_duplicate_creates_create_once);
