@@ -126,10 +126,46 @@ impl SignedParts<'_> {
     }
 }
 
-/// A nonce as the PHP client makes them: 32 printable ASCII characters except `"` and `\`.
+/// Characters of a nonce.
+pub const NONCE_LEN: usize = 32;
+
+/// A nonce in the PHP client's alphabet, printable ASCII except `"` and `\`: 32 characters, the
+/// first 7 the time it was made (`wallet_core::keys::time_prefix`, base62), then 25 random ones
+/// from the whole alphabet, as the PHP client draws them (about 163 bits).
+///
+/// Why the time first: the server remembers each `(id, nonce)` in a B-tree index for the
+/// replay window. Nonces that sort in the order they were made join that index at its end, on a
+/// page the other requests of the same commit share, rather than on one random page each
+/// (bench/README.md, "Time-ordered nonces and idempotency keys"). The server accepts any nonce:
+/// the PHP client's are random.
 pub fn new_nonce() -> String {
+    nonce_at(wall_millis())
+}
+
+/// [`new_nonce`] made at `millis`.
+fn nonce_at(millis: u64) -> String {
+    let mut nonce: String = wallet_core::keys::time_prefix(millis)
+        .iter()
+        .map(|&b| char::from(b))
+        .collect();
+    nonce.push_str(&random_php_nonce_chars(
+        NONCE_LEN - wallet_core::keys::TRANSACTION_KEY_TIME_LEN,
+    ));
+    nonce
+}
+
+/// Wall-clock milliseconds since the UNIX epoch (0 before it).
+pub(crate) fn wall_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `len` characters drawn as the PHP client draws a nonce's: `chr(32 + r)`, `r = mt_rand(0, 92)`,
+/// skipping `"` and `\`.
+fn random_php_nonce_chars(len: usize) -> String {
     let mut rng = rand::rng();
-    (0..32)
+    (0..len)
         .map(|_| {
             let mut r: u8 = rng.random_range(0..=92);
             if r >= 2 {
@@ -263,6 +299,30 @@ mod tests {
                     .all(|b| (0x20..=0x7e).contains(&b) && b != b'"' && b != b'\\')
             );
         }
+    }
+
+    #[test]
+    fn nonces_sort_in_the_order_they_were_made_and_keep_the_awkward_characters() {
+        let t = 1_763_800_000_000;
+        for step in [1, 2, 61, 62, 3_844, 600_000] {
+            let (a, b) = (nonce_at(t), nonce_at(t + step));
+            assert!(a < b, "{a:?} made {step} ms before {b:?}");
+            assert_eq!(a.len(), NONCE_LEN);
+        }
+        assert_ne!(nonce_at(t), nonce_at(t), "random after the time");
+        // 2500 random characters from 93: none of space, comma or `=` has odds (90/93)^2500 < 1e-35.
+        let awkward = (0..100)
+            .map(|_| {
+                nonce_at(t)[7..]
+                    .bytes()
+                    .filter(|b| b" ,=".contains(b))
+                    .count()
+            })
+            .sum::<usize>();
+        assert!(
+            awkward > 0,
+            "the random part draws from the PHP client's whole alphabet"
+        );
     }
 
     #[test]
