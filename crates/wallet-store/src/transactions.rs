@@ -199,7 +199,7 @@ impl Tx {
     /// but written at commit: on PostgreSQL inside the commit's last statement (`batch.rs`), where
     /// it took a round trip of its own. Until then the change waits in this `Tx`; a later call for
     /// the same transaction replaces it, and any statement of this `Tx` that reads or changes
-    /// transactions or payments writes it first ([`Tx::flush_rows`]), so no read sees the rows
+    /// transactions or payments writes it first (`Tx::flush_rows`), so no read sees the rows
     /// as they were. Answers the rows as they will be: the transaction, and the changed payments
     /// in id order.
     pub async fn set_transaction_and_payments(
