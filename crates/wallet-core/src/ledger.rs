@@ -2,7 +2,7 @@
 //!
 //! Every movement of money is a [`Posting`]: entries over accounts that sum to
 //! zero (system accounts such as the top-up source go negative so that holders'
-//! accounts can be positive). A reservation is a [`Hold`] on the payer's
+//! accounts can be positive). A reservation is a hold ([`HoldState`]) on the payer's
 //! account: it raises `reserved` without moving `balance`, and is resolved at
 //! most once, by settling (confirm: a posting of at most the held amount, the
 //! rest released) or by releasing (revoke, expiry).

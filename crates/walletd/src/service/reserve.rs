@@ -1,5 +1,5 @@
 //! Reserving a transaction's funds: by reservation code, by PIN, by the active allowance, and
-//! (through [`hold_funds`]) by the holder answering a FLASH SMS.
+//! (through `hold_funds`) by the holder answering a FLASH SMS.
 
 use super::transactions::{Written, begin_change_with_code, lock_own, revoke_locked, settle};
 use super::{allowances, payer};
