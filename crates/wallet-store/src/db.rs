@@ -574,8 +574,8 @@ fn run_lite(
         };
         bound.map_err(lite_error)?;
     }
-    let names: Arc<[String]> = stmt.column_names().iter().map(|n| n.to_string()).collect();
-    let width = names.len();
+    let width = stmt.column_count();
+    let mut names = None;
     let mut out = Vec::new();
     {
         let mut rows = stmt.raw_query();
@@ -587,10 +587,10 @@ fn run_lite(
             for i in 0..width {
                 values.push(owned(row.get_ref(i).map_err(lite_error)?)?);
             }
-            out.push(Row::Lite(LiteRow {
-                names: names.clone(),
-                values,
-            }));
+            let names = names
+                .get_or_insert_with(|| column_names(row.as_ref(), sql))
+                .clone();
+            out.push(Row::Lite(LiteRow { names, values }));
             if want == Want::One {
                 // A `RETURNING` statement made all its changes at its first step.
                 break;
@@ -599,6 +599,34 @@ fn run_lite(
     }
     let rows_affected = conn.changes();
     Ok((out, Done { rows_affected }))
+}
+
+/// The most statements whose column names a thread keeps (the store's SQL is a few hundred texts;
+/// searches make more, which this bounds).
+const COLUMN_NAMES_KEPT: usize = 1024;
+
+thread_local! {
+    /// Column names by SQL text, so that a statement's rows do not allocate them anew at every
+    /// execution (2.7 % of the server's CPU, `perf`, bench/README.md). The text decides the names:
+    /// the store never selects `*`. Kept per thread, as SQLite runs on the calling thread.
+    static COLUMN_NAMES: std::cell::RefCell<
+        std::collections::HashMap<Box<str>, Arc<[String]>, foldhash::fast::RandomState>,
+    > = std::cell::RefCell::default();
+}
+
+/// The column names of `stmt`, whose text is `sql`.
+fn column_names(stmt: &rusqlite::Statement<'_>, sql: &str) -> Arc<[String]> {
+    COLUMN_NAMES.with_borrow_mut(|kept| {
+        if let Some(names) = kept.get(sql).filter(|n| n.len() == stmt.column_count()) {
+            return names.clone();
+        }
+        let names: Arc<[String]> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+        if kept.len() >= COLUMN_NAMES_KEPT {
+            kept.clear();
+        }
+        kept.insert(sql.into(), names.clone());
+        names
+    })
 }
 
 fn owned(v: rusqlite::types::ValueRef<'_>) -> Result<Lite, sqlx::Error> {
@@ -699,6 +727,28 @@ mod tests {
             .await
             .expect("query");
         assert_eq!(row, (7, "one".to_string(), 8, None));
+    }
+
+    #[tokio::test]
+    async fn rows_keep_the_column_names_of_their_own_statement() {
+        let mut c = memory();
+        // More statements than a thread keeps the names of, each run twice: the second run takes
+        // them from what is kept (or, past the bound, anew), and never another statement's.
+        for round in 0..2i64 {
+            for i in 0..COLUMN_NAMES_KEPT + 5 {
+                let sql = format!("SELECT $1 AS c{i}, $2 AS r");
+                let row = query(AssertSqlSafe(sql))
+                    .bind(i as i64)
+                    .bind(round)
+                    .fetch_one(Conn::Lite(&mut c))
+                    .await
+                    .expect("select");
+                let value: i64 = row.try_get(format!("c{i}").as_str()).expect("its column");
+                assert_eq!(value, i as i64);
+                assert_eq!(row.try_get::<i64, _>("r").expect("r"), round);
+                assert!(row.try_get::<i64, _>("c0").is_err() || i == 0);
+            }
+        }
     }
 
     #[tokio::test]
