@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use wallet_core::money::Currency;
 
 /// The HTTP method type of [`Client::send`] and [`Client::request_json`].
@@ -628,10 +628,7 @@ fn segment(s: &str) -> String {
 }
 
 fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    i64::try_from(crate::mac::wall_millis() / 1000).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]
@@ -695,7 +692,7 @@ mod tests {
         assert_eq!(a.len(), IDEMPOTENCY_KEY_LEN);
         assert!(a.bytes().all(|b| b.is_ascii_alphanumeric()));
         assert_ne!(a, new_idempotency_key());
-        let time = &a.as_bytes()[..wallet_core::keys::TRANSACTION_KEY_TIME_LEN];
+        let time = &a.as_bytes()[..wallet_core::keys::TIME_PREFIX_LEN];
         assert!(wallet_core::keys::time_prefix(before).as_slice() <= time);
         assert!(time <= wallet_core::keys::time_prefix(after).as_slice());
     }

@@ -144,12 +144,10 @@ pub fn new_nonce() -> String {
 
 /// [`new_nonce`] made at `millis`.
 fn nonce_at(millis: u64) -> String {
-    let mut nonce: String = wallet_core::keys::time_prefix(millis)
-        .iter()
-        .map(|&b| char::from(b))
-        .collect();
+    let mut nonce =
+        wallet_core::keys::time_ordered_base62(millis, wallet_core::keys::TIME_PREFIX_LEN);
     nonce.push_str(&random_php_nonce_chars(
-        NONCE_LEN - wallet_core::keys::TRANSACTION_KEY_TIME_LEN,
+        NONCE_LEN - wallet_core::keys::TIME_PREFIX_LEN,
     ));
     nonce
 }

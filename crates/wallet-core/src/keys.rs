@@ -15,16 +15,16 @@ pub fn random_base62(len: usize) -> String {
         .collect()
 }
 
-/// Leading characters of a time-ordered key ([`new_transaction_key`], [`time_ordered_base62`])
-/// that say when it was made: wall-clock milliseconds since the UNIX epoch, base62, most
+/// Leading characters of a time-ordered key ([`new_transaction_key`], [`time_ordered_base62`],
+/// the SDK's nonces and idempotency keys) that say when it was made: wall-clock milliseconds since the UNIX epoch, base62, most
 /// significant first (62^7 ms is 111 years: they wrap in 2081, which costs only the ordering
 /// below, for a moment).
-pub const TRANSACTION_KEY_TIME_LEN: usize = 7;
+pub const TIME_PREFIX_LEN: usize = 7;
 
-/// [`TRANSACTION_KEY_TIME_LEN`] base62 digits of `millis`, most significant first. Base62 digits
+/// [`TIME_PREFIX_LEN`] base62 digits of `millis`, most significant first. Base62 digits
 /// are in ASCII order, so these sort as the times do.
-pub fn time_prefix(millis: u64) -> [u8; TRANSACTION_KEY_TIME_LEN] {
-    let mut time = [0u8; TRANSACTION_KEY_TIME_LEN];
+pub fn time_prefix(millis: u64) -> [u8; TIME_PREFIX_LEN] {
+    let mut time = [0u8; TIME_PREFIX_LEN];
     let mut rest = millis;
     for digit in time.iter_mut().rev() {
         *digit = BASE62[(rest % 62) as usize];
@@ -34,7 +34,7 @@ pub fn time_prefix(millis: u64) -> [u8; TRANSACTION_KEY_TIME_LEN] {
 }
 
 /// A key of `len` base62 characters made at `millis`: [`time_prefix`], then random characters.
-/// For `len` > [`TRANSACTION_KEY_TIME_LEN`].
+/// For `len` > [`TIME_PREFIX_LEN`].
 ///
 /// Why the time: keys made close in time sort next to each other, so a B-tree index on them gains
 /// entries at its end, on pages that a group commit shares, instead of one random page each (and
@@ -42,12 +42,12 @@ pub fn time_prefix(millis: u64) -> [u8; TRANSACTION_KEY_TIME_LEN] {
 /// key cost about 1.3 pages of WAL per insert (bench/README.md).
 pub fn time_ordered_base62(millis: u64, len: usize) -> String {
     let mut key: String = time_prefix(millis).iter().map(|&b| b as char).collect();
-    key.push_str(&random_base62(len.saturating_sub(TRANSACTION_KEY_TIME_LEN)));
+    key.push_str(&random_base62(len.saturating_sub(TIME_PREFIX_LEN)));
     key
 }
 
 /// A new `transaction_key`, made at `millis` (wall-clock milliseconds since the UNIX epoch):
-/// URL-safe, so the PHP client can concatenate it into paths; [`TRANSACTION_KEY_TIME_LEN`]
+/// URL-safe, so the PHP client can concatenate it into paths; [`TIME_PREFIX_LEN`]
 /// characters of `millis`, then random ones (13, about 77 bits: still unguessable). The time
 /// orders the indexes on the key (the transaction's, its payments', its events'):
 /// [`time_ordered_base62`].
@@ -101,7 +101,7 @@ mod tests {
             proptest::prop_assert_eq!(a.len(), len);
             proptest::prop_assert!(is_plausible_key(&a));
             let time = time_prefix(t);
-            proptest::prop_assert_eq!(&a.as_bytes()[..TRANSACTION_KEY_TIME_LEN], time.as_slice());
+            proptest::prop_assert_eq!(&a.as_bytes()[..TIME_PREFIX_LEN], time.as_slice());
         }
 
         #[test]
