@@ -97,6 +97,27 @@ pub(crate) fn exec(conn: &Connection, sql: &str) -> Result<(), sqlx::Error> {
         .map_err(lite_error)
 }
 
+/// `BEGIN IMMEDIATE` if the write lock is free now: `Ok(false)` if another process holds it, and
+/// then nothing was begun. Walletd's own writes share one connection, so only another process (an
+/// admin command) ever holds the lock: the common case needs no wait, and so no hand-off to a
+/// blocking thread (bench/README.md, "Commits off the request CPU").
+pub(crate) fn try_begin_immediate(conn: &Connection) -> Result<bool, sqlx::Error> {
+    conn.busy_timeout(Duration::ZERO).map_err(lite_error)?;
+    let begun = conn
+        .prepare_cached("BEGIN IMMEDIATE")
+        .and_then(|mut stmt| stmt.raw_execute());
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(lite_error)?;
+    match begun {
+        Ok(_) => Ok(true),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(lite_error(e)),
+    }
+}
+
 /// The readers: connections for reads and lookups, opened on demand, kept while idle.
 pub(crate) struct Readers {
     uri: String,

@@ -88,12 +88,20 @@ const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT walletd_tx";
 
 /// Runs one protocol statement; `broken` stays set unless it succeeded.
 ///
-/// The statements that may wait — `BEGIN IMMEDIATE` for the write lock (held by another process),
-/// `COMMIT` and `ROLLBACK` of the physical transaction for the disk — run on tokio's blocking pool,
-/// so that the tasks of the runtime go on meanwhile (and queue for the next batch). The others run
-/// here: they only touch pages in memory (see `db.rs`).
+/// The statements that may wait — `BEGIN IMMEDIATE` for the write lock when another process holds
+/// it, `COMMIT` and `ROLLBACK` of the physical transaction for the disk — run on tokio's blocking
+/// pool, so that the tasks of the runtime go on meanwhile (and queue for the next batch). The others
+/// run here: they only touch pages in memory (see `db.rs`). `BEGIN IMMEDIATE` is first tried here
+/// without waiting: the lock is nearly always free.
 async fn protocol(st: &mut State, sql: &'static str) -> Result<(), sqlx::Error> {
     st.broken = true;
+    if sql == "BEGIN IMMEDIATE" {
+        let conn = st.conn.as_ref().ok_or(sqlx::Error::PoolClosed)?;
+        if lite::try_begin_immediate(conn)? {
+            st.broken = false;
+            return Ok(());
+        }
+    }
     if matches!(sql, "BEGIN IMMEDIATE" | "COMMIT" | "ROLLBACK") {
         let conn = st.conn.take().ok_or(sqlx::Error::PoolClosed)?;
         // Cancelled while it runs, the connection is gone with `broken` set: the next holder

@@ -67,9 +67,10 @@ pub struct ServeArgs {
     /// its backends then compete for the CPUs and the hot rows (bench/README.md).
     #[arg(long, env = "WALLETD_POSTGRES_POOL", default_value_t = wallet_store::DEFAULT_POSTGRES_POOL)]
     pub postgres_pool: u32,
-    /// Run every thread of the server on this one CPU (0-based). On a small virtual machine, where
-    /// waking a thread on another CPU is dear, the SQLite store then serves about 5 % more
-    /// cash-out flows (bench/README.md). Unset: every CPU.
+    /// Serve requests on this one CPU (0-based), on one thread; the SQLite store's commits (the
+    /// WAL writes, the fsync, the checkpoints) then run on the other CPUs. On a small virtual
+    /// machine, where waking a thread on another CPU is dear, this serves more cash-out flows than
+    /// every CPU for everything (bench/README.md, "Commits off the request CPU"). Unset: every CPU.
     #[arg(long, env = "WALLETD_CPU")]
     pub cpu: Option<usize>,
 }
@@ -331,7 +332,9 @@ fn init_logging() {
 }
 
 /// Confines the calling thread, and so every thread it starts afterwards, to CPU `cpu`.
-fn run_on_cpu(cpu: usize) -> Result<(), String> {
+/// Returns the CPU that the threads waiting for the disk go to: another one the process may use,
+/// or `cpu` itself on a single-CPU machine.
+fn run_on_cpu(cpu: usize) -> Result<core_affinity::CoreId, String> {
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     let core = cores.iter().find(|c| c.id == cpu).ok_or_else(|| {
         let ids: Vec<_> = cores.iter().map(|c| c.id.to_string()).collect();
@@ -340,31 +343,44 @@ fn run_on_cpu(cpu: usize) -> Result<(), String> {
             ids.join(", ")
         )
     })?;
+    let disk = *cores.iter().find(|c| c.id != cpu).unwrap_or(core);
     if core_affinity::set_for_current(*core) {
-        Ok(())
+        Ok(disk)
     } else {
         Err(format!("--cpu {cpu}: the system refused to pin the server"))
     }
+}
+
+/// The runtime: on every CPU; or, with `--cpu`, one thread on that CPU for the requests, and the
+/// blocking pool (where the SQLite store commits: WAL writes, fsync, checkpoints) on another, so
+/// that a commit's work does not take the request CPU's time.
+fn runtime(cli: &Cli) -> Result<tokio::runtime::Runtime, String> {
+    let Command::Serve(ServeArgs { cpu: Some(cpu), .. }) = &cli.command else {
+        return tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"));
+    };
+    // Before the runtime exists: every thread started from here on inherits the CPU.
+    let disk = run_on_cpu(*cpu)?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .on_thread_start(move || {
+            // Only the blocking pool's threads start here: the requests run on this thread.
+            core_affinity::set_for_current(disk);
+        })
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    if let Command::Serve(ServeArgs { cpu: Some(cpu), .. }) = &cli.command {
-        // Before the runtime exists: every thread started from here on inherits the CPU.
-        if let Err(e) = run_on_cpu(*cpu) {
-            eprintln!("walletd: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime(&cli) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("walletd: cannot start the runtime: {e}");
+            eprintln!("walletd: {e}");
             return ExitCode::FAILURE;
         }
     };
