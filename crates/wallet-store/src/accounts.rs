@@ -651,6 +651,7 @@ impl Tx {
     /// guard refuses, folds the changes waiting for the account into its row
     /// ([`Tx::fold_account`]) and runs it once more. True when the change is made.
     async fn update_guarded(&mut self, delta: &Delta, updated: Option<u64>) -> Result<bool> {
+        self.count_request_first().await?;
         let updated = match updated {
             Some(n) => n,
             None => delta.update().execute(self.conn()).await?.rows_affected(),

@@ -210,22 +210,25 @@ impl Tx {
         let ledger = self.pending_ledger.take();
         let writes = self.at_commit.take();
         // The transaction's rows first (the payments, then the transaction: the order they are
-        // locked in by every change of a transaction), then the held accounts in their order,
-        // then the appended changes and the writes (rate counts are shared rows): one order in
-        // every transaction. On PostgreSQL all in one statement, so the locks of the rows
-        // changed last are held only for it and the `COMMIT`.
-        let (n_rows, n_guarded) = (rows.len(), guarded.len());
+        // locked in by every change of a transaction), then the appended changes and the writes.
+        // On PostgreSQL all in one statement, so the locks of the rows changed last are held only
+        // for it and the `COMMIT`.
+        //
+        // With holds (a reserve), the held accounts' guarded `UPDATE`s come last, in a statement
+        // of their own after the writes, so that the payer's row (hot when one wallet pays at
+        // every till) is locked only for that statement and the `COMMIT`. The ledger's rows (a
+        // hold's `INSERT`) and the writes go in the statement before. A guard that refused runs
+        // again after a fold (`Tx::ensure_delta`), which waits for the account's row while this
+        // transaction holds its rate-count row: no transaction waits for a rate-count row while
+        // it holds an account's, because every one that has both (a reserve of an API request)
+        // takes the rate count first. (Holds placed at once, by the confirmation page and FLASH
+        // answers, lock the account early, but those requests count no rate.)
+        let n_rows = rows.len();
         let chain: Vec<Query> = rows
             .into_iter()
             .chain(guarded.iter().map(Delta::update))
             .collect();
         let appends = usize::from(!appended.is_empty());
-        // With holds, the writes wait until every guard passed: a guard that refused is run again
-        // after a fold (`Tx::ensure_delta`), which waits for the account's row; holding a shared
-        // row of the writes (a rate count) meanwhile could deadlock with a transaction that holds
-        // the account and waits for that row. The ledger's rows (a hold's `INSERT`) then go
-        // before the chain, so that they are not written while the held account's row is locked
-        // (with one wallet paying at every till, every reserve waits for that row).
         let (before, writes): (Vec<_>, Vec<_>) = if guarded.is_empty() {
             (Vec::new(), ledger.into_iter().chain(writes).collect())
         } else {
@@ -245,29 +248,37 @@ impl Tx {
             .collect();
         let mut first_checks = before_checks.clone();
         first_checks.extend(std::iter::repeat_n(IfUnchanged::Fine, chain.len()));
-        let (chained, parts) = if guarded.is_empty() {
+        if guarded.is_empty() {
             first_checks.extend(&parts_checks);
-            let run = self.run_statements(before, chain, parts, &first_checks);
-            (run.await?, Vec::new())
-        } else {
-            let run = self.run_statements(before, chain, Vec::new(), &first_checks);
-            (run.await?, parts)
-        };
-        let (ledger, chained) = chained.split_at(n_before);
+            let chained = self
+                .run_statements(before, chain, parts, &first_checks)
+                .await?;
+            let (ledger, chained) = chained.split_at(n_before);
+            each_as_expected(ledger, before_checks)?;
+            let (rows, written) = chained.split_at(n_rows);
+            each_changed_one(&row_key, rows)?;
+            return each_as_expected(&written[appends..], checks);
+        }
+        // With holds: the ledger's rows and the writes, then the transaction's rows and the guards.
+        let mut early_checks = before_checks.clone();
+        early_checks.extend(&parts_checks);
+        let early = self
+            .run_statements(before, Vec::new(), parts, &early_checks)
+            .await?;
+        let (ledger, written) = early.split_at(n_before);
         each_as_expected(ledger, before_checks)?;
+        each_as_expected(&written[appends..], checks)?;
+        let chain_checks = vec![IfUnchanged::Fine; chain.len()];
+        let chained = self
+            .run_statements(Vec::new(), chain, Vec::new(), &chain_checks)
+            .await?;
         let (rows, held) = chained.split_at(n_rows);
         each_changed_one(&row_key, rows)?;
-        for (d, n) in guarded.iter().zip(&held[..n_guarded]) {
+        for (d, n) in guarded.iter().zip(held) {
             // A guard that refused may be retried once the account's appended changes are in.
             self.ensure_delta(d, Some(*n)).await?;
         }
-        let written = if parts.is_empty() {
-            held[n_guarded..].to_vec()
-        } else {
-            self.run_statements(Vec::new(), Vec::new(), parts, &parts_checks)
-                .await?
-        };
-        each_as_expected(&written[appends..], checks)
+        Ok(())
     }
 }
 

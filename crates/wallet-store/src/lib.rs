@@ -307,6 +307,8 @@ pub struct Tx {
     backend: Backend,
     /// The API request whose nonce this transaction recorded: counted at commit.
     request: Option<std::sync::Arc<RequestRecord>>,
+    /// PostgreSQL: the request's rate count is written already ([`Tx::count_request_first`]).
+    rate_counted: bool,
     /// Balance changes applied at commit (see `Tx::defer`, `Tx::place_hold_at_commit`):
     /// `(account, balance, reserved, guard)`, where `guard` is money held that must be available.
     deltas: Vec<(i64, i64, i64, i64)>,
@@ -338,6 +340,7 @@ impl Tx {
             inner,
             backend: store.backend,
             request: None,
+            rate_counted: false,
             deltas: Vec::new(),
             at_commit: batch::AtCommit::default(),
             allowance_of_memo: None,
@@ -362,11 +365,13 @@ impl Tx {
                 directory::nonce_insert(&r.mac_id, &r.nonce, r.now),
                 batch::IfUnchanged::ReusedNonce,
             );
-            let shard = request::next_shard(self.backend);
-            self.at_commit.push(
-                lifecycle::counts_upsert(r.client_id, r.window_start, shard, 1, 0),
-                batch::IfUnchanged::Fine,
-            );
+            if !self.rate_counted {
+                let shard = request::next_shard(self.backend);
+                self.at_commit.push(
+                    lifecycle::counts_upsert(r.client_id, r.window_start, shard, 1, 0),
+                    batch::IfUnchanged::Fine,
+                );
+            }
         }
         let deltas = self.merged_deltas();
         // Nothing ran yet, and what is left is one statement that moves no money and changes no

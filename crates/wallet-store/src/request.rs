@@ -84,6 +84,26 @@ impl crate::Tx {
     }
 }
 
+impl crate::Tx {
+    /// PostgreSQL: writes the request's rate count now, if it is still waiting for commit, before
+    /// this transaction locks an account's row. Every transaction that holds both then takes the
+    /// rate-count row first (a reserve's commit writes it before its guards, `batch.rs`), so none
+    /// waits for a rate-count row while holding an account that another one waits for.
+    pub(crate) async fn count_request_first(&mut self) -> crate::Result<()> {
+        if self.backend != crate::Backend::Postgres || self.rate_counted {
+            return Ok(());
+        }
+        let Some(r) = self.request.clone() else {
+            return Ok(());
+        };
+        let shard = next_shard(self.backend);
+        self.count_request(r.client_id, r.window_start, shard)
+            .await?;
+        self.rate_counted = true;
+        Ok(())
+    }
+}
+
 tokio::task_local! {
     static REQUEST: Arc<RequestRecord>;
 }

@@ -83,3 +83,67 @@ async fn racing_confirms_and_revokes_resolve_a_hold_once(app: TestApp) {
     app.assert_ledger_sound().await;
 }
 on_both!(racing_confirms_and_revokes_resolve_a_hold_once);
+
+async fn reserves_racing_top_ups_hold_exactly_the_money_that_arrived(app: TestApp) {
+    // Alice keeps 10.00 free; 24 tills of one client reserve 10.00 each while six top-ups of
+    // 20.00 arrive. The top-ups are appended changes, so holds refuse on the row alone and fold
+    // first, while other reserves of the same client hold its rate-count rows: every outcome is
+    // `reserved` or `not_enough_funds`, never an error of the store (a deadlock, say).
+    let first = app.create(99_000).await;
+    let code = app.code(app.alice()).await;
+    app.client
+        .reserve_with_code(&first.transaction_key, &code, None)
+        .await
+        .unwrap();
+    let mut reserves = Vec::new();
+    for _ in 0..24 {
+        let t = app.create(1_000).await;
+        let code = app.code(app.alice()).await;
+        let client = app.client.clone();
+        reserves.push(tokio::spawn(async move {
+            client
+                .reserve_with_code(&t.transaction_key, &code, None)
+                .await
+        }));
+    }
+    let mut top_ups = Vec::new();
+    for _ in 0..6 {
+        let (state, alice) = (app.state.clone(), app.alice());
+        top_ups.push(tokio::spawn(async move {
+            walletd::service::admin::top_up(&state, alice, "20.00", "EUR").await
+        }));
+    }
+    for top_up in top_ups {
+        top_up.await.unwrap().unwrap();
+    }
+    let mut reserved = 0;
+    for job in reserves {
+        match job.await.unwrap() {
+            Ok(t) => {
+                assert_eq!(t.status, TransactionStatus::Reserved);
+                reserved += 1;
+            }
+            Err(e) => assert_eq!(e.api_code(), Some("not_enough_funds"), "{e}"),
+        }
+    }
+    // Then one at a time until the money is out: 130.00 in all makes exactly 13 holds of 10.00.
+    loop {
+        let t = app.create(1_000).await;
+        let code = app.code(app.alice()).await;
+        match app
+            .client
+            .reserve_with_code(&t.transaction_key, &code, None)
+            .await
+        {
+            Ok(_) => reserved += 1,
+            Err(e) => {
+                assert_eq!(e.api_code(), Some("not_enough_funds"), "{e}");
+                break;
+            }
+        }
+    }
+    assert_eq!(reserved, 13);
+    assert_eq!(app.eur(app.alice()).await, (0, 99_000 + 13 * 1_000));
+    app.assert_ledger_sound().await;
+}
+on_both!(reserves_racing_top_ups_hold_exactly_the_money_that_arrived);
