@@ -25,7 +25,7 @@ sqlite | postgres) ;;
 esac
 cd "$(dirname "$0")/.."
 
-# SQLite: walletd on one CPU (`serve --cpu`, bench/README.md "One CPU"); BENCH_CPU=all: every CPU.
+# SQLite: requests on one CPU, commits on another (`serve --cpu`, bench/README.md "One CPU", "Commits off the request CPU"); BENCH_CPU=all: every CPU.
 cpu=${BENCH_CPU:-$([ "$store" = sqlite ] && echo $(($(nproc) - 1)) || echo all)}
 cpu_flag=
 [ "$cpu" = all ] || cpu_flag="--cpu $cpu"

@@ -13,7 +13,7 @@
 #   BENCH_POSTGRES [postgres://postgres@127.0.0.1:5432]  server for the postgres runs (trust auth)
 #   BENCH_MODES ["spread one-wallet"]            which walletd modes to run
 #   BENCH_PERF [unset]   if set, `perf record -g` walletd during the spread run into $BENCH_PERF
-#   BENCH_CPU [the last CPU on sqlite, all on postgres]  `walletd serve --cpu`: the one CPU walletd runs on, or all
+#   BENCH_CPU [the last CPU on sqlite, all on postgres]  `walletd serve --cpu`: the CPU walletd serves requests on (its commits run on another), or all
 #   BENCH_SQLX_LIMIT [unset]  sqlite: if set, also run the limit through sqlx (mode limit-sqlx)
 #   CARGO_BUILD_JOBS [1]
 # PostgreSQL runs need psql and pgbench (Debian: `apt-get install -y postgresql`, which ships both).
@@ -29,7 +29,7 @@ sqlite | postgres) ;;
 esac
 cd "$(dirname "$0")/.."
 
-# SQLite: walletd on one CPU (`serve --cpu`, bench/README.md "One CPU"); BENCH_CPU=all: every CPU.
+# SQLite: requests on one CPU, commits on another (`serve --cpu`, bench/README.md "One CPU", "Commits off the request CPU"); BENCH_CPU=all: every CPU.
 cpu=${BENCH_CPU:-$([ "$store" = sqlite ] && echo $(($(nproc) - 1)) || echo all)}
 cpu_flag=
 [ "$cpu" = all ] || cpu_flag="--cpu $cpu"
