@@ -2,21 +2,27 @@
 
 use crate::helpers::TestApp;
 use crate::on_both;
-use wallet_client::types::TransactionStatus;
+use wallet_client::types::{Transaction, TransactionStatus};
 
-async fn concurrent_reserves_succeed_exactly_as_funds_allow(app: TestApp) {
-    // Alice has 1000.00; twelve tills try 300.00 each at once: exactly three may succeed.
-    let mut jobs = Vec::new();
-    for _ in 0..12 {
-        let t = app.create(30_000).await;
-        let code = app.code(app.alice()).await;
-        let client = app.client.clone();
-        jobs.push(tokio::spawn(async move {
-            client
-                .reserve_with_code(&t.transaction_key, &code, None)
-                .await
-        }));
-    }
+/// Creates a transaction of `cents` and a code for Alice, then reserves it in a task of its own.
+async fn spawn_reserve(
+    app: &TestApp,
+    cents: i64,
+) -> tokio::task::JoinHandle<Result<Transaction, wallet_client::Error>> {
+    let t = app.create(cents).await;
+    let code = app.code(app.alice()).await;
+    let client = app.client.clone();
+    tokio::spawn(async move {
+        client
+            .reserve_with_code(&t.transaction_key, &code, None)
+            .await
+    })
+}
+
+/// How many of `jobs` reserved; every other one must have been refused with `not_enough_funds`.
+async fn count_reserved(
+    jobs: Vec<tokio::task::JoinHandle<Result<Transaction, wallet_client::Error>>>,
+) -> i64 {
     let mut reserved = 0;
     for job in jobs {
         match job.await.unwrap() {
@@ -27,6 +33,16 @@ async fn concurrent_reserves_succeed_exactly_as_funds_allow(app: TestApp) {
             Err(e) => assert_eq!(e.api_code(), Some("not_enough_funds"), "{e}"),
         }
     }
+    reserved
+}
+
+async fn concurrent_reserves_succeed_exactly_as_funds_allow(app: TestApp) {
+    // Alice has 1000.00; twelve tills try 300.00 each at once: exactly three may succeed.
+    let mut jobs = Vec::new();
+    for _ in 0..12 {
+        jobs.push(spawn_reserve(&app, 30_000).await);
+    }
+    let reserved = count_reserved(jobs).await;
     assert_eq!(reserved, 3);
     assert_eq!(app.eur(app.alice()).await, (10_000, 90_000));
     app.assert_ledger_sound().await;
@@ -97,14 +113,7 @@ async fn reserves_racing_top_ups_hold_exactly_the_money_that_arrived(app: TestAp
         .unwrap();
     let mut reserves = Vec::new();
     for _ in 0..24 {
-        let t = app.create(1_000).await;
-        let code = app.code(app.alice()).await;
-        let client = app.client.clone();
-        reserves.push(tokio::spawn(async move {
-            client
-                .reserve_with_code(&t.transaction_key, &code, None)
-                .await
-        }));
+        reserves.push(spawn_reserve(&app, 1_000).await);
     }
     let mut top_ups = Vec::new();
     for _ in 0..6 {
@@ -116,16 +125,7 @@ async fn reserves_racing_top_ups_hold_exactly_the_money_that_arrived(app: TestAp
     for top_up in top_ups {
         top_up.await.unwrap().unwrap();
     }
-    let mut reserved = 0;
-    for job in reserves {
-        match job.await.unwrap() {
-            Ok(t) => {
-                assert_eq!(t.status, TransactionStatus::Reserved);
-                reserved += 1;
-            }
-            Err(e) => assert_eq!(e.api_code(), Some("not_enough_funds"), "{e}"),
-        }
-    }
+    let mut reserved = count_reserved(reserves).await;
     // Then one at a time until the money is out: 130.00 in all makes exactly 13 holds of 10.00.
     loop {
         let t = app.create(1_000).await;
