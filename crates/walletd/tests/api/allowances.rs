@@ -284,6 +284,31 @@ async fn allowance_caps_each_transaction_and_its_rolling_window_exactly(app: Tes
 }
 on_both!(allowance_caps_each_transaction_and_its_rolling_window_exactly);
 
+/// The demo client's requests counted for rate limiting in the minute starting at `window` and the
+/// next: a call between two readings counts in one of them, even if a minute starts meanwhile.
+async fn requests_counted(app: &TestApp, window: i64) -> i64 {
+    let mut tx = app.state.store.read().await.unwrap();
+    let client = tx
+        .client_by_mac_id(&app.demo.client.mac_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut counted = 0;
+    for start in [window, window + 60] {
+        counted += tx.request_counts(client.id, start).await.unwrap().0;
+    }
+    counted
+}
+
+/// The start of the current minute, as rate limits count them (wall time).
+fn this_minute() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    now - now.rem_euclid(60)
+}
+
 async fn revoke_transactions_is_all_or_nothing(app: TestApp) {
     activate(&app.client, app.alice(), "1234", weekly()).await;
     let old = reserve_by_allowance(&app, 1_500, app.alice())
@@ -321,7 +346,11 @@ async fn revoke_transactions_is_all_or_nothing(app: TestApp) {
         "reserved"
     );
     assert_eq!(app.eur(app.alice()).await, (97_000, 3_000));
-    // Revoking the old one frees its share of the window and its funds, in the same commit.
+    // Revoking the old one frees its share of the window and its funds, in the same commit. The
+    // release is a change to Alice's account, so this hold is checked at once, and on PostgreSQL
+    // the request's rate count is written before her row is locked: counted once all the same.
+    let window = this_minute();
+    let before = requests_counted(&app, window).await;
     let r = call(
         &app.client,
         Method::PUT,
@@ -330,6 +359,7 @@ async fn revoke_transactions_is_all_or_nothing(app: TestApp) {
     )
     .await;
     assert_eq!(r["status"], "reserved");
+    assert_eq!(requests_counted(&app, window).await - before, 1);
     assert_eq!(
         app.client
             .get_transaction(&old_key)
