@@ -25,6 +25,18 @@ pub fn hash_secret(secret: &str) -> ApiResult<String> {
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing failed: {e}")))
 }
 
+/// The hash an unknown user's password is checked against, so that a login for an email nobody
+/// has does the same work as one for a real user (one verification, no hashing: timing tells
+/// nothing, and nothing slow runs on the async threads). Made once.
+pub fn unknown_user_hash() -> ApiResult<String> {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(hash) = HASH.get() {
+        return Ok(hash.clone());
+    }
+    let hash = hash_secret("not a user")?;
+    Ok(HASH.get_or_init(|| hash).clone())
+}
+
 /// Checks a password or PIN against its stored Argon2 hash, off the async threads (it is slow on purpose).
 pub async fn verify_secret(secret: String, hash: String) -> ApiResult<bool> {
     tokio::task::spawn_blocking(move || {
@@ -338,4 +350,21 @@ pub async fn demo(state: &AppState) -> ApiResult<Demo> {
         client,
         users,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unknown_users_hash_is_made_once_and_matches_no_real_password() {
+        let hash = unknown_user_hash().unwrap();
+        assert_eq!(unknown_user_hash().unwrap(), hash, "made once, then kept");
+        assert!(
+            !verify_secret("alice-demo-password".into(), hash.clone())
+                .await
+                .unwrap()
+        );
+        assert!(verify_secret("not a user".into(), hash).await.unwrap());
+    }
 }

@@ -103,7 +103,7 @@ pub async fn token(
             // The same work whether or not the user exists, so timing tells nothing.
             let (user_id, hash) = match user {
                 Some(u) => (Some(u.id), u.password_hash),
-                None => (None, crate::service::admin::hash_secret("not a user")?),
+                None => (None, crate::service::admin::unknown_user_hash()?),
             };
             let ok = crate::service::admin::verify_secret(password.clone(), hash).await?;
             let user_id = match (ok, user_id) {

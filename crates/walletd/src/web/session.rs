@@ -3,7 +3,7 @@
 //! absolute one, a CSRF token per session, and failed logins counted per e-mail and per address.
 
 use crate::error::ApiResult;
-use crate::service::admin::{hash_secret, verify_secret};
+use crate::service::admin::{unknown_user_hash, verify_secret};
 use crate::service::tokens::hash;
 use crate::state::AppState;
 use axum::http::HeaderMap;
@@ -123,7 +123,7 @@ pub async fn login(
     // The same work whether or not the user exists, so timing tells nothing.
     let (user_id, stored) = match user {
         Some(u) => (Some(u.id), u.password_hash),
-        None => (None, hash_secret("not a user")?),
+        None => (None, unknown_user_hash()?),
     };
     let ok = verify_secret(password.to_string(), stored).await?;
     let mut tx = state.store.write().await?;
