@@ -174,8 +174,7 @@ impl Tx {
         };
         let writes = rows.writes();
         let changed = if self.backend == Backend::Postgres && writes.len() > 1 {
-            self.run_combined(Vec::new(), writes, Vec::new(), &[])
-                .await?
+            self.run_combined(writes, Vec::new(), &[]).await?
         } else {
             self.execute_each(writes).await?
         };
@@ -191,9 +190,7 @@ impl Tx {
         }
         let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) =
             self.pending_ledger.take().into_iter().unzip();
-        let written = self
-            .run_statements(Vec::new(), Vec::new(), queries, &checks)
-            .await?;
+        let written = self.run_statements(Vec::new(), queries, &checks).await?;
         each_as_expected(&written, checks)
     }
 
@@ -229,14 +226,8 @@ impl Tx {
             .chain(guarded.iter().map(Delta::update))
             .collect();
         let appends = usize::from(!appended.is_empty());
-        let (before, writes): (Vec<_>, Vec<_>) = if guarded.is_empty() {
-            (Vec::new(), ledger.into_iter().chain(writes).collect())
-        } else {
-            (ledger, writes)
-        };
-        let (before, before_checks): (Vec<Query>, Vec<IfUnchanged>) = before.into_iter().unzip();
-        let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) = writes.into_iter().unzip();
-        let n_before = before.len();
+        let (queries, checks): (Vec<Query>, Vec<IfUnchanged>) =
+            ledger.into_iter().chain(writes).unzip();
         let parts: Vec<Query> = (!appended.is_empty())
             .then(|| Delta::append(&appended))
             .into_iter()
@@ -246,31 +237,22 @@ impl Tx {
         let parts_checks: Vec<IfUnchanged> = std::iter::repeat_n(IfUnchanged::Fine, appends)
             .chain(checks.iter().copied())
             .collect();
-        let mut first_checks = before_checks.clone();
-        first_checks.extend(std::iter::repeat_n(IfUnchanged::Fine, chain.len()));
         if guarded.is_empty() {
-            first_checks.extend(&parts_checks);
-            let chained = self
-                .run_statements(before, chain, parts, &first_checks)
-                .await?;
-            let (ledger, chained) = chained.split_at(n_before);
-            each_as_expected(ledger, before_checks)?;
-            let (rows, written) = chained.split_at(n_rows);
+            let mut all_checks = vec![IfUnchanged::Fine; chain.len()];
+            all_checks.extend(&parts_checks);
+            let changed = self.run_statements(chain, parts, &all_checks).await?;
+            let (rows, written) = changed.split_at(n_rows);
             each_changed_one(&row_key, rows)?;
             return each_as_expected(&written[appends..], checks);
         }
         // With holds: the ledger's rows and the writes, then the transaction's rows and the guards.
-        let mut early_checks = before_checks.clone();
-        early_checks.extend(&parts_checks);
-        let early = self
-            .run_statements(before, Vec::new(), parts, &early_checks)
+        let written = self
+            .run_statements(Vec::new(), parts, &parts_checks)
             .await?;
-        let (ledger, written) = early.split_at(n_before);
-        each_as_expected(ledger, before_checks)?;
         each_as_expected(&written[appends..], checks)?;
         let chain_checks = vec![IfUnchanged::Fine; chain.len()];
         let chained = self
-            .run_statements(Vec::new(), chain, Vec::new(), &chain_checks)
+            .run_statements(chain, Vec::new(), &chain_checks)
             .await?;
         let (rows, held) = chained.split_at(n_rows);
         each_changed_one(&row_key, rows)?;
@@ -296,20 +278,19 @@ fn each_as_expected(written: &[u64], checks: Vec<IfUnchanged>) -> Result<()> {
 }
 
 impl Tx {
-    /// Runs `before`, `chain`, then `parts`: on PostgreSQL as one statement ([`combined`]) when
-    /// there is more than one, else one after the other; answers the rows each changed, in that
-    /// order. `checks`: what each one's changing no row means, in that order (missing: fine).
+    /// Runs `chain`, then `parts`: on PostgreSQL as one statement ([`combined`]) when there is
+    /// more than one, else one after the other; answers the rows each changed, in that order.
+    /// `checks`: what each one's changing no row means, in that order (missing: fine).
     async fn run_statements(
         &mut self,
-        before: Vec<Query>,
         chain: Vec<Query>,
         parts: Vec<Query>,
         checks: &[IfUnchanged],
     ) -> Result<Vec<u64>> {
-        if self.backend == Backend::Postgres && before.len() + chain.len() + parts.len() > 1 {
-            self.run_combined(before, chain, parts, checks).await
+        if self.backend == Backend::Postgres && chain.len() + parts.len() > 1 {
+            self.run_combined(chain, parts, checks).await
         } else {
-            let all = before.into_iter().chain(chain).chain(parts);
+            let all = chain.into_iter().chain(parts);
             self.execute_each(all.collect()).await
         }
     }
@@ -324,17 +305,16 @@ impl Tx {
         Ok(changed)
     }
 
-    /// PostgreSQL: `before`, `chain`, then `parts`, as one statement ([`combined`], no main
-    /// part); answers the rows each changed, in that order.
+    /// PostgreSQL: `chain`, then `parts`, as one statement ([`combined`], no main part);
+    /// answers the rows each changed, in that order.
     async fn run_combined(
         &mut self,
-        before: Vec<Query>,
         chain: Vec<Query>,
         parts: Vec<Query>,
         checks: &[IfUnchanged],
     ) -> Result<Vec<u64>> {
-        let n = before.len() + chain.len() + parts.len();
-        let row = combined(before, chain, parts, checks)
+        let n = chain.len() + parts.len();
+        let row = combined(chain, parts, checks)
             .fetch_one(self.conn())
             .await
             .map_err(StoreError::from_db)?;
@@ -376,36 +356,23 @@ fn counts_of(row: &db::Row, n: usize) -> Result<Vec<u64>> {
 /// defined.) The `SELECT` has the same condition on the last part, so the writes `parts` run
 /// after the whole chain, when the `SELECT` reads them.
 ///
-/// `before` (any writes, answered before the chain) run before the chain's first part, which has
-/// the same condition on each of them (`b{i}`): rows they write or lock are written before any row
-/// of the chain is locked.
-///
 /// A part whose `checks` entry refuses the transaction when it changes no row is answered as
 /// `CASE WHEN (SELECT count(*) FROM w{i}) = 0 THEN walletd_refuse($k) ELSE … END`, the reason
 /// bound as `$k`: the statement then fails, and none of its parts is written, even outside a
 /// transaction (`db::LazyTx`).
-fn combined(
-    before: Vec<Query>,
-    chain: Vec<Query>,
-    parts: Vec<Query>,
-    checks: &[IfUnchanged],
-) -> Query {
-    let n = before.len() + chain.len() + parts.len();
+fn combined(chain: Vec<Query>, parts: Vec<Query>, checks: &[IfUnchanged]) -> Query {
+    let n = chain.len() + parts.len();
     let mut with = Vec::with_capacity(n);
     let mut counts = Vec::with_capacity(n);
     let mut args: Vec<Value> = Vec::new();
-    let first: String = (0..before.len())
-        .map(|i| format!(" AND (SELECT count(*) FROM b{i}) >= 0"))
-        .collect();
-    let after = |i: usize| match i {
-        0 => first.clone(),
-        i => format!(" AND (SELECT count(*) FROM a{}) >= 0", i - 1),
-    };
     let chained = chain.len();
-    for (name, group) in [("b", before), ("a", chain), ("w", parts)] {
+    for (name, group) in [("a", chain), ("w", parts)] {
         for (i, part) in group.into_iter().enumerate() {
             let (sql, part_args) = part.into_parts();
-            let wait = if name == "a" { after(i) } else { String::new() };
+            let wait = match (name, i) {
+                ("a", 1..) => format!(" AND (SELECT count(*) FROM a{}) >= 0", i - 1),
+                _ => String::new(),
+            };
             with.push(format!(
                 "{name}{i} AS ({}{wait} RETURNING 1)",
                 renumber(&sql, args.len())
@@ -518,7 +485,6 @@ mod tests {
     fn writes_combine_into_one_statement_with_a_count_each() {
         let q = combined(
             Vec::new(),
-            Vec::new(),
             vec![
                 db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64),
                 db::query("UPDATE b SET y = $2 WHERE z = $1")
@@ -541,44 +507,35 @@ mod tests {
     }
 
     #[test]
-    fn chained_updates_run_in_order_after_the_first_writes_before_the_others() {
+    fn chained_updates_run_in_order_before_the_writes() {
         let update = |id: i64| {
             db::query("UPDATE c SET v = v + $1 WHERE id = $2")
                 .bind(1i64)
                 .bind(id)
         };
         let q = combined(
-            vec![
-                db::query("INSERT INTO h (x) VALUES ($1)").bind(5i64),
-                db::query("INSERT INTO h (x) VALUES ($1)").bind(6i64),
-            ],
             vec![update(30), update(20)],
             vec![db::query("INSERT INTO a (x) VALUES ($1)").bind(7i64)],
-            &[IfUnchanged::Fine; 5],
+            &[IfUnchanged::Fine; 3],
         );
         let (sql, args) = q.into_parts();
         assert_eq!(
             sql,
-            "WITH b0 AS (INSERT INTO h (x) VALUES ($1) RETURNING 1), \
-             b1 AS (INSERT INTO h (x) VALUES ($2) RETURNING 1), \
-             a0 AS (UPDATE c SET v = v + $3 WHERE id = $4 AND (SELECT count(*) FROM b0) >= 0 AND (SELECT count(*) FROM b1) >= 0 RETURNING 1), \
-             a1 AS (UPDATE c SET v = v + $5 WHERE id = $6 AND (SELECT count(*) FROM a0) >= 0 RETURNING 1), \
-             w0 AS (INSERT INTO a (x) VALUES ($7) RETURNING 1) \
-             SELECT (SELECT count(*) FROM b0), (SELECT count(*) FROM b1), (SELECT count(*) FROM a0), \
-             (SELECT count(*) FROM a1), (SELECT count(*) FROM w0) \
+            "WITH a0 AS (UPDATE c SET v = v + $1 WHERE id = $2 RETURNING 1), \
+             a1 AS (UPDATE c SET v = v + $3 WHERE id = $4 AND (SELECT count(*) FROM a0) >= 0 RETURNING 1), \
+             w0 AS (INSERT INTO a (x) VALUES ($5) RETURNING 1) \
+             SELECT (SELECT count(*) FROM a0), (SELECT count(*) FROM a1), (SELECT count(*) FROM w0) \
              WHERE (SELECT count(*) FROM a1) >= 0"
         );
-        let ids: Vec<&Value> = args.iter().skip(3).step_by(2).take(2).collect();
+        let ids: Vec<&Value> = args.iter().skip(1).step_by(2).take(2).collect();
         assert_eq!(ids, [&Value::from(30i64), &Value::from(20i64)]);
-        assert_eq!(args.len(), 7);
-        assert_eq!(args[..2], [Value::from(5i64), Value::from(6i64)]);
-        assert_eq!(args[6], Value::from(7i64));
+        assert_eq!(args.len(), 5);
+        assert_eq!(args[4], Value::from(7i64));
     }
 
     #[test]
     fn a_write_that_refuses_makes_the_statement_fail_with_its_reason() {
         let q = combined(
-            Vec::new(),
             Vec::new(),
             vec![
                 db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64),

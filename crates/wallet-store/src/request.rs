@@ -82,9 +82,7 @@ impl crate::Tx {
             .await?;
         Ok(fresh)
     }
-}
 
-impl crate::Tx {
     /// PostgreSQL: writes the request's rate count now, if it is still waiting for commit, before
     /// this transaction locks an account's row. Every transaction that holds both then takes the
     /// rate-count row first (a reserve's commit writes it before its guards, `batch.rs`), so none
