@@ -83,13 +83,14 @@ pub async fn prepare(cfg: &SetupConfig) -> anyhow::Result<Prepared> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(1);
-    let tag = format!("{now}-{}", random_base62(6));
+    let tag = format!("{now}-{}", random_base62(&mut rand::rng(), 6));
 
     // The key reservation codes are hashed under: the server's (created on its first start), or
     // created here exactly as the server would.
     let mut tx = store.write().await?;
+    let fresh_key = random_base62(&mut rand::rng(), 43);
     let code_key = tx
-        .setting_or_insert("code_hash_key", &random_base62(43))
+        .setting_or_insert("code_hash_key", &fresh_key)
         .await?
         .into_bytes();
     // The cash-out point.
@@ -106,7 +107,10 @@ pub async fn prepare(cfg: &SetupConfig) -> anyhow::Result<Prepared> {
         .await?;
     let mut clients = Vec::with_capacity(cfg.clients.max(1));
     for _ in 0..cfg.clients.max(1) {
-        let (mac_id, mac_secret) = (random_base62(10), random_base62(32));
+        let (mac_id, mac_secret) = (
+            random_base62(&mut rand::rng(), 10),
+            random_base62(&mut rand::rng(), 32),
+        );
         tx.insert_client(project_id, &mac_id, &mac_secret, "reservation_code", now)
             .await?;
         clients.push((mac_id, mac_secret));
@@ -156,7 +160,7 @@ pub async fn prepare(cfg: &SetupConfig) -> anyhow::Result<Prepared> {
     for chunk_start in (0..cfg.codes).step_by(BATCH) {
         let mut tx = store.write().await?;
         for &w in &owners[chunk_start..(chunk_start + BATCH).min(cfg.codes)] {
-            let code = ReservationCode::generate();
+            let code = ReservationCode::generate(&mut rand::rng());
             tx.insert_code(
                 &code.keyed_hash(&code_key),
                 payer_wallets[w],

@@ -55,7 +55,11 @@ const API_PREFIX: &str = "/rest/v1/";
 /// same commit share, rather than on one random page each (bench/README.md, "Time-ordered nonces
 /// and idempotency keys").
 pub fn new_idempotency_key() -> String {
-    wallet_core::keys::time_ordered_base62(crate::mac::wall_millis(), IDEMPOTENCY_KEY_LEN)
+    wallet_core::keys::time_ordered_base62(
+        &mut rand::rng(),
+        crate::mac::wall_millis(),
+        IDEMPOTENCY_KEY_LEN,
+    )
 }
 
 /// Why a call failed.

@@ -7,8 +7,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{KeyInit, Mac};
-use rand::RngExt;
+use rand::{CryptoRng, RngExt};
 use sha2::{Digest, Sha256};
+use wallet_core::keys::{TIME_PREFIX_LEN, time_ordered_base62};
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
@@ -139,16 +140,13 @@ pub const NONCE_LEN: usize = 32;
 /// (bench/README.md, "Time-ordered nonces and idempotency keys"). The server accepts any nonce:
 /// the PHP client's are random.
 pub fn new_nonce() -> String {
-    nonce_at(wall_millis())
+    nonce_at(&mut rand::rng(), wall_millis())
 }
 
-/// [`new_nonce`] made at `millis`.
-fn nonce_at(millis: u64) -> String {
-    let mut nonce =
-        wallet_core::keys::time_ordered_base62(millis, wallet_core::keys::TIME_PREFIX_LEN);
-    nonce.push_str(&random_php_nonce_chars(
-        NONCE_LEN - wallet_core::keys::TIME_PREFIX_LEN,
-    ));
+/// [`new_nonce`] made at `millis`, drawn from `rng` (a seeded one in tests).
+fn nonce_at(rng: &mut impl CryptoRng, millis: u64) -> String {
+    let mut nonce = time_ordered_base62(rng, millis, TIME_PREFIX_LEN);
+    nonce.push_str(&random_php_nonce_chars(rng, NONCE_LEN - TIME_PREFIX_LEN));
     nonce
 }
 
@@ -161,8 +159,7 @@ pub(crate) fn wall_millis() -> u64 {
 
 /// `len` characters drawn as the PHP client draws a nonce's: `chr(32 + r)`, `r = mt_rand(0, 92)`,
 /// skipping `"` and `\`.
-fn random_php_nonce_chars(len: usize) -> String {
-    let mut rng = rand::rng();
+fn random_php_nonce_chars(rng: &mut impl CryptoRng, len: usize) -> String {
     (0..len)
         .map(|_| {
             let mut r: u8 = rng.random_range(0..=92);
@@ -301,17 +298,21 @@ mod tests {
 
     #[test]
     fn nonces_sort_in_the_order_they_were_made_and_keep_the_awkward_characters() {
+        use rand::SeedableRng;
+        let rng = &mut rand::rngs::StdRng::seed_from_u64(1);
         let t = 1_763_800_000_000;
         for step in [1, 2, 61, 62, 3_844, 600_000] {
-            let (a, b) = (nonce_at(t), nonce_at(t + step));
+            let (a, b) = (nonce_at(rng, t), nonce_at(rng, t + step));
             assert!(a < b, "{a:?} made {step} ms before {b:?}");
             assert_eq!(a.len(), NONCE_LEN);
         }
-        assert_ne!(nonce_at(t), nonce_at(t), "random after the time");
+        assert_ne!(nonce_at(rng, t), nonce_at(rng, t), "random after the time");
+        let replayed = |seed| nonce_at(&mut rand::rngs::StdRng::seed_from_u64(seed), t);
+        assert_eq!(replayed(7), replayed(7), "a seed replays the nonce");
         // 2500 random characters from 93: none of space, comma or `=` has odds (90/93)^2500 < 1e-35.
         let awkward = (0..100)
             .map(|_| {
-                nonce_at(t)[7..]
+                nonce_at(rng, t)[7..]
                     .bytes()
                     .filter(|b| b" ,=".contains(b))
                     .count()

@@ -1,4 +1,5 @@
-//! The pure domain of walletd: no I/O, no clock, no database.
+//! The pure domain of walletd: no I/O, no clock, no database, and no random source of its own
+//! (the functions that draw take the caller's RNG, so that a test can fix the seed).
 //!
 //! Everything that decides whether money may move lives here so that it can be
 //! property-tested and reasoned about on its own; the server and the store are

@@ -226,7 +226,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!(
             "walletd_lite_{}_{}",
             std::process::id(),
-            wallet_core::keys::random_base62(8)
+            wallet_core::keys::random_base62(&mut rand::rng(), 8)
         ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let fresh = uri(&format!(

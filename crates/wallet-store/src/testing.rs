@@ -17,7 +17,7 @@ pub async fn fresh_database(backend: Backend) -> String {
         .unwrap_or(0);
     let name = format!(
         "walletd_test_{now}_{}",
-        wallet_core::keys::random_base62(12).to_lowercase()
+        wallet_core::keys::random_base62(&mut rand::rng(), 12).to_lowercase()
     );
     match backend {
         Backend::Sqlite => {

@@ -31,7 +31,7 @@ impl AppState {
 /// Loads (or creates, on first start) the key for reservation-code hashes.
 pub async fn load_code_key(store: &Store) -> anyhow::Result<Vec<u8>> {
     let mut tx = store.write().await?;
-    let fresh = wallet_core::keys::random_base62(43);
+    let fresh = wallet_core::keys::random_base62(&mut rand::rng(), 43);
     let key = tx.setting_or_insert("code_hash_key", &fresh).await?;
     tx.commit().await?;
     Ok(key.into_bytes())

@@ -101,9 +101,8 @@ async fn create_project_in(tx: &mut Tx, name: &str, now: i64) -> ApiResult<Creat
         "project+{}@walletd.invalid",
         name.to_lowercase().replace(' ', "-")
     );
-    let owner = tx
-        .insert_user(&owner_email, &hash_secret(&random_base62(32))?, now)
-        .await;
+    let password_hash = hash_secret(&random_base62(&mut rand::rng(), 32))?;
+    let owner = tx.insert_user(&owner_email, &password_hash, now).await;
     let owner = match owner {
         Ok(id) => id,
         Err(StoreError::Conflict) => {
@@ -152,8 +151,8 @@ async fn create_client_in(
         )));
     }
     let client = CreatedClient {
-        mac_id: random_base62(10),
-        mac_secret: random_base62(32),
+        mac_id: random_base62(&mut rand::rng(), 10),
+        mac_secret: random_base62(&mut rand::rng(), 32),
     };
     tx.insert_client(project_id, &client.mac_id, &client.mac_secret, grants, now)
         .await?;
@@ -239,7 +238,7 @@ pub async fn issue_code(
         ));
     }
     let now = state.now();
-    let code = ReservationCode::generate();
+    let code = ReservationCode::generate(&mut rand::rng());
     let mut tx = state.store.write().await?;
     if tx.wallet(wallet_id).await?.is_none() {
         return Err(ApiError::NotFound(format!(

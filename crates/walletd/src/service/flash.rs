@@ -73,7 +73,7 @@ pub async fn send(
         .map(|(_, k)| k)
         .collect();
     let correlation = loop {
-        let k = new_correlation_key();
+        let k = new_correlation_key(&mut rand::rng());
         if !taken.contains(&k) {
             break k;
         }

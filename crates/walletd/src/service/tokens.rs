@@ -54,14 +54,14 @@ async fn issue(
     now: i64,
 ) -> ApiResult<TokenAnswer> {
     let token = TokenRow {
-        access_token: random_base62(32),
-        mac_key: random_base62(43),
+        access_token: random_base62(&mut rand::rng(), 32),
+        mac_key: random_base62(&mut rand::rng(), 43),
         client_id: client.id,
         user_id,
         scope: scope.to_string(),
         expires_at: now + ACCESS_TOKEN_SECS,
     };
-    let refresh = random_base62(43);
+    let refresh = random_base62(&mut rand::rng(), 43);
     tx.insert_token(&token, &hash(&refresh), now + REFRESH_TOKEN_SECS, now)
         .await?;
     Ok(TokenAnswer {

@@ -351,7 +351,7 @@ pub(crate) async fn create_unanswered(
             (project.wallet_id, limits)
         }
     };
-    let key = new_transaction_key(wall_millis());
+    let key = new_transaction_key(&mut rand::rng(), wall_millis());
     let row = TransactionRow {
         key: key.clone(),
         project_id: client.project_id,
@@ -1097,7 +1097,7 @@ pub async fn renew(
             old.status
         )));
     }
-    let new_key = new_transaction_key(wall_millis());
+    let new_key = new_transaction_key(&mut rand::rng(), wall_millis());
     let reserve = match old.reserve {
         ReserveSpec::Until { at, .. } if at <= now => ReserveSpec::Default,
         spec => spec,

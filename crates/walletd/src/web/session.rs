@@ -136,10 +136,10 @@ pub async fn login(
         tx.commit().await?;
         return Ok(Err(LoginRefused::WrongCredentials));
     };
-    let id = random_base62(43);
+    let id = random_base62(&mut rand::rng(), 43);
     let session = Session {
         user_id,
-        csrf: random_base62(32),
+        csrf: random_base62(&mut rand::rng(), 32),
         id_hash: hash(&id),
     };
     tx.insert_session(
@@ -168,7 +168,7 @@ pub fn anonymous_csrf(headers: &HeaderMap) -> (String, Option<String>) {
     match cookie(headers, CSRF_COOKIE).filter(|t| t.len() >= 32) {
         Some(t) => (t.to_string(), None),
         None => {
-            let t = random_base62(32);
+            let t = random_base62(&mut rand::rng(), 32);
             let c = set_cookie(headers, CSRF_COOKIE, &t, ABSOLUTE_SECS);
             (t, Some(c))
         }

@@ -128,7 +128,7 @@ on_both!(admin_commands_work_beside_a_running_server);
 fn admin_errors_exit_non_zero_with_a_message() {
     let dir = std::env::temp_dir().join(format!(
         "walletd-cli-{}.db",
-        wallet_core::keys::random_base62(8)
+        wallet_core::keys::random_base62(&mut rand::rng(), 8)
     ));
     let out = Command::new(env!("CARGO_BIN_EXE_walletd"))
         .args([

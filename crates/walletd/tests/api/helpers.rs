@@ -120,7 +120,10 @@ impl TestApp {
 
     /// A client of another project (with `grants`): it must see none of this project's objects.
     pub async fn stranger(&self, grants: &str) -> Client {
-        let name = format!("other-{}", wallet_core::keys::random_base62(6));
+        let name = format!(
+            "other-{}",
+            wallet_core::keys::random_base62(&mut rand::rng(), 6)
+        );
         let other = admin::create_project(&self.state, &name).await.unwrap();
         let creds = admin::create_client(&self.state, other.project_id, grants)
             .await
