@@ -36,9 +36,28 @@ macro_rules! string_enum {
 #[error("unknown value {0:?}")]
 pub struct UnknownValue(pub String);
 
-string_enum!(
-    /// Status of a transaction (`transactions.txt`, "Meaning of transaction status codes").
-    TransactionStatus {
+/// [`TransactionStatus`] and [`PaymentStatus`] from one list of the statuses they share, so that
+/// they cannot drift apart: a payment follows its transaction up to `confirmed`, then has two
+/// statuses of its own. The `From` conversion is generated from the same list.
+macro_rules! statuses {
+    (
+        shared { $($variant:ident => $text:literal),+ $(,)? }
+        $(#[$transaction_meta:meta])* $transaction:ident;
+        $(#[$payment_meta:meta])* $payment:ident { $($own:ident => $own_text:literal),+ $(,)? }
+    ) => {
+        string_enum!($(#[$transaction_meta])* $transaction { $($variant => $text),+ });
+        string_enum!($(#[$payment_meta])* $payment { $($variant => $text,)+ $($own => $own_text),+ });
+
+        impl From<$transaction> for $payment {
+            fn from(s: $transaction) -> Self {
+                match s { $($transaction::$variant => $payment::$variant),+ }
+            }
+        }
+    };
+}
+
+statuses!(
+    shared {
         New => "new",
         Waiting => "waiting",
         WaitingFunds => "waiting_funds",
@@ -51,22 +70,10 @@ string_enum!(
         Failed => "failed",
         Deleted => "deleted",
     }
-);
-
-string_enum!(
+    /// Status of a transaction (`transactions.txt`, "Meaning of transaction status codes").
+    TransactionStatus;
     /// Status of a payment: the transaction's status up to `confirmed`, then `done` or `canceled`.
     PaymentStatus {
-        New => "new",
-        Waiting => "waiting",
-        WaitingFunds => "waiting_funds",
-        WaitingRegistration => "waiting_registration",
-        WaitingPassword => "waiting_password",
-        Reserved => "reserved",
-        Confirmed => "confirmed",
-        Revoked => "revoked",
-        Rejected => "rejected",
-        Failed => "failed",
-        Deleted => "deleted",
         Done => "done",
         Canceled => "canceled",
     }
@@ -84,24 +91,6 @@ string_enum!(
         MobileApp => "mobile_app",
     }
 );
-
-impl From<TransactionStatus> for PaymentStatus {
-    fn from(s: TransactionStatus) -> Self {
-        match s {
-            TransactionStatus::New => PaymentStatus::New,
-            TransactionStatus::Waiting => PaymentStatus::Waiting,
-            TransactionStatus::WaitingFunds => PaymentStatus::WaitingFunds,
-            TransactionStatus::WaitingRegistration => PaymentStatus::WaitingRegistration,
-            TransactionStatus::WaitingPassword => PaymentStatus::WaitingPassword,
-            TransactionStatus::Reserved => PaymentStatus::Reserved,
-            TransactionStatus::Confirmed => PaymentStatus::Confirmed,
-            TransactionStatus::Revoked => PaymentStatus::Revoked,
-            TransactionStatus::Rejected => PaymentStatus::Rejected,
-            TransactionStatus::Failed => PaymentStatus::Failed,
-            TransactionStatus::Deleted => PaymentStatus::Deleted,
-        }
-    }
-}
 
 /// Something that happens to a transaction; the state machine says where it leads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
