@@ -36,23 +36,24 @@ impl<'de> Deserialize<'de> for CallbackUri {
     }
 }
 
-/// `reserve{for|until}`: seconds from reservation, or a UNIX time.
+/// `{for|until}`: a time span as seconds from when it starts, or as the UNIX time it ends.
+/// The spec's `reserve`, `freeze` and `valid` objects all have this shape.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Reserve {
+pub struct Period {
     #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
     pub for_seconds: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<i64>,
 }
 
+/// `reserve{for|until}` of a transaction: seconds from reservation, or a UNIX time.
+pub type Reserve = Period;
+
 /// `freeze{for|until}` of a payment.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Freeze {
-    #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
-    pub for_seconds: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<i64>,
-}
+pub type Freeze = Period;
+
+/// `valid{for|until}` of an allowance: seconds from activation, or a UNIX time.
+pub type Valid = Period;
 
 /// A payment as `GET payment/{id}` and every transaction returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -243,15 +244,6 @@ pub struct AllowanceLimit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_price_decimal: Option<String>,
     pub time: i64,
-}
-
-/// `valid{for|until}` of an allowance: seconds from activation, or a UNIX time.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Valid {
-    #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
-    pub for_seconds: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<i64>,
 }
 
 /// Body of `POST allowance`, and `data` of an allowance created inside `POST transaction`.
