@@ -10,6 +10,32 @@ use std::collections::BTreeMap;
 pub use wallet_core::payment::PriceRules;
 pub use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
 
+/// Declares a wire struct whose `Option<…>` fields are optional on the wire, as the PHP client
+/// expects of every optional field: left out of the JSON when `None`, and `None` when absent.
+/// The rule is written here once, as `#[serde(default, skip_serializing_if = "Option::is_none")]`
+/// on each such field, instead of above each of some ninety fields. Other fields are declared
+/// exactly as serde sees them. Only a type spelled `Option<…>` counts.
+macro_rules! wire_struct {
+    ($(#[$meta:meta])* pub struct $name:ident { $($fields:tt)* }) => {
+        wire_struct!(@fields [$(#[$meta])* pub struct $name] [] $($fields)*);
+    };
+    (@fields [$($head:tt)*] [$($done:tt)*]
+        $(#[$field_meta:meta])* pub $field:ident: Option<$inner:ty>, $($rest:tt)*) => {
+        wire_struct!(@fields [$($head)*] [$($done)*
+            $(#[$field_meta])*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub $field: Option<$inner>,
+        ] $($rest)*);
+    };
+    (@fields [$($head:tt)*] [$($done:tt)*]
+        $(#[$field_meta:meta])* pub $field:ident: $type:ty, $($rest:tt)*) => {
+        wire_struct!(@fields [$($head)*] [$($done)* $(#[$field_meta])* pub $field: $type,] $($rest)*);
+    };
+    (@fields [$($head:tt)*] [$($done:tt)*]) => {
+        $($head)* { $($done)* }
+    };
+}
+
 /// `callback_uri`: a URI, or `false` to disable callbacks for the transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallbackUri {
@@ -36,14 +62,15 @@ impl<'de> Deserialize<'de> for CallbackUri {
     }
 }
 
-/// `{for|until}`: a time span as seconds from when it starts, or as the UNIX time it ends.
-/// The spec's `reserve`, `freeze` and `valid` objects all have this shape.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Period {
-    #[serde(rename = "for", default, skip_serializing_if = "Option::is_none")]
-    pub for_seconds: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<i64>,
+wire_struct! {
+    /// `{for|until}`: a time span as seconds from when it starts, or as the UNIX time it ends.
+    /// The spec's `reserve`, `freeze` and `valid` objects all have this shape.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Period {
+        #[serde(rename = "for")]
+        pub for_seconds: Option<i64>,
+        pub until: Option<i64>,
+    }
 }
 
 /// `reserve{for|until}` of a transaction: seconds from reservation, or a UNIX time.
@@ -55,119 +82,87 @@ pub type Freeze = Period;
 /// `valid{for|until}` of an allowance: seconds from activation, or a UNIX time.
 pub type Valid = Period;
 
-/// A payment as `GET payment/{id}` and every transaction returns it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Payment {
-    pub id: i64,
-    pub transaction_key: String,
-    pub created_at: i64,
-    pub status: PaymentStatus,
-    /// Minor units.
-    pub price: i64,
-    pub currency: String,
-    /// Decimal form of `price`, always with the currency's decimals (`"50.00"`).
-    pub price_decimal: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wallet: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub confirmed_at: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub freeze: Option<Freeze>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub freeze_for: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub freeze_until: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price_rules: Option<PriceRules>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub beneficiary: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cancelable: Option<bool>,
+wire_struct! {
+    /// A payment as `GET payment/{id}` and every transaction returns it.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Payment {
+        pub id: i64,
+        pub transaction_key: String,
+        pub created_at: i64,
+        pub status: PaymentStatus,
+        /// Minor units.
+        pub price: i64,
+        pub currency: String,
+        /// Decimal form of `price`, always with the currency's decimals (`"50.00"`).
+        pub price_decimal: String,
+        pub wallet: Option<i64>,
+        pub confirmed_at: Option<i64>,
+        pub freeze: Option<Freeze>,
+        pub freeze_for: Option<i64>,
+        pub freeze_until: Option<i64>,
+        pub description: Option<String>,
+        pub parameters: Option<Value>,
+        pub price_rules: Option<PriceRules>,
+        pub purpose: Option<String>,
+        pub beneficiary: Option<Value>,
+        pub cancelable: Option<bool>,
+    }
 }
 
-/// A transaction as `GET transaction/{key}` returns it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Transaction {
-    pub transaction_key: String,
-    pub created_at: i64,
-    pub status: TransactionStatus,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<TransactionType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wallet: Option<i64>,
-    #[serde(default)]
-    pub valid_for_payment_card_debit: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub confirmed_at: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correlation_key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub payments: Vec<Payment>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowance: Option<TransactionAllowance>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reserve: Option<Reserve>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reserve_until: Option<i64>,
-    /// Hours (deprecated flat form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reserve_for: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub use_allowance: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suggest_allowance: Option<bool>,
-    #[serde(default)]
-    pub auto_confirm: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_uri: Option<CallbackUri>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inquiries: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restrictions: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location_id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manager_id: Option<i64>,
+wire_struct! {
+    /// A transaction as `GET transaction/{key}` returns it.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Transaction {
+        pub transaction_key: String,
+        pub created_at: i64,
+        pub status: TransactionStatus,
+        #[serde(rename = "type")]
+        pub kind: Option<TransactionType>,
+        pub wallet: Option<i64>,
+        #[serde(default)]
+        pub valid_for_payment_card_debit: bool,
+        pub confirmed_at: Option<i64>,
+        pub correlation_key: Option<String>,
+        pub project_id: Option<i64>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub payments: Vec<Payment>,
+        pub allowance: Option<TransactionAllowance>,
+        pub reserve: Option<Reserve>,
+        pub reserve_until: Option<i64>,
+        /// Hours (deprecated flat form).
+        pub reserve_for: Option<i64>,
+        pub use_allowance: Option<bool>,
+        pub suggest_allowance: Option<bool>,
+        #[serde(default)]
+        pub auto_confirm: bool,
+        pub redirect_uri: Option<String>,
+        pub callback_uri: Option<CallbackUri>,
+        pub user: Option<Value>,
+        pub inquiries: Option<Value>,
+        pub restrictions: Option<Value>,
+        pub location_id: Option<i64>,
+        pub manager_id: Option<i64>,
+    }
 }
 
-/// A payment to create: inside `POST transaction` or `POST payment`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct NewPayment {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// Minor units; exactly one of `price` and `price_decimal`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price_decimal: Option<String>,
-    pub currency: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price_rules: Option<PriceRules>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub purpose: Option<String>,
-    /// `{id}`, `{email}` or `{phone}`; the project's wallet when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub beneficiary: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub freeze: Option<Freeze>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub freeze_for: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub freeze_until: Option<i64>,
+wire_struct! {
+    /// A payment to create: inside `POST transaction` or `POST payment`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct NewPayment {
+        pub description: Option<String>,
+        /// Minor units; exactly one of `price` and `price_decimal`.
+        pub price: Option<i64>,
+        pub price_decimal: Option<String>,
+        pub currency: String,
+        pub parameters: Option<Value>,
+        pub price_rules: Option<PriceRules>,
+        pub purpose: Option<String>,
+        /// `{id}`, `{email}` or `{phone}`; the project's wallet when absent.
+        pub beneficiary: Option<Value>,
+        pub freeze: Option<Freeze>,
+        pub freeze_for: Option<i64>,
+        pub freeze_until: Option<i64>,
+    }
 }
 
 /// An element of `payments` in `POST transaction`: an existing payment id or a new payment.
@@ -203,111 +198,91 @@ impl<'de> Deserialize<'de> for PaymentRef {
     }
 }
 
-/// Body of `POST transaction`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct NewTransaction {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub payments: Vec<PaymentRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub allowance: Option<AllowanceRef>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reserve: Option<Reserve>,
-    /// Hours (deprecated).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reserve_for: Option<i64>,
-    /// UNIX time (deprecated).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reserve_until: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub use_allowance: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub suggest_allowance: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auto_confirm: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub redirect_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub callback_uri: Option<CallbackUri>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inquiries: Option<Value>,
-    /// `{"account_owner": {"type", "requirements": ["identity"]}}`: who may pay.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub restrictions: Option<Value>,
+wire_struct! {
+    /// Body of `POST transaction`.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct NewTransaction {
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub payments: Vec<PaymentRef>,
+        pub allowance: Option<AllowanceRef>,
+        pub reserve: Option<Reserve>,
+        /// Hours (deprecated).
+        pub reserve_for: Option<i64>,
+        /// UNIX time (deprecated).
+        pub reserve_until: Option<i64>,
+        pub use_allowance: Option<bool>,
+        pub suggest_allowance: Option<bool>,
+        pub auto_confirm: Option<bool>,
+        pub redirect_uri: Option<String>,
+        pub callback_uri: Option<CallbackUri>,
+        pub user: Option<Value>,
+        pub inquiries: Option<Value>,
+        /// `{"account_owner": {"type", "requirements": ["identity"]}}`: who may pay.
+        pub restrictions: Option<Value>,
+    }
 }
 
-/// `limits[]` of an allowance: at most `max_price` (minor units) in any `time` seconds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AllowanceLimit {
-    pub max_price: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_price_decimal: Option<String>,
-    pub time: i64,
+wire_struct! {
+    /// `limits[]` of an allowance: at most `max_price` (minor units) in any `time` seconds.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AllowanceLimit {
+        pub max_price: i64,
+        pub max_price_decimal: Option<String>,
+        pub time: i64,
+    }
 }
 
-/// Body of `POST allowance`, and `data` of an allowance created inside `POST transaction`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewAllowance {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    pub currency: String,
-    /// Minor units: the most one transaction may total.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_price: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_price_decimal: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub limits: Vec<AllowanceLimit>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid: Option<Valid>,
-    /// Hours (deprecated flat form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_for: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_until: Option<i64>,
+wire_struct! {
+    /// Body of `POST allowance`, and `data` of an allowance created inside `POST transaction`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct NewAllowance {
+        pub description: Option<String>,
+        pub currency: String,
+        /// Minor units: the most one transaction may total.
+        pub max_price: Option<i64>,
+        pub max_price_decimal: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub limits: Vec<AllowanceLimit>,
+        pub valid: Option<Valid>,
+        /// Hours (deprecated flat form).
+        pub valid_for: Option<i64>,
+        pub valid_until: Option<i64>,
+    }
 }
 
-/// `allowance` in `POST transaction`: an existing allowance id or a new one, and whether the
-/// holder may leave it out.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AllowanceRef {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<NewAllowance>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub optional: Option<bool>,
+wire_struct! {
+    /// `allowance` in `POST transaction`: an existing allowance id or a new one, and whether the
+    /// holder may leave it out.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct AllowanceRef {
+        pub id: Option<i64>,
+        pub data: Option<NewAllowance>,
+        pub optional: Option<bool>,
+    }
 }
 
-/// An allowance as `GET allowance/{id}` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Allowance {
-    pub id: i64,
-    pub transaction_key: String,
-    pub created_at: i64,
-    /// `new`, `active`, `inactive` or `deleted`.
-    pub status: String,
-    pub currency: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wallet: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub confirmed_at: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid: Option<Valid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_until: Option<i64>,
-    /// Hours (deprecated flat form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valid_for: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_price: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_price_decimal: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub limits: Vec<AllowanceLimit>,
+wire_struct! {
+    /// An allowance as `GET allowance/{id}` returns it.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Allowance {
+        pub id: i64,
+        pub transaction_key: String,
+        pub created_at: i64,
+        /// `new`, `active`, `inactive` or `deleted`.
+        pub status: String,
+        pub currency: String,
+        pub wallet: Option<i64>,
+        pub confirmed_at: Option<i64>,
+        pub valid: Option<Valid>,
+        pub valid_until: Option<i64>,
+        /// Hours (deprecated flat form).
+        pub valid_for: Option<i64>,
+        pub description: Option<String>,
+        pub max_price: Option<i64>,
+        pub max_price_decimal: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub limits: Vec<AllowanceLimit>,
+    }
 }
 
 /// `allowance` of a transaction: `{"optional", "data"}`.
@@ -325,35 +300,31 @@ pub struct AllowanceAmount {
     pub currency: String,
 }
 
-/// Body of `PUT transaction/{key}/reserve` (and `/reserve/{wallet}`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ReserveRequest {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reservation_code: Option<String>,
-    /// Alias of `reservation_code` used by the cash-out guide.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    /// Payment id → selected price in minor units, for payments with `price_rules`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_prices: Option<BTreeMap<String, i64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pin: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revoke_transactions: Option<Vec<String>>,
-    /// The PHP client's `WalletIdentifier`: `{"id"}`, `{"email"}` or `{"phone"}` of the payer
-    /// (`PUT transaction/{key}/reserve` by allowance or PIN without the wallet in the path).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payer: Option<Value>,
+wire_struct! {
+    /// Body of `PUT transaction/{key}/reserve` (and `/reserve/{wallet}`).
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct ReserveRequest {
+        pub reservation_code: Option<String>,
+        /// Alias of `reservation_code` used by the cash-out guide.
+        pub code: Option<String>,
+        /// Payment id → selected price in minor units, for payments with `price_rules`.
+        pub payment_prices: Option<BTreeMap<String, i64>>,
+        pub pin: Option<String>,
+        pub revoke_transactions: Option<Vec<String>>,
+        /// The PHP client's `WalletIdentifier`: `{"id"}`, `{"email"}` or `{"phone"}` of the payer
+        /// (`PUT transaction/{key}/reserve` by allowance or PIN without the wallet in the path).
+        pub payer: Option<Value>,
+    }
 }
 
-/// One payment's price in `PUT transaction/{key}/confirm`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConfirmPrice {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub price_decimal: Option<String>,
-    pub currency: String,
+wire_struct! {
+    /// One payment's price in `PUT transaction/{key}/confirm`.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ConfirmPrice {
+        pub price: Option<i64>,
+        pub price_decimal: Option<String>,
+        pub currency: String,
+    }
 }
 
 /// Body of `PUT transaction/{key}/confirm`: payment id → price. Empty, `[]` and `{}` mean "as reserved".
@@ -371,20 +342,18 @@ pub struct CurrencyBalance {
 /// `GET wallet/{id}/balance`: currency code → balance.
 pub type WalletBalance = BTreeMap<String, CurrencyBalance>;
 
-/// The account of a wallet.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Account {
-    pub number: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_title: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub owner_display_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<i64>,
+wire_struct! {
+    /// The account of a wallet.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Account {
+        pub number: String,
+        pub owner_title: Option<String>,
+        pub owner_display_name: Option<String>,
+        pub description: Option<String>,
+        #[serde(rename = "type")]
+        pub kind: Option<String>,
+        pub user_id: Option<i64>,
+    }
 }
 
 /// `GET wallet/{id}`.
@@ -395,34 +364,33 @@ pub struct Wallet {
     pub account: Account,
 }
 
-/// The other side of a statement line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OtherParty {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub account_number: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
+wire_struct! {
+    /// The other side of a statement line.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct OtherParty {
+        pub name: Option<String>,
+        pub account_number: Option<String>,
+        pub display_name: Option<String>,
+    }
 }
 
-/// One line of `GET wallet/{id}/statements`: money into (`in`) or out of (`out`) the wallet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Statement {
-    pub id: i64,
-    /// Decimal, never negative: `direction` tells the sign.
-    pub amount: String,
-    pub currency: String,
-    pub date: i64,
-    pub details: String,
-    /// `in` or `out`.
-    pub direction: String,
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub other_party: Option<OtherParty>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transfer_id: Option<i64>,
+wire_struct! {
+    /// One line of `GET wallet/{id}/statements`: money into (`in`) or out of (`out`) the wallet.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct Statement {
+        pub id: i64,
+        /// Decimal, never negative: `direction` tells the sign.
+        pub amount: String,
+        pub currency: String,
+        pub date: i64,
+        pub details: String,
+        /// `in` or `out`.
+        pub direction: String,
+        #[serde(rename = "type")]
+        pub kind: Option<String>,
+        pub other_party: Option<OtherParty>,
+        pub transfer_id: Option<i64>,
+    }
 }
 
 /// `{"total", "offset", "limit"}` of a search result.
@@ -447,12 +415,13 @@ pub struct SufficientAmount {
     pub is_sufficient: bool,
 }
 
-/// The error body of every non-2xx answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ErrorBody {
-    pub error: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_description: Option<String>,
+wire_struct! {
+    /// The error body of every non-2xx answer.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ErrorBody {
+        pub error: String,
+        pub error_description: Option<String>,
+    }
 }
 
 #[cfg(test)]
