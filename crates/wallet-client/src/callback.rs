@@ -138,28 +138,13 @@ pub fn parse_form(body: &str) -> Result<CallbackForm, Error> {
     })
 }
 
-/// One form component: `+` is a space, `%XY` a byte; the bytes must be UTF-8.
+/// One form component: `+` is a space, `%XY` a byte; every `%` must begin such an escape, and the
+/// bytes must be UTF-8.
 fn form_decode(s: &str) -> Result<String, Error> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| Error::MalformedForm(format!("bad escape at byte {i}")))?;
-                out.push(hex);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
+    if let Some(i) = crate::mac::bad_escape(s) {
+        return Err(Error::MalformedForm(format!("bad escape at byte {i}")));
     }
-    String::from_utf8(out).map_err(|_| Error::MalformedForm("not UTF-8".into()))
+    crate::mac::urldecode(s).ok_or_else(|| Error::MalformedForm("not UTF-8".into()))
 }
 
 fn strip_whitespace(s: &str) -> String {

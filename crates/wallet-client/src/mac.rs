@@ -31,7 +31,8 @@ pub fn php_urlencode(s: &str) -> String {
     out
 }
 
-/// Decodes `%XX` and `+` of a query-string component; `None` if it is not valid UTF-8.
+/// Decodes `%XX` and `+` of a query-string component; `None` if an escape is not hex or the
+/// result is not valid UTF-8. A `%` that the end of `s` cuts short is kept as it is.
 pub fn urldecode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -40,8 +41,7 @@ pub fn urldecode(s: &str) -> Option<String> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
+                out.push(hex_byte(&bytes[i + 1..i + 3])?);
                 i += 2;
             }
             b => out.push(b),
@@ -49,6 +49,19 @@ pub fn urldecode(s: &str) -> Option<String> {
         i += 1;
     }
     String::from_utf8(out).ok()
+}
+
+/// The offset of the first `%` in `s` that two hex digits do not follow: where [`urldecode`]
+/// fails, or keeps a `%` cut short by the end. The callback form allows neither.
+pub(crate) fn bad_escape(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    (0..bytes.len())
+        .find(|&i| bytes[i] == b'%' && bytes.get(i + 1..i + 3).and_then(hex_byte).is_none())
+}
+
+/// Two hex digits as the byte they spell.
+fn hex_byte(digits: &[u8]) -> Option<u8> {
+    u8::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
 }
 
 /// `http_build_query` of ordered pairs.
