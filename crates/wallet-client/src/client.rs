@@ -8,22 +8,27 @@
 //! Mutating calls (POST, PUT, DELETE) carry a fresh `Idempotency-Key` per call, so that a retry of
 //! the *same* call after a lost answer is answered from the server's record instead of acting twice.
 //! Retries are off unless [`Client::with_retries`] turns them on.
+//!
+//! This file is the client itself (configuration, signing, sending, retries, errors); the typed
+//! calls are in `client/`, grouped by what they act on: `transactions.rs`, `payments.rs`,
+//! `wallets.rs`, and the till's whole flow in `cash_out.rs`.
 
-use crate::code;
+mod cash_out;
+mod payments;
+mod transactions;
+mod wallets;
+
+pub use cash_out::CashOut;
+
 use crate::mac;
-use crate::types::{
-    ConfirmPrices, ErrorBody, NewPayment, NewTransaction, Payment, PaymentRef, ReserveRequest,
-    Transaction, TransactionStatus, Wallet, WalletBalance,
-};
+use crate::types::ErrorBody;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
-use wallet_core::money::Currency;
 
 /// The HTTP method type of [`Client::send`] and [`Client::request_json`].
 pub use reqwest::Method;
@@ -111,17 +116,6 @@ impl Error {
             _ => None,
         }
     }
-}
-
-/// The three answers of a successful [`Client::cash_out`], kept so that the till can log each step.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CashOut {
-    /// Answer of `POST transaction` (status `new`).
-    pub created: Transaction,
-    /// Answer of `PUT transaction/{key}/reserve` (status `reserved`, with the payer's `wallet`).
-    pub reserved: Transaction,
-    /// The confirmed transaction: hand out the cash only once this exists.
-    pub confirmed: Transaction,
 }
 
 /// A Wallet API client bound to one base URL and one MAC credential.
@@ -237,128 +231,6 @@ impl Client {
         &self.base
     }
 
-    /// `POST transaction`: creates a transaction (status `new`) with its payments.
-    pub async fn create_transaction(&self, tx: &NewTransaction) -> Result<Transaction, Error> {
-        self.call(Method::POST, "transaction", Some(encode(tx)?))
-            .await
-    }
-
-    /// `GET transaction/{key}`.
-    pub async fn get_transaction(&self, key: &str) -> Result<Transaction, Error> {
-        self.call(Method::GET, &format!("transaction/{}", segment(key)), None)
-            .await
-    }
-
-    /// `DELETE transaction/{key}`: revokes a waiting or reserved transaction (releasing the
-    /// reservation), or deletes a new one.
-    pub async fn revoke_transaction(&self, key: &str) -> Result<Transaction, Error> {
-        self.call(
-            Method::DELETE,
-            &format!("transaction/{}", segment(key)),
-            None,
-        )
-        .await
-    }
-
-    /// `PUT transaction/{key}/reserve` with a reservation code the wallet holder showed.
-    ///
-    /// `code` may be what the scanner read (`PAYSERA$…` QR text, `9999…` barcode text) or the bare
-    /// 28 digits; anything else is refused with [`Error::InvalidCode`] before a request is made, so
-    /// a misread never costs the holder one of the server's failed-attempt allowance.
-    /// `payment_prices` selects prices (minor units, by payment id) for payments with `price_rules`.
-    pub async fn reserve_with_code(
-        &self,
-        key: &str,
-        code: &str,
-        payment_prices: Option<BTreeMap<String, i64>>,
-    ) -> Result<Transaction, Error> {
-        let bare = code::parse_scanned(code).ok_or(Error::InvalidCode)?;
-        let body = ReserveRequest {
-            reservation_code: Some(bare),
-            payment_prices,
-            ..ReserveRequest::default()
-        };
-        self.call(
-            Method::PUT,
-            &format!("transaction/{}/reserve", segment(key)),
-            Some(encode(&body)?),
-        )
-        .await
-    }
-
-    /// `PUT transaction/{key}/confirm`: takes the reserved money. With `None` no body is sent and
-    /// every payment is confirmed at its reserved price; with prices, each listed payment is
-    /// confirmed at the given (lower or equal) price.
-    pub async fn confirm_transaction(
-        &self,
-        key: &str,
-        prices: Option<&ConfirmPrices>,
-    ) -> Result<Transaction, Error> {
-        let body = prices.map(encode).transpose()?;
-        self.call(
-            Method::PUT,
-            &format!("transaction/{}/confirm", segment(key)),
-            body,
-        )
-        .await
-    }
-
-    /// `PUT transaction/{key}/flash/{wallet}`: asks the server to send the holder of `wallet` a
-    /// FLASH SMS; the transaction then waits (`waiting`, with a `correlation_key` the holder sees)
-    /// until the holder answers — or is reserved at once when an active allowance covers it.
-    pub async fn flash_transaction(&self, key: &str, wallet: i64) -> Result<Transaction, Error> {
-        self.call(
-            Method::PUT,
-            &format!("transaction/{}/flash/{wallet}", segment(key)),
-            None,
-        )
-        .await
-    }
-
-    /// `GET wallet/{id}`.
-    pub async fn get_wallet(&self, id: i64) -> Result<Wallet, Error> {
-        self.call(Method::GET, &format!("wallet/{id}"), None).await
-    }
-
-    /// `GET wallet/{id}/balance`: per currency, what is at disposal and what is reserved.
-    pub async fn get_wallet_balance(&self, id: i64) -> Result<WalletBalance, Error> {
-        self.call(Method::GET, &format!("wallet/{id}/balance"), None)
-            .await
-    }
-
-    /// `GET payment/{id}`.
-    pub async fn get_payment(&self, id: i64) -> Result<Payment, Error> {
-        self.call(Method::GET, &format!("payment/{id}"), None).await
-    }
-
-    /// `DELETE payment/{id}`: cancels a frozen payment before its freeze ends (money back to the payer).
-    pub async fn cancel_payment(&self, id: i64) -> Result<Payment, Error> {
-        self.call(Method::DELETE, &format!("payment/{id}"), None)
-            .await
-    }
-
-    /// `PUT payment/{id}/finalize`: pays a frozen payment out now, at `price` (same or lower) if given.
-    pub async fn finalize_payment(
-        &self,
-        id: i64,
-        price: Option<(i64, &str)>,
-    ) -> Result<Payment, Error> {
-        let body = price
-            .map(|(cents, currency)| {
-                encode(&serde_json::json!({"price": cents, "currency": currency}))
-            })
-            .transpose()?;
-        self.call(Method::PUT, &format!("payment/{id}/finalize"), body)
-            .await
-    }
-
-    /// `PUT payment/{id}/freeze` with `{"freeze_until": until}`; `0` removes the freeze (pays out now).
-    pub async fn change_freeze_until(&self, id: i64, until: i64) -> Result<Payment, Error> {
-        let body = encode(&serde_json::json!({ "freeze_until": until }))?;
-        self.call(Method::PUT, &format!("payment/{id}/freeze"), Some(body))
-            .await
-    }
-
     /// Any call without a typed method: `path` is what follows `/rest/v1/` (with its query string,
     /// already encoded), `body` is sent as JSON. Non-GET calls get a fresh idempotency key. An
     /// empty 2xx answer is returned as `Value::Null`.
@@ -406,73 +278,6 @@ impl Client {
                 }
                 other => return other,
             }
-        }
-    }
-
-    /// Cash-out at a till: creates a transaction paying `amount_minor` of `currency` to the
-    /// project, reserves it with the scanned `code`, and confirms it.
-    ///
-    /// The code is checked before anything is created. If the reservation fails, the new
-    /// transaction is revoked (best effort) and the reservation's error is returned. If the
-    /// confirmation fails, the transaction is looked up: when it is confirmed after all (the answer
-    /// was lost) this succeeds; otherwise it is revoked (best effort) and the confirmation's error is
-    /// returned. If the server cannot be reached at all after the reservation, the reservation is
-    /// left to expire on the server. Either way an `Err` means: do not hand out cash.
-    pub async fn cash_out(
-        &self,
-        code: &str,
-        amount_minor: i64,
-        currency: Currency,
-        description: &str,
-    ) -> Result<CashOut, Error> {
-        let bare = code::parse_scanned(code).ok_or(Error::InvalidCode)?;
-        let payment = NewPayment {
-            description: Some(description.to_string()),
-            price: Some(amount_minor),
-            currency: currency.code().to_string(),
-            ..NewPayment::default()
-        };
-        let created = self
-            .create_transaction(&NewTransaction {
-                payments: vec![PaymentRef::New(Box::new(payment))],
-                ..NewTransaction::default()
-            })
-            .await?;
-        let key = created.transaction_key.clone();
-        let reserved = match self.reserve_with_code(&key, &bare, None).await {
-            Ok(t) => t,
-            Err(e) => {
-                let _ = self.revoke_transaction(&key).await;
-                return Err(e);
-            }
-        };
-        let confirmed = match self.confirm_transaction(&key, None).await {
-            Ok(t) => t,
-            Err(e) => match self.settle_failed_confirm(&key).await {
-                Some(t) => t,
-                None => return Err(e),
-            },
-        };
-        Ok(CashOut {
-            created,
-            reserved,
-            confirmed,
-        })
-    }
-
-    /// After a failed confirm: the transaction if it is confirmed after all, else `None` once a
-    /// revoke was attempted (a revoke cannot undo a confirmation, so trying it is always safe).
-    async fn settle_failed_confirm(&self, key: &str) -> Option<Transaction> {
-        let confirmed = |t: Result<Transaction, Error>| {
-            t.ok().filter(|t| t.status == TransactionStatus::Confirmed)
-        };
-        if let Some(t) = confirmed(self.get_transaction(key).await) {
-            return Some(t);
-        }
-        match self.revoke_transaction(key).await {
-            Ok(_) => None,
-            // Refused: maybe because a late confirmation won the race. Look once more.
-            Err(_) => confirmed(self.get_transaction(key).await),
         }
     }
 

@@ -1,0 +1,17 @@
+//! The wallet calls: a wallet and its balance.
+
+use super::{Client, Error, Method};
+use crate::types::{Wallet, WalletBalance};
+
+impl Client {
+    /// `GET wallet/{id}`.
+    pub async fn get_wallet(&self, id: i64) -> Result<Wallet, Error> {
+        self.call(Method::GET, &format!("wallet/{id}"), None).await
+    }
+
+    /// `GET wallet/{id}/balance`: per currency, what is at disposal and what is reserved.
+    pub async fn get_wallet_balance(&self, id: i64) -> Result<WalletBalance, Error> {
+        self.call(Method::GET, &format!("wallet/{id}/balance"), None)
+            .await
+    }
+}
