@@ -2,61 +2,16 @@
 //! makes, what it prints, its exit status, and that neither the secret nor the code is printed.
 
 use std::process::{Command, Output, Stdio};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use wallet_client::testing::{Seen, serve_script};
 
 const SECRET: &str = "IrdTc8uQodU7PRpLzzLTW6wqZAO6tAMU";
 const CODE: &str = "0154742514278159925679172111";
 
-/// Request line and body of each request, answered with the scripted `(status, body)` pairs.
-async fn server(answers: Vec<(u16, String)>) -> (String, JoinHandle<Vec<(String, String)>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let handle = tokio::spawn(async move {
-        let mut seen = Vec::new();
-        for (status, body) in answers {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            let head_end = loop {
-                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    break i;
-                }
-                let n = sock.read(&mut chunk).await.unwrap();
-                assert!(n > 0);
-                buf.extend_from_slice(&chunk[..n]);
-            };
-            let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().unwrap())
-                })
-                .unwrap_or(0);
-            while buf.len() < head_end + 4 + len {
-                let n = sock.read(&mut chunk).await.unwrap();
-                assert!(n > 0);
-                buf.extend_from_slice(&chunk[..n]);
-            }
-            let line = head.lines().next().unwrap();
-            let line = line.rsplit_once(' ').unwrap().0.to_string();
-            seen.push((
-                line,
-                String::from_utf8_lossy(&buf[head_end + 4..]).to_string(),
-            ));
-            let answer = format!(
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            sock.write_all(answer.as_bytes()).await.unwrap();
-            sock.shutdown().await.unwrap();
-        }
-        seen
-    });
-    (url, handle)
+/// The scripted server of `wallet_client::testing` and its base URL.
+async fn server(answers: Vec<(u16, String)>) -> (String, JoinHandle<Vec<Seen>>) {
+    let (port, seen) = serve_script(answers).await;
+    (format!("http://127.0.0.1:{port}"), seen)
 }
 
 fn transaction(status: &str, price: i64, decimal: &str) -> String {
@@ -68,6 +23,13 @@ fn transaction(status: &str, price: i64, decimal: &str) -> String {
     format!(
         r#"{{"transaction_key":"ATaNL6X6CivO2Ou0FMPt","created_at":1585146000,"status":"{status}",{extra}"payments":[{{"id":186975531,"transaction_key":"ATaNL6X6CivO2Ou0FMPt","created_at":1585146000,"status":"{status}","price":{price},"currency":"EUR","price_decimal":"{decimal}","description":"Cash withdrawal"}}]}}"#
     )
+}
+
+/// The answers to a cash-out that goes through: created, reserved, confirmed.
+fn cash_out_answers(price: i64, decimal: &str) -> Vec<(u16, String)> {
+    ["new", "reserved", "confirmed"]
+        .map(|status| (200, transaction(status, price, decimal)))
+        .into()
 }
 
 async fn wallet(url: &str, args: &[&str], stdin: Option<&str>) -> Output {
@@ -112,14 +74,16 @@ fn text(o: &Output) -> String {
     all
 }
 
+/// [`text`] of a run that must have succeeded.
+fn succeeded(o: &Output) -> String {
+    let all = text(o);
+    assert!(o.status.success(), "{all}");
+    all
+}
+
 #[tokio::test]
 async fn cash_out_prints_a_receipt() {
-    let (url, seen) = server(vec![
-        (200, transaction("new", 5000, "50.00")),
-        (200, transaction("reserved", 5000, "50.00")),
-        (200, transaction("confirmed", 5000, "50.00")),
-    ])
-    .await;
+    let (url, seen) = server(cash_out_answers(5000, "50.00")).await;
     let qr = format!("PAYSERA${CODE}");
     let out = wallet(
         &url,
@@ -127,8 +91,7 @@ async fn cash_out_prints_a_receipt() {
         None,
     )
     .await;
-    let all = text(&out);
-    assert!(out.status.success(), "{all}");
+    let all = succeeded(&out);
     assert!(
         all.contains("Cash-out confirmed: hand 50.00 EUR to the customer."),
         "{all}"
@@ -139,7 +102,7 @@ async fn cash_out_prints_a_receipt() {
     );
     assert!(all.contains("2020-03-25 14:23:15 UTC"), "{all}");
     let seen = seen.await.unwrap();
-    let lines: Vec<&str> = seen.iter().map(|(l, _)| l.as_str()).collect();
+    let lines: Vec<String> = seen.iter().map(Seen::line).collect();
     assert_eq!(
         lines,
         [
@@ -148,19 +111,14 @@ async fn cash_out_prints_a_receipt() {
             "PUT /rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt/confirm",
         ]
     );
-    let created: serde_json::Value = serde_json::from_str(&seen[0].1).unwrap();
+    let created = seen[0].json();
     assert_eq!(created["payments"][0]["price"], 5000);
     assert_eq!(created["payments"][0]["description"], "Cash withdrawal");
 }
 
 #[tokio::test]
 async fn cash_out_json_prints_the_confirmed_transaction_and_reads_the_code_from_stdin() {
-    let (url, _seen) = server(vec![
-        (200, transaction("new", 1299, "12.99")),
-        (200, transaction("reserved", 1299, "12.99")),
-        (200, transaction("confirmed", 1299, "12.99")),
-    ])
-    .await;
+    let (url, _seen) = server(cash_out_answers(1299, "12.99")).await;
     let scanned = format!("9999{CODE}\n");
     let out = wallet(
         &url,
@@ -168,8 +126,7 @@ async fn cash_out_json_prints_the_confirmed_transaction_and_reads_the_code_from_
         Some(&scanned),
     )
     .await;
-    let all = text(&out);
-    assert!(out.status.success(), "{all}");
+    succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "confirmed");
     assert_eq!(v["payments"][0]["price_decimal"], "12.99");
@@ -196,7 +153,7 @@ async fn an_api_refusal_exits_1_with_its_code() {
     );
     let seen = seen.await.unwrap();
     assert_eq!(
-        seen[2].0,
+        seen[2].line(),
         "DELETE /rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt"
     );
 }
@@ -240,16 +197,18 @@ async fn confirm_with_a_price_reads_the_currency_from_the_transaction() {
         None,
     )
     .await;
-    let all = text(&out);
-    assert!(out.status.success(), "{all}");
+    let all = succeeded(&out);
     assert!(all.contains("186975531  40.00 EUR  confirmed"), "{all}");
     let seen = seen.await.unwrap();
-    assert_eq!(seen[0].0, "GET /rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt");
     assert_eq!(
-        seen[1].0,
+        seen[0].line(),
+        "GET /rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt"
+    );
+    assert_eq!(
+        seen[1].line(),
         "PUT /rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt/confirm"
     );
-    let body: serde_json::Value = serde_json::from_str(&seen[1].1).unwrap();
+    let body = seen[1].json();
     assert_eq!(
         body,
         serde_json::json!({"186975531": {"price": 4000, "currency": "EUR"}})
@@ -265,12 +224,11 @@ async fn wallet_balance_prints_each_currency() {
     )])
     .await;
     let out = wallet(&url, &["wallet", "balance", "14471"], None).await;
-    let all = text(&out);
-    assert!(out.status.success(), "{all}");
+    let all = succeeded(&out);
     assert!(all.contains("EUR"), "{all}");
     assert!(all.contains("at disposal 12.34  reserved 5.00"), "{all}");
     assert_eq!(
-        seen.await.unwrap()[0].0,
+        seen.await.unwrap()[0].line(),
         "GET /rest/v1/wallet/14471/balance"
     );
 }
@@ -293,11 +251,10 @@ async fn create_with_a_redirect_uri_sends_it() {
         None,
     )
     .await;
-    let all = text(&out);
-    assert!(out.status.success(), "{all}");
+    succeeded(&out);
     let seen = seen.await.unwrap();
-    assert_eq!(seen[0].0, "POST /rest/v1/transaction");
-    let body: serde_json::Value = serde_json::from_str(&seen[0].1).unwrap();
+    assert_eq!(seen[0].line(), "POST /rest/v1/transaction");
+    let body = seen[0].json();
     assert_eq!(body["redirect_uri"], "https://shop.example/done?order=7");
     assert_eq!(body["payments"][0]["price"], 1234);
     assert_eq!(body["payments"][0]["description"], "Order 7");
@@ -311,42 +268,23 @@ async fn flash_puts_to_the_wallet_and_shows_the_correlation_key() {
         1,
     );
     let (url, seen) = server(vec![(200, waiting.clone()), (200, waiting)]).await;
-    let out = wallet(
-        &url,
-        &[
-            "transaction",
-            "flash",
-            "ATaNL6X6CivO2Ou0FMPt",
-            "--wallet",
-            "2",
-        ],
-        None,
-    )
-    .await;
-    let all = text(&out);
-    assert!(out.status.success(), "{all}");
+    let flash = [
+        "transaction",
+        "flash",
+        "ATaNL6X6CivO2Ou0FMPt",
+        "--wallet",
+        "2",
+    ];
+    let all = succeeded(&wallet(&url, &flash, None).await);
     assert!(all.contains("waiting") && all.contains("RG5A"), "{all}");
-    let out = wallet(
-        &url,
-        &[
-            "transaction",
-            "flash",
-            "ATaNL6X6CivO2Ou0FMPt",
-            "--wallet",
-            "2",
-            "--json",
-        ],
-        None,
-    )
-    .await;
-    let all = text(&out);
-    assert!(out.status.success(), "{all}");
+    let out = wallet(&url, &[&flash[..], &["--json"]].concat(), None).await;
+    succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["correlation_key"], "RG5A");
     let seen = seen.await.unwrap();
     assert_eq!(
-        seen[0].0,
+        seen[0].line(),
         "PUT /rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt/flash/2"
     );
-    assert_eq!(seen[0].1, "");
+    assert_eq!(seen[0].text(), "");
 }

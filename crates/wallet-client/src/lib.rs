@@ -6,6 +6,7 @@
 //! - [`callback`]: verifying the signed callbacks the server POSTs (no HTTP client needed).
 //! - [`Client`] (feature `http`, on by default): typed calls over HTTP. The server builds without
 //!   it, so that it does not pull an HTTP client in.
+//! - [`testing`] (feature `testing`): a scripted TCP server for tests of what a client sends.
 
 pub mod callback;
 pub mod code;
@@ -14,6 +15,9 @@ pub mod types;
 
 #[cfg(feature = "http")]
 pub mod client;
+
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[cfg(feature = "http")]
 pub use client::{

@@ -4,10 +4,9 @@
 #![cfg(feature = "http")]
 
 use std::collections::BTreeMap;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
 use wallet_client::mac::{self, MacHeader, SignedParts};
+use wallet_client::testing::{Seen, serve_script};
 use wallet_client::types::{ConfirmPrice, NewPayment, NewTransaction, PaymentRef};
 use wallet_client::{Client, Error, Method};
 use wallet_core::money::Currency;
@@ -16,128 +15,40 @@ const ID: &str = "wkVd93h2uS";
 const SECRET: &str = "IrdTc8uQodU7PRpLzzLTW6wqZAO6tAMU";
 const CODE: &str = "0154742514278159925679172111";
 
-/// What the server saw of one request.
-#[derive(Debug)]
-struct Seen {
-    method: String,
-    target: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-
-    /// Verifies the MAC as walletd does: over the raw ext from the header, the request target as
-    /// received, and the host and port of the listener.
-    fn assert_signed(&self, port: u16) {
-        let auth = self.header("authorization").expect("Authorization header");
-        let h = MacHeader::parse(auth).expect("MAC header parses");
-        assert_eq!(h.id, ID);
-        let ts: i64 = h.ts.parse().unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64;
-        assert!((now - ts).abs() < 60, "ts is the current time");
-        assert_eq!(h.nonce.len(), 32);
-        let parts = SignedParts {
-            ts: &h.ts,
-            nonce: &h.nonce,
-            method: &self.method,
-            uri: &self.target,
-            host: "127.0.0.1",
-            port,
-            ext: &h.ext,
-        };
-        assert!(
-            parts.verify(SECRET.as_bytes(), &h.mac),
-            "MAC verifies for {} {}",
-            self.method,
-            self.target
-        );
-        assert!(!parts.verify(b"another secret", &h.mac));
-        let ext = mac::parse_query(&h.ext);
-        if self.body.is_empty() {
-            assert!(h.ext.is_empty(), "no body, no ext: {:?}", h.ext);
-        } else {
-            assert_eq!(
-                ext[0],
-                ("body_hash".to_string(), mac::body_hash(&self.body))
-            );
-        }
-    }
-}
-
-/// Answers the scripted `(status, body)` pairs, one connection each, and returns what it saw.
-async fn server(answers: Vec<(u16, String)>) -> (u16, JoinHandle<Vec<Seen>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let handle = tokio::spawn(async move {
-        let mut seen = Vec::new();
-        for (status, body) in answers {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            seen.push(read_request(&mut sock).await);
-            let reason = if status < 300 { "OK" } else { "Error" };
-            let answer = format!(
-                "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            sock.write_all(answer.as_bytes()).await.unwrap();
-            sock.shutdown().await.unwrap();
-        }
-        seen
-    });
-    (port, handle)
-}
-
-async fn read_request(sock: &mut tokio::net::TcpStream) -> Seen {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        let n = sock.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "connection closed before the request head");
-        buf.extend_from_slice(&chunk[..n]);
+/// Verifies the MAC of `r` as walletd does: over the raw ext from the header, the request target
+/// as received, and the host and port of the listener.
+fn assert_signed(r: &Seen, port: u16) {
+    let auth = r.header("authorization").expect("Authorization header");
+    let h = MacHeader::parse(auth).expect("MAC header parses");
+    assert_eq!(h.id, ID);
+    let ts: i64 = h.ts.parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!((now - ts).abs() < 60, "ts is the current time");
+    assert_eq!(h.nonce.len(), 32);
+    let parts = SignedParts {
+        ts: &h.ts,
+        nonce: &h.nonce,
+        method: &r.method,
+        uri: &r.target,
+        host: "127.0.0.1",
+        port,
+        ext: &h.ext,
     };
-    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next().unwrap().split(' ');
-    let method = request_line.next().unwrap().to_string();
-    let target = request_line.next().unwrap().to_string();
-    let headers: Vec<(String, String)> = lines
-        .map(|l| {
-            let (k, v) = l.split_once(':').unwrap();
-            (k.trim().to_string(), v.trim().to_string())
-        })
-        .collect();
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .map(|(_, v)| v.parse().unwrap())
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < len {
-        let n = sock.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "connection closed inside the body");
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Seen {
-        method,
-        target,
-        headers,
-        body,
+    assert!(
+        parts.verify(SECRET.as_bytes(), &h.mac),
+        "MAC verifies for {} {}",
+        r.method,
+        r.target
+    );
+    assert!(!parts.verify(b"another secret", &h.mac));
+    let ext = mac::parse_query(&h.ext);
+    if r.body.is_empty() {
+        assert!(h.ext.is_empty(), "no body, no ext: {:?}", h.ext);
+    } else {
+        assert_eq!(ext[0], ("body_hash".to_string(), mac::body_hash(&r.body)));
     }
 }
 
@@ -167,7 +78,7 @@ fn eur() -> Currency {
 
 #[tokio::test]
 async fn create_is_signed_over_the_exact_body_and_carries_an_idempotency_key() {
-    let (port, seen) = server(vec![(200, transaction("new"))]).await;
+    let (port, seen) = serve_script(vec![(200, transaction("new"))]).await;
     let tx = NewTransaction {
         payments: vec![PaymentRef::New(Box::new(NewPayment {
             description: Some("Cash withdrawal".into()),
@@ -187,7 +98,7 @@ async fn create_is_signed_over_the_exact_body_and_carries_an_idempotency_key() {
     );
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.header("host"), Some(format!("127.0.0.1:{port}").as_str()));
-    r.assert_signed(port);
+    assert_signed(r, port);
     assert_eq!(r.json()["payments"][0]["price"], 5000);
     let key = r.header("idempotency-key").expect("idempotency key");
     assert_eq!(key.len(), 32);
@@ -196,7 +107,7 @@ async fn create_is_signed_over_the_exact_body_and_carries_an_idempotency_key() {
 
 #[tokio::test]
 async fn get_with_a_base_path_and_a_query_signs_the_full_uri() {
-    let (port, seen) = server(vec![
+    let (port, seen) = serve_script(vec![
         (200, transaction("reserved")),
         (
             200,
@@ -229,13 +140,13 @@ async fn get_with_a_base_path_and_a_query_signs_the_full_uri() {
             None,
             "GET needs no idempotency key"
         );
-        r.assert_signed(port);
+        assert_signed(r, port);
     }
 }
 
 #[tokio::test]
 async fn reserve_sends_the_bare_code_and_confirm_without_prices_sends_no_body() {
-    let (port, seen) = server(vec![
+    let (port, seen) = serve_script(vec![
         (200, transaction("reserved")),
         (200, transaction("confirmed")),
         (200, transaction("confirmed")),
@@ -287,7 +198,7 @@ async fn reserve_sends_the_bare_code_and_confirm_without_prices_sends_no_body() 
         serde_json::json!({"186975531": {"price": 4000, "currency": "EUR"}})
     );
     for r in &seen {
-        r.assert_signed(port);
+        assert_signed(r, port);
         assert!(r.header("idempotency-key").is_some());
     }
     assert_ne!(
@@ -298,7 +209,7 @@ async fn reserve_sends_the_bare_code_and_confirm_without_prices_sends_no_body() 
 
 #[tokio::test]
 async fn an_error_body_becomes_a_typed_api_error() {
-    let (port, seen) = server(vec![(
+    let (port, seen) = serve_script(vec![(
         400,
         r#"{"error":"invalid_code","error_description":"Invalid reservation code"}"#.into(),
     )])
@@ -324,7 +235,7 @@ async fn an_error_body_becomes_a_typed_api_error() {
         !format!("{e} {e:?}").contains(CODE),
         "errors never show the code"
     );
-    seen.await.unwrap()[0].assert_signed(port);
+    assert_signed(&seen.await.unwrap()[0], port);
 }
 
 #[tokio::test]
@@ -356,7 +267,7 @@ async fn an_unreachable_server_is_a_transport_error() {
 
 #[tokio::test]
 async fn cash_out_creates_reserves_and_confirms() {
-    let (port, seen) = server(vec![
+    let (port, seen) = serve_script(vec![
         (200, transaction("new")),
         (200, transaction("reserved")),
         (200, transaction("confirmed")),
@@ -388,13 +299,13 @@ async fn cash_out_creates_reserves_and_confirms() {
     );
     assert_eq!(seen[1].json()["reservation_code"], CODE);
     for r in &seen {
-        r.assert_signed(port);
+        assert_signed(r, port);
     }
 }
 
 #[tokio::test]
 async fn cash_out_revokes_when_the_reservation_fails() {
-    let (port, seen) = server(vec![
+    let (port, seen) = serve_script(vec![
         (200, transaction("new")),
         (
             400,
@@ -411,12 +322,12 @@ async fn cash_out_revokes_when_the_reservation_fails() {
     let seen = seen.await.unwrap();
     assert_eq!(seen[2].method, "DELETE");
     assert_eq!(seen[2].target, "/rest/v1/transaction/ATaNL6X6CivO2Ou0FMPt");
-    seen[2].assert_signed(port);
+    assert_signed(&seen[2], port);
 }
 
 #[tokio::test]
 async fn cash_out_succeeds_when_a_failed_confirm_went_through_after_all() {
-    let (port, seen) = server(vec![
+    let (port, seen) = serve_script(vec![
         (200, transaction("new")),
         (200, transaction("reserved")),
         (502, "<html>bad gateway</html>".into()),
@@ -434,7 +345,7 @@ async fn cash_out_succeeds_when_a_failed_confirm_went_through_after_all() {
 
 #[tokio::test]
 async fn a_non_json_error_keeps_its_status() {
-    let (port, _seen) = server(vec![(502, "<html>bad gateway</html>".into())]).await;
+    let (port, _seen) = serve_script(vec![(502, "<html>bad gateway</html>".into())]).await;
     let e = client(port).get_wallet_balance(1).await.unwrap_err();
     assert_eq!(e.status(), Some(502));
     assert_eq!(e.api_code(), Some("bad_gateway"));
@@ -442,7 +353,7 @@ async fn a_non_json_error_keeps_its_status() {
 
 #[tokio::test]
 async fn retries_resend_with_the_same_idempotency_key_and_a_new_nonce() {
-    let (port, seen) = server(vec![
+    let (port, seen) = serve_script(vec![
         (503, r#"{"error":"service_unavailable"}"#.into()),
         (200, transaction("deleted")),
     ])
@@ -465,13 +376,13 @@ async fn retries_resend_with_the_same_idempotency_key_and_a_new_nonce() {
     };
     assert_ne!(nonce(&seen[0]), nonce(&seen[1]));
     for r in &seen {
-        r.assert_signed(port);
+        assert_signed(r, port);
     }
 }
 
 #[tokio::test]
 async fn send_uses_the_given_idempotency_key_and_exact_body() {
-    let (port, seen) = server(vec![(200, transaction("confirmed"))]).await;
+    let (port, seen) = serve_script(vec![(200, transaction("confirmed"))]).await;
     let v = client(port)
         .send(
             Method::PUT,
@@ -485,5 +396,5 @@ async fn send_uses_the_given_idempotency_key_and_exact_body() {
     let seen = seen.await.unwrap();
     assert_eq!(seen[0].body, b"[]");
     assert_eq!(seen[0].header("idempotency-key"), Some("fixed-key-1"));
-    seen[0].assert_signed(port);
+    assert_signed(&seen[0], port);
 }
