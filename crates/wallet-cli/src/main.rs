@@ -190,111 +190,122 @@ fn report(failure: Failure, json: bool) -> ExitCode {
         }
         Failure::Client(e) => {
             eprintln!("wallet: {}", output::error_line(&e));
-            match &e {
-                Error::Api {
+            if json
+                && let Error::Api {
                     status,
                     error,
                     description,
-                } => {
-                    if json {
-                        let body = serde_json::json!({
-                            "error": error,
-                            "error_description": description,
-                            "status": status,
-                        });
-                        println!("{body}");
-                    }
-                    ExitCode::from(1)
-                }
-                Error::InvalidCode | Error::Config(_) => ExitCode::from(2),
-                Error::Transport(_) | Error::Decode(_) => ExitCode::from(3),
+                } = &e
+            {
+                let body = serde_json::json!({
+                    "error": error,
+                    "error_description": description,
+                    "status": status,
+                });
+                println!("{body}");
             }
+            ExitCode::from(match e {
+                Error::Api { .. } => 1,
+                Error::InvalidCode | Error::Config(_) => 2,
+                Error::Transport(_) | Error::Decode(_) => 3,
+            })
         }
     }
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
     let client = connect(&cli)?;
-    let json = cli.json;
     match cli.command {
-        Command::CashOut(a) => {
-            let currency = currency(&a.currency)?;
-            let amount = amount(&a.amount, currency)?;
-            let code = read_code(&a.code)?;
-            let done = client
-                .cash_out(&code, amount, currency, &a.description)
-                .await?;
-            if json {
-                print_json(&done.confirmed);
+        Command::CashOut(a) => cash_out(&client, a, cli.json).await,
+        Command::Transaction(t) => transaction(&client, t, cli.json).await,
+        Command::Wallet(w) => wallet(&client, w, cli.json).await,
+    }
+}
+
+async fn cash_out(client: &Client, a: CashOutArgs, json: bool) -> Result<(), Failure> {
+    let currency = currency(&a.currency)?;
+    let amount = amount(&a.amount, currency)?;
+    let code = read_code(&a.code)?;
+    let done = client
+        .cash_out(&code, amount, currency, &a.description)
+        .await?;
+    if json {
+        print_json(&done.confirmed);
+    } else {
+        print!("{}", output::receipt(&done.confirmed, amount, currency));
+    }
+    Ok(())
+}
+
+async fn transaction(
+    client: &Client,
+    command: TransactionCommand,
+    json: bool,
+) -> Result<(), Failure> {
+    let tx = match command {
+        TransactionCommand::Create {
+            amount: text,
+            currency: code,
+            description,
+            redirect_uri,
+        } => {
+            let currency = currency(&code)?;
+            let amount = amount(&text, currency)?;
+            let payment = NewPayment {
+                description,
+                price: Some(amount),
+                currency: currency.code().to_string(),
+                ..NewPayment::default()
+            };
+            let tx = NewTransaction {
+                payments: vec![PaymentRef::New(Box::new(payment))],
+                redirect_uri,
+                ..NewTransaction::default()
+            };
+            client.create_transaction(&tx).await?
+        }
+        TransactionCommand::Get { key } => client.get_transaction(&key).await?,
+        TransactionCommand::Reserve { key, code } => {
+            let code = read_code(&code)?;
+            client.reserve_with_code(&key, &code, None).await?
+        }
+        TransactionCommand::Confirm { key, prices } => {
+            let prices = if prices.is_empty() {
+                None
             } else {
-                print!("{}", output::receipt(&done.confirmed, amount, currency));
+                Some(confirm_prices(client, &key, &prices).await?)
+            };
+            client.confirm_transaction(&key, prices.as_ref()).await?
+        }
+        TransactionCommand::Revoke { key } => client.revoke_transaction(&key).await?,
+        TransactionCommand::Flash { key, wallet } => client.flash_transaction(&key, wallet).await?,
+    };
+    if json {
+        print_json(&tx);
+    } else {
+        print!("{}", output::transaction(&tx));
+    }
+    Ok(())
+}
+
+async fn wallet(client: &Client, command: WalletCommand, json: bool) -> Result<(), Failure> {
+    match command {
+        WalletCommand::Get { id } => {
+            let wallet = client.get_wallet(id).await?;
+            if json {
+                print_json(&wallet);
+            } else {
+                print!("{}", output::wallet(&wallet));
             }
         }
-        Command::Transaction(t) => match t {
-            TransactionCommand::Create {
-                amount: text,
-                currency: code,
-                description,
-                redirect_uri,
-            } => {
-                let currency = currency(&code)?;
-                let amount = amount(&text, currency)?;
-                let payment = NewPayment {
-                    description,
-                    price: Some(amount),
-                    currency: currency.code().to_string(),
-                    ..NewPayment::default()
-                };
-                let tx = NewTransaction {
-                    payments: vec![PaymentRef::New(Box::new(payment))],
-                    redirect_uri,
-                    ..NewTransaction::default()
-                };
-                show_transaction(&client.create_transaction(&tx).await?, json);
+        WalletCommand::Balance { id } => {
+            let balance = client.get_wallet_balance(id).await?;
+            if json {
+                print_json(&balance);
+            } else {
+                print!("{}", output::balance(id, &balance));
             }
-            TransactionCommand::Get { key } => {
-                show_transaction(&client.get_transaction(&key).await?, json);
-            }
-            TransactionCommand::Reserve { key, code } => {
-                let code = read_code(&code)?;
-                show_transaction(&client.reserve_with_code(&key, &code, None).await?, json);
-            }
-            TransactionCommand::Confirm { key, prices } => {
-                let prices = if prices.is_empty() {
-                    None
-                } else {
-                    Some(confirm_prices(&client, &key, &prices).await?)
-                };
-                show_transaction(
-                    &client.confirm_transaction(&key, prices.as_ref()).await?,
-                    json,
-                );
-            }
-            TransactionCommand::Revoke { key } => {
-                show_transaction(&client.revoke_transaction(&key).await?, json);
-            }
-            TransactionCommand::Flash { key, wallet } => {
-                show_transaction(&client.flash_transaction(&key, wallet).await?, json);
-            }
-        },
-        Command::Wallet(w) => match w {
-            WalletCommand::Get { id } => {
-                let wallet = client.get_wallet(id).await?;
-                if json {
-                    print_json(&wallet);
-                } else {
-                    print!("{}", output::wallet(&wallet));
-                }
-            }
-            WalletCommand::Balance { id } => {
-                let balance = client.get_wallet_balance(id).await?;
-                if json {
-                    print_json(&balance);
-                } else {
-                    print!("{}", output::balance(id, &balance));
-                }
-            }
-        },
+        }
     }
     Ok(())
 }
@@ -406,14 +417,6 @@ async fn confirm_prices(
         );
     }
     Ok(prices)
-}
-
-fn show_transaction(tx: &wallet_client::types::Transaction, json: bool) {
-    if json {
-        print_json(tx);
-    } else {
-        print!("{}", output::transaction(tx));
-    }
 }
 
 fn print_json<T: serde::Serialize>(value: &T) {
