@@ -12,7 +12,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use wallet_core::Currency;
 use wallet_core::codes::ReservationCode;
 use wallet_core::keys::random_base62;
-use wallet_store::Store;
+use wallet_store::{Store, Tx};
 
 /// Rows per database transaction while seeding.
 const BATCH: usize = 1000;
@@ -69,6 +69,46 @@ fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// A cash-out point as [`insert_cash_out_point`] writes it.
+#[derive(Debug, Clone)]
+pub struct CashOutPoint {
+    pub project_id: i64,
+    /// The beneficiary wallet of every flow, and its EUR account: the hot account.
+    pub wallet: i64,
+    pub account: i64,
+    /// The ids of its API clients, in the order of the credentials given.
+    pub clients: Vec<i64>,
+}
+
+/// Writes a cash-out point: a project named `name` with its own wallet (owned by a user
+/// `owner_email` who never logs in) and that wallet's EUR account, and one API client with the
+/// `reservation_code` grant per `(mac_id, mac_secret)`. `walletd-limit` seeds the same rows.
+pub async fn insert_cash_out_point(
+    tx: &mut Tx,
+    name: &str,
+    owner_email: &str,
+    credentials: &[(String, String)],
+    now: i64,
+) -> anyhow::Result<CashOutPoint> {
+    let owner = tx.insert_user(owner_email, NO_LOGIN, now).await?;
+    let wallet = tx.insert_wallet(owner, now).await?;
+    let project_id = tx.insert_project(name, wallet, now).await?;
+    let mut clients = Vec::with_capacity(credentials.len());
+    for (mac_id, mac_secret) in credentials {
+        let id = tx
+            .insert_client(project_id, mac_id, mac_secret, "reservation_code", now)
+            .await?;
+        clients.push(id);
+    }
+    let account = tx.wallet_account(wallet, Currency::parse("EUR")?).await?;
+    Ok(CashOutPoint {
+        project_id,
+        wallet,
+        account,
+        clients,
+    })
+}
+
 /// Creates the cash-out point, the payers and the codes.
 pub async fn prepare(cfg: &SetupConfig) -> anyhow::Result<Prepared> {
     anyhow::ensure!(cfg.wallets >= 1, "at least one payer wallet");
@@ -77,7 +117,6 @@ pub async fn prepare(cfg: &SetupConfig) -> anyhow::Result<Prepared> {
     let store = Store::connect(&cfg.database)
         .await
         .with_context(|| format!("cannot open {}", cfg.database))?;
-    let eur = Currency::parse("EUR")?;
     let now = unix_now();
     let seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -85,44 +124,71 @@ pub async fn prepare(cfg: &SetupConfig) -> anyhow::Result<Prepared> {
         .unwrap_or(1);
     let tag = format!("{now}-{}", random_base62(&mut rand::rng(), 6));
 
-    // The key reservation codes are hashed under: the server's (created on its first start), or
-    // created here exactly as the server would.
     let mut tx = store.write().await?;
-    let fresh_key = random_base62(&mut rand::rng(), 43);
-    let code_key = tx
-        .setting_or_insert("code_hash_key", &fresh_key)
-        .await?
-        .into_bytes();
-    // The cash-out point.
-    let owner = tx
-        .insert_user(
-            &format!("project+load-{tag}@walletd.invalid"),
-            NO_LOGIN,
-            now,
-        )
-        .await?;
-    let project_wallet = tx.insert_wallet(owner, now).await?;
-    let project_id = tx
-        .insert_project(&format!("load-{tag}"), project_wallet, now)
-        .await?;
-    let mut clients = Vec::with_capacity(cfg.clients.max(1));
-    for _ in 0..cfg.clients.max(1) {
-        let (mac_id, mac_secret) = (
-            random_base62(&mut rand::rng(), 10),
-            random_base62(&mut rand::rng(), 32),
-        );
-        tx.insert_client(project_id, &mac_id, &mac_secret, "reservation_code", now)
-            .await?;
-        clients.push((mac_id, mac_secret));
-    }
-    tx.wallet_account(project_wallet, eur).await?;
+    let code_key = code_key(&mut tx).await?;
+    let clients: Vec<(String, String)> = (0..cfg.clients.max(1))
+        .map(|_| {
+            let rng = &mut rand::rng();
+            (random_base62(rng, 10), random_base62(rng, 32))
+        })
+        .collect();
+    let point = insert_cash_out_point(
+        &mut tx,
+        &format!("load-{tag}"),
+        &format!("project+load-{tag}@walletd.invalid"),
+        &clients,
+        now,
+    )
+    .await?;
     tx.commit().await?;
 
-    // The payers.
-    let mut payer_wallets = Vec::with_capacity(cfg.wallets);
-    for chunk_start in (0..cfg.wallets).step_by(BATCH) {
+    let payer_wallets = insert_payers(&store, cfg.wallets, &tag, now).await?;
+    // Which wallet pays which flow.
+    let owners: Vec<usize> = (0..cfg.codes)
+        .map(|i| payer_of(seed, i, cfg.wallets))
+        .collect();
+    fund_payers(&store, &payer_wallets, &owners, cfg.amount, now).await?;
+    let valid = (now, now + cfg.valid_for);
+    let codes = insert_codes(&store, &code_key, &payer_wallets, &owners, valid).await?;
+    store.close().await;
+    eprintln!(
+        "walletd-load: set up project {} (hot wallet {}), {} payer wallets, {} codes in {:.1} s",
+        point.project_id,
+        point.wallet,
+        cfg.wallets,
+        codes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(Prepared {
+        project_id: point.project_id,
+        project_wallet: point.wallet,
+        clients,
+        payer_wallets,
+        codes,
+    })
+}
+
+/// The key reservation codes are hashed under: the server's (created on its first start), or
+/// created here exactly as the server would.
+async fn code_key(tx: &mut Tx) -> anyhow::Result<Vec<u8>> {
+    let fresh = random_base62(&mut rand::rng(), 43);
+    Ok(tx
+        .setting_or_insert("code_hash_key", &fresh)
+        .await?
+        .into_bytes())
+}
+
+/// `wallets` payers, each a user and a wallet; their wallet ids.
+async fn insert_payers(
+    store: &Store,
+    wallets: usize,
+    tag: &str,
+    now: i64,
+) -> anyhow::Result<Vec<i64>> {
+    let mut payer_wallets = Vec::with_capacity(wallets);
+    for chunk_start in (0..wallets).step_by(BATCH) {
         let mut tx = store.write().await?;
-        for i in chunk_start..(chunk_start + BATCH).min(cfg.wallets) {
+        for i in chunk_start..(chunk_start + BATCH).min(wallets) {
             let user = tx
                 .insert_user(
                     &format!("payer{i}+load-{tag}@walletd.invalid"),
@@ -134,60 +200,64 @@ pub async fn prepare(cfg: &SetupConfig) -> anyhow::Result<Prepared> {
         }
         tx.commit().await?;
     }
+    Ok(payer_wallets)
+}
 
-    // Which wallet pays which flow, and exactly the money for it.
-    let owners: Vec<usize> = (0..cfg.codes)
-        .map(|i| payer_of(seed, i, cfg.wallets))
-        .collect();
-    let mut flows_of = vec![0i64; cfg.wallets];
-    for &w in &owners {
+/// Tops each payer up from the top-up source with exactly what its flows (`owners`: the payer of
+/// each flow) will take, `amount` each (and one flow's worth if it pays none).
+async fn fund_payers(
+    store: &Store,
+    payer_wallets: &[i64],
+    owners: &[usize],
+    amount: i64,
+    now: i64,
+) -> anyhow::Result<()> {
+    let eur = Currency::parse("EUR")?;
+    let mut flows_of = vec![0i64; payer_wallets.len()];
+    for &w in owners {
         flows_of[w] += 1;
     }
-    for chunk_start in (0..cfg.wallets).step_by(BATCH) {
+    for chunk_start in (0..payer_wallets.len()).step_by(BATCH) {
         let mut tx = store.write().await?;
         let source = tx.system_account("topup", eur).await?;
-        for w in chunk_start..(chunk_start + BATCH).min(cfg.wallets) {
+        for w in chunk_start..(chunk_start + BATCH).min(payer_wallets.len()) {
             let account = tx.wallet_account(payer_wallets[w], eur).await?;
-            let amount = flows_of[w].max(1) * cfg.amount;
-            tx.transfer_from_system(source, account, amount, "topup", now)
+            tx.transfer_from_system(source, account, flows_of[w].max(1) * amount, "topup", now)
                 .await?;
         }
         tx.commit().await?;
     }
+    Ok(())
+}
 
-    // One code per flow.
-    let mut codes = Vec::with_capacity(cfg.codes);
-    for chunk_start in (0..cfg.codes).step_by(BATCH) {
+/// One code per flow, of the payer `owners` says, valid from `valid.0` until `valid.1`; the bare
+/// codes, in flow order.
+async fn insert_codes(
+    store: &Store,
+    code_key: &[u8],
+    payer_wallets: &[i64],
+    owners: &[usize],
+    (now, expires_at): (i64, i64),
+) -> anyhow::Result<Vec<String>> {
+    let mut codes = Vec::with_capacity(owners.len());
+    for chunk in owners.chunks(BATCH) {
         let mut tx = store.write().await?;
-        for &w in &owners[chunk_start..(chunk_start + BATCH).min(cfg.codes)] {
+        for &w in chunk {
             let code = ReservationCode::generate(&mut rand::rng());
             tx.insert_code(
-                &code.keyed_hash(&code_key),
+                &code.keyed_hash(code_key),
                 payer_wallets[w],
                 None,
                 None,
                 now,
-                now + cfg.valid_for,
+                expires_at,
             )
             .await?;
             codes.push(code.expose().to_string());
         }
         tx.commit().await?;
     }
-    store.close().await;
-    eprintln!(
-        "walletd-load: set up project {project_id} (hot wallet {project_wallet}), {} payer wallets, {} codes in {:.1} s",
-        cfg.wallets,
-        codes.len(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(Prepared {
-        project_id,
-        project_wallet,
-        clients,
-        payer_wallets,
-        codes,
-    })
+    Ok(codes)
 }
 
 #[cfg(test)]
