@@ -90,46 +90,14 @@ async fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     if let Some(path) = &args.verify_acked {
-        let v = acked::verify(&args.database, path).await?;
-        for e in &v.examples {
-            eprintln!("walletd-load: lost: {e}");
-        }
-        println!(
-            "{}",
-            serde_json::json!({"acked": v.acked, "lost": v.lost, "ledger_sound": v.ledger_sound})
-        );
-        anyhow::ensure!(
-            v.lost == 0,
-            "{} acknowledged transactions were lost",
-            v.lost
-        );
-        anyhow::ensure!(v.ledger_sound, "the ledger is not sound");
-        return Ok(());
+        return verify_acked(&args.database, path).await;
     }
     anyhow::ensure!(args.tills >= 1, "--tills must be at least 1");
     let stop = match (args.flows, args.seconds) {
         (Some(n), _) => Stop::Flows(n),
         (None, s) => Stop::Seconds(s.unwrap_or(20.0)),
     };
-    let codes = match stop {
-        Stop::Flows(n) => usize::try_from(n)?,
-        Stop::Seconds(s) => args
-            .codes
-            .unwrap_or_else(|| ((s * 4000.0).ceil() as usize).min(400_000)),
-    };
-    let wallets = match args.mode {
-        Mode::Spread => args.wallets,
-        Mode::OneWallet => 1,
-    };
-    let prepared = setup::prepare(&setup::SetupConfig {
-        database: args.database.clone(),
-        wallets,
-        codes,
-        clients: args.clients,
-        amount: args.amount,
-        valid_for: args.valid_for,
-    })
-    .await?;
+    let prepared = setup::prepare(&setup_config(&args, stop)?).await?;
     let clients = prepared
         .clients
         .iter()
@@ -139,9 +107,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         })
         .collect::<Result<Vec<_>, _>>()?;
 
-    let server = (args.server_pid != 0).then(|| args.server_pid.to_string());
-    let server_cpu_before = server.as_deref().and_then(procfs::cpu_seconds);
-    let own_cpu_before = procfs::cpu_seconds("self");
+    let cpu = CpuClock::start(args.server_pid);
     let outcome = drive::run(
         clients,
         prepared.codes,
@@ -151,14 +117,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args.acked.is_some(),
     )
     .await;
-    let server_cpu = server
-        .as_deref()
-        .and_then(procfs::cpu_seconds)
-        .zip(server_cpu_before)
-        .map(|(after, before)| after - before);
-    let own_cpu = procfs::cpu_seconds("self")
-        .zip(own_cpu_before)
-        .map(|(after, before)| after - before);
+    let (server_cpu, own_cpu) = cpu.elapsed();
     let rss = match args.server_pid {
         0 => 0.0,
         pid => procfs::rss_mb(pid).unwrap_or(0.0),
@@ -178,6 +137,98 @@ async fn run(args: Args) -> anyhow::Result<()> {
         outcome.errors,
         rss,
     );
+    log_outcome(mode, &outcome, server_cpu, own_cpu);
+    if let Some(path) = &args.acked {
+        acked::write(path, &outcome.acked)?;
+        eprintln!(
+            "walletd-load: {} acknowledged requests written to {}",
+            outcome.acked.len(),
+            path.display()
+        );
+    }
+    println!("{}", report.json_line());
+    Ok(())
+}
+
+/// `--verify-acked`: every request acknowledged in `path` is in `database`, and the ledger is sound.
+async fn verify_acked(database: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    let v = acked::verify(database, path).await?;
+    for e in &v.examples {
+        eprintln!("walletd-load: lost: {e}");
+    }
+    println!(
+        "{}",
+        serde_json::json!({"acked": v.acked, "lost": v.lost, "ledger_sound": v.ledger_sound})
+    );
+    anyhow::ensure!(
+        v.lost == 0,
+        "{} acknowledged transactions were lost",
+        v.lost
+    );
+    anyhow::ensure!(v.ledger_sound, "the ledger is not sound");
+    Ok(())
+}
+
+/// What to write before the run: one code per flow it may start (4000 a second for a timed run,
+/// unless `--codes` says), and one payer wallet in `one-wallet` mode.
+fn setup_config(args: &Args, stop: Stop) -> anyhow::Result<setup::SetupConfig> {
+    let codes = match stop {
+        Stop::Flows(n) => usize::try_from(n)?,
+        Stop::Seconds(s) => args
+            .codes
+            .unwrap_or_else(|| ((s * 4000.0).ceil() as usize).min(400_000)),
+    };
+    let wallets = match args.mode {
+        Mode::Spread => args.wallets,
+        Mode::OneWallet => 1,
+    };
+    Ok(setup::SetupConfig {
+        database: args.database.clone(),
+        wallets,
+        codes,
+        clients: args.clients,
+        amount: args.amount,
+        valid_for: args.valid_for,
+    })
+}
+
+/// CPU seconds of the server (when its PID is known) and of this tool, from the start of the run.
+struct CpuClock {
+    server: Option<String>,
+    server_before: Option<f64>,
+    own_before: Option<f64>,
+}
+
+impl CpuClock {
+    fn start(server_pid: u32) -> CpuClock {
+        let server = (server_pid != 0).then(|| server_pid.to_string());
+        CpuClock {
+            server_before: server.as_deref().and_then(procfs::cpu_seconds),
+            own_before: procfs::cpu_seconds("self"),
+            server,
+        }
+    }
+
+    /// `(server, this tool)`: CPU seconds since [`CpuClock::start`], where measured.
+    fn elapsed(&self) -> (Option<f64>, Option<f64>) {
+        let since = |before: Option<f64>, now: Option<f64>| now.zip(before).map(|(a, b)| a - b);
+        (
+            since(
+                self.server_before,
+                self.server.as_deref().and_then(procfs::cpu_seconds),
+            ),
+            since(self.own_before, procfs::cpu_seconds("self")),
+        )
+    }
+}
+
+/// The run on stderr: flows and latencies, CPU time, sample errors, and whether codes ran out.
+fn log_outcome(
+    mode: &str,
+    outcome: &drive::Outcome,
+    server_cpu: Option<f64>,
+    own_cpu: Option<f64>,
+) {
     eprintln!(
         "walletd-load: {mode}: {} flows in {:.2} s; {}",
         outcome.flows,
@@ -211,14 +262,4 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "walletd-load: every prepared code was used before the time was up; pass a larger --codes"
         );
     }
-    if let Some(path) = &args.acked {
-        acked::write(path, &outcome.acked)?;
-        eprintln!(
-            "walletd-load: {} acknowledged requests written to {}",
-            outcome.acked.len(),
-            path.display()
-        );
-    }
-    println!("{}", report.json_line());
-    Ok(())
 }
