@@ -4,7 +4,7 @@
 //!
 //! - `walletd-limit sqlite`: N tasks run the flow's three transactions on a fresh SQLite file
 //!   (WAL, `synchronous = FULL`, one writer at a time behind an in-process queue, as walletd's
-//!   store does), with the SQL of `src/sqlite.rs`.
+//!   store does), with the SQL of `src/sqlite/flow.rs`.
 //! - `walletd-limit postgres`: seeds a fresh database and runs `pgbench` with `flow.sql`,
 //!   N clients, then reads pgbench's per-transaction log.
 //!
@@ -14,12 +14,13 @@
 mod pgbench_log;
 mod postgres;
 mod sqlite;
-mod sqlite_direct;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use sha2::{Digest, Sha256};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
+use walletd_load::setup::{CashOutPoint, insert_cash_out_point};
 
 #[derive(Debug, Parser)]
 #[command(name = "walletd-limit", version)]
@@ -131,6 +132,28 @@ pub fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+/// walletd's schema in the fresh database at `url`, from walletd's own migrations, and the
+/// cash-out point every flow pays, written as `walletd-load` writes its own: project `limit` with
+/// one API client, `limit`.
+pub async fn schema_and_cash_out_point(url: &str, now: i64) -> anyhow::Result<CashOutPoint> {
+    let store = wallet_store::Store::connect(url)
+        .await
+        .with_context(|| format!("cannot create walletd's schema in {url}"))?;
+    let mut tx = store.write().await?;
+    let credentials = [("limit".to_string(), "limit-secret".to_string())];
+    let point = insert_cash_out_point(
+        &mut tx,
+        "limit",
+        "limit-owner@walletd.invalid",
+        &credentials,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    store.close().await;
+    Ok(point)
 }
 
 /// A name no earlier run used: `walletd_limit_<unix>_<pid>`.

@@ -2,13 +2,14 @@
 //! pgbench with one client per till; per-request latencies from pgbench's per-transaction log.
 
 use crate::pgbench_log::Tally;
-use crate::{Common, fresh_name, unix_now};
+use crate::{Common, fresh_name, schema_and_cash_out_point, unix_now};
 use anyhow::{Context, ensure};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{AssertSqlSafe, PgPool};
 use std::path::Path;
 use std::process::Command;
 use walletd_load::report::Report;
+use walletd_load::setup::CashOutPoint;
 
 /// The pgbench script (also at `bench/limit/flow.sql`).
 const FLOW_SQL: &str = include_str!("../flow.sql");
@@ -60,50 +61,15 @@ pub async fn run(
     result
 }
 
-/// The seeded ids pgbench gets as `-D` variables.
-struct Ids {
-    project_id: i64,
-    api_client: i64,
+/// The payers (a user, a wallet and a funded EUR account each) and every client's codes, in SQL:
+/// one statement each rather than a round trip per row.
+async fn seed_payers(
+    pool: &PgPool,
+    common: &Common,
     hot_wallet: i64,
-    hot_account: i64,
-}
-
-async fn seed(pool: &PgPool, common: &Common, now: i64) -> anyhow::Result<Ids> {
+    now: i64,
+) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
-    let owner: i64 = sqlx::query_scalar(
-        "INSERT INTO users (email, password_hash, created_at) VALUES ('limit-owner@walletd.invalid', '!', $1) RETURNING id",
-    )
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    let hot_wallet: i64 = sqlx::query_scalar(
-        "INSERT INTO wallets (owner_user_id, created_at) VALUES ($1, $2) RETURNING id",
-    )
-    .bind(owner)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    let project_id: i64 = sqlx::query_scalar(
-        "INSERT INTO projects (name, wallet_id, created_at) VALUES ('limit', $1, $2) RETURNING id",
-    )
-    .bind(hot_wallet)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    let api_client: i64 = sqlx::query_scalar(
-        "INSERT INTO clients (project_id, mac_id, mac_secret, grants, created_at) VALUES ($1, 'limit', 'limit-secret', 'reservation_code', $2) RETURNING id",
-    )
-    .bind(project_id)
-    .bind(now)
-    .fetch_one(&mut *tx)
-    .await?;
-    let hot_account: i64 = sqlx::query_scalar(
-        "INSERT INTO accounts (wallet_id, currency, balance, reserved) VALUES ($1, 'EUR', 0, 0) RETURNING id",
-    )
-    .bind(hot_wallet)
-    .fetch_one(&mut *tx)
-    .await?;
-    // The payers: a user, a wallet and a funded EUR account each.
     sqlx::query(
         "INSERT INTO users (email, password_hash, created_at) SELECT 'limit-payer-' || g || '@walletd.invalid', '!', $1 FROM generate_series(1, $2) g",
     )
@@ -140,24 +106,15 @@ async fn seed(pool: &PgPool, common: &Common, now: i64) -> anyhow::Result<Ids> {
     .await?;
     tx.commit().await?;
     sqlx::query("ANALYZE").execute(pool).await?;
-    Ok(Ids {
-        project_id,
-        api_client,
-        hot_wallet,
-        hot_account,
-    })
+    Ok(())
 }
 
 async fn measure(common: &Common, url: &str, pgbench: &str, jobs: usize) -> anyhow::Result<Report> {
-    // walletd's schema, from walletd's migrations.
-    let store = wallet_store::Store::connect(url)
-        .await
-        .with_context(|| format!("cannot create the schema in {url}"))?;
-    store.close().await;
-    let pool = PgPoolOptions::new().max_connections(2).connect(url).await?;
     let now = unix_now();
     let seeding = std::time::Instant::now();
-    let ids = seed(&pool, common, now).await?;
+    let point = schema_and_cash_out_point(url, now).await?;
+    let pool = PgPoolOptions::new().max_connections(2).connect(url).await?;
+    seed_payers(&pool, common, point.wallet, now).await?;
     pool.close().await;
     eprintln!(
         "walletd-limit: seeded {url} in {:.1} s",
@@ -166,7 +123,7 @@ async fn measure(common: &Common, url: &str, pgbench: &str, jobs: usize) -> anyh
 
     let dir = std::env::temp_dir().join(fresh_name());
     std::fs::create_dir_all(&dir)?;
-    let result = run_pgbench(common, url, pgbench, jobs, &ids, now, &dir);
+    let result = run_pgbench(common, url, pgbench, jobs, &point, now, &dir);
     if !common.keep {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -178,7 +135,7 @@ fn run_pgbench(
     url: &str,
     pgbench: &str,
     jobs: usize,
-    ids: &Ids,
+    point: &CashOutPoint,
     now: i64,
     dir: &Path,
 ) -> anyhow::Result<Report> {
@@ -191,10 +148,10 @@ fn run_pgbench(
         .args(["-j", &jobs.clamp(1, common.tills.max(1)).to_string()])
         .args(["-T", &format!("{}", common.seconds.ceil() as u64)])
         .args(["-D", "phase=0", "-D", "n=0"])
-        .args(["-D", &format!("project_id={}", ids.project_id)])
-        .args(["-D", &format!("api_client={}", ids.api_client)])
-        .args(["-D", &format!("hot_wallet={}", ids.hot_wallet)])
-        .args(["-D", &format!("hot_account={}", ids.hot_account)])
+        .args(["-D", &format!("project_id={}", point.project_id)])
+        .args(["-D", &format!("api_client={}", point.clients[0])])
+        .args(["-D", &format!("hot_wallet={}", point.wallet)])
+        .args(["-D", &format!("hot_account={}", point.account)])
         .args(["-D", &format!("amount={}", common.amount)])
         .args(["-D", &format!("now={now}")])
         .arg("-f")

@@ -1,36 +1,53 @@
 //! The SQLite limit with SQLite called directly (rusqlite, on the same bundled SQLite as sqlx):
 //! N threads, one connection, taken in turn (FIFO) for each API call's `BEGIN IMMEDIATE … COMMIT`.
 
-use crate::Common;
-use crate::code_hash;
-use crate::sqlite::{
-    CODE, CREDIT_HOT, DEBIT_PAYER, HOLD_FUNDS, INSERT_ENTRIES, INSERT_HOLD, INSERT_MOVEMENT,
+use super::flow::{
+    CODE, CREDIT_HOT, Calls, DEBIT_PAYER, HOLD_FUNDS, INSERT_ENTRIES, INSERT_HOLD, INSERT_MOVEMENT,
     INSERT_PAYMENT, INSERT_TRANSACTION, Ids, PAYMENT_DONE, PAYMENT_RESERVED, PAYMENTS_TO_CONFIRM,
     PAYMENTS_TO_RESERVE, SETTLE_HOLD, TRANSACTION_CONFIRMED, TRANSACTION_RESERVED,
-    TRANSACTION_STATUS, Tally, USE_CODE, ok_or_count,
+    TRANSACTION_STATUS, Tally, USE_CODE, till_loop,
 };
+use crate::Common;
 use anyhow::{Context, bail, ensure};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
-use walletd_load::report::Kind;
 
-pub fn run(path: &Path, common: &Common, ids: Ids, deadline: Instant) -> anyhow::Result<Tally> {
+/// The one connection, and the ids the statements bind.
+struct Direct {
+    // tokio's mutex is fair: waiting tills take the writer in arrival order, as walletd's gate does.
+    writer: Mutex<Connection>,
+    ids: Ids,
+}
+
+/// Runs the tills on threads of their own, each driving its loop with `runtime` (the calls block
+/// their thread in SQLite, as the store alone would); called off the async workers.
+pub(super) fn run(
+    path: &Path,
+    common: &Common,
+    ids: Ids,
+    deadline: Instant,
+    runtime: &tokio::runtime::Handle,
+) -> anyhow::Result<Tally> {
     let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     conn.busy_timeout(Duration::from_secs(30))?;
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     ensure!(mode == "wal", "journal mode {mode}, not WAL");
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
     conn.set_prepared_statement_cache_capacity(64);
-    // tokio's mutex is fair: waiting tills take the writer in arrival order, as walletd's gate does.
-    let writer = Mutex::new(conn);
+    let calls = Direct {
+        writer: Mutex::new(conn),
+        ids,
+    };
     let codes_per_till = common.codes_per_till();
     let tallies: Vec<Tally> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..common.tills)
             .map(|till| {
-                let writer = &writer;
-                scope.spawn(move || till_loop(writer, ids, till, codes_per_till, deadline))
+                let calls = &calls;
+                scope.spawn(move || {
+                    runtime.block_on(till_loop(calls, till, codes_per_till, deadline))
+                })
             })
             .collect();
         handles
@@ -45,43 +62,30 @@ pub fn run(path: &Path, common: &Common, ids: Ids, deadline: Instant) -> anyhow:
     Ok(tally)
 }
 
-fn till_loop(
-    writer: &Mutex<Connection>,
-    ids: Ids,
-    till: usize,
-    codes_per_till: u64,
-    deadline: Instant,
-) -> Tally {
-    let mut t = Tally::default();
-    let mut n = 0u64;
-    while Instant::now() < deadline {
-        if n >= codes_per_till {
-            t.out_of_codes = true;
-            break;
-        }
-        let code = code_hash(till, n);
-        n += 1;
-
-        let t0 = Instant::now();
-        let created = create(&mut writer.blocking_lock(), ids);
-        t.latencies.record(Kind::Create, t0.elapsed());
-        let Some((key, payment_id)) = ok_or_count(created, Kind::Create, &mut t.errors) else {
-            continue;
-        };
-        let t1 = Instant::now();
-        let reserved = reserve(&mut writer.blocking_lock(), ids, &key, payment_id, &code);
-        t.latencies.record(Kind::Reserve, t1.elapsed());
-        let Some(hold_id) = ok_or_count(reserved, Kind::Reserve, &mut t.errors) else {
-            continue;
-        };
-        let t2 = Instant::now();
-        let confirmed = confirm(&mut writer.blocking_lock(), ids, &key, payment_id, hold_id);
-        t.latencies.record(Kind::Confirm, t2.elapsed());
-        if ok_or_count(confirmed, Kind::Confirm, &mut t.errors).is_some() {
-            t.flows += 1;
-        }
+impl Calls for Direct {
+    async fn create(&self) -> anyhow::Result<(String, i64)> {
+        create(&mut *self.writer.lock().await, self.ids)
     }
-    t
+
+    async fn reserve(&self, key: &str, payment_id: i64, code_hash: &str) -> anyhow::Result<i64> {
+        reserve(
+            &mut *self.writer.lock().await,
+            self.ids,
+            key,
+            payment_id,
+            code_hash,
+        )
+    }
+
+    async fn confirm(&self, key: &str, payment_id: i64, hold_id: i64) -> anyhow::Result<()> {
+        confirm(
+            &mut *self.writer.lock().await,
+            self.ids,
+            key,
+            payment_id,
+            hold_id,
+        )
+    }
 }
 
 /// `POST transaction`.
@@ -111,10 +115,7 @@ fn reserve(
     code_hash: &str,
 ) -> anyhow::Result<i64> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let status: String = tx
-        .prepare_cached(TRANSACTION_STATUS)?
-        .query_row([key], |r| r.get(0))?;
-    ensure!(status == "new", "transaction is {status}");
+    ensure_status(&tx, key, "new")?;
     let prices: Vec<i64> = tx
         .prepare_cached(PAYMENTS_TO_RESERVE)?
         .query_map([key], |r| r.get(1))?
@@ -169,10 +170,7 @@ fn confirm(
     hold_id: i64,
 ) -> anyhow::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let status: String = tx
-        .prepare_cached(TRANSACTION_STATUS)?
-        .query_row([key], |r| r.get(0))?;
-    ensure!(status == "reserved", "transaction is {status}");
+    ensure_status(&tx, key, "reserved")?;
     let holds: Vec<Option<i64>> = tx
         .prepare_cached(PAYMENTS_TO_CONFIRM)?
         .query_map([key], |r| r.get(1))?
@@ -209,5 +207,14 @@ fn confirm(
     tx.prepare_cached(TRANSACTION_CONFIRMED)?
         .execute(params![ids.now, key])?;
     tx.commit()?;
+    Ok(())
+}
+
+/// Fails unless transaction `key` is `wanted`.
+fn ensure_status(tx: &rusqlite::Transaction, key: &str, wanted: &str) -> anyhow::Result<()> {
+    let status: String = tx
+        .prepare_cached(TRANSACTION_STATUS)?
+        .query_row([key], |r| r.get(0))?;
+    ensure!(status == wanted, "transaction is {status}");
     Ok(())
 }
