@@ -18,29 +18,12 @@
 #   CARGO_BUILD_JOBS [1]
 # PostgreSQL runs need psql and pgbench (Debian: `apt-get install -y postgresql`, which ships both).
 set -euo pipefail
-
-store=${1:-}
-case "$store" in
-sqlite | postgres) ;;
-*)
-    echo "usage: $0 sqlite|postgres" >&2
-    exit 2
-    ;;
-esac
-cd "$(dirname "$0")/.."
-
-# SQLite: requests on one CPU, commits on another (`serve --cpu`, bench/README.md "One CPU", "Commits off the request CPU"); BENCH_CPU=all: every CPU.
-cpu=${BENCH_CPU:-$([ "$store" = sqlite ] && echo $(($(nproc) - 1)) || echo all)}
-cpu_flag=
-[ "$cpu" = all ] || cpu_flag="--cpu $cpu"
+. "$(dirname "$0")/lib.sh"
+bench_store "${1:-}"
 
 seconds=${BENCH_SECONDS:-20}
-tills=${BENCH_TILLS:-32}
 wallets=${BENCH_WALLETS:-1000}
-port=${BENCH_PORT:-18080}
-pg=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 modes=${BENCH_MODES:-spread one-wallet}
-export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
 
 if [ "$store" = postgres ]; then
     for tool in psql pgbench; do
@@ -51,67 +34,24 @@ if [ "$store" = postgres ]; then
     done
 fi
 
-echo "building (release)…" >&2
-cargo build --release --quiet -p walletd -p walletd-load -p walletd-limit >&2
-bin=${CARGO_TARGET_DIR:-target}/release
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/walletd-bench.XXXXXX")
+bench_build walletd walletd-load walletd-limit
+bench_tmp walletd-bench
 results=$tmp/results
 : >"$results"
-server_pid=
-databases=()
-
-stop_server() {
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        for _ in $(seq 1 100); do
-            kill -0 "$server_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=
-    fi
-}
-
-cleanup() {
-    stop_server
-    for db in "${databases[@]}"; do
-        psql "$pg/postgres" -qAtc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 fresh_database() { # $1: a tag; sets $db to the URL (not in a subshell: cleanup needs $databases)
     if [ "$store" = sqlite ]; then
         db="sqlite://$tmp/walletd-$1.db"
     else
-        local name="walletd_bench_$(date +%s)_$$_${1//-/_}"
-        psql "$pg/postgres" -qAtc "CREATE DATABASE $name" >/dev/null
-        databases+=("$name")
-        db="$pg/$name"
+        fresh_postgres_database "walletd_bench_$(date +%s)_$$_${1//-/_}"
     fi
 }
 
 run_walletd() { # $1: mode
     local mode=$1
     fresh_database "$mode"
-    # Durable as shipped; only the per-client rate limit is lifted (one client makes every request).
     # shellcheck disable=SC2086 # $cpu_flag is empty or two words
-    RUST_LOG=${RUST_LOG:-info} "$bin/walletd" serve --listen "127.0.0.1:$port" --database "$db" \
-        --rate-limit-per-minute 1000000000 $cpu_flag >"$tmp/walletd-$mode.log" 2>&1 &
-    server_pid=$!
-    for _ in $(seq 1 300); do
-        curl -fs -o /dev/null "http://127.0.0.1:$port/publickey" && break
-        kill -0 "$server_pid" 2>/dev/null || {
-            cat "$tmp/walletd-$mode.log" >&2
-            echo "walletd did not start" >&2
-            exit 1
-        }
-        sleep 0.1
-    done
+    RUST_LOG=${RUST_LOG:-info} start_walletd "$db" "$tmp/walletd-$mode.log" $cpu_flag
     local perf_pid=
     if [ -n "${BENCH_PERF:-}" ] && [ "$mode" = spread ]; then
         perf record -g -F 999 -p "$server_pid" -o "$BENCH_PERF" -- sleep "$((seconds + 5))" >/dev/null 2>&1 &
@@ -121,7 +61,7 @@ run_walletd() { # $1: mode
         --tills "$tills" --wallets "$wallets" --seconds "$seconds" --server-pid "$server_pid" |
         tee -a "$results"
     [ -z "$perf_pid" ] || wait "$perf_pid" || true
-    stop_server
+    stop_walletd
 }
 
 for mode in $modes; do

@@ -16,48 +16,21 @@
 # Needs python3 (its sqlite3 module, with dbstat, as Debian's has). Environment: BENCH_FLOWS [4000];
 # BENCH_TILLS [32]; BENCH_PORT [18081]; BENCH_MODE [spread].
 set -euo pipefail
-cd "$(dirname "$0")/.."
+. "$(dirname "$0")/lib.sh"
 
 flows=${BENCH_FLOWS:-4000}
-tills=${BENCH_TILLS:-32}
-port=${BENCH_PORT:-18081}
+port=${BENCH_PORT:-18081} # not lib.sh's 18080
 mode=${BENCH_MODE:-spread}
-export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
 command -v python3 >/dev/null || {
     echo "python3 is missing" >&2
     exit 1
 }
 
-echo "building (release)…" >&2
-cargo build --release --quiet -p walletd -p walletd-load >&2
-bin=${CARGO_TARGET_DIR:-target}/release
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/walletd-wal.XXXXXX")
-server_pid=
-reader_pid=
-cleanup() {
-    [ -z "$reader_pid" ] || kill "$reader_pid" 2>/dev/null || true
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_build walletd walletd-load
+bench_tmp walletd-wal
 
 db="$tmp/w.db"
-"$bin/walletd" serve --listen "127.0.0.1:$port" --database "sqlite://$db" \
-    --rate-limit-per-minute 1000000000 --cpu $(($(nproc) - 1)) >"$tmp/walletd.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 300); do
-    curl -fs -o /dev/null "http://127.0.0.1:$port/publickey" && break
-    kill -0 "$server_pid" 2>/dev/null || {
-        cat "$tmp/walletd.log" >&2
-        exit 1
-    }
-    sleep 0.1
-done
+start_walletd "sqlite://$db" "$tmp/walletd.log" --cpu "$(($(nproc) - 1))"
 
 load() { # $1: flows
     "$bin/walletd-load" --url "http://127.0.0.1:$port" --database "sqlite://$db" --mode "$mode" \
@@ -74,7 +47,6 @@ c.execute("SELECT count(*) FROM settings").fetchone()
 print("ready", flush=True)
 time.sleep(3600)
 PY
-reader_pid=$!
 for _ in $(seq 1 100); do
     grep -q ready "$tmp/reader.out" 2>/dev/null && break
     sleep 0.1
