@@ -249,6 +249,12 @@ class Walletd {
     return `${this.url}${p}`;
   }
 
+  /** The path of the confirmation page of transaction `key` in `lang`: en, ru, or lt (the
+   * default language, without a prefix). */
+  confirmPath(key, lang = 'en') {
+    return `/frontend/${lang === 'lt' ? '' : `${lang}/`}wallet/confirm/${key}`;
+  }
+
   async stop() {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       const exited = new Promise((r) => this.child.once('exit', r));
@@ -320,6 +326,9 @@ window.addEventListener('message', (e) => {
   return {
     url,
     visits,
+    /** The shop's checkout page showing `src`: in an iframe (`display` 'iframe') or behind the
+     * "Open payment" button ('popup'). */
+    checkout: (src, display) => `${url}/${display === 'iframe' ? 'embed' : 'opener'}?src=${encodeURIComponent(src)}`,
     stop: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
   };
 }
@@ -435,4 +444,39 @@ export async function postFormWithoutCsrf(page, form, submitter) {
   const data = Object.fromEntries(fields.filter(([k]) => k !== 'csrf'));
   const response = await page.request.post(action, { form: data, maxRedirects: 0, failOnStatusCode: false });
   return { response, hadCsrf, action, data };
+}
+
+/** A new transaction of the demo client (the fields of `createTransaction`), and `user` logged in
+ * at its confirmation page in `lang`; returns the transaction's key. */
+export async function loginToConfirm(page, server, user, { lang = 'en', ...transaction }) {
+  const tx = await server.createTransaction(transaction);
+  await login(page, server, user, server.confirmPath(tx.transaction_key, lang));
+  return tx.transaction_key;
+}
+
+/** Clicks the confirmation page's button `name` (Accept, Reject, or a translation of them) and
+ * waits for the notice of the answer; returns the notice's text. */
+export async function answer(page, name) {
+  await page.getByRole('button', { name }).click();
+  const status = page.getByRole('status');
+  await status.waitFor();
+  return status.innerText();
+}
+
+/** A new transaction at the shop's checkout (`site` from `startSite`): its confirmation page in an
+ * iframe (`display` 'iframe') or behind the "Open payment" button ('popup'); returns its key. */
+export async function openCheckout(page, site, server, display, transaction) {
+  const tx = await server.createTransaction(transaction);
+  const src = server.page(`${server.confirmPath(tx.transaction_key)}?display=${display}`);
+  await page.goto(site.checkout(src, display));
+  return tx.transaction_key;
+}
+
+/** Clicks the checkout's "Open payment"; the pop-up window it opened. */
+export async function openPopup(page) {
+  const [popup] = await Promise.all([
+    page.waitForEvent('popup'),
+    page.getByRole('button', { name: 'Open payment' }).click(),
+  ]);
+  return popup;
 }

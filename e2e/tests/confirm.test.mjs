@@ -4,7 +4,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { setup, startSite, login, fillLogin, postFormWithoutCsrf } from '../lib/harness.mjs';
+import {
+  setup, startSite, fillLogin, postFormWithoutCsrf, loginToConfirm, answer,
+} from '../lib/harness.mjs';
 
 const h = setup(import.meta.url);
 let site;
@@ -14,7 +16,7 @@ after(async () => { await site?.stop(); });
 h.test('confirm-accept (en): login in place, the payment table, Accept reserves', async ({ page, shot, server }) => {
   const tx = await server.createTransaction({ amount: '12.34', description: 'Order 1001: coffee beans' });
   const key = tx.transaction_key;
-  const confirmPath = `/frontend/en/wallet/confirm/${key}`;
+  const confirmPath = server.confirmPath(key);
 
   // Not logged in: the login form is shown in place, and posting it comes back here.
   await page.goto(server.page(confirmPath));
@@ -40,11 +42,9 @@ h.test('confirm-accept (en): login in place, the payment table, Accept reserves'
   assert.equal(shown.status, 'waiting');
   assert.equal(shown.type, 'page');
 
-  await page.getByRole('button', { name: 'Accept' }).click();
-  const status = page.getByRole('status');
-  await status.waitFor();
-  assert.match(await status.innerText(), /accepted/i);
-  assert.doesNotMatch(await status.innerText(), /waiting for funds/i);
+  const notice = await answer(page, 'Accept');
+  assert.match(notice, /accepted/i);
+  assert.doesNotMatch(notice, /waiting for funds/i);
   await shot('after accept');
   const reserved = await server.waitForStatus(key, 'reserved');
   assert.equal(reserved.wallet, server.alice.wallet_id);
@@ -53,18 +53,14 @@ h.test('confirm-accept (en): login in place, the payment table, Accept reserves'
 });
 
 h.test('confirm-reject (lt page): Atmesti rejects', async ({ page, shot, server }) => {
-  const tx = await server.createTransaction({ amount: '7.50', description: 'Užsakymas 2002' });
-  const key = tx.transaction_key;
-  const confirmPath = `/frontend/wallet/confirm/${key}`;
-  await login(page, server, server.bob, confirmPath);
+  const key = await loginToConfirm(page, server, server.bob, { lang: 'lt', amount: '7.50', description: 'Užsakymas 2002' });
   assert.equal(await page.locator('html').getAttribute('lang'), 'lt');
   assert.match(await page.locator('table').first().innerText(), /7\.50 EUR/);
   await page.getByRole('button', { name: 'Patvirtinti' }).waitFor();
   await shot('confirmation page lt');
   assert.equal((await server.getTransaction(key)).status, 'waiting');
 
-  await page.getByRole('button', { name: 'Atmesti' }).click();
-  await page.getByRole('status').waitFor();
+  await answer(page, 'Atmesti');
   await shot('after reject');
   await server.waitForStatus(key, 'rejected');
   const balance = await server.balance(server.bob.wallet_id);
@@ -72,41 +68,28 @@ h.test('confirm-reject (lt page): Atmesti rejects', async ({ page, shot, server 
 });
 
 h.test('confirm-reject (en): the notice says rejected', async ({ page, shot, server }) => {
-  const tx = await server.createTransaction({ amount: '3.00', description: 'Order 2003' });
-  const confirmPath = `/frontend/en/wallet/confirm/${tx.transaction_key}`;
-  await login(page, server, server.alice, confirmPath);
-  await page.getByRole('button', { name: 'Reject' }).click();
-  const status = page.getByRole('status');
-  await status.waitFor();
-  assert.match(await status.innerText(), /rejected/i);
+  const key = await loginToConfirm(page, server, server.alice, { amount: '3.00', description: 'Order 2003' });
+  assert.match(await answer(page, 'Reject'), /rejected/i);
   await shot('after reject');
-  await server.waitForStatus(tx.transaction_key, 'rejected');
+  await server.waitForStatus(key, 'rejected');
 });
 
 h.test('confirm (ru page): Russian buttons', async ({ page, shot, server }) => {
-  const tx = await server.createTransaction({ amount: '1.00', description: 'Заказ 3003' });
-  const confirmPath = `/frontend/ru/wallet/confirm/${tx.transaction_key}`;
-  await login(page, server, server.alice, confirmPath);
+  const key = await loginToConfirm(page, server, server.alice, { lang: 'ru', amount: '1.00', description: 'Заказ 3003' });
   assert.equal(await page.locator('html').getAttribute('lang'), 'ru');
   await page.getByRole('button', { name: 'Отклонить' }).waitFor();
   await shot('confirmation page ru');
-  await page.getByRole('button', { name: 'Подтвердить' }).click();
-  await page.getByRole('status').waitFor();
+  await answer(page, 'Подтвердить');
   await shot('after accept ru');
-  await server.waitForStatus(tx.transaction_key, 'reserved');
+  await server.waitForStatus(key, 'reserved');
 });
 
 h.test('confirm-waiting-funds: Accept with too little money waits, a top-up reserves it', async ({ page, shot, server }) => {
   // Bob has 1000.00 EUR; this needs 1500.00.
-  const tx = await server.createTransaction({ amount: '1500.00', description: 'Order 4004: a bicycle' });
-  const key = tx.transaction_key;
-  await login(page, server, server.bob, `/frontend/en/wallet/confirm/${key}`);
+  const key = await loginToConfirm(page, server, server.bob, { amount: '1500.00', description: 'Order 4004: a bicycle' });
   await page.getByRole('heading', { level: 1, name: 'Confirm payment' }).waitFor();
   await shot('confirmation page');
-  await page.getByRole('button', { name: 'Accept' }).click();
-  const status = page.getByRole('status');
-  await status.waitFor();
-  assert.match(await status.innerText(), /waiting for funds/i);
+  assert.match(await answer(page, 'Accept'), /waiting for funds/i);
   await shot('waiting for funds');
   await server.waitForStatus(key, 'waiting_funds');
 
@@ -119,9 +102,7 @@ h.test('confirm-waiting-funds: Accept with too little money waits, a top-up rese
 
 h.test('confirm with redirect_uri: the browser lands on the redirect', async ({ page, shot, server }) => {
   const redirectUri = `${site.url}/shop/return?order=5005`;
-  const tx = await server.createTransaction({ amount: '20.00', description: 'Order 5005', redirectUri });
-  const key = tx.transaction_key;
-  await login(page, server, server.alice, `/frontend/en/wallet/confirm/${key}`);
+  const key = await loginToConfirm(page, server, server.alice, { amount: '20.00', description: 'Order 5005', redirectUri });
   await shot('confirmation page');
   await page.getByRole('button', { name: 'Accept' }).click();
   await page.waitForURL((u) => u.href.startsWith(redirectUri));
@@ -132,7 +113,7 @@ h.test('confirm with redirect_uri: the browser lands on the redirect', async ({ 
 
   // Reject also goes back to the shop.
   const tx2 = await server.createTransaction({ amount: '21.00', description: 'Order 5006', redirectUri: `${site.url}/shop/return?order=5006` });
-  await page.goto(server.page(`/frontend/en/wallet/confirm/${tx2.transaction_key}`));
+  await page.goto(server.page(server.confirmPath(tx2.transaction_key)));
   await page.getByRole('button', { name: 'Reject' }).click();
   await page.waitForURL((u) => u.href.startsWith(`${site.url}/shop/return?order=5006`));
   await shot('landed on redirect after reject');
@@ -140,9 +121,7 @@ h.test('confirm with redirect_uri: the browser lands on the redirect', async ({ 
 });
 
 h.test('confirm CSRF: Accept posted without the csrf field gets 403 and changes nothing', async ({ page, shot, server }) => {
-  const tx = await server.createTransaction({ amount: '6.66', description: 'Order 8008' });
-  const key = tx.transaction_key;
-  await login(page, server, server.alice, `/frontend/en/wallet/confirm/${key}`);
+  const key = await loginToConfirm(page, server, server.alice, { amount: '6.66', description: 'Order 8008' });
   const accept = page.getByRole('button', { name: 'Accept' });
   const form = page.locator('form', { has: accept });
   const refused = await postFormWithoutCsrf(page, form, accept);
@@ -151,8 +130,7 @@ h.test('confirm CSRF: Accept posted without the csrf field gets 403 and changes 
   assert.equal((await server.getTransaction(key)).status, 'waiting');
   // The page itself still works.
   await page.reload();
-  await page.getByRole('button', { name: 'Accept' }).click();
-  await page.getByRole('status').waitFor();
+  await answer(page, 'Accept');
   await shot('accepted after refused post');
   await server.waitForStatus(key, 'reserved');
 });

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import { setup, startSite, login } from '../lib/harness.mjs';
+import { setup, startSite, login, openCheckout, openPopup } from '../lib/harness.mjs';
 
 const h = setup(import.meta.url);
 let site;
@@ -23,10 +23,7 @@ async function waitForMessage(page, key, status) {
 }
 
 h.test('iframe mode: log in and accept inside the iframe, the parent gets the message', async ({ page, shot, server }) => {
-  const tx = await server.createTransaction({ amount: '9.99', description: 'Iframe order 6001' });
-  const key = tx.transaction_key;
-  const src = server.page(`/frontend/en/wallet/confirm/${key}?display=iframe`);
-  await page.goto(`${site.url}/embed?src=${encodeURIComponent(src)}`);
+  const key = await openCheckout(page, site, server, 'iframe', { amount: '9.99', description: 'Iframe order 6001' });
   const frame = page.frameLocator('iframe#walletd');
 
   // Not logged in yet: the login form is shown inside the iframe.
@@ -51,10 +48,7 @@ h.test('iframe mode: log in and accept inside the iframe, the parent gets the me
 h.test('iframe mode with redirect_uri: reject, the message, then the top window goes to the shop', async ({ page, shot, server, t }) => {
   await login(page, server, server.bob, '/frontend/app');
   const redirectUri = `${site.url}/shop/return?order=6002`;
-  const tx = await server.createTransaction({ amount: '4.20', description: 'Iframe order 6002', redirectUri });
-  const key = tx.transaction_key;
-  const src = server.page(`/frontend/en/wallet/confirm/${key}?display=iframe`);
-  await page.goto(`${site.url}/embed?src=${encodeURIComponent(src)}`);
+  const key = await openCheckout(page, site, server, 'iframe', { amount: '4.20', description: 'Iframe order 6002', redirectUri });
   const frame = page.frameLocator('iframe#walletd');
   await frame.getByRole('button', { name: 'Reject' }).waitFor();
   await shot('confirmation in iframe');
@@ -80,14 +74,8 @@ h.test('iframe mode with redirect_uri: reject, the message, then the top window 
 
 h.test('popup mode: accept in the popup, the opener gets the message', async ({ page, shot, server }) => {
   await login(page, server, server.alice, '/frontend/app');
-  const tx = await server.createTransaction({ amount: '2.50', description: 'Popup order 7001' });
-  const key = tx.transaction_key;
-  const src = server.page(`/frontend/en/wallet/confirm/${key}?display=popup`);
-  await page.goto(`${site.url}/opener?src=${encodeURIComponent(src)}`);
-  const [popup] = await Promise.all([
-    page.waitForEvent('popup'),
-    page.getByRole('button', { name: 'Open payment' }).click(),
-  ]);
+  const key = await openCheckout(page, site, server, 'popup', { amount: '2.50', description: 'Popup order 7001' });
+  const popup = await openPopup(page);
   await popup.getByRole('heading', { level: 1, name: 'Confirm payment' }).waitFor();
   await shot('popup confirmation', popup);
   await popup.getByRole('button', { name: 'Accept' }).click();
@@ -102,14 +90,8 @@ h.test('popup mode: accept in the popup, the opener gets the message', async ({ 
 h.test('popup mode with redirect_uri: reject in the popup, the opener goes to the shop', async ({ page, shot, server }) => {
   await login(page, server, server.bob, '/frontend/app');
   const redirectUri = `${site.url}/shop/return?order=7002`;
-  const tx = await server.createTransaction({ amount: '3.30', description: 'Popup order 7002', redirectUri });
-  const key = tx.transaction_key;
-  const src = server.page(`/frontend/en/wallet/confirm/${key}?display=popup`);
-  await page.goto(`${site.url}/opener?src=${encodeURIComponent(src)}`);
-  const [popup] = await Promise.all([
-    page.waitForEvent('popup'),
-    page.getByRole('button', { name: 'Open payment' }).click(),
-  ]);
+  const key = await openCheckout(page, site, server, 'popup', { amount: '3.30', description: 'Popup order 7002', redirectUri });
+  const popup = await openPopup(page);
   await popup.getByRole('button', { name: 'Reject' }).click();
   await page.waitForURL((u) => u.href.startsWith(redirectUri));
   await shot('opener at redirect');
