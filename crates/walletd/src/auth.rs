@@ -10,8 +10,10 @@
 //! that commits nothing (a read, a refusal) records them in a commit of their
 //! own before it is answered, so it cannot be replayed later either.
 
+use crate::caller::{Caller, CallerProject};
 use crate::clock::wall_now;
 use crate::error::ApiError;
+use crate::json::MAX_BODY_BYTES;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -22,10 +24,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use wallet_client::mac::{MacHeader, SignedParts, body_hash, parse_query};
-use wallet_store::{ClientRow, RequestRecord, serve_request};
+use wallet_store::{RequestRecord, serve_request};
 
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Allowed distance between the client's `ts` and our wall clock.
 pub const TIMESTAMP_WINDOW_SECS: i64 = 60;
 
@@ -65,27 +65,6 @@ async fn record_afterwards(
     }
     tx.commit().await?;
     Ok(fresh)
-}
-
-/// The authenticated API client of a request.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    pub client: ClientRow,
-    /// The wallet holder, when the request is signed with her access token (`me` in paths).
-    pub holder: Option<i64>,
-    /// What creating a transaction needs of the client's project, read with its credentials so
-    /// that create does not read it again; `None` for an access token (create then reads it).
-    pub project: Option<CallerProject>,
-}
-
-/// The client's project as authentication read it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CallerProject {
-    /// The project's beneficiary wallet (a project's wallet never changes).
-    pub wallet_id: i64,
-    /// Whether the project limits a transaction's total in some currency: then create reads the
-    /// limits in its own database transaction.
-    pub limited: bool,
 }
 
 /// Host and port as the client signed them: from `Host`, the port defaulting to `default_port`.
@@ -307,18 +286,4 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
         refusal,
         answer,
     })
-}
-
-/// Compares two secrets (admin token, CSRF token) in constant time: both go through the same
-/// keyed MAC and the tags are compared by `verify_slice`, so no early exit tells how much matched.
-pub fn secrets_equal(given: &str, expected: &str) -> bool {
-    use hmac::{KeyInit, Mac};
-    let tag = |v: &str| {
-        let mut m = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"walletd-compare")
-            .expect("any key length");
-        m.update(v.as_bytes());
-        m
-    };
-    let expected_tag = tag(expected).finalize().into_bytes();
-    tag(given).verify_slice(&expected_tag).is_ok()
 }

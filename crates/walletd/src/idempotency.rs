@@ -8,9 +8,10 @@
 //! Client errors (4xx) are stored after the fact (nothing was changed); 5xx are not stored, so a
 //! retry runs again. The same key with a different request is `invalid_request`.
 
-use crate::auth::{Caller, MAX_BODY_BYTES};
+use crate::caller::Caller;
 use crate::clock::wall_now;
 use crate::error::{ApiError, ApiResult};
+use crate::json::MAX_BODY_BYTES;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};

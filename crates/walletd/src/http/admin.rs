@@ -23,7 +23,7 @@ fn check_token(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
                 "admin endpoints need Authorization: Bearer <admin token>".into(),
             )
         })?;
-    if !crate::auth::secrets_equal(given, expected) {
+    if !crate::credentials::secrets_equal(given, expected) {
         return Err(ApiError::Unauthorized("wrong admin token".into()));
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Handlers of `allowance` endpoints.
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json;
 use crate::service::allowances as svc;

@@ -11,7 +11,10 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{auth, idempotency};
 use axum::Router;
+use axum::extract::State;
+use axum::http::header;
 use axum::middleware;
+use axum::response::IntoResponse;
 use axum::routing::{get, put};
 use tower_http::trace::TraceLayer;
 
@@ -109,11 +112,20 @@ pub fn router(state: AppState) -> Router {
             "/admin/v1/sms/inbound",
             axum::routing::post(admin::sms_inbound),
         )
-        .route("/publickey", get(crate::callbacks::public_key))
+        .route("/publickey", get(public_key))
         .merge(crate::web::router())
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `GET /publickey`: the key callbacks are signed with; unauthenticated, outside `/rest/v1`, as the
+/// PHP client fetches it.
+async fn public_key(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        state.callbacks.public_key_pem().to_string(),
+    )
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

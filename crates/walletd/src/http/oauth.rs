@@ -1,6 +1,6 @@
 //! `/oauth/v1/token`: holders' MAC access tokens, requested with the client's credentials.
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::service::tokens::{self as svc, TokenAnswer, TokenRequest};
 use crate::state::AppState;

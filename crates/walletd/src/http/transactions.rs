@@ -1,10 +1,11 @@
 //! Handlers of `transaction` endpoints: parse, call the service, answer JSON.
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json;
+use crate::service::flash;
 use crate::service::tokens::wallet_in_path;
-use crate::service::{flash, reserve, transactions as svc};
+use crate::service::transactions::{self as svc, reserve};
 use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
@@ -170,7 +171,7 @@ pub async fn types(
 ) -> ApiResult<Json<Vec<&'static str>>> {
     key_or_404(&key)?;
     let wallet = wallet_in_path(&state, caller.holder, &wallet).await?;
-    reserve::types(&state, &caller.client, &key, wallet)
+    svc::types(&state, &caller.client, &key, wallet)
         .await
         .map(Json)
 }

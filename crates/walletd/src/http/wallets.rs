@@ -1,6 +1,6 @@
 //! Handlers of `wallet` endpoints.
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::ApiResult;
 use crate::service::tokens::wallet_in_path;
 use crate::service::wallets as svc;

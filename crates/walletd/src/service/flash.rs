@@ -1,8 +1,14 @@
 //! FLASH SMS: the client asks walletd to text the holder (`PUT transaction/{key}/flash/{wallet}`),
 //! the transaction waits with a `correlation_key`, and the holder's answer reserves or rejects it.
 
-use super::reserve::{hold_funds, reservable, selected_prices, try_with_allowance};
-use super::transactions::{begin_change, release_all, view, view_and_notify, wait_for_holder};
+use super::transactions::actor;
+use super::transactions::allowance::covers;
+use super::transactions::hold::{hold_funds, reservable};
+use super::transactions::lock::begin_change;
+use super::transactions::release::{release_all, wait_for_holder};
+use super::transactions::reserve::try_with_allowance;
+use super::transactions::validate::selected_prices;
+use super::transactions::view::{view, view_and_notify};
 use crate::error::{ApiError, ApiResult};
 use crate::sms::Sms;
 use crate::state::AppState;
@@ -56,7 +62,7 @@ pub async fn send(
         && let Some(a) = tx.active_allowance(client.id, wallet_id, now).await?
     {
         let selected = selected_prices(&r.payments, None)?;
-        if super::allowances::covers(&mut tx, &a, &r.payments, &selected, now)
+        if covers(&mut tx, &a, &r.payments, &selected, now)
             .await?
             .is_ok()
         {
@@ -126,7 +132,7 @@ pub async fn send(
     tx.append_event(
         key,
         now,
-        &format!("client:{}", client.mac_id),
+        &actor(client),
         "waiting",
         Some(&format!("flash wallet {wallet_id}")),
     )

@@ -3,8 +3,10 @@
 //! until money arrives) or rejects it. Every change here was made by the holder, not by the
 //! client, so each one fires a callback.
 
-use super::reserve::{hold_funds, reservable, selected_prices};
-use super::transactions::{release_all, view_and_notify, wait_for_holder};
+use super::transactions::hold::{hold_funds, reservable};
+use super::transactions::release::{release_all, wait_for_holder};
+use super::transactions::validate::selected_prices;
+use super::transactions::view::view_and_notify;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use wallet_client::types as wire;
