@@ -11,12 +11,25 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use wallet_client::types::Payment;
 
+use axum::Router;
+use axum::routing::{get, post, put};
+
+/// The `payment` routes (under MAC authentication).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/rest/v1/payment/{id}", get(get_one).delete(cancel))
+        .route("/rest/v1/payment/{id}/freeze", put(freeze))
+        .route("/rest/v1/payment/{id}/finalize", put(finalize))
+        .route("/rest/v1/payment", post(create))
+        .route("/rest/v1/payments", get(search))
+}
+
 fn payment_id(text: &str) -> ApiResult<i64> {
     text.parse()
         .map_err(|_| ApiError::NotFound(format!("payment {text:?} was not found")))
 }
 
-pub async fn get(
+pub async fn get_one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,

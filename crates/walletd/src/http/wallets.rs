@@ -9,6 +9,21 @@ use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use wallet_client::types::{StatementPage, SufficientAmount, Wallet, WalletBalance};
 
+use axum::Router;
+use axum::routing::get;
+
+/// The `wallet` routes (under MAC authentication).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/rest/v1/wallet/{id}", get(wallet))
+        .route("/rest/v1/wallet/{id}/balance", get(balance))
+        .route("/rest/v1/wallet/{id}/statements", get(statements))
+        .route(
+            "/rest/v1/wallet/{id}/sufficient-amount",
+            get(sufficient_amount),
+        )
+}
+
 pub async fn wallet(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

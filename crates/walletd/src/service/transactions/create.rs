@@ -3,7 +3,7 @@
 
 use super::events::actor;
 use super::lock::lock_own;
-use super::validate::{self, MAX_PAYMENTS, check_uri, draft_payment, prefix_error};
+use super::validate::{self, draft_payment, prefix_error};
 use super::view::view;
 use crate::caller::Caller;
 use crate::clock::wall_millis;
@@ -12,7 +12,7 @@ use crate::render;
 use crate::state::AppState;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use wallet_client::types::{self as wire, AllowanceRef, CallbackUri, NewTransaction, PaymentRef};
+use wallet_client::types::{self as wire, AllowanceRef, NewTransaction, PaymentRef};
 use wallet_core::keys::new_transaction_key;
 use wallet_core::money::Currency;
 use wallet_core::reserve::ReserveSpec;
@@ -38,68 +38,65 @@ pub(crate) async fn create_unanswered(
 ) -> ApiResult<(Tx, wire::Transaction)> {
     let client = &caller.client;
     let now = state.now();
-    if req.payments.is_empty() && req.allowance.is_none() {
-        return Err(ApiError::invalid(
-            "payments is required (a non-empty array of payments or payment ids) unless an allowance is given",
-        ));
-    }
-    let restrictions = req
-        .restrictions
-        .as_ref()
-        .map(validate::validate_restrictions)
-        .transpose()?;
-    if req.payments.len() > MAX_PAYMENTS {
-        return Err(ApiError::invalid(format!(
-            "a transaction groups at most {MAX_PAYMENTS} payments"
-        )));
-    }
-    let nested = req.reserve.as_ref();
-    let reserve = ReserveSpec::from_request(
-        nested.and_then(|r| r.for_seconds),
-        nested.and_then(|r| r.until),
-        nested.is_some(),
-        req.reserve_for,
-        req.reserve_until,
-        now,
-    )?;
-    check_uri("redirect_uri", &req.redirect_uri)?;
-    let (callback_uri, callbacks_disabled) = match &req.callback_uri {
-        None => (None, false),
-        Some(CallbackUri::Disabled) => (None, true),
-        Some(CallbackUri::Uri(u)) => {
-            check_uri("callback_uri", &Some(u.clone()))?;
-            (Some(u.clone()), false)
-        }
-    };
-    if let Some(user) = &req.user
-        && !user.get("email").is_some_and(Value::is_string)
-    {
-        return Err(ApiError::invalid(
-            "user must be an object with a string email",
-        ));
-    }
-    if req.inquiries.as_ref().is_some_and(|i| !i.is_array()) {
-        return Err(ApiError::invalid("inquiries must be an array"));
-    }
-    let auto_confirm = req.auto_confirm.unwrap_or(false);
-
+    let terms = validate::transaction_terms(&req, now)?;
     let mut tx = state.store.write().await?;
-    // The project as authentication read it, unless it has limits to read here.
-    let (project_wallet_id, limits) = match caller.project {
-        Some(p) if !p.limited => (p.wallet_id, Vec::new()),
-        _ => {
-            let (project, limits) = tx
-                .project_with_limits(client.project_id)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::Internal(anyhow::anyhow!("client {} has no project", client.id))
-                })?;
-            (project.wallet_id, limits)
-        }
+    let (project_wallet_id, limits) = project_of(&mut tx, caller).await?;
+    let row = new_row(&req, terms, client, now);
+    let key = &row.key;
+    let written = write_payments(&mut tx, &req.payments, &row, client, project_wallet_id).await?;
+    if let Some(a) = &req.allowance {
+        attach(&mut tx, client, key, a, now).await?;
+    }
+    let only_allowance_or_payments = req.allowance.is_none() || req.payments.is_empty();
+    if row.auto_confirm && !(written.all_explicit && only_allowance_or_payments) {
+        return Err(ApiError::invalid(
+            "auto_confirm is only available for a transaction of only an allowance, or of only payments that name their beneficiary",
+        ));
+    }
+    // The payments as written; read back only if some were regrouped.
+    let payments = match written.regrouped {
+        false => written.rows,
+        true => tx.payments_of(key).await?,
     };
-    let key = new_transaction_key(wall_millis());
-    let row = TransactionRow {
-        key: key.clone(),
+    check_project_limits(&limits, &payments)?;
+    tx.append_event(key, now, &actor(client), "created", None)
+        .await?;
+    // The rows just written, not read back: only an attached allowance is.
+    let allowance = match &req.allowance {
+        Some(_) => tx.allowance_of(key).await?,
+        None => None,
+    };
+    let view = render::transaction(&row, &payments, allowance.as_ref());
+    Ok((tx, view))
+}
+
+/// The project's wallet (where payments go by default) and its limits per transaction: as
+/// authentication read them, unless the project has limits, which are read here.
+async fn project_of(tx: &mut Tx, caller: &Caller) -> ApiResult<(i64, Vec<(Currency, i64)>)> {
+    if let Some(p) = caller.project
+        && !p.limited
+    {
+        return Ok((p.wallet_id, Vec::new()));
+    }
+    let client = &caller.client;
+    let (project, limits) = tx
+        .project_with_limits(client.project_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("client {} has no project", client.id))
+        })?;
+    Ok((project.wallet_id, limits))
+}
+
+/// The row of a new transaction as the request and its checked terms make it.
+fn new_row(
+    req: &NewTransaction,
+    terms: validate::NewTransactionTerms,
+    client: &ClientRow,
+    now: i64,
+) -> TransactionRow {
+    TransactionRow {
+        key: new_transaction_key(wall_millis()),
         project_id: client.project_id,
         client_id: client.id,
         status: TransactionStatus::New,
@@ -107,28 +104,49 @@ pub(crate) async fn create_unanswered(
         wallet_id: None,
         created_at: now,
         confirmed_at: None,
-        reserve,
+        reserve: terms.reserve,
         reserved_until: None,
         use_allowance: req.use_allowance.unwrap_or(true),
         suggest_allowance: req.suggest_allowance.unwrap_or(false),
-        auto_confirm,
+        auto_confirm: terms.auto_confirm,
         redirect_uri: req.redirect_uri.clone(),
-        callback_uri,
-        callbacks_disabled,
+        callback_uri: terms.callback_uri,
+        callbacks_disabled: terms.callbacks_disabled,
         user_json: req.user.as_ref().map(Value::to_string),
         inquiries_json: req.inquiries.as_ref().map(Value::to_string),
-        restrictions_json: restrictions.map(|r| r.to_string()),
+        restrictions_json: terms.restrictions.map(|r| r.to_string()),
         correlation_key: None,
-    };
+    }
+}
+
+/// The payments of a new transaction, as [`write_payments`] left them.
+struct WrittenPayments {
+    /// The inline payments as inserted, in order (without the regrouped ones).
+    rows: Vec<PaymentRow>,
+    /// Some payments were existing ones, moved in: the transaction's payments must be read back.
+    regrouped: bool,
+    /// Every payment names its beneficiary (what `auto_confirm` needs).
+    all_explicit: bool,
+}
+
+/// Writes transaction `t` and its payments: inline ones inserted, existing ones moved in.
+async fn write_payments(
+    tx: &mut Tx,
+    payments: &[PaymentRef],
+    t: &TransactionRow,
+    client: &ClientRow,
+    project_wallet_id: i64,
+) -> ApiResult<WrittenPayments> {
+    let (key, now) = (&t.key, t.created_at);
     let mut all_explicit = true;
     // New payments wait in `drafts` until a regrouped one or the end: the transaction's row
     // and the first of them are one statement (PostgreSQL), and their ids follow the request.
     let mut new_rows = NewRows::default();
     let mut regrouped = false;
-    for (i, p) in req.payments.iter().enumerate() {
+    for (i, p) in payments.iter().enumerate() {
         match p {
             PaymentRef::New(p) => {
-                let draft = draft_payment(p, &key, client.project_id, project_wallet_id, now)
+                let draft = draft_payment(p, key, client.project_id, project_wallet_id, now)
                     .map_err(|e| prefix_error(e, &format!("payments[{i}]: ")))?;
                 // The project's own wallet exists (a foreign key); a named one may not.
                 if draft.explicit_beneficiary
@@ -143,36 +161,18 @@ pub(crate) async fn create_unanswered(
                 new_rows.drafts.push(draft.row);
             }
             PaymentRef::Id(id) => {
-                new_rows.insert(&mut tx, &row, now).await?;
-                all_explicit &= regroup_payment(&mut tx, *id, &key, client, now).await?;
+                new_rows.insert(tx, t, now).await?;
+                all_explicit &= regroup_payment(tx, *id, key, client, now).await?;
                 regrouped = true;
             }
         }
     }
-    new_rows.insert(&mut tx, &row, now).await?;
-    if let Some(a) = &req.allowance {
-        attach(&mut tx, client, &key, a, now).await?;
-    }
-    if auto_confirm && !(all_explicit && (req.allowance.is_none() || req.payments.is_empty())) {
-        return Err(ApiError::invalid(
-            "auto_confirm is only available for a transaction of only an allowance, or of only payments that name their beneficiary",
-        ));
-    }
-    // The payments as written; read back only if some were regrouped.
-    let payments = match regrouped {
-        false => new_rows.written,
-        true => tx.payments_of(&key).await?,
-    };
-    check_project_limits(&limits, &payments)?;
-    tx.append_event(&key, now, &actor(client), "created", None)
-        .await?;
-    // The rows just written, not read back: only an attached allowance is.
-    let allowance = match &req.allowance {
-        Some(_) => tx.allowance_of(&key).await?,
-        None => None,
-    };
-    let view = render::transaction(&row, &payments, allowance.as_ref());
-    Ok((tx, view))
+    new_rows.insert(tx, t, now).await?;
+    Ok(WrittenPayments {
+        rows: new_rows.written,
+        regrouped,
+        all_explicit,
+    })
 }
 
 /// The new payments of a transaction being created, as they are inserted.
@@ -371,9 +371,35 @@ pub async fn renew(
         ..old.clone()
     };
     tx.insert_transaction(&row, now).await?;
-    for p in tx.payments_of(key).await? {
+    copy_contents(&mut tx, key, &new_key, client, now).await?;
+    let actor = actor(client);
+    tx.append_event(key, now, &actor, "renewed", Some(&new_key))
+        .await?;
+    tx.append_event(
+        &new_key,
+        now,
+        &actor,
+        "created",
+        Some(&format!("renewal of {key}")),
+    )
+    .await?;
+    let view = view(&mut tx, &new_key).await?;
+    crate::idempotency::commit_answer(tx, &view).await?;
+    Ok(view)
+}
+
+/// Copies the payments and the allowance of transaction `old_key` into the renewal `new_key`,
+/// as new ones (a freeze whose end has passed is dropped).
+async fn copy_contents(
+    tx: &mut Tx,
+    old_key: &str,
+    new_key: &str,
+    client: &ClientRow,
+    now: i64,
+) -> ApiResult<()> {
+    for p in tx.payments_of(old_key).await? {
         let copy = NewPaymentRow {
-            transaction_key: new_key.clone(),
+            transaction_key: new_key.to_string(),
             project_id: p.project_id,
             price: p.price,
             currency: p.currency,
@@ -393,9 +419,9 @@ pub async fn renew(
         };
         tx.insert_payment(&copy).await?;
     }
-    if let Some(a) = tx.allowance_of(key).await? {
+    if let Some(a) = tx.allowance_of(old_key).await? {
         let copy = wallet_store::NewAllowanceRow {
-            transaction_key: new_key.clone(),
+            transaction_key: new_key.to_string(),
             project_id: a.project_id,
             client_id: client.id,
             optional: a.optional,
@@ -409,18 +435,5 @@ pub async fn renew(
         };
         tx.insert_allowance(&copy).await?;
     }
-    let actor = actor(client);
-    tx.append_event(key, now, &actor, "renewed", Some(&new_key))
-        .await?;
-    tx.append_event(
-        &new_key,
-        now,
-        &actor,
-        "created",
-        Some(&format!("renewal of {key}")),
-    )
-    .await?;
-    let view = view(&mut tx, &new_key).await?;
-    crate::idempotency::commit_answer(tx, &view).await?;
-    Ok(view)
+    Ok(())
 }

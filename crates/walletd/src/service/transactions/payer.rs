@@ -64,6 +64,19 @@ pub(crate) async fn check(
             )));
         }
     }
+    check_limits(tx, payer_row, payments, selected, now).await
+}
+
+/// `restriction_limits_exceeded` or `limits_exceeded` when the payer's spending limits in a
+/// currency of the payments do not leave room for the `selected` prices.
+async fn check_limits(
+    tx: &mut Tx,
+    payer_row: &PayerRow,
+    payments: &[PaymentRow],
+    selected: &[i64],
+    now: i64,
+) -> ApiResult<()> {
+    let payer = &payer_row.wallet;
     let mut totals: BTreeMap<Currency, i64> = BTreeMap::new();
     for (p, amount) in payments.iter().zip(selected) {
         *totals.entry(p.currency).or_default() += amount;

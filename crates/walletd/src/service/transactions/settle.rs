@@ -14,6 +14,7 @@ use crate::state::AppState;
 use std::collections::BTreeMap;
 use wallet_client::types::{self as wire, ConfirmPrices};
 use wallet_core::PaymentStatus;
+use wallet_core::payment::FreezeSpec;
 use wallet_core::status::Event;
 use wallet_store::{ClientRow, PaymentChange, PaymentRow, TransactionRow, TransactionState, Tx};
 
@@ -79,28 +80,7 @@ pub(crate) async fn settle(
             .wallet_account(p.beneficiary_wallet_id, p.currency)
             .await?;
         if let Some(freeze) = freeze_of(p) {
-            if !tx.reduce_hold(hold, amount).await? {
-                return Err(ApiError::Internal(anyhow::anyhow!(
-                    "hold {hold} of payment {} is not active",
-                    p.id
-                )));
-            }
-            tx.add_incoming(beneficiary, amount).await?;
-            let freeze_until = Some(freeze.ends_at(now));
-            tx.set_freeze_until(p.id, freeze_until).await?;
-            let change = PaymentChange {
-                id: p.id,
-                status: PaymentStatus::Confirmed,
-                price: amount,
-                payer_wallet_id: p.payer_wallet_id,
-                hold_id: p.hold_id,
-                confirmed_at: Some(now),
-            };
-            let frozen = PaymentRow {
-                freeze_until,
-                ..p.clone()
-            };
-            changes.push((frozen, change));
+            changes.push(freeze_confirmed(tx, p, hold, beneficiary, amount, freeze, now).await?);
             continue;
         }
         // The hold as reserve placed it: on the payer's account, of the payment's price then.
@@ -169,4 +149,39 @@ pub(crate) async fn revoke_locked(
     tx.append_event(&t.key, now, actor, to.as_str(), None)
         .await?;
     Ok(())
+}
+
+/// Confirms frozen payment `p` at `amount`: its hold stays on the payer (reduced to `amount`),
+/// and the beneficiary sees the money as incoming until the freeze ends.
+async fn freeze_confirmed(
+    tx: &mut Tx,
+    p: &PaymentRow,
+    hold: i64,
+    beneficiary: i64,
+    amount: i64,
+    freeze: FreezeSpec,
+    now: i64,
+) -> ApiResult<(PaymentRow, PaymentChange)> {
+    if !tx.reduce_hold(hold, amount).await? {
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "hold {hold} of payment {} is not active",
+            p.id
+        )));
+    }
+    tx.add_incoming(beneficiary, amount).await?;
+    let freeze_until = Some(freeze.ends_at(now));
+    tx.set_freeze_until(p.id, freeze_until).await?;
+    let change = PaymentChange {
+        id: p.id,
+        status: PaymentStatus::Confirmed,
+        price: amount,
+        payer_wallet_id: p.payer_wallet_id,
+        hold_id: p.hold_id,
+        confirmed_at: Some(now),
+    };
+    let frozen = PaymentRow {
+        freeze_until,
+        ..p.clone()
+    };
+    Ok((frozen, change))
 }

@@ -6,10 +6,11 @@
 use crate::error::{ApiError, ApiResult};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use wallet_client::types::{NewAllowance, NewPayment};
+use wallet_client::types::{CallbackUri, NewAllowance, NewPayment, NewTransaction};
 use wallet_core::allowance::{Terms, WindowLimit};
 use wallet_core::money::{Currency, parse_decimal};
 use wallet_core::payment::{FreezeSpec, PriceRules, reduce_price, select_price};
+use wallet_core::reserve::ReserveSpec;
 use wallet_store::{ClientRow, NewAllowanceRow, NewPaymentRow, PaymentRow};
 
 /// Most payments one transaction may group.
@@ -30,7 +31,7 @@ fn check_text(field: &str, value: &Option<String>) -> ApiResult<()> {
     }
 }
 
-pub(super) fn check_uri(field: &str, value: &Option<String>) -> ApiResult<()> {
+fn check_uri(field: &str, value: &Option<String>) -> ApiResult<()> {
     check_text(field, value)?;
     match value {
         Some(v) if !(v.starts_with("http://") || v.starts_with("https://")) => {
@@ -62,6 +63,71 @@ fn requested_amount(
         return Err(ApiError::invalid("price must be positive"));
     }
     Ok(amount)
+}
+
+/// What `POST transaction` decides of the new transaction's row, checked.
+pub(super) struct NewTransactionTerms {
+    pub(super) reserve: ReserveSpec,
+    pub(super) callback_uri: Option<String>,
+    /// `callback_uri: false`.
+    pub(super) callbacks_disabled: bool,
+    pub(super) restrictions: Option<Value>,
+    pub(super) auto_confirm: bool,
+}
+
+/// Checks the transaction-level fields of `POST transaction` (payments and the allowance are
+/// checked as they are written).
+pub(super) fn transaction_terms(req: &NewTransaction, now: i64) -> ApiResult<NewTransactionTerms> {
+    if req.payments.is_empty() && req.allowance.is_none() {
+        return Err(ApiError::invalid(
+            "payments is required (a non-empty array of payments or payment ids) unless an allowance is given",
+        ));
+    }
+    let restrictions = req
+        .restrictions
+        .as_ref()
+        .map(validate_restrictions)
+        .transpose()?;
+    if req.payments.len() > MAX_PAYMENTS {
+        return Err(ApiError::invalid(format!(
+            "a transaction groups at most {MAX_PAYMENTS} payments"
+        )));
+    }
+    let nested = req.reserve.as_ref();
+    let reserve = ReserveSpec::from_request(
+        nested.and_then(|r| r.for_seconds),
+        nested.and_then(|r| r.until),
+        nested.is_some(),
+        req.reserve_for,
+        req.reserve_until,
+        now,
+    )?;
+    check_uri("redirect_uri", &req.redirect_uri)?;
+    let (callback_uri, callbacks_disabled) = match &req.callback_uri {
+        None => (None, false),
+        Some(CallbackUri::Disabled) => (None, true),
+        Some(CallbackUri::Uri(u)) => {
+            check_uri("callback_uri", &Some(u.clone()))?;
+            (Some(u.clone()), false)
+        }
+    };
+    if let Some(user) = &req.user
+        && !user.get("email").is_some_and(Value::is_string)
+    {
+        return Err(ApiError::invalid(
+            "user must be an object with a string email",
+        ));
+    }
+    if req.inquiries.as_ref().is_some_and(|i| !i.is_array()) {
+        return Err(ApiError::invalid("inquiries must be an array"));
+    }
+    Ok(NewTransactionTerms {
+        reserve,
+        callback_uri,
+        callbacks_disabled,
+        restrictions,
+        auto_confirm: req.auto_confirm.unwrap_or(false),
+    })
 }
 
 /// A validated inline payment, before it has an id.
