@@ -88,13 +88,6 @@ async fn create_reserve_confirm_moves_the_money(app: TestApp) {
 }
 on_both!(create_reserve_confirm_moves_the_money);
 
-impl TestApp {
-    pub fn clock_now(&self) -> i64 {
-        use walletd::clock::Clock;
-        self.clock.now()
-    }
-}
-
 async fn the_guides_code_alias_and_scanned_prefixes_work(app: TestApp) {
     let t = app.create(1000).await;
     let code = app.code(app.alice()).await;
