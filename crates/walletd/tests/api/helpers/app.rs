@@ -91,11 +91,20 @@ impl TestApp {
         self.clock.now()
     }
 
+    /// Another client of the demo project, granted `grants`.
+    pub async fn another_client(&self, grants: &str) -> Client {
+        self.client_of(self.demo.project_id, grants).await
+    }
+
     /// A client of another project (with `grants`): it must see none of this project's objects.
     pub async fn stranger(&self, grants: &str) -> Client {
         let name = format!("other-{}", wallet_core::keys::random_base62(6));
         let other = admin::create_project(&self.state, &name).await.unwrap();
-        let creds = admin::create_client(&self.state, other.project_id, grants)
+        self.client_of(other.project_id, grants).await
+    }
+
+    async fn client_of(&self, project: i64, grants: &str) -> Client {
+        let creds = admin::create_client(&self.state, project, grants)
             .await
             .unwrap();
         Client::new(&self.base_url, &creds.mac_id, &creds.mac_secret).unwrap()

@@ -1,10 +1,15 @@
-//! The steps the tests' stories are made of: a transaction of one payment, a fresh reservation
-//! code, a wallet's balance.
+//! The steps the tests' stories are made of: a transaction of one payment, reserved with a fresh
+//! reservation code and confirmed; a wallet funded and its balance read; the audit trail read.
 
 use super::app::TestApp;
-use wallet_client::types::{NewPayment, NewTransaction, PaymentRef, Transaction};
-use walletd::service::admin;
+use super::http::code_of;
+use wallet_client::types::{
+    NewPayment, NewTransaction, PaymentRef, Reserve, Transaction, TransactionStatus,
+};
+use wallet_store::HolderUpdate;
+use walletd::service::{admin, operator};
 
+/// A transaction of one EUR payment of `cents` ("Cash withdrawal").
 pub fn one_payment(cents: i64) -> NewTransaction {
     NewTransaction {
         payments: vec![PaymentRef::New(Box::new(NewPayment {
@@ -17,6 +22,15 @@ pub fn one_payment(cents: i64) -> NewTransaction {
     }
 }
 
+/// `req`, reserved for `seconds` once reserved (`reserve.for`).
+pub fn reserved_for(mut req: NewTransaction, seconds: i64) -> NewTransaction {
+    req.reserve = Some(Reserve {
+        for_seconds: Some(seconds),
+        until: None,
+    });
+    req
+}
+
 impl TestApp {
     /// A fresh reservation code for `wallet`.
     pub async fn code(&self, wallet: i64) -> String {
@@ -26,19 +40,12 @@ impl TestApp {
             .reservation_code
     }
 
+    /// A fresh reservation code for `wallet` that pays at most `max` (e.g. "10.00") EUR.
     pub async fn code_with_max(&self, wallet: i64, max: &str) -> String {
         admin::issue_code(&self.state, wallet, Some(max), "EUR", None)
             .await
             .unwrap()
             .reservation_code
-    }
-
-    /// Creates a transaction of one EUR payment of `cents`.
-    pub async fn create(&self, cents: i64) -> Transaction {
-        self.client
-            .create_transaction(&one_payment(cents))
-            .await
-            .expect("create")
     }
 
     /// Available and reserved EUR of a wallet, in cents.
@@ -47,5 +54,91 @@ impl TestApp {
         b.get("EUR")
             .map(|b| (b.at_disposal, b.reserved))
             .unwrap_or((0, 0))
+    }
+
+    /// Adds `amount` (e.g. "20.00") EUR to `wallet` from the top-up source.
+    pub async fn top_up(&self, wallet: i64, amount: &str) {
+        admin::top_up(&self.state, wallet, amount, "EUR")
+            .await
+            .unwrap();
+    }
+
+    /// Creates a transaction of one EUR payment of `cents`.
+    pub async fn create(&self, cents: i64) -> Transaction {
+        self.create_with(&one_payment(cents)).await
+    }
+
+    /// Creates the transaction `req`, which must be accepted.
+    pub async fn create_with(&self, req: &NewTransaction) -> Transaction {
+        self.client.create_transaction(req).await.expect("create")
+    }
+
+    /// Reserves transaction `key` with a fresh code of `wallet`, which must work.
+    pub async fn reserve(&self, key: &str, wallet: i64) -> Transaction {
+        let code = self.code(wallet).await;
+        self.reserve_with(key, &code).await
+    }
+
+    /// Reserves transaction `key` with `code`, which must work.
+    pub async fn reserve_with(&self, key: &str, code: &str) -> Transaction {
+        self.client
+            .reserve_with_code(key, code, None)
+            .await
+            .expect("reserve")
+    }
+
+    /// The error code of reserving transaction `key` with a fresh code of `wallet`.
+    pub async fn reserve_error(&self, key: &str, wallet: i64) -> String {
+        let code = self.code(wallet).await;
+        self.reserve_error_with(key, &code).await
+    }
+
+    /// The error code of reserving transaction `key` with `code`.
+    pub async fn reserve_error_with(&self, key: &str, code: &str) -> String {
+        code_of(self.client.reserve_with_code(key, code, None).await)
+    }
+
+    /// A transaction of one payment of `cents`, reserved with a code of alice's.
+    pub async fn reserved(&self, cents: i64) -> Transaction {
+        self.reserved_with(&one_payment(cents)).await
+    }
+
+    /// The transaction `req`, created and reserved with a code of alice's.
+    pub async fn reserved_with(&self, req: &NewTransaction) -> Transaction {
+        let t = self.create_with(req).await;
+        self.reserve(&t.transaction_key, self.alice()).await
+    }
+
+    /// Confirms transaction `key` at its reserved prices, which must work.
+    pub async fn confirm(&self, key: &str) -> Transaction {
+        self.client
+            .confirm_transaction(key, None)
+            .await
+            .expect("confirm")
+    }
+
+    /// Revokes transaction `key` (deletes it if new, releases its hold if reserved), which must
+    /// work.
+    pub async fn revoke(&self, key: &str) -> Transaction {
+        self.client.revoke_transaction(key).await.expect("revoke")
+    }
+
+    /// The status of transaction `key`, as the client reads it.
+    pub async fn status(&self, key: &str) -> TransactionStatus {
+        self.client.get_transaction(key).await.unwrap().status
+    }
+
+    /// The audit trail of transaction `key`: `(at, actor, event, details)`.
+    pub async fn events(&self, key: &str) -> Vec<(i64, String, String, Option<String>)> {
+        walletd::service::transactions::events(&self.state, key)
+            .await
+            .unwrap()
+    }
+
+    /// Sets what the operator knows of demo holder number `user` (0: alice, 1: bob).
+    pub async fn set_holder(&self, user: usize, update: HolderUpdate) {
+        operator::set_holder(&self.state, self.demo.users[user].user_id, update)
+            .await
+            .unwrap();
     }
 }
