@@ -110,6 +110,11 @@ impl TestApp {
         Client::new(&self.base_url, &creds.mac_id, &creds.mac_secret).unwrap()
     }
 
+    /// Runs the sweeper once now, as its timer would.
+    pub async fn sweep(&self) {
+        walletd::jobs::sweep_once(&self.state).await.unwrap();
+    }
+
     /// Asserts the ledger invariants over the whole database.
     pub async fn assert_ledger_sound(&self) {
         let mut tx = self.state.store.read().await.unwrap();

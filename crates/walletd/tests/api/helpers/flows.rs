@@ -1,13 +1,20 @@
 //! The steps the tests' stories are made of: a transaction of one payment, reserved with a fresh
-//! reservation code and confirmed; a wallet funded and its balance read; the audit trail read.
+//! reservation code and confirmed; a wallet funded and its balance read; a holder's PIN accepting
+//! an allowance; a FLASH SMS sent; the audit trail and the callback outbox read.
 
 use super::app::TestApp;
-use super::http::code_of;
+use super::http::{call, code_of};
+use serde_json::{Value, json};
+use wallet_client::Method;
 use wallet_client::types::{
-    NewPayment, NewTransaction, PaymentRef, Reserve, Transaction, TransactionStatus,
+    CallbackUri, NewPayment, NewTransaction, PaymentRef, Reserve, Transaction, TransactionStatus,
 };
-use wallet_store::HolderUpdate;
+use wallet_store::{CallbackFilter, HolderUpdate};
+use walletd::callbacks::CallbackView;
 use walletd::service::{admin, operator};
+
+/// A callback URI where nothing listens: callbacks are queued, and never delivered.
+pub const NOWHERE: &str = "http://127.0.0.1:9/callback";
 
 /// A transaction of one EUR payment of `cents` ("Cash withdrawal").
 pub fn one_payment(cents: i64) -> NewTransaction {
@@ -28,6 +35,12 @@ pub fn reserved_for(mut req: NewTransaction, seconds: i64) -> NewTransaction {
         for_seconds: Some(seconds),
         until: None,
     });
+    req
+}
+
+/// `req`, with its callbacks sent to `uri`.
+pub fn calling_back(mut req: NewTransaction, uri: &str) -> NewTransaction {
+    req.callback_uri = Some(CallbackUri::Uri(uri.into()));
     req
 }
 
@@ -123,6 +136,12 @@ impl TestApp {
         self.client.revoke_transaction(key).await.expect("revoke")
     }
 
+    /// A transaction of one payment of `cents` from alice, reserved and confirmed.
+    pub async fn confirmed(&self, cents: i64) -> Transaction {
+        let t = self.reserved(cents).await;
+        self.confirm(&t.transaction_key).await
+    }
+
     /// The status of transaction `key`, as the client reads it.
     pub async fn status(&self, key: &str) -> TransactionStatus {
         self.client.get_transaction(key).await.unwrap().status
@@ -135,10 +154,80 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The callbacks queued for transaction `key`, newest first.
+    pub async fn callbacks_of(&self, key: &str) -> Vec<CallbackView> {
+        let filter = CallbackFilter {
+            undelivered: false,
+            transaction_key: Some(key.to_string()),
+        };
+        walletd::callbacks::list(&self.state, &filter, 100)
+            .await
+            .unwrap()
+    }
+
     /// Sets what the operator knows of demo holder number `user` (0: alice, 1: bob).
     pub async fn set_holder(&self, user: usize, update: HolderUpdate) {
         operator::set_holder(&self.state, self.demo.users[user].user_id, update)
             .await
             .unwrap();
+    }
+
+    /// `GET transaction/{key}/type/{wallet}`: the ways `wallet` may authorise `key`.
+    pub async fn types(&self, key: &str, wallet: i64) -> Value {
+        call(
+            &self.client,
+            Method::GET,
+            &format!("transaction/{key}/type/{wallet}"),
+            None,
+        )
+        .await
+    }
+
+    /// `PUT transaction/{key}/flash/{wallet}`: a FLASH SMS to `wallet`'s holder.
+    pub async fn flash(&self, key: &str, wallet: i64) -> Result<Value, wallet_client::Error> {
+        self.client
+            .request_json(
+                Method::PUT,
+                &format!("transaction/{key}/flash/{wallet}"),
+                None,
+            )
+            .await
+    }
+
+    /// The transaction `req`, created and sent to alice by FLASH SMS, waiting for her answer:
+    /// `(key, correlation key)`.
+    pub async fn flashed_to_alice(&self, req: &NewTransaction) -> (String, String) {
+        let key = self.create_with(req).await.transaction_key;
+        let w = self.flash(&key, self.alice()).await.unwrap();
+        assert_eq!(w["status"], "waiting");
+        (key, w["correlation_key"].as_str().unwrap().to_string())
+    }
+
+    /// `PUT transaction/{key}/reserve/{wallet}` with `wallet`'s holder's PIN, which must work.
+    pub async fn reserve_by_pin(&self, key: &str, wallet: i64, pin: &str) -> Value {
+        call(
+            &self.client,
+            Method::PUT,
+            &format!("transaction/{key}/reserve/{wallet}"),
+            Some(json!({"pin": pin})),
+        )
+        .await
+    }
+
+    /// Creates `allowance`, has `wallet`'s holder accept it with her PIN, and confirms it: active.
+    /// Returns the allowance's id.
+    pub async fn activate_allowance(&self, wallet: i64, pin: &str, allowance: Value) -> i64 {
+        let a = call(&self.client, Method::POST, "allowance", Some(allowance)).await;
+        let key = a["transaction_key"].as_str().unwrap();
+        self.reserve_by_pin(key, wallet, pin).await;
+        let t = call(
+            &self.client,
+            Method::PUT,
+            &format!("transaction/{key}/confirm"),
+            None,
+        )
+        .await;
+        assert_eq!(t["status"], "confirmed");
+        a["id"].as_i64().unwrap()
     }
 }
