@@ -91,6 +91,16 @@ impl TestApp {
         self.clock.now()
     }
 
+    /// The demo client's SDK on another base URL (a proxy, a second server).
+    pub fn client_at(&self, base_url: &str) -> Client {
+        Client::new(
+            base_url,
+            &self.demo.client.mac_id,
+            &self.demo.client.mac_secret,
+        )
+        .unwrap()
+    }
+
     /// Another client of the demo project, granted `grants`.
     pub async fn another_client(&self, grants: &str) -> Client {
         self.client_of(self.demo.project_id, grants).await
