@@ -240,9 +240,7 @@ on_both!(unknown_routes_and_methods_answer_json);
 
 #[tokio::test]
 async fn too_many_requests_are_rate_limited() {
-    crate::helpers::RATE_LIMIT.with(|l| l.set(5));
-    let app = crate::helpers::spawn_app(wallet_store::Backend::Sqlite).await;
-    crate::helpers::RATE_LIMIT.with(|l| l.set(10_000));
+    let app = crate::helpers::spawn_rate_limited_app(5).await;
     let mut codes = Vec::new();
     // Twelve requests: even if a minute boundary falls among them, one window holds six or more.
     for _ in 0..12 {

@@ -168,9 +168,7 @@ on_both!(project_limit_violation_on_create);
 #[tokio::test]
 async fn too_many_invalid_requests_are_rate_limited() {
     // A limit of 50 requests a minute allows 5 invalid ones.
-    crate::helpers::RATE_LIMIT.with(|l| l.set(50));
-    let app = crate::helpers::spawn_app(wallet_store::Backend::Sqlite).await;
-    crate::helpers::RATE_LIMIT.with(|l| l.set(10_000));
+    let app = crate::helpers::spawn_rate_limited_app(50).await;
     assert_eq!(walletd::auth::invalid_limit(50), 5);
     let unknown = "/rest/v1/transaction/NoSuchKey1";
     let balance = format!("/rest/v1/wallet/{}/balance", app.alice());

@@ -1,5 +1,7 @@
-//! `spawn_app`: a walletd on a fresh database and a random port, with a clock tests can move.
+//! `spawn_app`: a walletd on a fresh database and a random port, with a clock tests can move;
+//! other servers on a database; and the `walletd` command line run as a separate process.
 
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 use wallet_client::Client;
@@ -17,7 +19,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub demo: Demo,
     pub client: Client,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    _server: RunningServer,
 }
 
 /// Generates one test per backend from an `async fn(TestApp)`.
@@ -38,11 +40,12 @@ macro_rules! on_both {
     };
 }
 
-pub async fn spawn_app(backend: Backend) -> TestApp {
-    let database = wallet_store::testing::fresh_database(backend).await;
-    let config = ServerConfig {
+/// How a test server runs on `database`: a random port, a sweeper every 100 ms, callback retries
+/// after 50 ms, no admin endpoint, and the rate limit of [`RATE_LIMIT`].
+pub fn test_config(database: &str) -> ServerConfig {
+    ServerConfig {
         listen: "127.0.0.1:0".into(),
-        database: database.clone(),
+        database: database.into(),
         sweep_interval: Duration::from_millis(100),
         default_port: 80,
         callback_retry_base: Duration::from_millis(50),
@@ -50,30 +53,64 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         admin_token: None,
         rate_limit_per_minute: rate_limit(),
         postgres_pool: wallet_store::DEFAULT_POSTGRES_POOL,
-    };
-    let clock = ManualClock::default();
-    let server = Server::build(&config, Arc::new(clock.clone()))
+    }
+}
+
+/// A server running in a task of its own until it is stopped (or dropped).
+pub struct RunningServer {
+    pub state: AppState,
+    pub url: String,
+    pub port: u16,
+    stop: tokio::sync::oneshot::Sender<()>,
+    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Builds a server from `config` on `clock` and runs it.
+pub async fn start_server(config: &ServerConfig, clock: impl Clock) -> RunningServer {
+    let server = Server::build(config, Arc::new(clock))
         .await
         .expect("server builds");
     let port = server.addr().port();
     let state = server.state().clone();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(async move {
-        let _ = rx.await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
     }));
+    RunningServer {
+        state,
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+        stop,
+        running,
+    }
+}
+
+impl RunningServer {
+    /// Stops the server completely (its sweeper and callback worker included).
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        self.running.await.unwrap().unwrap();
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let database = wallet_store::testing::fresh_database(backend).await;
+    let clock = ManualClock::default();
+    let server = start_server(&test_config(&database), clock.clone()).await;
+    let state = server.state.clone();
     let demo = admin::demo(&state).await.expect("demo data");
-    let base_url = format!("http://127.0.0.1:{port}");
+    let base_url = server.url.clone();
     let client =
         Client::new(&base_url, &demo.client.mac_id, &demo.client.mac_secret).expect("client");
     TestApp {
         base_url,
-        port,
+        port: server.port,
         database,
         state,
         clock,
         demo,
         client,
-        _shutdown: tx,
+        _server: server,
     }
 }
 
@@ -89,6 +126,11 @@ impl TestApp {
     /// Business time, as the test clock shows it.
     pub fn clock_now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The URL of `path` (for hand-made requests).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
     }
 
     /// The demo client's SDK on another base URL (a proxy, a second server).
@@ -132,13 +174,40 @@ impl TestApp {
         assert!(check.is_sound(), "ledger unsound: {check:?}");
     }
 
-    /// A reqwest client and the URL of `path` (for hand-made requests).
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base_url, path)
+    /// `walletd --database <this app's> args…`, which must succeed and print JSON.
+    pub fn walletd(&self, args: &[&str]) -> serde_json::Value {
+        walletd_json(&self.database, args)
     }
 }
 
-/// Tests run with a generous limit; `TEST_RATE_LIMIT` lowers it for the rate-limit test.
+/// Runs `walletd --database database args…` (logging warnings only) to its end.
+pub fn walletd_output(database: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_walletd"))
+        .arg("--database")
+        .arg(database)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run walletd")
+}
+
+/// Runs `walletd --database database args…`, which must succeed and print JSON.
+pub fn walletd_json(database: &str, args: &[&str]) -> serde_json::Value {
+    let out = walletd_output(database, args);
+    assert!(
+        out.status.success(),
+        "walletd {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "walletd {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// Tests run with a generous limit; `RATE_LIMIT` lowers it for the rate-limit tests.
 fn rate_limit() -> i64 {
     RATE_LIMIT.with(|l| l.get())
 }
@@ -146,4 +215,12 @@ fn rate_limit() -> i64 {
 thread_local! {
     /// The per-minute request limit of apps spawned on this thread.
     pub static RATE_LIMIT: std::cell::Cell<i64> = const { std::cell::Cell::new(10_000) };
+}
+
+/// An app on SQLite whose demo client may make `limit` requests a minute.
+pub async fn spawn_rate_limited_app(limit: i64) -> TestApp {
+    RATE_LIMIT.with(|l| l.set(limit));
+    let app = spawn_app(Backend::Sqlite).await;
+    RATE_LIMIT.with(|l| l.set(10_000));
+    app
 }

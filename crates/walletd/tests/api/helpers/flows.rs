@@ -7,7 +7,8 @@ use super::http::{call, code_of};
 use serde_json::{Value, json};
 use wallet_client::Method;
 use wallet_client::types::{
-    CallbackUri, NewPayment, NewTransaction, PaymentRef, Reserve, Transaction, TransactionStatus,
+    CallbackUri, Freeze, NewPayment, NewTransaction, PaymentRef, Reserve, Transaction,
+    TransactionStatus,
 };
 use wallet_store::{CallbackFilter, HolderUpdate};
 use walletd::callbacks::CallbackView;
@@ -27,6 +28,25 @@ pub fn one_payment(cents: i64) -> NewTransaction {
         }))],
         ..Default::default()
     }
+}
+
+/// A new EUR payment of `cents` for "goods", frozen as `freeze` says once confirmed.
+pub fn goods(cents: i64, freeze: Option<Freeze>) -> PaymentRef {
+    PaymentRef::New(Box::new(NewPayment {
+        description: Some("goods".into()),
+        price: Some(cents),
+        currency: "EUR".into(),
+        freeze,
+        ..Default::default()
+    }))
+}
+
+/// A freeze of `seconds` from confirmation (`freeze.for`).
+pub fn frozen_for(seconds: i64) -> Option<Freeze> {
+    Some(Freeze {
+        for_seconds: Some(seconds),
+        until: None,
+    })
 }
 
 /// `req`, reserved for `seconds` once reserved (`reserve.for`).
