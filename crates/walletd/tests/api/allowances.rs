@@ -78,6 +78,12 @@ async fn allowance_is_created_accepted_and_activated(app: TestApp) {
     assert_eq!(active["confirmed_at"], now);
     let got = app.get(&format!("allowance/{id}")).await;
     assert_eq!(got, active);
+}
+on_both!(allowance_is_created_accepted_and_activated);
+
+async fn another_project_sees_no_allowance_and_canceling_ends_it(app: TestApp) {
+    let id = app.activate_allowance(app.alice(), "1234", weekly()).await;
+    let active_path = format!("allowance/active/{}", app.alice());
     // Another project sees nothing of it.
     let stranger = app.stranger(walletd::service::admin::ALL_GRANTS).await;
     assert_eq!(
@@ -105,7 +111,11 @@ async fn allowance_is_created_accepted_and_activated(app: TestApp) {
         .await,
         "invalid_state"
     );
-    // Unlimited or malformed allowances are refused.
+}
+on_both!(another_project_sees_no_allowance_and_canceling_ends_it);
+
+async fn unlimited_or_malformed_allowances_are_refused(app: TestApp) {
+    let now = app.clock_now();
     for bad in [
         json!({"currency": "EUR"}),
         json!({"currency": "EUR", "max_price": 0}),
@@ -120,7 +130,7 @@ async fn allowance_is_created_accepted_and_activated(app: TestApp) {
         );
     }
 }
-on_both!(allowance_is_created_accepted_and_activated);
+on_both!(unlimited_or_malformed_allowances_are_refused);
 
 async fn allowance_caps_each_transaction_and_its_rolling_window_exactly(app: TestApp) {
     app.activate_allowance(app.alice(), "1234", weekly()).await;

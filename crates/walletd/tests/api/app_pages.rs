@@ -95,7 +95,7 @@ async fn every_page_needs_a_session(app: TestApp) {
 }
 on_both!(every_page_needs_a_session);
 
-async fn balances_and_statements(app: TestApp) {
+async fn balances_show_at_disposal_and_reserved(app: TestApp) {
     let mut b = alice(&app).await;
     let page = b.get(HOME).await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -123,7 +123,12 @@ async fn balances_and_statements(app: TestApp) {
         "{}",
         page.body
     );
-    // Statements: the newest first, signed amounts.
+}
+on_both!(balances_show_at_disposal_and_reserved);
+
+async fn statements_are_paged_newest_first(app: TestApp) {
+    let mut b = alice(&app).await;
+    // The newest first, signed amounts.
     app.top_up(app.alice(), "12.34").await;
     let st = b.get("/frontend/app/statements").await;
     assert_eq!(st.status, 200, "{}", st.body);
@@ -177,7 +182,7 @@ async fn balances_and_statements(app: TestApp) {
     let bad = b.get("/frontend/app/statements?offset=-1").await;
     assert_eq!(bad.status, 400);
 }
-on_both!(balances_and_statements);
+on_both!(statements_are_paged_newest_first);
 
 async fn a_code_from_the_app_reserves(app: TestApp) {
     let mut b = alice(&app).await;

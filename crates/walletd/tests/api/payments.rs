@@ -104,7 +104,7 @@ async fn searches_page_newest_first(app: TestApp) {
 }
 on_both!(searches_page_newest_first);
 
-async fn renew_and_cancel(app: TestApp) {
+async fn renew_copies_a_revoked_transaction(app: TestApp) {
     let t = app.create(700).await;
     let renew = format!("transaction/renew/{}", t.transaction_key);
     assert_eq!(
@@ -125,8 +125,12 @@ async fn renew_and_cancel(app: TestApp) {
         TransactionStatus::Deleted,
         "the old one stays"
     );
+    app.assert_ledger_sound().await;
+}
+on_both!(renew_copies_a_revoked_transaction);
 
-    // Canceling one reserved payment releases its hold only; the last one revokes the transaction.
+/// Canceling one reserved payment releases its hold only; the last one revokes the transaction.
+async fn canceling_payments_releases_their_holds(app: TestApp) {
     let req = NewTransaction {
         payments: vec![
             one_payment(1_000).payments.remove(0),
@@ -160,4 +164,4 @@ async fn renew_and_cancel(app: TestApp) {
     );
     app.assert_ledger_sound().await;
 }
-on_both!(renew_and_cancel);
+on_both!(canceling_payments_releases_their_holds);
