@@ -259,7 +259,7 @@ impl Tx {
             .map(|r| {
                 Ok(AccountRow {
                     id: r.try_get("id")?,
-                    currency: crate::rows::parse("currency", &r.try_get::<String, _>("currency")?)?,
+                    currency: crate::db::parse("currency", &r.try_get::<String, _>("currency")?)?,
                     balance: AccountBalance {
                         balance: r.try_get("balance")?,
                         reserved: r.try_get("reserved")?,
@@ -360,7 +360,7 @@ impl Tx {
         amount: i64,
         now: i64,
     ) -> Result<i64> {
-        Ok(db::query_scalar(
+        db::query_scalar(
             "INSERT INTO holds (account_id, payment_id, amount, status, created_at) VALUES ($1, $2, $3, 'active', $4) RETURNING id",
         )
         .bind(account_id)
@@ -368,7 +368,7 @@ impl Tx {
         .bind(amount)
         .bind(now)
         .fetch_one(self.conn())
-        .await?)
+        .await
     }
 
     /// Resolves an active hold (`settled` or `released`); returns `(account_id, amount)`,
@@ -654,14 +654,14 @@ impl Tx {
         self.count_request_first().await?;
         let updated = match updated {
             Some(n) => n,
-            None => delta.update().execute(self.conn()).await?.rows_affected(),
+            None => delta.update().execute(self.conn()).await?,
         };
         if updated > 0 {
             return Ok(true);
         }
         // Again even if this fold found nothing: a concurrent one may have folded them meanwhile.
         self.fold_account(delta.account).await?;
-        let updated = delta.update().execute(self.conn()).await?.rows_affected();
+        let updated = delta.update().execute(self.conn()).await?;
         Ok(updated > 0)
     }
 
@@ -696,8 +696,7 @@ impl Tx {
         let folded = db::query(sqlx::AssertSqlSafe(delete))
             .bind(arg)
             .execute(self.conn())
-            .await?
-            .rows_affected();
+            .await?;
         Ok(folded)
     }
 

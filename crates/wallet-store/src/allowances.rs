@@ -1,7 +1,6 @@
 //! Allowances, and the spends their rolling windows (and wallets' limits) are computed from.
 
-use crate::db::Row;
-use crate::rows::{Cols, parse};
+use crate::db::{Cols, Row, parse};
 use crate::{Result, StoreError, Tx, db};
 use wallet_core::Currency;
 use wallet_core::allowance::{Spend, WindowLimit};
@@ -101,7 +100,6 @@ impl Tx {
         .bind(a.created_at)
         .fetch_one(self.conn())
         .await
-        .map_err(StoreError::from_db)
     }
 
     /// Reads an allowance by id.
@@ -221,8 +219,7 @@ impl Tx {
         .bind(now)
         .bind(a.id)
         .execute(self.conn())
-        .await
-        .map_err(StoreError::from_db)?;
+        .await?;
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Who is who: users, wallets, projects, API clients, nonces, reservation codes and settings.
 
+use crate::db::Cols;
 use crate::db::Row;
-use crate::rows::Cols;
 use crate::{Result, StoreError, Tx, batch, db};
 
 /// A wallet holder.
@@ -114,7 +114,6 @@ impl Tx {
         .bind(now)
         .fetch_one(self.conn())
         .await
-        .map_err(StoreError::from_db)
     }
 
     pub async fn user_by_email(&mut self, email: &str) -> Result<Option<UserRow>> {
@@ -152,12 +151,12 @@ impl Tx {
 
     /// Counts one more wrong PIN; returns the failures so far.
     pub async fn record_pin_failure(&mut self, user_id: i64) -> Result<i64> {
-        Ok(db::query_scalar(
+        db::query_scalar(
             "UPDATE users SET pin_failures = pin_failures + 1 WHERE id = $1 RETURNING pin_failures",
         )
         .bind(user_id)
         .fetch_one(self.conn())
-        .await?)
+        .await
     }
 
     /// A right PIN clears the failure count.
@@ -170,13 +169,13 @@ impl Tx {
     }
 
     pub async fn insert_wallet(&mut self, owner_user_id: i64, now: i64) -> Result<i64> {
-        Ok(db::query_scalar(
+        db::query_scalar(
             "INSERT INTO wallets (owner_user_id, created_at) VALUES ($1, $2) RETURNING id",
         )
         .bind(owner_user_id)
         .bind(now)
         .fetch_one(self.conn())
-        .await?)
+        .await
     }
 
     pub async fn wallet(&mut self, id: i64) -> Result<Option<WalletRow>> {
@@ -192,12 +191,10 @@ impl Tx {
 
     /// The wallets a user owns, oldest first.
     pub async fn wallets_of_user(&mut self, user_id: i64) -> Result<Vec<i64>> {
-        Ok(
-            db::query_scalar("SELECT id FROM wallets WHERE owner_user_id = $1 ORDER BY id")
-                .bind(user_id)
-                .fetch_all(self.conn())
-                .await?,
-        )
+        db::query_scalar("SELECT id FROM wallets WHERE owner_user_id = $1 ORDER BY id")
+            .bind(user_id)
+            .fetch_all(self.conn())
+            .await
     }
 
     /// Marks a wallet active or inactive (an inactive wallet neither pays nor receives).
@@ -219,7 +216,6 @@ impl Tx {
         .bind(now)
         .fetch_one(self.conn())
         .await
-        .map_err(StoreError::from_db)
     }
 
     async fn project_where(
@@ -271,7 +267,6 @@ impl Tx {
         .bind(now)
         .fetch_one(self.conn())
         .await
-        .map_err(StoreError::from_db)
     }
 
     pub async fn client_by_mac_id(&mut self, mac_id: &str) -> Result<Option<ClientRow>> {
@@ -357,18 +352,16 @@ impl Tx {
     pub async fn remember_nonce(&mut self, mac_id: &str, nonce: &str, now: i64) -> Result<bool> {
         let inserted = nonce_insert(mac_id, nonce, now)
             .execute(self.conn())
-            .await?
-            .rows_affected();
+            .await?;
         Ok(inserted == 1)
     }
 
     /// Forgets nonces seen before `before`; replays that old fail the timestamp check anyway.
     pub async fn forget_nonces(&mut self, before: i64) -> Result<u64> {
-        Ok(db::query("DELETE FROM mac_nonces WHERE seen_at < $1")
+        db::query("DELETE FROM mac_nonces WHERE seen_at < $1")
             .bind(before)
             .execute(self.conn())
-            .await?
-            .rows_affected())
+            .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -392,7 +385,6 @@ impl Tx {
         .bind(expires_at)
         .fetch_one(self.conn())
         .await
-        .map_err(StoreError::from_db)
     }
 
     /// Finds and locks a code by its keyed hash (answered without a statement when
@@ -431,12 +423,10 @@ impl Tx {
     }
 
     pub async fn setting(&mut self, name: &str) -> Result<Option<String>> {
-        Ok(
-            db::query_scalar("SELECT value FROM settings WHERE name = $1")
-                .bind(name)
-                .fetch_optional(self.conn())
-                .await?,
-        )
+        db::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Stores a setting unless one exists; returns the value in force.

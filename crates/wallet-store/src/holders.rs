@@ -1,8 +1,8 @@
 //! What the operator knows of wallet holders and projects: verification, restrictions, phones,
 //! spending limits, project limits, and the SMS outbox.
 
+use crate::db::parse;
 use crate::directory::wallet_row;
-use crate::rows::parse;
 use crate::{ProjectRow, Result, StoreError, Tx, WalletRow, db};
 use wallet_core::Currency;
 use wallet_core::allowance::WindowLimit;
@@ -290,8 +290,7 @@ impl Tx {
         .bind(refresh_expires_at)
         .bind(now)
         .execute(self.conn())
-        .await
-        .map_err(StoreError::from_db)?;
+        .await?;
         Ok(())
     }
 
@@ -343,18 +342,17 @@ impl Tx {
         .bind(client_id)
         .execute(self.conn())
         .await?
-        .rows_affected()
             > 0)
     }
 
     /// The user whose confirmed phone this is.
     pub async fn user_by_phone(&mut self, phone: &str) -> Result<Option<i64>> {
-        Ok(db::query_scalar(
+        db::query_scalar(
             "SELECT id FROM users WHERE phone = $1 AND phone_confirmed = 1 ORDER BY id LIMIT 1",
         )
         .bind(phone)
         .fetch_optional(self.conn())
-        .await?)
+        .await
     }
 
     /// Lets or stops a wallet's holder spend from it.
@@ -435,13 +433,13 @@ impl Tx {
         project_id: i64,
         currency: Currency,
     ) -> Result<Option<i64>> {
-        Ok(db::query_scalar(
+        db::query_scalar(
             "SELECT max_price FROM project_limits WHERE project_id = $1 AND currency = $2",
         )
         .bind(project_id)
         .bind(currency.code())
         .fetch_optional(self.conn())
-        .await?)
+        .await
     }
 
     /// The project with its limits per transaction in every currency, in one statement.
@@ -507,7 +505,7 @@ impl Tx {
         transaction_key: Option<&str>,
         now: i64,
     ) -> Result<i64> {
-        Ok(db::query_scalar(
+        db::query_scalar(
             "INSERT INTO sms_outbox (phone, body, transaction_key, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(phone)
@@ -515,7 +513,7 @@ impl Tx {
         .bind(transaction_key)
         .bind(now)
         .fetch_one(self.conn())
-        .await?)
+        .await
     }
 
     /// Messages of the SMS outbox, newest first, optionally for one phone.
@@ -567,11 +565,11 @@ impl Tx {
     /// Keys of `waiting` FLASH transactions of the wallets of the holder with this phone.
     pub async fn waiting_flash_of_phone(&mut self, phone: &str) -> Result<Vec<(String, String)>> {
         self.flush_rows().await?;
-        Ok(db::query_as(
+        db::query_as(
             "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id JOIN users u ON u.id = w.owner_user_id WHERE u.phone = $1 AND u.phone_confirmed = 1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
         )
         .bind(phone)
         .fetch_all(self.conn())
-        .await?)
+        .await
     }
 }

@@ -79,8 +79,7 @@ impl Tx {
     ) -> Result<bool> {
         let inserted = answer_insert(client_id, key, answer, now)
             .execute(self.conn())
-            .await?
-            .rows_affected();
+            .await?;
         Ok(inserted == 1)
     }
 
@@ -101,25 +100,22 @@ impl Tx {
 
     /// Forgets idempotency records created before `before`.
     pub async fn forget_idempotent_answers(&mut self, before: i64) -> Result<u64> {
-        Ok(
-            db::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-                .bind(before)
-                .execute(self.conn())
-                .await?
-                .rows_affected(),
-        )
+        db::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(before)
+            .execute(self.conn())
+            .await
     }
 
     /// Keys of `new` transactions created before `before` (due for deletion by age).
     pub async fn aged_new_transactions(&mut self, before: i64, limit: i64) -> Result<Vec<String>> {
         self.flush_rows().await?;
-        Ok(db::query_scalar(
+        db::query_scalar(
             "SELECT transaction_key FROM transactions WHERE status = 'new' AND created_at <= $1 ORDER BY created_at LIMIT $2",
         )
         .bind(before)
         .bind(limit)
         .fetch_all(self.conn())
-        .await?)
+        .await
     }
 
     /// Counts one request of `client_id` in the window starting at `window_start`, on row `shard`
@@ -172,13 +168,10 @@ impl Tx {
 
     /// Forgets request counts of windows that started before `before`.
     pub async fn forget_request_counts(&mut self, before: i64) -> Result<u64> {
-        Ok(
-            db::query("DELETE FROM rate_counters WHERE window_start < $1")
-                .bind(before)
-                .execute(self.conn())
-                .await?
-                .rows_affected(),
-        )
+        db::query("DELETE FROM rate_counters WHERE window_start < $1")
+            .bind(before)
+            .execute(self.conn())
+            .await
     }
 }
 

@@ -9,7 +9,7 @@
 //! concurrent workers do not queue behind each other.
 
 use crate::db::Row;
-use crate::{Backend, Result, StoreError, Tx, db};
+use crate::{Backend, Result, Tx, db};
 
 /// What is needed to record a callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,7 +94,6 @@ impl Tx {
         .bind(now)
         .fetch_one(self.conn())
         .await
-        .map_err(StoreError::from_db)
     }
 
     /// Claims the oldest due callback for one attempt: counts the attempt and leases the row until
@@ -132,7 +131,6 @@ impl Tx {
         .bind(id)
         .execute(self.conn())
         .await?
-        .rows_affected()
             == 1)
     }
 
@@ -153,7 +151,6 @@ impl Tx {
         .bind(id)
         .execute(self.conn())
         .await?
-        .rows_affected()
             == 1)
     }
 
@@ -167,7 +164,6 @@ impl Tx {
         .bind(id)
         .execute(self.conn())
         .await?
-        .rows_affected()
             == 1)
     }
 
@@ -219,7 +215,6 @@ impl Tx {
                 .bind(project_id)
                 .execute(self.conn())
                 .await?
-                .rows_affected()
                 == 1,
         )
     }

@@ -1,7 +1,7 @@
 //! Rows of transactions and payments, decoded into domain types.
 
-use crate::db::{self, Row};
-use crate::{Result, StoreError};
+use crate::Result;
+use crate::db::{Cols, Row, parse};
 use wallet_core::reserve::ReserveSpec;
 use wallet_core::{Currency, PaymentStatus, TransactionStatus, TransactionType};
 
@@ -163,43 +163,6 @@ impl NewPaymentRow {
             confirmed_at: None,
         }
     }
-}
-
-pub(crate) fn parse<T: std::str::FromStr>(column: &str, value: &str) -> Result<T> {
-    value
-        .parse()
-        .map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
-}
-
-/// One table's columns in a result row, by name: as selected (`prefix` empty), or aliased
-/// `{prefix}{name}` where a join selects two tables with columns of the same name.
-#[derive(Clone, Copy)]
-pub(crate) struct Cols<'r> {
-    row: &'r Row,
-    prefix: &'static str,
-}
-
-impl<'r> Cols<'r> {
-    pub(crate) fn new(row: &'r Row, prefix: &'static str) -> Cols<'r> {
-        Cols { row, prefix }
-    }
-
-    pub(crate) fn get<T: db::Get>(&self, name: &str) -> std::result::Result<T, sqlx::Error> {
-        if self.prefix.is_empty() {
-            self.row.try_get(name)
-        } else {
-            self.row.try_get(format!("{}{name}", self.prefix).as_str())
-        }
-    }
-}
-
-/// `columns` (a `, `-separated list) of table alias `table`, each selected as `{prefix}{name}`.
-pub(crate) fn aliased(table: &str, columns: &str, prefix: &str) -> String {
-    columns
-        .split(", ")
-        .map(|c| format!("{table}.{c} AS {prefix}{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 pub(crate) const TRANSACTION_COLUMNS: &str = "transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, restrictions_json, correlation_key";

@@ -2,11 +2,11 @@
 
 use crate::allowances::{COLUMNS as ALLOWANCE_COLUMNS, allowance_from};
 use crate::batch::{Event, IfUnchanged, renumber};
+use crate::db::{Cols, aliased};
 use crate::directory::{CODE_COLUMNS, code_from};
 use crate::ids::Drawn;
 use crate::rows::{
-    Cols, PAYMENT_COLUMNS, TRANSACTION_COLUMNS, aliased, payment_from, payment_from_row,
-    transaction_from_row,
+    PAYMENT_COLUMNS, TRANSACTION_COLUMNS, payment_from, payment_from_row, transaction_from_row,
 };
 use crate::{
     Backend, NewPaymentRow, PaymentChange, PaymentRow, Result, StoreError, TransactionRow,
@@ -26,10 +26,7 @@ macro_rules! payment_insert_columns {
 impl Tx {
     /// Inserts a new transaction.
     pub async fn insert_transaction(&mut self, t: &TransactionRow, now: i64) -> Result<()> {
-        transaction_insert(t, now)
-            .execute(self.conn())
-            .await
-            .map_err(StoreError::from_db)?;
+        transaction_insert(t, now).execute(self.conn()).await?;
         Ok(())
     }
 
@@ -400,13 +397,13 @@ impl Tx {
     /// Ids of frozen payments whose freeze has ended.
     pub async fn freezes_due(&mut self, now: i64, limit: i64) -> Result<Vec<i64>> {
         self.flush_rows().await?;
-        Ok(db::query_scalar(
+        db::query_scalar(
             "SELECT id FROM payments WHERE status = 'confirmed' AND freeze_until <= $1 ORDER BY freeze_until LIMIT $2",
         )
         .bind(now)
         .bind(limit)
         .fetch_all(self.conn())
-        .await?)
+        .await
     }
 }
 

@@ -3,7 +3,7 @@
 use wallet_core::Currency;
 use wallet_core::ledger::AccountBalance;
 use wallet_store::testing::{BACKENDS, fresh_store};
-use wallet_store::{Backend, Store, Tx};
+use wallet_store::{Backend, ErrorKind, Store, Tx};
 
 fn eur() -> Currency {
     Currency::parse("EUR").unwrap()
@@ -260,10 +260,8 @@ async fn nonces_are_single_use_and_unique_values_conflict() {
         assert!(tx.remember_nonce("other", "n, =x", 11).await.unwrap());
         assert_eq!(tx.forget_nonces(11).await.unwrap(), 1);
         tx.insert_user("a@example.com", "h", 0).await.unwrap();
-        assert!(matches!(
-            tx.insert_user("a@example.com", "h", 0).await,
-            Err(wallet_store::StoreError::Conflict)
-        ));
+        let taken = tx.insert_user("a@example.com", "h", 0).await.err();
+        assert_eq!(taken.and_then(|e| e.kind()), Some(ErrorKind::Conflict));
     }
 }
 
