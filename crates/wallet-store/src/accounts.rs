@@ -16,6 +16,7 @@
 //! guard runs again; the sweeper folds them too ([`Tx::fold_account_changes`]).
 
 use crate::batch::IfUnchanged;
+use crate::db::{Cols, Decode};
 use crate::ids::Drawn;
 use crate::{Backend, Result, StoreError, Tx, db};
 use wallet_core::Currency;
@@ -45,6 +46,22 @@ pub struct AccountRow {
     pub balance: AccountBalance,
     /// Money confirmed to this account but frozen (not yet in `balance`).
     pub incoming: i64,
+}
+
+impl Decode for AccountRow {
+    const COLUMNS: &'static str = "id, currency, balance, reserved, incoming";
+
+    fn decode(c: Cols<'_>) -> Result<AccountRow> {
+        Ok(AccountRow {
+            id: c.get("id")?,
+            currency: c.parsed("currency")?,
+            balance: AccountBalance {
+                balance: c.get("balance")?,
+                reserved: c.get("reserved")?,
+            },
+            incoming: c.get("incoming")?,
+        })
+    }
 }
 
 /// The ledger's invariants as measured in the database (see [`Tx::ledger_check`]).
@@ -251,23 +268,10 @@ impl Tx {
     /// Every account of a wallet, by currency code.
     pub async fn wallet_accounts(&mut self, wallet_id: i64) -> Result<Vec<AccountRow>> {
         self.flush_deltas().await?;
-        let rows = db::query("SELECT id, currency, balance, reserved, incoming FROM account_totals WHERE wallet_id = $1 ORDER BY currency")
+        db::select("FROM account_totals WHERE wallet_id = $1 ORDER BY currency")
             .bind(wallet_id)
             .fetch_all(self.conn())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AccountRow {
-                    id: r.try_get("id")?,
-                    currency: crate::db::parse("currency", &r.try_get::<String, _>("currency")?)?,
-                    balance: AccountBalance {
-                        balance: r.try_get("balance")?,
-                        reserved: r.try_get("reserved")?,
-                    },
-                    incoming: r.try_get("incoming")?,
-                })
-            })
-            .collect()
+            .await
     }
 
     /// Current balance of one account.

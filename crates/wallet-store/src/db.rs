@@ -15,7 +15,7 @@ mod row;
 mod sqlite;
 
 pub(crate) use lazy::LazyTx;
-pub(crate) use row::{Cols, FromRow, Get, Row, aliased, parse};
+pub(crate) use row::{Cols, Decode, FromRow, Get, Row, aliased, parse};
 
 use crate::{Result, StoreError};
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};
@@ -136,6 +136,11 @@ pub(crate) fn query_as<O: FromRow>(sql: impl Into<Sql>) -> QueryAs<O> {
         query: query(sql),
         row: PhantomData,
     }
+}
+
+/// `SELECT` of the columns of `T` (its [`Decode::COLUMNS`]), then `rest` (`FROM …`).
+pub(crate) fn select<T: Decode>(rest: impl std::fmt::Display) -> QueryAs<T> {
+    query_as(AssertSqlSafe(format!("SELECT {} {rest}", T::COLUMNS)))
 }
 
 /// A statement whose first column is the answer (as sqlx's `query_scalar`).

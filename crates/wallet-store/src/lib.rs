@@ -380,6 +380,11 @@ impl Tx {
         }
     }
 
+    /// [`db::select`] of rows this transaction locks: `rest` then [`Tx::for_update`].
+    pub(crate) fn select_for_update<T: db::Decode>(&self, rest: &str) -> db::QueryAs<T> {
+        db::select(format_args!("{rest}{}", self.for_update()))
+    }
+
     /// [`Tx::conn`] for a statement that need not be in the transaction (`db::LazyTx::outside`).
     pub(crate) fn conn_outside(&mut self) -> db::Conn<'_> {
         self.connection(true)

@@ -1,6 +1,7 @@
 //! Time-driven bookkeeping: the sandbox clock offset, idempotency records, aged transactions.
 
 use crate::batch::IfUnchanged;
+use crate::db::{Cols, Decode};
 use crate::{Result, StoreError, Tx, db};
 
 /// Name of the setting holding the sandbox clock offset in seconds.
@@ -12,6 +13,18 @@ pub struct IdempotentAnswer {
     pub request_hash: String,
     pub status: u16,
     pub body: String,
+}
+
+impl Decode for IdempotentAnswer {
+    const COLUMNS: &'static str = "request_hash, status, body";
+
+    fn decode(c: Cols<'_>) -> Result<IdempotentAnswer> {
+        Ok(IdempotentAnswer {
+            request_hash: c.get("request_hash")?,
+            status: u16::try_from(c.get::<i64>("status")?).unwrap_or(500),
+            body: c.get("body")?,
+        })
+    }
 }
 
 impl Tx {
@@ -54,18 +67,11 @@ impl Tx {
         client_id: i64,
         key: &str,
     ) -> Result<Option<IdempotentAnswer>> {
-        let row: Option<(String, i64, String)> = db::query_as(
-            "SELECT request_hash, status, body FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2",
-        )
-        .bind(client_id)
-        .bind(key)
-        .fetch_optional(self.conn())
-        .await?;
-        Ok(row.map(|(request_hash, status, body)| IdempotentAnswer {
-            request_hash,
-            status: u16::try_from(status).unwrap_or(500),
-            body,
-        }))
+        db::select("FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2")
+            .bind(client_id)
+            .bind(key)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Stores the first answer for `(client, key)`; `false` if one is stored already

@@ -8,7 +8,7 @@
 //! its lease runs out. On PostgreSQL the inner select also skips rows other claimers hold, so
 //! concurrent workers do not queue behind each other.
 
-use crate::db::Row;
+use crate::db::{Cols, Decode};
 use crate::{Backend, Result, Tx, db};
 
 /// What is needed to record a callback.
@@ -56,26 +56,28 @@ pub struct CallbackFilter {
     pub transaction_key: Option<String>,
 }
 
-const CALLBACK_COLUMNS: &str = "id, project_id, transaction_key, object, event_type, uri, event, attempts, next_attempt_at, last_attempt_at, last_status, last_error, delivered_at, locked_until, created_at";
+impl Decode for CallbackRow {
+    const COLUMNS: &'static str = "id, project_id, transaction_key, object, event_type, uri, event, attempts, next_attempt_at, last_attempt_at, last_status, last_error, delivered_at, locked_until, created_at";
 
-fn callback_from_row(r: &Row) -> Result<CallbackRow> {
-    Ok(CallbackRow {
-        id: r.try_get("id")?,
-        project_id: r.try_get("project_id")?,
-        transaction_key: r.try_get("transaction_key")?,
-        object: r.try_get("object")?,
-        event_type: r.try_get("event_type")?,
-        uri: r.try_get("uri")?,
-        event: r.try_get("event")?,
-        attempts: r.try_get("attempts")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        last_attempt_at: r.try_get("last_attempt_at")?,
-        last_status: r.try_get("last_status")?,
-        last_error: r.try_get("last_error")?,
-        delivered_at: r.try_get("delivered_at")?,
-        locked_until: r.try_get("locked_until")?,
-        created_at: r.try_get("created_at")?,
-    })
+    fn decode(c: Cols<'_>) -> Result<CallbackRow> {
+        Ok(CallbackRow {
+            id: c.get("id")?,
+            project_id: c.get("project_id")?,
+            transaction_key: c.get("transaction_key")?,
+            object: c.get("object")?,
+            event_type: c.get("event_type")?,
+            uri: c.get("uri")?,
+            event: c.get("event")?,
+            attempts: c.get("attempts")?,
+            next_attempt_at: c.get("next_attempt_at")?,
+            last_attempt_at: c.get("last_attempt_at")?,
+            last_status: c.get("last_status")?,
+            last_error: c.get("last_error")?,
+            delivered_at: c.get("delivered_at")?,
+            locked_until: c.get("locked_until")?,
+            created_at: c.get("created_at")?,
+        })
+    }
 }
 
 impl Tx {
@@ -111,14 +113,14 @@ impl Tx {
         let q = sqlx::AssertSqlSafe(format!(
             "UPDATE callbacks SET locked_until = $1, attempts = attempts + 1, last_attempt_at = $2 \
              WHERE id = (SELECT id FROM callbacks WHERE {free} ORDER BY next_attempt_at, id LIMIT 1{skip_locked}) \
-             AND {free} RETURNING {CALLBACK_COLUMNS}"
+             AND {free} RETURNING {}",
+            CallbackRow::COLUMNS
         ));
-        let row = db::query(q)
+        db::query_as(q)
             .bind(lease_until)
             .bind(now)
             .fetch_optional(self.conn())
-            .await?;
-        row.as_ref().map(callback_from_row).transpose()
+            .await
     }
 
     /// Marks a claimed callback delivered (the receiver answered 2xx with `status`).
@@ -168,11 +170,10 @@ impl Tx {
     }
 
     pub async fn callback(&mut self, id: i64) -> Result<Option<CallbackRow>> {
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE id = $1"
-        ));
-        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
-        row.as_ref().map(callback_from_row).transpose()
+        db::select("FROM callbacks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Recorded callbacks, newest first, at most `limit`.
@@ -191,15 +192,14 @@ impl Tx {
         } else {
             ""
         };
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE 1 = 1{undelivered}{by_key} ORDER BY id DESC LIMIT $1"
-        ));
-        let mut q = db::query(q).bind(limit);
+        let mut q = db::select(format_args!(
+            "FROM callbacks WHERE 1 = 1{undelivered}{by_key} ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(limit);
         if let Some(key) = &filter.transaction_key {
             q = q.bind(key.clone());
         }
-        let rows = q.fetch_all(self.conn()).await?;
-        rows.iter().map(callback_from_row).collect()
+        q.fetch_all(self.conn()).await
     }
 
     /// Sets (or clears) a project's default callback URI, used for transactions that name none.

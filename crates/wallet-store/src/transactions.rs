@@ -1,16 +1,11 @@
 //! Transactions, their payments and their event log.
 
-use crate::allowances::{COLUMNS as ALLOWANCE_COLUMNS, allowance_from};
 use crate::batch::{Event, IfUnchanged, renumber};
-use crate::db::{Cols, aliased};
-use crate::directory::{CODE_COLUMNS, code_from};
+use crate::db::{Cols, Decode, aliased};
 use crate::ids::Drawn;
-use crate::rows::{
-    PAYMENT_COLUMNS, TRANSACTION_COLUMNS, payment_from, payment_from_row, transaction_from_row,
-};
 use crate::{
-    Backend, NewPaymentRow, PaymentChange, PaymentRow, Result, StoreError, TransactionRow,
-    TransactionState, Tx, db,
+    AllowanceRow, Backend, CodeRow, NewPaymentRow, PaymentChange, PaymentRow, Result, StoreError,
+    TransactionRow, TransactionState, Tx, db,
 };
 use std::sync::LazyLock;
 use wallet_core::PaymentStatus;
@@ -85,11 +80,10 @@ impl Tx {
     /// Reads a transaction by key.
     pub async fn transaction(&mut self, key: &str) -> Result<Option<TransactionRow>> {
         self.flush_rows().await?;
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE transaction_key = $1"
-        ));
-        let row = db::query(q).bind(key).fetch_optional(self.conn()).await?;
-        row.as_ref().map(transaction_from_row).transpose()
+        db::select("FROM transactions WHERE transaction_key = $1")
+            .bind(key)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Reads and locks a transaction for the rest of this database transaction. Its payments
@@ -119,7 +113,8 @@ impl Tx {
             // A locking `SELECT` of its own: a row lock cannot reach into an outer join.
             Some(_) => (
                 format!(
-                    "WITH c AS MATERIALIZED (SELECT {CODE_COLUMNS} FROM reservation_codes WHERE code_hash = $2{}) ",
+                    "WITH c AS MATERIALIZED (SELECT {} FROM reservation_codes WHERE code_hash = $2{}) ",
+                    CodeRow::COLUMNS,
                     self.for_update()
                 ),
                 format!(", {}", *C_COLUMNS),
@@ -148,22 +143,14 @@ impl Tx {
         let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let t = transaction_from_row(first)?;
+        let t = first.decode()?;
         let mut payments = Vec::with_capacity(rows.len());
         for r in &rows {
-            if r.try_get::<Option<i64>, _>("p_id")?.is_some() {
-                payments.push(payment_from(Cols::new(r, "p_"))?);
-            }
+            payments.extend(Cols::new(r, "p_").decode_if_any()?);
         }
-        let allowance = match first.try_get::<Option<i64>, _>("a_id")? {
-            Some(_) => Some(allowance_from(Cols::new(first, "a_"))?),
-            None => None,
-        };
+        let allowance = Cols::new(first, "a_").decode_if_any()?;
         if let Some(hash) = code_hash {
-            let code = match first.try_get::<Option<i64>, _>("c_id")? {
-                Some(_) => Some(code_from(Cols::new(first, "c_"))?),
-                None => None,
-            };
+            let code = Cols::new(first, "c_").decode_if_any()?;
             self.code_memo = Some((hash.to_owned(), code));
         }
         self.payments_of_memo = Some((key.to_owned(), payments));
@@ -181,14 +168,15 @@ impl Tx {
     ) -> Result<TransactionRow> {
         self.flush_rows().await?;
         let q = sqlx::AssertSqlSafe(format!(
-            "{UPDATE_TRANSACTION} RETURNING {TRANSACTION_COLUMNS}"
+            "{UPDATE_TRANSACTION} RETURNING {}",
+            TransactionRow::COLUMNS
         ));
-        let row = bind_state(db::query(q), state, now)
+        bind_state(db::query(q), state, now)
             .bind(key)
             .fetch_optional(self.conn())
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("transaction {key} is gone")))?;
-        transaction_from_row(&row)
+            .ok_or_else(|| StoreError::Corrupt(format!("transaction {key} is gone")))?
+            .decode()
     }
 
     /// Changes a transaction's state and some of its payments (`changes`: each payment as it is
@@ -260,10 +248,13 @@ impl Tx {
         self.flush_rows().await?;
         self.payments_of_memo = None;
         let q = sqlx::AssertSqlSafe(format!(
-            "{PAYMENT_INSERT} VALUES {PAYMENT_VALUES} RETURNING {PAYMENT_COLUMNS}"
+            "{PAYMENT_INSERT} VALUES {PAYMENT_VALUES} RETURNING {}",
+            PaymentRow::COLUMNS
         ));
-        let row = bind_payment(db::query(q), p).fetch_one(self.conn()).await?;
-        payment_from_row(&row)
+        bind_payment(db::query(q), p)
+            .fetch_one(self.conn())
+            .await?
+            .decode()
     }
 
     /// The payments of a transaction, in creation order.
@@ -274,11 +265,10 @@ impl Tx {
         {
             return Ok(payments.clone());
         }
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE transaction_key = $1 ORDER BY id"
-        ));
-        let rows = db::query(q).bind(key).fetch_all(self.conn()).await?;
-        rows.iter().map(payment_from_row).collect()
+        db::select("FROM payments WHERE transaction_key = $1 ORDER BY id")
+            .bind(key)
+            .fetch_all(self.conn())
+            .await
     }
 
     /// Writes a payment's mutable state. Answers the row as stored (no read back).
@@ -306,12 +296,15 @@ impl Tx {
     async fn change_payment(&mut self, c: &PaymentChange) -> Result<PaymentRow> {
         self.flush_rows().await?;
         self.payments_of_memo = None;
-        let q = sqlx::AssertSqlSafe(format!("{UPDATE_PAYMENT} RETURNING {PAYMENT_COLUMNS}"));
-        let row = bind_change(db::query(q), c)
+        let q = sqlx::AssertSqlSafe(format!(
+            "{UPDATE_PAYMENT} RETURNING {}",
+            PaymentRow::COLUMNS
+        ));
+        bind_change(db::query(q), c)
             .fetch_optional(self.conn())
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("payment {} is gone", c.id)))?;
-        payment_from_row(&row)
+            .ok_or_else(|| StoreError::Corrupt(format!("payment {} is gone", c.id)))?
+            .decode()
     }
 
     /// Appends to a transaction's audit trail: who did what, when. Written at commit, with the
@@ -352,12 +345,10 @@ impl Tx {
     /// Reads and locks a payment by id.
     pub async fn payment_for_update(&mut self, id: i64) -> Result<Option<PaymentRow>> {
         self.flush_rows().await?;
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1{}",
-            self.for_update()
-        ));
-        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
-        row.as_ref().map(payment_from_row).transpose()
+        self.select_for_update("FROM payments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Moves a payment into another transaction (a payment belongs to exactly one).
@@ -375,11 +366,10 @@ impl Tx {
     /// Reads a payment by id.
     pub async fn payment(&mut self, id: i64) -> Result<Option<PaymentRow>> {
         self.flush_rows().await?;
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"
-        ));
-        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
-        row.as_ref().map(payment_from_row).transpose()
+        db::select("FROM payments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Sets when a payment's freeze ends.
@@ -409,10 +399,10 @@ impl Tx {
 
 /// The joined columns of [`Tx::transaction_for_update`] and [`Tx::set_transaction_and_payments`]
 /// (see [`aliased`]), built once.
-static T_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("t", TRANSACTION_COLUMNS, ""));
-static P_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("p", PAYMENT_COLUMNS, "p_"));
-static A_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("a", ALLOWANCE_COLUMNS, "a_"));
-static C_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("c", CODE_COLUMNS, "c_"));
+static T_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased::<TransactionRow>("t", ""));
+static P_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased::<PaymentRow>("p", "p_"));
+static A_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased::<AllowanceRow>("a", "a_"));
+static C_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased::<CodeRow>("c", "c_"));
 
 /// Binds a transaction state's `status, kind, wallet_id, reserved_until, confirmed_at` and
 /// `updated_at = now`, in that order.

@@ -1,5 +1,6 @@
 //! Rows of the holder's web pages: login sessions and failed-login counters.
 
+use crate::db::{Cols, Decode};
 use crate::{Result, Tx, db};
 
 /// A holder's login session (the cookie's id is known only by its hash).
@@ -9,6 +10,19 @@ pub struct SessionRow {
     pub csrf: String,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+impl Decode for SessionRow {
+    const COLUMNS: &'static str = "user_id, csrf, created_at, expires_at";
+
+    fn decode(c: Cols<'_>) -> Result<SessionRow> {
+        Ok(SessionRow {
+            user_id: c.get("user_id")?,
+            csrf: c.get("csrf")?,
+            created_at: c.get("created_at")?,
+            expires_at: c.get("expires_at")?,
+        })
+    }
 }
 
 impl Tx {
@@ -36,21 +50,11 @@ impl Tx {
 
     /// The session with this id hash, if it has not expired at `now`.
     pub async fn session(&mut self, id_hash: &str, now: i64) -> Result<Option<SessionRow>> {
-        let row: Option<(i64, String, i64, i64)> = db::query_as(
-            "SELECT user_id, csrf, created_at, expires_at FROM web_sessions WHERE id_hash = $1 AND expires_at > $2",
-        )
-        .bind(id_hash)
-        .bind(now)
-        .fetch_optional(self.conn())
-        .await?;
-        Ok(
-            row.map(|(user_id, csrf, created_at, expires_at)| SessionRow {
-                user_id,
-                csrf,
-                created_at,
-                expires_at,
-            }),
-        )
+        db::select("FROM web_sessions WHERE id_hash = $1 AND expires_at > $2")
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Moves a session's expiry (idle timeout slides on use).

@@ -94,6 +94,29 @@ impl Row {
             }
         }
     }
+
+    /// True when column `col` is NULL, whatever its type.
+    fn is_null<C: Col>(&self, col: C) -> Result<bool> {
+        match self {
+            Row::Any(r) => {
+                use sqlx::{Row, ValueRef};
+                let value = r.try_get_raw(col).map_err(StoreError::from_sqlx)?;
+                Ok(value.is_null())
+            }
+            Row::Lite(r) => match col.position(&r.names) {
+                Some(i) => Ok(r.values[i] == Lite::Null),
+                None => Err(StoreError::db(
+                    ErrorKind::Other,
+                    format!("no column {col} in the result"),
+                )),
+            },
+        }
+    }
+
+    /// The row as a `T`, from its columns as [`Decode::COLUMNS`] names them.
+    pub(crate) fn decode<T: Decode>(&self) -> Result<T> {
+        T::decode(Cols::new(self, ""))
+    }
 }
 
 /// A Rust type a column decodes into, on both drivers.
@@ -184,6 +207,21 @@ tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
 tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10);
 tuple_from_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11);
 
+/// A row type of the store: the columns it is read from and its one decoder, side by side, so
+/// that every statement reading it selects the same columns and decodes them alike.
+pub(crate) trait Decode: Sized {
+    /// The columns [`Decode::decode`] reads, `, `-separated, as its table names them.
+    const COLUMNS: &'static str;
+
+    fn decode(c: Cols<'_>) -> Result<Self>;
+}
+
+impl<T: Decode> FromRow for T {
+    fn from_row(row: &Row) -> Result<Self> {
+        row.decode()
+    }
+}
+
 /// One table's columns in a result row, by name: as selected (`prefix` empty), or aliased
 /// `{prefix}{name}` where a join selects two tables with columns of the same name ([`aliased`]).
 #[derive(Clone, Copy)]
@@ -207,6 +245,37 @@ impl<'r> Cols<'r> {
             })
         }
     }
+
+    /// An integer column that holds a flag (0 or 1: SQLite has no booleans).
+    pub(crate) fn flag(&self, name: &str) -> Result<bool> {
+        Ok(self.get::<i64>(name)? != 0)
+    }
+
+    /// A text column that holds a value of `T` (a status, a currency).
+    pub(crate) fn parsed<T: std::str::FromStr>(&self, name: &str) -> Result<T> {
+        parse(name, &self.get::<String>(name)?)
+    }
+
+    /// [`Cols::parsed`] of a column that may be NULL.
+    pub(crate) fn parsed_opt<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>> {
+        self.get::<Option<String>>(name)?
+            .map(|v| parse(name, &v))
+            .transpose()
+    }
+
+    /// The row as a `T` unless the first of its columns is NULL: the other side of an outer
+    /// join found no row (the first column of each row type is never NULL).
+    pub(crate) fn decode_if_any<T: Decode>(self) -> Result<Option<T>> {
+        let first = T::COLUMNS.split(", ").next().unwrap_or(T::COLUMNS);
+        let first = Prefixed {
+            prefix: self.prefix,
+            name: first,
+        };
+        match self.row.is_null(first)? {
+            true => Ok(None),
+            false => T::decode(self).map(Some),
+        }
+    }
 }
 
 /// `value` of column `column` as a `T`; [`StoreError::Corrupt`] if it is not one.
@@ -216,9 +285,9 @@ pub(crate) fn parse<T: std::str::FromStr>(column: &str, value: &str) -> Result<T
         .map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
 }
 
-/// `columns` (a `, `-separated list) of table alias `table`, each selected as `{prefix}{name}`.
-pub(crate) fn aliased(table: &str, columns: &str, prefix: &str) -> String {
-    columns
+/// The columns of `T` in table alias `table`, each selected as `{prefix}{name}` (see [`Cols`]).
+pub(crate) fn aliased<T: Decode>(table: &str, prefix: &str) -> String {
+    T::COLUMNS
         .split(", ")
         .map(|c| format!("{table}.{c} AS {prefix}{c}"))
         .collect::<Vec<_>>()
