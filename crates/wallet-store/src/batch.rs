@@ -11,8 +11,8 @@
 //! them one after the other (it is in process). A write that must change a row and does not (the
 //! nonce or the idempotency key is taken) refuses the whole transaction: nothing is written.
 
-use crate::accounts::Delta;
 use crate::db::{self, Query, Value};
+use crate::deltas::Delta;
 use crate::error::{ANSWERED_MEANWHILE, CORRUPT, REUSED_NONCE};
 use crate::{Backend, Result, StoreError, Tx};
 use sqlx::AssertSqlSafe;
