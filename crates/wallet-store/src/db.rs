@@ -15,7 +15,7 @@ mod row;
 mod sqlite;
 
 pub(crate) use lazy::LazyTx;
-pub(crate) use row::{Cols, Decode, FromRow, Get, Row, aliased, parse};
+pub(crate) use row::{Cols, Column, Decode, FromRow, Get, Row, aliased, parse, row_type};
 
 use crate::{Result, StoreError};
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};

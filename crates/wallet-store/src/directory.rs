@@ -4,12 +4,14 @@ use crate::db::{Cols, Decode, aliased};
 use crate::{IdempotentAnswer, Result, StoreError, Tx, batch, db};
 use std::sync::LazyLock;
 
-/// A wallet holder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRow {
-    pub id: i64,
-    pub email: String,
-    pub password_hash: String,
+db::row_type! {
+    /// A wallet holder.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct UserRow {
+        pub id: i64,
+        pub email: String,
+        pub password_hash: String,
+    }
 }
 
 /// A wallet and its owner.
@@ -20,18 +22,6 @@ pub struct WalletRow {
     pub active: bool,
     /// False when the holder may see but not spend from the wallet (`no_rights`).
     pub can_pay: bool,
-}
-
-impl Decode for UserRow {
-    const COLUMNS: &'static str = "id, email, password_hash";
-
-    fn decode(c: Cols<'_>) -> Result<UserRow> {
-        Ok(UserRow {
-            id: c.get("id")?,
-            email: c.get("email")?,
-            password_hash: c.get("password_hash")?,
-        })
-    }
 }
 
 impl Decode for WalletRow {
@@ -47,37 +37,28 @@ impl Decode for WalletRow {
     }
 }
 
-/// A project (merchant or cash-out point) and its beneficiary wallet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectRow {
-    pub id: i64,
-    pub name: String,
-    pub wallet_id: i64,
-    pub callback_uri: Option<String>,
-}
-
-impl Decode for ProjectRow {
-    const COLUMNS: &'static str = "id, name, wallet_id, callback_uri";
-
-    fn decode(c: Cols<'_>) -> Result<ProjectRow> {
-        Ok(ProjectRow {
-            id: c.get("id")?,
-            name: c.get("name")?,
-            wallet_id: c.get("wallet_id")?,
-            callback_uri: c.get("callback_uri")?,
-        })
+db::row_type! {
+    /// A project (merchant or cash-out point) and its beneficiary wallet.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ProjectRow {
+        pub id: i64,
+        pub name: String,
+        pub wallet_id: i64,
+        pub callback_uri: Option<String>,
     }
 }
 
-/// An API client of a project. `Debug` hides the secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ClientRow {
-    pub id: i64,
-    pub project_id: i64,
-    pub mac_id: String,
-    pub mac_secret: String,
-    /// Reservation types this client may use, comma-separated (`reservation_code,pin,…`).
-    pub grants: String,
+db::row_type! {
+    /// An API client of a project. `Debug` hides the secret.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct ClientRow {
+        pub id: i64,
+        pub project_id: i64,
+        pub mac_id: String,
+        pub mac_secret: String,
+        /// Reservation types this client may use, comma-separated (`reservation_code,pin,…`).
+        pub grants: String,
+    }
 }
 
 impl std::fmt::Debug for ClientRow {
@@ -98,43 +79,16 @@ impl ClientRow {
     }
 }
 
-/// A stored reservation code (only its keyed hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeRow {
-    pub id: i64,
-    pub wallet_id: i64,
-    pub max_amount: Option<i64>,
-    pub currency: Option<String>,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
-}
-
-impl Decode for ClientRow {
-    const COLUMNS: &'static str = "id, project_id, mac_id, mac_secret, grants";
-
-    fn decode(c: Cols<'_>) -> Result<ClientRow> {
-        Ok(ClientRow {
-            id: c.get("id")?,
-            project_id: c.get("project_id")?,
-            mac_id: c.get("mac_id")?,
-            mac_secret: c.get("mac_secret")?,
-            grants: c.get("grants")?,
-        })
-    }
-}
-
-impl Decode for CodeRow {
-    const COLUMNS: &'static str = "id, wallet_id, max_amount, currency, expires_at, used_at";
-
-    fn decode(c: Cols<'_>) -> Result<CodeRow> {
-        Ok(CodeRow {
-            id: c.get("id")?,
-            wallet_id: c.get("wallet_id")?,
-            max_amount: c.get("max_amount")?,
-            currency: c.get("currency")?,
-            expires_at: c.get("expires_at")?,
-            used_at: c.get("used_at")?,
-        })
+db::row_type! {
+    /// A stored reservation code (only its keyed hash).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct CodeRow {
+        pub id: i64,
+        pub wallet_id: i64,
+        pub max_amount: Option<i64>,
+        pub currency: Option<String>,
+        pub expires_at: i64,
+        pub used_at: Option<i64>,
     }
 }
 

@@ -7,17 +7,20 @@ use std::sync::LazyLock;
 use wallet_core::Currency;
 use wallet_core::allowance::WindowLimit;
 
-/// A wallet holder's standing, as the reservation checks need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HolderRow {
-    pub user_id: i64,
-    pub email: String,
-    pub phone: Option<String>,
-    pub phone_confirmed: bool,
-    pub identity_verified: bool,
-    pub restricted: bool,
-    /// `natural` or `legal`.
-    pub person_type: String,
+db::row_type! {
+    columns = "id AS user_id, email, phone, phone_confirmed, identity_verified, restricted, person_type";
+    /// A wallet holder's standing, as the reservation checks need it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct HolderRow {
+        pub user_id: i64,
+        pub email: String,
+        pub phone: Option<String>,
+        pub phone_confirmed: bool,
+        pub identity_verified: bool,
+        pub restricted: bool,
+        /// `natural` or `legal`.
+        pub person_type: String,
+    }
 }
 
 /// Changes to a holder; `None` leaves a field as it is.
@@ -49,25 +52,29 @@ impl LimitKind {
     }
 }
 
-/// A message in the SMS outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmsRow {
-    pub id: i64,
-    pub phone: String,
-    pub body: String,
-    pub transaction_key: Option<String>,
-    pub created_at: i64,
+db::row_type! {
+    /// A message in the SMS outbox.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SmsRow {
+        pub id: i64,
+        pub phone: String,
+        pub body: String,
+        pub transaction_key: Option<String>,
+        pub created_at: i64,
+    }
 }
 
-/// A holder's MAC access token, issued to one API client.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TokenRow {
-    pub access_token: String,
-    pub mac_key: String,
-    pub client_id: i64,
-    pub user_id: i64,
-    pub scope: String,
-    pub expires_at: i64,
+db::row_type! {
+    /// A holder's MAC access token, issued to one API client.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct TokenRow {
+        pub access_token: String,
+        pub mac_key: String,
+        pub client_id: i64,
+        pub user_id: i64,
+        pub scope: String,
+        pub expires_at: i64,
+    }
 }
 
 impl std::fmt::Debug for TokenRow {
@@ -78,52 +85,6 @@ impl std::fmt::Debug for TokenRow {
             .field("scope", &self.scope)
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
-    }
-}
-
-impl Decode for TokenRow {
-    const COLUMNS: &'static str = "access_token, mac_key, client_id, user_id, scope, expires_at";
-
-    fn decode(c: Cols<'_>) -> Result<TokenRow> {
-        Ok(TokenRow {
-            access_token: c.get("access_token")?,
-            mac_key: c.get("mac_key")?,
-            client_id: c.get("client_id")?,
-            user_id: c.get("user_id")?,
-            scope: c.get("scope")?,
-            expires_at: c.get("expires_at")?,
-        })
-    }
-}
-
-impl Decode for HolderRow {
-    const COLUMNS: &'static str =
-        "id, email, phone, phone_confirmed, identity_verified, restricted, person_type";
-
-    fn decode(c: Cols<'_>) -> Result<HolderRow> {
-        Ok(HolderRow {
-            user_id: c.get("id")?,
-            email: c.get("email")?,
-            phone: c.get("phone")?,
-            phone_confirmed: c.flag("phone_confirmed")?,
-            identity_verified: c.flag("identity_verified")?,
-            restricted: c.flag("restricted")?,
-            person_type: c.get("person_type")?,
-        })
-    }
-}
-
-impl Decode for SmsRow {
-    const COLUMNS: &'static str = "id, phone, body, transaction_key, created_at";
-
-    fn decode(c: Cols<'_>) -> Result<SmsRow> {
-        Ok(SmsRow {
-            id: c.get("id")?,
-            phone: c.get("phone")?,
-            body: c.get("body")?,
-            transaction_key: c.get("transaction_key")?,
-            created_at: c.get("created_at")?,
-        })
     }
 }
 

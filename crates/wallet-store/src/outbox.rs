@@ -8,7 +8,7 @@
 //! its lease runs out. On PostgreSQL the inner select also skips rows other claimers hold, so
 //! concurrent workers do not queue behind each other.
 
-use crate::db::{Cols, Decode};
+use crate::db::Decode;
 use crate::{Backend, Result, Tx, db};
 
 /// What is needed to record a callback.
@@ -25,27 +25,29 @@ pub struct NewCallback<'a> {
     pub event: &'a str,
 }
 
-/// A recorded callback and its delivery state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallbackRow {
-    pub id: i64,
-    pub project_id: i64,
-    pub transaction_key: Option<String>,
-    pub object: String,
-    pub event_type: String,
-    pub uri: String,
-    pub event: String,
-    /// Attempts since the callback was (re)queued, including one in progress.
-    pub attempts: i64,
-    /// When the next attempt is due; `None` once delivered or given up.
-    pub next_attempt_at: Option<i64>,
-    pub last_attempt_at: Option<i64>,
-    /// HTTP status of the last answer (`None`: no answer, e.g. connection refused).
-    pub last_status: Option<i64>,
-    pub last_error: Option<String>,
-    pub delivered_at: Option<i64>,
-    pub locked_until: Option<i64>,
-    pub created_at: i64,
+db::row_type! {
+    /// A recorded callback and its delivery state.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct CallbackRow {
+        pub id: i64,
+        pub project_id: i64,
+        pub transaction_key: Option<String>,
+        pub object: String,
+        pub event_type: String,
+        pub uri: String,
+        pub event: String,
+        /// Attempts since the callback was (re)queued, including one in progress.
+        pub attempts: i64,
+        /// When the next attempt is due; `None` once delivered or given up.
+        pub next_attempt_at: Option<i64>,
+        pub last_attempt_at: Option<i64>,
+        /// HTTP status of the last answer (`None`: no answer, e.g. connection refused).
+        pub last_status: Option<i64>,
+        pub last_error: Option<String>,
+        pub delivered_at: Option<i64>,
+        pub locked_until: Option<i64>,
+        pub created_at: i64,
+    }
 }
 
 /// Which callbacks [`Tx::callbacks`] lists.
@@ -54,30 +56,6 @@ pub struct CallbackFilter {
     /// Only those not delivered yet (pending or given up).
     pub undelivered: bool,
     pub transaction_key: Option<String>,
-}
-
-impl Decode for CallbackRow {
-    const COLUMNS: &'static str = "id, project_id, transaction_key, object, event_type, uri, event, attempts, next_attempt_at, last_attempt_at, last_status, last_error, delivered_at, locked_until, created_at";
-
-    fn decode(c: Cols<'_>) -> Result<CallbackRow> {
-        Ok(CallbackRow {
-            id: c.get("id")?,
-            project_id: c.get("project_id")?,
-            transaction_key: c.get("transaction_key")?,
-            object: c.get("object")?,
-            event_type: c.get("event_type")?,
-            uri: c.get("uri")?,
-            event: c.get("event")?,
-            attempts: c.get("attempts")?,
-            next_attempt_at: c.get("next_attempt_at")?,
-            last_attempt_at: c.get("last_attempt_at")?,
-            last_status: c.get("last_status")?,
-            last_error: c.get("last_error")?,
-            delivered_at: c.get("delivered_at")?,
-            locked_until: c.get("locked_until")?,
-            created_at: c.get("created_at")?,
-        })
-    }
 }
 
 impl Tx {

@@ -1,7 +1,7 @@
 //! Rows of transactions and payments, decoded into domain types.
 
 use crate::Result;
-use crate::db::{Cols, Decode};
+use crate::db::{self, Cols, Decode};
 use wallet_core::reserve::ReserveSpec;
 use wallet_core::{Currency, PaymentStatus, TransactionStatus, TransactionType};
 
@@ -98,27 +98,29 @@ impl PaymentChange {
 /// What is needed to insert a transaction.
 pub type NewTransactionRow = TransactionRow;
 
-/// A stored payment.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PaymentRow {
-    pub id: i64,
-    pub transaction_key: String,
-    pub project_id: i64,
-    pub status: PaymentStatus,
-    pub price: i64,
-    pub currency: Currency,
-    pub description: Option<String>,
-    pub parameters: Option<String>,
-    pub price_rules: Option<String>,
-    pub purpose: Option<String>,
-    pub beneficiary_wallet_id: i64,
-    pub beneficiary_json: Option<String>,
-    pub payer_wallet_id: Option<i64>,
-    pub freeze_for: Option<i64>,
-    pub freeze_until: Option<i64>,
-    pub hold_id: Option<i64>,
-    pub created_at: i64,
-    pub confirmed_at: Option<i64>,
+db::row_type! {
+    /// A stored payment.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PaymentRow {
+        pub id: i64,
+        pub transaction_key: String,
+        pub project_id: i64,
+        pub status: PaymentStatus,
+        pub price: i64,
+        pub currency: Currency,
+        pub description: Option<String>,
+        pub parameters: Option<String>,
+        pub price_rules: Option<String>,
+        pub purpose: Option<String>,
+        pub beneficiary_wallet_id: i64,
+        pub beneficiary_json: Option<String>,
+        pub payer_wallet_id: Option<i64>,
+        pub freeze_for: Option<i64>,
+        pub freeze_until: Option<i64>,
+        pub hold_id: Option<i64>,
+        pub created_at: i64,
+        pub confirmed_at: Option<i64>,
+    }
 }
 
 /// What is needed to insert a payment (`id` is assigned by the database).
@@ -196,33 +198,6 @@ impl Decode for TransactionRow {
             inquiries_json: c.get("inquiries_json")?,
             restrictions_json: c.get("restrictions_json")?,
             correlation_key: c.get("correlation_key")?,
-        })
-    }
-}
-
-impl Decode for PaymentRow {
-    const COLUMNS: &'static str = "id, transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, payer_wallet_id, freeze_for, freeze_until, hold_id, created_at, confirmed_at";
-
-    fn decode(c: Cols<'_>) -> Result<PaymentRow> {
-        Ok(PaymentRow {
-            id: c.get("id")?,
-            transaction_key: c.get("transaction_key")?,
-            project_id: c.get("project_id")?,
-            status: c.parsed("status")?,
-            price: c.get("price")?,
-            currency: c.parsed("currency")?,
-            description: c.get("description")?,
-            parameters: c.get("parameters")?,
-            price_rules: c.get("price_rules")?,
-            purpose: c.get("purpose")?,
-            beneficiary_wallet_id: c.get("beneficiary_wallet_id")?,
-            beneficiary_json: c.get("beneficiary_json")?,
-            payer_wallet_id: c.get("payer_wallet_id")?,
-            freeze_for: c.get("freeze_for")?,
-            freeze_until: c.get("freeze_until")?,
-            hold_id: c.get("hold_id")?,
-            created_at: c.get("created_at")?,
-            confirmed_at: c.get("confirmed_at")?,
         })
     }
 }

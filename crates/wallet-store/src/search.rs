@@ -1,6 +1,6 @@
 //! Searches of a project's transactions and payments, newest first, with a total for paging.
 
-use crate::db::{Cols, Decode};
+use crate::db::Decode;
 use crate::{PaymentRow, Result, TransactionRow, Tx, db};
 
 /// Filters of `GET transactions` and `GET payments`; all optional except the project and paging.
@@ -98,21 +98,26 @@ fn filter_clause(f: &SearchFilter, payer_column: &str) -> Where {
     w
 }
 
-/// One ledger entry of a wallet's account, with what the statement shows of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatementRow {
-    pub id: i64,
-    /// Signed: positive into the wallet, negative out of it.
-    pub amount: i64,
-    pub currency: String,
-    pub date: i64,
-    /// The movement's kind: `payment`, `top_up`, …
-    pub kind: String,
-    pub transaction_key: Option<String>,
-    pub payment_id: Option<i64>,
-    pub description: Option<String>,
-    /// The wallet on the other side, if it is a wallet (not a system account).
-    pub other_wallet: Option<i64>,
+db::row_type! {
+    columns = "e.id AS id, e.amount AS amount, a.currency AS currency, m.created_at AS date, m.kind AS kind, m.transaction_key AS transaction_key, m.payment_id AS payment_id, \
+         (SELECT p.description FROM payments p WHERE p.id = m.payment_id) AS description, \
+         (SELECT o.wallet_id FROM entries e2 JOIN accounts o ON o.id = e2.account_id WHERE e2.movement_id = e.movement_id AND e2.id <> e.id ORDER BY e2.id LIMIT 1) AS other_wallet";
+    /// One ledger entry of a wallet's account, with what the statement shows of it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct StatementRow {
+        pub id: i64,
+        /// Signed: positive into the wallet, negative out of it.
+        pub amount: i64,
+        pub currency: String,
+        pub date: i64,
+        /// The movement's kind: `payment`, `top_up`, …
+        pub kind: String,
+        pub transaction_key: Option<String>,
+        pub payment_id: Option<i64>,
+        pub description: Option<String>,
+        /// The wallet on the other side, if it is a wallet (not a system account).
+        pub other_wallet: Option<i64>,
+    }
 }
 
 /// Filters of `GET wallet/{id}/statements`.
@@ -124,28 +129,6 @@ pub struct StatementFilter {
     pub to: Option<i64>,
     pub limit: i64,
     pub offset: i64,
-}
-
-impl Decode for StatementRow {
-    /// An entry `e` of account `a` in movement `m`, with the payment's description and the other
-    /// side's wallet.
-    const COLUMNS: &'static str = "e.id AS id, e.amount AS amount, a.currency AS currency, m.created_at AS date, m.kind AS kind, m.transaction_key AS transaction_key, m.payment_id AS payment_id, \
-         (SELECT p.description FROM payments p WHERE p.id = m.payment_id) AS description, \
-         (SELECT o.wallet_id FROM entries e2 JOIN accounts o ON o.id = e2.account_id WHERE e2.movement_id = e.movement_id AND e2.id <> e.id ORDER BY e2.id LIMIT 1) AS other_wallet";
-
-    fn decode(c: Cols<'_>) -> Result<StatementRow> {
-        Ok(StatementRow {
-            id: c.get("id")?,
-            amount: c.get("amount")?,
-            currency: c.get("currency")?,
-            date: c.get("date")?,
-            kind: c.get("kind")?,
-            transaction_key: c.get("transaction_key")?,
-            payment_id: c.get("payment_id")?,
-            description: c.get("description")?,
-            other_wallet: c.get("other_wallet")?,
-        })
-    }
 }
 
 impl Tx {

@@ -1,27 +1,15 @@
 //! Rows of the holder's web pages: login sessions and failed-login counters.
 
-use crate::db::{Cols, Decode};
 use crate::{Result, Tx, db};
 
-/// A holder's login session (the cookie's id is known only by its hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRow {
-    pub user_id: i64,
-    pub csrf: String,
-    pub created_at: i64,
-    pub expires_at: i64,
-}
-
-impl Decode for SessionRow {
-    const COLUMNS: &'static str = "user_id, csrf, created_at, expires_at";
-
-    fn decode(c: Cols<'_>) -> Result<SessionRow> {
-        Ok(SessionRow {
-            user_id: c.get("user_id")?,
-            csrf: c.get("csrf")?,
-            created_at: c.get("created_at")?,
-            expires_at: c.get("expires_at")?,
-        })
+db::row_type! {
+    /// A holder's login session (the cookie's id is known only by its hash).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SessionRow {
+        pub user_id: i64,
+        pub csrf: String,
+        pub created_at: i64,
+        pub expires_at: i64,
     }
 }
 

@@ -142,15 +142,6 @@ impl Get for i32 {
     }
 }
 
-impl Get for bool {
-    fn from_lite(v: &Lite) -> Option<bool> {
-        match v {
-            Lite::Integer(i) => Some(*i != 0),
-            _ => None,
-        }
-    }
-}
-
 impl Get for f64 {
     fn from_lite(v: &Lite) -> Option<f64> {
         match v {
@@ -216,6 +207,77 @@ pub(crate) trait Decode: Sized {
     fn decode(c: Cols<'_>) -> Result<Self>;
 }
 
+/// A field of a row type read from its column of the same name (see [`row_type!`]): a value as it
+/// is stored, a flag (SQLite has no booleans: 0 or 1), or a value stored as text (a status, a
+/// currency).
+pub(crate) trait Column: Sized {
+    fn read(c: &Cols<'_>, name: &str) -> Result<Self>;
+}
+
+impl<T: Get> Column for T {
+    fn read(c: &Cols<'_>, name: &str) -> Result<T> {
+        c.get(name)
+    }
+}
+
+impl Column for bool {
+    fn read(c: &Cols<'_>, name: &str) -> Result<bool> {
+        c.flag(name)
+    }
+}
+
+macro_rules! parsed_columns {
+    ($($t:ty),*) => {$(
+        impl Column for $t {
+            fn read(c: &Cols<'_>, name: &str) -> Result<$t> {
+                c.parsed(name)
+            }
+        }
+    )*};
+}
+
+parsed_columns!(
+    wallet_core::Currency,
+    wallet_core::PaymentStatus,
+    wallet_core::TransactionStatus
+);
+
+/// A row type whose fields are its columns, of the same names and in the same order, and its
+/// [`Decode`]: the column list and the decoder are made from the fields, so that they cannot
+/// drift apart. `columns = "…";` first gives the select list instead, for columns computed or
+/// renamed in it (each then selected `AS` its field's name).
+macro_rules! row_type {
+    (@define [$($columns:expr)?]
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($(#[$doc:meta])* pub $field:ident: $ty:ty,)* }
+    ) => {
+        $(#[$meta])*
+        pub struct $name { $($(#[$doc])* pub $field: $ty,)* }
+
+        impl $crate::db::Decode for $name {
+            const COLUMNS: &'static str =
+                $crate::db::row_type!(@columns [$($columns)?] $($field)*);
+
+            fn decode(c: $crate::db::Cols<'_>) -> $crate::Result<$name> {
+                use $crate::db::Column;
+                Ok($name { $($field: Column::read(&c, stringify!($field))?,)* })
+            }
+        }
+    };
+    (@columns [$columns:expr] $($field:ident)*) => { $columns };
+    (@columns [] $first:ident $($field:ident)*) => {
+        concat!(stringify!($first) $(, ", ", stringify!($field))*)
+    };
+    (columns = $columns:expr; $($row:tt)*) => {
+        $crate::db::row_type!(@define [$columns] $($row)*);
+    };
+    ($($row:tt)*) => {
+        $crate::db::row_type!(@define [] $($row)*);
+    };
+}
+
+pub(crate) use row_type;
+
 impl<T: Decode> FromRow for T {
     fn from_row(row: &Row) -> Result<Self> {
         row.decode()
@@ -267,6 +329,7 @@ impl<'r> Cols<'r> {
     /// join found no row (the first column of each row type is never NULL).
     pub(crate) fn decode_if_any<T: Decode>(self) -> Result<Option<T>> {
         let first = T::COLUMNS.split(", ").next().unwrap_or(T::COLUMNS);
+        let first = first.split_once(" AS ").map_or(first, |(_, name)| name);
         let first = Prefixed {
             prefix: self.prefix,
             name: first,
@@ -285,11 +348,15 @@ pub(crate) fn parse<T: std::str::FromStr>(column: &str, value: &str) -> Result<T
         .map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
 }
 
-/// The columns of `T` in table alias `table`, each selected as `{prefix}{name}` (see [`Cols`]).
+/// The columns of `T` in table alias `table`, each selected as `{prefix}{name}` (see [`Cols`]);
+/// a column `c AS name` of [`Decode::COLUMNS`] as `{table}.c AS {prefix}name`.
 pub(crate) fn aliased<T: Decode>(table: &str, prefix: &str) -> String {
     T::COLUMNS
         .split(", ")
-        .map(|c| format!("{table}.{c} AS {prefix}{c}"))
+        .map(|c| {
+            let (column, name) = c.split_once(" AS ").unwrap_or((c, c));
+            format!("{table}.{column} AS {prefix}{name}")
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
