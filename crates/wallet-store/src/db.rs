@@ -143,6 +143,12 @@ pub(crate) fn select<T: Decode>(rest: impl std::fmt::Display) -> QueryAs<T> {
     query_as(AssertSqlSafe(format!("SELECT {} {rest}", T::COLUMNS)))
 }
 
+/// `write` (an `INSERT` or `UPDATE`) answering the rows it wrote as `T`s: `RETURNING` the
+/// columns of `T`.
+pub(crate) fn returning<T: Decode>(write: impl std::fmt::Display) -> QueryAs<T> {
+    query_as(AssertSqlSafe(format!("{write} RETURNING {}", T::COLUMNS)))
+}
+
 /// A statement whose first column is the answer (as sqlx's `query_scalar`).
 pub(crate) fn query_scalar<T: Get>(sql: impl Into<Sql>) -> QueryScalar<T> {
     QueryScalar(query_as(sql))
@@ -236,6 +242,11 @@ impl Query {
 /// What binds parameters: the kinds of statement, for code that builds any of them.
 pub(crate) trait Bind: Sized {
     fn bind_value(self, v: Value) -> Self;
+
+    /// Binds the next parameter, as the statements' own `bind` does.
+    fn bind(self, v: impl Into<Value>) -> Self {
+        self.bind_value(v.into())
+    }
 }
 
 impl Bind for Query {

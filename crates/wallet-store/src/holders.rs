@@ -284,11 +284,9 @@ impl Tx {
         client_id: i64,
         now: i64,
     ) -> Result<Option<TokenRow>> {
-        let q = sqlx::AssertSqlSafe(format!(
-            "UPDATE access_tokens SET revoked = 1, refresh_hash = NULL WHERE refresh_hash = $1 AND client_id = $2 AND revoked = 0 AND refresh_expires_at > $3 RETURNING {}",
-            TokenRow::COLUMNS
-        ));
-        db::query_as(q)
+        db::returning(
+            "UPDATE access_tokens SET revoked = 1, refresh_hash = NULL WHERE refresh_hash = $1 AND client_id = $2 AND revoked = 0 AND refresh_expires_at > $3",
+        )
             .bind(refresh_hash)
             .bind(client_id)
             .bind(now)

@@ -8,7 +8,6 @@
 //! its lease runs out. On PostgreSQL the inner select also skips rows other claimers hold, so
 //! concurrent workers do not queue behind each other.
 
-use crate::db::Decode;
 use crate::{Backend, Result, Tx, db};
 
 /// What is needed to record a callback.
@@ -88,14 +87,12 @@ impl Tx {
             Backend::Sqlite => "",
         };
         let free = "delivered_at IS NULL AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until < $2)";
-        let q = sqlx::AssertSqlSafe(format!(
+        let q = db::returning(format_args!(
             "UPDATE callbacks SET locked_until = $1, attempts = attempts + 1, last_attempt_at = $2 \
              WHERE id = (SELECT id FROM callbacks WHERE {free} ORDER BY next_attempt_at, id LIMIT 1{skip_locked}) \
-             AND {free} RETURNING {}",
-            CallbackRow::COLUMNS
+             AND {free}"
         ));
-        db::query_as(q)
-            .bind(lease_until)
+        q.bind(lease_until)
             .bind(now)
             .fetch_optional(self.conn())
             .await

@@ -167,16 +167,11 @@ impl Tx {
         now: i64,
     ) -> Result<TransactionRow> {
         self.flush_rows().await?;
-        let q = sqlx::AssertSqlSafe(format!(
-            "{UPDATE_TRANSACTION} RETURNING {}",
-            TransactionRow::COLUMNS
-        ));
-        bind_state(db::query(q), state, now)
+        bind_state(db::returning(UPDATE_TRANSACTION), state, now)
             .bind(key)
             .fetch_optional(self.conn())
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("transaction {key} is gone")))?
-            .decode()
+            .ok_or_else(|| StoreError::Corrupt(format!("transaction {key} is gone")))
     }
 
     /// Changes a transaction's state and some of its payments (`changes`: each payment as it is
@@ -247,14 +242,8 @@ impl Tx {
         // Its transaction's row first, if it waits for commit (a foreign key).
         self.flush_rows().await?;
         self.payments_of_memo = None;
-        let q = sqlx::AssertSqlSafe(format!(
-            "{PAYMENT_INSERT} VALUES {PAYMENT_VALUES} RETURNING {}",
-            PaymentRow::COLUMNS
-        ));
-        bind_payment(db::query(q), p)
-            .fetch_one(self.conn())
-            .await?
-            .decode()
+        let q = db::returning(format_args!("{PAYMENT_INSERT} VALUES {PAYMENT_VALUES}"));
+        bind_payment(q, p).fetch_one(self.conn()).await
     }
 
     /// The payments of a transaction, in creation order.
@@ -296,15 +285,10 @@ impl Tx {
     async fn change_payment(&mut self, c: &PaymentChange) -> Result<PaymentRow> {
         self.flush_rows().await?;
         self.payments_of_memo = None;
-        let q = sqlx::AssertSqlSafe(format!(
-            "{UPDATE_PAYMENT} RETURNING {}",
-            PaymentRow::COLUMNS
-        ));
-        bind_change(db::query(q), c)
+        bind_change(db::returning(UPDATE_PAYMENT), c)
             .fetch_optional(self.conn())
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("payment {} is gone", c.id)))?
-            .decode()
+            .ok_or_else(|| StoreError::Corrupt(format!("payment {} is gone", c.id)))
     }
 
     /// Appends to a transaction's audit trail: who did what, when. Written at commit, with the
@@ -444,7 +428,7 @@ const PAYMENT_INSERT: &str = concat!("INSERT INTO payments (", payment_insert_co
 const PAYMENT_VALUES: &str = "($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 const PAYMENT_PARAMETERS: usize = 13;
 
-fn bind_payment(q: db::Query, p: &NewPaymentRow) -> db::Query {
+fn bind_payment<Q: db::Bind>(q: Q, p: &NewPaymentRow) -> Q {
     q.bind(&p.transaction_key)
         .bind(p.project_id)
         .bind(p.price)
@@ -491,7 +475,7 @@ impl PendingRows {
 const UPDATE_PAYMENT: &str = "UPDATE payments SET status = $1, price = $2, payer_wallet_id = $3, hold_id = $4, confirmed_at = $5 WHERE id = $6";
 const UPDATE_TRANSACTION: &str = "UPDATE transactions SET status = $1, kind = $2, wallet_id = $3, reserved_until = $4, confirmed_at = $5, updated_at = $6 WHERE transaction_key = $7";
 
-fn bind_state(q: db::Query, state: &TransactionState, now: i64) -> db::Query {
+fn bind_state<Q: db::Bind>(q: Q, state: &TransactionState, now: i64) -> Q {
     q.bind(state.status.as_str())
         .bind(state.kind.map(|k| k.as_str()))
         .bind(state.wallet_id)
@@ -502,7 +486,7 @@ fn bind_state(q: db::Query, state: &TransactionState, now: i64) -> db::Query {
 
 /// Binds a payment change's `status, price, payer_wallet_id, hold_id, confirmed_at, id`, in
 /// that order.
-fn bind_change(q: db::Query, c: &PaymentChange) -> db::Query {
+fn bind_change<Q: db::Bind>(q: Q, c: &PaymentChange) -> Q {
     q.bind(c.status.as_str())
         .bind(c.price)
         .bind(c.payer_wallet_id)
