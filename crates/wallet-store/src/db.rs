@@ -9,6 +9,9 @@
 //!
 //! Both run the same SQL text, with `$N` parameters, through the same calls as sqlx's
 //! (`query(sql).bind(v).fetch_one(tx.conn())`), so each statement of the store is written once.
+//! A row type of the store is read by its one decoder ([`Decode`], `db/row.rs`); SQLite's runner
+//! is `db/sqlite.rs`, PostgreSQL's lazily begun write transaction `db/lazy.rs`, and each driver's
+//! errors become a [`StoreError`] in `error.rs`.
 
 mod lazy;
 mod row;
