@@ -9,7 +9,7 @@ use wallet_client::types::WalletBalance;
 use wallet_core::codes::{DEFAULT_VALIDITY_SECS, ReservationCode};
 use wallet_core::keys::random_base62;
 use wallet_core::money::{Currency, parse_decimal};
-use wallet_store::{StoreError, Tx};
+use wallet_store::{ErrorKind, Tx};
 
 /// Every reservation type; a new client is granted all unless told otherwise.
 pub const ALL_GRANTS: &str = "reservation_code,pin,automatic,flash,page";
@@ -70,7 +70,7 @@ async fn create_project_in(tx: &mut Tx, name: &str, now: i64) -> ApiResult<Creat
         .await;
     let owner = match owner {
         Ok(id) => id,
-        Err(StoreError::Conflict) => {
+        Err(e) if e.kind() == Some(ErrorKind::Conflict) => {
             return Err(ApiError::invalid(format!(
                 "a project named {name:?} exists"
             )));
@@ -80,7 +80,7 @@ async fn create_project_in(tx: &mut Tx, name: &str, now: i64) -> ApiResult<Creat
     let wallet_id = tx.insert_wallet(owner, now).await?;
     let project_id = match tx.insert_project(name, wallet_id, now).await {
         Ok(id) => id,
-        Err(StoreError::Conflict) => {
+        Err(e) if e.kind() == Some(ErrorKind::Conflict) => {
             return Err(ApiError::invalid(format!(
                 "a project named {name:?} exists"
             )));
