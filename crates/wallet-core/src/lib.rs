@@ -7,6 +7,7 @@
 
 pub mod allowance;
 pub mod codes;
+pub mod ids;
 pub mod keys;
 pub mod ledger;
 pub mod money;
@@ -14,5 +15,9 @@ pub mod payment;
 pub mod reserve;
 pub mod status;
 
+pub use ids::{
+    AccountId, AllowanceId, ClientId, HoldId, PaymentId, ProjectId, TransactionKey, UserId,
+    WalletId,
+};
 pub use money::{Currency, Money, MoneyError};
 pub use status::{PaymentStatus, TransactionStatus, TransactionType};

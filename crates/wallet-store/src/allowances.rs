@@ -1,7 +1,6 @@
 //! Allowances, and the spends their rolling windows (and wallets' limits) are computed from.
 
-use crate::db::Row;
-use crate::rows::{Cols, parse};
+use crate::db::{Cols, Decode};
 use crate::{Result, StoreError, Tx, db};
 use wallet_core::Currency;
 use wallet_core::allowance::{Spend, WindowLimit};
@@ -47,37 +46,34 @@ pub struct NewAllowanceRow {
     pub created_at: i64,
 }
 
-pub(crate) const COLUMNS: &str = "id, transaction_key, project_id, client_id, status, optional, wallet_id, currency, max_price, limits_json, description, valid_for, valid_until, created_at, confirmed_at";
-
 /// Statuses of payments whose money is (or was) spent: reserved, on its way, or paid.
 const SPENT_STATUSES: &str =
     "('reserved', 'waiting_registration', 'waiting_password', 'confirmed', 'done')";
 
-fn from_row(r: &Row) -> Result<AllowanceRow> {
-    allowance_from(Cols::new(r, ""))
-}
+impl Decode for AllowanceRow {
+    const COLUMNS: &'static str = "id, transaction_key, project_id, client_id, status, optional, wallet_id, currency, max_price, limits_json, description, valid_for, valid_until, created_at, confirmed_at";
 
-/// An allowance from columns named as in [`COLUMNS`], maybe prefixed (see [`Cols`]).
-pub(crate) fn allowance_from(c: Cols<'_>) -> Result<AllowanceRow> {
-    let limits: String = c.get("limits_json")?;
-    Ok(AllowanceRow {
-        id: c.get("id")?,
-        transaction_key: c.get("transaction_key")?,
-        project_id: c.get("project_id")?,
-        client_id: c.get("client_id")?,
-        status: c.get("status")?,
-        optional: c.get::<i64>("optional")? != 0,
-        wallet_id: c.get("wallet_id")?,
-        currency: parse("currency", &c.get::<String>("currency")?)?,
-        max_price: c.get("max_price")?,
-        limits: serde_json::from_str(&limits)
-            .map_err(|_| StoreError::Corrupt(format!("limits_json = {limits:?}")))?,
-        description: c.get("description")?,
-        valid_for: c.get("valid_for")?,
-        valid_until: c.get("valid_until")?,
-        created_at: c.get("created_at")?,
-        confirmed_at: c.get("confirmed_at")?,
-    })
+    fn decode(c: Cols<'_>) -> Result<AllowanceRow> {
+        let limits: String = c.get("limits_json")?;
+        Ok(AllowanceRow {
+            id: c.get("id")?,
+            transaction_key: c.get("transaction_key")?,
+            project_id: c.get("project_id")?,
+            client_id: c.get("client_id")?,
+            status: c.get("status")?,
+            optional: c.flag("optional")?,
+            wallet_id: c.get("wallet_id")?,
+            currency: c.parsed("currency")?,
+            max_price: c.get("max_price")?,
+            limits: serde_json::from_str(&limits)
+                .map_err(|_| StoreError::Corrupt(format!("limits_json = {limits:?}")))?,
+            description: c.get("description")?,
+            valid_for: c.get("valid_for")?,
+            valid_until: c.get("valid_until")?,
+            created_at: c.get("created_at")?,
+            confirmed_at: c.get("confirmed_at")?,
+        })
+    }
 }
 
 impl Tx {
@@ -101,24 +97,22 @@ impl Tx {
         .bind(a.created_at)
         .fetch_one(self.conn())
         .await
-        .map_err(StoreError::from_db)
     }
 
     /// Reads an allowance by id.
     pub async fn allowance(&mut self, id: i64) -> Result<Option<AllowanceRow>> {
-        let q = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM allowances WHERE id = $1"));
-        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
-        row.as_ref().map(from_row).transpose()
+        db::select("FROM allowances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Reads and locks an allowance by id.
     pub async fn allowance_for_update(&mut self, id: i64) -> Result<Option<AllowanceRow>> {
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM allowances WHERE id = $1{}",
-            self.for_update()
-        ));
-        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
-        row.as_ref().map(from_row).transpose()
+        self.select_for_update("FROM allowances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// The allowance grouped into a transaction, if any. Read once per database transaction
@@ -129,14 +123,11 @@ impl Tx {
         {
             return Ok(row.clone());
         }
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM allowances WHERE transaction_key = $1 ORDER BY id DESC LIMIT 1"
-        ));
-        let row = db::query(q)
-            .bind(transaction_key)
-            .fetch_optional(self.conn())
-            .await?;
-        let row = row.as_ref().map(from_row).transpose()?;
+        let row: Option<AllowanceRow> =
+            db::select("FROM allowances WHERE transaction_key = $1 ORDER BY id DESC LIMIT 1")
+                .bind(transaction_key)
+                .fetch_optional(self.conn())
+                .await?;
         self.allowance_of_memo = Some((transaction_key.to_string(), row.clone()));
         Ok(row)
     }
@@ -148,17 +139,14 @@ impl Tx {
         wallet_id: i64,
         now: i64,
     ) -> Result<Option<AllowanceRow>> {
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM allowances WHERE client_id = $1 AND wallet_id = $2 AND status = 'active' AND (valid_until IS NULL OR valid_until > $3){}",
-            self.for_update()
-        ));
-        let row = db::query(q)
-            .bind(client_id)
-            .bind(wallet_id)
-            .bind(now)
-            .fetch_optional(self.conn())
-            .await?;
-        row.as_ref().map(from_row).transpose()
+        self.select_for_update(
+            "FROM allowances WHERE client_id = $1 AND wallet_id = $2 AND status = 'active' AND (valid_until IS NULL OR valid_until > $3)",
+        )
+        .bind(client_id)
+        .bind(wallet_id)
+        .bind(now)
+        .fetch_optional(self.conn())
+        .await
     }
 
     /// Moves an allowance into another transaction, with its `optional` flag there.
@@ -221,8 +209,7 @@ impl Tx {
         .bind(now)
         .bind(a.id)
         .execute(self.conn())
-        .await
-        .map_err(StoreError::from_db)?;
+        .await?;
         Ok(())
     }
 
@@ -246,18 +233,11 @@ impl Tx {
     /// placed and the payment's price (the confirmed price once confirmed). Released money is not spent.
     pub async fn allowance_spends(&mut self, allowance_id: i64, after: i64) -> Result<Vec<Spend>> {
         self.flush_rows().await?;
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT h.created_at, p.price FROM payments p JOIN holds h ON h.id = p.hold_id WHERE p.allowance_id = $1 AND p.status IN {SPENT_STATUSES} AND h.created_at > $2"
-        ));
-        let rows: Vec<(i64, i64)> = db::query_as(q)
+        spends("p.allowance_id = $1 AND h.created_at > $2")
             .bind(allowance_id)
             .bind(after)
             .fetch_all(self.conn())
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, amount)| Spend { at, amount })
-            .collect())
+            .await
     }
 
     /// What a wallet reserved in a currency since `after` (exclusive), for its spending limits.
@@ -268,18 +248,29 @@ impl Tx {
         after: i64,
     ) -> Result<Vec<Spend>> {
         self.flush_rows().await?;
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT h.created_at, p.price FROM payments p JOIN holds h ON h.id = p.hold_id WHERE p.payer_wallet_id = $1 AND p.currency = $2 AND p.status IN {SPENT_STATUSES} AND h.created_at > $3"
-        ));
-        let rows: Vec<(i64, i64)> = db::query_as(q)
+        spends("p.payer_wallet_id = $1 AND p.currency = $2 AND h.created_at > $3")
             .bind(wallet_id)
             .bind(currency.code())
             .bind(after)
             .fetch_all(self.conn())
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, amount)| Spend { at, amount })
-            .collect())
+            .await
+    }
+}
+
+/// The spends of the payments `paid` selects (conditions on `p`, the payment, and `h`, its hold).
+fn spends(paid: &str) -> db::QueryAs<Spend> {
+    db::select(format_args!(
+        "FROM payments p JOIN holds h ON h.id = p.hold_id WHERE {paid} AND p.status IN {SPENT_STATUSES}"
+    ))
+}
+
+impl Decode for Spend {
+    const COLUMNS: &'static str = "h.created_at AS at, p.price AS amount";
+
+    fn decode(c: Cols<'_>) -> Result<Spend> {
+        Ok(Spend {
+            at: c.get("at")?,
+            amount: c.get("amount")?,
+        })
     }
 }

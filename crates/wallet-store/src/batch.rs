@@ -11,8 +11,9 @@
 //! them one after the other (it is in process). A write that must change a row and does not (the
 //! nonce or the idempotency key is taken) refuses the whole transaction: nothing is written.
 
-use crate::accounts::Delta;
 use crate::db::{self, Query, Value};
+use crate::deltas::Delta;
+use crate::error::{ANSWERED_MEANWHILE, CORRUPT, REUSED_NONCE};
 use crate::{Backend, Result, StoreError, Tx};
 use sqlx::AssertSqlSafe;
 
@@ -33,8 +34,8 @@ pub(crate) enum IfUnchanged {
 }
 
 impl IfUnchanged {
-    /// Why the write refuses the transaction when it changes no row, as [`StoreError::refused`]
-    /// reads it back from the statement's error; `None` if it does not refuse.
+    /// Why the write refuses the transaction when it changes no row, as `walletd_refuse` raises
+    /// it and [`StoreError::from_sqlx`] reads it back; `None` if it does not refuse.
     fn refusal(self) -> Option<String> {
         match self {
             IfUnchanged::Fine => None,
@@ -44,12 +45,6 @@ impl IfUnchanged {
         }
     }
 }
-
-/// The reasons a combined statement gives `walletd_refuse` (migration 10), read back by
-/// [`StoreError::refused`].
-pub(crate) const REUSED_NONCE: &str = "reused nonce";
-pub(crate) const ANSWERED_MEANWHILE: &str = "answered meanwhile";
-pub(crate) const CORRUPT: &str = "corrupt: ";
 
 /// An event of a transaction's audit trail, waiting for commit.
 pub(crate) struct Event {
@@ -125,10 +120,7 @@ impl Tx {
         self.at_commit.events.push(event);
         if self.at_commit.events.len() >= EVENTS_PER_INSERT {
             let events = std::mem::take(&mut self.at_commit.events);
-            events_insert(&events)
-                .execute(self.conn())
-                .await
-                .map_err(StoreError::from_db)?;
+            events_insert(&events).execute(self.conn()).await?;
         }
         Ok(())
     }
@@ -299,8 +291,7 @@ impl Tx {
     async fn execute_each(&mut self, queries: Vec<Query>) -> Result<Vec<u64>> {
         let mut changed = Vec::with_capacity(queries.len());
         for q in queries {
-            let done = q.execute(self.conn()).await.map_err(StoreError::from_db)?;
-            changed.push(done.rows_affected());
+            changed.push(q.execute(self.conn()).await?);
         }
         Ok(changed)
     }
@@ -316,8 +307,7 @@ impl Tx {
         let n = chain.len() + parts.len();
         let row = combined(chain, parts, checks)
             .fetch_one(self.conn())
-            .await
-            .map_err(StoreError::from_db)?;
+            .await?;
         counts_of(&row, n)
     }
 }
@@ -334,11 +324,7 @@ fn each_changed_one(key: &str, changed: &[u64]) -> Result<()> {
 
 fn counts_of(row: &db::Row, n: usize) -> Result<Vec<u64>> {
     (0..n)
-        .map(|i| {
-            row.try_get::<i64, _>(i)
-                .map(|n| n.max(0) as u64)
-                .map_err(StoreError::from_db)
-        })
+        .map(|i| row.try_get::<i64, _>(i).map(|n| n.max(0) as u64))
         .collect()
 }
 

@@ -1,15 +1,17 @@
 //! Who is who: users, wallets, projects, API clients, nonces, reservation codes and settings.
 
-use crate::db::Row;
-use crate::rows::Cols;
-use crate::{Result, StoreError, Tx, batch, db};
+use crate::db::{Cols, Decode, aliased};
+use crate::{IdempotentAnswer, Result, StoreError, Tx, batch, db};
+use std::sync::LazyLock;
 
-/// A wallet holder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRow {
-    pub id: i64,
-    pub email: String,
-    pub password_hash: String,
+db::row_type! {
+    /// A wallet holder.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct UserRow {
+        pub id: i64,
+        pub email: String,
+        pub password_hash: String,
+    }
 }
 
 /// A wallet and its owner.
@@ -22,33 +24,41 @@ pub struct WalletRow {
     pub can_pay: bool,
 }
 
-pub(crate) fn wallet_row(id: i64, owner_user_id: i64, status: &str, can_pay: i64) -> WalletRow {
-    WalletRow {
-        id,
-        owner_user_id,
-        active: status == "active",
-        can_pay: can_pay != 0,
+impl Decode for WalletRow {
+    const COLUMNS: &'static str = "id, owner_user_id, status, can_pay";
+
+    fn decode(c: Cols<'_>) -> Result<WalletRow> {
+        Ok(WalletRow {
+            id: c.get("id")?,
+            owner_user_id: c.get("owner_user_id")?,
+            active: c.get::<String>("status")? == "active",
+            can_pay: c.flag("can_pay")?,
+        })
     }
 }
 
-/// A project (merchant or cash-out point) and its beneficiary wallet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectRow {
-    pub id: i64,
-    pub name: String,
-    pub wallet_id: i64,
-    pub callback_uri: Option<String>,
+db::row_type! {
+    /// A project (merchant or cash-out point) and its beneficiary wallet.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ProjectRow {
+        pub id: i64,
+        pub name: String,
+        pub wallet_id: i64,
+        pub callback_uri: Option<String>,
+    }
 }
 
-/// An API client of a project. `Debug` hides the secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ClientRow {
-    pub id: i64,
-    pub project_id: i64,
-    pub mac_id: String,
-    pub mac_secret: String,
-    /// Reservation types this client may use, comma-separated (`reservation_code,pin,…`).
-    pub grants: String,
+db::row_type! {
+    /// An API client of a project. `Debug` hides the secret.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct ClientRow {
+        pub id: i64,
+        pub project_id: i64,
+        pub mac_id: String,
+        pub mac_secret: String,
+        /// Reservation types this client may use, comma-separated (`reservation_code,pin,…`).
+        pub grants: String,
+    }
 }
 
 impl std::fmt::Debug for ClientRow {
@@ -69,25 +79,17 @@ impl ClientRow {
     }
 }
 
-/// A stored reservation code (only its keyed hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeRow {
-    pub id: i64,
-    pub wallet_id: i64,
-    pub max_amount: Option<i64>,
-    pub currency: Option<String>,
-    pub expires_at: i64,
-    pub used_at: Option<i64>,
-}
-
-fn client_from_row(r: &Row) -> Result<ClientRow> {
-    Ok(ClientRow {
-        id: r.try_get("id")?,
-        project_id: r.try_get("project_id")?,
-        mac_id: r.try_get("mac_id")?,
-        mac_secret: r.try_get("mac_secret")?,
-        grants: r.try_get("grants")?,
-    })
+db::row_type! {
+    /// A stored reservation code (only its keyed hash).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct CodeRow {
+        pub id: i64,
+        pub wallet_id: i64,
+        pub max_amount: Option<i64>,
+        pub currency: Option<String>,
+        pub expires_at: i64,
+        pub used_at: Option<i64>,
+    }
 }
 
 /// What [`Tx::client_with_counts`] finds.
@@ -104,6 +106,22 @@ pub struct ClientLookup {
     pub answer: Option<crate::IdempotentAnswer>,
 }
 
+/// [`Tx::client_with_counts`]: the client, its counts, its answer and its project, built once.
+static CLIENT_WITH_COUNTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, \
+         (SELECT CAST(SUM(r.requests) AS BIGINT) FROM rate_counters r WHERE r.client_id = c.id AND r.window_start = $2) AS requests, \
+         (SELECT CAST(SUM(r.invalid) AS BIGINT) FROM rate_counters r WHERE r.client_id = c.id AND r.window_start = $2) AS invalid, \
+         {}, p.wallet_id AS project_wallet_id, \
+         (SELECT COUNT(*) FROM project_limits l WHERE l.project_id = c.project_id) AS project_limits \
+         FROM clients c JOIN projects p ON p.id = c.project_id \
+         LEFT JOIN idempotency_keys i ON i.client_id = c.id AND i.idempotency_key = $3 \
+         WHERE c.mac_id = $1",
+        aliased::<ClientRow>("c", ""),
+        aliased::<IdempotentAnswer>("i", "i_"),
+    )
+});
+
 impl Tx {
     pub async fn insert_user(&mut self, email: &str, password_hash: &str, now: i64) -> Result<i64> {
         db::query_scalar(
@@ -114,20 +132,13 @@ impl Tx {
         .bind(now)
         .fetch_one(self.conn())
         .await
-        .map_err(StoreError::from_db)
     }
 
     pub async fn user_by_email(&mut self, email: &str) -> Result<Option<UserRow>> {
-        let row: Option<(i64, String, String)> =
-            db::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
-                .bind(email)
-                .fetch_optional(self.conn())
-                .await?;
-        Ok(row.map(|(id, email, password_hash)| UserRow {
-            id,
-            email,
-            password_hash,
-        }))
+        db::select("FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Sets a user's PIN hash (and clears the failure counter).
@@ -152,12 +163,12 @@ impl Tx {
 
     /// Counts one more wrong PIN; returns the failures so far.
     pub async fn record_pin_failure(&mut self, user_id: i64) -> Result<i64> {
-        Ok(db::query_scalar(
+        db::query_scalar(
             "UPDATE users SET pin_failures = pin_failures + 1 WHERE id = $1 RETURNING pin_failures",
         )
         .bind(user_id)
         .fetch_one(self.conn())
-        .await?)
+        .await
     }
 
     /// A right PIN clears the failure count.
@@ -170,34 +181,28 @@ impl Tx {
     }
 
     pub async fn insert_wallet(&mut self, owner_user_id: i64, now: i64) -> Result<i64> {
-        Ok(db::query_scalar(
+        db::query_scalar(
             "INSERT INTO wallets (owner_user_id, created_at) VALUES ($1, $2) RETURNING id",
         )
         .bind(owner_user_id)
         .bind(now)
         .fetch_one(self.conn())
-        .await?)
+        .await
     }
 
     pub async fn wallet(&mut self, id: i64) -> Result<Option<WalletRow>> {
-        let row: Option<(i64, i64, String, i64)> =
-            db::query_as("SELECT id, owner_user_id, status, can_pay FROM wallets WHERE id = $1")
-                .bind(id)
-                .fetch_optional(self.conn())
-                .await?;
-        Ok(row.map(|(id, owner_user_id, status, can_pay)| {
-            wallet_row(id, owner_user_id, &status, can_pay)
-        }))
+        db::select("FROM wallets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// The wallets a user owns, oldest first.
     pub async fn wallets_of_user(&mut self, user_id: i64) -> Result<Vec<i64>> {
-        Ok(
-            db::query_scalar("SELECT id FROM wallets WHERE owner_user_id = $1 ORDER BY id")
-                .bind(user_id)
-                .fetch_all(self.conn())
-                .await?,
-        )
+        db::query_scalar("SELECT id FROM wallets WHERE owner_user_id = $1 ORDER BY id")
+            .bind(user_id)
+            .fetch_all(self.conn())
+            .await
     }
 
     /// Marks a wallet active or inactive (an inactive wallet neither pays nor receives).
@@ -219,37 +224,19 @@ impl Tx {
         .bind(now)
         .fetch_one(self.conn())
         .await
-        .map_err(StoreError::from_db)
-    }
-
-    async fn project_where(
-        &mut self,
-        filter: &'static str,
-        bind: ProjectKey<'_>,
-    ) -> Result<Option<ProjectRow>> {
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT id, name, wallet_id, callback_uri FROM projects WHERE {filter}"
-        ));
-        let q = db::query_as::<(i64, String, i64, Option<String>)>(q);
-        let q = match bind {
-            ProjectKey::Id(id) => q.bind(id),
-            ProjectKey::Name(name) => q.bind(name.to_string()),
-        };
-        let row = q.fetch_optional(self.conn()).await?;
-        Ok(row.map(|(id, name, wallet_id, callback_uri)| ProjectRow {
-            id,
-            name,
-            wallet_id,
-            callback_uri,
-        }))
     }
 
     pub async fn project(&mut self, id: i64) -> Result<Option<ProjectRow>> {
-        self.project_where("id = $1", ProjectKey::Id(id)).await
+        db::select("FROM projects WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     pub async fn project_by_name(&mut self, name: &str) -> Result<Option<ProjectRow>> {
-        self.project_where("name = $1", ProjectKey::Name(name))
+        db::select("FROM projects WHERE name = $1")
+            .bind(name)
+            .fetch_optional(self.conn())
             .await
     }
 
@@ -271,17 +258,13 @@ impl Tx {
         .bind(now)
         .fetch_one(self.conn())
         .await
-        .map_err(StoreError::from_db)
     }
 
     pub async fn client_by_mac_id(&mut self, mac_id: &str) -> Result<Option<ClientRow>> {
-        let row = db::query(
-            "SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE mac_id = $1",
-        )
-        .bind(mac_id)
-        .fetch_optional(self.conn())
-        .await?;
-        row.as_ref().map(client_from_row).transpose()
+        db::select("FROM clients WHERE mac_id = $1")
+            .bind(mac_id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// A client by its MAC id, with its request counts in the window starting at `window_start`
@@ -294,38 +277,20 @@ impl Tx {
         window_start: i64,
         idempotency_key: Option<&str>,
     ) -> Result<Option<ClientLookup>> {
-        let row = db::query(
-            "SELECT c.id, c.project_id, c.mac_id, c.mac_secret, c.grants, \
-             (SELECT CAST(SUM(r.requests) AS BIGINT) FROM rate_counters r WHERE r.client_id = c.id AND r.window_start = $2) AS requests, \
-             (SELECT CAST(SUM(r.invalid) AS BIGINT) FROM rate_counters r WHERE r.client_id = c.id AND r.window_start = $2) AS invalid, \
-             i.request_hash, i.status AS answer_status, i.body AS answer_body, \
-             p.wallet_id AS project_wallet_id, \
-             (SELECT COUNT(*) FROM project_limits l WHERE l.project_id = c.project_id) AS project_limits \
-             FROM clients c JOIN projects p ON p.id = c.project_id \
-             LEFT JOIN idempotency_keys i ON i.client_id = c.id AND i.idempotency_key = $3 \
-             WHERE c.mac_id = $1",
-        )
-        .bind(mac_id)
-        .bind(window_start)
-        .bind(idempotency_key)
-        .fetch_optional(self.conn())
-        .await?;
+        let row = db::query(CLIENT_WITH_COUNTS.as_str())
+            .bind(mac_id)
+            .bind(window_start)
+            .bind(idempotency_key)
+            .fetch_optional(self.conn())
+            .await?;
         let Some(row) = row else {
             return Ok(None);
         };
         let requests: Option<i64> = row.try_get("requests")?;
         let invalid: Option<i64> = row.try_get("invalid")?;
-        let request_hash: Option<String> = row.try_get("request_hash")?;
-        let answer = match request_hash {
-            Some(request_hash) => Some(crate::IdempotentAnswer {
-                request_hash,
-                status: u16::try_from(row.try_get::<i64, _>("answer_status")?).unwrap_or(500),
-                body: row.try_get("answer_body")?,
-            }),
-            None => None,
-        };
+        let answer = Cols::new(&row, "i_").decode_if_any()?;
         Ok(Some(ClientLookup {
-            client: client_from_row(&row)?,
+            client: row.decode()?,
             project_wallet_id: row.try_get("project_wallet_id")?,
             project_limits: row.try_get("project_limits")?,
             counts: (requests.unwrap_or(0), invalid.unwrap_or(0)),
@@ -335,40 +300,34 @@ impl Tx {
 
     /// A client by its row id (the client an access token was issued to).
     pub async fn client_by_id(&mut self, id: i64) -> Result<Option<ClientRow>> {
-        let row = db::query(
-            "SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.conn())
-        .await?;
-        row.as_ref().map(client_from_row).transpose()
+        db::select("FROM clients WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// The oldest client of a project (what `walletd demo` prints again on a second run).
     pub async fn first_client_of(&mut self, project_id: i64) -> Result<Option<ClientRow>> {
-        let row = db::query("SELECT id, project_id, mac_id, mac_secret, grants FROM clients WHERE project_id = $1 ORDER BY id LIMIT 1")
+        db::select("FROM clients WHERE project_id = $1 ORDER BY id LIMIT 1")
             .bind(project_id)
             .fetch_optional(self.conn())
-            .await?;
-        row.as_ref().map(client_from_row).transpose()
+            .await
     }
 
     /// Records a nonce; `false` when `(mac_id, nonce)` was seen before (a replay).
     pub async fn remember_nonce(&mut self, mac_id: &str, nonce: &str, now: i64) -> Result<bool> {
         let inserted = nonce_insert(mac_id, nonce, now)
             .execute(self.conn())
-            .await?
-            .rows_affected();
+            .await?;
         Ok(inserted == 1)
     }
 
     /// Forgets nonces seen before `before`; replays that old fail the timestamp check anyway.
     pub async fn forget_nonces(&mut self, before: i64) -> Result<u64> {
-        Ok(db::query("DELETE FROM mac_nonces WHERE seen_at < $1")
+        db::query("DELETE FROM mac_nonces WHERE seen_at < $1")
             .bind(before)
             .execute(self.conn())
-            .await?
-            .rows_affected())
+            .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -392,7 +351,6 @@ impl Tx {
         .bind(expires_at)
         .fetch_one(self.conn())
         .await
-        .map_err(StoreError::from_db)
     }
 
     /// Finds and locks a code by its keyed hash (answered without a statement when
@@ -403,17 +361,10 @@ impl Tx {
         {
             return Ok(code.clone());
         }
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {CODE_COLUMNS} FROM reservation_codes WHERE code_hash = $1{}",
-            self.for_update()
-        ));
-        let row = db::query(q)
+        self.select_for_update("FROM reservation_codes WHERE code_hash = $1")
             .bind(code_hash)
             .fetch_optional(self.conn())
-            .await?;
-        row.as_ref()
-            .map(|r| code_from(Cols::new(r, "")))
-            .transpose()
+            .await
     }
 
     /// Marks code `id` used by `transaction_key` at commit (in the commit's last statement on
@@ -431,12 +382,10 @@ impl Tx {
     }
 
     pub async fn setting(&mut self, name: &str) -> Result<Option<String>> {
-        Ok(
-            db::query_scalar("SELECT value FROM settings WHERE name = $1")
-                .bind(name)
-                .fetch_optional(self.conn())
-                .await?,
-        )
+        db::query_scalar("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Stores a setting unless one exists; returns the value in force.
@@ -454,28 +403,10 @@ impl Tx {
     }
 }
 
-enum ProjectKey<'a> {
-    Id(i64),
-    Name(&'a str),
-}
-
 /// Records a MAC nonce; changes no row when `(mac_id, nonce)` was seen before (a replay).
 pub(crate) fn nonce_insert(mac_id: &str, nonce: &str, now: i64) -> db::Query {
     db::query("INSERT INTO mac_nonces (mac_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT (mac_id, nonce) DO NOTHING")
         .bind(mac_id)
         .bind(nonce)
         .bind(now)
-}
-
-pub(crate) const CODE_COLUMNS: &str = "id, wallet_id, max_amount, currency, expires_at, used_at";
-
-pub(crate) fn code_from(c: Cols) -> Result<CodeRow> {
-    Ok(CodeRow {
-        id: c.get("id")?,
-        wallet_id: c.get("wallet_id")?,
-        max_amount: c.get("max_amount")?,
-        currency: c.get("currency")?,
-        expires_at: c.get("expires_at")?,
-        used_at: c.get("used_at")?,
-    })
 }

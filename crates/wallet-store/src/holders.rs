@@ -1,23 +1,26 @@
 //! What the operator knows of wallet holders and projects: verification, restrictions, phones,
 //! spending limits, project limits, and the SMS outbox.
 
-use crate::directory::wallet_row;
-use crate::rows::parse;
+use crate::db::{Cols, Decode, aliased, parse};
 use crate::{ProjectRow, Result, StoreError, Tx, WalletRow, db};
+use std::sync::LazyLock;
 use wallet_core::Currency;
 use wallet_core::allowance::WindowLimit;
 
-/// A wallet holder's standing, as the reservation checks need it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HolderRow {
-    pub user_id: i64,
-    pub email: String,
-    pub phone: Option<String>,
-    pub phone_confirmed: bool,
-    pub identity_verified: bool,
-    pub restricted: bool,
-    /// `natural` or `legal`.
-    pub person_type: String,
+db::row_type! {
+    columns = "id AS user_id, email, phone, phone_confirmed, identity_verified, restricted, person_type";
+    /// A wallet holder's standing, as the reservation checks need it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct HolderRow {
+        pub user_id: i64,
+        pub email: String,
+        pub phone: Option<String>,
+        pub phone_confirmed: bool,
+        pub identity_verified: bool,
+        pub restricted: bool,
+        /// `natural` or `legal`.
+        pub person_type: String,
+    }
 }
 
 /// Changes to a holder; `None` leaves a field as it is.
@@ -49,25 +52,29 @@ impl LimitKind {
     }
 }
 
-/// A message in the SMS outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SmsRow {
-    pub id: i64,
-    pub phone: String,
-    pub body: String,
-    pub transaction_key: Option<String>,
-    pub created_at: i64,
+db::row_type! {
+    /// A message in the SMS outbox.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SmsRow {
+        pub id: i64,
+        pub phone: String,
+        pub body: String,
+        pub transaction_key: Option<String>,
+        pub created_at: i64,
+    }
 }
 
-/// A holder's MAC access token, issued to one API client.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TokenRow {
-    pub access_token: String,
-    pub mac_key: String,
-    pub client_id: i64,
-    pub user_id: i64,
-    pub scope: String,
-    pub expires_at: i64,
+db::row_type! {
+    /// A holder's MAC access token, issued to one API client.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct TokenRow {
+        pub access_token: String,
+        pub mac_key: String,
+        pub client_id: i64,
+        pub user_id: i64,
+        pub scope: String,
+        pub expires_at: i64,
+    }
 }
 
 impl std::fmt::Debug for TokenRow {
@@ -81,33 +88,42 @@ impl std::fmt::Debug for TokenRow {
     }
 }
 
-type TokenTuple = (String, String, i64, i64, String, i64);
+/// One of a wallet's spending limits, with its currency.
+type Limit = (Currency, LimitKind, WindowLimit);
 
-fn token_from(
-    (access_token, mac_key, client_id, user_id, scope, expires_at): TokenTuple,
-) -> TokenRow {
-    TokenRow {
-        access_token,
-        mac_key,
-        client_id,
-        user_id,
-        scope,
-        expires_at,
+impl Decode for Limit {
+    const COLUMNS: &'static str = "currency, kind, max_price, period";
+
+    fn decode(c: Cols<'_>) -> Result<Limit> {
+        Ok((
+            c.parsed("currency")?,
+            limit_kind(&c.get::<String>("kind")?)?,
+            WindowLimit {
+                max_price: c.get("max_price")?,
+                time: c.get("period")?,
+            },
+        ))
     }
 }
 
-type HolderTuple = (i64, String, Option<String>, i64, i64, i64, String);
+/// [`Tx::payer`]'s columns: the wallet's, its holder's (`u_`) and its limits' (`l_`).
+static PAYER_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    [
+        aliased::<WalletRow>("w", ""),
+        aliased::<HolderRow>("u", "u_"),
+        aliased::<Limit>("l", "l_"),
+    ]
+    .join(", ")
+});
 
-/// A project and one of its limits (`None`s if it has none): id, name, wallet, callback URI,
-/// currency, max price.
-type ProjectLimitTuple = (
-    i64,
-    String,
-    i64,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-);
+/// [`Tx::project_with_limits`]: a project and its limits (`l_`), built once.
+static PROJECT_WITH_LIMITS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, l.currency AS l_currency, l.max_price AS l_max_price \
+         FROM projects p LEFT JOIN project_limits l ON l.project_id = p.id WHERE p.id = $1",
+        aliased::<ProjectRow>("p", "")
+    )
+});
 
 /// A payer as the reservation checks need it, read in one round trip ([`Tx::payer`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +132,7 @@ pub struct PayerRow {
     /// `None` only if the wallet's owner is missing (a corrupt store).
     pub holder: Option<HolderRow>,
     /// The wallet's spending limits, every currency.
-    limits: Vec<(Currency, LimitKind, WindowLimit)>,
+    limits: Vec<Limit>,
     /// Every wallet it was asked about as one it would pay ([`Tx::payer`]) is active.
     pub pays_only_active: bool,
 }
@@ -160,13 +176,10 @@ impl Tx {
             )
         };
         let q = sqlx::AssertSqlSafe(format!(
-            "SELECT w.id AS id, w.owner_user_id AS owner_user_id, w.status AS status, w.can_pay AS can_pay, \
-             u.id AS user_id, u.email AS email, u.phone AS phone, u.phone_confirmed AS phone_confirmed, \
-             u.identity_verified AS identity_verified, u.restricted AS restricted, u.person_type AS person_type, \
-             l.currency AS l_currency, l.kind AS l_kind, l.max_price AS l_max_price, l.period AS l_period, \
-             {active} AS active_paid \
+            "SELECT {}, {active} AS active_paid \
              FROM wallets w LEFT JOIN users u ON u.id = w.owner_user_id LEFT JOIN wallet_limits l ON l.wallet_id = w.id \
-             WHERE w.id = $1 ORDER BY l.currency, l.kind"
+             WHERE w.id = $1 ORDER BY l.currency, l.kind",
+            *PAYER_COLUMNS
         ));
         let rows = paying
             .iter()
@@ -176,38 +189,12 @@ impl Tx {
         let Some(r) = rows.first() else {
             return Ok(None);
         };
-        let wallet = wallet_row(
-            r.try_get("id")?,
-            r.try_get("owner_user_id")?,
-            &r.try_get::<String, _>("status")?,
-            r.try_get("can_pay")?,
-        );
-        let holder = match r.try_get::<Option<i64>, _>("user_id")? {
-            None => None,
-            Some(user_id) => Some(HolderRow {
-                user_id,
-                email: r.try_get("email")?,
-                phone: r.try_get("phone")?,
-                phone_confirmed: r.try_get::<i64, _>("phone_confirmed")? != 0,
-                identity_verified: r.try_get::<i64, _>("identity_verified")? != 0,
-                restricted: r.try_get::<i64, _>("restricted")? != 0,
-                person_type: r.try_get("person_type")?,
-            }),
-        };
         let mut limits = Vec::new();
         for r in &rows {
-            let Some(currency) = r.try_get::<Option<String>, _>("l_currency")? else {
-                continue;
-            };
-            limits.push((
-                parse("wallet_limits.currency", &currency)?,
-                limit_kind(&r.try_get::<String, _>("l_kind")?)?,
-                WindowLimit {
-                    max_price: r.try_get("l_max_price")?,
-                    time: r.try_get("l_period")?,
-                },
-            ));
+            limits.extend(Cols::new(r, "l_").decode_if_any::<Limit>()?);
         }
+        let wallet = r.decode()?;
+        let holder = Cols::new(r, "u_").decode_if_any()?;
         let active_paid: i64 = r.try_get("active_paid")?;
         Ok(Some(PayerRow {
             wallet,
@@ -219,23 +206,10 @@ impl Tx {
 
     /// A holder by user id.
     pub async fn holder(&mut self, user_id: i64) -> Result<Option<HolderRow>> {
-        let row: Option<HolderTuple> = db::query_as(
-            "SELECT id, email, phone, phone_confirmed, identity_verified, restricted, person_type FROM users WHERE id = $1",
-        )
-        .bind(user_id)
-        .fetch_optional(self.conn())
-        .await?;
-        Ok(row.map(
-            |(user_id, email, phone, confirmed, verified, restricted, person_type)| HolderRow {
-                user_id,
-                email,
-                phone,
-                phone_confirmed: confirmed != 0,
-                identity_verified: verified != 0,
-                restricted: restricted != 0,
-                person_type,
-            },
-        ))
+        db::select("FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Applies the given changes to a holder. `false` if there is no such user.
@@ -290,20 +264,16 @@ impl Tx {
         .bind(refresh_expires_at)
         .bind(now)
         .execute(self.conn())
-        .await
-        .map_err(StoreError::from_db)?;
+        .await?;
         Ok(())
     }
 
     /// A token that is not revoked, by its access token (expiry is the caller's check).
     pub async fn token(&mut self, access_token: &str) -> Result<Option<TokenRow>> {
-        let row: Option<TokenTuple> = db::query_as(
-            "SELECT access_token, mac_key, client_id, user_id, scope, expires_at FROM access_tokens WHERE access_token = $1 AND revoked = 0",
-        )
-        .bind(access_token)
-        .fetch_optional(self.conn())
-        .await?;
-        Ok(row.map(token_from))
+        db::select("FROM access_tokens WHERE access_token = $1 AND revoked = 0")
+            .bind(access_token)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Revokes the token whose refresh token hashes to `refresh_hash` (of `client_id`, still
@@ -314,24 +284,14 @@ impl Tx {
         client_id: i64,
         now: i64,
     ) -> Result<Option<TokenRow>> {
-        let row: Option<(String,)> = db::query_as(
-            "UPDATE access_tokens SET revoked = 1, refresh_hash = NULL WHERE refresh_hash = $1 AND client_id = $2 AND revoked = 0 AND refresh_expires_at > $3 RETURNING access_token",
+        db::returning(
+            "UPDATE access_tokens SET revoked = 1, refresh_hash = NULL WHERE refresh_hash = $1 AND client_id = $2 AND revoked = 0 AND refresh_expires_at > $3",
         )
-        .bind(refresh_hash)
-        .bind(client_id)
-        .bind(now)
-        .fetch_optional(self.conn())
-        .await?;
-        let Some((access_token,)) = row else {
-            return Ok(None);
-        };
-        let row: Option<TokenTuple> = db::query_as(
-            "SELECT access_token, mac_key, client_id, user_id, scope, expires_at FROM access_tokens WHERE access_token = $1",
-        )
-        .bind(&access_token)
-        .fetch_optional(self.conn())
-        .await?;
-        Ok(row.map(token_from))
+            .bind(refresh_hash)
+            .bind(client_id)
+            .bind(now)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Revokes an access token of `client_id`. `false` if there was none to revoke.
@@ -343,18 +303,17 @@ impl Tx {
         .bind(client_id)
         .execute(self.conn())
         .await?
-        .rows_affected()
             > 0)
     }
 
     /// The user whose confirmed phone this is.
     pub async fn user_by_phone(&mut self, phone: &str) -> Result<Option<i64>> {
-        Ok(db::query_scalar(
+        db::query_scalar(
             "SELECT id FROM users WHERE phone = $1 AND phone_confirmed = 1 ORDER BY id LIMIT 1",
         )
         .bind(phone)
         .fetch_optional(self.conn())
-        .await?)
+        .await
     }
 
     /// Lets or stops a wallet's holder spend from it.
@@ -373,18 +332,13 @@ impl Tx {
         wallet_id: i64,
         currency: Currency,
     ) -> Result<Vec<(LimitKind, WindowLimit)>> {
-        let rows: Vec<(String, i64, i64)> = db::query_as(
-            "SELECT kind, max_price, period FROM wallet_limits WHERE wallet_id = $1 AND currency = $2 ORDER BY kind",
-        )
-        .bind(wallet_id)
-        .bind(currency.code())
-        .fetch_all(self.conn())
-        .await?;
-        rows.into_iter()
-            .map(|(kind, max_price, time)| {
-                Ok((limit_kind(&kind)?, WindowLimit { max_price, time }))
-            })
-            .collect()
+        let limits: Vec<Limit> =
+            db::select("FROM wallet_limits WHERE wallet_id = $1 AND currency = $2 ORDER BY kind")
+                .bind(wallet_id)
+                .bind(currency.code())
+                .fetch_all(self.conn())
+                .await?;
+        Ok(limits.into_iter().map(|(_, kind, l)| (kind, l)).collect())
     }
 
     /// Sets (or with `None` removes) one of a wallet's spending limits.
@@ -435,13 +389,13 @@ impl Tx {
         project_id: i64,
         currency: Currency,
     ) -> Result<Option<i64>> {
-        Ok(db::query_scalar(
+        db::query_scalar(
             "SELECT max_price FROM project_limits WHERE project_id = $1 AND currency = $2",
         )
         .bind(project_id)
         .bind(currency.code())
         .fetch_optional(self.conn())
-        .await?)
+        .await
     }
 
     /// The project with its limits per transaction in every currency, in one statement.
@@ -449,29 +403,22 @@ impl Tx {
         &mut self,
         id: i64,
     ) -> Result<Option<(ProjectRow, Vec<(Currency, i64)>)>> {
-        let rows: Vec<ProjectLimitTuple> = db::query_as(
-            "SELECT p.id, p.name, p.wallet_id, p.callback_uri, l.currency, l.max_price \
-                 FROM projects p LEFT JOIN project_limits l ON l.project_id = p.id WHERE p.id = $1",
-        )
-        .bind(id)
-        .fetch_all(self.conn())
-        .await?;
-        let Some((id, name, wallet_id, callback_uri, _, _)) = rows.first().cloned() else {
+        let rows = db::query(PROJECT_WITH_LIMITS.as_str())
+            .bind(id)
+            .fetch_all(self.conn())
+            .await?;
+        let Some(first) = rows.first() else {
             return Ok(None);
         };
         let mut limits = Vec::new();
-        for (.., currency, max_price) in rows {
-            if let (Some(currency), Some(max_price)) = (currency, max_price) {
+        for r in &rows {
+            let limit: (Option<String>, Option<i64>) =
+                (r.try_get("l_currency")?, r.try_get("l_max_price")?);
+            if let (Some(currency), Some(max_price)) = limit {
                 limits.push((parse("project_limits.currency", &currency)?, max_price));
             }
         }
-        let project = ProjectRow {
-            id,
-            name,
-            wallet_id,
-            callback_uri,
-        };
-        Ok(Some((project, limits)))
+        Ok(Some((first.decode()?, limits)))
     }
 
     /// Sets (or with `None` removes) a project's limit per transaction in a currency.
@@ -507,7 +454,7 @@ impl Tx {
         transaction_key: Option<&str>,
         now: i64,
     ) -> Result<i64> {
-        Ok(db::query_scalar(
+        db::query_scalar(
             "INSERT INTO sms_outbox (phone, body, transaction_key, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(phone)
@@ -515,38 +462,16 @@ impl Tx {
         .bind(transaction_key)
         .bind(now)
         .fetch_one(self.conn())
-        .await?)
+        .await
     }
 
     /// Messages of the SMS outbox, newest first, optionally for one phone.
     pub async fn sms_messages(&mut self, phone: Option<&str>, limit: i64) -> Result<Vec<SmsRow>> {
-        const COLUMNS: &str = "SELECT id, phone, body, transaction_key, created_at FROM sms_outbox";
-        let rows: Vec<(i64, String, String, Option<String>, i64)> = match phone {
-            Some(p) => {
-                let q = sqlx::AssertSqlSafe(format!(
-                    "{COLUMNS} WHERE phone = $1 ORDER BY id DESC LIMIT $2"
-                ));
-                db::query_as(q)
-                    .bind(p)
-                    .bind(limit)
-                    .fetch_all(self.conn())
-                    .await?
-            }
-            None => {
-                let q = sqlx::AssertSqlSafe(format!("{COLUMNS} ORDER BY id DESC LIMIT $1"));
-                db::query_as(q).bind(limit).fetch_all(self.conn()).await?
-            }
-        };
-        Ok(rows
-            .into_iter()
-            .map(|(id, phone, body, transaction_key, created_at)| SmsRow {
-                id,
-                phone,
-                body,
-                transaction_key,
-                created_at,
-            })
-            .collect())
+        db::select("FROM sms_outbox WHERE ($1 IS NULL OR phone = $1) ORDER BY id DESC LIMIT $2")
+            .bind(phone)
+            .bind(limit)
+            .fetch_all(self.conn())
+            .await
     }
 
     /// Sets or clears a transaction's FLASH SMS correlation key.
@@ -567,11 +492,11 @@ impl Tx {
     /// Keys of `waiting` FLASH transactions of the wallets of the holder with this phone.
     pub async fn waiting_flash_of_phone(&mut self, phone: &str) -> Result<Vec<(String, String)>> {
         self.flush_rows().await?;
-        Ok(db::query_as(
+        db::query_as(
             "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id JOIN users u ON u.id = w.owner_user_id WHERE u.phone = $1 AND u.phone_confirmed = 1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
         )
         .bind(phone)
         .fetch_all(self.conn())
-        .await?)
+        .await
     }
 }

@@ -12,14 +12,18 @@
 //! `BEGIN IMMEDIATE` transaction on one dedicated writer connection, committed
 //! together by one `COMMIT` (one fsync) — group commit, see `writer.rs`. Reads
 //! ([`Store::read`]) use other connections and see only what is committed. SQLite is called
-//! directly (rusqlite), PostgreSQL through sqlx: one query interface over both (`db.rs`).
+//! directly (rusqlite), PostgreSQL through sqlx: one query interface over both (`db.rs`), and one
+//! error type, [`StoreError`], that each driver's errors become in one place (`error.rs`).
 
 mod accounts;
 mod allowances;
 mod batch;
 mod db;
+mod deltas;
 mod directory;
+mod error;
 mod holders;
+mod holds;
 mod ids;
 mod lifecycle;
 mod lite;
@@ -38,6 +42,7 @@ mod writer;
 pub use accounts::{AccountRow, LedgerCheck};
 pub use allowances::{ALLOWANCE_STATUSES, AllowanceRow, NewAllowanceRow};
 pub use directory::{ClientLookup, ClientRow, CodeRow, ProjectRow, UserRow, WalletRow};
+pub use error::{ErrorKind, Result, StoreError};
 pub use holders::{HolderRow, HolderUpdate, LimitKind, PayerRow, SmsRow, TokenRow};
 pub use lifecycle::IdempotentAnswer;
 pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
@@ -60,75 +65,6 @@ pub enum Backend {
     Sqlite,
     Postgres,
 }
-
-/// A storage failure. Domain refusals are not errors here: methods return `Ok(false)`/`None`.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
-    #[error("a row with the same unique value exists")]
-    Conflict,
-    #[error("stored data is inconsistent: {0}")]
-    Corrupt(String),
-    #[error("unsupported database URL {0:?}: expected sqlite://… or postgres://…")]
-    Url(String),
-    /// SQLite: the group commit holding this transaction failed (and every transaction of its
-    /// batch with it), or this transaction read changes of its batch that were then not committed.
-    #[error("not committed: {0}")]
-    CommitFailed(String),
-    /// The API request being served (see [`serve_request`]) carries a MAC nonce that a committed
-    /// request already used: a replay. Nothing was written.
-    #[error("the request's nonce was already used")]
-    ReusedNonce,
-    /// A hold checked at commit ([`Tx::place_hold_at_commit`]) is not covered by the available
-    /// money of the account (in this currency). Nothing was written.
-    #[error("there is not enough {0} in the wallet")]
-    NotEnoughFunds(String),
-    /// The answer stored at commit ([`Tx::answer_at_commit`]) lost to another request with the
-    /// same idempotency key, answered meanwhile. Nothing was written.
-    #[error("a request with this idempotency key was answered meanwhile")]
-    AnsweredMeanwhile,
-}
-
-impl StoreError {
-    /// Maps unique violations to `Conflict`, the one database error callers act on, and a
-    /// write at commit that refused the transaction to its refusal ([`StoreError::refused`]).
-    pub(crate) fn from_db(e: sqlx::Error) -> StoreError {
-        match &e {
-            sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {
-                StoreError::Conflict
-            }
-            sqlx::Error::Database(d) if d.code().as_deref() == Some("WD001") => {
-                StoreError::refused(d.message())
-            }
-            _ => StoreError::Db(e),
-        }
-    }
-
-    /// The refusal a combined statement raised through `walletd_refuse` (`batch.rs`).
-    fn refused(reason: &str) -> StoreError {
-        match reason {
-            batch::REUSED_NONCE => StoreError::ReusedNonce,
-            batch::ANSWERED_MEANWHILE => StoreError::AnsweredMeanwhile,
-            other => StoreError::Corrupt(
-                other
-                    .strip_prefix(batch::CORRUPT)
-                    .unwrap_or(other)
-                    .to_owned(),
-            ),
-        }
-    }
-
-    /// True when the pool could not hand out a connection in time (overload, not a bug).
-    pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed)
-        )
-    }
-}
-
-pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The store: its connections, which differ between the two backends.
 #[derive(Clone)]
@@ -214,7 +150,8 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(30))
                     .max_connections(postgres_pool.max(1))
                     .connect(&url)
-                    .await?;
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
                 Conns::Postgres(pool)
             }
         };
@@ -241,7 +178,9 @@ impl Store {
     pub async fn write(&self) -> Result<Tx> {
         let inner = match &self.conns {
             Conns::Sqlite { writer, .. } => TxInner::Logical(writer.begin().await?),
-            Conns::Postgres(pool) => TxInner::Lazy(db::LazyTx::new(pool.acquire().await?)),
+            Conns::Postgres(pool) => TxInner::Lazy(db::LazyTx::new(
+                pool.acquire().await.map_err(StoreError::from_sqlx)?,
+            )),
         };
         let mut tx = Tx::new(inner, self);
         tx.request = request::unrecorded();
@@ -252,7 +191,9 @@ impl Store {
     pub async fn read(&self) -> Result<Tx> {
         let inner = match &self.conns {
             Conns::Sqlite { readers, .. } => TxInner::Reader(readers.get(true)?),
-            Conns::Postgres(pool) => TxInner::Pooled(pool.begin().await?),
+            Conns::Postgres(pool) => {
+                TxInner::Pooled(pool.begin().await.map_err(StoreError::from_sqlx)?)
+            }
         };
         Ok(Tx::new(inner, self))
     }
@@ -263,7 +204,9 @@ impl Store {
     pub async fn lookup(&self) -> Result<Tx> {
         let inner = match &self.conns {
             Conns::Sqlite { readers, .. } => TxInner::Reader(readers.get(false)?),
-            Conns::Postgres(pool) => TxInner::Autocommit(pool.acquire().await?),
+            Conns::Postgres(pool) => {
+                TxInner::Autocommit(pool.acquire().await.map_err(StoreError::from_sqlx)?)
+            }
         };
         Ok(Tx::new(inner, self))
     }
@@ -392,7 +335,7 @@ impl Tx {
         }
         let learned = std::mem::take(&mut self.learned_accounts);
         match self.inner {
-            TxInner::Pooled(tx) => tx.commit().await?,
+            TxInner::Pooled(tx) => tx.commit().await.map_err(StoreError::from_sqlx)?,
             TxInner::Lazy(tx) => tx.commit().await?,
             TxInner::Logical(tx) => tx.commit().await?,
             TxInner::Autocommit(_) => {}
@@ -410,7 +353,7 @@ impl Tx {
     /// if they were not), so an answer built from what it read is not given before that is durable.
     pub async fn rollback(self) -> Result<()> {
         match self.inner {
-            TxInner::Pooled(tx) => tx.rollback().await?,
+            TxInner::Pooled(tx) => tx.rollback().await.map_err(StoreError::from_sqlx)?,
             TxInner::Lazy(tx) => tx.rollback().await?,
             TxInner::Logical(tx) => tx.rollback().await?,
             TxInner::Autocommit(_) | TxInner::Reader(_) => {}
@@ -424,10 +367,7 @@ impl Tx {
         self.flush_rows().await?;
         self.allowance_of_memo = None;
         self.payments_of_memo = None;
-        self.conn()
-            .execute_batch(sql)
-            .await
-            .map_err(StoreError::from_db)
+        self.conn().execute_batch(sql).await
     }
 
     pub fn backend(&self) -> Backend {
@@ -440,6 +380,11 @@ impl Tx {
             Backend::Postgres => " FOR UPDATE",
             Backend::Sqlite => "",
         }
+    }
+
+    /// [`db::select`] of rows this transaction locks: `rest` then [`Tx::for_update`].
+    pub(crate) fn select_for_update<T: db::Decode>(&self, rest: &str) -> db::QueryAs<T> {
+        db::select(format_args!("{rest}{}", self.for_update()))
     }
 
     /// [`Tx::conn`] for a statement that need not be in the transaction (`db::LazyTx::outside`).

@@ -1,6 +1,7 @@
 //! Time-driven bookkeeping: the sandbox clock offset, idempotency records, aged transactions.
 
 use crate::batch::IfUnchanged;
+use crate::db::{Cols, Decode};
 use crate::{Result, StoreError, Tx, db};
 
 /// Name of the setting holding the sandbox clock offset in seconds.
@@ -12,6 +13,18 @@ pub struct IdempotentAnswer {
     pub request_hash: String,
     pub status: u16,
     pub body: String,
+}
+
+impl Decode for IdempotentAnswer {
+    const COLUMNS: &'static str = "request_hash, status, body";
+
+    fn decode(c: Cols<'_>) -> Result<IdempotentAnswer> {
+        Ok(IdempotentAnswer {
+            request_hash: c.get("request_hash")?,
+            status: u16::try_from(c.get::<i64>("status")?).unwrap_or(500),
+            body: c.get("body")?,
+        })
+    }
 }
 
 impl Tx {
@@ -54,18 +67,11 @@ impl Tx {
         client_id: i64,
         key: &str,
     ) -> Result<Option<IdempotentAnswer>> {
-        let row: Option<(String, i64, String)> = db::query_as(
-            "SELECT request_hash, status, body FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2",
-        )
-        .bind(client_id)
-        .bind(key)
-        .fetch_optional(self.conn())
-        .await?;
-        Ok(row.map(|(request_hash, status, body)| IdempotentAnswer {
-            request_hash,
-            status: u16::try_from(status).unwrap_or(500),
-            body,
-        }))
+        db::select("FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2")
+            .bind(client_id)
+            .bind(key)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Stores the first answer for `(client, key)`; `false` if one is stored already
@@ -79,8 +85,7 @@ impl Tx {
     ) -> Result<bool> {
         let inserted = answer_insert(client_id, key, answer, now)
             .execute(self.conn())
-            .await?
-            .rows_affected();
+            .await?;
         Ok(inserted == 1)
     }
 
@@ -101,25 +106,22 @@ impl Tx {
 
     /// Forgets idempotency records created before `before`.
     pub async fn forget_idempotent_answers(&mut self, before: i64) -> Result<u64> {
-        Ok(
-            db::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-                .bind(before)
-                .execute(self.conn())
-                .await?
-                .rows_affected(),
-        )
+        db::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+            .bind(before)
+            .execute(self.conn())
+            .await
     }
 
     /// Keys of `new` transactions created before `before` (due for deletion by age).
     pub async fn aged_new_transactions(&mut self, before: i64, limit: i64) -> Result<Vec<String>> {
         self.flush_rows().await?;
-        Ok(db::query_scalar(
+        db::query_scalar(
             "SELECT transaction_key FROM transactions WHERE status = 'new' AND created_at <= $1 ORDER BY created_at LIMIT $2",
         )
         .bind(before)
         .bind(limit)
         .fetch_all(self.conn())
-        .await?)
+        .await
     }
 
     /// Counts one request of `client_id` in the window starting at `window_start`, on row `shard`
@@ -172,13 +174,10 @@ impl Tx {
 
     /// Forgets request counts of windows that started before `before`.
     pub async fn forget_request_counts(&mut self, before: i64) -> Result<u64> {
-        Ok(
-            db::query("DELETE FROM rate_counters WHERE window_start < $1")
-                .bind(before)
-                .execute(self.conn())
-                .await?
-                .rows_affected(),
-        )
+        db::query("DELETE FROM rate_counters WHERE window_start < $1")
+            .bind(before)
+            .execute(self.conn())
+            .await
     }
 }
 

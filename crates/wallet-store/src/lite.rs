@@ -4,7 +4,7 @@
 //! WAL mode; the one writer connection (`writer.rs`) takes the write lock with `BEGIN IMMEDIATE`
 //! on tokio's blocking pool, so no statement that runs inline can wait for a lock.
 
-use crate::db::lite_error;
+use crate::{ErrorKind, Result, StoreError};
 use rusqlite::{Connection, OpenFlags};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -54,59 +54,68 @@ const OPEN_FLAGS: OpenFlags = OpenFlags::SQLITE_OPEN_READ_WRITE
     .union(OpenFlags::SQLITE_OPEN_NO_MUTEX);
 
 /// Opens a connection with walletd's pragmas.
-pub(crate) fn open(uri: &str) -> Result<Connection, sqlx::Error> {
-    configure(Connection::open_with_flags(uri, OPEN_FLAGS).map_err(lite_error)?)
+pub(crate) fn open(uri: &str) -> Result<Connection> {
+    configure(Connection::open_with_flags(uri, OPEN_FLAGS).map_err(StoreError::from_sqlite)?)
 }
 
 /// Opens the writer's connection: through the VFS that writes a batch's WAL frames at once
 /// (`vfs.rs`), with the writer's pragmas too. That VFS counts on SQLite syncing the WAL before it
 /// publishes a commit, which `synchronous = FULL` does: checked here, so that no change of the
 /// pragmas can make a commit visible before it is written.
-pub(crate) fn open_writer(uri: &str) -> Result<Connection, sqlx::Error> {
+pub(crate) fn open_writer(uri: &str) -> Result<Connection> {
     let vfs = crate::vfs::name().map_err(|rc| {
-        sqlx::Error::Configuration(
-            format!("registering the writer's VFS failed: SQLite error {rc}").into(),
+        StoreError::db(
+            ErrorKind::Other,
+            format!("registering the writer's VFS failed: SQLite error {rc}"),
         )
     })?;
-    let conn =
-        configure(Connection::open_with_flags_and_vfs(uri, OPEN_FLAGS, vfs).map_err(lite_error)?)?;
-    conn.execute_batch(WRITER_PRAGMAS).map_err(lite_error)?;
+    let conn = configure(
+        Connection::open_with_flags_and_vfs(uri, OPEN_FLAGS, vfs)
+            .map_err(StoreError::from_sqlite)?,
+    )?;
+    conn.execute_batch(WRITER_PRAGMAS)
+        .map_err(StoreError::from_sqlite)?;
     let synchronous: i64 = conn
         .query_row("PRAGMA synchronous", [], |r| r.get(0))
-        .map_err(lite_error)?;
+        .map_err(StoreError::from_sqlite)?;
     if synchronous < 2 {
-        return Err(sqlx::Error::Configuration(
-            "the writer needs synchronous = FULL: its VFS writes WAL frames at the sync".into(),
+        return Err(StoreError::db(
+            ErrorKind::Other,
+            "the writer needs synchronous = FULL: its VFS writes WAL frames at the sync",
         ));
     }
     Ok(conn)
 }
 
-fn configure(conn: Connection) -> Result<Connection, sqlx::Error> {
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(lite_error)?;
-    conn.execute_batch(PRAGMAS).map_err(lite_error)?;
+fn configure(conn: Connection) -> Result<Connection> {
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(StoreError::from_sqlite)?;
+    conn.execute_batch(PRAGMAS)
+        .map_err(StoreError::from_sqlite)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 
 /// Runs one statement with no parameters and no rows (`BEGIN`, `SAVEPOINT`, …), prepared once.
-pub(crate) fn exec(conn: &Connection, sql: &str) -> Result<(), sqlx::Error> {
+pub(crate) fn exec(conn: &Connection, sql: &str) -> Result<()> {
     conn.prepare_cached(sql)
         .and_then(|mut stmt| stmt.raw_execute())
         .map(|_| ())
-        .map_err(lite_error)
+        .map_err(StoreError::from_sqlite)
 }
 
 /// `BEGIN IMMEDIATE` if the write lock is free now: `Ok(false)` if another process holds it, and
 /// then nothing was begun. Walletd's own writes share one connection, so only another process (an
 /// admin command) ever holds the lock: the common case needs no wait, and so no hand-off to a
 /// blocking thread (bench/README.md, "Commits off the request CPU").
-pub(crate) fn try_begin_immediate(conn: &Connection) -> Result<bool, sqlx::Error> {
-    conn.busy_timeout(Duration::ZERO).map_err(lite_error)?;
+pub(crate) fn try_begin_immediate(conn: &Connection) -> Result<bool> {
+    conn.busy_timeout(Duration::ZERO)
+        .map_err(StoreError::from_sqlite)?;
     let begun = conn
         .prepare_cached("BEGIN IMMEDIATE")
         .and_then(|mut stmt| stmt.raw_execute());
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(lite_error)?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(StoreError::from_sqlite)?;
     match begun {
         Ok(_) => Ok(true),
         Err(rusqlite::Error::SqliteFailure(e, _))
@@ -114,7 +123,7 @@ pub(crate) fn try_begin_immediate(conn: &Connection) -> Result<bool, sqlx::Error
         {
             Ok(false)
         }
-        Err(e) => Err(lite_error(e)),
+        Err(e) => Err(StoreError::from_sqlite(e)),
     }
 }
 
@@ -135,9 +144,12 @@ impl Readers {
     }
 
     /// A reader; with `snapshot`, inside a (deferred) transaction: one consistent view.
-    pub(crate) fn get(self: &Arc<Self>, snapshot: bool) -> Result<Reader, sqlx::Error> {
+    pub(crate) fn get(self: &Arc<Self>, snapshot: bool) -> Result<Reader> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(sqlx::Error::PoolClosed);
+            return Err(StoreError::db(
+                ErrorKind::Unavailable,
+                "the store is closed",
+            ));
         }
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match idle {
@@ -178,7 +190,7 @@ impl Reader {
     }
 
     /// Ends the reader's transaction (a read: nothing to make durable either way).
-    pub(crate) fn finish(mut self) -> Result<(), sqlx::Error> {
+    pub(crate) fn finish(mut self) -> Result<()> {
         if self.in_tx {
             self.in_tx = false;
             exec(self.conn(), "COMMIT")?;

@@ -8,8 +8,7 @@
 //! its lease runs out. On PostgreSQL the inner select also skips rows other claimers hold, so
 //! concurrent workers do not queue behind each other.
 
-use crate::db::Row;
-use crate::{Backend, Result, StoreError, Tx, db};
+use crate::{Backend, Result, Tx, db};
 
 /// What is needed to record a callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,27 +24,29 @@ pub struct NewCallback<'a> {
     pub event: &'a str,
 }
 
-/// A recorded callback and its delivery state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallbackRow {
-    pub id: i64,
-    pub project_id: i64,
-    pub transaction_key: Option<String>,
-    pub object: String,
-    pub event_type: String,
-    pub uri: String,
-    pub event: String,
-    /// Attempts since the callback was (re)queued, including one in progress.
-    pub attempts: i64,
-    /// When the next attempt is due; `None` once delivered or given up.
-    pub next_attempt_at: Option<i64>,
-    pub last_attempt_at: Option<i64>,
-    /// HTTP status of the last answer (`None`: no answer, e.g. connection refused).
-    pub last_status: Option<i64>,
-    pub last_error: Option<String>,
-    pub delivered_at: Option<i64>,
-    pub locked_until: Option<i64>,
-    pub created_at: i64,
+db::row_type! {
+    /// A recorded callback and its delivery state.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct CallbackRow {
+        pub id: i64,
+        pub project_id: i64,
+        pub transaction_key: Option<String>,
+        pub object: String,
+        pub event_type: String,
+        pub uri: String,
+        pub event: String,
+        /// Attempts since the callback was (re)queued, including one in progress.
+        pub attempts: i64,
+        /// When the next attempt is due; `None` once delivered or given up.
+        pub next_attempt_at: Option<i64>,
+        pub last_attempt_at: Option<i64>,
+        /// HTTP status of the last answer (`None`: no answer, e.g. connection refused).
+        pub last_status: Option<i64>,
+        pub last_error: Option<String>,
+        pub delivered_at: Option<i64>,
+        pub locked_until: Option<i64>,
+        pub created_at: i64,
+    }
 }
 
 /// Which callbacks [`Tx::callbacks`] lists.
@@ -54,28 +55,6 @@ pub struct CallbackFilter {
     /// Only those not delivered yet (pending or given up).
     pub undelivered: bool,
     pub transaction_key: Option<String>,
-}
-
-const CALLBACK_COLUMNS: &str = "id, project_id, transaction_key, object, event_type, uri, event, attempts, next_attempt_at, last_attempt_at, last_status, last_error, delivered_at, locked_until, created_at";
-
-fn callback_from_row(r: &Row) -> Result<CallbackRow> {
-    Ok(CallbackRow {
-        id: r.try_get("id")?,
-        project_id: r.try_get("project_id")?,
-        transaction_key: r.try_get("transaction_key")?,
-        object: r.try_get("object")?,
-        event_type: r.try_get("event_type")?,
-        uri: r.try_get("uri")?,
-        event: r.try_get("event")?,
-        attempts: r.try_get("attempts")?,
-        next_attempt_at: r.try_get("next_attempt_at")?,
-        last_attempt_at: r.try_get("last_attempt_at")?,
-        last_status: r.try_get("last_status")?,
-        last_error: r.try_get("last_error")?,
-        delivered_at: r.try_get("delivered_at")?,
-        locked_until: r.try_get("locked_until")?,
-        created_at: r.try_get("created_at")?,
-    })
 }
 
 impl Tx {
@@ -94,7 +73,6 @@ impl Tx {
         .bind(now)
         .fetch_one(self.conn())
         .await
-        .map_err(StoreError::from_db)
     }
 
     /// Claims the oldest due callback for one attempt: counts the attempt and leases the row until
@@ -109,17 +87,15 @@ impl Tx {
             Backend::Sqlite => "",
         };
         let free = "delivered_at IS NULL AND next_attempt_at <= $2 AND (locked_until IS NULL OR locked_until < $2)";
-        let q = sqlx::AssertSqlSafe(format!(
+        let q = db::returning(format_args!(
             "UPDATE callbacks SET locked_until = $1, attempts = attempts + 1, last_attempt_at = $2 \
              WHERE id = (SELECT id FROM callbacks WHERE {free} ORDER BY next_attempt_at, id LIMIT 1{skip_locked}) \
-             AND {free} RETURNING {CALLBACK_COLUMNS}"
+             AND {free}"
         ));
-        let row = db::query(q)
-            .bind(lease_until)
+        q.bind(lease_until)
             .bind(now)
             .fetch_optional(self.conn())
-            .await?;
-        row.as_ref().map(callback_from_row).transpose()
+            .await
     }
 
     /// Marks a claimed callback delivered (the receiver answered 2xx with `status`).
@@ -132,7 +108,6 @@ impl Tx {
         .bind(id)
         .execute(self.conn())
         .await?
-        .rows_affected()
             == 1)
     }
 
@@ -153,7 +128,6 @@ impl Tx {
         .bind(id)
         .execute(self.conn())
         .await?
-        .rows_affected()
             == 1)
     }
 
@@ -167,16 +141,14 @@ impl Tx {
         .bind(id)
         .execute(self.conn())
         .await?
-        .rows_affected()
             == 1)
     }
 
     pub async fn callback(&mut self, id: i64) -> Result<Option<CallbackRow>> {
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE id = $1"
-        ));
-        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
-        row.as_ref().map(callback_from_row).transpose()
+        db::select("FROM callbacks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Recorded callbacks, newest first, at most `limit`.
@@ -195,15 +167,14 @@ impl Tx {
         } else {
             ""
         };
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {CALLBACK_COLUMNS} FROM callbacks WHERE 1 = 1{undelivered}{by_key} ORDER BY id DESC LIMIT $1"
-        ));
-        let mut q = db::query(q).bind(limit);
+        let mut q = db::select(format_args!(
+            "FROM callbacks WHERE 1 = 1{undelivered}{by_key} ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(limit);
         if let Some(key) = &filter.transaction_key {
             q = q.bind(key.clone());
         }
-        let rows = q.fetch_all(self.conn()).await?;
-        rows.iter().map(callback_from_row).collect()
+        q.fetch_all(self.conn()).await
     }
 
     /// Sets (or clears) a project's default callback URI, used for transactions that name none.
@@ -219,7 +190,6 @@ impl Tx {
                 .bind(project_id)
                 .execute(self.conn())
                 .await?
-                .rows_affected()
                 == 1,
         )
     }

@@ -1,7 +1,7 @@
 //! Rows of transactions and payments, decoded into domain types.
 
-use crate::db::{self, Row};
-use crate::{Result, StoreError};
+use crate::Result;
+use crate::db::{self, Cols, Decode};
 use wallet_core::reserve::ReserveSpec;
 use wallet_core::{Currency, PaymentStatus, TransactionStatus, TransactionType};
 
@@ -98,27 +98,29 @@ impl PaymentChange {
 /// What is needed to insert a transaction.
 pub type NewTransactionRow = TransactionRow;
 
-/// A stored payment.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PaymentRow {
-    pub id: i64,
-    pub transaction_key: String,
-    pub project_id: i64,
-    pub status: PaymentStatus,
-    pub price: i64,
-    pub currency: Currency,
-    pub description: Option<String>,
-    pub parameters: Option<String>,
-    pub price_rules: Option<String>,
-    pub purpose: Option<String>,
-    pub beneficiary_wallet_id: i64,
-    pub beneficiary_json: Option<String>,
-    pub payer_wallet_id: Option<i64>,
-    pub freeze_for: Option<i64>,
-    pub freeze_until: Option<i64>,
-    pub hold_id: Option<i64>,
-    pub created_at: i64,
-    pub confirmed_at: Option<i64>,
+db::row_type! {
+    /// A stored payment.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct PaymentRow {
+        pub id: i64,
+        pub transaction_key: String,
+        pub project_id: i64,
+        pub status: PaymentStatus,
+        pub price: i64,
+        pub currency: Currency,
+        pub description: Option<String>,
+        pub parameters: Option<String>,
+        pub price_rules: Option<String>,
+        pub purpose: Option<String>,
+        pub beneficiary_wallet_id: i64,
+        pub beneficiary_json: Option<String>,
+        pub payer_wallet_id: Option<i64>,
+        pub freeze_for: Option<i64>,
+        pub freeze_until: Option<i64>,
+        pub hold_id: Option<i64>,
+        pub created_at: i64,
+        pub confirmed_at: Option<i64>,
+    }
 }
 
 /// What is needed to insert a payment (`id` is assigned by the database).
@@ -165,108 +167,37 @@ impl NewPaymentRow {
     }
 }
 
-pub(crate) fn parse<T: std::str::FromStr>(column: &str, value: &str) -> Result<T> {
-    value
-        .parse()
-        .map_err(|_| StoreError::Corrupt(format!("{column} = {value:?}")))
-}
+impl Decode for TransactionRow {
+    const COLUMNS: &'static str = "transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, restrictions_json, correlation_key";
 
-/// One table's columns in a result row, by name: as selected (`prefix` empty), or aliased
-/// `{prefix}{name}` where a join selects two tables with columns of the same name.
-#[derive(Clone, Copy)]
-pub(crate) struct Cols<'r> {
-    row: &'r Row,
-    prefix: &'static str,
-}
-
-impl<'r> Cols<'r> {
-    pub(crate) fn new(row: &'r Row, prefix: &'static str) -> Cols<'r> {
-        Cols { row, prefix }
+    fn decode(c: Cols<'_>) -> Result<TransactionRow> {
+        let flat = c.flag("reserve_flat")?;
+        let reserve = match (c.get("reserve_for")?, c.get("reserve_until")?) {
+            (Some(seconds), _) => ReserveSpec::For { seconds, flat },
+            (None, Some(at)) => ReserveSpec::Until { at, flat },
+            (None, None) => ReserveSpec::Default,
+        };
+        Ok(TransactionRow {
+            key: c.get("transaction_key")?,
+            project_id: c.get("project_id")?,
+            client_id: c.get("client_id")?,
+            status: c.parsed("status")?,
+            kind: c.parsed_opt("kind")?,
+            wallet_id: c.get("wallet_id")?,
+            created_at: c.get("created_at")?,
+            confirmed_at: c.get("confirmed_at")?,
+            reserve,
+            reserved_until: c.get("reserved_until")?,
+            use_allowance: c.flag("use_allowance")?,
+            suggest_allowance: c.flag("suggest_allowance")?,
+            auto_confirm: c.flag("auto_confirm")?,
+            redirect_uri: c.get("redirect_uri")?,
+            callback_uri: c.get("callback_uri")?,
+            callbacks_disabled: c.flag("callbacks_disabled")?,
+            user_json: c.get("user_json")?,
+            inquiries_json: c.get("inquiries_json")?,
+            restrictions_json: c.get("restrictions_json")?,
+            correlation_key: c.get("correlation_key")?,
+        })
     }
-
-    pub(crate) fn get<T: db::Get>(&self, name: &str) -> std::result::Result<T, sqlx::Error> {
-        if self.prefix.is_empty() {
-            self.row.try_get(name)
-        } else {
-            self.row.try_get(format!("{}{name}", self.prefix).as_str())
-        }
-    }
-}
-
-/// `columns` (a `, `-separated list) of table alias `table`, each selected as `{prefix}{name}`.
-pub(crate) fn aliased(table: &str, columns: &str, prefix: &str) -> String {
-    columns
-        .split(", ")
-        .map(|c| format!("{table}.{c} AS {prefix}{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-pub(crate) const TRANSACTION_COLUMNS: &str = "transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, restrictions_json, correlation_key";
-
-pub(crate) fn transaction_from_row(r: &Row) -> Result<TransactionRow> {
-    let flat = r.try_get::<i64, _>("reserve_flat")? != 0;
-    let reserve = match (
-        r.try_get::<Option<i64>, _>("reserve_for")?,
-        r.try_get::<Option<i64>, _>("reserve_until")?,
-    ) {
-        (Some(seconds), _) => ReserveSpec::For { seconds, flat },
-        (None, Some(at)) => ReserveSpec::Until { at, flat },
-        (None, None) => ReserveSpec::Default,
-    };
-    Ok(TransactionRow {
-        key: r.try_get("transaction_key")?,
-        project_id: r.try_get("project_id")?,
-        client_id: r.try_get("client_id")?,
-        status: parse("status", &r.try_get::<String, _>("status")?)?,
-        kind: r
-            .try_get::<Option<String>, _>("kind")?
-            .map(|k| parse("kind", &k))
-            .transpose()?,
-        wallet_id: r.try_get("wallet_id")?,
-        created_at: r.try_get("created_at")?,
-        confirmed_at: r.try_get("confirmed_at")?,
-        reserve,
-        reserved_until: r.try_get("reserved_until")?,
-        use_allowance: r.try_get::<i64, _>("use_allowance")? != 0,
-        suggest_allowance: r.try_get::<i64, _>("suggest_allowance")? != 0,
-        auto_confirm: r.try_get::<i64, _>("auto_confirm")? != 0,
-        redirect_uri: r.try_get("redirect_uri")?,
-        callback_uri: r.try_get("callback_uri")?,
-        callbacks_disabled: r.try_get::<i64, _>("callbacks_disabled")? != 0,
-        user_json: r.try_get("user_json")?,
-        inquiries_json: r.try_get("inquiries_json")?,
-        restrictions_json: r.try_get("restrictions_json")?,
-        correlation_key: r.try_get("correlation_key")?,
-    })
-}
-
-pub(crate) const PAYMENT_COLUMNS: &str = "id, transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, payer_wallet_id, freeze_for, freeze_until, hold_id, created_at, confirmed_at";
-
-pub(crate) fn payment_from_row(r: &Row) -> Result<PaymentRow> {
-    payment_from(Cols::new(r, ""))
-}
-
-/// A payment from columns named as in [`PAYMENT_COLUMNS`], maybe prefixed (see [`Cols`]).
-pub(crate) fn payment_from(c: Cols<'_>) -> Result<PaymentRow> {
-    Ok(PaymentRow {
-        id: c.get("id")?,
-        transaction_key: c.get("transaction_key")?,
-        project_id: c.get("project_id")?,
-        status: parse("status", &c.get::<String>("status")?)?,
-        price: c.get("price")?,
-        currency: parse("currency", &c.get::<String>("currency")?)?,
-        description: c.get("description")?,
-        parameters: c.get("parameters")?,
-        price_rules: c.get("price_rules")?,
-        purpose: c.get("purpose")?,
-        beneficiary_wallet_id: c.get("beneficiary_wallet_id")?,
-        beneficiary_json: c.get("beneficiary_json")?,
-        payer_wallet_id: c.get("payer_wallet_id")?,
-        freeze_for: c.get("freeze_for")?,
-        freeze_until: c.get("freeze_until")?,
-        hold_id: c.get("hold_id")?,
-        created_at: c.get("created_at")?,
-        confirmed_at: c.get("confirmed_at")?,
-    })
 }

@@ -1,6 +1,6 @@
 //! Searches of a project's transactions and payments, newest first, with a total for paging.
 
-use crate::rows::{PAYMENT_COLUMNS, TRANSACTION_COLUMNS, payment_from_row, transaction_from_row};
+use crate::db::Decode;
 use crate::{PaymentRow, Result, TransactionRow, Tx, db};
 
 /// Filters of `GET transactions` and `GET payments`; all optional except the project and paging.
@@ -98,21 +98,26 @@ fn filter_clause(f: &SearchFilter, payer_column: &str) -> Where {
     w
 }
 
-/// One ledger entry of a wallet's account, with what the statement shows of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatementRow {
-    pub id: i64,
-    /// Signed: positive into the wallet, negative out of it.
-    pub amount: i64,
-    pub currency: String,
-    pub date: i64,
-    /// The movement's kind: `payment`, `top_up`, …
-    pub kind: String,
-    pub transaction_key: Option<String>,
-    pub payment_id: Option<i64>,
-    pub description: Option<String>,
-    /// The wallet on the other side, if it is a wallet (not a system account).
-    pub other_wallet: Option<i64>,
+db::row_type! {
+    columns = "e.id AS id, e.amount AS amount, a.currency AS currency, m.created_at AS date, m.kind AS kind, m.transaction_key AS transaction_key, m.payment_id AS payment_id, \
+         (SELECT p.description FROM payments p WHERE p.id = m.payment_id) AS description, \
+         (SELECT o.wallet_id FROM entries e2 JOIN accounts o ON o.id = e2.account_id WHERE e2.movement_id = e.movement_id AND e2.id <> e.id ORDER BY e2.id LIMIT 1) AS other_wallet";
+    /// One ledger entry of a wallet's account, with what the statement shows of it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct StatementRow {
+        pub id: i64,
+        /// Signed: positive into the wallet, negative out of it.
+        pub amount: i64,
+        pub currency: String,
+        pub date: i64,
+        /// The movement's kind: `payment`, `top_up`, …
+        pub kind: String,
+        pub transaction_key: Option<String>,
+        pub payment_id: Option<i64>,
+        pub description: Option<String>,
+        /// The wallet on the other side, if it is a wallet (not a system account).
+        pub other_wallet: Option<i64>,
+    }
 }
 
 /// Filters of `GET wallet/{id}/statements`.
@@ -125,18 +130,6 @@ pub struct StatementFilter {
     pub limit: i64,
     pub offset: i64,
 }
-
-type StatementTuple = (
-    i64,
-    i64,
-    String,
-    i64,
-    String,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-);
 
 impl Tx {
     /// A page of a wallet's ledger entries, newest first, and how many match in all.
@@ -151,54 +144,8 @@ impl Tx {
         if let Some(to) = f.to {
             w.int("m.created_at <=", to);
         }
-        let from_sql = "FROM entries e JOIN accounts a ON a.id = e.account_id JOIN movements m ON m.id = e.movement_id";
-        let count_sql =
-            sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {from_sql} WHERE 1 = 1{}", w.sql));
-        let total: (i64,) = w
-            .bind(db::query_as(count_sql))
-            .fetch_one(self.conn())
-            .await?;
-        let n = w.next();
-        let page_sql = sqlx::AssertSqlSafe(format!(
-            "SELECT e.id, e.amount, a.currency, m.created_at, m.kind, m.transaction_key, m.payment_id, (SELECT p.description FROM payments p WHERE p.id = m.payment_id), (SELECT o.wallet_id FROM entries e2 JOIN accounts o ON o.id = e2.account_id WHERE e2.movement_id = e.movement_id AND e2.id <> e.id ORDER BY e2.id LIMIT 1) {from_sql} WHERE 1 = 1{} ORDER BY e.id DESC LIMIT ${n} OFFSET ${}",
-            w.sql,
-            n + 1
-        ));
-        let rows: Vec<StatementTuple> = w
-            .bind(db::query_as(page_sql))
-            .bind(f.limit)
-            .bind(f.offset)
-            .fetch_all(self.conn())
-            .await?;
-        let rows = rows
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    amount,
-                    currency,
-                    date,
-                    kind,
-                    transaction_key,
-                    payment_id,
-                    description,
-                    other_wallet,
-                )| {
-                    StatementRow {
-                        id,
-                        amount,
-                        currency,
-                        date,
-                        kind,
-                        transaction_key,
-                        payment_id,
-                        description,
-                        other_wallet,
-                    }
-                },
-            )
-            .collect();
-        Ok((total.0, rows))
+        let from = "FROM entries e JOIN accounts a ON a.id = e.account_id JOIN movements m ON m.id = e.movement_id";
+        self.page(from, &w, "e.id DESC", f.limit, f.offset).await
     }
 
     /// A page of the project's transactions matching `f`, newest first, and how many match in all.
@@ -208,61 +155,47 @@ impl Tx {
     ) -> Result<(i64, Vec<TransactionRow>)> {
         self.flush_rows().await?;
         let w = filter_clause(f, "wallet_id");
-        let count_sql = sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM transactions WHERE 1 = 1{}",
-            w.sql
-        ));
-        let total: (i64,) = w
-            .bind(db::query_as(count_sql))
-            .fetch_one(self.conn())
-            .await?;
-        let n = w.next();
-        let page_sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE 1 = 1{} ORDER BY created_at DESC, transaction_key DESC LIMIT ${n} OFFSET ${}",
-            w.sql,
-            n + 1
-        ));
-        let rows = w
-            .bind(db::query(page_sql))
-            .bind(f.limit)
-            .bind(f.offset)
-            .fetch_all(self.conn())
-            .await?;
-        let rows = rows
-            .iter()
-            .map(transaction_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        Ok((total.0, rows))
+        let order = "created_at DESC, transaction_key DESC";
+        self.page("FROM transactions", &w, order, f.limit, f.offset)
+            .await
     }
 
     /// A page of the project's payments matching `f`, newest first, and how many match in all.
     pub async fn search_payments(&mut self, f: &SearchFilter) -> Result<(i64, Vec<PaymentRow>)> {
         self.flush_rows().await?;
         let w = filter_clause(f, "payer_wallet_id");
-        let count_sql = sqlx::AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM payments WHERE 1 = 1{}",
-            w.sql
-        ));
-        let total: (i64,) = w
-            .bind(db::query_as(count_sql))
+        let order = "created_at DESC, id DESC";
+        self.page("FROM payments", &w, order, f.limit, f.offset)
+            .await
+    }
+
+    /// The rows `from` (`FROM …`) and `w` select, in `order`, `limit` of them after `offset`; and
+    /// how many there are in all.
+    async fn page<T: Decode>(
+        &mut self,
+        from: &str,
+        w: &Where,
+        order: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(i64, Vec<T>)> {
+        let count = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {from} WHERE 1 = 1{}", w.sql));
+        let total = w
+            .bind(db::query_scalar(count))
             .fetch_one(self.conn())
             .await?;
         let n = w.next();
-        let page_sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE 1 = 1{} ORDER BY created_at DESC, id DESC LIMIT ${n} OFFSET ${}",
+        let page = db::select(format_args!(
+            "{from} WHERE 1 = 1{} ORDER BY {order} LIMIT ${n} OFFSET ${}",
             w.sql,
             n + 1
         ));
         let rows = w
-            .bind(db::query(page_sql))
-            .bind(f.limit)
-            .bind(f.offset)
+            .bind(page)
+            .bind(limit)
+            .bind(offset)
             .fetch_all(self.conn())
             .await?;
-        let rows = rows
-            .iter()
-            .map(payment_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        Ok((total.0, rows))
+        Ok((total, rows))
     }
 }

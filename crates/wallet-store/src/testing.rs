@@ -82,3 +82,158 @@ async fn drop_old_schemas(conn: &mut sqlx::PgConnection, now: u64) {
         }
     }
 }
+
+/// The fixtures of the store's tests: rows and a small world (a funded holder, a project with its
+/// client, transactions with payments), built the one way every test builds them.
+pub mod fixtures {
+    use crate::{
+        Backend, IdempotentAnswer, NewAllowanceRow, NewPaymentRow, Store, TransactionRow, Tx,
+    };
+    use wallet_core::ledger::AccountBalance;
+    use wallet_core::{Currency, TransactionStatus};
+
+    /// The currency of the fixtures.
+    pub fn eur() -> Currency {
+        Currency::parse("EUR").expect("EUR is a currency")
+    }
+
+    /// A `new` transaction row of `project` and `client`, created at time 0.
+    pub fn new_transaction(key: &str, project: i64, client: i64) -> TransactionRow {
+        TransactionRow {
+            key: key.into(),
+            project_id: project,
+            client_id: client,
+            status: TransactionStatus::New,
+            kind: None,
+            wallet_id: None,
+            created_at: 0,
+            confirmed_at: None,
+            reserve: Default::default(),
+            reserved_until: None,
+            use_allowance: false,
+            suggest_allowance: false,
+            auto_confirm: false,
+            redirect_uri: None,
+            callback_uri: None,
+            callbacks_disabled: false,
+            user_json: None,
+            inquiries_json: None,
+            restrictions_json: None,
+            correlation_key: None,
+        }
+    }
+
+    /// A `new` EUR payment of `price` in transaction `key`, to `beneficiary`.
+    pub fn new_payment(key: &str, project: i64, beneficiary: i64, price: i64) -> NewPaymentRow {
+        NewPaymentRow {
+            transaction_key: key.into(),
+            project_id: project,
+            price,
+            currency: eur(),
+            description: None,
+            parameters: None,
+            price_rules: None,
+            purpose: None,
+            beneficiary_wallet_id: beneficiary,
+            beneficiary_json: None,
+            freeze_for: None,
+            freeze_until: None,
+            created_at: 0,
+        }
+    }
+
+    /// A `new` EUR allowance of at most `max_price` a payment, in transaction `key`.
+    pub fn new_allowance(key: &str, project: i64, client: i64, max_price: i64) -> NewAllowanceRow {
+        NewAllowanceRow {
+            transaction_key: key.into(),
+            project_id: project,
+            client_id: client,
+            optional: false,
+            currency: eur(),
+            max_price: Some(max_price),
+            limits: Vec::new(),
+            description: None,
+            valid_for: None,
+            valid_until: None,
+            created_at: 0,
+        }
+    }
+
+    /// An account's money: `balance`, of which `reserved` is held.
+    pub fn money(balance: i64, reserved: i64) -> AccountBalance {
+        AccountBalance { balance, reserved }
+    }
+
+    /// A stored answer of status 200 with `body`, as a request gets it at commit.
+    pub fn ok_answer(body: &str) -> IdempotentAnswer {
+        IdempotentAnswer {
+            request_hash: "h".into(),
+            status: 200,
+            body: body.into(),
+        }
+    }
+
+    /// A user `email` with a wallet holding `amount` EUR, topped up from the system account
+    /// `topup`: (wallet, account).
+    pub async fn funded_wallet(tx: &mut Tx, email: &str, amount: i64) -> (i64, i64) {
+        let user = tx.insert_user(email, "x", 0).await.expect("user");
+        let wallet = tx.insert_wallet(user, 0).await.expect("wallet");
+        let account = tx.wallet_account(wallet, eur()).await.expect("account");
+        let source = tx.system_account("topup", eur()).await.expect("topup");
+        tx.transfer_from_system(source, account, amount, "topup", 0)
+            .await
+            .expect("top-up");
+        (wallet, account)
+    }
+
+    /// A fresh store with one holder whose wallet holds `amount` EUR: (store, wallet, account).
+    pub async fn funded(backend: Backend, amount: i64) -> (Store, i64, i64) {
+        let store = super::fresh_store(backend).await;
+        let mut tx = store.write().await.expect("write");
+        let (wallet, account) =
+            funded_wallet(&mut tx, &format!("u{amount}@example.com"), amount).await;
+        tx.commit().await.expect("commit");
+        (store, wallet, account)
+    }
+
+    /// The project `p` (its owner, its wallet) and its API client `id`: (project wallet, project,
+    /// client). Once per database: the names are unique.
+    pub async fn insert_project(tx: &mut Tx) -> (i64, i64, i64) {
+        let owner = tx
+            .insert_user("owner@p.example", "x", 0)
+            .await
+            .expect("owner");
+        let wallet = tx.insert_wallet(owner, 0).await.expect("wallet");
+        let project = tx.insert_project("p", wallet, 0).await.expect("project");
+        let client = tx
+            .insert_client(project, "id", "secret", "reservation_code", 0)
+            .await
+            .expect("client");
+        (wallet, project, client)
+    }
+
+    /// [`insert_project`] and its `new` transaction `key`: (project wallet, project, the
+    /// transaction).
+    pub async fn project_with_transaction(tx: &mut Tx, key: &str) -> (i64, i64, TransactionRow) {
+        let (wallet, project, client) = insert_project(tx).await;
+        let t = new_transaction(key, project, client);
+        tx.insert_transaction(&t, 0).await.expect("transaction");
+        (wallet, project, t)
+    }
+
+    /// [`insert_project`] with ten `new` transactions `k0`…`k9`, each of one payment of `price`,
+    /// committed: (project wallet, project, client, the payments).
+    pub async fn ten_transactions(store: &Store, price: i64) -> (i64, i64, i64, Vec<i64>) {
+        let mut tx = store.write().await.expect("write");
+        let (wallet, project, client) = insert_project(&mut tx).await;
+        let mut payments = Vec::new();
+        for i in 0..10 {
+            let t = new_transaction(&format!("k{i}"), project, client);
+            tx.insert_transaction(&t, 0).await.expect("transaction");
+            let p = new_payment(&t.key, project, wallet, price);
+            payments.push(tx.insert_payment(&p).await.expect("payment"));
+        }
+        tx.commit().await.expect("commit");
+        (wallet, project, client, payments)
+    }
+}

@@ -1,16 +1,11 @@
 //! Transactions, their payments and their event log.
 
-use crate::allowances::{COLUMNS as ALLOWANCE_COLUMNS, allowance_from};
 use crate::batch::{Event, IfUnchanged, renumber};
-use crate::directory::{CODE_COLUMNS, code_from};
+use crate::db::{Cols, Decode, aliased};
 use crate::ids::Drawn;
-use crate::rows::{
-    Cols, PAYMENT_COLUMNS, TRANSACTION_COLUMNS, aliased, payment_from, payment_from_row,
-    transaction_from_row,
-};
 use crate::{
-    Backend, NewPaymentRow, PaymentChange, PaymentRow, Result, StoreError, TransactionRow,
-    TransactionState, Tx, db,
+    AllowanceRow, Backend, CodeRow, NewPaymentRow, PaymentChange, PaymentRow, Result, StoreError,
+    TransactionRow, TransactionState, Tx, db,
 };
 use std::sync::LazyLock;
 use wallet_core::PaymentStatus;
@@ -26,10 +21,7 @@ macro_rules! payment_insert_columns {
 impl Tx {
     /// Inserts a new transaction.
     pub async fn insert_transaction(&mut self, t: &TransactionRow, now: i64) -> Result<()> {
-        transaction_insert(t, now)
-            .execute(self.conn())
-            .await
-            .map_err(StoreError::from_db)?;
+        transaction_insert(t, now).execute(self.conn()).await?;
         Ok(())
     }
 
@@ -88,11 +80,10 @@ impl Tx {
     /// Reads a transaction by key.
     pub async fn transaction(&mut self, key: &str) -> Result<Option<TransactionRow>> {
         self.flush_rows().await?;
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {TRANSACTION_COLUMNS} FROM transactions WHERE transaction_key = $1"
-        ));
-        let row = db::query(q).bind(key).fetch_optional(self.conn()).await?;
-        row.as_ref().map(transaction_from_row).transpose()
+        db::select("FROM transactions WHERE transaction_key = $1")
+            .bind(key)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Reads and locks a transaction for the rest of this database transaction. Its payments
@@ -122,7 +113,8 @@ impl Tx {
             // A locking `SELECT` of its own: a row lock cannot reach into an outer join.
             Some(_) => (
                 format!(
-                    "WITH c AS MATERIALIZED (SELECT {CODE_COLUMNS} FROM reservation_codes WHERE code_hash = $2{}) ",
+                    "WITH c AS MATERIALIZED (SELECT {} FROM reservation_codes WHERE code_hash = $2{}) ",
+                    CodeRow::COLUMNS,
                     self.for_update()
                 ),
                 format!(", {}", *C_COLUMNS),
@@ -151,22 +143,14 @@ impl Tx {
         let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let t = transaction_from_row(first)?;
+        let t = first.decode()?;
         let mut payments = Vec::with_capacity(rows.len());
         for r in &rows {
-            if r.try_get::<Option<i64>, _>("p_id")?.is_some() {
-                payments.push(payment_from(Cols::new(r, "p_"))?);
-            }
+            payments.extend(Cols::new(r, "p_").decode_if_any()?);
         }
-        let allowance = match first.try_get::<Option<i64>, _>("a_id")? {
-            Some(_) => Some(allowance_from(Cols::new(first, "a_"))?),
-            None => None,
-        };
+        let allowance = Cols::new(first, "a_").decode_if_any()?;
         if let Some(hash) = code_hash {
-            let code = match first.try_get::<Option<i64>, _>("c_id")? {
-                Some(_) => Some(code_from(Cols::new(first, "c_"))?),
-                None => None,
-            };
+            let code = Cols::new(first, "c_").decode_if_any()?;
             self.code_memo = Some((hash.to_owned(), code));
         }
         self.payments_of_memo = Some((key.to_owned(), payments));
@@ -183,15 +167,11 @@ impl Tx {
         now: i64,
     ) -> Result<TransactionRow> {
         self.flush_rows().await?;
-        let q = sqlx::AssertSqlSafe(format!(
-            "{UPDATE_TRANSACTION} RETURNING {TRANSACTION_COLUMNS}"
-        ));
-        let row = bind_state(db::query(q), state, now)
+        bind_state(db::returning(UPDATE_TRANSACTION), state, now)
             .bind(key)
             .fetch_optional(self.conn())
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("transaction {key} is gone")))?;
-        transaction_from_row(&row)
+            .ok_or_else(|| StoreError::Corrupt(format!("transaction {key} is gone")))
     }
 
     /// Changes a transaction's state and some of its payments (`changes`: each payment as it is
@@ -262,11 +242,8 @@ impl Tx {
         // Its transaction's row first, if it waits for commit (a foreign key).
         self.flush_rows().await?;
         self.payments_of_memo = None;
-        let q = sqlx::AssertSqlSafe(format!(
-            "{PAYMENT_INSERT} VALUES {PAYMENT_VALUES} RETURNING {PAYMENT_COLUMNS}"
-        ));
-        let row = bind_payment(db::query(q), p).fetch_one(self.conn()).await?;
-        payment_from_row(&row)
+        let q = db::returning(format_args!("{PAYMENT_INSERT} VALUES {PAYMENT_VALUES}"));
+        bind_payment(q, p).fetch_one(self.conn()).await
     }
 
     /// The payments of a transaction, in creation order.
@@ -277,11 +254,10 @@ impl Tx {
         {
             return Ok(payments.clone());
         }
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE transaction_key = $1 ORDER BY id"
-        ));
-        let rows = db::query(q).bind(key).fetch_all(self.conn()).await?;
-        rows.iter().map(payment_from_row).collect()
+        db::select("FROM payments WHERE transaction_key = $1 ORDER BY id")
+            .bind(key)
+            .fetch_all(self.conn())
+            .await
     }
 
     /// Writes a payment's mutable state. Answers the row as stored (no read back).
@@ -309,12 +285,10 @@ impl Tx {
     async fn change_payment(&mut self, c: &PaymentChange) -> Result<PaymentRow> {
         self.flush_rows().await?;
         self.payments_of_memo = None;
-        let q = sqlx::AssertSqlSafe(format!("{UPDATE_PAYMENT} RETURNING {PAYMENT_COLUMNS}"));
-        let row = bind_change(db::query(q), c)
+        bind_change(db::returning(UPDATE_PAYMENT), c)
             .fetch_optional(self.conn())
             .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("payment {} is gone", c.id)))?;
-        payment_from_row(&row)
+            .ok_or_else(|| StoreError::Corrupt(format!("payment {} is gone", c.id)))
     }
 
     /// Appends to a transaction's audit trail: who did what, when. Written at commit, with the
@@ -355,12 +329,10 @@ impl Tx {
     /// Reads and locks a payment by id.
     pub async fn payment_for_update(&mut self, id: i64) -> Result<Option<PaymentRow>> {
         self.flush_rows().await?;
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1{}",
-            self.for_update()
-        ));
-        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
-        row.as_ref().map(payment_from_row).transpose()
+        self.select_for_update("FROM payments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Moves a payment into another transaction (a payment belongs to exactly one).
@@ -378,11 +350,10 @@ impl Tx {
     /// Reads a payment by id.
     pub async fn payment(&mut self, id: i64) -> Result<Option<PaymentRow>> {
         self.flush_rows().await?;
-        let q = sqlx::AssertSqlSafe(format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1"
-        ));
-        let row = db::query(q).bind(id).fetch_optional(self.conn()).await?;
-        row.as_ref().map(payment_from_row).transpose()
+        db::select("FROM payments WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Sets when a payment's freeze ends.
@@ -400,22 +371,22 @@ impl Tx {
     /// Ids of frozen payments whose freeze has ended.
     pub async fn freezes_due(&mut self, now: i64, limit: i64) -> Result<Vec<i64>> {
         self.flush_rows().await?;
-        Ok(db::query_scalar(
+        db::query_scalar(
             "SELECT id FROM payments WHERE status = 'confirmed' AND freeze_until <= $1 ORDER BY freeze_until LIMIT $2",
         )
         .bind(now)
         .bind(limit)
         .fetch_all(self.conn())
-        .await?)
+        .await
     }
 }
 
 /// The joined columns of [`Tx::transaction_for_update`] and [`Tx::set_transaction_and_payments`]
 /// (see [`aliased`]), built once.
-static T_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("t", TRANSACTION_COLUMNS, ""));
-static P_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("p", PAYMENT_COLUMNS, "p_"));
-static A_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("a", ALLOWANCE_COLUMNS, "a_"));
-static C_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased("c", CODE_COLUMNS, "c_"));
+static T_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased::<TransactionRow>("t", ""));
+static P_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased::<PaymentRow>("p", "p_"));
+static A_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased::<AllowanceRow>("a", "a_"));
+static C_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased::<CodeRow>("c", "c_"));
 
 /// Binds a transaction state's `status, kind, wallet_id, reserved_until, confirmed_at` and
 /// `updated_at = now`, in that order.
@@ -457,7 +428,7 @@ const PAYMENT_INSERT: &str = concat!("INSERT INTO payments (", payment_insert_co
 const PAYMENT_VALUES: &str = "($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 const PAYMENT_PARAMETERS: usize = 13;
 
-fn bind_payment(q: db::Query, p: &NewPaymentRow) -> db::Query {
+fn bind_payment<Q: db::Bind>(q: Q, p: &NewPaymentRow) -> Q {
     q.bind(&p.transaction_key)
         .bind(p.project_id)
         .bind(p.price)
@@ -504,7 +475,7 @@ impl PendingRows {
 const UPDATE_PAYMENT: &str = "UPDATE payments SET status = $1, price = $2, payer_wallet_id = $3, hold_id = $4, confirmed_at = $5 WHERE id = $6";
 const UPDATE_TRANSACTION: &str = "UPDATE transactions SET status = $1, kind = $2, wallet_id = $3, reserved_until = $4, confirmed_at = $5, updated_at = $6 WHERE transaction_key = $7";
 
-fn bind_state(q: db::Query, state: &TransactionState, now: i64) -> db::Query {
+fn bind_state<Q: db::Bind>(q: Q, state: &TransactionState, now: i64) -> Q {
     q.bind(state.status.as_str())
         .bind(state.kind.map(|k| k.as_str()))
         .bind(state.wallet_id)
@@ -515,7 +486,7 @@ fn bind_state(q: db::Query, state: &TransactionState, now: i64) -> db::Query {
 
 /// Binds a payment change's `status, price, payer_wallet_id, hold_id, confirmed_at, id`, in
 /// that order.
-fn bind_change(q: db::Query, c: &PaymentChange) -> db::Query {
+fn bind_change<Q: db::Bind>(q: Q, c: &PaymentChange) -> Q {
     q.bind(c.status.as_str())
         .bind(c.price)
         .bind(c.payer_wallet_id)

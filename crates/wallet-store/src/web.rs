@@ -1,14 +1,16 @@
 //! Rows of the holder's web pages: login sessions and failed-login counters.
 
-use crate::{Result, StoreError, Tx, db};
+use crate::{Result, Tx, db};
 
-/// A holder's login session (the cookie's id is known only by its hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRow {
-    pub user_id: i64,
-    pub csrf: String,
-    pub created_at: i64,
-    pub expires_at: i64,
+db::row_type! {
+    /// A holder's login session (the cookie's id is known only by its hash).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct SessionRow {
+        pub user_id: i64,
+        pub csrf: String,
+        pub created_at: i64,
+        pub expires_at: i64,
+    }
 }
 
 impl Tx {
@@ -30,28 +32,17 @@ impl Tx {
         .bind(now)
         .bind(expires_at)
         .execute(self.conn())
-        .await
-        .map_err(StoreError::from_db)?;
+        .await?;
         Ok(())
     }
 
     /// The session with this id hash, if it has not expired at `now`.
     pub async fn session(&mut self, id_hash: &str, now: i64) -> Result<Option<SessionRow>> {
-        let row: Option<(i64, String, i64, i64)> = db::query_as(
-            "SELECT user_id, csrf, created_at, expires_at FROM web_sessions WHERE id_hash = $1 AND expires_at > $2",
-        )
-        .bind(id_hash)
-        .bind(now)
-        .fetch_optional(self.conn())
-        .await?;
-        Ok(
-            row.map(|(user_id, csrf, created_at, expires_at)| SessionRow {
-                user_id,
-                csrf,
-                created_at,
-                expires_at,
-            }),
-        )
+        db::select("FROM web_sessions WHERE id_hash = $1 AND expires_at > $2")
+            .bind(id_hash)
+            .bind(now)
+            .fetch_optional(self.conn())
+            .await
     }
 
     /// Moves a session's expiry (idle timeout slides on use).
@@ -78,8 +69,7 @@ impl Tx {
         let sessions = db::query("DELETE FROM web_sessions WHERE expires_at < $1")
             .bind(before)
             .execute(self.conn())
-            .await?
-            .rows_affected();
+            .await?;
         db::query("DELETE FROM login_failures WHERE window_start < $1")
             .bind(before - 86_400)
             .execute(self.conn())
@@ -115,12 +105,12 @@ impl Tx {
     /// oldest first: what the holder app lists for her to accept or reject.
     pub async fn waiting_flash_of_user(&mut self, user_id: i64) -> Result<Vec<(String, String)>> {
         self.flush_rows().await?;
-        Ok(db::query_as(
+        db::query_as(
             "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id WHERE w.owner_user_id = $1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
         )
         .bind(user_id)
         .fetch_all(self.conn())
-        .await?)
+        .await
     }
 
     /// Keys of `waiting_funds` transactions (of `wallet_id`, or of every wallet), oldest first:
@@ -131,12 +121,12 @@ impl Tx {
         limit: i64,
     ) -> Result<Vec<String>> {
         self.flush_rows().await?;
-        Ok(db::query_scalar(
+        db::query_scalar(
             "SELECT transaction_key FROM transactions WHERE status = 'waiting_funds' AND ($1 = 0 OR wallet_id = $1) ORDER BY created_at, transaction_key LIMIT $2",
         )
         .bind(wallet_id.unwrap_or(0))
         .bind(limit)
         .fetch_all(self.conn())
-        .await?)
+        .await
     }
 }

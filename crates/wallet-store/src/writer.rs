@@ -26,7 +26,7 @@
 //!   connection (closing it rolls back whatever it still held). Nothing is reported committed unless
 //!   the `COMMIT` that holds it returned success.
 
-use crate::{Result, StoreError, lite};
+use crate::{ErrorKind, Result, StoreError, lite};
 use rusqlite::Connection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -93,17 +93,17 @@ const ROLLBACK_TO: &str = "ROLLBACK TO SAVEPOINT walletd_tx";
 /// pool, so that the tasks of the runtime go on meanwhile (and queue for the next batch). The others
 /// run here: they only touch pages in memory (see `db.rs`). `BEGIN IMMEDIATE` is first tried here
 /// without waiting: the lock is nearly always free.
-async fn protocol(st: &mut State, sql: &'static str) -> Result<(), sqlx::Error> {
+async fn protocol(st: &mut State, sql: &'static str) -> Result<()> {
     st.broken = true;
     if sql == "BEGIN IMMEDIATE" {
-        let conn = st.conn.as_ref().ok_or(sqlx::Error::PoolClosed)?;
+        let conn = st.conn.as_ref().ok_or_else(closed)?;
         if lite::try_begin_immediate(conn)? {
             st.broken = false;
             return Ok(());
         }
     }
     if matches!(sql, "BEGIN IMMEDIATE" | "COMMIT" | "ROLLBACK") {
-        let conn = st.conn.take().ok_or(sqlx::Error::PoolClosed)?;
+        let conn = st.conn.take().ok_or_else(closed)?;
         // Cancelled while it runs, the connection is gone with `broken` set: the next holder
         // discards the batch and opens a new one.
         let (conn, done) = tokio::task::spawn_blocking(move || {
@@ -111,11 +111,11 @@ async fn protocol(st: &mut State, sql: &'static str) -> Result<(), sqlx::Error> 
             (conn, done)
         })
         .await
-        .map_err(|e| sqlx::Error::Protocol(format!("{sql} did not finish: {e}")))?;
+        .map_err(|e| StoreError::db(ErrorKind::Other, format!("{sql} did not finish: {e}")))?;
         st.conn = Some(conn);
         done?;
     } else {
-        let conn = st.conn.as_ref().ok_or(sqlx::Error::PoolClosed)?;
+        let conn = st.conn.as_ref().ok_or_else(closed)?;
         lite::exec(conn, sql)?;
     }
     st.broken = false;
@@ -167,7 +167,7 @@ impl Writer {
             if let Err(e) = protocol(st, "BEGIN IMMEDIATE").await {
                 self.discard(st, format!("BEGIN IMMEDIATE failed: {e}"))
                     .await;
-                return Err(StoreError::Db(e));
+                return Err(e);
             }
             let id = st.next_batch;
             st.next_batch += 1;
@@ -180,7 +180,7 @@ impl Writer {
         st.dirty = true;
         if let Err(e) = protocol(st, SAVEPOINT).await {
             self.discard(st, format!("SAVEPOINT failed: {e}")).await;
-            return Err(StoreError::Db(e));
+            return Err(e);
         }
         Ok(LogicalTx { held: Some(held) })
     }
@@ -188,7 +188,7 @@ impl Writer {
     /// Makes the connection ready: undoes an abandoned savepoint, replaces a broken connection.
     async fn prepare(&self, st: &mut State) -> Result<()> {
         if st.closed {
-            return Err(StoreError::Db(sqlx::Error::PoolClosed));
+            return Err(closed());
         }
         // A failed undo leaves `broken` set: the batch is then discarded below.
         if st.dirty
@@ -253,7 +253,7 @@ impl Writer {
             Err(e) => {
                 self.discard(st, format!("{sql} of a batch of {members} failed: {e}"))
                     .await;
-                Err(StoreError::Db(e))
+                Err(e)
             }
         }
     }
@@ -477,7 +477,7 @@ impl LogicalTx {
             writer
                 .discard(st, format!("RELEASE of a transaction failed: {e}"))
                 .await;
-            return Err(StoreError::Db(e));
+            return Err(e);
         }
         st.dirty = false;
         writer.logical.fetch_add(1, Ordering::Relaxed);
@@ -506,7 +506,7 @@ impl LogicalTx {
             writer
                 .discard(st, format!("ROLLBACK TO of a transaction failed: {e}"))
                 .await;
-            return Err(StoreError::Db(e));
+            return Err(e);
         }
         st.dirty = false;
         let batch = st.batch.as_ref().expect("a savepoint lives in a batch");
@@ -522,4 +522,9 @@ impl LogicalTx {
         held.hand_over();
         writer.await_batch(id, rx).await
     }
+}
+
+/// The writer connection is gone: the store was closed.
+fn closed() -> StoreError {
+    StoreError::db(ErrorKind::Unavailable, "the store is closed")
 }

@@ -1,15 +1,14 @@
 //! The callback outbox on both backends: each due callback is claimed by one worker at a time,
 //! a lease keeps it from others, failures are rescheduled, and redelivery re-queues.
 
+use wallet_store::testing::fixtures::insert_project;
 use wallet_store::testing::{BACKENDS, fresh_store};
 use wallet_store::{CallbackFilter, NewCallback, Store};
 
 /// A project to hang callbacks on.
 async fn project(store: &Store) -> i64 {
     let mut tx = store.write().await.unwrap();
-    let user = tx.insert_user("owner@example.com", "x", 0).await.unwrap();
-    let wallet = tx.insert_wallet(user, 0).await.unwrap();
-    let project = tx.insert_project("p", wallet, 0).await.unwrap();
+    let (_, project, _) = insert_project(&mut tx).await;
     tx.commit().await.unwrap();
     project
 }

@@ -1,107 +1,10 @@
-//! The storage conformance suite: every test runs on SQLite and on PostgreSQL.
+//! The storage conformance suite: every test runs on SQLite and on PostgreSQL, on a fresh
+//! database built with the store's fixtures (`wallet_store::testing::fixtures`).
 
 use wallet_core::Currency;
-use wallet_core::ledger::AccountBalance;
+use wallet_store::ErrorKind;
+use wallet_store::testing::fixtures::*;
 use wallet_store::testing::{BACKENDS, fresh_store};
-use wallet_store::{Backend, Store, Tx};
-
-fn eur() -> Currency {
-    Currency::parse("EUR").unwrap()
-}
-
-/// A `new` transaction row of `project` and `client`, created at time 0.
-fn new_transaction(key: &str, project: i64, client: i64) -> wallet_store::TransactionRow {
-    wallet_store::TransactionRow {
-        key: key.into(),
-        project_id: project,
-        client_id: client,
-        status: wallet_core::TransactionStatus::New,
-        kind: None,
-        wallet_id: None,
-        created_at: 0,
-        confirmed_at: None,
-        reserve: Default::default(),
-        reserved_until: None,
-        use_allowance: false,
-        suggest_allowance: false,
-        auto_confirm: false,
-        redirect_uri: None,
-        callback_uri: None,
-        callbacks_disabled: false,
-        user_json: None,
-        inquiries_json: None,
-        restrictions_json: None,
-        correlation_key: None,
-    }
-}
-
-/// A `new` EUR payment of `price` in transaction `key`, to `beneficiary`.
-fn new_payment(
-    key: &str,
-    project: i64,
-    beneficiary: i64,
-    price: i64,
-) -> wallet_store::NewPaymentRow {
-    wallet_store::NewPaymentRow {
-        transaction_key: key.into(),
-        project_id: project,
-        price,
-        currency: eur(),
-        description: None,
-        parameters: None,
-        price_rules: None,
-        purpose: None,
-        beneficiary_wallet_id: beneficiary,
-        beneficiary_json: None,
-        freeze_for: None,
-        freeze_until: None,
-        created_at: 0,
-    }
-}
-
-/// A stored answer of status 200 with `body`, as a request gets it at commit.
-fn ok_answer(body: &str) -> wallet_store::IdempotentAnswer {
-    wallet_store::IdempotentAnswer {
-        request_hash: "h".into(),
-        status: 200,
-        body: body.into(),
-    }
-}
-
-/// A user with a wallet holding `amount` EUR; returns (store, wallet, account).
-async fn funded(backend: Backend, amount: i64) -> (Store, i64, i64) {
-    let store = fresh_store(backend).await;
-    let mut tx = store.write().await.unwrap();
-    let user = tx
-        .insert_user(&format!("u{}@example.com", amount), "x", 0)
-        .await
-        .unwrap();
-    let wallet = tx.insert_wallet(user, 0).await.unwrap();
-    let account = tx.wallet_account(wallet, eur()).await.unwrap();
-    let source = tx.system_account("topup", eur()).await.unwrap();
-    tx.transfer_from_system(source, account, amount, "topup", 0)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    (store, wallet, account)
-}
-
-/// A project with its wallet and a client, and their `new` transaction `key`:
-/// (project wallet, project, the transaction).
-async fn project_with_transaction(
-    tx: &mut Tx,
-    key: &str,
-) -> (i64, i64, wallet_store::TransactionRow) {
-    let project_wallet = tx.insert_wallet(1, 0).await.unwrap();
-    let project = tx.insert_project("p", project_wallet, 0).await.unwrap();
-    let client = tx
-        .insert_client(project, "id", "secret", "reservation_code", 0)
-        .await
-        .unwrap();
-    let t = new_transaction(key, project, client);
-    tx.insert_transaction(&t, 0).await.unwrap();
-    (project_wallet, project, t)
-}
 
 #[tokio::test]
 async fn accounts_are_created_once_and_topups_balance() {
@@ -115,49 +18,10 @@ async fn accounts_are_created_once_and_topups_balance() {
         );
         let accounts = tx.wallet_accounts(wallet).await.unwrap();
         assert_eq!(accounts.len(), 1);
-        assert_eq!(
-            accounts[0].balance,
-            AccountBalance {
-                balance: 10_000,
-                reserved: 0
-            }
-        );
+        assert_eq!(accounts[0].balance, money(10_000, 0));
         let check = tx.ledger_check().await.unwrap();
         assert!(check.is_sound(), "{backend:?}: {check:?}");
         assert_eq!(check.totals, vec![("EUR".to_string(), 0)]);
-    }
-}
-
-/// Authentication reads what creating a transaction needs of the client's project: its wallet,
-/// and whether it has limits per transaction, which create then reads in its own transaction.
-#[tokio::test]
-async fn client_lookup_tells_the_project_wallet_and_its_limits() {
-    for backend in BACKENDS {
-        let (store, ..) = funded(backend, 100).await;
-        let mut tx = store.write().await.unwrap();
-        let (project_wallet, project, _) = project_with_transaction(&mut tx, "k1").await;
-        tx.commit().await.unwrap();
-        let lookup = || async {
-            let mut tx = store.lookup().await.unwrap();
-            let found = tx.client_with_counts("id", 0, None).await.unwrap().unwrap();
-            (found.project_wallet_id, found.project_limits)
-        };
-        assert_eq!(lookup().await, (project_wallet, 0), "{backend:?}");
-        let mut tx = store.write().await.unwrap();
-        tx.set_project_limit(project, eur(), Some(100))
-            .await
-            .unwrap();
-        let usd = Currency::parse("USD").unwrap();
-        tx.set_project_limit(project, usd, Some(100)).await.unwrap();
-        tx.commit().await.unwrap();
-        assert_eq!(lookup().await, (project_wallet, 2), "{backend:?}");
-        let mut tx = store.lookup().await.unwrap();
-        assert!(
-            tx.client_with_counts("other", 0, None)
-                .await
-                .unwrap()
-                .is_none()
-        );
     }
 }
 
@@ -194,13 +58,7 @@ async fn holds_never_overdraw_and_resolve_once() {
             !tx.release_hold(h1, 2).await.unwrap(),
             "released after settle"
         );
-        assert_eq!(
-            tx.account_balance(account).await.unwrap(),
-            AccountBalance {
-                balance: 50,
-                reserved: 0
-            }
-        );
+        assert_eq!(tx.account_balance(account).await.unwrap(), money(50, 0));
         assert_eq!(tx.account_balance(to).await.unwrap().balance, 50);
         let h2 = tx
             .place_hold(account, p2, 50, 3)
@@ -208,13 +66,7 @@ async fn holds_never_overdraw_and_resolve_once() {
             .unwrap()
             .expect("50 of 50 fits");
         assert!(tx.release_hold(h2, 4).await.unwrap());
-        assert_eq!(
-            tx.account_balance(account).await.unwrap(),
-            AccountBalance {
-                balance: 50,
-                reserved: 0
-            }
-        );
+        assert_eq!(tx.account_balance(account).await.unwrap(), money(50, 0));
         let check = tx.ledger_check().await.unwrap();
         assert!(check.is_sound(), "{backend:?}: {check:?}");
         assert_eq!(tx.payments_of("k1").await.unwrap().len(), 2);
@@ -248,45 +100,6 @@ async fn dropping_a_transaction_writes_nothing() {
 }
 
 #[tokio::test]
-async fn nonces_are_single_use_and_unique_values_conflict() {
-    for backend in BACKENDS {
-        let store = fresh_store(backend).await;
-        let mut tx = store.write().await.unwrap();
-        assert!(tx.remember_nonce("id", "n, =x", 10).await.unwrap());
-        assert!(
-            !tx.remember_nonce("id", "n, =x", 11).await.unwrap(),
-            "{backend:?}: replay accepted"
-        );
-        assert!(tx.remember_nonce("other", "n, =x", 11).await.unwrap());
-        assert_eq!(tx.forget_nonces(11).await.unwrap(), 1);
-        tx.insert_user("a@example.com", "h", 0).await.unwrap();
-        assert!(matches!(
-            tx.insert_user("a@example.com", "h", 0).await,
-            Err(wallet_store::StoreError::Conflict)
-        ));
-    }
-}
-
-/// A project (its wallet, the project, a client) with ten `new` transactions `k0`…`k9`, each of one
-/// payment of `price`: (project wallet, project, client, the payments).
-async fn ten_transactions(store: &Store, price: i64) -> (i64, i64, i64, Vec<i64>) {
-    let mut tx = store.write().await.unwrap();
-    let pw = tx.insert_wallet(1, 0).await.unwrap();
-    let project = tx.insert_project("p", pw, 0).await.unwrap();
-    let client = tx.insert_client(project, "id", "s", "", 0).await.unwrap();
-    let mut t = new_transaction("k", project, client);
-    let mut payments = Vec::new();
-    for i in 0..10 {
-        t.key = format!("k{i}");
-        tx.insert_transaction(&t, 0).await.unwrap();
-        let p = new_payment(&t.key, project, pw, price);
-        payments.push(tx.insert_payment(&p).await.unwrap());
-    }
-    tx.commit().await.unwrap();
-    (pw, project, client, payments)
-}
-
-#[tokio::test]
 async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
     for backend in BACKENDS {
         // 10 payments of 30 against 100: exactly 3 holds fit, whatever the interleaving.
@@ -310,14 +123,90 @@ async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
         }
         assert_eq!(ok, 3, "{backend:?}");
         let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.account_balance(account).await.unwrap(), money(100, 90));
+        assert!(tx.ledger_check().await.unwrap().is_sound());
+    }
+}
+
+/// Account ids are remembered only from transactions that committed: an account created by a
+/// transaction that was dropped is created again, with an id that exists.
+#[tokio::test]
+async fn account_ids_are_known_only_once_committed() {
+    for backend in BACKENDS {
+        let store = fresh_store(backend).await;
+        let mut tx = store.write().await.unwrap();
+        let user = tx.insert_user("a@example.com", "x", 0).await.unwrap();
+        let wallet = tx.insert_wallet(user, 0).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        let dropped = tx.wallet_account(wallet, eur()).await.unwrap();
+        drop(tx);
+        // Another row takes the dropped id on SQLite; PostgreSQL's sequence moved on.
+        let mut tx = store.write().await.unwrap();
+        let other = tx.insert_wallet(user, 0).await.unwrap();
+        tx.wallet_account(other, eur()).await.unwrap();
+        let account = tx.wallet_account(wallet, eur()).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(tx.wallet_account(wallet, eur()).await.unwrap(), account);
+        let topup = tx.system_account("topup", eur()).await.unwrap();
+        tx.transfer_from_system(topup, account, 5, "topup", 0)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(
+            tx.wallet_accounts(wallet).await.unwrap()[0].balance.balance,
+            5,
+            "{backend:?}: the id of the dropped account ({dropped}) was used"
+        );
+    }
+}
+
+/// Unguarded balance changes (credits, settled debits, releases) are deferred to the end of the
+/// transaction: a hold placed after a release in the same transaction still sees the money, a
+/// commit applies them all, a dropped transaction none.
+#[tokio::test]
+async fn deferred_balance_changes_apply_at_commit_and_before_holds() {
+    for backend in BACKENDS {
+        let (store, _wallet, account) = funded(backend, 100).await;
+        let mut tx = store.write().await.unwrap();
+        let (project_wallet, project, _) = project_with_transaction(&mut tx, "k1").await;
+        let pay = |price| new_payment("k1", project, project_wallet, price);
+        let p1 = tx.insert_payment(&pay(100)).await.unwrap();
+        let p2 = tx.insert_payment(&pay(100)).await.unwrap();
+        let to = tx.wallet_account(project_wallet, eur()).await.unwrap();
+        let h1 = tx.place_hold(account, p1, 100, 1).await.unwrap().unwrap();
+        assert!(tx.release_hold(h1, 1).await.unwrap());
+        let h2 = tx
+            .place_hold(account, p2, 100, 1)
+            .await
+            .unwrap()
+            .expect("the release is applied before the next hold");
+        tx.commit().await.unwrap();
+
+        // Settled, then dropped: nothing moves.
+        let mut tx = store.write().await.unwrap();
+        assert!(tx.settle_hold(h2, to, 70, "k1", p2, 2).await.unwrap());
+        drop(tx);
+        let mut tx = store.write().await.unwrap();
         assert_eq!(
             tx.account_balance(account).await.unwrap(),
-            AccountBalance {
-                balance: 100,
-                reserved: 90
-            }
+            money(100, 100),
+            "{backend:?}"
         );
-        assert!(tx.ledger_check().await.unwrap().is_sound());
+        assert!(tx.settle_hold(h2, to, 70, "k1", p2, 2).await.unwrap());
+        tx.commit().await.unwrap();
+
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            money(30, 0),
+            "{backend:?}"
+        );
+        assert_eq!(tx.account_balance(to).await.unwrap().balance, 70);
+        let check = tx.ledger_check().await.unwrap();
+        assert!(check.is_sound(), "{backend:?}: {check:?}");
     }
 }
 
@@ -326,6 +215,7 @@ async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
 /// and tries again, and concurrent folds and holds neither lose nor count a change twice.
 #[tokio::test]
 async fn appended_changes_are_money_at_once_and_folded_exactly_once() {
+    // Long: the concurrent holds and folds run on the changes the first part leaves waiting.
     for backend in BACKENDS {
         // One top-up: two changes appended (the wallet's, the system account's), none on a row.
         let (store, _wallet, account) = funded(backend, 50).await;
@@ -394,10 +284,7 @@ async fn appended_changes_are_money_at_once_and_folded_exactly_once() {
         }
         assert_eq!(ok, 20, "{backend:?}");
         let mut tx = store.write().await.unwrap();
-        let all = AccountBalance {
-            balance: 300,
-            reserved: 300,
-        };
+        let all = money(300, 300);
         assert_eq!(
             tx.account_balance(account).await.unwrap(),
             all,
@@ -419,6 +306,7 @@ async fn appended_changes_are_money_at_once_and_folded_exactly_once() {
 
 #[tokio::test]
 async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing() {
+    // Long: the second part checks holds within one transaction against what the first left.
     for backend in BACKENDS {
         // 10 transactions of two holds of 15 each against 100, concurrently: exactly 3 commit.
         let (store, _wallet, account) = funded(backend, 100).await;
@@ -456,10 +344,7 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
         let mut tx = store.read().await.unwrap();
         assert_eq!(
             tx.account_balance(account).await.unwrap(),
-            AccountBalance {
-                balance: 100,
-                reserved: 90
-            },
+            money(100, 90),
             "{backend:?}"
         );
         let check = tx.ledger_check().await.unwrap();
@@ -498,13 +383,7 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
                 .unwrap()
                 .is_some()
         );
-        assert_eq!(
-            tx.account_balance(account).await.unwrap(),
-            AccountBalance {
-                balance: 100,
-                reserved: 100
-            }
-        );
+        assert_eq!(tx.account_balance(account).await.unwrap(), money(100, 100));
         let source = tx.system_account("topup", eur()).await.unwrap();
         tx.transfer_from_system(source, account, 25, "topup", 2)
             .await
@@ -532,487 +411,11 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
         let mut tx = store.read().await.unwrap();
         assert_eq!(
             tx.account_balance(account).await.unwrap(),
-            AccountBalance {
-                balance: 100,
-                reserved: 90
-            },
+            money(100, 90),
             "{backend:?}: nothing of the refused transaction stays, not even its credit"
         );
         assert_eq!(tx.transaction("x").await.unwrap(), None);
         assert!(tx.ledger_check().await.unwrap().is_sound());
-    }
-}
-
-#[tokio::test]
-async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
-    for backend in BACKENDS {
-        let store = fresh_store(backend).await;
-        let mut tx = store.write().await.unwrap();
-        let first = ok_answer("{\"a\":1}");
-        let second = wallet_store::IdempotentAnswer {
-            body: "{\"a\":2}".into(),
-            ..first.clone()
-        };
-        assert!(
-            tx.store_idempotent_answer(7, "k", &first, 1_000)
-                .await
-                .unwrap()
-        );
-        assert!(
-            !tx.store_idempotent_answer(7, "k", &second, 1_001)
-                .await
-                .unwrap(),
-            "{backend:?}: second answer stored"
-        );
-        assert!(
-            tx.store_idempotent_answer(8, "k", &second, 1_001)
-                .await
-                .unwrap(),
-            "keys are per client"
-        );
-        assert_eq!(tx.idempotent_answer(7, "k").await.unwrap(), Some(first));
-        assert_eq!(
-            tx.forget_idempotent_answers(1_000).await.unwrap(),
-            0,
-            "not older than the cut-off"
-        );
-        assert_eq!(tx.forget_idempotent_answers(1_002).await.unwrap(), 2);
-        assert_eq!(tx.idempotent_answer(7, "k").await.unwrap(), None);
-        // The sandbox clock offset only moves forward from where it stands.
-        assert_eq!(tx.clock_offset().await.unwrap(), 0);
-        assert_eq!(tx.advance_clock(60).await.unwrap(), 60);
-        assert_eq!(tx.advance_clock(5).await.unwrap(), 65);
-        assert_eq!(tx.clock_offset().await.unwrap(), 65);
-    }
-}
-
-/// A new transaction and its payments, written at commit (on PostgreSQL with the commit's one
-/// statement, outside a transaction): the rows answered are the rows stored, in creation order;
-/// and when a write of that statement refuses (an answer stored meanwhile), none is written.
-#[tokio::test]
-async fn a_transaction_created_at_commit_is_written_whole_or_not_at_all() {
-    for backend in BACKENDS {
-        let (store, ..) = funded(backend, 100).await;
-        let mut tx = store.write().await.unwrap();
-        let project_wallet = tx.insert_wallet(1, 0).await.unwrap();
-        let project = tx.insert_project("p", project_wallet, 0).await.unwrap();
-        let client = tx.insert_client(project, "id", "s", "", 0).await.unwrap();
-        tx.commit().await.unwrap();
-        let create = |key: &'static str, answer: &'static str| {
-            let store = store.clone();
-            async move {
-                let mut tx = store.write().await.unwrap();
-                let t = new_transaction(key, project, client);
-                let drafts: Vec<_> = [30, 20, 10]
-                    .map(|price| new_payment(key, project, project_wallet, price))
-                    .into();
-                let rows = tx
-                    .insert_transaction_with_payments(&t, &drafts, 0)
-                    .await
-                    .unwrap();
-                tx.append_event(key, 0, "client:id", "created", None)
-                    .await
-                    .unwrap();
-                tx.answer_at_commit(client, "idem", &ok_answer(answer), 1);
-                (rows, tx.commit().await)
-            }
-        };
-        let (rows, committed) = create("k1", "first").await;
-        committed.unwrap();
-        assert_eq!(
-            rows.iter().map(|p| p.price).collect::<Vec<_>>(),
-            [30, 20, 10]
-        );
-        assert!(rows.windows(2).all(|w| w[0].id < w[1].id), "{backend:?}");
-        let mut tx = store.read().await.unwrap();
-        assert_eq!(tx.payments_of("k1").await.unwrap(), rows, "{backend:?}");
-        assert_eq!(tx.events_of("k1").await.unwrap().len(), 1);
-        drop(tx);
-        let (_, refused) = create("k2", "second").await;
-        assert!(
-            matches!(refused, Err(wallet_store::StoreError::AnsweredMeanwhile)),
-            "{backend:?}: {refused:?}"
-        );
-        let mut tx = store.read().await.unwrap();
-        assert_eq!(tx.transaction("k2").await.unwrap(), None, "{backend:?}");
-        assert!(tx.payments_of("k2").await.unwrap().is_empty());
-        assert!(tx.events_of("k2").await.unwrap().is_empty());
-        assert!(tx.ledger_check().await.unwrap().is_sound());
-    }
-}
-
-/// An answer stored at commit is stored with the change, or, when another request with the same
-/// key was answered meanwhile, refuses the whole transaction: its change is not written.
-#[tokio::test]
-async fn answers_stored_at_commit_lose_to_an_earlier_one_and_take_nothing_with_them() {
-    for backend in BACKENDS {
-        let store = fresh_store(backend).await;
-        let mut tx = store.write().await.unwrap();
-        let user = tx.insert_user("first@example.com", "x", 0).await.unwrap();
-        tx.answer_at_commit(7, "k", &ok_answer("first"), 1_000);
-        tx.commit().await.unwrap();
-        let mut tx = store.write().await.unwrap();
-        tx.insert_user("second@example.com", "x", 0).await.unwrap();
-        tx.answer_at_commit(7, "k", &ok_answer("second"), 1_001);
-        assert!(
-            matches!(
-                tx.commit().await,
-                Err(wallet_store::StoreError::AnsweredMeanwhile)
-            ),
-            "{backend:?}: the second answer was stored"
-        );
-        let mut tx = store.read().await.unwrap();
-        assert_eq!(
-            tx.idempotent_answer(7, "k").await.unwrap(),
-            Some(ok_answer("first"))
-        );
-        assert!(
-            tx.user_by_email("first@example.com")
-                .await
-                .unwrap()
-                .map(|u| u.id)
-                == Some(user)
-        );
-        assert!(
-            tx.user_by_email("second@example.com")
-                .await
-                .unwrap()
-                .is_none(),
-            "{backend:?}: the refused transaction's change was written"
-        );
-    }
-}
-
-/// Account ids are remembered only from transactions that committed: an account created by a
-/// transaction that was dropped is created again, with an id that exists.
-#[tokio::test]
-async fn account_ids_are_known_only_once_committed() {
-    for backend in BACKENDS {
-        let store = fresh_store(backend).await;
-        let mut tx = store.write().await.unwrap();
-        let user = tx.insert_user("a@example.com", "x", 0).await.unwrap();
-        let wallet = tx.insert_wallet(user, 0).await.unwrap();
-        tx.commit().await.unwrap();
-        let mut tx = store.write().await.unwrap();
-        let dropped = tx.wallet_account(wallet, eur()).await.unwrap();
-        drop(tx);
-        // Another row takes the dropped id on SQLite; PostgreSQL's sequence moved on.
-        let mut tx = store.write().await.unwrap();
-        let other = tx.insert_wallet(user, 0).await.unwrap();
-        tx.wallet_account(other, eur()).await.unwrap();
-        let account = tx.wallet_account(wallet, eur()).await.unwrap();
-        tx.commit().await.unwrap();
-        let mut tx = store.write().await.unwrap();
-        assert_eq!(tx.wallet_account(wallet, eur()).await.unwrap(), account);
-        let topup = tx.system_account("topup", eur()).await.unwrap();
-        tx.transfer_from_system(topup, account, 5, "topup", 0)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        let mut tx = store.read().await.unwrap();
-        assert_eq!(
-            tx.wallet_accounts(wallet).await.unwrap()[0].balance.balance,
-            5,
-            "{backend:?}: the id of the dropped account ({dropped}) was used"
-        );
-    }
-}
-
-/// `allowance_of` reads once per transaction, and again after the transaction writes allowances.
-#[tokio::test]
-async fn a_transactions_allowance_is_read_again_after_it_changes() {
-    for backend in BACKENDS {
-        let store = fresh_store(backend).await;
-        let mut tx = store.write().await.unwrap();
-        let user = tx.insert_user("holder@example.com", "x", 0).await.unwrap();
-        let (_, project, t) = project_with_transaction(&mut tx, "t1").await;
-        assert_eq!(tx.allowance_of("t1").await.unwrap(), None);
-        let id = tx
-            .insert_allowance(&wallet_store::NewAllowanceRow {
-                transaction_key: "t1".into(),
-                project_id: project,
-                client_id: t.client_id,
-                optional: false,
-                currency: eur(),
-                max_price: Some(500),
-                limits: Vec::new(),
-                description: None,
-                valid_for: None,
-                valid_until: None,
-                created_at: 0,
-            })
-            .await
-            .unwrap();
-        let a = tx.allowance_of("t1").await.unwrap().expect("inserted");
-        assert_eq!((a.id, a.status.as_str()), (id, "new"), "{backend:?}");
-        tx.set_allowance_status(id, "deleted", None).await.unwrap();
-        let a = tx.allowance_of("t1").await.unwrap().expect("still there");
-        assert_eq!(a.status, "deleted", "{backend:?}: a stale allowance");
-        let wallet = tx.insert_wallet(user, 0).await.unwrap();
-        tx.activate_allowance(&a, wallet, Some(99), 5)
-            .await
-            .unwrap();
-        let a = tx.allowance_of("t1").await.unwrap().expect("still there");
-        assert_eq!((a.status.as_str(), a.wallet_id), ("active", Some(wallet)));
-        tx.move_allowance(id, "t2", true).await.unwrap();
-        assert_eq!(tx.allowance_of("t1").await.unwrap(), None, "{backend:?}");
-        tx.commit().await.unwrap();
-    }
-}
-
-/// Unguarded balance changes (credits, settled debits, releases) are deferred to the end of the
-/// transaction: a hold placed after a release in the same transaction still sees the money, a
-/// commit applies them all, a dropped transaction none.
-#[tokio::test]
-async fn deferred_balance_changes_apply_at_commit_and_before_holds() {
-    for backend in BACKENDS {
-        let (store, _wallet, account) = funded(backend, 100).await;
-        let mut tx = store.write().await.unwrap();
-        let (project_wallet, project, _) = project_with_transaction(&mut tx, "k1").await;
-        let pay = |price| new_payment("k1", project, project_wallet, price);
-        let p1 = tx.insert_payment(&pay(100)).await.unwrap();
-        let p2 = tx.insert_payment(&pay(100)).await.unwrap();
-        let to = tx.wallet_account(project_wallet, eur()).await.unwrap();
-        let h1 = tx.place_hold(account, p1, 100, 1).await.unwrap().unwrap();
-        assert!(tx.release_hold(h1, 1).await.unwrap());
-        let h2 = tx
-            .place_hold(account, p2, 100, 1)
-            .await
-            .unwrap()
-            .expect("the release is applied before the next hold");
-        tx.commit().await.unwrap();
-
-        // Settled, then dropped: nothing moves.
-        let mut tx = store.write().await.unwrap();
-        assert!(tx.settle_hold(h2, to, 70, "k1", p2, 2).await.unwrap());
-        drop(tx);
-        let mut tx = store.write().await.unwrap();
-        assert_eq!(
-            tx.account_balance(account).await.unwrap(),
-            AccountBalance {
-                balance: 100,
-                reserved: 100
-            },
-            "{backend:?}"
-        );
-        assert!(tx.settle_hold(h2, to, 70, "k1", p2, 2).await.unwrap());
-        tx.commit().await.unwrap();
-
-        let mut tx = store.read().await.unwrap();
-        assert_eq!(
-            tx.account_balance(account).await.unwrap(),
-            AccountBalance {
-                balance: 30,
-                reserved: 0
-            },
-            "{backend:?}"
-        );
-        assert_eq!(tx.account_balance(to).await.unwrap().balance, 70);
-        let check = tx.ledger_check().await.unwrap();
-        assert!(check.is_sound(), "{backend:?}: {check:?}");
-    }
-}
-
-/// Events are written at commit, in the order appended, even past what one statement holds
-/// (a full queue is written early); a transaction that does not commit writes none.
-#[tokio::test]
-async fn audit_events_are_written_at_commit_in_order() {
-    for backend in BACKENDS {
-        let (store, _, _) = funded(backend, 1).await;
-        let mut tx = store.write().await.unwrap();
-        let (_, _, t) = project_with_transaction(&mut tx, "k").await;
-        let n = 2_500;
-        for i in 0..n {
-            let detail = (i % 2 == 0).then(|| i.to_string());
-            tx.append_event(&t.key, i, "actor", &format!("e{i}"), detail.as_deref())
-                .await
-                .unwrap();
-        }
-        tx.commit().await.unwrap();
-        {
-            let mut tx = store.write().await.unwrap();
-            tx.append_event(&t.key, n, "actor", "dropped", None)
-                .await
-                .unwrap();
-            // dropped without commit
-        }
-        let mut tx = store.read().await.unwrap();
-        let events = tx.events_of(&t.key).await.unwrap();
-        assert_eq!(events.len(), n as usize, "{backend:?}");
-        for (i, (at, actor, event, detail)) in events.into_iter().enumerate() {
-            let i = i as i64;
-            assert_eq!((at, actor.as_str()), (i, "actor"), "{backend:?}");
-            assert_eq!(event, format!("e{i}"), "{backend:?}");
-            assert_eq!(detail, (i % 2 == 0).then(|| i.to_string()), "{backend:?}");
-        }
-    }
-}
-
-/// Locking a transaction reads its payments and its allowance with it: `payments_of` and
-/// `allowance_of` then answer what a separate read gives (none as well as several), and once
-/// this transaction writes a payment, what it wrote.
-#[tokio::test]
-async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
-    for backend in BACKENDS {
-        let (store, _, _) = funded(backend, 1).await;
-        let mut tx = store.write().await.unwrap();
-        let (project_wallet, project, t) = project_with_transaction(&mut tx, "k1").await;
-        tx.commit().await.unwrap();
-
-        let mut tx = store.write().await.unwrap();
-        assert_eq!(
-            tx.transaction_for_update("k1").await.unwrap(),
-            Some(t.clone())
-        );
-        assert_eq!(
-            tx.payments_of("k1").await.unwrap(),
-            Vec::new(),
-            "{backend:?}"
-        );
-        assert_eq!(tx.allowance_of("k1").await.unwrap(), None, "{backend:?}");
-        let pay = |price| new_payment("k1", project, project_wallet, price);
-        let p1 = tx.insert_payment(&pay(100)).await.unwrap();
-        let p2 = tx.insert_payment(&pay(200)).await.unwrap();
-        let ids: Vec<i64> = tx
-            .payments_of("k1")
-            .await
-            .unwrap()
-            .iter()
-            .map(|p| p.id)
-            .collect();
-        assert_eq!(
-            ids,
-            [p1, p2],
-            "{backend:?}: payments inserted after the lock"
-        );
-        for older in [1, 2] {
-            tx.insert_allowance(&wallet_store::NewAllowanceRow {
-                transaction_key: "k1".into(),
-                project_id: project,
-                client_id: t.client_id,
-                optional: false,
-                currency: eur(),
-                max_price: Some(500 * older),
-                limits: Vec::new(),
-                description: None,
-                valid_for: None,
-                valid_until: None,
-                created_at: 0,
-            })
-            .await
-            .unwrap();
-        }
-        tx.commit().await.unwrap();
-
-        let (payments, allowance) = {
-            let mut read = store.read().await.unwrap();
-            let payments = read.payments_of("k1").await.unwrap();
-            let allowance = read.allowance_of("k1").await.unwrap();
-            (payments, allowance)
-        };
-        assert_eq!(payments.len(), 2);
-        assert_eq!(
-            allowance.as_ref().unwrap().max_price,
-            Some(1000),
-            "the newest"
-        );
-        let mut tx = store.write().await.unwrap();
-        assert_eq!(
-            tx.transaction_for_update("k1").await.unwrap(),
-            Some(t.clone())
-        );
-        assert_eq!(tx.payments_of("k1").await.unwrap(), payments, "{backend:?}");
-        assert_eq!(
-            tx.allowance_of("k1").await.unwrap(),
-            allowance,
-            "{backend:?}"
-        );
-        let p = &payments[0];
-        tx.update_payment(
-            p.id,
-            wallet_core::PaymentStatus::Canceled,
-            p.price,
-            None,
-            None,
-            None,
-        )
-        .await
-        .unwrap();
-        let statuses: Vec<_> = tx
-            .payments_of("k1")
-            .await
-            .unwrap()
-            .iter()
-            .map(|p| p.status)
-            .collect();
-        assert_eq!(
-            statuses,
-            [
-                wallet_core::PaymentStatus::Canceled,
-                wallet_core::PaymentStatus::New
-            ],
-            "{backend:?}: a payment written after the lock"
-        );
-        assert_eq!(tx.transaction_for_update("nope").await.unwrap(), None);
-    }
-}
-
-/// `payer` reads a wallet, its holder and its limits in one statement: the same as `wallet`,
-/// `holder` and `wallet_limits` one by one, with no limit, several, and in several currencies;
-/// and whether the wallets it would pay are all active.
-#[tokio::test]
-async fn a_payer_is_its_wallet_holder_and_limits() {
-    use wallet_core::allowance::WindowLimit;
-    use wallet_store::LimitKind;
-    for backend in BACKENDS {
-        let (store, wallet, _) = funded(backend, 1).await;
-        let usd = Currency::parse("USD").unwrap();
-        let mut tx = store.write().await.unwrap();
-        let owner = tx.wallet(wallet).await.unwrap().unwrap().owner_user_id;
-        let payer = tx.payer(wallet, &[]).await.unwrap().expect("the wallet");
-        assert_eq!(Some(payer.wallet.clone()), tx.wallet(wallet).await.unwrap());
-        assert_eq!(payer.holder, tx.holder(owner).await.unwrap(), "{backend:?}");
-        assert!(payer.holder.is_some());
-        assert_eq!(payer.limits_in(eur()), Vec::new());
-        let limit = |max_price, time| Some(WindowLimit { max_price, time });
-        for (currency, kind, l) in [
-            (eur(), LimitKind::Restriction, limit(100, 60)),
-            (eur(), LimitKind::Holder, limit(500, 3600)),
-            (usd, LimitKind::Holder, limit(7, 86_400)),
-        ] {
-            tx.set_wallet_limit(wallet, currency, kind, l)
-                .await
-                .unwrap();
-        }
-        let payer = tx.payer(wallet, &[]).await.unwrap().unwrap();
-        for currency in [eur(), usd] {
-            let one_by_one = tx.wallet_limits(wallet, currency).await.unwrap();
-            assert_eq!(
-                payer.limits_in(currency),
-                one_by_one,
-                "{backend:?} {currency}"
-            );
-        }
-        assert_eq!(payer.limits_in(eur()).len(), 2);
-        assert_eq!(tx.payer(wallet + 1000, &[]).await.unwrap(), None);
-
-        let (other, _, _) = project_with_transaction(&mut tx, "k1").await;
-        async fn pays_only_active(tx: &mut wallet_store::Tx, wallet: i64, paying: &[i64]) -> bool {
-            let payer = tx.payer(wallet, paying).await.unwrap().unwrap();
-            payer.pays_only_active
-        }
-        assert!(pays_only_active(&mut tx, wallet, &[]).await, "{backend:?}");
-        assert!(pays_only_active(&mut tx, wallet, &[other, other]).await);
-        let unknown = [other, wallet + 1000];
-        assert!(
-            !pays_only_active(&mut tx, wallet, &unknown).await,
-            "{backend:?}"
-        );
-        tx.set_wallet_active(other, false).await.unwrap();
-        assert!(
-            !pays_only_active(&mut tx, wallet, &[other]).await,
-            "{backend:?}"
-        );
     }
 }
 
@@ -1029,15 +432,7 @@ async fn concurrent_moves_both_ways_between_accounts_all_commit() {
         let source = tx.system_account("topup", eur()).await.unwrap();
         let mut accounts = vec![first];
         for i in 0..2 {
-            let user = tx
-                .insert_user(&format!("m{i}@example.com"), "x", 0)
-                .await
-                .unwrap();
-            let wallet = tx.insert_wallet(user, 0).await.unwrap();
-            let account = tx.wallet_account(wallet, eur()).await.unwrap();
-            tx.transfer_from_system(source, account, 1_000, "topup", 0)
-                .await
-                .unwrap();
+            let (_, account) = funded_wallet(&mut tx, &format!("m{i}@example.com"), 1_000).await;
             accounts.push(account);
         }
         tx.commit().await.unwrap();
@@ -1103,12 +498,303 @@ async fn concurrent_moves_both_ways_between_accounts_all_commit() {
     }
 }
 
+#[tokio::test]
+async fn holds_placed_and_settled_at_commit_move_money_once() {
+    for backend in BACKENDS {
+        let (store, _wallet, account) = funded(backend, 100).await;
+        let mut tx = store.write().await.unwrap();
+        let (project_wallet, project, _t) = project_with_transaction(&mut tx, "k1").await;
+        let pay = |price| new_payment("k1", project, project_wallet, price);
+        let mut p = Vec::new();
+        for price in [60, 30, 10, 5] {
+            p.push(tx.insert_payment(&pay(price)).await.unwrap());
+        }
+        let to = tx.wallet_account(project_wallet, eur()).await.unwrap();
+        tx.commit().await.unwrap();
+
+        // Placed at commit: ids known at once, distinct, and the rows there for a read.
+        let mut tx = store.write().await.unwrap();
+        let mut holds = Vec::new();
+        for (payment, amount) in p.iter().zip([60, 30, 10]) {
+            let hold = tx.place_hold_at_commit(account, *payment, amount, 1).await;
+            holds.push(hold.unwrap().expect("fits"));
+        }
+        assert!(holds[0] != holds[1] && holds[1] != holds[2], "{backend:?}");
+        let check = tx.ledger_check().await.unwrap();
+        assert!(check.is_sound(), "{backend:?}: {check:?}");
+        tx.commit().await.unwrap();
+
+        // Two settled in one transaction, one of them for less than was held.
+        let mut tx = store.write().await.unwrap();
+        tx.settle_hold_at_commit(holds[0], account, 60, to, 50, "k1", p[0], 2)
+            .await
+            .unwrap();
+        tx.settle_hold_at_commit(holds[1], account, 30, to, 30, "k1", p[1], 2)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        // A hold that is not as its payment says (another amount, settled already) refuses the
+        // commit, and nothing of it is written.
+        let refused = [
+            (holds[2], 11, "another amount"),
+            (holds[0], 60, "settled already"),
+        ];
+        for (hold, held, why) in refused {
+            let mut tx = store.write().await.unwrap();
+            let settled = async {
+                tx.settle_hold_at_commit(hold, account, held, to, 1, "k1", p[2], 3)
+                    .await?;
+                tx.commit().await
+            };
+            assert!(
+                matches!(settled.await, Err(wallet_store::StoreError::Corrupt(_))),
+                "{backend:?}: {why}"
+            );
+        }
+
+        // Placed and settled in one transaction (reserve and confirm in one call).
+        let mut tx = store.write().await.unwrap();
+        let hold = tx.place_hold_at_commit(account, p[3], 5, 4).await.unwrap();
+        tx.settle_hold_at_commit(hold.unwrap(), account, 5, to, 5, "k1", p[3], 4)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(
+            tx.account_balance(account).await.unwrap(),
+            money(100 - 50 - 30 - 5, 10),
+            "{backend:?}"
+        );
+        assert_eq!(tx.account_balance(to).await.unwrap().balance, 85);
+        assert!(tx.release_hold(holds[2], 5).await.unwrap(), "{backend:?}");
+        let check = tx.ledger_check().await.unwrap();
+        assert!(check.is_sound(), "{backend:?}: {check:?}");
+        tx.commit().await.unwrap();
+    }
+}
+
+/// A new transaction and its payments, written at commit (on PostgreSQL with the commit's one
+/// statement, outside a transaction): the rows answered are the rows stored, in creation order;
+/// and when a write of that statement refuses (an answer stored meanwhile), none is written.
+#[tokio::test]
+async fn a_transaction_created_at_commit_is_written_whole_or_not_at_all() {
+    for backend in BACKENDS {
+        let (store, ..) = funded(backend, 100).await;
+        let mut tx = store.write().await.unwrap();
+        let (project_wallet, project, client) = insert_project(&mut tx).await;
+        tx.commit().await.unwrap();
+        let create = |key: &'static str, answer: &'static str| {
+            let store = store.clone();
+            async move {
+                let mut tx = store.write().await.unwrap();
+                let t = new_transaction(key, project, client);
+                let drafts: Vec<_> = [30, 20, 10]
+                    .map(|price| new_payment(key, project, project_wallet, price))
+                    .into();
+                let rows = tx
+                    .insert_transaction_with_payments(&t, &drafts, 0)
+                    .await
+                    .unwrap();
+                tx.append_event(key, 0, "client:id", "created", None)
+                    .await
+                    .unwrap();
+                tx.answer_at_commit(client, "idem", &ok_answer(answer), 1);
+                (rows, tx.commit().await)
+            }
+        };
+        let (rows, committed) = create("k1", "first").await;
+        committed.unwrap();
+        assert_eq!(
+            rows.iter().map(|p| p.price).collect::<Vec<_>>(),
+            [30, 20, 10]
+        );
+        assert!(rows.windows(2).all(|w| w[0].id < w[1].id), "{backend:?}");
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.payments_of("k1").await.unwrap(), rows, "{backend:?}");
+        assert_eq!(tx.events_of("k1").await.unwrap().len(), 1);
+        drop(tx);
+        let (_, refused) = create("k2", "second").await;
+        assert!(
+            matches!(refused, Err(wallet_store::StoreError::AnsweredMeanwhile)),
+            "{backend:?}: {refused:?}"
+        );
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.transaction("k2").await.unwrap(), None, "{backend:?}");
+        assert!(tx.payments_of("k2").await.unwrap().is_empty());
+        assert!(tx.events_of("k2").await.unwrap().is_empty());
+        assert!(tx.ledger_check().await.unwrap().is_sound());
+    }
+}
+
+/// `allowance_of` reads once per transaction, and again after the transaction writes allowances.
+#[tokio::test]
+async fn a_transactions_allowance_is_read_again_after_it_changes() {
+    for backend in BACKENDS {
+        let store = fresh_store(backend).await;
+        let mut tx = store.write().await.unwrap();
+        let user = tx.insert_user("holder@example.com", "x", 0).await.unwrap();
+        let (_, project, t) = project_with_transaction(&mut tx, "t1").await;
+        assert_eq!(tx.allowance_of("t1").await.unwrap(), None);
+        let allowance = new_allowance("t1", project, t.client_id, 500);
+        let id = tx.insert_allowance(&allowance).await.unwrap();
+        let a = tx.allowance_of("t1").await.unwrap().expect("inserted");
+        assert_eq!((a.id, a.status.as_str()), (id, "new"), "{backend:?}");
+        tx.set_allowance_status(id, "deleted", None).await.unwrap();
+        let a = tx.allowance_of("t1").await.unwrap().expect("still there");
+        assert_eq!(a.status, "deleted", "{backend:?}: a stale allowance");
+        let wallet = tx.insert_wallet(user, 0).await.unwrap();
+        tx.activate_allowance(&a, wallet, Some(99), 5)
+            .await
+            .unwrap();
+        let a = tx.allowance_of("t1").await.unwrap().expect("still there");
+        assert_eq!((a.status.as_str(), a.wallet_id), ("active", Some(wallet)));
+        tx.move_allowance(id, "t2", true).await.unwrap();
+        assert_eq!(tx.allowance_of("t1").await.unwrap(), None, "{backend:?}");
+        tx.commit().await.unwrap();
+    }
+}
+
+/// Events are written at commit, in the order appended, even past what one statement holds
+/// (a full queue is written early); a transaction that does not commit writes none.
+#[tokio::test]
+async fn audit_events_are_written_at_commit_in_order() {
+    for backend in BACKENDS {
+        let (store, _, _) = funded(backend, 1).await;
+        let mut tx = store.write().await.unwrap();
+        let (_, _, t) = project_with_transaction(&mut tx, "k").await;
+        let n = 2_500;
+        for i in 0..n {
+            let detail = (i % 2 == 0).then(|| i.to_string());
+            tx.append_event(&t.key, i, "actor", &format!("e{i}"), detail.as_deref())
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        {
+            let mut tx = store.write().await.unwrap();
+            tx.append_event(&t.key, n, "actor", "dropped", None)
+                .await
+                .unwrap();
+            // dropped without commit
+        }
+        let mut tx = store.read().await.unwrap();
+        let events = tx.events_of(&t.key).await.unwrap();
+        assert_eq!(events.len(), n as usize, "{backend:?}");
+        for (i, (at, actor, event, detail)) in events.into_iter().enumerate() {
+            let i = i as i64;
+            assert_eq!((at, actor.as_str()), (i, "actor"), "{backend:?}");
+            assert_eq!(event, format!("e{i}"), "{backend:?}");
+            assert_eq!(detail, (i % 2 == 0).then(|| i.to_string()), "{backend:?}");
+        }
+    }
+}
+
+/// Locking a transaction reads its payments and its allowance with it: `payments_of` and
+/// `allowance_of` then answer what a separate read gives (none as well as several), and once
+/// this transaction writes a payment, what it wrote.
+#[tokio::test]
+async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
+    // Long: one transaction's story, each lock read against the writes made before it.
+    for backend in BACKENDS {
+        let (store, _, _) = funded(backend, 1).await;
+        let mut tx = store.write().await.unwrap();
+        let (project_wallet, project, t) = project_with_transaction(&mut tx, "k1").await;
+        tx.commit().await.unwrap();
+
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(
+            tx.transaction_for_update("k1").await.unwrap(),
+            Some(t.clone())
+        );
+        assert_eq!(
+            tx.payments_of("k1").await.unwrap(),
+            Vec::new(),
+            "{backend:?}"
+        );
+        assert_eq!(tx.allowance_of("k1").await.unwrap(), None, "{backend:?}");
+        let pay = |price| new_payment("k1", project, project_wallet, price);
+        let p1 = tx.insert_payment(&pay(100)).await.unwrap();
+        let p2 = tx.insert_payment(&pay(200)).await.unwrap();
+        let ids: Vec<i64> = tx
+            .payments_of("k1")
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(
+            ids,
+            [p1, p2],
+            "{backend:?}: payments inserted after the lock"
+        );
+        for older in [1, 2] {
+            let allowance = new_allowance("k1", project, t.client_id, 500 * older);
+            tx.insert_allowance(&allowance).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let (payments, allowance) = {
+            let mut read = store.read().await.unwrap();
+            let payments = read.payments_of("k1").await.unwrap();
+            let allowance = read.allowance_of("k1").await.unwrap();
+            (payments, allowance)
+        };
+        assert_eq!(payments.len(), 2);
+        assert_eq!(
+            allowance.as_ref().unwrap().max_price,
+            Some(1000),
+            "the newest"
+        );
+        let mut tx = store.write().await.unwrap();
+        assert_eq!(
+            tx.transaction_for_update("k1").await.unwrap(),
+            Some(t.clone())
+        );
+        assert_eq!(tx.payments_of("k1").await.unwrap(), payments, "{backend:?}");
+        assert_eq!(
+            tx.allowance_of("k1").await.unwrap(),
+            allowance,
+            "{backend:?}"
+        );
+        let p = &payments[0];
+        tx.update_payment(
+            p.id,
+            wallet_core::PaymentStatus::Canceled,
+            p.price,
+            None,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        let statuses: Vec<_> = tx
+            .payments_of("k1")
+            .await
+            .unwrap()
+            .iter()
+            .map(|p| p.status)
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                wallet_core::PaymentStatus::Canceled,
+                wallet_core::PaymentStatus::New
+            ],
+            "{backend:?}: a payment written after the lock"
+        );
+        assert_eq!(tx.transaction_for_update("nope").await.unwrap(), None);
+    }
+}
+
 /// A transaction's state and several of its payments, written at commit (in the commit's last
 /// statement on PostgreSQL), answer the rows as a read gives them: a read in the same database
 /// transaction writes them first, a later change replaces them, and the other payments stay
 /// as they were. A change whose rows are gone refuses the commit, and nothing is written.
 #[tokio::test]
 async fn a_transaction_and_its_payments_are_written_at_once() {
+    // Long: each change is checked against the rows the change before it left.
     use wallet_core::{PaymentStatus, TransactionStatus};
     for backend in BACKENDS {
         let (store, wallet, _) = funded(backend, 1).await;
@@ -1353,82 +1039,197 @@ async fn a_code_is_locked_with_its_transaction_and_used_at_commit() {
     }
 }
 
+/// Authentication reads what creating a transaction needs of the client's project: its wallet,
+/// and whether it has limits per transaction, which create then reads in its own transaction.
 #[tokio::test]
-async fn holds_placed_and_settled_at_commit_move_money_once() {
+async fn client_lookup_tells_the_project_wallet_and_its_limits() {
     for backend in BACKENDS {
-        let (store, _wallet, account) = funded(backend, 100).await;
+        let (store, ..) = funded(backend, 100).await;
         let mut tx = store.write().await.unwrap();
-        let (project_wallet, project, _t) = project_with_transaction(&mut tx, "k1").await;
-        let pay = |price| new_payment("k1", project, project_wallet, price);
-        let mut p = Vec::new();
-        for price in [60, 30, 10, 5] {
-            p.push(tx.insert_payment(&pay(price)).await.unwrap());
-        }
-        let to = tx.wallet_account(project_wallet, eur()).await.unwrap();
+        let (project_wallet, project, _) = project_with_transaction(&mut tx, "k1").await;
         tx.commit().await.unwrap();
-
-        // Placed at commit: ids known at once, distinct, and the rows there for a read.
+        let lookup = || async {
+            let mut tx = store.lookup().await.unwrap();
+            let found = tx.client_with_counts("id", 0, None).await.unwrap().unwrap();
+            (found.project_wallet_id, found.project_limits)
+        };
+        assert_eq!(lookup().await, (project_wallet, 0), "{backend:?}");
         let mut tx = store.write().await.unwrap();
-        let mut holds = Vec::new();
-        for (payment, amount) in p.iter().zip([60, 30, 10]) {
-            let hold = tx.place_hold_at_commit(account, *payment, amount, 1).await;
-            holds.push(hold.unwrap().expect("fits"));
-        }
-        assert!(holds[0] != holds[1] && holds[1] != holds[2], "{backend:?}");
-        let check = tx.ledger_check().await.unwrap();
-        assert!(check.is_sound(), "{backend:?}: {check:?}");
-        tx.commit().await.unwrap();
-
-        // Two settled in one transaction, one of them for less than was held.
-        let mut tx = store.write().await.unwrap();
-        tx.settle_hold_at_commit(holds[0], account, 60, to, 50, "k1", p[0], 2)
+        tx.set_project_limit(project, eur(), Some(100))
             .await
             .unwrap();
-        tx.settle_hold_at_commit(holds[1], account, 30, to, 30, "k1", p[1], 2)
-            .await
-            .unwrap();
+        let usd = Currency::parse("USD").unwrap();
+        tx.set_project_limit(project, usd, Some(100)).await.unwrap();
         tx.commit().await.unwrap();
+        assert_eq!(lookup().await, (project_wallet, 2), "{backend:?}");
+        let mut tx = store.lookup().await.unwrap();
+        assert!(
+            tx.client_with_counts("other", 0, None)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
 
-        // A hold that is not as its payment says (another amount, settled already) refuses the
-        // commit, and nothing of it is written.
-        let refused = [
-            (holds[2], 11, "another amount"),
-            (holds[0], 60, "settled already"),
-        ];
-        for (hold, held, why) in refused {
-            let mut tx = store.write().await.unwrap();
-            let settled = async {
-                tx.settle_hold_at_commit(hold, account, held, to, 1, "k1", p[2], 3)
-                    .await?;
-                tx.commit().await
-            };
-            assert!(
-                matches!(settled.await, Err(wallet_store::StoreError::Corrupt(_))),
-                "{backend:?}: {why}"
+#[tokio::test]
+async fn nonces_are_single_use_and_unique_values_conflict() {
+    for backend in BACKENDS {
+        let store = fresh_store(backend).await;
+        let mut tx = store.write().await.unwrap();
+        assert!(tx.remember_nonce("id", "n, =x", 10).await.unwrap());
+        assert!(
+            !tx.remember_nonce("id", "n, =x", 11).await.unwrap(),
+            "{backend:?}: replay accepted"
+        );
+        assert!(tx.remember_nonce("other", "n, =x", 11).await.unwrap());
+        assert_eq!(tx.forget_nonces(11).await.unwrap(), 1);
+        tx.insert_user("a@example.com", "h", 0).await.unwrap();
+        let taken = tx.insert_user("a@example.com", "h", 0).await.err();
+        assert_eq!(taken.and_then(|e| e.kind()), Some(ErrorKind::Conflict));
+    }
+}
+
+#[tokio::test]
+async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
+    for backend in BACKENDS {
+        let store = fresh_store(backend).await;
+        let mut tx = store.write().await.unwrap();
+        let first = ok_answer("{\"a\":1}");
+        let second = wallet_store::IdempotentAnswer {
+            body: "{\"a\":2}".into(),
+            ..first.clone()
+        };
+        assert!(
+            tx.store_idempotent_answer(7, "k", &first, 1_000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tx.store_idempotent_answer(7, "k", &second, 1_001)
+                .await
+                .unwrap(),
+            "{backend:?}: second answer stored"
+        );
+        assert!(
+            tx.store_idempotent_answer(8, "k", &second, 1_001)
+                .await
+                .unwrap(),
+            "keys are per client"
+        );
+        assert_eq!(tx.idempotent_answer(7, "k").await.unwrap(), Some(first));
+        assert_eq!(
+            tx.forget_idempotent_answers(1_000).await.unwrap(),
+            0,
+            "not older than the cut-off"
+        );
+        assert_eq!(tx.forget_idempotent_answers(1_002).await.unwrap(), 2);
+        assert_eq!(tx.idempotent_answer(7, "k").await.unwrap(), None);
+        // The sandbox clock offset only moves forward from where it stands.
+        assert_eq!(tx.clock_offset().await.unwrap(), 0);
+        assert_eq!(tx.advance_clock(60).await.unwrap(), 60);
+        assert_eq!(tx.advance_clock(5).await.unwrap(), 65);
+        assert_eq!(tx.clock_offset().await.unwrap(), 65);
+    }
+}
+
+/// An answer stored at commit is stored with the change, or, when another request with the same
+/// key was answered meanwhile, refuses the whole transaction: its change is not written.
+#[tokio::test]
+async fn answers_stored_at_commit_lose_to_an_earlier_one_and_take_nothing_with_them() {
+    for backend in BACKENDS {
+        let store = fresh_store(backend).await;
+        let mut tx = store.write().await.unwrap();
+        let user = tx.insert_user("first@example.com", "x", 0).await.unwrap();
+        tx.answer_at_commit(7, "k", &ok_answer("first"), 1_000);
+        tx.commit().await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        tx.insert_user("second@example.com", "x", 0).await.unwrap();
+        tx.answer_at_commit(7, "k", &ok_answer("second"), 1_001);
+        assert!(
+            matches!(
+                tx.commit().await,
+                Err(wallet_store::StoreError::AnsweredMeanwhile)
+            ),
+            "{backend:?}: the second answer was stored"
+        );
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(
+            tx.idempotent_answer(7, "k").await.unwrap(),
+            Some(ok_answer("first"))
+        );
+        assert!(
+            tx.user_by_email("first@example.com")
+                .await
+                .unwrap()
+                .map(|u| u.id)
+                == Some(user)
+        );
+        assert!(
+            tx.user_by_email("second@example.com")
+                .await
+                .unwrap()
+                .is_none(),
+            "{backend:?}: the refused transaction's change was written"
+        );
+    }
+}
+
+/// `payer` reads a wallet, its holder and its limits in one statement: the same as `wallet`,
+/// `holder` and `wallet_limits` one by one, with no limit, several, and in several currencies;
+/// and whether the wallets it would pay are all active.
+#[tokio::test]
+async fn a_payer_is_its_wallet_holder_and_limits() {
+    use wallet_core::allowance::WindowLimit;
+    use wallet_store::LimitKind;
+    for backend in BACKENDS {
+        let (store, wallet, _) = funded(backend, 1).await;
+        let usd = Currency::parse("USD").unwrap();
+        let mut tx = store.write().await.unwrap();
+        let owner = tx.wallet(wallet).await.unwrap().unwrap().owner_user_id;
+        let payer = tx.payer(wallet, &[]).await.unwrap().expect("the wallet");
+        assert_eq!(Some(payer.wallet.clone()), tx.wallet(wallet).await.unwrap());
+        assert_eq!(payer.holder, tx.holder(owner).await.unwrap(), "{backend:?}");
+        assert!(payer.holder.is_some());
+        assert_eq!(payer.limits_in(eur()), Vec::new());
+        let limit = |max_price, time| Some(WindowLimit { max_price, time });
+        for (currency, kind, l) in [
+            (eur(), LimitKind::Restriction, limit(100, 60)),
+            (eur(), LimitKind::Holder, limit(500, 3600)),
+            (usd, LimitKind::Holder, limit(7, 86_400)),
+        ] {
+            tx.set_wallet_limit(wallet, currency, kind, l)
+                .await
+                .unwrap();
+        }
+        let payer = tx.payer(wallet, &[]).await.unwrap().unwrap();
+        for currency in [eur(), usd] {
+            let one_by_one = tx.wallet_limits(wallet, currency).await.unwrap();
+            assert_eq!(
+                payer.limits_in(currency),
+                one_by_one,
+                "{backend:?} {currency}"
             );
         }
+        assert_eq!(payer.limits_in(eur()).len(), 2);
+        assert_eq!(tx.payer(wallet + 1000, &[]).await.unwrap(), None);
 
-        // Placed and settled in one transaction (reserve and confirm in one call).
-        let mut tx = store.write().await.unwrap();
-        let hold = tx.place_hold_at_commit(account, p[3], 5, 4).await.unwrap();
-        tx.settle_hold_at_commit(hold.unwrap(), account, 5, to, 5, "k1", p[3], 4)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-
-        let mut tx = store.write().await.unwrap();
-        assert_eq!(
-            tx.account_balance(account).await.unwrap(),
-            AccountBalance {
-                balance: 100 - 50 - 30 - 5,
-                reserved: 10
-            },
+        let (other, _, _) = project_with_transaction(&mut tx, "k1").await;
+        async fn pays_only_active(tx: &mut wallet_store::Tx, wallet: i64, paying: &[i64]) -> bool {
+            let payer = tx.payer(wallet, paying).await.unwrap().unwrap();
+            payer.pays_only_active
+        }
+        assert!(pays_only_active(&mut tx, wallet, &[]).await, "{backend:?}");
+        assert!(pays_only_active(&mut tx, wallet, &[other, other]).await);
+        let unknown = [other, wallet + 1000];
+        assert!(
+            !pays_only_active(&mut tx, wallet, &unknown).await,
             "{backend:?}"
         );
-        assert_eq!(tx.account_balance(to).await.unwrap().balance, 85);
-        assert!(tx.release_hold(holds[2], 5).await.unwrap(), "{backend:?}");
-        let check = tx.ledger_check().await.unwrap();
-        assert!(check.is_sound(), "{backend:?}: {check:?}");
-        tx.commit().await.unwrap();
+        tx.set_wallet_active(other, false).await.unwrap();
+        assert!(
+            !pays_only_active(&mut tx, wallet, &[other]).await,
+            "{backend:?}"
+        );
     }
 }

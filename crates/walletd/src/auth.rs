@@ -10,8 +10,10 @@
 //! that commits nothing (a read, a refusal) records them in a commit of their
 //! own before it is answered, so it cannot be replayed later either.
 
+use crate::caller::{Caller, CallerProject};
 use crate::clock::wall_now;
 use crate::error::ApiError;
+use crate::json::MAX_BODY_BYTES;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -22,10 +24,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use wallet_client::mac::{MacHeader, SignedParts, body_hash, parse_query};
-use wallet_store::{ClientRow, RequestRecord, serve_request};
+use wallet_store::{RequestRecord, serve_request};
 
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Allowed distance between the client's `ts` and our wall clock.
 pub const TIMESTAMP_WINDOW_SECS: i64 = 60;
 
@@ -65,27 +65,6 @@ async fn record_afterwards(
     }
     tx.commit().await?;
     Ok(fresh)
-}
-
-/// The authenticated API client of a request.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    pub client: ClientRow,
-    /// The wallet holder, when the request is signed with her access token (`me` in paths).
-    pub holder: Option<i64>,
-    /// What creating a transaction needs of the client's project, read with its credentials so
-    /// that create does not read it again; `None` for an access token (create then reads it).
-    pub project: Option<CallerProject>,
-}
-
-/// The client's project as authentication read it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CallerProject {
-    /// The project's beneficiary wallet (a project's wallet never changes).
-    pub wallet_id: i64,
-    /// Whether the project limits a transaction's total in some currency: then create reads the
-    /// limits in its own database transaction.
-    pub limited: bool,
 }
 
 /// Host and port as the client signed them: from `Host`, the port defaulting to `default_port`.
@@ -173,79 +152,13 @@ struct Verified {
 }
 
 async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified, ApiError> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: MAC header".into()))?;
-    let mac = MacHeader::parse(header).ok_or_else(|| {
-        ApiError::Unauthorized(
-            "malformed Authorization header: expected MAC id, ts, nonce, mac".into(),
-        )
-    })?;
-    let ts: i64 = mac
-        .ts
-        .parse()
-        .map_err(|_| ApiError::Unauthorized("MAC ts is not a UNIX time".into()))?;
+    let mac = mac_header(parts)?;
     let now = wall_now();
-    if (now - ts).abs() > TIMESTAMP_WINDOW_SECS {
-        return Err(ApiError::Unauthorized(format!(
-            "stale timestamp: MAC ts is more than {TIMESTAMP_WINDOW_SECS} s from the server's time"
-        )));
-    }
-    // The MAC id is a client's credential, or a holder's access token issued to a client.
+    check_timestamp(&mac, now)?;
     let window = window_of(now);
     let idempotency_key = crate::idempotency::key_of(parts);
-    let (client, secret, holder, project, (requests, invalid), answer) = {
-        let mut tx = state.store.lookup().await?;
-        match tx
-            .client_with_counts(&mac.id, window, idempotency_key)
-            .await?
-        {
-            Some(found) => {
-                let secret = found.client.mac_secret.clone();
-                let answer = idempotency_key.map(|key| crate::idempotency::Prefetched {
-                    key: key.to_string(),
-                    answer: found.answer,
-                });
-                let project = CallerProject {
-                    wallet_id: found.project_wallet_id,
-                    limited: found.project_limits > 0,
-                };
-                (
-                    found.client,
-                    secret,
-                    None,
-                    Some(project),
-                    found.counts,
-                    answer,
-                )
-            }
-            None => {
-                let token = tx
-                    .token(&mac.id)
-                    .await?
-                    .ok_or_else(|| ApiError::Unauthorized("unknown MAC id".into()))?;
-                if token.expires_at <= now {
-                    return Err(ApiError::InvalidGrant(
-                        "the access token expired; refresh it".into(),
-                    ));
-                }
-                let client = tx.client_by_id(token.client_id).await?.ok_or_else(|| {
-                    ApiError::InvalidGrant("the access token's client no longer exists".into())
-                })?;
-                let counts = tx.request_counts(client.id, window).await?;
-                (
-                    client,
-                    token.mac_key,
-                    Some(token.user_id),
-                    None,
-                    counts,
-                    None,
-                )
-            }
-        }
-    };
+    let found = credentials(state, &mac.id, window, idempotency_key, now).await?;
+    let client_id = found.caller.client.id;
     let (host, port) = host_and_port(parts, state.default_port)?;
     let uri = parts
         .uri
@@ -261,64 +174,157 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
         port,
         ext: &mac.ext,
     };
-    if !signed.verify(secret.as_bytes(), &mac.mac) {
-        count_invalid(state, client.id).await?;
+    if !signed.verify(found.secret.as_bytes(), &mac.mac) {
+        count_invalid(state, client_id).await?;
         return Err(ApiError::Unauthorized(
             "signature does not match the request".into(),
         ));
     }
+    if let Some(refusal) = body_refusal(&mac, body) {
+        count_invalid(state, client_id).await?;
+        return Err(ApiError::Unauthorized(refusal.into()));
+    }
+    let (requests, invalid) = found.counts;
+    let record = RequestRecord::new(&mac.id, &mac.nonce, client_id, now, window);
+    Ok(Verified {
+        refusal: rate_refusal(state.rate_limit_per_minute, requests, invalid, window, now),
+        caller: found.caller,
+        record,
+        answer: found.answer,
+    })
+}
+
+/// The `Authorization: MAC …` header, parsed.
+fn mac_header(parts: &Parts) -> Result<MacHeader, ApiError> {
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: MAC header".into()))?;
+    MacHeader::parse(header).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "malformed Authorization header: expected MAC id, ts, nonce, mac".into(),
+        )
+    })
+}
+
+/// `ts` within [`TIMESTAMP_WINDOW_SECS`] of the server's wall clock.
+fn check_timestamp(mac: &MacHeader, now: i64) -> Result<(), ApiError> {
+    let ts: i64 = mac
+        .ts
+        .parse()
+        .map_err(|_| ApiError::Unauthorized("MAC ts is not a UNIX time".into()))?;
+    if (now - ts).abs() > TIMESTAMP_WINDOW_SECS {
+        return Err(ApiError::Unauthorized(format!(
+            "stale timestamp: MAC ts is more than {TIMESTAMP_WINDOW_SECS} s from the server's time"
+        )));
+    }
+    Ok(())
+}
+
+/// What a MAC id stands for: the caller, the secret its requests are signed with, its request
+/// counts of this minute, and the stored answer to the request's idempotency key.
+struct Credentials {
+    caller: Caller,
+    secret: String,
+    /// `(requests, invalid requests)` counted so far in this minute.
+    counts: (i64, i64),
+    answer: Option<crate::idempotency::Prefetched>,
+}
+
+/// Looks up a MAC id: a client's credential (read with its counts, its project and the stored
+/// answer, in one statement), or else a holder's access token issued to a client.
+async fn credentials(
+    state: &AppState,
+    mac_id: &str,
+    window: i64,
+    idempotency_key: Option<&str>,
+    now: i64,
+) -> Result<Credentials, ApiError> {
+    let mut tx = state.store.lookup().await?;
+    if let Some(found) = tx
+        .client_with_counts(mac_id, window, idempotency_key)
+        .await?
+    {
+        let answer = idempotency_key.map(|key| crate::idempotency::Prefetched {
+            key: key.to_string(),
+            answer: found.answer,
+        });
+        let project = CallerProject {
+            wallet_id: found.project_wallet_id,
+            limited: found.project_limits > 0,
+        };
+        return Ok(Credentials {
+            secret: found.client.mac_secret.clone(),
+            caller: Caller {
+                client: found.client,
+                holder: None,
+                project: Some(project),
+            },
+            counts: found.counts,
+            answer,
+        });
+    }
+    let token = tx
+        .token(mac_id)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("unknown MAC id".into()))?;
+    if token.expires_at <= now {
+        return Err(ApiError::InvalidGrant(
+            "the access token expired; refresh it".into(),
+        ));
+    }
+    let client = tx.client_by_id(token.client_id).await?.ok_or_else(|| {
+        ApiError::InvalidGrant("the access token's client no longer exists".into())
+    })?;
+    let counts = tx.request_counts(client.id, window).await?;
+    Ok(Credentials {
+        caller: Caller {
+            client,
+            holder: Some(token.user_id),
+            project: None,
+        },
+        secret: token.mac_key,
+        counts,
+        answer: None,
+    })
+}
+
+/// Why the body does not match what was signed, if it does not: `body_hash` in `ext` must be the
+/// hash of the body received, and a request with a body must sign one.
+fn body_refusal(mac: &MacHeader, body: &[u8]) -> Option<&'static str> {
     let signed_hash = parse_query(&mac.ext)
         .into_iter()
         .find(|(k, _)| k == "body_hash")
         .map(|(_, v)| v);
-    let body_refusal = match signed_hash {
+    match signed_hash {
         Some(h) if h != body_hash(body) => Some("body hash does not match the body received"),
         None if !body.is_empty() => Some("request has a body but the MAC ext has no body_hash"),
         _ => None,
-    };
-    if let Some(refusal) = body_refusal {
-        count_invalid(state, client.id).await?;
-        return Err(ApiError::Unauthorized(refusal.into()));
     }
-    // Counted so far, without this request (which counts when it is recorded).
-    let refusal = if requests >= state.rate_limit_per_minute {
+}
+
+/// `rate_limit_exceeded` when the client made too many requests (or too many invalid ones) in
+/// this minute; the counts are those so far, without this request (which counts when recorded).
+fn rate_refusal(
+    limit_per_minute: i64,
+    requests: i64,
+    invalid: i64,
+    window: i64,
+    now: i64,
+) -> Option<ApiError> {
+    if requests >= limit_per_minute {
         Some(ApiError::RateLimitExceeded(format!(
-            "more than {} requests in a minute from this client; retry after {} s",
-            state.rate_limit_per_minute,
+            "more than {limit_per_minute} requests in a minute from this client; retry after {} s",
             window + 60 - now
         )))
-    } else if invalid > invalid_limit(state.rate_limit_per_minute) {
+    } else if invalid > invalid_limit(limit_per_minute) {
         Some(ApiError::RateLimitExceeded(format!(
             "more than {} invalid requests in a minute from this client; retry after {} s",
-            invalid_limit(state.rate_limit_per_minute),
+            invalid_limit(limit_per_minute),
             window + 60 - now
         )))
     } else {
         None
-    };
-    let record = RequestRecord::new(&mac.id, &mac.nonce, client.id, now, window);
-    Ok(Verified {
-        caller: Caller {
-            client,
-            holder,
-            project,
-        },
-        record,
-        refusal,
-        answer,
-    })
-}
-
-/// Compares two secrets (admin token, CSRF token) in constant time: both go through the same
-/// keyed MAC and the tags are compared by `verify_slice`, so no early exit tells how much matched.
-pub fn secrets_equal(given: &str, expected: &str) -> bool {
-    use hmac::{KeyInit, Mac};
-    let tag = |v: &str| {
-        let mut m = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(b"walletd-compare")
-            .expect("any key length");
-        m.update(v.as_bytes());
-        m
-    };
-    let expected_tag = tag(expected).finalize().into_bytes();
-    tag(given).verify_slice(&expected_tag).is_ok()
+    }
 }

@@ -8,9 +8,10 @@
 //! Client errors (4xx) are stored after the fact (nothing was changed); 5xx are not stored, so a
 //! retry runs again. The same key with a different request is `invalid_request`.
 
-use crate::auth::{Caller, MAX_BODY_BYTES};
+use crate::caller::Caller;
 use crate::clock::wall_now;
 use crate::error::{ApiError, ApiResult};
+use crate::json::MAX_BODY_BYTES;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -135,18 +136,7 @@ pub async fn idempotency(
     if !is_idempotent_method(request.method()) {
         return Ok(next.run(request).await);
     }
-    let key = key
-        .to_str()
-        .ok()
-        .filter(|k| {
-            !k.is_empty() && k.len() <= MAX_KEY_LEN && k.bytes().all(|b| b.is_ascii_graphic())
-        })
-        .ok_or_else(|| {
-            ApiError::invalid(format!(
-                "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
-            ))
-        })?
-        .to_string();
+    let key = checked_key(key)?;
     let client_id = request
         .extensions()
         .get::<Caller>()
@@ -166,21 +156,12 @@ pub async fn idempotency(
         .map(|p| p.as_str())
         .unwrap_or("/");
     let request_hash = request_hash(&parts.method, uri, &bytes);
-    let check = |answer: IdempotentAnswer| {
-        if answer.request_hash == request_hash {
-            Ok(replay(answer))
-        } else {
-            Err(ApiError::invalid(
-                "this Idempotency-Key was already used for a different request",
-            ))
-        }
-    };
     let answer = match parts.extensions.get::<Prefetched>() {
         Some(p) if p.key == key => p.answer.clone(),
         _ => stored(&state, client_id, &key).await?,
     };
     if let Some(answer) = answer {
-        return check(answer);
+        return check(answer, &request_hash);
     }
     let scope = Arc::new(IdempotencyScope {
         client_id,
@@ -195,33 +176,69 @@ pub async fn idempotency(
     if scope.stored.load(Ordering::SeqCst) || status.is_server_error() {
         return Ok(response);
     }
-    if !scope.lost_race.load(Ordering::SeqCst) && status.is_client_error() {
-        // Nothing was changed; remember the refusal so that retries get the same answer.
-        let (parts, body) = response.into_parts();
-        let body = axum::body::to_bytes(body, usize::MAX)
-            .await
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading an answer: {e}")))?;
-        let record = IdempotentAnswer {
-            request_hash: request_hash.clone(),
-            status: status.as_u16(),
-            body: String::from_utf8_lossy(&body).into_owned(),
-        };
-        let mut tx = state.store.write().await?;
-        let first = tx
-            .store_idempotent_answer(client_id, &key, &record, wall_now())
-            .await?;
-        tx.commit().await?;
-        if first {
-            return Ok(Response::from_parts(parts, Body::from(body)));
-        }
+    if !scope.lost_race.load(Ordering::SeqCst)
+        && status.is_client_error()
+        && let Some(response) = remember_refusal(&state, &scope, response).await?
+    {
+        return Ok(response);
     }
     // Another request with this key answered first: give its answer.
     match stored(&state, client_id, &key).await? {
-        Some(answer) => check(answer),
+        Some(answer) => check(answer, &request_hash),
         None => Err(ApiError::Internal(anyhow::anyhow!(
             "idempotent answer vanished"
         ))),
     }
+}
+
+/// The key as sent, if it is one: 1 to [`MAX_KEY_LEN`] visible ASCII characters.
+fn checked_key(key: &HeaderValue) -> ApiResult<String> {
+    key.to_str()
+        .ok()
+        .filter(|k| {
+            !k.is_empty() && k.len() <= MAX_KEY_LEN && k.bytes().all(|b| b.is_ascii_graphic())
+        })
+        .map(str::to_string)
+        .ok_or_else(|| {
+            ApiError::invalid(format!(
+                "Idempotency-Key must be 1 to {MAX_KEY_LEN} visible ASCII characters"
+            ))
+        })
+}
+
+/// The stored answer again, for the same request; the same key with another request is refused.
+fn check(answer: IdempotentAnswer, request_hash: &str) -> ApiResult<Response> {
+    if answer.request_hash == request_hash {
+        Ok(replay(answer))
+    } else {
+        Err(ApiError::invalid(
+            "this Idempotency-Key was already used for a different request",
+        ))
+    }
+}
+
+/// Stores a client error (nothing was changed), so that retries get the same answer. `None` when
+/// another request with the key stored its answer first.
+async fn remember_refusal(
+    state: &AppState,
+    scope: &IdempotencyScope,
+    response: Response,
+) -> ApiResult<Option<Response>> {
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("reading an answer: {e}")))?;
+    let record = IdempotentAnswer {
+        request_hash: scope.request_hash.clone(),
+        status: parts.status.as_u16(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let mut tx = state.store.write().await?;
+    let first = tx
+        .store_idempotent_answer(scope.client_id, &scope.key, &record, wall_now())
+        .await?;
+    tx.commit().await?;
+    Ok(first.then(|| Response::from_parts(parts, Body::from(body))))
 }
 
 #[cfg(test)]

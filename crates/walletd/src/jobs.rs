@@ -30,10 +30,10 @@ pub async fn sweep_once(state: &AppState) -> anyhow::Result<usize> {
 /// delivered is attempted again by the next start, from the database.
 pub async fn callback_worker(
     state: AppState,
-    settings: crate::callbacks::DeliverySettings,
+    settings: crate::callbacks::delivery::DeliverySettings,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    use crate::callbacks;
+    use crate::callbacks::delivery as callbacks;
     use std::sync::Arc;
     let deliverer = match callbacks::Deliverer::new(settings) {
         Ok(d) => Arc::new(d),

@@ -6,8 +6,10 @@
 
 pub mod auth;
 pub mod callbacks;
+pub mod caller;
 pub mod cli;
 pub mod clock;
+pub mod credentials;
 pub mod error;
 pub mod http;
 pub mod idempotency;

@@ -13,7 +13,7 @@ pub struct AppState {
     pub code_key: Arc<Vec<u8>>,
     /// Port assumed in MAC checks when the `Host` header has none (80, or 443 behind TLS).
     pub default_port: u16,
-    pub callbacks: std::sync::Arc<crate::callbacks::CallbackSigner>,
+    pub callbacks: std::sync::Arc<crate::callbacks::signer::CallbackSigner>,
     /// Bearer token of the `/admin/v1/` endpoints; none disables them.
     pub admin_token: Option<Arc<String>>,
     /// Requests one API client may make per minute before `rate_limit_exceeded` (429).

@@ -10,6 +10,17 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 
+use axum::Router;
+use axum::routing::{get, post};
+
+/// The `/admin/v1/` routes (behind the admin token, not MAC).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/clock", get(clock))
+        .route("/admin/v1/clock/advance", post(advance_clock))
+        .route("/admin/v1/sms/inbound", post(sms_inbound))
+}
+
 fn check_token(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     let Some(expected) = state.admin_token.as_deref() else {
         return Err(ApiError::NotFound("no such endpoint".into()));
@@ -23,7 +34,7 @@ fn check_token(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
                 "admin endpoints need Authorization: Bearer <admin token>".into(),
             )
         })?;
-    if !crate::auth::secrets_equal(given, expected) {
+    if !crate::credentials::secrets_equal(given, expected) {
         return Err(ApiError::Unauthorized("wrong admin token".into()));
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Handlers of `allowance` endpoints.
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json;
 use crate::service::allowances as svc;
@@ -10,6 +10,21 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use wallet_client::types::{Allowance, AllowanceAmount, NewAllowance};
+
+use axum::Router;
+use axum::routing::{get, post};
+
+/// The `allowance` routes (under MAC authentication).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/rest/v1/allowance", post(create))
+        .route("/rest/v1/allowance/{id}", get(get_one).delete(cancel))
+        .route(
+            "/rest/v1/allowance/active/{wallet}",
+            get(active).delete(cancel_active),
+        )
+        .route("/rest/v1/allowance/limit/{wallet}", get(limit))
+}
 
 fn allowance_id(text: &str) -> ApiResult<i64> {
     text.parse()
@@ -25,7 +40,7 @@ pub async fn create(
     svc::create(&state, &caller, req).await.map(Json)
 }
 
-pub async fn get(
+pub async fn get_one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,

@@ -1,12 +1,20 @@
 //! `/oauth/v1/token`: holders' MAC access tokens, requested with the client's credentials.
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::service::tokens::{self as svc, TokenAnswer, TokenRequest};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::{Extension, Json};
+
+use axum::Router;
+use axum::routing::post;
+
+/// The OAuth routes (under MAC authentication: the client's own credentials).
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/oauth/v1/token", post(token).delete(revoke))
+}
 
 /// `POST /oauth/v1/token`: a form (`application/x-www-form-urlencoded`), as the PHP client sends it.
 pub async fn token(

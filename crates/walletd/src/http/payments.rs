@@ -1,21 +1,35 @@
 //! Handlers of `payment` endpoints.
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json;
 use crate::service::payments as svc;
+use crate::service::transactions::{self as settle, SearchQuery};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use wallet_client::types::Payment;
 
+use axum::Router;
+use axum::routing::{get, post, put};
+
+/// The `payment` routes (under MAC authentication).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/rest/v1/payment/{id}", get(get_one).delete(cancel))
+        .route("/rest/v1/payment/{id}/freeze", put(freeze))
+        .route("/rest/v1/payment/{id}/finalize", put(finalize))
+        .route("/rest/v1/payment", post(create))
+        .route("/rest/v1/payments", get(search))
+}
+
 fn payment_id(text: &str) -> ApiResult<i64> {
     text.parse()
         .map_err(|_| ApiError::NotFound(format!("payment {text:?} was not found")))
 }
 
-pub async fn get(
+pub async fn get_one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
@@ -30,7 +44,7 @@ pub async fn cancel(
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Payment>> {
-    svc::cancel(&state, &caller.client, payment_id(&id)?)
+    settle::cancel(&state, &caller.client, payment_id(&id)?)
         .await
         .map(Json)
 }
@@ -41,8 +55,8 @@ pub async fn freeze(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Payment>> {
-    let change: svc::FreezeChange = json::parse(&body)?;
-    svc::change_freeze(&state, &caller.client, payment_id(&id)?, change)
+    let change: settle::FreezeChange = json::parse(&body)?;
+    settle::change_freeze(&state, &caller.client, payment_id(&id)?, change)
         .await
         .map(Json)
 }
@@ -53,8 +67,8 @@ pub async fn finalize(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Payment>> {
-    let price: Option<svc::FinalPrice> = json::parse_optional(&body)?;
-    svc::finalize(&state, &caller.client, payment_id(&id)?, price)
+    let price: Option<settle::FinalPrice> = json::parse_optional(&body)?;
+    settle::finalize(&state, &caller.client, payment_id(&id)?, price)
         .await
         .map(Json)
 }
@@ -71,7 +85,7 @@ pub async fn create(
 pub async fn search(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    axum::extract::Query(q): axum::extract::Query<crate::service::transactions::SearchQuery>,
+    axum::extract::Query(q): axum::extract::Query<SearchQuery>,
 ) -> ApiResult<Json<svc::PaymentPage>> {
     svc::search(&state, &caller.client, &q).await.map(Json)
 }

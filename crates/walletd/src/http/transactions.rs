@@ -1,10 +1,11 @@
 //! Handlers of `transaction` endpoints: parse, call the service, answer JSON.
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::json;
+use crate::service::flash;
 use crate::service::tokens::wallet_in_path;
-use crate::service::{flash, reserve, transactions as svc};
+use crate::service::transactions::{self as svc, reserve};
 use crate::state::AppState;
 use axum::Extension;
 use axum::Json;
@@ -12,6 +13,27 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use wallet_client::types::{ConfirmPrices, NewTransaction, ReserveRequest, Transaction};
 use wallet_core::keys::is_plausible_key;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+
+/// The `transaction` routes (under MAC authentication).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/rest/v1/transaction", post(create))
+        .route("/rest/v1/transaction/{key}", get(get_one).delete(revoke))
+        .route("/rest/v1/transaction/{key}/reserve", put(reserve))
+        .route("/rest/v1/transaction/{key}/confirm", put(confirm))
+        .route("/rest/v1/transaction/{key}/receipt", get(receipt))
+        .route(
+            "/rest/v1/transaction/{key}/reserve/{wallet}",
+            put(reserve_for_wallet),
+        )
+        .route("/rest/v1/transaction/{key}/type/{wallet}", get(types))
+        .route("/rest/v1/transaction/renew/{key}", post(renew))
+        .route("/rest/v1/transactions", get(search))
+        .route("/rest/v1/transaction/{key}/flash/{wallet}", put(flash))
+}
 
 fn key_or_404(key: &str) -> ApiResult<()> {
     if is_plausible_key(key) {
@@ -30,7 +52,7 @@ pub async fn create(
     svc::create(&state, &caller, req).await.map(Json)
 }
 
-pub async fn get(
+pub async fn get_one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
@@ -170,7 +192,7 @@ pub async fn types(
 ) -> ApiResult<Json<Vec<&'static str>>> {
     key_or_404(&key)?;
     let wallet = wallet_in_path(&state, caller.holder, &wallet).await?;
-    reserve::types(&state, &caller.client, &key, wallet)
+    svc::types(&state, &caller.client, &key, wallet)
         .await
         .map(Json)
 }

@@ -1,6 +1,6 @@
 //! Handlers of `wallet` endpoints.
 
-use crate::auth::Caller;
+use crate::caller::Caller;
 use crate::error::ApiResult;
 use crate::service::tokens::wallet_in_path;
 use crate::service::wallets as svc;
@@ -8,6 +8,21 @@ use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use wallet_client::types::{StatementPage, SufficientAmount, Wallet, WalletBalance};
+
+use axum::Router;
+use axum::routing::get;
+
+/// The `wallet` routes (under MAC authentication).
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/rest/v1/wallet/{id}", get(wallet))
+        .route("/rest/v1/wallet/{id}/balance", get(balance))
+        .route("/rest/v1/wallet/{id}/statements", get(statements))
+        .route(
+            "/rest/v1/wallet/{id}/sufficient-amount",
+            get(sufficient_amount),
+        )
+}
 
 pub async fn wallet(
     State(state): State<AppState>,

@@ -1,56 +1,20 @@
 //! Operator actions behind `walletd demo` and `walletd admin …`, run directly on the store.
 
+use crate::credentials::hash_secret;
 use crate::error::{ApiError, ApiResult};
 use crate::service::wallets::balance_unchecked;
 use crate::state::AppState;
-use argon2::Argon2;
-use argon2::password_hash::PasswordHasher;
 use serde::Serialize;
 use wallet_client::types::WalletBalance;
 use wallet_core::codes::{DEFAULT_VALIDITY_SECS, ReservationCode};
 use wallet_core::keys::random_base62;
 use wallet_core::money::{Currency, parse_decimal};
-use wallet_store::{StoreError, Tx};
+use wallet_store::{ErrorKind, Tx};
 
 /// Every reservation type; a new client is granted all unless told otherwise.
 pub const ALL_GRANTS: &str = "reservation_code,pin,automatic,flash,page";
 /// The demo client also gets receipts, which the spec enables "only for some clients".
 pub const DEMO_GRANTS: &str = "reservation_code,pin,automatic,flash,page,receipt";
-
-/// A salted Argon2id hash (PHC string) of a password or PIN.
-pub fn hash_secret(secret: &str) -> ApiResult<String> {
-    Argon2::default()
-        .hash_password(secret.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password hashing failed: {e}")))
-}
-
-/// The hash an unknown user's password is checked against, so that a login for an email nobody
-/// has does the same work as one for a real user (one verification, no hashing: timing tells
-/// nothing, and nothing slow runs on the async threads). Made once.
-pub fn unknown_user_hash() -> ApiResult<String> {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    if let Some(hash) = HASH.get() {
-        return Ok(hash.clone());
-    }
-    let hash = hash_secret("not a user")?;
-    Ok(HASH.get_or_init(|| hash).clone())
-}
-
-/// Checks a password or PIN against its stored Argon2 hash, off the async threads (it is slow on purpose).
-pub async fn verify_secret(secret: String, hash: String) -> ApiResult<bool> {
-    tokio::task::spawn_blocking(move || {
-        use argon2::password_hash::PasswordVerifier;
-        let Ok(parsed) = argon2::password_hash::phc::PasswordHash::new(&hash) else {
-            return false;
-        };
-        Argon2::default()
-            .verify_password(secret.as_bytes(), &parsed)
-            .is_ok()
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.into()))
-}
 
 /// `{"project_id", "wallet_id"}`.
 #[derive(Debug, Serialize)]
@@ -105,7 +69,7 @@ async fn create_project_in(tx: &mut Tx, name: &str, now: i64) -> ApiResult<Creat
     let owner = tx.insert_user(&owner_email, &password_hash, now).await;
     let owner = match owner {
         Ok(id) => id,
-        Err(StoreError::Conflict) => {
+        Err(e) if e.kind() == Some(ErrorKind::Conflict) => {
             return Err(ApiError::invalid(format!(
                 "a project named {name:?} exists"
             )));
@@ -115,7 +79,7 @@ async fn create_project_in(tx: &mut Tx, name: &str, now: i64) -> ApiResult<Creat
     let wallet_id = tx.insert_wallet(owner, now).await?;
     let project_id = match tx.insert_project(name, wallet_id, now).await {
         Ok(id) => id,
-        Err(StoreError::Conflict) => {
+        Err(e) if e.kind() == Some(ErrorKind::Conflict) => {
             return Err(ApiError::invalid(format!(
                 "a project named {name:?} exists"
             )));
@@ -349,21 +313,4 @@ pub async fn demo(state: &AppState) -> ApiResult<Demo> {
         client,
         users,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn an_unknown_users_hash_is_made_once_and_matches_no_real_password() {
-        let hash = unknown_user_hash().unwrap();
-        assert_eq!(unknown_user_hash().unwrap(), hash, "made once, then kept");
-        assert!(
-            !verify_secret("alice-demo-password".into(), hash.clone())
-                .await
-                .unwrap()
-        );
-        assert!(verify_secret("not a user".into(), hash).await.unwrap());
-    }
 }

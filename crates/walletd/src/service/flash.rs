@@ -1,8 +1,14 @@
 //! FLASH SMS: the client asks walletd to text the holder (`PUT transaction/{key}/flash/{wallet}`),
 //! the transaction waits with a `correlation_key`, and the holder's answer reserves or rejects it.
 
-use super::reserve::{hold_funds, reservable, selected_prices, try_with_allowance};
-use super::transactions::{begin_change, release_all, view, view_and_notify, wait_for_holder};
+use super::transactions::actor;
+use super::transactions::allowance::covers;
+use super::transactions::hold::{hold_funds, reservable};
+use super::transactions::lock::begin_change;
+use super::transactions::release::{release_all, wait_for_holder};
+use super::transactions::reserve::try_with_allowance;
+use super::transactions::validate::selected_prices;
+use super::transactions::view::{view, view_and_notify};
 use crate::error::{ApiError, ApiResult};
 use crate::sms::Sms;
 use crate::state::AppState;
@@ -10,7 +16,7 @@ use wallet_client::types as wire;
 use wallet_core::keys::new_correlation_key;
 use wallet_core::money::format_decimal;
 use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
-use wallet_store::{ClientRow, Store, Tx};
+use wallet_store::{ClientRow, PaymentRow, Store, Tx};
 
 /// `PUT transaction/{key}/flash/{wallet}`: with `use_allowance` and an active allowance that
 /// covers it, the transaction is reserved at once (`automatic`); otherwise the holder gets a
@@ -33,22 +39,7 @@ pub async fn send(
             t.status
         )));
     }
-    let wallet = tx
-        .wallet(wallet_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("wallet {wallet_id} was not found")))?;
-    let holder = tx
-        .holder(wallet.owner_user_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("wallet {wallet_id} has no holder")))?;
-    let phone = match (&holder.phone, holder.phone_confirmed) {
-        (Some(p), true) => p.clone(),
-        _ => {
-            return Err(ApiError::PhoneNotConfirmed(
-                "the wallet holder has no confirmed phone number".into(),
-            ));
-        }
-    };
+    let phone = confirmed_phone(&mut tx, wallet_id).await?;
     let r = reservable(&mut tx, t, now).await?;
     let included = tx.allowance_of(key).await?;
     if r.t.use_allowance
@@ -56,7 +47,7 @@ pub async fn send(
         && let Some(a) = tx.active_allowance(client.id, wallet_id, now).await?
     {
         let selected = selected_prices(&r.payments, None)?;
-        if super::allowances::covers(&mut tx, &a, &r.payments, &selected, now)
+        if covers(&mut tx, &a, &r.payments, &selected, now)
             .await?
             .is_ok()
         {
@@ -66,18 +57,7 @@ pub async fn send(
             return Ok(view);
         }
     }
-    let taken: Vec<String> = tx
-        .waiting_flash_of_phone(&phone)
-        .await?
-        .into_iter()
-        .map(|(_, k)| k)
-        .collect();
-    let correlation = loop {
-        let k = new_correlation_key(&mut rand::rng());
-        if !taken.contains(&k) {
-            break k;
-        }
-    };
+    let correlation = free_correlation_key(&mut tx, &phone).await?;
     // The holder must answer by the reservation deadline.
     wait_for_holder(
         &mut tx,
@@ -94,23 +74,7 @@ pub async fn send(
         .project(client.project_id)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("client without project")))?;
-    let mut amounts: std::collections::BTreeMap<wallet_core::Currency, i64> = Default::default();
-    for p in &r.payments {
-        *amounts.entry(p.currency).or_default() += p.price;
-    }
-    let what = if amounts.is_empty() {
-        "approve an allowance".to_string()
-    } else {
-        let list: Vec<String> = amounts
-            .iter()
-            .map(|(c, a)| format!("{} {c}", format_decimal(*a, *c)))
-            .collect();
-        format!("pay {}", list.join(" + "))
-    };
-    let body = format!(
-        "{}: {what}? Code {correlation}. Reply \"{correlation} YES\" to accept or \"{correlation} NO\" to reject.",
-        project.name
-    );
+    let body = sms_text(&project.name, &r.payments, &correlation);
     state
         .sms
         .send(
@@ -126,7 +90,7 @@ pub async fn send(
     tx.append_event(
         key,
         now,
-        &format!("client:{}", client.mac_id),
+        &actor(client),
         "waiting",
         Some(&format!("flash wallet {wallet_id}")),
     )
@@ -134,6 +98,61 @@ pub async fn send(
     let view = view(&mut tx, key).await?;
     crate::idempotency::commit_answer(tx, &view).await?;
     Ok(view)
+}
+
+/// The holder's confirmed phone number: where the FLASH SMS goes (`phone_not_confirmed` if none).
+async fn confirmed_phone(tx: &mut Tx, wallet_id: i64) -> ApiResult<String> {
+    let wallet = tx
+        .wallet(wallet_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("wallet {wallet_id} was not found")))?;
+    let holder = tx
+        .holder(wallet.owner_user_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("wallet {wallet_id} has no holder")))?;
+    match (&holder.phone, holder.phone_confirmed) {
+        (Some(p), true) => Ok(p.clone()),
+        _ => Err(ApiError::PhoneNotConfirmed(
+            "the wallet holder has no confirmed phone number".into(),
+        )),
+    }
+}
+
+/// A correlation key that no other transaction waiting for this phone's answer has, so the
+/// holder's answer names one transaction.
+async fn free_correlation_key(tx: &mut Tx, phone: &str) -> ApiResult<String> {
+    let taken: Vec<String> = tx
+        .waiting_flash_of_phone(phone)
+        .await?
+        .into_iter()
+        .map(|(_, k)| k)
+        .collect();
+    Ok(loop {
+        let k = new_correlation_key(&mut rand::rng());
+        if !taken.contains(&k) {
+            break k;
+        }
+    })
+}
+
+/// The text of the FLASH SMS: who asks, for how much, and how to answer.
+fn sms_text(project_name: &str, payments: &[PaymentRow], correlation: &str) -> String {
+    let mut amounts: std::collections::BTreeMap<wallet_core::Currency, i64> = Default::default();
+    for p in payments {
+        *amounts.entry(p.currency).or_default() += p.price;
+    }
+    let what = if amounts.is_empty() {
+        "approve an allowance".to_string()
+    } else {
+        let list: Vec<String> = amounts
+            .iter()
+            .map(|(c, a)| format!("{} {c}", format_decimal(*a, *c)))
+            .collect();
+        format!("pay {}", list.join(" + "))
+    };
+    format!(
+        "{project_name}: {what}? Code {correlation}. Reply \"{correlation} YES\" to accept or \"{correlation} NO\" to reject."
+    )
 }
 
 /// The holder's answer to a FLASH SMS, as the gateway received it.

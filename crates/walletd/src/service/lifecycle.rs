@@ -1,17 +1,14 @@
-//! What happens with time: the sandbox clock, deletion of old `new` transactions,
-//! expiry of reservations, freeze ends, and forgetting old idempotency records.
+//! What happens with time: the sandbox clock, and the sweep that fires what became due
+//! (reservation deadlines, deletion of old `new` transactions, freeze ends, money arrived for
+//! `waiting_funds`), folds appended account changes, and forgets old nonces, idempotency
+//! records, rate counts and sessions.
 
 use crate::clock::wall_now;
 use crate::error::{ApiError, ApiResult};
-use crate::service::{payments, transactions};
+use crate::service::transactions::{self, NEW_TRANSACTION_LIFETIME_SECS};
 use crate::state::AppState;
 use serde::Serialize;
-use wallet_core::TransactionStatus;
-use wallet_core::status::Event;
-use wallet_store::TransactionState;
 
-/// `new` transactions are deleted this long after creation ("1 month": 30 days).
-pub const NEW_TRANSACTION_LIFETIME_SECS: i64 = 30 * 86_400;
 /// Idempotency records are kept at least 24 hours (a little more, so a day-old retry still matches).
 pub const IDEMPOTENCY_RETENTION_SECS: i64 = 25 * 3_600;
 
@@ -58,38 +55,6 @@ pub async fn read_clock(state: &AppState) -> ApiResult<ClockReading> {
     })
 }
 
-/// Deletes a `new` transaction that reached its age limit. `true` if it did.
-pub async fn delete_if_aged(state: &AppState, key: &str) -> ApiResult<bool> {
-    let now = state.now();
-    let mut tx = state.store.write().await?;
-    let Some(t) = tx.transaction_for_update(key).await? else {
-        return Ok(false);
-    };
-    if t.status != TransactionStatus::New || t.created_at + NEW_TRANSACTION_LIFETIME_SECS > now {
-        return Ok(false);
-    }
-    let to = t.status.apply(Event::Age)?;
-    for p in tx.payments_of(key).await? {
-        tx.update_payment(p.id, to.into(), p.price, p.payer_wallet_id, p.hold_id, None)
-            .await?;
-    }
-    tx.set_transaction_state(
-        key,
-        &TransactionState {
-            status: to,
-            ..t.state()
-        },
-        now,
-    )
-    .await?;
-    tx.append_event(key, now, "system", "deleted", Some("new for a month"))
-        .await?;
-    super::allowances::ended(&mut tx, key).await?;
-    super::transactions::view_and_notify(&mut tx, key, now).await?;
-    tx.commit().await?;
-    Ok(true)
-}
-
 /// Changes the sweeper folds into account rows per database transaction (see
 /// `wallet_store::Tx::fold_account_changes`): those of the accounts of the oldest this many.
 const FOLD_CHANGES: i64 = 1000;
@@ -133,13 +98,13 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
         };
         let batch = aged.len();
         for key in aged {
-            changed += usize::from(delete_if_aged(state, &key).await?);
+            changed += usize::from(transactions::delete_if_aged(state, &key).await?);
         }
         if batch < 100 {
             break;
         }
     }
-    changed += payments::finalize_due_freezes(state).await?;
+    changed += transactions::finalize_due_freezes(state).await?;
     // Money may have arrived by any way (top-up, incoming payment, released reservation).
     changed += super::page::resume_waiting_funds(&state.store, state.now(), None).await?;
     fold_account_changes(state).await?;

@@ -3,8 +3,10 @@
 //! until money arrives) or rejects it. Every change here was made by the holder, not by the
 //! client, so each one fires a callback.
 
-use super::reserve::{hold_funds, reservable, selected_prices};
-use super::transactions::{release_all, view_and_notify, wait_for_holder};
+use super::transactions::hold::{hold_funds, reservable};
+use super::transactions::release::{release_all, wait_for_holder};
+use super::transactions::validate::selected_prices;
+use super::transactions::view::view_and_notify;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use wallet_client::types as wire;
@@ -67,31 +69,7 @@ pub async fn present(state: &AppState, key: &str, user_id: i64) -> ApiResult<(Sh
         _ => false,
     };
     let shown = if takes_over {
-        let client = tx.client_by_id(t.client_id).await?;
-        if !client.is_some_and(|c| c.has_grant(TransactionType::Page.as_str())) {
-            return Err(ApiError::Forbidden(
-                "the client of this transaction may not use the confirmation page".into(),
-            ));
-        }
-        wait_for_holder(
-            &mut tx,
-            key,
-            TransactionStatus::Waiting,
-            TransactionType::Page,
-            first_wallet,
-            decide_by(&t, now)?,
-            now,
-        )
-        .await?;
-        tx.append_event(
-            key,
-            now,
-            &actor(user_id),
-            "waiting",
-            Some(&format!("page wallet {first_wallet}")),
-        )
-        .await?;
-        view_and_notify(&mut tx, key, now).await?;
+        wait_on_page(&mut tx, &t, user_id, first_wallet, now).await?;
         Shown::Decide
     } else if mine
         && matches!(
@@ -111,6 +89,51 @@ pub async fn present(state: &AppState, key: &str, user_id: i64) -> ApiResult<(Sh
             "this transaction waits for another confirmation".into(),
         ));
     };
+    let presented = presented(&mut tx, key, first_wallet).await?;
+    tx.commit().await?;
+    Ok((shown, presented))
+}
+
+/// The holder takes transaction `t` over on the page: it waits for her decision on her first
+/// wallet (`waiting`, `type: page`), by the deadline its reservation would have.
+async fn wait_on_page(
+    tx: &mut Tx,
+    t: &TransactionRow,
+    user_id: i64,
+    first_wallet: i64,
+    now: i64,
+) -> ApiResult<()> {
+    let client = tx.client_by_id(t.client_id).await?;
+    if !client.is_some_and(|c| c.has_grant(TransactionType::Page.as_str())) {
+        return Err(ApiError::Forbidden(
+            "the client of this transaction may not use the confirmation page".into(),
+        ));
+    }
+    let key = &t.key;
+    wait_for_holder(
+        tx,
+        key,
+        TransactionStatus::Waiting,
+        TransactionType::Page,
+        first_wallet,
+        decide_by(t, now)?,
+        now,
+    )
+    .await?;
+    tx.append_event(
+        key,
+        now,
+        &actor(user_id),
+        "waiting",
+        Some(&format!("page wallet {first_wallet}")),
+    )
+    .await?;
+    view_and_notify(tx, key, now).await?;
+    Ok(())
+}
+
+/// What the page shows of transaction `key`, as it is now.
+async fn presented(tx: &mut Tx, key: &str, first_wallet: i64) -> ApiResult<Presented> {
     let t = tx
         .transaction(key)
         .await?
@@ -127,17 +150,13 @@ pub async fn present(state: &AppState, key: &str, user_id: i64) -> ApiResult<(Sh
         .filter(|p| p.status != PaymentStatus::Canceled)
         .collect();
     let allowance = tx.allowance_of(key).await?;
-    tx.commit().await?;
-    Ok((
-        shown,
-        Presented {
-            wallet_id: t.wallet_id.unwrap_or(first_wallet),
-            transaction: t,
-            project_name,
-            payments,
-            allowance,
-        },
-    ))
+    Ok(Presented {
+        wallet_id: t.wallet_id.unwrap_or(first_wallet),
+        transaction: t,
+        project_name,
+        payments,
+        allowance,
+    })
 }
 
 /// Locks `key` for a decision of the holder: it must be `waiting` on one of her wallets.

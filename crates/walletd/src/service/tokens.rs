@@ -3,10 +3,10 @@
 //! asked for it, signs requests exactly as client credentials do (client-compatibility §1.7), and
 //! makes `me` in paths mean the holder's wallet.
 
+use crate::credentials::{hash_token, unknown_user_hash, verify_secret};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use wallet_core::keys::random_base62;
 use wallet_store::{ClientRow, TokenRow, Tx};
 
@@ -37,15 +37,6 @@ pub struct TokenAnswer {
     pub scope: String,
 }
 
-/// Hex SHA-256 of a random secret (refresh tokens, session ids): what is stored instead of it.
-pub(crate) fn hash(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 async fn issue(
     tx: &mut Tx,
     client: &ClientRow,
@@ -62,7 +53,7 @@ async fn issue(
         expires_at: now + ACCESS_TOKEN_SECS,
     };
     let refresh = random_base62(&mut rand::rng(), 43);
-    tx.insert_token(&token, &hash(&refresh), now + REFRESH_TOKEN_SECS, now)
+    tx.insert_token(&token, &hash_token(&refresh), now + REFRESH_TOKEN_SECS, now)
         .await?;
     Ok(TokenAnswer {
         token_type: "mac".into(),
@@ -103,9 +94,9 @@ pub async fn token(
             // The same work whether or not the user exists, so timing tells nothing.
             let (user_id, hash) = match user {
                 Some(u) => (Some(u.id), u.password_hash),
-                None => (None, crate::service::admin::unknown_user_hash()?),
+                None => (None, unknown_user_hash()?),
             };
-            let ok = crate::service::admin::verify_secret(password.clone(), hash).await?;
+            let ok = verify_secret(password.clone(), hash).await?;
             let user_id = match (ok, user_id) {
                 (true, Some(id)) => id,
                 _ => {
@@ -127,7 +118,7 @@ pub async fn token(
                 .ok_or_else(|| ApiError::invalid("the refresh_token grant needs refresh_token"))?;
             let mut tx = state.store.write().await?;
             let old = tx
-                .take_refresh(&hash(refresh), client.id, now)
+                .take_refresh(&hash_token(refresh), client.id, now)
                 .await?
                 .ok_or_else(|| {
                     ApiError::InvalidGrant("the refresh token is unknown, used or expired".into())

@@ -2,9 +2,8 @@
 //! `SameSite=Lax` cookie (only its SHA-256 is stored), an idle timeout that slides on use and an
 //! absolute one, a CSRF token per session, and failed logins counted per e-mail and per address.
 
+use crate::credentials::{hash_token, secrets_equal, unknown_user_hash, verify_secret};
 use crate::error::ApiResult;
-use crate::service::admin::{unknown_user_hash, verify_secret};
-use crate::service::tokens::hash;
 use crate::state::AppState;
 use axum::http::HeaderMap;
 use std::net::IpAddr;
@@ -68,7 +67,7 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<
     let Some(id) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let id_hash = hash(id);
+    let id_hash = hash_token(id);
     let now = now(state);
     let row = {
         let mut tx = state.store.read().await?;
@@ -140,7 +139,7 @@ pub async fn login(
     let session = Session {
         user_id,
         csrf: random_base62(&mut rand::rng(), 32),
-        id_hash: hash(&id),
+        id_hash: hash_token(&id),
     };
     tx.insert_session(
         &session.id_hash,
@@ -177,5 +176,5 @@ pub fn anonymous_csrf(headers: &HeaderMap) -> (String, Option<String>) {
 
 /// Whether a form's `csrf` field matches the expected token (compared in constant time).
 pub fn csrf_ok(expected: &str, given: Option<&str>) -> bool {
-    given.is_some_and(|g| !expected.is_empty() && crate::auth::secrets_equal(g, expected))
+    given.is_some_and(|g| !expected.is_empty() && secrets_equal(g, expected))
 }

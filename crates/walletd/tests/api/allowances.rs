@@ -1,44 +1,11 @@
 //! Allowances: create, accept, activate, use by `reserve/{wallet}`, rolling windows, cancel.
 
-use crate::helpers::{TestApp, code_of, one_payment};
+use crate::helpers::{TestApp, call, code_of, one_payment, refused};
 use crate::on_both;
 use serde_json::{Value, json};
-use wallet_client::{Client, Method};
+use wallet_client::Method;
 
 const WEEK: i64 = 604_800;
-
-async fn call(client: &Client, method: Method, path: &str, body: Option<Value>) -> Value {
-    client
-        .request_json(method, path, body.as_ref())
-        .await
-        .unwrap_or_else(|e| panic!("{path}: {e:?}"))
-}
-
-async fn refused(client: &Client, method: Method, path: &str, body: Option<Value>) -> String {
-    code_of(client.request_json(method, path, body.as_ref()).await)
-}
-
-/// Creates an allowance, has `wallet`'s holder accept it with her PIN, and confirms it: active.
-async fn activate(client: &Client, wallet: i64, pin: &str, allowance: Value) -> i64 {
-    let a = call(client, Method::POST, "allowance", Some(allowance)).await;
-    let key = a["transaction_key"].as_str().unwrap().to_string();
-    call(
-        client,
-        Method::PUT,
-        &format!("transaction/{key}/reserve/{wallet}"),
-        Some(json!({"pin": pin})),
-    )
-    .await;
-    let t = call(
-        client,
-        Method::PUT,
-        &format!("transaction/{key}/confirm"),
-        None,
-    )
-    .await;
-    assert_eq!(t["status"], "confirmed");
-    a["id"].as_i64().unwrap()
-}
 
 fn weekly() -> Value {
     json!({
@@ -77,42 +44,18 @@ async fn allowance_is_created_accepted_and_activated(app: TestApp) {
     assert_eq!(a["valid"], json!({"for": 720 * 3600}));
     assert_eq!(a["valid_for"], 720);
     let id = a["id"].as_i64().unwrap();
-    let key = a["transaction_key"].as_str().unwrap().to_string();
-    let t = call(
-        &app.client,
-        Method::GET,
-        &format!("transaction/{key}"),
-        None,
-    )
-    .await;
+    let key = a["transaction_key"].as_str().unwrap();
+    let t = app.get(&format!("transaction/{key}")).await;
     assert_eq!(t["status"], "new");
     assert_eq!(t["allowance"]["optional"], false);
     assert_eq!(t["allowance"]["data"]["id"], id);
     assert!(t.get("payments").is_none(), "{t}");
     // Nothing is active before the holder accepts and the client confirms.
-    assert_eq!(
-        refused(
-            &app.client,
-            Method::GET,
-            &format!("allowance/active/{}", app.alice()),
-            None
-        )
-        .await,
-        "no_active_allowance"
-    );
+    let active_path = format!("allowance/active/{}", app.alice());
+    assert_eq!(app.get_error(&active_path).await, "no_active_allowance");
     // A reservation code cannot accept an allowance: only the holder can.
-    let code = app.code(app.alice()).await;
-    assert_eq!(
-        code_of(app.client.reserve_with_code(&key, &code, None).await),
-        "invalid_state"
-    );
-    let r = call(
-        &app.client,
-        Method::PUT,
-        &format!("transaction/{key}/reserve/{}", app.alice()),
-        Some(json!({"pin": "1234"})),
-    )
-    .await;
+    assert_eq!(app.reserve_error(key, app.alice()).await, "invalid_state");
+    let r = app.reserve_by_pin(key, app.alice(), "1234").await;
     assert_eq!(
         (r["status"].as_str(), r["type"].as_str()),
         (Some("reserved"), Some("pin"))
@@ -124,28 +67,23 @@ async fn allowance_is_created_accepted_and_activated(app: TestApp) {
         "an allowance holds no money"
     );
     let now = app.clock_now();
-    let t = call(
-        &app.client,
-        Method::PUT,
-        &format!("transaction/{key}/confirm"),
-        None,
-    )
-    .await;
+    let confirm = format!("transaction/{key}/confirm");
+    let t = call(&app.client, Method::PUT, &confirm, None).await;
     assert_eq!(t["status"], "confirmed");
     assert_eq!(t["allowance"]["data"]["status"], "active");
-    let active = call(
-        &app.client,
-        Method::GET,
-        &format!("allowance/active/{}", app.alice()),
-        None,
-    )
-    .await;
+    let active = app.get(&active_path).await;
     assert_eq!(active["id"], id);
     assert_eq!(active["wallet"], app.alice());
     assert_eq!(active["valid_until"], now + 720 * 3600);
     assert_eq!(active["confirmed_at"], now);
-    let got = call(&app.client, Method::GET, &format!("allowance/{id}"), None).await;
+    let got = app.get(&format!("allowance/{id}")).await;
     assert_eq!(got, active);
+}
+on_both!(allowance_is_created_accepted_and_activated);
+
+async fn another_project_sees_no_allowance_and_canceling_ends_it(app: TestApp) {
+    let id = app.activate_allowance(app.alice(), "1234", weekly()).await;
+    let active_path = format!("allowance/active/{}", app.alice());
     // Another project sees nothing of it.
     let stranger = app.stranger(walletd::service::admin::ALL_GRANTS).await;
     assert_eq!(
@@ -153,23 +91,11 @@ async fn allowance_is_created_accepted_and_activated(app: TestApp) {
         "not_found"
     );
     assert_eq!(
-        refused(
-            &stranger,
-            Method::GET,
-            &format!("allowance/active/{}", app.alice()),
-            None
-        )
-        .await,
+        refused(&stranger, Method::GET, &active_path, None).await,
         "no_active_allowance"
     );
     // Canceling makes it inactive; it no longer authorises anything.
-    let gone = call(
-        &app.client,
-        Method::DELETE,
-        &format!("allowance/active/{}", app.alice()),
-        None,
-    )
-    .await;
+    let gone = call(&app.client, Method::DELETE, &active_path, None).await;
     assert_eq!(gone["status"], "inactive");
     assert_eq!(
         code_of(reserve_by_allowance(&app, 100, app.alice()).await),
@@ -185,7 +111,11 @@ async fn allowance_is_created_accepted_and_activated(app: TestApp) {
         .await,
         "invalid_state"
     );
-    // Unlimited or malformed allowances are refused.
+}
+on_both!(another_project_sees_no_allowance_and_canceling_ends_it);
+
+async fn unlimited_or_malformed_allowances_are_refused(app: TestApp) {
+    let now = app.clock_now();
     for bad in [
         json!({"currency": "EUR"}),
         json!({"currency": "EUR", "max_price": 0}),
@@ -200,10 +130,10 @@ async fn allowance_is_created_accepted_and_activated(app: TestApp) {
         );
     }
 }
-on_both!(allowance_is_created_accepted_and_activated);
+on_both!(unlimited_or_malformed_allowances_are_refused);
 
 async fn allowance_caps_each_transaction_and_its_rolling_window_exactly(app: TestApp) {
-    activate(&app.client, app.alice(), "1234", weekly()).await;
+    app.activate_allowance(app.alice(), "1234", weekly()).await;
     let t0 = app.clock_now();
     let first = reserve_by_allowance(&app, 1_000, app.alice())
         .await
@@ -214,8 +144,8 @@ async fn allowance_caps_each_transaction_and_its_rolling_window_exactly(app: Tes
     );
     assert_eq!(first["wallet"], app.alice());
     assert_eq!(app.eur(app.alice()).await, (99_000, 1_000));
-    let key = first["transaction_key"].as_str().unwrap();
-    app.client.confirm_transaction(key, None).await.unwrap();
+    app.confirm(first["transaction_key"].as_str().unwrap())
+        .await;
     // Above max_price per transaction.
     assert_eq!(
         code_of(reserve_by_allowance(&app, 1_501, app.alice()).await),
@@ -226,26 +156,12 @@ async fn allowance_caps_each_transaction_and_its_rolling_window_exactly(app: Tes
         .await
         .unwrap();
     // Confirmed, so that it is still spent a week later (an expired reservation is not).
-    let second_key = second["transaction_key"].as_str().unwrap();
-    app.client
-        .confirm_transaction(second_key, None)
-        .await
-        .unwrap();
-    let limit = call(
-        &app.client,
-        Method::GET,
-        &format!("allowance/limit/{}?currency=EUR", app.alice()),
-        None,
-    )
-    .await;
-    assert_eq!(limit, json!({"amount": 500, "currency": "EUR"}));
-    let usd = call(
-        &app.client,
-        Method::GET,
-        &format!("allowance/limit/{}?currency=USD", app.alice()),
-        None,
-    )
-    .await;
+    app.confirm(second["transaction_key"].as_str().unwrap())
+        .await;
+    let limit = |currency: &str| format!("allowance/limit/{}?currency={currency}", app.alice());
+    let eur = app.get(&limit("EUR")).await;
+    assert_eq!(eur, json!({"amount": 500, "currency": "EUR"}));
+    let usd = app.get(&limit("USD")).await;
     assert_eq!(usd, json!({"amount": 0, "currency": "USD"}));
     assert_eq!(
         code_of(reserve_by_allowance(&app, 501, app.alice()).await),
@@ -261,23 +177,13 @@ async fn allowance_caps_each_transaction_and_its_rolling_window_exactly(app: Tes
     let later = reserve_by_allowance(&app, 600, app.alice()).await.unwrap();
     assert_eq!(later["status"], "reserved");
     // The allowance is this client's: another client of the project has none.
-    let creds = walletd::service::admin::create_client(
-        &app.state,
-        app.demo.project_id,
-        walletd::service::admin::ALL_GRANTS,
-    )
-    .await
-    .unwrap();
-    let other = Client::new(&app.base_url, &creds.mac_id, &creds.mac_secret).unwrap();
+    let other = app
+        .another_client(walletd::service::admin::ALL_GRANTS)
+        .await;
     let t = other.create_transaction(&one_payment(100)).await.unwrap();
+    let path = format!("transaction/{}/reserve/{}", t.transaction_key, app.alice());
     assert_eq!(
-        refused(
-            &other,
-            Method::PUT,
-            &format!("transaction/{}/reserve/{}", t.transaction_key, app.alice()),
-            None
-        )
-        .await,
+        refused(&other, Method::PUT, &path, None).await,
         "no_active_allowance"
     );
     app.assert_ledger_sound().await;
@@ -310,11 +216,11 @@ fn this_minute() -> i64 {
 }
 
 async fn revoke_transactions_is_all_or_nothing(app: TestApp) {
-    activate(&app.client, app.alice(), "1234", weekly()).await;
+    app.activate_allowance(app.alice(), "1234", weekly()).await;
     let old = reserve_by_allowance(&app, 1_500, app.alice())
         .await
         .unwrap();
-    let old_key = old["transaction_key"].as_str().unwrap().to_string();
+    let old_key = old["transaction_key"].as_str().unwrap();
     reserve_by_allowance(&app, 1_500, app.alice())
         .await
         .unwrap();
@@ -326,78 +232,36 @@ async fn revoke_transactions_is_all_or_nothing(app: TestApp) {
         "allowance_exceeded"
     );
     // One unknown key: nothing happens, the old reservation stays.
+    let unknown = json!({"revoke_transactions": [old_key, "NoSuchKey123"]});
     assert_eq!(
-        refused(
-            &app.client,
-            Method::PUT,
-            &path,
-            Some(json!({"revoke_transactions": [old_key, "NoSuchKey123"]}))
-        )
-        .await,
+        refused(&app.client, Method::PUT, &path, Some(unknown)).await,
         "not_found"
     );
-    assert_eq!(
-        app.client
-            .get_transaction(&old_key)
-            .await
-            .unwrap()
-            .status
-            .as_str(),
-        "reserved"
-    );
+    assert_eq!(app.status(old_key).await.as_str(), "reserved");
     assert_eq!(app.eur(app.alice()).await, (97_000, 3_000));
     // Revoking the old one frees its share of the window and its funds, in the same commit. The
     // release is a change to Alice's account, so this hold is checked at once, and on PostgreSQL
     // the request's rate count is written before her row is locked: counted once all the same.
     let window = this_minute();
     let before = requests_counted(&app, window).await;
-    let r = call(
-        &app.client,
-        Method::PUT,
-        &path,
-        Some(json!({"revoke_transactions": [old_key]})),
-    )
-    .await;
+    let revoke = json!({"revoke_transactions": [old_key]});
+    let r = call(&app.client, Method::PUT, &path, Some(revoke)).await;
     assert_eq!(r["status"], "reserved");
     assert_eq!(requests_counted(&app, window).await - before, 1);
-    assert_eq!(
-        app.client
-            .get_transaction(&old_key)
-            .await
-            .unwrap()
-            .status
-            .as_str(),
-        "revoked"
-    );
+    assert_eq!(app.status(old_key).await.as_str(), "revoked");
     assert_eq!(app.eur(app.alice()).await, (97_000, 3_000));
     app.assert_ledger_sound().await;
 }
 on_both!(revoke_transactions_is_all_or_nothing);
 
 async fn one_active_allowance_per_client_and_wallet(app: TestApp) {
-    let first = activate(&app.client, app.alice(), "1234", weekly()).await;
-    let second = activate(
-        &app.client,
-        app.alice(),
-        "1234",
-        json!({"currency": "EUR", "max_price": 200}),
-    )
-    .await;
-    let a = call(
-        &app.client,
-        Method::GET,
-        &format!("allowance/{first}"),
-        None,
-    )
-    .await;
+    let first = app.activate_allowance(app.alice(), "1234", weekly()).await;
+    let small = json!({"currency": "EUR", "max_price": 200});
+    let second = app.activate_allowance(app.alice(), "1234", small).await;
+    let a = app.get(&format!("allowance/{first}")).await;
     assert_eq!(a["status"], "inactive");
-    let active = call(
-        &app.client,
-        Method::GET,
-        &format!("allowance/active/{}", app.alice()),
-        None,
-    )
-    .await;
+    let active_path = format!("allowance/active/{}", app.alice());
+    let active = app.get(&active_path).await;
     assert_eq!(active["id"], second);
     assert_eq!(
         code_of(reserve_by_allowance(&app, 201, app.alice()).await),
@@ -405,7 +269,7 @@ async fn one_active_allowance_per_client_and_wallet(app: TestApp) {
     );
     // An existing allowance grouped by id leaves its own transaction, which is deleted.
     let a = call(&app.client, Method::POST, "allowance", Some(weekly())).await;
-    let old_key = a["transaction_key"].as_str().unwrap().to_string();
+    let old_key = a["transaction_key"].as_str().unwrap();
     let mut body = serde_json::to_value(one_payment(700)).unwrap();
     body["allowance"] = json!({"id": a["id"], "optional": true});
     let t = call(&app.client, Method::POST, "transaction", Some(body)).await;
@@ -414,25 +278,12 @@ async fn one_active_allowance_per_client_and_wallet(app: TestApp) {
         t["allowance"]["data"]["transaction_key"],
         t["transaction_key"]
     );
-    assert_eq!(
-        app.client
-            .get_transaction(&old_key)
-            .await
-            .unwrap()
-            .status
-            .as_str(),
-        "deleted"
-    );
+    assert_eq!(app.status(old_key).await.as_str(), "deleted");
     // A transaction with an allowance cannot be reserved by another allowance.
     let key = t["transaction_key"].as_str().unwrap();
+    let path = format!("transaction/{key}/reserve/{}", app.alice());
     assert_eq!(
-        refused(
-            &app.client,
-            Method::PUT,
-            &format!("transaction/{key}/reserve/{}", app.alice()),
-            None
-        )
-        .await,
+        refused(&app.client, Method::PUT, &path, None).await,
         "invalid_state"
     );
     // Both id and data, or neither: refused.
@@ -443,33 +294,23 @@ async fn one_active_allowance_per_client_and_wallet(app: TestApp) {
         "invalid_request"
     );
     // Revoking the transaction deletes its new allowance.
-    app.client.revoke_transaction(key).await.unwrap();
-    let a = call(
-        &app.client,
-        Method::GET,
-        &format!("allowance/{}", a["id"]),
-        None,
-    )
-    .await;
+    app.revoke(key).await;
+    let path = format!("allowance/{}", a["id"]);
+    let a = app.get(&path).await;
     assert_eq!(a["status"], "deleted");
 }
 on_both!(one_active_allowance_per_client_and_wallet);
 
 async fn an_allowance_expires_at_valid_until(app: TestApp) {
-    let id = activate(
-        &app.client,
-        app.bob(),
-        "4321",
-        json!({"currency": "EUR", "max_price": 1000, "valid": {"for": 3600}}),
-    )
-    .await;
+    let hour = json!({"currency": "EUR", "max_price": 1000, "valid": {"for": 3600}});
+    let id = app.activate_allowance(app.bob(), "4321", hour).await;
     reserve_by_allowance(&app, 100, app.bob()).await.unwrap();
     app.clock.advance(3600);
     assert_eq!(
         code_of(reserve_by_allowance(&app, 100, app.bob()).await),
         "no_active_allowance"
     );
-    let a = call(&app.client, Method::GET, &format!("allowance/{id}"), None).await;
+    let a = app.get(&format!("allowance/{id}")).await;
     assert_eq!(a["status"], "inactive");
 }
 on_both!(an_allowance_expires_at_valid_until);

@@ -3,11 +3,9 @@
 //! rejected from the app, and no deciding on another holder's transaction.
 
 use crate::browser::{Browser, Page};
-use crate::helpers::{TestApp, code_of, signed};
+use crate::helpers::{TestApp, assert_error, code_body, one_payment, signed};
 use crate::on_both;
 use serde_json::Value;
-use wallet_client::Method;
-use walletd::service::admin;
 
 const HOME: &str = "/frontend/app";
 
@@ -26,36 +24,22 @@ async fn alice(app: &TestApp) -> Browser {
 
 async fn bob(app: &TestApp) -> Browser {
     let mut b = Browser::new(app);
-    let u = &app.demo.users[1];
-    let page = b.login(&u.email, &u.password, HOME).await;
-    assert_eq!(page.status, 303, "{}", page.body);
+    b.login_holder(app, 1).await;
     b
 }
 
 async fn status(app: &TestApp, key: &str) -> String {
-    app.client
-        .get_transaction(key)
-        .await
-        .unwrap()
-        .status
-        .as_str()
-        .to_string()
+    app.status(key).await.as_str().to_string()
 }
 
 /// A transaction of `cents` sent to alice by FLASH SMS: `(key, correlation key)`.
 async fn flash_to_alice(app: &TestApp, cents: i64) -> (String, String) {
-    let key = app.create(cents).await.transaction_key;
-    let w: Value = app
-        .client
-        .request_json(
-            Method::PUT,
-            &format!("transaction/{key}/flash/{}", app.alice()),
-            None,
-        )
-        .await
-        .unwrap();
-    assert_eq!(w["status"], "waiting");
-    (key, w["correlation_key"].as_str().unwrap().to_string())
+    app.flashed_to_alice(&one_payment(cents)).await
+}
+
+/// The form of the app where a holder decides on FLASH transaction `key`.
+fn flash_form(key: &str) -> String {
+    format!("/frontend/app/flash/{key}")
 }
 
 /// Posts the code form; the page, and the 28 digits when it worked.
@@ -73,13 +57,8 @@ async fn generate(b: &mut Browser, csrf: &str, max: &str, currency: &str) -> (Pa
 }
 
 async fn reserve(app: &TestApp, key: &str, code: &str) -> (u16, Value) {
-    signed(
-        app,
-        "PUT",
-        &format!("/rest/v1/transaction/{key}/reserve"),
-        &format!(r#"{{"reservation_code":"{code}"}}"#),
-    )
-    .await
+    let path = format!("/rest/v1/transaction/{key}/reserve");
+    signed(app, "PUT", &path, &code_body(code)).await
 }
 
 async fn every_page_needs_a_session(app: TestApp) {
@@ -99,12 +78,7 @@ async fn every_page_needs_a_session(app: TestApp) {
     assert_eq!(code.status, 303);
     assert!(code.location.unwrap().starts_with("/frontend/en/login?"));
     let (key, _) = flash_to_alice(&app, 100).await;
-    let decide = b
-        .post(
-            &format!("/frontend/app/flash/{key}"),
-            &[("csrf", "x"), ("decision", "accept")],
-        )
-        .await;
+    let decide = b.decide(&flash_form(&key), "x", "accept").await;
     assert_eq!(decide.status, 303);
     assert_eq!(status(&app, &key).await, "waiting");
     // Logged in, the login page's `next` brings her to the app.
@@ -121,7 +95,7 @@ async fn every_page_needs_a_session(app: TestApp) {
 }
 on_both!(every_page_needs_a_session);
 
-async fn balances_and_statements(app: TestApp) {
+async fn balances_show_at_disposal_and_reserved(app: TestApp) {
     let mut b = alice(&app).await;
     let page = b.get(HOME).await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -141,12 +115,7 @@ async fn balances_and_statements(app: TestApp) {
     assert!(body.contains("<option value=\"EUR\">EUR</option>"));
     assert!(body.contains("Nothing is waiting for your confirmation."));
     // A reserved amount shows as reserved.
-    let t = app.create(2_500).await;
-    let code = app.code(app.alice()).await;
-    app.client
-        .reserve_with_code(&t.transaction_key, &code, None)
-        .await
-        .unwrap();
+    app.reserved(2_500).await;
     let page = b.get(HOME).await;
     assert!(
         page.body
@@ -154,10 +123,13 @@ async fn balances_and_statements(app: TestApp) {
         "{}",
         page.body
     );
-    // Statements: the newest first, signed amounts.
-    admin::top_up(&app.state, app.alice(), "12.34", "EUR")
-        .await
-        .unwrap();
+}
+on_both!(balances_show_at_disposal_and_reserved);
+
+async fn statements_are_paged_newest_first(app: TestApp) {
+    let mut b = alice(&app).await;
+    // The newest first, signed amounts.
+    app.top_up(app.alice(), "12.34").await;
     let st = b.get("/frontend/app/statements").await;
     assert_eq!(st.status, 200, "{}", st.body);
     assert!(st.body.contains("<caption>Statements</caption>"));
@@ -170,9 +142,7 @@ async fn balances_and_statements(app: TestApp) {
     assert!(!st.body.contains(">Older<") && !st.body.contains(">Newer<"));
     // More than a page: Older, then Newer.
     for _ in 0..20 {
-        admin::top_up(&app.state, app.alice(), "1.00", "EUR")
-            .await
-            .unwrap();
+        app.top_up(app.alice(), "1.00").await;
     }
     let st = b.get("/frontend/app/statements").await;
     assert_eq!(st.body.matches("+1.00").count(), 20, "{}", st.body);
@@ -212,7 +182,7 @@ async fn balances_and_statements(app: TestApp) {
     let bad = b.get("/frontend/app/statements?offset=-1").await;
     assert_eq!(bad.status, 400);
 }
-on_both!(balances_and_statements);
+on_both!(statements_are_paged_newest_first);
 
 async fn a_code_from_the_app_reserves(app: TestApp) {
     let mut b = alice(&app).await;
@@ -250,8 +220,8 @@ async fn a_code_from_the_app_reserves(app: TestApp) {
     assert_eq!(r["wallet"], app.alice());
     // Once only.
     let again = app.create(100).await;
-    let (s, r) = reserve(&app, &again.transaction_key, &code).await;
-    assert_eq!((s, r["error"].as_str()), (400, Some("invalid_code")), "{r}");
+    let answer = reserve(&app, &again.transaction_key, &code).await;
+    assert_error(&answer, 400, "invalid_code");
     // A maximum amount restricts it.
     let (page, capped) = generate(&mut b, &csrf, "10.00", "EUR").await;
     assert_eq!(page.status, 200, "{}", page.body);
@@ -262,11 +232,7 @@ async fn a_code_from_the_app_reserves(app: TestApp) {
     );
     let big = app.create(2_000).await;
     assert_eq!(
-        code_of(
-            app.client
-                .reserve_with_code(&big.transaction_key, &capped, None)
-                .await
-        ),
+        app.reserve_error_with(&big.transaction_key, &capped).await,
         "code_restriction_violation"
     );
     let small = app.create(1_000).await;
@@ -312,19 +278,11 @@ async fn flash_accepted_and_rejected_in_the_app(app: TestApp) {
     let csrf = page.csrf();
     // Without the CSRF token nothing happens.
     let refused = b
-        .post(
-            &format!("/frontend/app/flash/{accept_key}"),
-            &[("decision", "accept")],
-        )
+        .post(&flash_form(&accept_key), &[("decision", "accept")])
         .await;
     assert_eq!(refused.status, 403);
     assert_eq!(status(&app, &accept_key).await, "waiting");
-    let done = b
-        .post(
-            &format!("/frontend/app/flash/{accept_key}"),
-            &[("csrf", &csrf), ("decision", "accept")],
-        )
-        .await;
+    let done = b.decide(&flash_form(&accept_key), &csrf, "accept").await;
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(
         done.location.as_deref(),
@@ -344,12 +302,7 @@ async fn flash_accepted_and_rejected_in_the_app(app: TestApp) {
         shown.body
     );
     assert!(!shown.body.contains(&format!("Code: {ck}<")));
-    let done = b
-        .post(
-            &format!("/frontend/app/flash/{reject_key}"),
-            &[("csrf", &csrf), ("decision", "reject")],
-        )
-        .await;
+    let done = b.decide(&flash_form(&reject_key), &csrf, "reject").await;
     assert_eq!(
         done.location.as_deref(),
         Some("/frontend/app?done=rejected")
@@ -363,20 +316,10 @@ async fn flash_accepted_and_rejected_in_the_app(app: TestApp) {
             .contains("Nothing is waiting for your confirmation.")
     );
     // Deciding again: it no longer waits.
-    let again = b
-        .post(
-            &format!("/frontend/app/flash/{reject_key}"),
-            &[("csrf", &csrf), ("decision", "accept")],
-        )
-        .await;
+    let again = b.decide(&flash_form(&reject_key), &csrf, "accept").await;
     assert_eq!(again.status, 400, "{}", again.body);
     assert!(again.body.contains("not waiting"), "{}", again.body);
-    let nonsense = b
-        .post(
-            &format!("/frontend/app/flash/{reject_key}"),
-            &[("csrf", &csrf), ("decision", "maybe")],
-        )
-        .await;
+    let nonsense = b.decide(&flash_form(&reject_key), &csrf, "maybe").await;
     assert_eq!(nonsense.status, 400);
     // The SMS answer of a decided transaction is refused too.
     assert!(
@@ -405,12 +348,7 @@ async fn another_holder_cannot_decide(app: TestApp) {
     assert!(!page.body.contains(&ck));
     let csrf = page.csrf();
     for decision in ["accept", "reject"] {
-        let tried = b
-            .post(
-                &format!("/frontend/app/flash/{key}"),
-                &[("csrf", &csrf), ("decision", decision)],
-            )
-            .await;
+        let tried = b.decide(&flash_form(&key), &csrf, decision).await;
         assert_eq!(tried.status, 404, "{}", tried.body);
     }
     assert_eq!(status(&app, &key).await, "waiting");
@@ -419,21 +357,11 @@ async fn another_holder_cannot_decide(app: TestApp) {
     let plain = app.create(100).await.transaction_key;
     let mut a = alice(&app).await;
     let csrf = a.get(HOME).await.csrf();
-    let tried = a
-        .post(
-            &format!("/frontend/app/flash/{plain}"),
-            &[("csrf", &csrf), ("decision", "accept")],
-        )
-        .await;
+    let tried = a.decide(&flash_form(&plain), &csrf, "accept").await;
     assert_eq!(tried.status, 404, "{}", tried.body);
     assert_eq!(status(&app, &plain).await, "new");
     // Alice herself still can.
-    let done = a
-        .post(
-            &format!("/frontend/app/flash/{key}"),
-            &[("csrf", &csrf), ("decision", "accept")],
-        )
-        .await;
+    let done = a.decide(&flash_form(&key), &csrf, "accept").await;
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(status(&app, &key).await, "reserved");
 }

@@ -1,96 +1,42 @@
 //! MAC authentication: what passes, and that each failed check is a 401 `unauthorized` naming it.
 
-use crate::helpers::{TestApp, raw, signed};
+use crate::helpers::{TestApp, signed_ok};
 use crate::on_both;
 use walletd::clock::wall_now;
+
+/// A body `POST transaction` accepts.
+const CREATE: &str =
+    r#"{"payments":[{"description":"x","price_decimal":"1.00","currency":"EUR"}]}"#;
 
 async fn good_signature_and_awkward_nonces_pass(app: TestApp) {
     let t = app.create(100).await;
     let path = format!("/rest/v1/transaction/{}", t.transaction_key);
-    let secret = app.demo.client.mac_secret.clone();
     // The PHP client's nonces include spaces, commas and '='.
-    let (status, body) = raw(
-        &app,
-        "GET",
-        &path,
-        "",
-        wall_now(),
-        "),$9#b( |bK^H.wHhx;Q,F.Oil=JOrhg",
-        &secret,
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .raw("GET", &path)
+        .nonce("),$9#b( |bK^H.wHhx;Q,F.Oil=JOrhg")
+        .send()
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["transaction_key"], t.transaction_key.as_str());
     // Query strings are part of what is signed.
-    let (status, body) = signed(&app, "GET", &format!("{path}?x=1&y=a%20b"), "").await;
-    assert_eq!(status, 200, "{body}");
+    signed_ok(&app, "GET", &format!("{path}?x=1&y=a%20b"), "").await;
 }
 on_both!(good_signature_and_awkward_nonces_pass);
 
 async fn each_failed_check_is_unauthorized(app: TestApp) {
-    let path = "/rest/v1/transaction";
-    let body = r#"{"payments":[{"description":"x","price_decimal":"1.00","currency":"EUR"}]}"#;
-    let secret = app.demo.client.mac_secret.clone();
+    let create = || app.raw("POST", "/rest/v1/transaction").body(CREATE);
     let cases = [
-        (
-            "stale",
-            raw(
-                &app,
-                "POST",
-                path,
-                body,
-                wall_now() - 120,
-                "n1",
-                &secret,
-                None,
-            )
-            .await,
-        ),
-        (
-            "stale",
-            raw(
-                &app,
-                "POST",
-                path,
-                body,
-                wall_now() + 120,
-                "n2",
-                &secret,
-                None,
-            )
-            .await,
-        ),
-        (
-            "signature",
-            raw(
-                &app,
-                "POST",
-                path,
-                body,
-                wall_now(),
-                "n3",
-                "not-the-secret",
-                None,
-            )
-            .await,
-        ),
+        ("stale", create().at(wall_now() - 120).nonce("n1")),
+        ("stale", create().at(wall_now() + 120).nonce("n2")),
+        ("signature", create().nonce("n3").secret("not-the-secret")),
         (
             "body hash",
-            raw(
-                &app,
-                "POST",
-                path,
-                body,
-                wall_now(),
-                "n4",
-                &secret,
-                Some(r#"{"payments":[]}"#),
-            )
-            .await,
+            create().nonce("n4").signing_body(r#"{"payments":[]}"#),
         ),
     ];
-    for (what, (status, answer)) in cases {
+    for (what, request) in cases {
+        let (status, answer) = request.send().await;
         assert_eq!(status, 401, "{what}: {answer}");
         assert_eq!(answer["error"], "unauthorized");
         assert!(
@@ -99,9 +45,9 @@ async fn each_failed_check_is_unauthorized(app: TestApp) {
         );
     }
     let ts = wall_now();
-    let (first, _) = raw(&app, "POST", path, body, ts, "same nonce", &secret, None).await;
+    let (first, _) = create().at(ts).nonce("same nonce").send().await;
     assert_eq!(first, 200);
-    let (second, answer) = raw(&app, "POST", path, body, ts, "same nonce", &secret, None).await;
+    let (second, answer) = create().at(ts).nonce("same nonce").send().await;
     assert_eq!(second, 401, "replay accepted: {answer}");
     assert!(
         answer["error_description"]
@@ -111,34 +57,21 @@ async fn each_failed_check_is_unauthorized(app: TestApp) {
     );
 
     // No header, a foreign scheme, an unknown id.
-    let resp = reqwest::Client::new()
-        .get(app.url("/rest/v1/wallet/1"))
-        .send()
-        .await
-        .unwrap();
+    let wallet = app.url("/rest/v1/wallet/1");
+    let resp = reqwest::Client::new().get(&wallet).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 401);
     let resp = reqwest::Client::new()
-        .get(app.url("/rest/v1/wallet/1"))
+        .get(&wallet)
         .header("Authorization", "Bearer abc")
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 401);
-    let header = wallet_client::mac::sign(
-        "nobody",
-        b"x",
-        wall_now(),
-        "n",
-        "GET",
-        "/rest/v1/wallet/1",
-        "127.0.0.1",
-        app.port,
-        b"",
-        &[],
-    );
-    let resp = reqwest::Client::new()
-        .get(app.url("/rest/v1/wallet/1"))
-        .header("Authorization", header)
+    let resp = app
+        .raw("GET", "/rest/v1/wallet/1")
+        .by("nobody", "x")
+        .nonce("n")
+        .request()
         .send()
         .await
         .unwrap();
@@ -152,21 +85,10 @@ async fn php_client_headers_are_accepted(app: TestApp) {
     let t = app.create(100).await;
     let path = format!("/rest/v1/transaction/{}", t.transaction_key);
     // GET as curl sends it for the PHP client: form content type and an empty body.
-    let header = wallet_client::mac::sign(
-        &app.demo.client.mac_id,
-        app.demo.client.mac_secret.as_bytes(),
-        wall_now(),
-        &wallet_client::mac::new_nonce(),
-        "GET",
-        &path,
-        "127.0.0.1",
-        app.port,
-        b"",
-        &[
-            ("project_id".into(), "5".into()),
-            ("location_id".into(), "a b".into()),
-        ],
-    );
+    let header = app
+        .raw("GET", &path)
+        .parameters(&[("project_id", "5"), ("location_id", "a b")])
+        .authorization();
     let resp = reqwest::Client::new()
         .get(app.url(&path))
         .header("Authorization", header)
@@ -180,23 +102,11 @@ async fn php_client_headers_are_accepted(app: TestApp) {
     assert_eq!(resp.headers()["content-type"], "application/json");
     // A JSON body with the spec's charset parameter, escaped slashes as PHP's json_encode writes them.
     let body = r#"{"payments":[{"description":"a\/b","price_decimal":"12.99","currency":"EUR"}],"use_allowance":true,"suggest_allowance":false}"#;
-    let header = wallet_client::mac::sign(
-        &app.demo.client.mac_id,
-        app.demo.client.mac_secret.as_bytes(),
-        wall_now(),
-        &wallet_client::mac::new_nonce(),
-        "POST",
-        "/rest/v1/transaction",
-        "127.0.0.1",
-        app.port,
-        body.as_bytes(),
-        &[],
-    );
-    let resp = reqwest::Client::new()
-        .post(app.url("/rest/v1/transaction"))
-        .header("Authorization", header)
-        .header("Content-Type", "application/json;charset=utf-8")
+    let resp = app
+        .raw("POST", "/rest/v1/transaction")
         .body(body)
+        .request()
+        .header("Content-Type", "application/json;charset=utf-8")
         .send()
         .await
         .unwrap();
@@ -212,11 +122,14 @@ on_both!(php_client_headers_are_accepted);
 /// nothing): replays racing the original are refused too, a change is made once, and a replayed
 /// read or refusal is refused as well.
 async fn replays_are_refused_even_when_concurrent(app: TestApp) {
-    let path = "/rest/v1/transaction";
-    let body = r#"{"payments":[{"description":"x","price_decimal":"1.00","currency":"EUR"}]}"#;
-    let secret = app.demo.client.mac_secret.clone();
     let ts = wall_now();
-    let send = || raw(&app, "POST", path, body, ts, "raced", &secret, None);
+    let send = || {
+        app.raw("POST", "/rest/v1/transaction")
+            .body(CREATE)
+            .at(ts)
+            .nonce("raced")
+            .send()
+    };
     let (a, b, c, d, e, f) = tokio::join!(send(), send(), send(), send(), send(), send());
     let answers = [a, b, c, d, e, f];
     let created: Vec<_> = answers.iter().filter(|(s, _)| *s == 200).collect();
@@ -232,23 +145,19 @@ async fn replays_are_refused_even_when_concurrent(app: TestApp) {
     }
     // The refused ones wrote nothing: on PostgreSQL each create is one statement, run alone,
     // which the nonce's refusal fails whole.
-    let (status, found) = signed(&app, "GET", "/rest/v1/transactions", "").await;
-    assert_eq!(status, 200, "{found}");
+    let found = signed_ok(&app, "GET", "/rest/v1/transactions", "").await;
     assert_eq!(found["_metadata"]["total"], 1, "{found}");
 
     // A read, and a refusal (404), commit nothing: their nonces are recorded all the same.
-    let key = created[0].1["transaction_key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let key = created[0].1["transaction_key"].as_str().unwrap();
     for (path, first_status, nonce) in [
         (format!("/rest/v1/transaction/{key}"), 200, "read"),
         ("/rest/v1/transaction/nosuchkey".to_string(), 404, "refused"),
     ] {
         let ts = wall_now();
-        let (first, answer) = raw(&app, "GET", &path, "", ts, nonce, &secret, None).await;
+        let (first, answer) = app.raw("GET", &path).at(ts).nonce(nonce).send().await;
         assert_eq!(first, first_status, "{answer}");
-        let (again, answer) = raw(&app, "GET", &path, "", ts, nonce, &secret, None).await;
+        let (again, answer) = app.raw("GET", &path).at(ts).nonce(nonce).send().await;
         assert_eq!(again, 401, "replayed {path}: {answer}");
     }
 }

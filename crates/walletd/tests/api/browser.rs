@@ -122,9 +122,20 @@ impl Browser {
 
     /// Logs alice (the first demo holder) in; panics unless it worked.
     pub async fn login_alice(&mut self, app: &TestApp) {
-        let u = &app.demo.users[0];
+        self.login_holder(app, 0).await;
+    }
+
+    /// Logs demo holder number `user` in (0: alice, 1: bob); panics unless it worked.
+    pub async fn login_holder(&mut self, app: &TestApp, user: usize) {
+        let u = &app.demo.users[user];
         let page = self.login(&u.email, &u.password, "/frontend/app").await;
         assert_eq!(page.status, 303, "{}", page.body);
         assert!(self.cookies.contains_key("walletd_session"));
+    }
+
+    /// Posts a holder's `decision` ("accept", "reject") to the form at `path`.
+    pub async fn decide(&mut self, path: &str, csrf: &str, decision: &str) -> Page {
+        self.post(path, &[("csrf", csrf), ("decision", decision)])
+            .await
     }
 }

@@ -1,17 +1,27 @@
 //! Callbacks (DESIGN.md "Callbacks"): signed form POSTs for changes the client did not make,
 //! from a durable outbox, retried until the receiver answers 2xx, verified with the SDK.
 
-use crate::helpers::{TestApp, one_payment};
+use crate::helpers::{
+    TestApp, call, calling_back, frozen_for, goods, one_payment, reserved_for, start_server,
+    test_config, wait_until, walletd_output,
+};
 use crate::on_both;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use wallet_client::Method;
 use wallet_client::callback::{CallbackEvent, parse_form, verify_callback};
-use wallet_client::types::{CallbackUri, Reserve, Transaction, TransactionStatus};
+use wallet_client::types::TransactionStatus;
+use wallet_client::types::{CallbackUri, NewTransaction, PaymentStatus, Transaction};
 use wallet_store::{CallbackFilter, CallbackRow};
+use walletd::clock::ManualClock;
+use walletd::server::ServerConfig;
 use walletd::state::AppState;
+
+/// How long a callback may take to arrive (its worker polls, and retries with a backoff).
+const PATIENCE: Duration = Duration::from_secs(20);
 
 /// One POST the receiver got.
 #[derive(Debug, Clone)]
@@ -73,7 +83,7 @@ impl Receiver {
 
     /// Waits until at least `n` requests arrived.
     async fn wait_for(&self, n: usize) -> Vec<Post> {
-        wait_until(&format!("{n} callback posts"), || async {
+        wait_until(&format!("{n} callback posts"), PATIENCE, || async {
             let posts = self.posts();
             (posts.len() >= n).then_some(posts)
         })
@@ -122,25 +132,6 @@ async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<Post> {
     })
 }
 
-/// Polls `probe` every 50 ms until it yields, for at most 20 s.
-async fn wait_until<T, F, Fut>(what: &str, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = probe().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn outbox(state: &AppState) -> Vec<CallbackRow> {
     let mut tx = state.store.read().await.unwrap();
     tx.callbacks(&CallbackFilter::default(), 1000)
@@ -150,7 +141,7 @@ async fn outbox(state: &AppState) -> Vec<CallbackRow> {
 
 /// Waits until callback `id` is recorded as delivered.
 async fn delivered(state: &AppState, id: i64) -> CallbackRow {
-    wait_until(&format!("callback {id} delivered"), || async {
+    wait_until(&format!("callback {id} delivered"), PATIENCE, || async {
         let mut tx = state.store.read().await.unwrap();
         tx.callback(id)
             .await
@@ -176,29 +167,19 @@ async fn verify(base_url: &str, post: &Post) -> CallbackEvent {
         .expect("the callback verifies with GET /publickey")
 }
 
-/// Creates a transaction of `cents` with `callback_uri` and a reservation of `seconds`, and
+/// Creates a transaction of 15.00 with `callback_uri` and a reservation of `seconds`, and
 /// reserves it with a code of alice's.
 async fn reserved(app: &TestApp, callback: Option<CallbackUri>, seconds: i64) -> Transaction {
-    let mut req = one_payment(1_500);
+    let mut req = reserved_for(one_payment(1_500), seconds);
     req.callback_uri = callback;
-    req.reserve = Some(Reserve {
-        for_seconds: Some(seconds),
-        until: None,
-    });
-    let t = app.client.create_transaction(&req).await.unwrap();
-    let code = app.code(app.alice()).await;
-    app.client
-        .reserve_with_code(&t.transaction_key, &code, None)
-        .await
-        .unwrap()
+    app.reserved_with(&req).await
 }
 
 /// Moves business time past the deadline and waits until the sweeper has failed `key`.
 async fn expire(app: &TestApp, key: &str, seconds: i64) {
     app.clock.advance(seconds + 1);
-    wait_until("the reservation to expire", || async {
-        let t = app.client.get_transaction(key).await.unwrap();
-        (t.status == TransactionStatus::Failed).then_some(())
+    wait_until("the reservation to expire", PATIENCE, || async {
+        (app.status(key).await == TransactionStatus::Failed).then_some(())
     })
     .await;
 }
@@ -225,12 +206,8 @@ async fn expiry_sends_a_signed_failed_callback(app: TestApp) {
     assert_eq!(sent.transaction_key, t.transaction_key);
     assert_eq!(sent.status, TransactionStatus::Failed);
     // `data` is the object as GET returns it.
-    let got = app
-        .client
-        .get_transaction(&t.transaction_key)
-        .await
-        .unwrap();
-    assert_eq!(sent, got);
+    let got = app.client.get_transaction(&t.transaction_key).await;
+    assert_eq!(sent, got.unwrap());
 
     let rows = outbox(&app.state).await;
     assert_eq!(rows.len(), 1);
@@ -267,7 +244,7 @@ async fn a_failed_delivery_is_retried_until_2xx(app: TestApp) {
 
     receiver.wait_for(1).await;
     let id = outbox(&app.state).await[0].id;
-    let row = wait_until("the failure to be recorded", || async {
+    let row = wait_until("the failure to be recorded", PATIENCE, || async {
         let mut tx = app.state.store.read().await.unwrap();
         tx.callback(id)
             .await
@@ -309,15 +286,9 @@ async fn no_callback_when_disabled_or_for_the_clients_own_changes(app: TestApp) 
     let off = reserved(&app, Some(CallbackUri::Disabled), 60).await;
     // The client's own reserve and confirm, and its own revoke, are not reported back to it.
     let confirmed = reserved(&app, Some(CallbackUri::Uri(receiver.url("/own"))), 600).await;
-    app.client
-        .confirm_transaction(&confirmed.transaction_key, None)
-        .await
-        .unwrap();
+    app.confirm(&confirmed.transaction_key).await;
     let revoked = reserved(&app, None, 600).await;
-    app.client
-        .revoke_transaction(&revoked.transaction_key)
-        .await
-        .unwrap();
+    app.revoke(&revoked.transaction_key).await;
     expire(&app, &off.transaction_key, 60).await;
 
     tokio::time::sleep(Duration::from_millis(700)).await;
@@ -378,78 +349,40 @@ async fn the_project_default_uri_is_used_when_the_transaction_names_none(app: Te
 }
 on_both!(the_project_default_uri_is_used_when_the_transaction_names_none);
 
-fn walletd_cli(database: &str, args: &[&str]) -> serde_json::Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_walletd"))
-        .arg("--database")
-        .arg(database)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run walletd");
-    assert!(
-        out.status.success(),
-        "walletd {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "walletd {args:?} printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
 async fn admin_commands_list_and_redeliver_callbacks(app: TestApp) {
     let receiver = Receiver::start(200).await;
     let project = app.demo.project_id.to_string();
-    let set = walletd_cli(
-        &app.database,
-        &[
-            "admin",
-            "project",
-            "set-callback",
-            "--project",
-            &project,
-            "--uri",
-            &receiver.url("/cli"),
-            "--json",
-        ],
-    );
-    assert_eq!(set["callback_uri"], receiver.url("/cli").as_str());
+    let uri = receiver.url("/cli");
+    let set_callback = |to: &[&str]| {
+        let mut args = vec!["admin", "project", "set-callback", "--project", &project];
+        args.extend_from_slice(to);
+        args.push("--json");
+        app.walletd(&args)
+    };
+    let set = set_callback(&["--uri", &uri]);
+    assert_eq!(set["callback_uri"], uri.as_str());
     let t = reserved(&app, None, 60).await;
     expire(&app, &t.transaction_key, 60).await;
     receiver.wait_for(1).await;
     let id = outbox(&app.state).await[0].id;
     delivered(&app.state, id).await;
 
-    let list = walletd_cli(&app.database, &["admin", "callbacks", "list", "--json"]);
+    let list = app.walletd(&["admin", "callbacks", "list", "--json"]);
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["id"], id);
     assert_eq!(list[0]["transaction_key"], t.transaction_key.as_str());
     assert_eq!(list[0]["type"], "failed");
-    assert_eq!(list[0]["uri"], receiver.url("/cli").as_str());
+    assert_eq!(list[0]["uri"], uri.as_str());
     assert_eq!(list[0]["state"], "delivered");
     assert_eq!(list[0]["attempts"], 1);
     assert_eq!(list[0]["last_status"], 200);
     assert!(list[0]["delivered_at"].is_i64());
-    let undelivered = walletd_cli(
-        &app.database,
-        &["admin", "callbacks", "list", "--undelivered", "--json"],
-    );
+    let undelivered = app.walletd(&["admin", "callbacks", "list", "--undelivered", "--json"]);
     assert_eq!(undelivered, serde_json::json!([]));
 
-    let again = walletd_cli(
-        &app.database,
-        &[
-            "admin",
-            "callbacks",
-            "redeliver",
-            "--id",
-            &id.to_string(),
-            "--json",
-        ],
-    );
+    let id_arg = id.to_string();
+    let again = app.walletd(&["admin", "callbacks", "redeliver", "--id", &id_arg, "--json"]);
     assert_eq!(again["state"], "pending");
     let posts = receiver.wait_for(2).await;
     // The same event, signed again (PKCS#1 v1.5 signatures are deterministic).
@@ -457,109 +390,51 @@ async fn admin_commands_list_and_redeliver_callbacks(app: TestApp) {
     let row = delivered(&app.state, id).await;
     assert_eq!(row.attempts, 1, "attempts count from the redelivery");
 
-    let cleared = walletd_cli(
-        &app.database,
-        &[
-            "admin",
-            "project",
-            "set-callback",
-            "--project",
-            &project,
-            "--none",
-            "--json",
-        ],
-    );
+    let cleared = set_callback(&["--none"]);
     assert_eq!(cleared["callback_uri"], serde_json::Value::Null);
 
     // The human forms print too; an unknown id is an error.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_walletd"))
-        .args(["--database", &app.database, "admin", "callbacks", "list"])
-        .output()
-        .unwrap();
+    let out = walletd_output(&app.database, &["admin", "callbacks", "list"]);
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains(&t.transaction_key));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_walletd"))
-        .args([
-            "--database",
-            &app.database,
-            "admin",
-            "callbacks",
-            "redeliver",
-            "--id",
-            "999999",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    let unknown = ["admin", "callbacks", "redeliver", "--id", "999999"];
+    assert!(!walletd_output(&app.database, &unknown).status.success());
 }
 on_both!(admin_commands_list_and_redeliver_callbacks);
-
-/// Builds and runs a server on `database`; returns its state, URL and a way to stop it fully.
-async fn start_server(
-    database: &str,
-) -> (
-    AppState,
-    String,
-    walletd::clock::ManualClock,
-    impl FnOnce() -> tokio::task::JoinHandle<anyhow::Result<()>>,
-) {
-    let config = walletd::server::ServerConfig {
-        listen: "127.0.0.1:0".into(),
-        database: database.into(),
-        sweep_interval: Duration::from_millis(100),
-        default_port: 80,
-        callback_retry_base: Duration::from_millis(200),
-        callback_key_pem: None,
-        admin_token: None,
-        rate_limit_per_minute: 10_000,
-        postgres_pool: wallet_store::DEFAULT_POSTGRES_POOL,
-    };
-    let clock = walletd::clock::ManualClock::default();
-    let server = walletd::server::Server::build(&config, Arc::new(clock.clone()))
-        .await
-        .unwrap();
-    let url = format!("http://{}", server.addr());
-    let state = server.state().clone();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(server.run(async move {
-        let _ = stopped.await;
-    }));
-    let shutdown = move || {
-        let _ = stop.send(());
-        running
-    };
-    (state, url, clock, shutdown)
-}
 
 /// Undelivered callbacks are rows in the database: a server started later delivers them.
 async fn undelivered_callbacks_survive_a_restart(backend: wallet_store::Backend) {
     let database = wallet_store::testing::fresh_database(backend).await;
     let receiver = Receiver::start(503).await;
-    let (state, url, clock, shutdown) = start_server(&database).await;
-    let demo = walletd::service::admin::demo(&state).await.unwrap();
+    let config = ServerConfig {
+        callback_retry_base: Duration::from_millis(200),
+        ..test_config(&database)
+    };
+    let clock = ManualClock::default();
+    let first = start_server(&config, clock.clone()).await;
+    let demo = walletd::service::admin::demo(&first.state).await.unwrap();
     let client =
-        wallet_client::Client::new(&url, &demo.client.mac_id, &demo.client.mac_secret).unwrap();
-    let mut req = one_payment(700);
-    req.callback_uri = Some(CallbackUri::Uri(receiver.url("/restart")));
-    req.reserve = Some(Reserve {
-        for_seconds: Some(60),
-        until: None,
-    });
+        wallet_client::Client::new(&first.url, &demo.client.mac_id, &demo.client.mac_secret)
+            .unwrap();
+    let req = reserved_for(
+        calling_back(one_payment(700), &receiver.url("/restart")),
+        60,
+    );
     let t = client.create_transaction(&req).await.unwrap();
-    let code =
-        walletd::service::admin::issue_code(&state, demo.users[0].wallet_id, None, "EUR", None)
-            .await
-            .unwrap()
-            .reservation_code;
+    let alice = demo.users[0].wallet_id;
+    let code = walletd::service::admin::issue_code(&first.state, alice, None, "EUR", None)
+        .await
+        .unwrap()
+        .reservation_code;
     client
         .reserve_with_code(&t.transaction_key, &code, None)
         .await
         .unwrap();
     clock.advance(61);
     receiver.wait_for(1).await;
-    let key_before = public_key(&url).await;
+    let key_before = public_key(&first.url).await;
     // Stop the first server completely (its worker included) while the receiver still fails.
-    shutdown().await.unwrap().unwrap();
+    first.stop().await;
     let attempts = receiver.posts().len();
     let rows = {
         let store = wallet_store::Store::connect(&database).await.unwrap();
@@ -574,20 +449,20 @@ async fn undelivered_callbacks_survive_a_restart(backend: wallet_store::Backend)
     assert_eq!(rows[0].attempts as usize, attempts);
 
     receiver.set_status(200);
-    let (state, url, _clock, shutdown) = start_server(&database).await;
-    let row = delivered(&state, rows[0].id).await;
+    let second = start_server(&config, ManualClock::default()).await;
+    let row = delivered(&second.state, rows[0].id).await;
     assert_eq!(row.last_status, Some(200));
     let posts = receiver.posts();
     assert_eq!(posts.len(), attempts + 1);
     // The key pair was kept in the database: the same key signs after the restart.
-    assert_eq!(public_key(&url).await, key_before);
-    let event = verify(&url, posts.last().unwrap()).await;
+    assert_eq!(public_key(&second.url).await, key_before);
+    let event = verify(&second.url, posts.last().unwrap()).await;
     assert_eq!(event.name(), "transaction.failed");
     assert_eq!(
         event.transaction().unwrap().transaction_key,
         t.transaction_key
     );
-    shutdown().await.unwrap().unwrap();
+    second.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -604,36 +479,15 @@ async fn undelivered_callbacks_survive_a_restart_postgres() {
 /// (`payment.done`, `data` as `GET payment/{id}` returns it) and a month-old `new` transaction
 /// that was deleted (`transaction.deleted`).
 async fn freeze_ends_and_deletions_are_reported(app: TestApp) {
-    use wallet_client::types::{Freeze, NewPayment, NewTransaction, PaymentRef, PaymentStatus};
     let receiver = Receiver::start(200).await;
-    let uri = CallbackUri::Uri(receiver.url("/system"));
-    let req = NewTransaction {
-        payments: vec![PaymentRef::New(Box::new(NewPayment {
-            description: Some("goods".into()),
-            price: Some(3_000),
-            currency: "EUR".into(),
-            freeze: Some(Freeze {
-                for_seconds: Some(3_600),
-                until: None,
-            }),
-            ..Default::default()
-        }))],
-        callback_uri: Some(uri.clone()),
+    let uri = receiver.url("/system");
+    let frozen = NewTransaction {
+        payments: vec![goods(3_000, frozen_for(3_600))],
         ..Default::default()
     };
-    let t = app.client.create_transaction(&req).await.unwrap();
-    let code = app.code(app.alice()).await;
-    app.client
-        .reserve_with_code(&t.transaction_key, &code, None)
-        .await
-        .unwrap();
-    app.client
-        .confirm_transaction(&t.transaction_key, None)
-        .await
-        .unwrap();
-    let mut old = one_payment(100);
-    old.callback_uri = Some(uri);
-    let old = app.client.create_transaction(&old).await.unwrap();
+    let t = app.reserved_with(&calling_back(frozen, &uri)).await;
+    app.confirm(&t.transaction_key).await;
+    let old = app.create_with(&calling_back(one_payment(100), &uri)).await;
     assert!(outbox(&app.state).await.is_empty());
 
     app.clock.advance(3_600);
@@ -642,15 +496,8 @@ async fn freeze_ends_and_deletions_are_reported(app: TestApp) {
     assert_eq!(event.name(), "payment.done");
     let paid = event.payment().expect("data is a payment");
     assert_eq!(paid.status, PaymentStatus::Done);
-    let got = app
-        .client
-        .request_json(
-            wallet_client::Method::GET,
-            &format!("payment/{}", paid.id),
-            None,
-        )
-        .await
-        .unwrap();
+    let path = format!("payment/{}", paid.id);
+    let got = call(&app.client, Method::GET, &path, None).await;
     assert_eq!(event.data, got, "data is the payment as GET returns it");
 
     app.clock.advance(30 * 86_400);

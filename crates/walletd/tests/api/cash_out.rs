@@ -1,11 +1,11 @@
 //! The cash-out flow of `cash-out-with-reservation-code.txt`, and its variations.
 
-use crate::helpers::{TestApp, code_of, signed};
+use crate::helpers::{TestApp, code_body, code_of, one_payment, reserved_for, signed_ok, strings};
 use crate::on_both;
 use std::collections::BTreeMap;
 use wallet_client::types::{
-    ConfirmPrice, NewPayment, NewTransaction, PaymentRef, PaymentStatus, Reserve,
-    TransactionStatus, TransactionType,
+    ConfirmPrice, NewPayment, NewTransaction, PaymentRef, PaymentStatus, TransactionStatus,
+    TransactionType,
 };
 
 async fn create_reserve_confirm_moves_the_money(app: TestApp) {
@@ -20,11 +20,7 @@ async fn create_reserve_confirm_moves_the_money(app: TestApp) {
     assert!(!t.valid_for_payment_card_debit);
 
     let code = app.code(app.alice()).await;
-    let reserved = app
-        .client
-        .reserve_with_code(&t.transaction_key, &code, None)
-        .await
-        .unwrap();
+    let reserved = app.reserve_with(&t.transaction_key, &code).await;
     assert_eq!(reserved.status, TransactionStatus::Reserved);
     assert_eq!(reserved.kind, Some(TransactionType::ReservationCode));
     assert_eq!(reserved.wallet, Some(app.alice()));
@@ -43,183 +39,99 @@ async fn create_reserve_confirm_moves_the_money(app: TestApp) {
     );
     assert_eq!(app.eur(app.alice()).await, (alice_before - 5000, 5000));
 
-    let confirmed = app
-        .client
-        .confirm_transaction(&t.transaction_key, None)
-        .await
-        .unwrap();
+    let confirmed = app.confirm(&t.transaction_key).await;
     assert_eq!(confirmed.status, TransactionStatus::Confirmed);
     assert!(confirmed.confirmed_at.is_some());
     assert_eq!(confirmed.payments[0].status, PaymentStatus::Done);
     assert_eq!(app.eur(app.alice()).await, (alice_before - 5000, 0));
     assert_eq!(app.eur(app.demo.project_wallet_id).await, (5000, 0));
     // The project reads its own wallet over the API, in the PHP client's shape.
-    let balance = app
-        .client
-        .get_wallet_balance(app.demo.project_wallet_id)
-        .await
-        .unwrap();
+    let project_wallet = app.demo.project_wallet_id;
+    let balance = app.client.get_wallet_balance(project_wallet).await.unwrap();
     assert_eq!(balance["EUR"].at_disposal, 5000);
     assert_eq!(balance["EUR"].at_disposal_decimal, "50.00");
-    let wallet = app
-        .client
-        .get_wallet(app.demo.project_wallet_id)
-        .await
-        .unwrap();
-    assert_eq!(wallet.id, app.demo.project_wallet_id);
+    let wallet = app.client.get_wallet(project_wallet).await.unwrap();
+    assert_eq!(wallet.id, project_wallet);
     assert!(wallet.account.number.starts_with("EVP"));
     // The code is one-time.
     let again = app.create(100).await;
     assert_eq!(
-        code_of(
-            app.client
-                .reserve_with_code(&again.transaction_key, &code, None)
-                .await
-        ),
+        app.reserve_error_with(&again.transaction_key, &code).await,
         "invalid_code"
     );
     // The audit trail says who did what.
-    let events = walletd::service::transactions::events(&app.state, &t.transaction_key)
-        .await
-        .unwrap();
+    let events = app.events(&t.transaction_key).await;
     let names: Vec<_> = events.iter().map(|e| e.2.as_str()).collect();
     assert_eq!(names, ["created", "reserved", "confirmed"]);
     app.assert_ledger_sound().await;
 }
 on_both!(create_reserve_confirm_moves_the_money);
 
-impl TestApp {
-    pub fn clock_now(&self) -> i64 {
-        use walletd::clock::Clock;
-        self.clock.now()
-    }
-}
-
 async fn the_guides_code_alias_and_scanned_prefixes_work(app: TestApp) {
+    let reserve = |key: &str| format!("/rest/v1/transaction/{key}/reserve");
     let t = app.create(1000).await;
     let code = app.code(app.alice()).await;
-    let path = format!("/rest/v1/transaction/{}/reserve", t.transaction_key);
-    let (status, body) = signed(&app, "PUT", &path, &format!(r#"{{"code":"{code}"}}"#)).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["status"], "reserved");
+    let body = format!(r#"{{"code":"{code}"}}"#);
+    let answer = signed_ok(&app, "PUT", &reserve(&t.transaction_key), &body).await;
+    assert_eq!(answer["status"], "reserved");
     let t2 = app.create(1000).await;
     let code2 = app.code(app.alice()).await;
-    let path = format!("/rest/v1/transaction/{}/reserve", t2.transaction_key);
-    let (status, body) = signed(
-        &app,
-        "PUT",
-        &path,
-        &format!(r#"{{"reservation_code":"PAYSERA${code2}"}}"#),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
+    let body = format!(r#"{{"reservation_code":"PAYSERA${code2}"}}"#);
+    signed_ok(&app, "PUT", &reserve(&t2.transaction_key), &body).await;
     // Confirm accepts `[]`, `{}` and an empty body.
-    for (key, body) in [(&t.transaction_key, "[]"), (&t2.transaction_key, "{}")] {
-        let (status, answer) = signed(
-            &app,
-            "PUT",
-            &format!("/rest/v1/transaction/{key}/confirm"),
-            body,
-        )
-        .await;
-        assert_eq!(status, 200, "{answer}");
+    let t3 = app.reserved(1000).await;
+    for (key, body) in [
+        (&t.transaction_key, "[]"),
+        (&t2.transaction_key, "{}"),
+        (&t3.transaction_key, ""),
+    ] {
+        let path = format!("/rest/v1/transaction/{key}/confirm");
+        let answer = signed_ok(&app, "PUT", &path, body).await;
         assert_eq!(answer["status"], "confirmed");
     }
-    let t3 = app.create(1000).await;
-    let code3 = app.code(app.alice()).await;
-    app.client
-        .reserve_with_code(&t3.transaction_key, &code3, None)
-        .await
-        .unwrap();
-    let (status, answer) = signed(
-        &app,
-        "PUT",
-        &format!("/rest/v1/transaction/{}/confirm", t3.transaction_key),
-        "",
-    )
-    .await;
-    assert_eq!(status, 200, "{answer}");
     app.assert_ledger_sound().await;
 }
 on_both!(the_guides_code_alias_and_scanned_prefixes_work);
 
+/// Confirm's reduced prices: payment `id` at `price` (cents) or `decimal`, in `currency`.
+fn prices(
+    id: &str,
+    price: Option<i64>,
+    decimal: Option<&str>,
+    currency: &str,
+) -> BTreeMap<String, ConfirmPrice> {
+    BTreeMap::from([(
+        id.to_string(),
+        ConfirmPrice {
+            price,
+            price_decimal: decimal.map(str::to_string),
+            currency: currency.into(),
+        },
+    )])
+}
+
 async fn confirm_may_reduce_but_never_raise(app: TestApp) {
     let (alice_before, _) = app.eur(app.alice()).await;
-    let t = app.create(1299).await;
-    let code = app.code(app.alice()).await;
-    app.client
-        .reserve_with_code(&t.transaction_key, &code, None)
-        .await
-        .unwrap();
+    let t = app.reserved(1299).await;
+    let key = &t.transaction_key;
     let id = t.payments[0].id.to_string();
-    let higher = BTreeMap::from([(
-        id.clone(),
-        ConfirmPrice {
-            price: Some(1300),
-            price_decimal: None,
-            currency: "EUR".into(),
-        },
-    )]);
-    assert_eq!(
-        code_of(
-            app.client
-                .confirm_transaction(&t.transaction_key, Some(&higher))
-                .await
-        ),
-        "invalid_request"
-    );
-    let wrong_currency = BTreeMap::from([(
-        id.clone(),
-        ConfirmPrice {
-            price: Some(100),
-            price_decimal: None,
-            currency: "USD".into(),
-        },
-    )]);
-    assert_eq!(
-        code_of(
-            app.client
-                .confirm_transaction(&t.transaction_key, Some(&wrong_currency))
-                .await
-        ),
-        "invalid_request"
-    );
-    let unknown = BTreeMap::from([(
-        "999999".to_string(),
-        ConfirmPrice {
-            price: Some(100),
-            price_decimal: None,
-            currency: "EUR".into(),
-        },
-    )]);
-    assert_eq!(
-        code_of(
-            app.client
-                .confirm_transaction(&t.transaction_key, Some(&unknown))
-                .await
-        ),
-        "invalid_request"
-    );
+    for (what, refused) in [
+        ("higher", prices(&id, Some(1300), None, "EUR")),
+        ("wrong currency", prices(&id, Some(100), None, "USD")),
+        ("unknown payment", prices("999999", Some(100), None, "EUR")),
+    ] {
+        assert_eq!(
+            code_of(app.client.confirm_transaction(key, Some(&refused)).await),
+            "invalid_request",
+            "{what}"
+        );
+    }
     // Still reserved after the refusals: nothing was written.
-    assert_eq!(
-        app.client
-            .get_transaction(&t.transaction_key)
-            .await
-            .unwrap()
-            .status,
-        TransactionStatus::Reserved
-    );
-    let lower = BTreeMap::from([(
-        id,
-        ConfirmPrice {
-            price: None,
-            price_decimal: Some("7.99".into()),
-            currency: "EUR".into(),
-        },
-    )]);
+    assert_eq!(app.status(key).await, TransactionStatus::Reserved);
+    let lower = prices(&id, None, Some("7.99"), "EUR");
     let confirmed = app
         .client
-        .confirm_transaction(&t.transaction_key, Some(&lower))
+        .confirm_transaction(key, Some(&lower))
         .await
         .unwrap();
     assert_eq!(confirmed.payments[0].price, 799);
@@ -258,33 +170,25 @@ async fn payment_prices_select_within_price_rules(app: TestApp) {
         ],
         ..Default::default()
     };
-    let t = app.client.create_transaction(&req).await.unwrap();
+    let t = app.create_with(&req).await;
     let (cash, tips) = (t.payments[0].id, t.payments[1].id);
     let code = app.code(app.alice()).await;
-    let outside = BTreeMap::from([(tips.to_string(), 1001)]);
+    let reserve = |chosen: (i64, i64)| {
+        let prices = BTreeMap::from([(chosen.0.to_string(), chosen.1)]);
+        app.client
+            .reserve_with_code(&t.transaction_key, &code, Some(prices))
+    };
     assert_eq!(
-        code_of(
-            app.client
-                .reserve_with_code(&t.transaction_key, &code, Some(outside))
-                .await
-        ),
-        "invalid_state"
+        code_of(reserve((tips, 1001)).await),
+        "invalid_state",
+        "outside"
     );
-    let no_rules = BTreeMap::from([(cash.to_string(), 10)]);
     assert_eq!(
-        code_of(
-            app.client
-                .reserve_with_code(&t.transaction_key, &code, Some(no_rules))
-                .await
-        ),
-        "invalid_request"
+        code_of(reserve((cash, 10)).await),
+        "invalid_request",
+        "no rules"
     );
-    let chosen = BTreeMap::from([(tips.to_string(), 80)]);
-    let r = app
-        .client
-        .reserve_with_code(&t.transaction_key, &code, Some(chosen))
-        .await
-        .unwrap();
+    let r = reserve((tips, 80)).await.unwrap();
     assert_eq!(r.payments[1].price, 80);
     assert_eq!(r.payments[1].purpose.as_deref(), Some("tips"));
     assert_eq!(app.eur(app.alice()).await.1, 2080);
@@ -294,19 +198,11 @@ on_both!(payment_prices_select_within_price_rules);
 
 async fn revoke_deletes_new_and_releases_reserved(app: TestApp) {
     let t = app.create(1000).await;
-    let deleted = app
-        .client
-        .revoke_transaction(&t.transaction_key)
-        .await
-        .unwrap();
+    let deleted = app.revoke(&t.transaction_key).await;
     assert_eq!(deleted.status, TransactionStatus::Deleted);
     assert_eq!(deleted.payments[0].status, PaymentStatus::Deleted);
     assert_eq!(
-        app.client
-            .get_transaction(&t.transaction_key)
-            .await
-            .unwrap()
-            .status,
+        app.status(&t.transaction_key).await,
         TransactionStatus::Deleted
     );
     assert_eq!(
@@ -315,18 +211,9 @@ async fn revoke_deletes_new_and_releases_reserved(app: TestApp) {
     );
 
     let (before, _) = app.eur(app.alice()).await;
-    let t = app.create(1000).await;
-    let code = app.code(app.alice()).await;
-    app.client
-        .reserve_with_code(&t.transaction_key, &code, None)
-        .await
-        .unwrap();
+    let t = app.reserved(1000).await;
     assert_eq!(app.eur(app.alice()).await, (before - 1000, 1000));
-    let revoked = app
-        .client
-        .revoke_transaction(&t.transaction_key)
-        .await
-        .unwrap();
+    let revoked = app.revoke(&t.transaction_key).await;
     assert_eq!(revoked.status, TransactionStatus::Revoked);
     assert_eq!(app.eur(app.alice()).await, (before, 0));
     assert_eq!(
@@ -342,29 +229,20 @@ async fn revoke_deletes_new_and_releases_reserved(app: TestApp) {
 on_both!(revoke_deletes_new_and_releases_reserved);
 
 async fn auto_confirm_and_reservation_times(app: TestApp) {
-    let mut req = crate::helpers::one_payment(700);
+    let mut req = reserved_for(one_payment(700), 600);
     if let PaymentRef::New(p) = &mut req.payments[0] {
         p.beneficiary = Some(serde_json::json!({"id": app.bob()}));
     }
     req.auto_confirm = Some(true);
-    req.reserve = Some(Reserve {
-        for_seconds: Some(600),
-        until: None,
-    });
-    let t = app.client.create_transaction(&req).await.unwrap();
+    let t = app.create_with(&req).await;
     assert!(t.auto_confirm);
     assert_eq!(t.reserve.as_ref().unwrap().for_seconds, Some(600));
-    let code = app.code(app.alice()).await;
-    let done = app
-        .client
-        .reserve_with_code(&t.transaction_key, &code, None)
-        .await
-        .unwrap();
+    let done = app.reserve(&t.transaction_key, app.alice()).await;
     assert_eq!(done.status, TransactionStatus::Confirmed);
     assert_eq!(app.eur(app.bob()).await.0, 100_000 + 700);
 
     // auto_confirm needs every beneficiary named.
-    let mut bad = crate::helpers::one_payment(700);
+    let mut bad = one_payment(700);
     bad.auto_confirm = Some(true);
     assert_eq!(
         code_of(app.client.create_transaction(&bad).await),
@@ -372,21 +250,16 @@ async fn auto_confirm_and_reservation_times(app: TestApp) {
     );
 
     // Deprecated flat forms are read and shown in both forms.
-    let mut flat = crate::helpers::one_payment(100);
+    let mut flat = one_payment(100);
     flat.reserve_for = Some(2);
-    let t = app.client.create_transaction(&flat).await.unwrap();
+    let t = app.create_with(&flat).await;
     assert_eq!(t.reserve_for, Some(2));
     assert_eq!(t.reserve.as_ref().unwrap().for_seconds, Some(7200));
-    let code = app.code(app.alice()).await;
-    let r = app
-        .client
-        .reserve_with_code(&t.transaction_key, &code, None)
-        .await
-        .unwrap();
+    let r = app.reserve(&t.transaction_key, app.alice()).await;
     assert_eq!(r.reserve.unwrap().until, Some(app.clock_now() + 7200));
-    let mut until = crate::helpers::one_payment(100);
+    let mut until = one_payment(100);
     until.reserve_until = Some(app.clock_now() + 3000);
-    let t = app.client.create_transaction(&until).await.unwrap();
+    let t = app.create_with(&until).await;
     assert_eq!(t.reserve_until, Some(app.clock_now() + 3000));
     app.assert_ledger_sound().await;
 }
@@ -408,7 +281,7 @@ async fn existing_payments_can_be_regrouped(app: TestApp) {
         ],
         ..Default::default()
     };
-    let t = app.client.create_transaction(&req).await.unwrap();
+    let t = app.create_with(&req).await;
     assert_eq!(t.payments.len(), 3);
     assert!(
         t.payments
@@ -417,19 +290,11 @@ async fn existing_payments_can_be_regrouped(app: TestApp) {
     );
     // The old transactions lost their only payment and are gone.
     assert_eq!(
-        app.client
-            .get_transaction(&a.transaction_key)
-            .await
-            .unwrap()
-            .status,
+        app.status(&a.transaction_key).await,
         TransactionStatus::Deleted
     );
     // A confirmed payment cannot be regrouped.
-    let code = app.code(app.alice()).await;
-    app.client
-        .reserve_with_code(&t.transaction_key, &code, None)
-        .await
-        .unwrap();
+    app.reserve(&t.transaction_key, app.alice()).await;
     let again = NewTransaction {
         payments: vec![PaymentRef::Id(a.payments[0].id)],
         ..Default::default()
@@ -447,11 +312,7 @@ on_both!(existing_payments_can_be_regrouped);
 async fn reserve_and_confirm_answer_what_a_read_gives(app: TestApp) {
     let read = |key: String| {
         let app = &app;
-        async move {
-            let (status, t) = signed(app, "GET", &format!("/rest/v1/transaction/{key}"), "").await;
-            assert_eq!(status, 200, "{t}");
-            t
-        }
+        async move { signed_ok(app, "GET", &format!("/rest/v1/transaction/{key}"), "").await }
     };
     let to = app.bob();
     for auto_confirm in [false, true] {
@@ -460,47 +321,38 @@ async fn reserve_and_confirm_answer_what_a_read_gives(app: TestApp) {
             {{"price":300,"currency":"EUR","freeze":{{"for":3600}},"beneficiary":{{"id":{to}}}}},
             {{"price":100,"currency":"EUR","beneficiary":{{"id":{to}}}}}],"auto_confirm":{auto_confirm}}}"#
         );
-        let (status, t) = signed(&app, "POST", "/rest/v1/transaction", &body).await;
-        assert_eq!(status, 200, "{t}");
+        let t = signed_ok(&app, "POST", "/rest/v1/transaction", &body).await;
         let key = t["transaction_key"].as_str().unwrap().to_owned();
         let canceled = t["payments"][2]["id"].as_i64().unwrap();
-        let (status, p) = signed(&app, "DELETE", &format!("/rest/v1/payment/{canceled}"), "").await;
-        assert_eq!(status, 200, "{p}");
+        signed_ok(&app, "DELETE", &format!("/rest/v1/payment/{canceled}"), "").await;
         let code = app.code(app.alice()).await;
-        let (status, reserved) = signed(
-            &app,
-            "PUT",
-            &format!("/rest/v1/transaction/{key}/reserve"),
-            &format!(r#"{{"reservation_code":"{code}"}}"#),
-        )
-        .await;
-        assert_eq!(status, 200, "{reserved}");
-        let statuses: Vec<&str> = reserved["payments"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["status"].as_str().unwrap())
-            .collect();
+        let path = format!("/rest/v1/transaction/{key}/reserve");
+        let reserved = signed_ok(&app, "PUT", &path, &code_body(&code)).await;
         if auto_confirm {
             assert_eq!(reserved["status"], "confirmed");
-            assert_eq!(statuses, ["done", "confirmed", "canceled"]);
+            assert_eq!(
+                strings(&reserved["payments"], "status"),
+                ["done", "confirmed", "canceled"]
+            );
         } else {
             assert_eq!(reserved["status"], "reserved");
-            assert_eq!(statuses, ["reserved", "reserved", "canceled"]);
+            assert_eq!(
+                strings(&reserved["payments"], "status"),
+                ["reserved", "reserved", "canceled"]
+            );
         }
         assert_eq!(read(key.clone()).await, reserved);
         if auto_confirm {
             continue;
         }
         let first = reserved["payments"][0]["id"].as_i64().unwrap();
-        let (status, confirmed) = signed(
+        let confirmed = signed_ok(
             &app,
             "PUT",
             &format!("/rest/v1/transaction/{key}/confirm"),
             &format!(r#"{{"{first}":{{"price":450,"currency":"EUR"}}}}"#),
         )
         .await;
-        assert_eq!(status, 200, "{confirmed}");
         assert_eq!(confirmed["status"], "confirmed");
         assert_eq!(confirmed["payments"][0]["price"], 450);
         assert_eq!(confirmed["payments"][1]["status"], "confirmed");
@@ -517,8 +369,7 @@ async fn optional_fields_are_returned_as_given(app: TestApp) {
         "redirect_uri":"http://www.example.com/somePage","callback_uri":"https://shop.example/callback",
         "use_allowance":false,"suggest_allowance":true,"user":{"email":"holder@example.com"},
         "inquiries":[{"identifier":"a","type":"user_attributes","description":"d","items":[]}]}"#;
-    let (status, t) = signed(&app, "POST", "/rest/v1/transaction", body).await;
-    assert_eq!(status, 200, "{t}");
+    let t = signed_ok(&app, "POST", "/rest/v1/transaction", body).await;
     assert_eq!(
         t["payments"][0]["parameters"],
         serde_json::json!({"orderid":1234,"nested":{"a":[1,"x"]}})
@@ -536,17 +387,15 @@ async fn optional_fields_are_returned_as_given(app: TestApp) {
     );
     // The answer to create is built from the rows written; a read gives exactly the same.
     let key = t["transaction_key"].as_str().unwrap();
-    let (status, read) = signed(&app, "GET", &format!("/rest/v1/transaction/{key}"), "").await;
-    assert_eq!(status, 200, "{read}");
+    let read = signed_ok(&app, "GET", &format!("/rest/v1/transaction/{key}"), "").await;
     assert_eq!(read, t);
-    let (status, t) = signed(
+    let t = signed_ok(
         &app,
         "POST",
         "/rest/v1/transaction",
         r#"{"payments":[{"price":1,"currency":"EUR"}],"callback_uri":false}"#,
     )
     .await;
-    assert_eq!(status, 200, "{t}");
     assert_eq!(t["callback_uri"], false);
     assert_eq!(t["use_allowance"], true, "defaults to true");
     assert_eq!(t["valid_for_payment_card_debit"], false);

@@ -1,33 +1,12 @@
 //! The command-line contract, run as a separate process while the server runs on the same database.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, one_payment};
 use crate::on_both;
 use std::process::Command;
 use wallet_client::Client;
 
-fn walletd(app: &TestApp, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_walletd"))
-        .arg("--database")
-        .arg(&app.database)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run walletd");
-    assert!(
-        out.status.success(),
-        "walletd {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "walletd {args:?} printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
-}
-
 async fn admin_commands_work_beside_a_running_server(app: TestApp) {
-    let demo = walletd(&app, &["demo", "--json"]);
+    let demo = app.walletd(&["demo", "--json"]);
     assert_eq!(
         demo["project_id"], app.demo.project_id,
         "demo is idempotent"
@@ -36,41 +15,33 @@ async fn admin_commands_work_beside_a_running_server(app: TestApp) {
     assert_eq!(demo["users"].as_array().unwrap().len(), 2);
 
     let alice = app.alice().to_string();
-    let balance = walletd(
-        &app,
-        &[
-            "admin",
-            "top-up",
-            "--wallet",
-            &alice,
-            "--amount",
-            "10.50",
-            "--currency",
-            "EUR",
-            "--json",
-        ],
-    );
+    let balance = app.walletd(&[
+        "admin",
+        "top-up",
+        "--wallet",
+        &alice,
+        "--amount",
+        "10.50",
+        "--currency",
+        "EUR",
+        "--json",
+    ]);
     assert_eq!(balance["EUR"]["at_disposal"], 101_050);
-    let balance = walletd(&app, &["admin", "balance", "--wallet", &alice, "--json"]);
+    let balance = app.walletd(&["admin", "balance", "--wallet", &alice, "--json"]);
     assert_eq!(balance["EUR"]["at_disposal_decimal"], "1010.50");
 
-    let project = walletd(
-        &app,
-        &["admin", "project", "create", "--name", "Till 7", "--json"],
-    );
+    let project = app.walletd(&["admin", "project", "create", "--name", "Till 7", "--json"]);
     let project_id = project["project_id"].as_i64().unwrap();
     assert!(project["wallet_id"].as_i64().is_some());
-    let creds = walletd(
-        &app,
-        &[
-            "admin",
-            "client",
-            "create",
-            "--project",
-            &project_id.to_string(),
-            "--json",
-        ],
-    );
+    let project_arg = project_id.to_string();
+    let creds = app.walletd(&[
+        "admin",
+        "client",
+        "create",
+        "--project",
+        &project_arg,
+        "--json",
+    ]);
     // The running server knows the new client at once.
     let till = Client::new(
         &app.base_url,
@@ -78,24 +49,18 @@ async fn admin_commands_work_beside_a_running_server(app: TestApp) {
         creds["mac_secret"].as_str().unwrap(),
     )
     .unwrap();
-    let t = till
-        .create_transaction(&crate::helpers::one_payment(5_000))
-        .await
-        .unwrap();
+    let t = till.create_transaction(&one_payment(5_000)).await.unwrap();
     assert_eq!(t.project_id, Some(project_id));
 
-    let code = walletd(
-        &app,
-        &[
-            "admin",
-            "reservation-code",
-            "--wallet",
-            &alice,
-            "--max-amount",
-            "50.00",
-            "--json",
-        ],
-    );
+    let code = app.walletd(&[
+        "admin",
+        "reservation-code",
+        "--wallet",
+        &alice,
+        "--max-amount",
+        "50.00",
+        "--json",
+    ]);
     let digits = code["reservation_code"].as_str().unwrap();
     assert_eq!(digits.len(), 28);
     assert_eq!(code["qr"], format!("PAYSERA${digits}"));
@@ -110,16 +75,8 @@ async fn admin_commands_work_beside_a_running_server(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(c.payments[0].price_decimal, "50.00");
-    let balance = walletd(
-        &app,
-        &[
-            "admin",
-            "balance",
-            "--wallet",
-            &project["wallet_id"].to_string(),
-            "--json",
-        ],
-    );
+    let till_wallet = project["wallet_id"].to_string();
+    let balance = app.walletd(&["admin", "balance", "--wallet", &till_wallet, "--json"]);
     assert_eq!(balance["EUR"]["at_disposal"], 5_000);
 }
 on_both!(admin_commands_work_beside_a_running_server);

@@ -1,69 +1,72 @@
 //! Every error a client can cause: the spec's code, a clear description, and nothing written.
 
-use crate::helpers::{TestApp, code_of, signed};
+use crate::helpers::{TestApp, assert_error, code_of, one_payment, refused, signed};
 use crate::on_both;
-use wallet_client::Client;
+use serde_json::json;
+use wallet_client::Method;
 use wallet_client::types::TransactionStatus;
 use walletd::service::admin;
 
+/// Bodies of `POST transaction` that are not a valid transaction, and what is wrong with each.
+const MALFORMED_CREATES: &[(&str, &str)] = &[
+    ("not json", "{\"payments\": ["),
+    ("empty", ""),
+    (
+        "wrong type",
+        r#"{"payments":[{"price":"12","currency":"EUR"}]}"#,
+    ),
+    ("zero", r#"{"payments":[{"price":0,"currency":"EUR"}]}"#),
+    (
+        "negative",
+        r#"{"payments":[{"price":-5,"currency":"EUR"}]}"#,
+    ),
+    (
+        "negative decimal",
+        r#"{"payments":[{"price_decimal":"-1.00","currency":"EUR"}]}"#,
+    ),
+    (
+        "float decimal",
+        r#"{"payments":[{"price_decimal":12.5,"currency":"EUR"}]}"#,
+    ),
+    (
+        "too precise",
+        r#"{"payments":[{"price_decimal":"1.234","currency":"EUR"}]}"#,
+    ),
+    (
+        "both prices",
+        r#"{"payments":[{"price":100,"price_decimal":"1.00","currency":"EUR"}]}"#,
+    ),
+    ("no price", r#"{"payments":[{"currency":"EUR"}]}"#),
+    (
+        "unknown currency",
+        r#"{"payments":[{"price":100,"currency":"XYZ"}]}"#,
+    ),
+    ("no payments", r#"{"payments":[]}"#),
+    ("not a payment", r#"{"payments":["abc"]}"#),
+    (
+        "two reserve forms",
+        r#"{"payments":[{"price":100,"currency":"EUR"}],"reserve":{"for":60},"reserve_for":1}"#,
+    ),
+    (
+        "reserve in the past",
+        r#"{"payments":[{"price":100,"currency":"EUR"}],"reserve":{"until":1}}"#,
+    ),
+    (
+        "callback true",
+        r#"{"payments":[{"price":100,"currency":"EUR"}],"callback_uri":true}"#,
+    ),
+    (
+        "bad redirect",
+        r#"{"payments":[{"price":100,"currency":"EUR"}],"redirect_uri":"javascript:x"}"#,
+    ),
+    (
+        "unknown beneficiary",
+        r#"{"payments":[{"price":100,"currency":"EUR","beneficiary":{"id":999999}}]}"#,
+    ),
+];
+
 async fn malformed_requests_are_invalid_request(app: TestApp) {
-    let cases = [
-        ("not json", "{\"payments\": ["),
-        ("empty", ""),
-        (
-            "wrong type",
-            r#"{"payments":[{"price":"12","currency":"EUR"}]}"#,
-        ),
-        ("zero", r#"{"payments":[{"price":0,"currency":"EUR"}]}"#),
-        (
-            "negative",
-            r#"{"payments":[{"price":-5,"currency":"EUR"}]}"#,
-        ),
-        (
-            "negative decimal",
-            r#"{"payments":[{"price_decimal":"-1.00","currency":"EUR"}]}"#,
-        ),
-        (
-            "float decimal",
-            r#"{"payments":[{"price_decimal":12.5,"currency":"EUR"}]}"#,
-        ),
-        (
-            "too precise",
-            r#"{"payments":[{"price_decimal":"1.234","currency":"EUR"}]}"#,
-        ),
-        (
-            "both prices",
-            r#"{"payments":[{"price":100,"price_decimal":"1.00","currency":"EUR"}]}"#,
-        ),
-        ("no price", r#"{"payments":[{"currency":"EUR"}]}"#),
-        (
-            "unknown currency",
-            r#"{"payments":[{"price":100,"currency":"XYZ"}]}"#,
-        ),
-        ("no payments", r#"{"payments":[]}"#),
-        ("not a payment", r#"{"payments":["abc"]}"#),
-        (
-            "two reserve forms",
-            r#"{"payments":[{"price":100,"currency":"EUR"}],"reserve":{"for":60},"reserve_for":1}"#,
-        ),
-        (
-            "reserve in the past",
-            r#"{"payments":[{"price":100,"currency":"EUR"}],"reserve":{"until":1}}"#,
-        ),
-        (
-            "callback true",
-            r#"{"payments":[{"price":100,"currency":"EUR"}],"callback_uri":true}"#,
-        ),
-        (
-            "bad redirect",
-            r#"{"payments":[{"price":100,"currency":"EUR"}],"redirect_uri":"javascript:x"}"#,
-        ),
-        (
-            "unknown beneficiary",
-            r#"{"payments":[{"price":100,"currency":"EUR","beneficiary":{"id":999999}}]}"#,
-        ),
-    ];
-    for (what, body) in cases {
+    for (what, body) in MALFORMED_CREATES {
         let (status, answer) = signed(&app, "POST", "/rest/v1/transaction", body).await;
         assert_eq!(status, 400, "{what}: {answer}");
         assert_eq!(answer["error"], "invalid_request", "{what}: {answer}");
@@ -78,19 +81,10 @@ async fn malformed_requests_are_invalid_request(app: TestApp) {
         r#"{{"payments":[{{"price":100,"currency":"EUR","description":"{}"}}]}}"#,
         "x".repeat(70_000)
     );
-    let (status, answer) = signed(&app, "POST", "/rest/v1/transaction", &huge).await;
-    assert_eq!(
-        (status, answer["error"].as_str()),
-        (400, Some("invalid_request")),
-        "{answer}"
-    );
-    let (status, answer) = signed(
-        &app,
-        "PUT",
-        "/rest/v1/transaction/abc/confirm",
-        "{\"1\": 5}",
-    )
-    .await;
+    let answer = signed(&app, "POST", "/rest/v1/transaction", &huge).await;
+    assert_error(&answer, 400, "invalid_request");
+    let confirm = "/rest/v1/transaction/abc/confirm";
+    let (status, answer) = signed(&app, "PUT", confirm, "{\"1\": 5}").await;
     assert_eq!(status, 400, "{answer}");
     // Nothing was created by any of them: the only transactions are none.
     let mut tx = app.state.store.read().await.unwrap();
@@ -101,83 +95,44 @@ on_both!(malformed_requests_are_invalid_request);
 async fn code_errors(app: TestApp) {
     let t = app.create(5000).await;
     let key = &t.transaction_key;
+    let reserve = format!("transaction/{key}/reserve");
+    let short = json!({"reservation_code": "12345"});
     assert_eq!(
-        code_of(
-            app.client
-                .request_json(
-                    wallet_client::Method::PUT,
-                    &format!("transaction/{key}/reserve"),
-                    Some(&serde_json::json!({"reservation_code": "12345"}))
-                )
-                .await
-        ),
+        refused(&app.client, Method::PUT, &reserve, Some(short)).await,
         "invalid_code"
     );
     assert_eq!(
-        code_of(
-            app.client
-                .request_json(
-                    wallet_client::Method::PUT,
-                    &format!("transaction/{key}/reserve"),
-                    Some(&serde_json::json!({}))
-                )
-                .await
-        ),
+        refused(&app.client, Method::PUT, &reserve, Some(json!({}))).await,
         "invalid_request"
     );
-    assert_eq!(
-        code_of(
-            app.client
-                .reserve_with_code(key, "0154742514278165942184409277", None)
-                .await
-        ),
-        "invalid_code"
-    );
+    let unknown = "0154742514278165942184409277";
+    assert_eq!(app.reserve_error_with(key, unknown).await, "invalid_code");
     // Expired: valid 300 s by default.
     let code = app.code(app.alice()).await;
     app.clock.advance(301);
-    assert_eq!(
-        code_of(app.client.reserve_with_code(key, &code, None).await),
-        "code_expired"
-    );
+    assert_eq!(app.reserve_error_with(key, &code).await, "code_expired");
     // A maximum amount below the total.
     let capped = app.code_with_max(app.alice(), "10.00").await;
     assert_eq!(
-        code_of(app.client.reserve_with_code(key, &capped, None).await),
+        app.reserve_error_with(key, &capped).await,
         "code_restriction_violation"
     );
     // Not enough funds: nothing is written, and the code stays usable.
     let big = app.create(100_001).await;
     let code = app.code(app.alice()).await;
     assert_eq!(
-        code_of(
-            app.client
-                .reserve_with_code(&big.transaction_key, &code, None)
-                .await
-        ),
+        app.reserve_error_with(&big.transaction_key, &code).await,
         "not_enough_funds"
     );
     assert_eq!(
-        app.client
-            .get_transaction(&big.transaction_key)
-            .await
-            .unwrap()
-            .status,
+        app.status(&big.transaction_key).await,
         TransactionStatus::New
     );
     assert_eq!(app.eur(app.alice()).await, (100_000, 0));
-    let ok = app
-        .client
-        .reserve_with_code(key, &code, None)
-        .await
-        .unwrap();
+    let ok = app.reserve_with(key, &code).await;
     assert_eq!(ok.status, TransactionStatus::Reserved);
     // Reserving twice is an invalid state.
-    let another = app.code(app.alice()).await;
-    assert_eq!(
-        code_of(app.client.reserve_with_code(key, &another, None).await),
-        "invalid_state"
-    );
+    assert_eq!(app.reserve_error(key, app.alice()).await, "invalid_state");
     // Confirming a new transaction is an invalid state.
     assert_eq!(
         code_of(
@@ -190,19 +145,12 @@ async fn code_errors(app: TestApp) {
     // The capped code was refused above: a refusal leaves a code unused, so it pays a total
     // within its maximum; then it is used.
     let small = app.create(1_000).await;
-    let reserved = app
-        .client
-        .reserve_with_code(&small.transaction_key, &capped, None)
-        .await
-        .unwrap();
+    let reserved = app.reserve_with(&small.transaction_key, &capped).await;
     assert_eq!(reserved.status, TransactionStatus::Reserved);
     let again = app.create(1_000).await;
     assert_eq!(
-        code_of(
-            app.client
-                .reserve_with_code(&again.transaction_key, &capped, None)
-                .await
-        ),
+        app.reserve_error_with(&again.transaction_key, &capped)
+            .await,
         "invalid_code"
     );
     app.assert_ledger_sound().await;
@@ -211,44 +159,25 @@ on_both!(code_errors);
 
 async fn grants_projects_and_accounts(app: TestApp) {
     // A client without the reservation_code grant.
-    let limited = admin::create_client(&app.state, app.demo.project_id, "pin")
-        .await
-        .unwrap();
-    let limited = Client::new(&app.base_url, &limited.mac_id, &limited.mac_secret).unwrap();
-    let t = limited
-        .create_transaction(&crate::helpers::one_payment(100))
-        .await
-        .unwrap();
+    let limited = app.another_client("pin").await;
+    let t = limited.create_transaction(&one_payment(100)).await.unwrap();
+    let key = &t.transaction_key;
     let code = app.code(app.alice()).await;
     assert_eq!(
-        code_of(
-            limited
-                .reserve_with_code(&t.transaction_key, &code, None)
-                .await
-        ),
+        code_of(limited.reserve_with_code(key, &code, None).await),
         "unsupported_grant_type"
     );
 
     // Another project sees neither our transactions nor our wallet.
-    let other = admin::create_project(&app.state, "other").await.unwrap();
-    let creds = admin::create_client(&app.state, other.project_id, admin::ALL_GRANTS)
-        .await
-        .unwrap();
-    let stranger = Client::new(&app.base_url, &creds.mac_id, &creds.mac_secret).unwrap();
+    let stranger = app.stranger(admin::ALL_GRANTS).await;
+    assert_eq!(code_of(stranger.get_transaction(key).await), "not_found");
     assert_eq!(
-        code_of(stranger.get_transaction(&t.transaction_key).await),
+        code_of(stranger.confirm_transaction(key, None).await),
         "not_found"
     );
+    let project_wallet = app.demo.project_wallet_id;
     assert_eq!(
-        code_of(stranger.confirm_transaction(&t.transaction_key, None).await),
-        "not_found"
-    );
-    assert_eq!(
-        code_of(
-            stranger
-                .get_wallet_balance(app.demo.project_wallet_id)
-                .await
-        ),
+        code_of(stranger.get_wallet_balance(project_wallet).await),
         "forbidden"
     );
     assert_eq!(
@@ -261,17 +190,11 @@ async fn grants_projects_and_accounts(app: TestApp) {
     );
 
     // Paying the project's wallet from itself.
-    admin::top_up(&app.state, app.demo.project_wallet_id, "10.00", "EUR")
-        .await
-        .unwrap();
-    let own = app.code(app.demo.project_wallet_id).await;
+    app.top_up(project_wallet, "10.00").await;
     let t = app.create(100).await;
+    let key = &t.transaction_key;
     assert_eq!(
-        code_of(
-            app.client
-                .reserve_with_code(&t.transaction_key, &own, None)
-                .await
-        ),
+        app.reserve_error(key, project_wallet).await,
         "payment_to_same_account"
     );
 
@@ -279,32 +202,18 @@ async fn grants_projects_and_accounts(app: TestApp) {
     let code = app.code(app.alice()).await;
     set_active(&app, app.alice(), false).await;
     assert_eq!(
-        code_of(
-            app.client
-                .reserve_with_code(&t.transaction_key, &code, None)
-                .await
-        ),
+        app.reserve_error_with(key, &code).await,
         "payer_account_inactive"
     );
     set_active(&app, app.alice(), true).await;
-    set_active(&app, app.demo.project_wallet_id, false).await;
+    set_active(&app, project_wallet, false).await;
     assert_eq!(
-        code_of(
-            app.client
-                .reserve_with_code(&t.transaction_key, &code, None)
-                .await
-        ),
+        app.reserve_error_with(key, &code).await,
         "beneficiary_account_inactive"
     );
-    set_active(&app, app.demo.project_wallet_id, true).await;
-    assert_eq!(
-        app.client
-            .reserve_with_code(&t.transaction_key, &code, None)
-            .await
-            .unwrap()
-            .status,
-        TransactionStatus::Reserved
-    );
+    set_active(&app, project_wallet, true).await;
+    let reserved = app.reserve_with(key, &code).await;
+    assert_eq!(reserved.status, TransactionStatus::Reserved);
 }
 on_both!(grants_projects_and_accounts);
 
@@ -315,8 +224,8 @@ async fn set_active(app: &TestApp, wallet: i64, active: bool) {
 }
 
 async fn unknown_routes_and_methods_answer_json(app: TestApp) {
-    let (status, answer) = signed(&app, "GET", "/rest/v1/transaction/", "").await;
-    assert_eq!((status, answer["error"].as_str()), (404, Some("not_found")));
+    let answer = signed(&app, "GET", "/rest/v1/transaction/", "").await;
+    assert_error(&answer, 404, "not_found");
     let (status, answer) = signed(&app, "PATCH", "/rest/v1/transaction/abc", "").await;
     assert_eq!(status, 405, "{answer}");
 }
@@ -324,9 +233,7 @@ on_both!(unknown_routes_and_methods_answer_json);
 
 #[tokio::test]
 async fn too_many_requests_are_rate_limited() {
-    crate::helpers::RATE_LIMIT.with(|l| l.set(5));
-    let app = crate::helpers::spawn_app(wallet_store::Backend::Sqlite).await;
-    crate::helpers::RATE_LIMIT.with(|l| l.set(10_000));
+    let app = crate::helpers::spawn_rate_limited_app(5).await;
     let mut codes = Vec::new();
     // Twelve requests: even if a minute boundary falls among them, one window holds six or more.
     for _ in 0..12 {

@@ -1,49 +1,21 @@
 //! Frozen payments: held for the payer and shown as incoming for the beneficiary until the
 //! freeze ends (done by itself), the client finalizes (maybe reduced), or cancels.
 
-use crate::helpers::{TestApp, code_of, signed};
+use crate::helpers::{TestApp, assert_error, call, frozen_for, goods, refused, signed, wait_until};
 use crate::on_both;
+use serde_json::json;
+use std::time::Duration;
 use wallet_client::Method;
-use wallet_client::types::{
-    Freeze, NewPayment, NewTransaction, PaymentRef, PaymentStatus, TransactionStatus,
-};
-
-fn payment(cents: i64, freeze: Option<Freeze>) -> PaymentRef {
-    PaymentRef::New(Box::new(NewPayment {
-        description: Some("goods".into()),
-        price: Some(cents),
-        currency: "EUR".into(),
-        freeze,
-        ..Default::default()
-    }))
-}
+use wallet_client::types::{NewTransaction, PaymentStatus, TransactionStatus};
 
 /// A confirmed transaction of a frozen 30.00 (one hour) and an unfrozen 20.00 payment.
 async fn confirmed_with_freeze(app: &TestApp) -> (String, i64, i64) {
     let req = NewTransaction {
-        payments: vec![
-            payment(
-                3_000,
-                Some(Freeze {
-                    for_seconds: Some(3_600),
-                    until: None,
-                }),
-            ),
-            payment(2_000, None),
-        ],
+        payments: vec![goods(3_000, frozen_for(3_600)), goods(2_000, None)],
         ..Default::default()
     };
-    let t = app.client.create_transaction(&req).await.unwrap();
-    let code = app.code(app.alice()).await;
-    app.client
-        .reserve_with_code(&t.transaction_key, &code, None)
-        .await
-        .unwrap();
-    let c = app
-        .client
-        .confirm_transaction(&t.transaction_key, None)
-        .await
-        .unwrap();
+    let t = app.reserved_with(&req).await;
+    let c = app.confirm(&t.transaction_key).await;
     assert_eq!(c.status, TransactionStatus::Confirmed);
     assert_eq!(
         c.payments[0].status,
@@ -66,20 +38,16 @@ async fn a_freeze_ends_by_itself(app: TestApp) {
     assert_eq!(app.eur(app.demo.project_wallet_id).await, (2_000, 3_000));
     app.assert_ledger_sound().await;
     app.clock.advance(3_600);
-    let mut done = false;
-    for _ in 0..50 {
-        let p = app
-            .client
-            .request_json(Method::GET, &format!("payment/{frozen}"), None)
-            .await
-            .unwrap();
-        if p["status"] == "done" {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(done, "the freeze did not end by itself");
+    let path = format!("payment/{frozen}");
+    wait_until(
+        "the freeze to end by itself",
+        Duration::from_millis(2_500),
+        || async {
+            let p = call(&app.client, Method::GET, &path, None).await;
+            (p["status"] == "done").then_some(())
+        },
+    )
+    .await;
     assert_eq!(app.eur(app.alice()).await, (100_000 - 5_000, 0));
     assert_eq!(app.eur(app.demo.project_wallet_id).await, (5_000, 0));
     app.assert_ledger_sound().await;
@@ -89,21 +57,13 @@ on_both!(a_freeze_ends_by_itself);
 async fn finalize_reduced_and_cancel(app: TestApp) {
     let (_, frozen, unfrozen) = confirmed_with_freeze(&app).await;
     let path = format!("payment/{frozen}/finalize");
-    let higher = serde_json::json!({"price": 3_001, "currency": "EUR"});
+    let higher = json!({"price": 3_001, "currency": "EUR"});
     assert_eq!(
-        code_of(
-            app.client
-                .request_json(Method::PUT, &path, Some(&higher))
-                .await
-        ),
+        refused(&app.client, Method::PUT, &path, Some(higher)).await,
         "invalid_request"
     );
-    let lower = serde_json::json!({"price_decimal": "25.00", "currency": "EUR"});
-    let p = app
-        .client
-        .request_json(Method::PUT, &path, Some(&lower))
-        .await
-        .unwrap();
+    let lower = json!({"price_decimal": "25.00", "currency": "EUR"});
+    let p = call(&app.client, Method::PUT, &path, Some(lower)).await;
     assert_eq!(
         (p["status"].as_str(), p["price"].as_i64()),
         (Some("done"), Some(2_500))
@@ -112,25 +72,19 @@ async fn finalize_reduced_and_cancel(app: TestApp) {
     assert_eq!(app.eur(app.demo.project_wallet_id).await, (4_500, 0));
     // Neither a done payment nor an unfrozen one can be finalized or canceled again.
     assert_eq!(
-        code_of(app.client.request_json(Method::PUT, &path, None).await),
+        refused(&app.client, Method::PUT, &path, None).await,
         "invalid_state"
     );
+    let cancel = format!("payment/{unfrozen}");
     assert_eq!(
-        code_of(
-            app.client
-                .request_json(Method::DELETE, &format!("payment/{unfrozen}"), None)
-                .await
-        ),
+        refused(&app.client, Method::DELETE, &cancel, None).await,
         "invalid_state"
     );
 
     // Cancel: the money goes back to the payer; the other payment of the transaction stays done.
     let (key, frozen, unfrozen) = confirmed_with_freeze(&app).await;
-    let p = app
-        .client
-        .request_json(Method::DELETE, &format!("payment/{frozen}"), None)
-        .await
-        .unwrap();
+    let cancel = format!("payment/{frozen}");
+    let p = call(&app.client, Method::DELETE, &cancel, None).await;
     assert_eq!(p["status"], "canceled");
     assert_eq!(app.eur(app.alice()).await, (100_000 - 4_500 - 2_000, 0));
     let t = app.client.get_transaction(&key).await.unwrap();
@@ -150,20 +104,11 @@ async fn freeze_periods_can_change(app: TestApp) {
     assert_eq!(status, 200, "{p}");
     assert_eq!(p["freeze_until"], app.clock_now() + 48 * 3_600);
     let until = app.clock_now() + 600;
-    let (status, p) = signed(
-        &app,
-        "PUT",
-        &path,
-        &format!(r#"{{"freeze_until": {until}}}"#),
-    )
-    .await;
+    let body = format!(r#"{{"freeze_until": {until}}}"#);
+    let (status, p) = signed(&app, "PUT", &path, &body).await;
     assert_eq!((status, p["freeze_until"].as_i64()), (200, Some(until)));
-    let (status, p) = signed(&app, "PUT", &path, r#"{"freeze_until": 1}"#).await;
-    assert_eq!(
-        (status, p["error"].as_str()),
-        (400, Some("invalid_request")),
-        "a past end is refused"
-    );
+    let past = signed(&app, "PUT", &path, r#"{"freeze_until": 1}"#).await;
+    assert_error(&past, 400, "invalid_request"); // a past end is refused
     let (status, p) = signed(&app, "PUT", &path, r#"{"freeze_until": 0}"#).await;
     assert_eq!(
         (status, p["status"].as_str()),
@@ -174,20 +119,13 @@ async fn freeze_periods_can_change(app: TestApp) {
     // Another project sees no such payment.
     let stranger = app.stranger("").await;
     assert_eq!(
-        code_of(
-            stranger
-                .request_json(Method::GET, &format!("payment/{frozen}"), None)
-                .await
-        ),
+        refused(&stranger, Method::GET, &format!("payment/{frozen}"), None).await,
         "not_found"
     );
     // Freezes are validated when the payment is created.
     let body = r#"{"payments":[{"price":100,"currency":"EUR","freeze_for":1,"freeze_until":99999999999}]}"#;
-    let (status, answer) = signed(&app, "POST", "/rest/v1/transaction", body).await;
-    assert_eq!(
-        (status, answer["error"].as_str()),
-        (400, Some("invalid_request"))
-    );
+    let answer = signed(&app, "POST", "/rest/v1/transaction", body).await;
+    assert_error(&answer, 400, "invalid_request");
     app.assert_ledger_sound().await;
 }
 on_both!(freeze_periods_can_change);

@@ -52,13 +52,7 @@ on_both!(concurrent_reserves_succeed_exactly_as_funds_allow);
 async fn racing_confirms_and_revokes_resolve_a_hold_once(app: TestApp) {
     let mut keys = Vec::new();
     for _ in 0..6 {
-        let t = app.create(1_000).await;
-        let code = app.code(app.alice()).await;
-        app.client
-            .reserve_with_code(&t.transaction_key, &code, None)
-            .await
-            .unwrap();
-        keys.push(t.transaction_key);
+        keys.push(app.reserved(1_000).await.transaction_key);
     }
     let mut jobs = Vec::new();
     for key in &keys {
@@ -87,7 +81,7 @@ async fn racing_confirms_and_revokes_resolve_a_hold_once(app: TestApp) {
     );
     let mut confirmed = 0;
     for key in &keys {
-        if app.client.get_transaction(key).await.unwrap().status == TransactionStatus::Confirmed {
+        if app.status(key).await == TransactionStatus::Confirmed {
             confirmed += 1;
         }
     }
@@ -105,12 +99,7 @@ async fn reserves_racing_top_ups_hold_exactly_the_money_that_arrived(app: TestAp
     // 20.00 arrive. The top-ups are appended changes, so holds refuse on the row alone and fold
     // first, while other reserves of the same client hold its rate-count rows: every outcome is
     // `reserved` or `not_enough_funds`, never an error of the store (a deadlock, say).
-    let first = app.create(99_000).await;
-    let code = app.code(app.alice()).await;
-    app.client
-        .reserve_with_code(&first.transaction_key, &code, None)
-        .await
-        .unwrap();
+    app.reserved(99_000).await;
     let mut reserves = Vec::new();
     for _ in 0..24 {
         reserves.push(spawn_reserve(&app, 1_000).await);

@@ -1,32 +1,20 @@
 //! Reservation deadlines: a reserved transaction past `reserve.until` is `failed` and its funds return.
 
-use crate::helpers::{TestApp, code_of};
+use crate::helpers::{TestApp, code_of, one_payment, reserved_for, wait_until};
 use crate::on_both;
 use std::time::Duration;
-use wallet_client::types::{PaymentStatus, Reserve, TransactionStatus};
+use wallet_client::types::{PaymentStatus, TransactionStatus};
 
+/// A transaction of `cents` reserved by alice for `seconds`: its key.
 async fn reserve(app: &TestApp, cents: i64, seconds: i64) -> String {
-    let mut req = crate::helpers::one_payment(cents);
-    req.reserve = Some(Reserve {
-        for_seconds: Some(seconds),
-        until: None,
-    });
-    let t = app.client.create_transaction(&req).await.unwrap();
-    let code = app.code(app.alice()).await;
-    app.client
-        .reserve_with_code(&t.transaction_key, &code, None)
-        .await
-        .unwrap();
-    t.transaction_key
+    let req = reserved_for(one_payment(cents), seconds);
+    app.reserved_with(&req).await.transaction_key
 }
 
 async fn a_read_after_the_deadline_shows_failed(app: TestApp) {
     let key = reserve(&app, 2_500, 60).await;
     app.clock.advance(59);
-    assert_eq!(
-        app.client.get_transaction(&key).await.unwrap().status,
-        TransactionStatus::Reserved
-    );
+    assert_eq!(app.status(&key).await, TransactionStatus::Reserved);
     app.clock.advance(1);
     let t = app.client.get_transaction(&key).await.unwrap();
     assert_eq!(t.status, TransactionStatus::Failed);
@@ -43,18 +31,13 @@ on_both!(a_read_after_the_deadline_shows_failed);
 async fn the_sweeper_releases_funds_without_a_read(app: TestApp) {
     let key = reserve(&app, 2_500, 60).await;
     app.clock.advance(61);
-    let mut released = false;
-    for _ in 0..50 {
-        if app.eur(app.alice()).await == (100_000, 0) {
-            released = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(released, "funds not returned within the sweep interval");
-    let events = walletd::service::transactions::events(&app.state, &key)
-        .await
-        .unwrap();
+    wait_until(
+        "the funds to return within the sweep interval",
+        Duration::from_millis(2_500),
+        || async { (app.eur(app.alice()).await == (100_000, 0)).then_some(()) },
+    )
+    .await;
+    let events = app.events(&key).await;
     assert_eq!(events.last().unwrap().1, "system");
     app.assert_ledger_sound().await;
 }
@@ -63,12 +46,10 @@ on_both!(the_sweeper_releases_funds_without_a_read);
 async fn confirm_after_the_deadline_fails(app: TestApp) {
     let key = reserve(&app, 2_500, 60).await;
     app.clock.advance(3_600);
-    let err = app
-        .client
-        .confirm_transaction(&key, None)
-        .await
-        .unwrap_err();
-    assert_eq!(err.api_code(), Some("invalid_state"));
+    assert_eq!(
+        code_of(app.client.confirm_transaction(&key, None).await),
+        "invalid_state"
+    );
     assert_eq!(app.eur(app.alice()).await, (100_000, 0));
     assert_eq!(app.eur(app.demo.project_wallet_id).await, (0, 0));
 }
@@ -77,15 +58,7 @@ on_both!(confirm_after_the_deadline_fails);
 async fn another_project_cannot_learn_of_a_due_transaction(app: TestApp) {
     let key = reserve(&app, 2_500, 60).await;
     app.clock.advance(61);
-    let other = walletd::service::admin::create_project(&app.state, "other")
-        .await
-        .unwrap();
-    let creds =
-        walletd::service::admin::create_client(&app.state, other.project_id, "reservation_code")
-            .await
-            .unwrap();
-    let stranger =
-        wallet_client::Client::new(&app.base_url, &creds.mac_id, &creds.mac_secret).unwrap();
+    let stranger = app.stranger("reservation_code").await;
     assert_eq!(
         code_of(stranger.confirm_transaction(&key, None).await),
         "not_found"
@@ -94,9 +67,6 @@ async fn another_project_cannot_learn_of_a_due_transaction(app: TestApp) {
         code_of(stranger.revoke_transaction(&key).await),
         "not_found"
     );
-    assert_eq!(
-        app.client.get_transaction(&key).await.unwrap().status,
-        TransactionStatus::Failed
-    );
+    assert_eq!(app.status(&key).await, TransactionStatus::Failed);
 }
 on_both!(another_project_cannot_learn_of_a_due_transaction);

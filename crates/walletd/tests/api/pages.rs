@@ -3,13 +3,10 @@
 //! redirect_uri, iframe/pop-up display, optional allowance, CSRF, session expiry, login limits.
 
 use crate::browser::Browser;
-use crate::helpers::{TestApp, one_payment};
+use crate::helpers::{NOWHERE, TestApp, call, calling_back, one_payment};
 use crate::on_both;
 use serde_json::{Value, json};
 use wallet_client::Method;
-use wallet_client::types::CallbackUri;
-use wallet_store::CallbackFilter;
-use walletd::clock::Clock;
 use walletd::web::session;
 
 fn confirm_path(key: &str) -> String {
@@ -17,14 +14,9 @@ fn confirm_path(key: &str) -> String {
 }
 
 async fn create(app: &TestApp, cents: i64, redirect: Option<&str>) -> String {
-    let mut t = one_payment(cents);
+    let mut t = calling_back(one_payment(cents), NOWHERE);
     t.redirect_uri = redirect.map(str::to_string);
-    t.callback_uri = Some(CallbackUri::Uri("http://127.0.0.1:9/callback".into()));
-    app.client
-        .create_transaction(&t)
-        .await
-        .unwrap()
-        .transaction_key
+    app.create_with(&t).await.transaction_key
 }
 
 async fn status(app: &TestApp, key: &str) -> Value {
@@ -32,19 +24,10 @@ async fn status(app: &TestApp, key: &str) -> Value {
     serde_json::to_value(t).unwrap()
 }
 
+/// The types of the callbacks queued for `key`, oldest first.
 async fn callbacks_of(app: &TestApp, key: &str) -> Vec<String> {
-    let filter = CallbackFilter {
-        undelivered: false,
-        transaction_key: Some(key.to_string()),
-    };
-    let mut list: Vec<String> = walletd::callbacks::list(&app.state, &filter, 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.event_type)
-        .collect();
-    list.reverse();
-    list
+    let queued = app.callbacks_of(key).await;
+    queued.into_iter().rev().map(|c| c.event_type).collect()
 }
 
 /// Opens the confirmation page logged in as alice; returns the page's form CSRF token.
@@ -54,6 +37,13 @@ async fn open_as_alice(app: &TestApp, b: &mut Browser, path: &str) -> String {
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("Confirm payment"), "{}", page.body);
     page.csrf()
+}
+
+/// A browser logged in as alice, on the confirmation page of `key`: it, and the form's CSRF token.
+async fn alice_on(app: &TestApp, key: &str) -> (Browser, String) {
+    let mut b = Browser::new(app);
+    let csrf = open_as_alice(app, &mut b, &confirm_path(key)).await;
+    (b, csrf)
 }
 
 async fn not_logged_in_sees_a_login_form_in_place(app: TestApp) {
@@ -81,8 +71,7 @@ on_both!(not_logged_in_sees_a_login_form_in_place);
 
 async fn shown_is_waiting_and_accept_reserves(app: TestApp) {
     let key = create(&app, 1_299, None).await;
-    let mut b = Browser::new(&app);
-    let csrf = open_as_alice(&app, &mut b, &confirm_path(&key)).await;
+    let (mut b, csrf) = alice_on(&app, &key).await;
     let page = b.get(&confirm_path(&key)).await;
     assert!(page.body.contains("12.99 EUR"), "{}", page.body);
     assert!(page.body.contains("Cash withdrawal"));
@@ -92,12 +81,7 @@ async fn shown_is_waiting_and_accept_reserves(app: TestApp) {
     assert_eq!(t["type"], "page");
     assert_eq!(t["wallet"], app.alice());
     let (before, _) = app.eur(app.alice()).await;
-    let done = b
-        .post(
-            &confirm_path(&key),
-            &[("csrf", &csrf), ("decision", "accept")],
-        )
-        .await;
+    let done = b.decide(&confirm_path(&key), &csrf, "accept").await;
     assert_eq!(done.status, 200, "{}", done.body);
     assert!(done.body.contains("role=\"status\""));
     assert!(done.body.contains("accepted"), "{}", done.body);
@@ -105,12 +89,7 @@ async fn shown_is_waiting_and_accept_reserves(app: TestApp) {
     assert_eq!(app.eur(app.alice()).await, (before - 1_299, 1_299));
     assert_eq!(callbacks_of(&app, &key).await, ["waiting", "reserved"]);
     // Deciding twice is refused, and the page now only tells the status.
-    let again = b
-        .post(
-            &confirm_path(&key),
-            &[("csrf", &csrf), ("decision", "accept")],
-        )
-        .await;
+    let again = b.decide(&confirm_path(&key), &csrf, "accept").await;
     assert_eq!(again.status, 400, "{}", again.body);
     assert!(again.body.contains("not waiting for your decision"));
     let shown = b.get(&confirm_path(&key)).await;
@@ -134,9 +113,7 @@ async fn reject_on_the_lithuanian_page(app: TestApp) {
     let ru = b.get(&format!("/frontend/ru/wallet/confirm/{key}")).await;
     assert!(ru.body.contains("Подтвердить") && ru.body.contains("Отклонить"));
     let csrf = page.csrf();
-    let done = b
-        .post(&path, &[("csrf", &csrf), ("decision", "reject")])
-        .await;
+    let done = b.decide(&path, &csrf, "reject").await;
     assert_eq!(done.status, 200);
     assert!(done.body.contains("data-status=\"rejected\""));
     assert_eq!(status(&app, &key).await["status"], "rejected");
@@ -147,26 +124,16 @@ on_both!(reject_on_the_lithuanian_page);
 
 async fn short_of_money_waits_for_funds_and_continues(app: TestApp) {
     let key = create(&app, 150_000, None).await; // alice has 1000.00
-    let mut b = Browser::new(&app);
-    let csrf = open_as_alice(&app, &mut b, &confirm_path(&key)).await;
-    let done = b
-        .post(
-            &confirm_path(&key),
-            &[("csrf", &csrf), ("decision", "accept")],
-        )
-        .await;
+    let (mut b, csrf) = alice_on(&app, &key).await;
+    let done = b.decide(&confirm_path(&key), &csrf, "accept").await;
     assert!(done.body.contains("waiting for funds"), "{}", done.body);
     let t = status(&app, &key).await;
     assert_eq!(t["status"], "waiting_funds");
     assert_eq!(app.eur(app.alice()).await, (100_000, 0), "nothing held yet");
     // Not enough yet: still waiting.
-    walletd::service::admin::top_up(&app.state, app.alice(), "100.00", "EUR")
-        .await
-        .unwrap();
+    app.top_up(app.alice(), "100.00").await;
     assert_eq!(status(&app, &key).await["status"], "waiting_funds");
-    walletd::service::admin::top_up(&app.state, app.alice(), "400.00", "EUR")
-        .await
-        .unwrap();
+    app.top_up(app.alice(), "400.00").await;
     let t = status(&app, &key).await;
     assert_eq!(t["status"], "reserved");
     assert_eq!(app.eur(app.alice()).await, (0, 150_000));
@@ -181,27 +148,15 @@ on_both!(short_of_money_waits_for_funds_and_continues);
 async fn waiting_for_funds_fails_at_the_deadline(app: TestApp) {
     let mut t = one_payment(150_000);
     t.reserve_for = Some(1); // hours (the deprecated flat form)
-    let key = app
-        .client
-        .create_transaction(&t)
-        .await
-        .unwrap()
-        .transaction_key;
-    let mut b = Browser::new(&app);
-    let csrf = open_as_alice(&app, &mut b, &confirm_path(&key)).await;
-    b.post(
-        &confirm_path(&key),
-        &[("csrf", &csrf), ("decision", "accept")],
-    )
-    .await;
+    let key = app.create_with(&t).await.transaction_key;
+    let (mut b, csrf) = alice_on(&app, &key).await;
+    b.decide(&confirm_path(&key), &csrf, "accept").await;
     assert_eq!(status(&app, &key).await["status"], "waiting_funds");
     app.clock.advance(3_601);
-    walletd::jobs::sweep_once(&app.state).await.unwrap();
+    app.sweep().await;
     assert_eq!(status(&app, &key).await["status"], "failed");
     // Money arriving later does not revive it.
-    walletd::service::admin::top_up(&app.state, app.alice(), "1000.00", "EUR")
-        .await
-        .unwrap();
+    app.top_up(app.alice(), "1000.00").await;
     assert_eq!(status(&app, &key).await["status"], "failed");
     assert_eq!(app.eur(app.alice()).await, (200_000, 0));
 }
@@ -209,19 +164,13 @@ on_both!(waiting_for_funds_fails_at_the_deadline);
 
 async fn redirect_uri_and_framed_display(app: TestApp) {
     let key = create(&app, 700, Some("https://shop.example/back?order=7")).await;
-    let mut b = Browser::new(&app);
-    let csrf = open_as_alice(&app, &mut b, &confirm_path(&key)).await;
+    let (mut b, csrf) = alice_on(&app, &key).await;
     let page = b.get(&confirm_path(&key)).await;
     assert!(
         page.headers.get("x-frame-options").is_none(),
         "the confirmation page may be framed"
     );
-    let done = b
-        .post(
-            &confirm_path(&key),
-            &[("csrf", &csrf), ("decision", "accept")],
-        )
-        .await;
+    let done = b.decide(&confirm_path(&key), &csrf, "accept").await;
     assert_eq!(done.status, 303);
     assert_eq!(
         done.location.as_deref(),
@@ -232,9 +181,7 @@ async fn redirect_uri_and_framed_display(app: TestApp) {
     let framed = format!("{}?display=iframe", confirm_path(&key));
     let page = b.get(&framed).await;
     assert!(page.body.contains(&format!("action=\"{framed}\"")));
-    let done = b
-        .post(&framed, &[("csrf", &page.csrf()), ("decision", "reject")])
-        .await;
+    let done = b.decide(&framed, &page.csrf(), "reject").await;
     assert_eq!(done.status, 200);
     assert!(done.body.contains("data-display=\"iframe\""));
     assert!(
@@ -263,23 +210,14 @@ async fn optional_allowance_is_given_only_when_ticked(app: TestApp) {
             "payments": [{"description": "First", "price": 300, "currency": "EUR"}],
             "allowance": {"data": allowance, "optional": true}
         });
-        let t = app
-            .client
-            .request_json(Method::POST, "transaction", Some(&body))
-            .await
-            .unwrap();
+        let t = call(&app.client, Method::POST, "transaction", Some(body)).await;
         keys.push(t["transaction_key"].as_str().unwrap().to_string());
     }
-    let mut b = Browser::new(&app);
-    let csrf = open_as_alice(&app, &mut b, &confirm_path(&keys[0])).await;
+    let (mut b, csrf) = alice_on(&app, &keys[0]).await;
     let page = b.get(&confirm_path(&keys[0])).await;
     assert!(page.body.contains("Also accept the allowance"));
     assert!(page.body.contains("20.00 EUR"), "{}", page.body);
-    b.post(
-        &confirm_path(&keys[0]),
-        &[("csrf", &csrf), ("decision", "accept")],
-    )
-    .await;
+    b.decide(&confirm_path(&keys[0]), &csrf, "accept").await;
     let t = status(&app, &keys[0]).await;
     assert_eq!(t["status"], "reserved");
     assert_eq!(t["allowance"]["data"]["status"], "deleted", "{t}");
@@ -293,12 +231,7 @@ async fn optional_allowance_is_given_only_when_ticked(app: TestApp) {
         ],
     )
     .await;
-    let t = app
-        .client
-        .confirm_transaction(&keys[1], None)
-        .await
-        .unwrap();
-    let t = serde_json::to_value(t).unwrap();
+    let t = serde_json::to_value(app.confirm(&keys[1]).await).unwrap();
     assert_eq!(t["status"], "confirmed");
     assert_eq!(t["allowance"]["data"]["status"], "active", "{t}");
 }
@@ -306,24 +239,15 @@ on_both!(optional_allowance_is_given_only_when_ticked);
 
 async fn forms_need_their_csrf_token(app: TestApp) {
     let key = create(&app, 800, None).await;
-    let mut b = Browser::new(&app);
-    open_as_alice(&app, &mut b, &confirm_path(&key)).await;
+    let (mut b, _) = alice_on(&app, &key).await;
     let refused = b.post(&confirm_path(&key), &[("decision", "accept")]).await;
     assert_eq!(refused.status, 403);
     let forged = b
-        .post(
-            &confirm_path(&key),
-            &[("csrf", "x".repeat(32).as_str()), ("decision", "accept")],
-        )
+        .decide(&confirm_path(&key), &"x".repeat(32), "accept")
         .await;
     assert_eq!(forged.status, 403);
     let csrf = b.get(&confirm_path(&key)).await.csrf();
-    let odd = b
-        .post(
-            &confirm_path(&key),
-            &[("csrf", &csrf), ("decision", "maybe")],
-        )
-        .await;
+    let odd = b.decide(&confirm_path(&key), &csrf, "maybe").await;
     assert_eq!(odd.status, 400);
     assert!(odd.body.contains("decision must be accept or reject"));
     let unknown = b.get(&confirm_path("noSuchKey")).await;
@@ -349,24 +273,18 @@ on_both!(forms_need_their_csrf_token);
 
 async fn sessions_expire_and_end_on_logout(app: TestApp) {
     let key = create(&app, 900, None).await;
-    let mut b = Browser::new(&app);
-    let csrf = open_as_alice(&app, &mut b, &confirm_path(&key)).await;
+    let (mut b, csrf) = alice_on(&app, &key).await;
     // Session times follow wall time when it is ahead of the test clock (`session::now`), and a
     // slow run may have logged in seconds after the clock was started: move the clock past the
     // idle timeout of a session last used now.
-    let last_use = walletd::clock::wall_now().max(app.clock.now());
+    let last_use = walletd::clock::wall_now().max(app.clock_now());
     app.clock.set(last_use + session::IDLE_SECS + 1);
     let page = b.get(&confirm_path(&key)).await;
     assert!(
         page.body.contains("name=\"password\""),
         "idle session ended"
     );
-    let done = b
-        .post(
-            &confirm_path(&key),
-            &[("csrf", &csrf), ("decision", "accept")],
-        )
-        .await;
+    let done = b.decide(&confirm_path(&key), &csrf, "accept").await;
     assert_eq!(done.status, 303, "to the login page");
     assert!(
         done.location
@@ -406,18 +324,11 @@ on_both!(failed_logins_are_limited);
 
 async fn only_the_holder_who_accepted_decides(app: TestApp) {
     let key = create(&app, 150_000, None).await;
-    let mut alice = Browser::new(&app);
-    let csrf = open_as_alice(&app, &mut alice, &confirm_path(&key)).await;
-    alice
-        .post(
-            &confirm_path(&key),
-            &[("csrf", &csrf), ("decision", "accept")],
-        )
-        .await;
+    let (mut alice, csrf) = alice_on(&app, &key).await;
+    alice.decide(&confirm_path(&key), &csrf, "accept").await;
     assert_eq!(status(&app, &key).await["status"], "waiting_funds");
     let mut bob = Browser::new(&app);
-    let u = &app.demo.users[1];
-    bob.login(&u.email, &u.password, "/frontend/app").await;
+    bob.login_holder(&app, 1).await;
     let page = bob.get(&confirm_path(&key)).await;
     assert_eq!(page.status, 403, "{}", page.body);
     let t = status(&app, &key).await;

@@ -1,24 +1,23 @@
 //! `walletd serve` as a real process: graceful shutdown on SIGTERM, and no secret in its logs.
 
+use crate::helpers::{one_payment, walletd_json};
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use wallet_client::Client;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_logs_no_secrets_and_stops_on_sigterm() {
-    let database = wallet_store::testing::fresh_database(wallet_store::Backend::Sqlite).await;
-    let bin = env!("CARGO_BIN_EXE_walletd");
-    let demo = Command::new(bin)
-        .args(["--database", &database, "demo", "--json"])
-        .output()
-        .unwrap();
-    assert!(demo.status.success());
-    let demo: serde_json::Value = serde_json::from_slice(&demo.stdout).unwrap();
-    let alice = demo["users"][0]["wallet_id"].as_i64().unwrap();
-
-    let mut child = Command::new(bin)
-        .args(["--database", &database, "serve", "--listen", "127.0.0.1:0"])
+/// `walletd serve` on `database`, logging everything (`RUST_LOG=trace`) into the returned log:
+/// the process, its address once it listens, the log, and the thread that reads it.
+fn serve_logging_everything(
+    database: &str,
+) -> (
+    Child,
+    String,
+    Arc<Mutex<String>>,
+    std::thread::JoinHandle<()>,
+) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_walletd"))
+        .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "trace")
         .env("NO_COLOR", "1")
         .stderr(Stdio::piped())
@@ -45,41 +44,32 @@ async fn serve_logs_no_secrets_and_stops_on_sigterm() {
     let addr = addr_rx
         .recv_timeout(std::time::Duration::from_secs(30))
         .expect("server starts");
+    (child, addr, log, reader)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_logs_no_secrets_and_stops_on_sigterm() {
+    let database = wallet_store::testing::fresh_database(wallet_store::Backend::Sqlite).await;
+    let demo = walletd_json(&database, &["demo", "--json"]);
+    let alice = demo["users"][0]["wallet_id"].as_i64().unwrap().to_string();
+
+    let (mut child, addr, log, reader) = serve_logging_everything(&database);
     let mac_id = demo["client"]["mac_id"].as_str().unwrap();
     let secret = demo["client"]["mac_secret"].as_str().unwrap();
     let client = Client::new(&format!("http://{addr}"), mac_id, secret).unwrap();
-    let code = Command::new(bin)
-        .args([
-            "--database",
-            &database,
-            "admin",
-            "reservation-code",
-            "--wallet",
-            &alice.to_string(),
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let code: serde_json::Value = serde_json::from_slice(&code.stdout).unwrap();
+    let code = walletd_json(
+        &database,
+        &["admin", "reservation-code", "--wallet", &alice, "--json"],
+    );
     let code = code["reservation_code"].as_str().unwrap().to_string();
-    let done = client
-        .cash_out(
-            &code,
-            1_000,
-            wallet_core::Currency::parse("EUR").unwrap(),
-            "Cash",
-        )
-        .await
-        .unwrap();
+    let eur = wallet_core::Currency::parse("EUR").unwrap();
+    let done = client.cash_out(&code, 1_000, eur, "Cash").await.unwrap();
     assert_eq!(
         done.confirmed.status,
         wallet_client::types::TransactionStatus::Confirmed
     );
     // A wrong code is logged as a failure, not echoed.
-    let t = client
-        .create_transaction(&crate::helpers::one_payment(100))
-        .await
-        .unwrap();
+    let t = client.create_transaction(&one_payment(100)).await.unwrap();
     let wrong = "9".repeat(28);
     assert!(
         client

@@ -1,7 +1,7 @@
 //! `Idempotency-Key`: a retry gets the first answer and the change happens once — including
 //! when the connection is cut after the server committed.
 
-use crate::helpers::{TestApp, signed};
+use crate::helpers::{TestApp, code_body, signed_ok};
 use crate::on_both;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -79,23 +79,12 @@ async fn cutting_proxy(port: u16, cut: &'static str) -> (u16, Arc<AtomicUsize>) 
 
 async fn a_cut_connection_is_retried_and_charges_once(app: TestApp) {
     let (port, cuts) = cutting_proxy(app.port, "/confirm").await;
-    let till = wallet_client::Client::new(
-        &format!("http://127.0.0.1:{port}"),
-        &app.demo.client.mac_id,
-        &app.demo.client.mac_secret,
-    )
-    .unwrap()
-    .with_retries(2);
+    let till = app
+        .client_at(&format!("http://127.0.0.1:{port}"))
+        .with_retries(2);
     let code = app.code(app.alice()).await;
-    let done = till
-        .cash_out(
-            &code,
-            5_000,
-            wallet_core::Currency::parse("EUR").unwrap(),
-            "Cash",
-        )
-        .await
-        .unwrap();
+    let eur = wallet_core::Currency::parse("EUR").unwrap();
+    let done = till.cash_out(&code, 5_000, eur, "Cash").await.unwrap();
     assert_eq!(
         cuts.load(Ordering::SeqCst),
         2,
@@ -107,9 +96,7 @@ async fn a_cut_connection_is_retried_and_charges_once(app: TestApp) {
     );
     assert_eq!(app.eur(app.alice()).await, (95_000, 0), "one charge only");
     assert_eq!(app.eur(app.demo.project_wallet_id).await, (5_000, 0));
-    let events = walletd::service::transactions::events(&app.state, &done.created.transaction_key)
-        .await
-        .unwrap();
+    let events = app.events(&done.created.transaction_key).await;
     assert_eq!(events.iter().filter(|e| e.2 == "confirmed").count(), 1);
     app.assert_ledger_sound().await;
 }
@@ -123,24 +110,12 @@ async fn send(
     body: &str,
     key: &str,
 ) -> (u16, bool, serde_json::Value) {
-    let header = wallet_client::mac::sign(
-        &app.demo.client.mac_id,
-        app.demo.client.mac_secret.as_bytes(),
-        walletd::clock::wall_now(),
-        &wallet_client::mac::new_nonce(),
-        method,
-        path,
-        "127.0.0.1",
-        app.port,
-        body.as_bytes(),
-        &[],
-    );
-    let resp = reqwest::Client::new()
-        .request(method.parse().unwrap(), app.url(path))
-        .header("Authorization", header)
+    let resp = app
+        .raw(method, path)
+        .body(body)
+        .request()
         .header("Content-Type", "application/json")
         .header("Idempotency-Key", key)
-        .body(body.to_string())
         .send()
         .await
         .unwrap();
@@ -171,11 +146,7 @@ async fn retries_get_the_first_answer(app: TestApp) {
         (status, answer["error"].as_str()),
         (400, Some("invalid_state"))
     );
-    let code = app.code(app.alice()).await;
-    app.client
-        .reserve_with_code(key, &code, None)
-        .await
-        .unwrap();
+    app.reserve(key, app.alice()).await;
     let (status, replayed, answer) = send(&app, "PUT", &confirm, "", "confirm-early").await;
     assert_eq!(
         (status, replayed, answer["error"].as_str()),
@@ -196,44 +167,20 @@ on_both!(retries_get_the_first_answer);
 /// a nonce of its own: the answers, `(status, body)`.
 async fn send_six_at_once(
     app: &TestApp,
-    method: &'static str,
+    method: &str,
     path: &str,
     body: &str,
-    key: &'static str,
+    key: &str,
 ) -> Vec<(u16, String)> {
     let mut jobs = Vec::new();
     for _ in 0..6 {
-        let (app_port, mac_id, secret, path, body) = (
-            app.port,
-            app.demo.client.mac_id.clone(),
-            app.demo.client.mac_secret.clone(),
-            path.to_string(),
-            body.to_string(),
-        );
+        let request = app
+            .raw(method, path)
+            .body(body)
+            .request()
+            .header("Idempotency-Key", key);
         jobs.push(tokio::spawn(async move {
-            let header = wallet_client::mac::sign(
-                &mac_id,
-                secret.as_bytes(),
-                walletd::clock::wall_now(),
-                &wallet_client::mac::new_nonce(),
-                method,
-                &path,
-                "127.0.0.1",
-                app_port,
-                body.as_bytes(),
-                &[],
-            );
-            let resp = reqwest::Client::new()
-                .request(
-                    method.parse().unwrap(),
-                    format!("http://127.0.0.1:{app_port}{path}"),
-                )
-                .header("Authorization", header)
-                .header("Idempotency-Key", key)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
+            let resp = request.send().await.unwrap();
             (resp.status().as_u16(), resp.text().await.unwrap())
         }));
     }
@@ -248,8 +195,7 @@ async fn concurrent_duplicates_act_once(app: TestApp) {
     let t = app.create(1_000).await;
     let code = app.code(app.alice()).await;
     let path = format!("/rest/v1/transaction/{}/reserve", t.transaction_key);
-    let body = format!(r#"{{"reservation_code":"{code}"}}"#);
-    let answers = send_six_at_once(&app, "PUT", &path, &body, "same-reserve").await;
+    let answers = send_six_at_once(&app, "PUT", &path, &code_body(&code), "same-reserve").await;
     assert!(
         answers.iter().all(|a| a == &answers[0]),
         "every duplicate gets the same answer: {answers:?}"
@@ -277,8 +223,7 @@ async fn concurrent_duplicate_creates_create_once(app: TestApp) {
         assert_eq!(*status, 400, "{body}");
         assert!(body.contains("invalid_request"), "{body}");
     }
-    let (status, found) = signed(&app, "GET", "/rest/v1/transactions", "").await;
-    assert_eq!(status, 200, "{found}");
+    let found = signed_ok(&app, "GET", "/rest/v1/transactions", "").await;
     assert_eq!(found["_metadata"]["total"], 1, "{found}");
 }
 on_both!(concurrent_duplicate_creates_create_once);

@@ -1,23 +1,13 @@
 //! Holders' MAC access tokens (`POST /oauth/v1/token`) and `me` in paths.
 
-use crate::helpers::{TestApp, code_of, raw};
+use crate::helpers::{TestApp, call, refused, signed};
 use crate::on_both;
 use serde_json::{Value, json};
 use wallet_client::{Client, Method};
 
 /// `POST /oauth/v1/token` with a form body, signed with the demo client's credentials.
 async fn token_request(app: &TestApp, form: &str) -> (u16, Value) {
-    raw(
-        app,
-        "POST",
-        "/oauth/v1/token",
-        form,
-        walletd::clock::wall_now(),
-        &wallet_client::mac::new_nonce(),
-        &app.demo.client.mac_secret,
-        None,
-    )
-    .await
+    signed(app, "POST", "/oauth/v1/token", form).await
 }
 
 fn holder_client(app: &TestApp, token: &Value) -> Client {
@@ -27,6 +17,11 @@ fn holder_client(app: &TestApp, token: &Value) -> Client {
         token["mac_key"].as_str().unwrap(),
     )
     .unwrap()
+}
+
+/// The error code of `client`'s `GET wallet/me`.
+async fn me_refused(client: &Client) -> String {
+    refused(client, Method::GET, "wallet/me", None).await
 }
 
 async fn password_grant_gives_a_mac_token_for_me(app: TestApp) {
@@ -41,52 +36,23 @@ async fn password_grant_gives_a_mac_token_for_me(app: TestApp) {
     assert_eq!(token["expires_in"], 3600);
     assert!(token["refresh_token"].is_string());
     let alice = holder_client(&app, &token);
-    let wallet = alice
-        .request_json(Method::GET, "wallet/me", None)
-        .await
-        .unwrap();
+    let wallet = call(&alice, Method::GET, "wallet/me", None).await;
     assert_eq!(wallet["id"], app.alice());
-    let balance = alice
-        .request_json(Method::GET, "wallet/me/balance", None)
-        .await
-        .unwrap();
+    let balance = call(&alice, Method::GET, "wallet/me/balance", None).await;
     assert_eq!(balance["EUR"]["at_disposal"], 100_000);
     // Her own wallet by id too, but not Bob's.
-    alice
-        .request_json(
-            Method::GET,
-            &format!("wallet/{}/balance", app.alice()),
-            None,
-        )
-        .await
-        .unwrap();
+    let balance_of = |wallet: i64| format!("wallet/{wallet}/balance");
+    call(&alice, Method::GET, &balance_of(app.alice()), None).await;
     assert_eq!(
-        code_of(
-            alice
-                .request_json(Method::GET, &format!("wallet/{}/balance", app.bob()), None)
-                .await
-        ),
+        refused(&alice, Method::GET, &balance_of(app.bob()), None).await,
         "forbidden"
     );
     // `me` without a token names no wallet.
-    assert_eq!(
-        code_of(
-            app.client
-                .request_json(Method::GET, "wallet/me", None)
-                .await
-        ),
-        "not_found"
-    );
+    assert_eq!(me_refused(&app.client).await, "not_found");
     // The token acts for the client's project: reserve/me with her PIN.
     let t = app.create(700).await;
-    let r = alice
-        .request_json(
-            Method::PUT,
-            &format!("transaction/{}/reserve/me", t.transaction_key),
-            Some(&json!({"pin": "1234"})),
-        )
-        .await
-        .unwrap();
+    let path = format!("transaction/{}/reserve/me", t.transaction_key);
+    let r = call(&alice, Method::PUT, &path, Some(json!({"pin": "1234"}))).await;
     assert_eq!(
         (r["status"].as_str(), r["wallet"].as_i64()),
         (Some("reserved"), Some(app.alice()))
@@ -131,37 +97,17 @@ async fn refresh_tokens_work_once_and_revoked_tokens_stop(app: TestApp) {
     .await;
     assert_eq!(again["error"], "invalid_grant");
     assert_eq!(
-        code_of(
-            holder_client(&app, &first)
-                .request_json(Method::GET, "wallet/me", None)
-                .await
-        ),
+        me_refused(&holder_client(&app, &first)).await,
         "unauthorized"
     );
     let bob = holder_client(&app, &second);
-    assert_eq!(
-        bob.request_json(Method::GET, "wallet/me", None)
-            .await
-            .unwrap()["id"],
-        app.bob()
-    );
+    let me = call(&bob, Method::GET, "wallet/me", None).await;
+    assert_eq!(me["id"], app.bob());
     let access = second["access_token"].as_str().unwrap();
-    let (status, _) = raw(
-        &app,
-        "DELETE",
-        &format!("/oauth/v1/token?access_token={access}"),
-        "",
-        walletd::clock::wall_now(),
-        &wallet_client::mac::new_nonce(),
-        &app.demo.client.mac_secret,
-        None,
-    )
-    .await;
+    let revoke = format!("/oauth/v1/token?access_token={access}");
+    let (status, _) = signed(&app, "DELETE", &revoke, "").await;
     assert_eq!(status, 200);
-    assert_eq!(
-        code_of(bob.request_json(Method::GET, "wallet/me", None).await),
-        "unauthorized"
-    );
+    assert_eq!(me_refused(&bob).await, "unauthorized");
 }
 on_both!(refresh_tokens_work_once_and_revoked_tokens_stop);
 
@@ -195,9 +141,6 @@ async fn an_expired_token_answers_invalid_grant(app: TestApp) {
     )
     .unwrap();
     // The PHP client refreshes its token when it sees invalid_grant.
-    assert_eq!(
-        code_of(alice.request_json(Method::GET, "wallet/me", None).await),
-        "invalid_grant"
-    );
+    assert_eq!(me_refused(&alice).await, "invalid_grant");
 }
 on_both!(an_expired_token_answers_invalid_grant);

@@ -1,59 +1,21 @@
-//! Reserving a transaction's funds: by reservation code, by PIN, by the active allowance, and
-//! (through `hold_funds`) by the holder answering a FLASH SMS.
+//! The client reserves: `PUT transaction/{key}/reserve` with a reservation code scanned at a till,
+//! `PUT transaction/{key}/reserve/{wallet}` with the holder's PIN or under her active allowance.
 
-use super::transactions::{Written, begin_change_with_code, lock_own, revoke_locked, settle};
-use super::{allowances, payer};
+use super::allowance;
+use super::events::actor;
+use super::hold::{Reservable, hold_funds, reservable};
+use super::lock::{begin_change_with_code, lock_own};
+use super::settle::revoke_locked;
+use super::validate::{MAX_PAYMENTS, selected_prices};
+use super::view::Written;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use std::collections::BTreeMap;
 use wallet_client::types::{self as wire, ReserveRequest};
 use wallet_core::codes::{CodeRecord, CodeRestriction, ReservationCode, check_use};
 use wallet_core::money::{Currency, Money};
-use wallet_core::payment::{PriceRules, select_price};
-use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
-use wallet_store::{ClientRow, PaymentChange, PaymentRow, TransactionRow, TransactionState, Tx};
-
-/// A transaction opened for reservation: locked, with its payments.
-pub(crate) struct Reservable {
-    pub t: TransactionRow,
-    /// The payments to reserve: all but the canceled ones.
-    pub payments: Vec<PaymentRow>,
-    /// The canceled payments, left as they are (the answer still shows them).
-    pub canceled: Vec<PaymentRow>,
-    pub deadline: i64,
-    pub to: TransactionStatus,
-}
-
-/// Checks a locked transaction may be reserved now, and loads its payments.
-pub(crate) async fn reservable(tx: &mut Tx, t: TransactionRow, now: i64) -> ApiResult<Reservable> {
-    let to = t.status.apply(wallet_core::status::Event::Reserve)?;
-    if !matches!(
-        t.status,
-        TransactionStatus::New | TransactionStatus::Waiting | TransactionStatus::WaitingFunds
-    ) {
-        return Err(ApiError::InvalidState(format!(
-            "transaction is {}; only new transactions can be reserved",
-            t.status
-        )));
-    }
-    let deadline = t.reserve.deadline(now).map_err(|_| {
-        ApiError::InvalidState(
-            "the transaction's reserve.until has passed; create a new transaction".into(),
-        )
-    })?;
-    let (canceled, payments) = tx
-        .payments_of(&t.key)
-        .await?
-        .into_iter()
-        .partition(|p| p.status == PaymentStatus::Canceled);
-    Ok(Reservable {
-        t,
-        payments,
-        canceled,
-        deadline,
-        to,
-    })
-}
+use wallet_core::{TransactionStatus, TransactionType};
+use wallet_store::{ClientRow, Tx};
 
 /// Opens the client's change and checks the transaction is `new` and may be reserved now.
 /// `code_hash`: the reservation code to lock with it, if reserving by code.
@@ -72,93 +34,6 @@ async fn open_reservable(
     }
     let r = reservable(&mut tx, t, now).await?;
     Ok((tx, r, now))
-}
-
-/// Holds every payment's price on the payer's wallet and moves the transaction to `reserved`
-/// (then `confirmed`, with `auto_confirm`). `allowance` is the active allowance it was reserved
-/// under, if any. Any refusal leaves nothing written: the caller's database transaction is dropped.
-/// Answers the transaction as written.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn hold_funds(
-    tx: &mut Tx,
-    actor: &str,
-    r: Reservable,
-    payer_wallet: i64,
-    selected: &[i64],
-    kind: TransactionType,
-    allowance: Option<i64>,
-    now: i64,
-) -> ApiResult<Written> {
-    let beneficiaries: Vec<i64> = r.payments.iter().map(|p| p.beneficiary_wallet_id).collect();
-    let payer_row = tx
-        .payer(payer_wallet, &beneficiaries)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("wallet {payer_wallet} was not found")))?;
-    payer::check(tx, &r.t, &payer_row, &r.payments, selected, now).await?;
-    let payer = payer_row.wallet;
-    // Checked at commit (the payer's account row is then locked for less time) where a shortage
-    // only refuses the client's request with `not_enough_funds`: reserve by code, PIN, allowance.
-    // The holder's own answers (the confirmation page, where the transaction then waits for the
-    // funds, and FLASH SMS) check them now.
-    let at_commit = !matches!(kind, TransactionType::Page | TransactionType::Flash);
-    let mut changes = Vec::with_capacity(r.payments.len());
-    for (p, amount) in r.payments.iter().zip(selected) {
-        check_beneficiary(tx, p, payer.id, payer_row.pays_only_active).await?;
-        let account = tx.wallet_account(payer.id, p.currency).await?;
-        let hold = if at_commit {
-            tx.place_hold_at_commit(account, p.id, *amount, now).await?
-        } else {
-            tx.place_hold(account, p.id, *amount, now).await?
-        };
-        let hold = hold.ok_or_else(|| {
-            ApiError::NotEnoughFunds(format!(
-                "there is not enough {} in the wallet for this transaction",
-                p.currency
-            ))
-        })?;
-        if let Some(a) = allowance {
-            tx.set_payment_allowance(p.id, a).await?;
-        }
-        let change = PaymentChange {
-            id: p.id,
-            status: r.to.into(),
-            price: *amount,
-            payer_wallet_id: Some(payer.id),
-            hold_id: Some(hold),
-            confirmed_at: None,
-        };
-        changes.push((p.clone(), change));
-    }
-    let key = &r.t.key;
-    allowances::accepted_by(tx, key, payer.id).await?;
-    if r.t.correlation_key.is_some() {
-        tx.set_correlation_key(key, None).await?;
-    }
-    let reserved = TransactionState {
-        status: r.to,
-        kind: Some(kind),
-        wallet_id: Some(payer.id),
-        reserved_until: Some(r.deadline),
-        confirmed_at: None,
-    };
-    let (t, changed) = tx
-        .set_transaction_and_payments(&r.t, &reserved, &changes, now)
-        .await?;
-    let written = Written::new(t, r.canceled, changed);
-    let detail = format!("{kind} wallet {}", payer.id);
-    tx.append_event(key, now, actor, "reserved", Some(&detail))
-        .await?;
-    if !written.t.auto_confirm {
-        return Ok(written);
-    }
-    let written = settle(tx, &written.t, &written.payments, &BTreeMap::new(), now).await?;
-    tx.append_event(key, now, "system", "confirmed", Some("auto_confirm"))
-        .await?;
-    Ok(written)
-}
-
-fn actor(client: &ClientRow) -> String {
-    format!("client:{}", client.mac_id)
 }
 
 /// Refuses a transaction with an allowance in it: only the holder can accept an allowance
@@ -287,7 +162,7 @@ pub async fn reserve_with_pin(
             "the holder is blocked after too many wrong PINs; the holder must reset the PIN".into(),
         ));
     }
-    let pin_ok = crate::service::admin::verify_secret(pin.to_string(), pin_hash).await?;
+    let pin_ok = crate::credentials::verify_secret(pin.to_string(), pin_hash).await?;
     if !pin_ok {
         let mut tx = state.store.write().await?;
         let failures = tx.record_pin_failure(user_id).await?;
@@ -332,7 +207,7 @@ pub(crate) async fn try_with_allowance(
         ))));
     };
     let selected = selected_prices(&r.payments, None)?;
-    if let Err(refusal) = allowances::covers(tx, &a, &r.payments, &selected, now).await? {
+    if let Err(refusal) = allowance::covers(tx, &a, &r.payments, &selected, now).await? {
         return Ok(Err(refusal));
     }
     let written = hold_funds(
@@ -364,10 +239,10 @@ pub async fn reserve_with_allowance(
             "this client may not reserve transactions with an allowance".into(),
         ));
     }
-    if revoke_transactions.len() > super::transactions::MAX_PAYMENTS {
+    if revoke_transactions.len() > MAX_PAYMENTS {
         return Err(ApiError::invalid(format!(
             "revoke_transactions lists at most {} keys",
-            super::transactions::MAX_PAYMENTS
+            MAX_PAYMENTS
         )));
     }
     let (mut tx, r, now) = open_reservable(state, client, key, None).await?;
@@ -428,126 +303,4 @@ pub async fn payer_wallet(state: &AppState, payer: &serde_json::Value) -> ApiRes
         .first()
         .copied()
         .ok_or_else(not_found)
-}
-
-/// The beneficiary must be an active wallet other than the payer's. `all_active`: every
-/// beneficiary of the transaction is active (read with the payer); if not, this one is read.
-async fn check_beneficiary(
-    tx: &mut Tx,
-    p: &PaymentRow,
-    payer: i64,
-    all_active: bool,
-) -> ApiResult<()> {
-    if p.beneficiary_wallet_id == payer {
-        return Err(ApiError::PaymentToSameAccount(format!(
-            "payment {} would pay wallet {payer} from itself",
-            p.id
-        )));
-    }
-    if all_active {
-        return Ok(());
-    }
-    match tx.wallet(p.beneficiary_wallet_id).await? {
-        Some(w) if w.active => Ok(()),
-        _ => Err(ApiError::BeneficiaryAccountInactive(format!(
-            "the beneficiary wallet of payment {} is inactive and cannot accept payments",
-            p.id
-        ))),
-    }
-}
-
-/// The price to reserve for each payment, applying `payment_prices` where `price_rules` allow.
-pub(crate) fn selected_prices(
-    payments: &[PaymentRow],
-    chosen: Option<&BTreeMap<String, i64>>,
-) -> ApiResult<Vec<i64>> {
-    let mut chosen_by_id = BTreeMap::new();
-    for (id, price) in chosen.into_iter().flatten() {
-        let id: i64 = id.parse().map_err(|_| {
-            ApiError::invalid(format!("payment_prices key {id:?} is not a payment id"))
-        })?;
-        if !payments.iter().any(|p| p.id == id) {
-            return Err(ApiError::invalid(format!(
-                "payment_prices names payment {id}, which is not in this transaction"
-            )));
-        }
-        chosen_by_id.insert(id, *price);
-    }
-    payments
-        .iter()
-        .map(|p| {
-            let rules: Option<PriceRules> = p
-                .price_rules
-                .as_deref()
-                .and_then(|r| serde_json::from_str(r).ok());
-            Ok(select_price(
-                p.id,
-                p.price,
-                rules.as_ref(),
-                chosen_by_id.get(&p.id).copied(),
-            )?)
-        })
-        .collect()
-}
-
-/// `GET transaction/{key}/type/{wallet}`: the ways this client could have `wallet` reserve it now.
-pub async fn types(
-    state: &AppState,
-    client: &ClientRow,
-    key: &str,
-    wallet_id: i64,
-) -> ApiResult<Vec<&'static str>> {
-    let now = state.now();
-    let mut tx = state.store.read().await?;
-    let t = tx
-        .transaction(key)
-        .await?
-        .filter(|t| t.project_id == client.project_id)
-        .ok_or_else(|| ApiError::not_found_transaction(key))?;
-    let wallet = tx
-        .wallet(wallet_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("wallet {wallet_id} was not found")))?;
-    let granted = |t: TransactionType| client.has_grant(t.as_str());
-    let mut types = Vec::new();
-    let included = tx.allowance_of(key).await?.is_some();
-    if granted(TransactionType::Automatic) && !included && t.status == TransactionStatus::New {
-        let payments: Vec<PaymentRow> = tx
-            .payments_of(key)
-            .await?
-            .into_iter()
-            .filter(|p| p.status != PaymentStatus::Canceled)
-            .collect();
-        if let Some(a) = tx.active_allowance(client.id, wallet_id, now).await? {
-            let selected = selected_prices(&payments, None)?;
-            if allowances::covers(&mut tx, &a, &payments, &selected, now)
-                .await?
-                .is_ok()
-            {
-                types.push(TransactionType::Automatic.as_str());
-            }
-        }
-    }
-    let holder = tx.holder(wallet.owner_user_id).await?;
-    if granted(TransactionType::Flash) && holder.as_ref().is_some_and(|h| h.phone_confirmed) {
-        types.push(TransactionType::Flash.as_str());
-    }
-    if granted(TransactionType::Page)
-        && matches!(
-            t.status,
-            TransactionStatus::New | TransactionStatus::Waiting
-        )
-    {
-        types.push(TransactionType::Page.as_str());
-    }
-    let pin = tx.user_pin(wallet.owner_user_id).await?;
-    if granted(TransactionType::Pin)
-        && pin.is_some_and(|(_, _, failures)| failures < MAX_PIN_FAILURES)
-    {
-        types.push(TransactionType::Pin.as_str());
-    }
-    if granted(TransactionType::ReservationCode) && !included {
-        types.push(TransactionType::ReservationCode.as_str());
-    }
-    Ok(types)
 }

@@ -9,48 +9,6 @@ use wallet_core::allowance::Terms;
 use wallet_core::money::format_decimal;
 use wallet_store::{LimitKind, PayerRow, PaymentRow, TransactionRow, Tx};
 
-/// Checks `restrictions` of `POST transaction`: `{"account_owner": {"type": "natural"|"legal",
-/// "requirements": ["identity"]}}`. Anything walletd would not enforce is refused, not ignored.
-pub fn validate_restrictions(r: &Value) -> ApiResult<Value> {
-    let bad = |m: &str| ApiError::invalid(format!("restrictions: {m}"));
-    let o = r.as_object().ok_or_else(|| bad("must be an object"))?;
-    for k in o.keys() {
-        if k != "account_owner" {
-            return Err(bad(&format!("unknown restriction {k:?}")));
-        }
-    }
-    if let Some(owner) = o.get("account_owner") {
-        let owner = owner
-            .as_object()
-            .ok_or_else(|| bad("account_owner must be an object"))?;
-        for (k, v) in owner {
-            match k.as_str() {
-                "type" => {
-                    if !matches!(v.as_str(), Some("natural" | "legal")) {
-                        return Err(bad("account_owner.type must be \"natural\" or \"legal\""));
-                    }
-                }
-                "requirements" => {
-                    let ok = v
-                        .as_array()
-                        .is_some_and(|a| a.iter().all(|x| x.as_str() == Some("identity")));
-                    if !ok {
-                        return Err(bad(
-                            "account_owner.requirements must be an array of \"identity\"",
-                        ));
-                    }
-                }
-                other => {
-                    return Err(bad(&format!(
-                        "account_owner.{other} is not supported by walletd"
-                    )));
-                }
-            }
-        }
-    }
-    Ok(r.clone())
-}
-
 /// Refuses the payment when the payer's holder or wallet may not make it, in this order:
 /// `client_restricted`, `no_rights`, `payer_account_inactive`, `client_not_verified`,
 /// `restriction_violation`, `restriction_limits_exceeded`, `limits_exceeded`.
@@ -106,6 +64,19 @@ pub(crate) async fn check(
             )));
         }
     }
+    check_limits(tx, payer_row, payments, selected, now).await
+}
+
+/// `restriction_limits_exceeded` or `limits_exceeded` when the payer's spending limits in a
+/// currency of the payments do not leave room for the `selected` prices.
+async fn check_limits(
+    tx: &mut Tx,
+    payer_row: &PayerRow,
+    payments: &[PaymentRow],
+    selected: &[i64],
+    now: i64,
+) -> ApiResult<()> {
+    let payer = &payer_row.wallet;
     let mut totals: BTreeMap<Currency, i64> = BTreeMap::new();
     for (p, amount) in payments.iter().zip(selected) {
         *totals.entry(p.currency).or_default() += amount;

@@ -1,0 +1,95 @@
+//! Deadlines: a reservation (or a wait for the holder) past its deadline fails and its funds
+//! return; a `new` transaction is deleted a month after creation.
+
+use super::{allowance, release, view};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use wallet_core::TransactionStatus;
+use wallet_core::status::Event;
+use wallet_store::{TransactionRow, TransactionState, Tx};
+
+/// `new` transactions are deleted this long after creation ("1 month": 30 days).
+pub const NEW_TRANSACTION_LIFETIME_SECS: i64 = 30 * 86_400;
+
+/// Whether the transaction's deadline passed: a reservation's, or (`waiting`, `waiting_funds`)
+/// the time by which the holder had to accept and the money had to be there.
+pub(super) fn is_due(t: &TransactionRow, now: i64) -> bool {
+    let waits = matches!(
+        t.status,
+        TransactionStatus::Waiting | TransactionStatus::WaitingFunds
+    );
+    (t.status.holds_funds() || waits) && t.reserved_until.is_some_and(|deadline| now >= deadline)
+}
+
+/// Fails a transaction whose reservation deadline passed, releasing its funds. `true` if it did.
+pub async fn expire_if_due(state: &AppState, key: &str) -> ApiResult<bool> {
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let Some(t) = tx.transaction_for_update(key).await? else {
+        return Ok(false);
+    };
+    if !is_due(&t, now) {
+        return Ok(false);
+    }
+    expire_locked(&mut tx, &t, now).await?;
+    tx.commit().await?;
+    tracing::info!(transaction_key = key, "reservation expired; funds released");
+    Ok(true)
+}
+
+/// Fails a locked transaction whose deadline passed, releasing its holds.
+pub(super) async fn expire_locked(tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiResult<()> {
+    let to = t.status.apply(Event::Expire)?;
+    release::release_all(tx, t, to, now).await?;
+    let detail = t.reserved_until.map(|d| format!("deadline {d}"));
+    tx.append_event(&t.key, now, "system", "expired", detail.as_deref())
+        .await?;
+    let data = view::view(tx, &t.key).await?;
+    crate::callbacks::enqueue_transaction(tx, t, &data, now).await?;
+    Ok(())
+}
+
+pub(crate) fn expired_error() -> ApiError {
+    ApiError::InvalidState(
+        "the reservation deadline passed: the transaction failed and its funds were released"
+            .into(),
+    )
+}
+
+/// Keys of reservations past their deadline (for the sweeper).
+pub async fn due_reservations(state: &AppState, limit: i64) -> ApiResult<Vec<String>> {
+    let mut tx = state.store.read().await?;
+    Ok(tx.due_reservations(state.now(), limit).await?)
+}
+
+/// Deletes a `new` transaction that reached its age limit. `true` if it did.
+pub async fn delete_if_aged(state: &AppState, key: &str) -> ApiResult<bool> {
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let Some(t) = tx.transaction_for_update(key).await? else {
+        return Ok(false);
+    };
+    if t.status != TransactionStatus::New || t.created_at + NEW_TRANSACTION_LIFETIME_SECS > now {
+        return Ok(false);
+    }
+    let to = t.status.apply(Event::Age)?;
+    for p in tx.payments_of(key).await? {
+        tx.update_payment(p.id, to.into(), p.price, p.payer_wallet_id, p.hold_id, None)
+            .await?;
+    }
+    tx.set_transaction_state(
+        key,
+        &TransactionState {
+            status: to,
+            ..t.state()
+        },
+        now,
+    )
+    .await?;
+    tx.append_event(key, now, "system", "deleted", Some("new for a month"))
+        .await?;
+    allowance::ended(&mut tx, key).await?;
+    view::view_and_notify(&mut tx, key, now).await?;
+    tx.commit().await?;
+    Ok(true)
+}

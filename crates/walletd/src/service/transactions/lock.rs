@@ -1,0 +1,63 @@
+//! Opening a client's change: its transaction locked (another project's does not exist for it),
+//! and one past its deadline failed first, so that no change acts on it.
+
+use super::expire::{expire_locked, expired_error, is_due};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use wallet_store::{ClientRow, TransactionRow, Tx};
+
+/// Locks the caller's transaction; another project's transaction does not exist for the caller.
+pub(crate) async fn lock_own(
+    tx: &mut Tx,
+    key: &str,
+    client: &ClientRow,
+) -> ApiResult<TransactionRow> {
+    lock_own_with_code(tx, key, client, None).await
+}
+
+/// [`lock_own`], and with `code_hash` the reservation code with that keyed hash too, in the
+/// same statement ([`Tx::code_for_update`] then answers it).
+async fn lock_own_with_code(
+    tx: &mut Tx,
+    key: &str,
+    client: &ClientRow,
+    code_hash: Option<&str>,
+) -> ApiResult<TransactionRow> {
+    let t = match code_hash {
+        Some(hash) => tx.transaction_and_code_for_update(key, hash).await?,
+        None => tx.transaction_for_update(key).await?,
+    };
+    match t {
+        Some(t) if t.project_id == client.project_id => Ok(t),
+        _ => Err(ApiError::not_found_transaction(key)),
+    }
+}
+
+/// Opens the write transaction of a client's change to its transaction `key`, with the row locked.
+/// A reservation past its deadline is failed first (and that is committed), so no change acts on it.
+pub(crate) async fn begin_change(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+) -> ApiResult<(Tx, TransactionRow, i64)> {
+    begin_change_with_code(state, client, key, None).await
+}
+
+/// [`begin_change`], locking the reservation code with keyed hash `code_hash` with the
+/// transaction (see [`lock_own_with_code`]).
+pub(crate) async fn begin_change_with_code(
+    state: &AppState,
+    client: &ClientRow,
+    key: &str,
+    code_hash: Option<&str>,
+) -> ApiResult<(Tx, TransactionRow, i64)> {
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let t = lock_own_with_code(&mut tx, key, client, code_hash).await?;
+    if is_due(&t, now) {
+        expire_locked(&mut tx, &t, now).await?;
+        tx.commit().await?;
+        return Err(expired_error());
+    }
+    Ok((tx, t, now))
+}

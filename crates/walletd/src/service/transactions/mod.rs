@@ -1,0 +1,44 @@
+//! Transactions from creation to their end, one module per operation or tight group:
+//!
+//! - [`create`]: `POST transaction` (and `renew`); [`validate`] checks every request first;
+//! - [`reserve`]: the client reserves (reservation code, PIN, allowance); [`hold`] holds the funds,
+//!   after the [`payer`] checks, for every way of reserving (also the holder's page and FLASH);
+//! - [`settle`]: confirm and revoke; [`freeze`]: frozen payments finalized, canceled, re-frozen;
+//! - [`expire`]: deadlines and age; [`release`]: holds released, or a wait with none placed;
+//! - [`read`]: `GET transaction`, receipts, searches, reservation types;
+//! - [`lock`] opens a client's change; [`view`] renders the answer; [`allowance`] is the
+//!   allowance grouped into a transaction; [`events`] the audit trail.
+//!
+//! Every operation is one database transaction: it locks what it changes, asks `wallet_core`
+//! what may happen, writes the answer, and commits it with its idempotent answer
+//! (`idempotency::commit_answer`) — all of it, or nothing.
+
+pub mod allowance;
+pub mod create;
+pub mod events;
+pub mod expire;
+pub mod freeze;
+pub mod hold;
+pub mod lock;
+pub mod payer;
+pub mod read;
+pub mod release;
+pub mod reserve;
+pub mod settle;
+pub mod validate;
+pub mod view;
+
+pub use create::{create, renew};
+pub(crate) use create::{create_unanswered, delete_if_empty};
+pub(crate) use events::actor;
+pub use events::events;
+pub use expire::{NEW_TRANSACTION_LIFETIME_SECS, delete_if_aged, due_reservations, expire_if_due};
+pub use freeze::{FinalPrice, FreezeChange, cancel, change_freeze, finalize, finalize_due_freezes};
+pub use read::{Receipt, TransactionPage, get, receipt, search, types};
+pub use reserve::{
+    MAX_PIN_FAILURES, payer_wallet, reserve_with_allowance, reserve_with_code, reserve_with_pin,
+};
+pub use settle::{confirm, revoke};
+pub(crate) use validate::int_param;
+pub use validate::{MAX_PAYMENTS, MAX_TEXT, SearchQuery, search_filter};
+pub use wallet_client::types::Metadata;
