@@ -124,7 +124,7 @@ pub fn transaction_key() -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
-    wallet_core::keys::new_transaction_key(&mut rand::rng(), millis)
+    wallet_core::keys::new_transaction_key(&mut rand::rng(), millis).into_string()
 }
 
 pub fn unix_now() -> i64 {

@@ -114,7 +114,7 @@ async fn measure(common: &Common, url: &str, pgbench: &str, jobs: usize) -> anyh
     let seeding = std::time::Instant::now();
     let point = schema_and_cash_out_point(url, now).await?;
     let pool = PgPoolOptions::new().max_connections(2).connect(url).await?;
-    seed_payers(&pool, common, point.wallet, now).await?;
+    seed_payers(&pool, common, point.wallet.get(), now).await?;
     pool.close().await;
     eprintln!(
         "walletd-limit: seeded {url} in {:.1} s",

@@ -68,10 +68,10 @@ async fn measure(
         .await?;
     seed_payers(&pool, common, now).await?;
     let ids = Ids {
-        project_id: point.project_id,
-        api_client: point.clients[0],
-        hot_wallet: point.wallet,
-        hot_account: point.account,
+        project_id: point.project_id.get(),
+        api_client: point.clients[0].get(),
+        hot_wallet: point.wallet.get(),
+        hot_account: point.account.get(),
         amount: common.amount,
         now,
     };

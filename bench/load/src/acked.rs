@@ -6,6 +6,7 @@
 use anyhow::Context;
 use std::collections::HashMap;
 use std::io::Write;
+use wallet_core::ids::TransactionKey;
 use wallet_store::Store;
 
 /// How far along the flow a status is; statuses outside the flow rank nowhere.
@@ -19,7 +20,10 @@ fn rank(status: &str) -> Option<u8> {
 }
 
 /// Writes the acknowledged requests, one `<key> <status>` line each.
-pub fn write(path: &std::path::Path, acked: &[(String, &'static str)]) -> anyhow::Result<()> {
+pub fn write(
+    path: &std::path::Path,
+    acked: &[(TransactionKey, &'static str)],
+) -> anyhow::Result<()> {
     let file =
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
@@ -80,7 +84,7 @@ pub async fn verify(database: &str, path: &std::path::Path) -> anyhow::Result<Ve
     let mut tx = store.read().await?;
     let mut lost = Vec::new();
     for (key, acked) in &furthest {
-        let row = tx.transaction(key).await?;
+        let row = tx.transaction(&TransactionKey::issued(key.clone())).await?;
         let found = row.as_ref().map(|t| t.status.as_str());
         if !kept(acked, found) {
             lost.push(format!(

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use wallet_client::Client;
-use wallet_client::types::{NewPayment, NewTransaction, PaymentRef, TransactionStatus};
+use wallet_client::types::{
+    NewPayment, NewTransaction, PaymentRef, TransactionKey, TransactionStatus,
+};
 
 /// When the run ends.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +34,7 @@ pub struct Outcome {
     /// The run stopped early because every code was used.
     pub ran_out_of_codes: bool,
     /// With recording on: every acknowledged request as `(transaction key, status it answered)`.
-    pub acked: Vec<(String, &'static str)>,
+    pub acked: Vec<(TransactionKey, &'static str)>,
 }
 
 /// Shared by the tills: the codes, and which one is next.
@@ -53,7 +55,7 @@ struct TillResult {
     errors: u64,
     latencies: Latencies,
     sample_errors: Vec<String>,
-    acked: Vec<(String, &'static str)>,
+    acked: Vec<(TransactionKey, &'static str)>,
 }
 
 const SAMPLE_ERRORS: usize = 5;

@@ -9,9 +9,9 @@
 
 use anyhow::Context;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
-use wallet_core::Currency;
 use wallet_core::codes::ReservationCode;
 use wallet_core::keys::random_base62;
+use wallet_core::{AccountId, ClientId, Currency, ProjectId, WalletId};
 use wallet_store::{Store, Tx};
 
 /// Rows per database transaction while seeding.
@@ -39,12 +39,12 @@ pub struct SetupConfig {
 /// What was created.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     /// The beneficiary wallet of every flow: the hot account.
-    pub project_wallet: i64,
+    pub project_wallet: WalletId,
     /// `(mac_id, mac_secret)` of each API client.
     pub clients: Vec<(String, String)>,
-    pub payer_wallets: Vec<i64>,
+    pub payer_wallets: Vec<WalletId>,
     /// Bare 28-digit codes, in the order the tills take them.
     pub codes: Vec<String>,
 }
@@ -72,12 +72,12 @@ fn unix_now() -> i64 {
 /// A cash-out point as [`insert_cash_out_point`] writes it.
 #[derive(Debug, Clone)]
 pub struct CashOutPoint {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     /// The beneficiary wallet of every flow, and its EUR account: the hot account.
-    pub wallet: i64,
-    pub account: i64,
+    pub wallet: WalletId,
+    pub account: AccountId,
     /// The ids of its API clients, in the order of the credentials given.
-    pub clients: Vec<i64>,
+    pub clients: Vec<ClientId>,
 }
 
 /// Writes a cash-out point: a project named `name` with its own wallet (owned by a user
@@ -184,7 +184,7 @@ async fn insert_payers(
     wallets: usize,
     tag: &str,
     now: i64,
-) -> anyhow::Result<Vec<i64>> {
+) -> anyhow::Result<Vec<WalletId>> {
     let mut payer_wallets = Vec::with_capacity(wallets);
     for chunk_start in (0..wallets).step_by(BATCH) {
         let mut tx = store.write().await?;
@@ -207,7 +207,7 @@ async fn insert_payers(
 /// each flow) will take, `amount` each (and one flow's worth if it pays none).
 async fn fund_payers(
     store: &Store,
-    payer_wallets: &[i64],
+    payer_wallets: &[WalletId],
     owners: &[usize],
     amount: i64,
     now: i64,
@@ -235,7 +235,7 @@ async fn fund_payers(
 async fn insert_codes(
     store: &Store,
     code_key: &[u8],
-    payer_wallets: &[i64],
+    payer_wallets: &[WalletId],
     owners: &[usize],
     (now, expires_at): (i64, i64),
 ) -> anyhow::Result<Vec<String>> {

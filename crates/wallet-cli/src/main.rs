@@ -14,6 +14,7 @@ use std::io::BufRead;
 use std::process::ExitCode;
 use wallet_client::types::{ConfirmPrice, ConfirmPrices, NewPayment, NewTransaction, PaymentRef};
 use wallet_client::{Client, Error};
+use wallet_core::ids::{TransactionKey, WalletId};
 use wallet_core::money::{Currency, parse_decimal};
 
 #[derive(Parser)]
@@ -108,12 +109,12 @@ enum TransactionCommand {
     /// Show a transaction.
     Get {
         /// The transaction key.
-        key: String,
+        key: TransactionKey,
     },
     /// Reserve a transaction's money with a reservation code.
     Reserve {
         /// The transaction key.
-        key: String,
+        key: TransactionKey,
         /// The scanned code (QR text, barcode text or 28 digits); `-` reads it from standard input.
         #[arg(long)]
         code: String,
@@ -121,7 +122,7 @@ enum TransactionCommand {
     /// Confirm a reserved transaction, optionally at lower prices.
     Confirm {
         /// The transaction key.
-        key: String,
+        key: TransactionKey,
         /// PAYMENT_ID=AMOUNT: confirm that payment at this decimal amount (in its own currency).
         #[arg(long = "price", value_name = "PAYMENT_ID=AMOUNT")]
         prices: Vec<String>,
@@ -129,16 +130,16 @@ enum TransactionCommand {
     /// Revoke a transaction (releases a reservation; deletes a new transaction).
     Revoke {
         /// The transaction key.
-        key: String,
+        key: TransactionKey,
     },
     /// Ask the holder of a wallet to confirm a new transaction by FLASH SMS; it then waits with
     /// a correlation key (the holder answers by SMS or in the holder app).
     Flash {
         /// The transaction key.
-        key: String,
+        key: TransactionKey,
         /// The holder's wallet id.
         #[arg(long)]
-        wallet: i64,
+        wallet: WalletId,
     },
 }
 
@@ -147,12 +148,12 @@ enum WalletCommand {
     /// Show a wallet and its account.
     Get {
         /// The wallet id.
-        id: i64,
+        id: WalletId,
     },
     /// Show a wallet's balance per currency.
     Balance {
         /// The wallet id.
-        id: i64,
+        id: WalletId,
     },
 }
 
@@ -375,7 +376,7 @@ fn read_code(arg: &str) -> Result<String, Failure> {
 /// the transaction), so the operator types amounts the way the receipt shows them.
 async fn confirm_prices(
     client: &Client,
-    key: &str,
+    key: &TransactionKey,
     args: &[String],
 ) -> Result<ConfirmPrices, Failure> {
     let mut wanted = Vec::new();

@@ -5,6 +5,7 @@ use std::error::Error as _;
 use std::fmt::Write;
 use wallet_client::Error;
 use wallet_client::types::{Transaction, Wallet, WalletBalance};
+use wallet_core::ids::WalletId;
 use wallet_core::money::{Currency, format_decimal};
 
 /// The receipt of a completed cash-out: what the cashier needs to hand out and to file.
@@ -89,7 +90,7 @@ pub fn wallet(w: &Wallet) -> String {
 }
 
 /// One line per currency.
-pub fn balance(id: i64, b: &WalletBalance) -> String {
+pub fn balance(id: WalletId, b: &WalletBalance) -> String {
     let mut s = String::new();
     row(&mut s, "wallet", &id.to_string());
     if b.is_empty() {

@@ -61,7 +61,7 @@ async fn wallet_cash_out_against_a_real_walletd() {
         let t: serde_json::Value = serde_json::from_str(&stdout).unwrap();
         assert_eq!(t["status"], "confirmed");
         assert_eq!(t["type"], "reservation_code");
-        assert_eq!(t["wallet"], alice);
+        assert_eq!(t["wallet"], alice.get());
         assert_eq!(t["payments"][0]["price_decimal"], "50.00");
         assert!(
             !stdout.contains(&code.reservation_code),

@@ -8,7 +8,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use std::collections::BTreeMap;
 pub use wallet_core::payment::PriceRules;
-pub use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
+pub use wallet_core::{
+    AllowanceId, PaymentId, PaymentStatus, ProjectId, TransactionKey, TransactionStatus,
+    TransactionType, UserId, WalletId,
+};
 
 /// Declares a wire struct whose `Option<…>` fields are optional on the wire, as the PHP client
 /// expects of every optional field: left out of the JSON when `None`, and `None` when absent.
@@ -86,8 +89,8 @@ wire_struct! {
     /// A payment as `GET payment/{id}` and every transaction returns it.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct Payment {
-        pub id: i64,
-        pub transaction_key: String,
+        pub id: PaymentId,
+        pub transaction_key: TransactionKey,
         pub created_at: i64,
         pub status: PaymentStatus,
         /// Minor units.
@@ -95,7 +98,7 @@ wire_struct! {
         pub currency: String,
         /// Decimal form of `price`, always with the currency's decimals (`"50.00"`).
         pub price_decimal: String,
-        pub wallet: Option<i64>,
+        pub wallet: Option<WalletId>,
         pub confirmed_at: Option<i64>,
         pub freeze: Option<Freeze>,
         pub freeze_for: Option<i64>,
@@ -113,17 +116,17 @@ wire_struct! {
     /// A transaction as `GET transaction/{key}` returns it.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct Transaction {
-        pub transaction_key: String,
+        pub transaction_key: TransactionKey,
         pub created_at: i64,
         pub status: TransactionStatus,
         #[serde(rename = "type")]
         pub kind: Option<TransactionType>,
-        pub wallet: Option<i64>,
+        pub wallet: Option<WalletId>,
         #[serde(default)]
         pub valid_for_payment_card_debit: bool,
         pub confirmed_at: Option<i64>,
         pub correlation_key: Option<String>,
-        pub project_id: Option<i64>,
+        pub project_id: Option<ProjectId>,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub payments: Vec<Payment>,
         pub allowance: Option<TransactionAllowance>,
@@ -168,14 +171,14 @@ wire_struct! {
 /// An element of `payments` in `POST transaction`: an existing payment id or a new payment.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PaymentRef {
-    Id(i64),
+    Id(PaymentId),
     New(Box<NewPayment>),
 }
 
 impl Serialize for PaymentRef {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            PaymentRef::Id(id) => s.serialize_i64(*id),
+            PaymentRef::Id(id) => s.serialize_i64(id.get()),
             PaymentRef::New(p) => p.serialize(s),
         }
     }
@@ -186,7 +189,7 @@ impl<'de> Deserialize<'de> for PaymentRef {
         match Value::deserialize(d)? {
             Value::Number(n) => n
                 .as_i64()
-                .map(PaymentRef::Id)
+                .map(|id| PaymentRef::Id(PaymentId::new(id)))
                 .ok_or_else(|| D::Error::custom("a payment id must be an integer")),
             v @ Value::Object(_) => serde_json::from_value(v)
                 .map(|p| PaymentRef::New(Box::new(p)))
@@ -255,7 +258,7 @@ wire_struct! {
     /// holder may leave it out.
     #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
     pub struct AllowanceRef {
-        pub id: Option<i64>,
+        pub id: Option<AllowanceId>,
         pub data: Option<NewAllowance>,
         pub optional: Option<bool>,
     }
@@ -265,13 +268,13 @@ wire_struct! {
     /// An allowance as `GET allowance/{id}` returns it.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct Allowance {
-        pub id: i64,
-        pub transaction_key: String,
+        pub id: AllowanceId,
+        pub transaction_key: TransactionKey,
         pub created_at: i64,
         /// `new`, `active`, `inactive` or `deleted`.
         pub status: String,
         pub currency: String,
-        pub wallet: Option<i64>,
+        pub wallet: Option<WalletId>,
         pub confirmed_at: Option<i64>,
         pub valid: Option<Valid>,
         pub valid_until: Option<i64>,
@@ -352,15 +355,15 @@ wire_struct! {
         pub description: Option<String>,
         #[serde(rename = "type")]
         pub kind: Option<String>,
-        pub user_id: Option<i64>,
+        pub user_id: Option<UserId>,
     }
 }
 
 /// `GET wallet/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Wallet {
-    pub id: i64,
-    pub owner: i64,
+    pub id: WalletId,
+    pub owner: UserId,
     pub account: Account,
 }
 
@@ -434,7 +437,7 @@ mod tests {
             r#"{"payments":[2987,{"description":"x","price_decimal":"12.99","currency":"EUR"}],"callback_uri":false}"#,
         )
         .unwrap();
-        assert_eq!(t.payments[0], PaymentRef::Id(2987));
+        assert_eq!(t.payments[0], PaymentRef::Id(PaymentId::new(2987)));
         assert!(
             matches!(&t.payments[1], PaymentRef::New(p) if p.price_decimal.as_deref() == Some("12.99"))
         );

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use tokio::net::TcpListener;
 use wallet_client::mac::{self, MacHeader, SignedParts};
 use wallet_client::testing::{Seen, serve_script};
-use wallet_client::types::{ConfirmPrice, NewPayment, NewTransaction, PaymentRef};
+use wallet_client::types::{
+    ConfirmPrice, NewPayment, NewTransaction, PaymentRef, TransactionKey, WalletId,
+};
 use wallet_client::{Client, Error, Method};
 use wallet_core::money::Currency;
 
@@ -89,7 +91,7 @@ async fn create_is_signed_over_the_exact_body_and_carries_an_idempotency_key() {
         ..NewTransaction::default()
     };
     let created = client(port).create_transaction(&tx).await.unwrap();
-    assert_eq!(created.transaction_key, "ATaNL6X6CivO2Ou0FMPt");
+    assert_eq!(created.transaction_key, key("ATaNL6X6CivO2Ou0FMPt"));
     let seen = seen.await.unwrap();
     let r = &seen[0];
     assert_eq!(
@@ -116,8 +118,11 @@ async fn get_with_a_base_path_and_a_query_signs_the_full_uri() {
     ])
     .await;
     let c = Client::new(&format!("http://127.0.0.1:{port}/wallet/"), ID, SECRET).unwrap();
-    let t = c.get_transaction("ATaNL6X6CivO2Ou0FMPt").await.unwrap();
-    assert_eq!(t.wallet, Some(14471));
+    let t = c
+        .get_transaction(&key("ATaNL6X6CivO2Ou0FMPt"))
+        .await
+        .unwrap();
+    assert_eq!(t.wallet, Some(WalletId::new(14471)));
     let v = c
         .request_json(Method::GET, "payments?status=new&wallet=1", None)
         .await
@@ -155,13 +160,13 @@ async fn reserve_sends_the_bare_code_and_confirm_without_prices_sends_no_body() 
     let c = client(port);
     let prices = BTreeMap::from([("186975531".to_string(), 4000)]);
     c.reserve_with_code(
-        "ATaNL6X6CivO2Ou0FMPt",
+        &key("ATaNL6X6CivO2Ou0FMPt"),
         &format!("PAYSERA${CODE}"),
         Some(prices),
     )
     .await
     .unwrap();
-    c.confirm_transaction("ATaNL6X6CivO2Ou0FMPt", None)
+    c.confirm_transaction(&key("ATaNL6X6CivO2Ou0FMPt"), None)
         .await
         .unwrap();
     let confirm_prices = BTreeMap::from([(
@@ -173,7 +178,7 @@ async fn reserve_sends_the_bare_code_and_confirm_without_prices_sends_no_body() 
         },
     )]);
     let t = c
-        .confirm_transaction("ATaNL6X6CivO2Ou0FMPt", Some(&confirm_prices))
+        .confirm_transaction(&key("ATaNL6X6CivO2Ou0FMPt"), Some(&confirm_prices))
         .await
         .unwrap();
     assert_eq!(t.confirmed_at, Some(1585146195));
@@ -215,7 +220,7 @@ async fn an_error_body_becomes_a_typed_api_error() {
     )])
     .await;
     let e = client(port)
-        .reserve_with_code("ATaNL6X6CivO2Ou0FMPt", CODE, None)
+        .reserve_with_code(&key("ATaNL6X6CivO2Ou0FMPt"), CODE, None)
         .await
         .unwrap_err();
     assert_eq!(e.api_code(), Some("invalid_code"));
@@ -243,7 +248,7 @@ async fn a_text_that_is_not_a_code_is_refused_before_sending() {
     // Nothing listens on this client's port: a request would be a transport error.
     let c = Client::new("http://127.0.0.1:9", ID, SECRET).unwrap();
     let e = c
-        .reserve_with_code("k", "PAYSERA$123", None)
+        .reserve_with_code(&key("k"), "PAYSERA$123", None)
         .await
         .unwrap_err();
     assert!(matches!(e, Error::InvalidCode), "{e:?}");
@@ -260,7 +265,7 @@ async fn an_unreachable_server_is_a_transport_error() {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
         l.local_addr().unwrap().port()
     };
-    let e = client(port).get_transaction("k").await.unwrap_err();
+    let e = client(port).get_transaction(&key("k")).await.unwrap_err();
     assert!(matches!(e, Error::Transport(_)), "{e:?}");
     assert_eq!(e.api_code(), None);
 }
@@ -346,7 +351,10 @@ async fn cash_out_succeeds_when_a_failed_confirm_went_through_after_all() {
 #[tokio::test]
 async fn a_non_json_error_keeps_its_status() {
     let (port, _seen) = serve_script(vec![(502, "<html>bad gateway</html>".into())]).await;
-    let e = client(port).get_wallet_balance(1).await.unwrap_err();
+    let e = client(port)
+        .get_wallet_balance(WalletId::new(1))
+        .await
+        .unwrap_err();
     assert_eq!(e.status(), Some(502));
     assert_eq!(e.api_code(), Some("bad_gateway"));
 }
@@ -360,7 +368,7 @@ async fn retries_resend_with_the_same_idempotency_key_and_a_new_nonce() {
     .await;
     let t = client(port)
         .with_retries(1)
-        .revoke_transaction("ATaNL6X6CivO2Ou0FMPt")
+        .revoke_transaction(&key("ATaNL6X6CivO2Ou0FMPt"))
         .await
         .unwrap();
     assert_eq!(t.status.as_str(), "deleted");
@@ -397,4 +405,9 @@ async fn send_uses_the_given_idempotency_key_and_exact_body() {
     assert_eq!(seen[0].body, b"[]");
     assert_eq!(seen[0].header("idempotency-key"), Some("fixed-key-1"));
     assert_signed(&seen[0], port);
+}
+
+/// A key as the server issued it.
+fn key(text: &str) -> TransactionKey {
+    TransactionKey::issued(text.to_string())
 }

@@ -3,6 +3,7 @@
 //! A code is 28 decimal digits bound to one wallet. Only a keyed hash of it is
 //! ever stored, so a leaked database does not leak spendable codes.
 
+use crate::ids::WalletId;
 use crate::money::{Currency, Money};
 use hmac::{KeyInit, Mac};
 use rand::{CryptoRng, RngExt};
@@ -91,7 +92,7 @@ pub struct CodeRestriction {
 /// What the store knows about an issued code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeRecord {
-    pub wallet_id: i64,
+    pub wallet_id: WalletId,
     pub restriction: CodeRestriction,
     pub expires_at: i64,
     pub used: bool,
@@ -154,7 +155,7 @@ mod tests {
 
     fn record() -> CodeRecord {
         CodeRecord {
-            wallet_id: 7,
+            wallet_id: WalletId::new(7),
             restriction: CodeRestriction::default(),
             expires_at: 1000,
             used: false,

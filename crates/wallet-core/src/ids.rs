@@ -12,17 +12,31 @@ use std::str::FromStr;
 #[error("not a {0} id")]
 pub struct ParseIdError(pub &'static str);
 
+/// An integer id of the domain: what it is of, for messages and parsing.
+pub trait Id: Copy + FromStr<Err = ParseIdError> + fmt::Display {
+    /// What the id is of, for messages (`"wallet 7 was not found"`).
+    const WHAT: &'static str;
+}
+
 macro_rules! int_id {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(i64);
 
-        impl $name {
-            /// What the id is of, for messages (`"wallet 7 was not found"`).
-            pub const WHAT: &'static str = $what;
+        /// As the integer: logs, events and messages show ids as the API does.
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
 
+        impl Id for $name {
+            const WHAT: &'static str = $what;
+        }
+
+        impl $name {
             pub const fn new(id: i64) -> Self {
                 Self(id)
             }
@@ -97,15 +111,24 @@ int_id!(
 );
 
 /// A `transaction_key`: issued by walletd, URL-safe (base62), unguessable (`keys`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct TransactionKey(String);
+
+/// As the string: logs, events and messages show keys as the API does.
+impl fmt::Debug for TransactionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
 
 impl TransactionKey {
     /// A key from a client (a path, a body): `None` unless it could be one walletd issued, so an
     /// implausible key costs no lookup.
     pub fn parse(text: &str) -> Option<TransactionKey> {
-        crate::keys::is_plausible_key(text).then(|| TransactionKey(text.to_string()))
+        let plausible =
+            !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_alphanumeric());
+        plausible.then(|| TransactionKey(text.to_string()))
     }
 
     /// A key as walletd issued it: made by `keys::new_transaction_key`, or read back from the
@@ -123,9 +146,27 @@ impl TransactionKey {
     }
 }
 
+/// A key from a command line: checked as [`TransactionKey::parse`] checks it.
+impl FromStr for TransactionKey {
+    type Err = ParseIdError;
+
+    fn from_str(s: &str) -> Result<Self, ParseIdError> {
+        TransactionKey::parse(s).ok_or(ParseIdError("transaction"))
+    }
+}
+
 impl fmt::Display for TransactionKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Read as the text it is (a key never changes; only making one is checked).
+impl std::ops::Deref for TransactionKey {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
     }
 }
 
@@ -166,6 +207,7 @@ mod tests {
         assert_eq!("x".parse::<PaymentId>(), Err(ParseIdError("payment")));
         assert_eq!(ParseIdError("payment").to_string(), "not a payment id");
         assert_eq!(w.to_string(), "42");
+        assert_eq!(format!("{w:?}"), "42", "as the API shows it");
     }
 
     #[test]
@@ -177,6 +219,7 @@ mod tests {
             serde_json::to_string(&parsed).unwrap(),
             format!("\"{key}\"")
         );
+        assert_eq!(format!("{parsed:?}"), format!("{key:?}"));
         assert!(TransactionKey::parse("../etc").is_none());
         assert!(TransactionKey::parse("").is_none());
     }

@@ -55,8 +55,8 @@ pub fn time_ordered_base62(rng: &mut impl CryptoRng, millis: u64, len: usize) ->
 /// characters of `millis`, then random ones (13, about 77 bits: still unguessable). The time
 /// orders the indexes on the key (the transaction's, its payments', its events'):
 /// [`time_ordered_base62`].
-pub fn new_transaction_key(rng: &mut impl CryptoRng, millis: u64) -> String {
-    time_ordered_base62(rng, millis, TRANSACTION_KEY_LEN)
+pub fn new_transaction_key(rng: &mut impl CryptoRng, millis: u64) -> crate::ids::TransactionKey {
+    crate::ids::TransactionKey::issued(time_ordered_base62(rng, millis, TRANSACTION_KEY_LEN))
 }
 
 /// Letters and digits a holder cannot misread on a phone (no 0/O, 1/I).
@@ -70,14 +70,10 @@ pub fn new_correlation_key(rng: &mut impl CryptoRng) -> String {
         .collect()
 }
 
-/// Whether `s` looks like a key we could have issued (cheap check before a lookup).
-pub fn is_plausible_key(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::TransactionKey;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
 
@@ -91,10 +87,10 @@ mod tests {
         let a = new_transaction_key(&mut rng, 1_763_800_000_000);
         let b = new_transaction_key(&mut rng, 1_763_800_000_000);
         assert_eq!(a.len(), 20);
-        assert!(is_plausible_key(&a));
+        assert!(TransactionKey::parse(&a).is_some());
         assert_ne!(a, b, "the same millisecond, different random parts");
         assert_eq!(a[..7], b[..7]);
-        assert!(!is_plausible_key("../etc"));
+        assert!(TransactionKey::parse("../etc").is_none());
     }
 
     #[test]
@@ -149,7 +145,7 @@ mod tests {
             let b = time_ordered_base62(&mut rng, later, len);
             proptest::prop_assert!(a < b, "{a} made before {b}");
             proptest::prop_assert_eq!(a.len(), len);
-            proptest::prop_assert!(is_plausible_key(&a));
+            proptest::prop_assert!(TransactionKey::parse(&a).is_some());
             let time = time_prefix(t);
             proptest::prop_assert_eq!(&a.as_bytes()[..TIME_PREFIX_LEN], time.as_slice());
         }

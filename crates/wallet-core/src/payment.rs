@@ -1,5 +1,6 @@
 //! Rules on a payment's price: `price_rules` at reservation and reductions at confirmation.
 
+use crate::ids::PaymentId;
 use serde::{Deserialize, Serialize};
 
 /// A payment's allowed prices in minor units (e.g. tips: `{"min": 0}`).
@@ -21,7 +22,7 @@ pub enum PriceError {
     #[error("price {price} is outside the payment's price_rules")]
     OutsideRules { price: i64 },
     #[error("payment {payment_id} has no price_rules, so its price cannot be selected")]
-    NoRules { payment_id: i64 },
+    NoRules { payment_id: PaymentId },
     #[error("confirmed price {requested} is higher than the reserved {reserved}")]
     AboveReserved { requested: i64, reserved: i64 },
     #[error("price must be positive")]
@@ -64,7 +65,7 @@ impl PriceRules {
 
 /// The price to reserve for a payment: the selected one (only where rules allow a choice), else its own.
 pub fn select_price(
-    payment_id: i64,
+    payment_id: PaymentId,
     own_price: i64,
     rules: Option<&PriceRules>,
     selected: Option<i64>,
@@ -101,11 +102,19 @@ mod tests {
             min: Some(0),
             ..Default::default()
         };
-        assert_eq!(select_price(1, 100, Some(&tips), Some(80)), Ok(80));
-        assert_eq!(select_price(1, 100, Some(&tips), None), Ok(100));
         assert_eq!(
-            select_price(1, 100, None, Some(80)),
-            Err(PriceError::NoRules { payment_id: 1 })
+            select_price(PaymentId::new(1), 100, Some(&tips), Some(80)),
+            Ok(80)
+        );
+        assert_eq!(
+            select_price(PaymentId::new(1), 100, Some(&tips), None),
+            Ok(100)
+        );
+        assert_eq!(
+            select_price(PaymentId::new(1), 100, None, Some(80)),
+            Err(PriceError::NoRules {
+                payment_id: PaymentId::new(1)
+            })
         );
         let bounded = PriceRules {
             min: Some(50),
@@ -113,7 +122,7 @@ mod tests {
             choices: None,
         };
         assert_eq!(
-            select_price(1, 100, Some(&bounded), Some(201)),
+            select_price(PaymentId::new(1), 100, Some(&bounded), Some(201)),
             Err(PriceError::OutsideRules { price: 201 })
         );
         let choices = PriceRules {

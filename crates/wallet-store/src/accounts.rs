@@ -4,13 +4,13 @@
 
 use crate::db::{Cols, Decode};
 use crate::{Result, Tx, db};
-use wallet_core::Currency;
 use wallet_core::ledger::AccountBalance;
+use wallet_core::{AccountId, Currency, WalletId};
 
 /// One account: a wallet's (or a system's) money in one currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRow {
-    pub id: i64,
+    pub id: AccountId,
     pub currency: Currency,
     pub balance: AccountBalance,
     /// Money confirmed to this account but frozen (not yet in `balance`).
@@ -65,7 +65,7 @@ impl LedgerCheck {
 /// Whose an account is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum AccountOwner {
-    Wallet(i64),
+    Wallet(WalletId),
     System(String),
 }
 
@@ -85,19 +85,19 @@ impl AccountOwner {
 /// path (the cash-out point's account on every confirm). Bounded: cleared when full.
 #[derive(Default)]
 pub(crate) struct AccountIds(
-    std::sync::Mutex<std::collections::HashMap<(AccountOwner, Currency), i64>>,
+    std::sync::Mutex<std::collections::HashMap<(AccountOwner, Currency), AccountId>>,
 );
 
 /// Most ids [`AccountIds`] keeps (a few MB).
 const MAX_ACCOUNT_IDS: usize = 65_536;
 
 impl AccountIds {
-    fn get(&self, key: &(AccountOwner, Currency)) -> Option<i64> {
+    fn get(&self, key: &(AccountOwner, Currency)) -> Option<AccountId> {
         self.0.lock().ok()?.get(key).copied()
     }
 
     /// Remembers ids read or written by a transaction that committed.
-    pub(crate) fn learn(&self, ids: Vec<((AccountOwner, Currency), i64)>) {
+    pub(crate) fn learn(&self, ids: Vec<((AccountOwner, Currency), AccountId)>) {
         if ids.is_empty() {
             return;
         }
@@ -114,7 +114,11 @@ impl Tx {
     /// The account of `wallet_id` in `currency`, created empty if missing. Looked up first and
     /// inserted only when missing: an `INSERT … ON CONFLICT` on an existing row waits, on
     /// PostgreSQL, for every transaction updating it (a busy beneficiary's).
-    pub async fn wallet_account(&mut self, wallet_id: i64, currency: Currency) -> Result<i64> {
+    pub async fn wallet_account(
+        &mut self,
+        wallet_id: WalletId,
+        currency: Currency,
+    ) -> Result<AccountId> {
         self.account_of(
             "SELECT id FROM accounts WHERE wallet_id = $1 AND currency = $2",
             "INSERT INTO accounts (wallet_id, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (wallet_id, currency) DO NOTHING",
@@ -126,7 +130,7 @@ impl Tx {
 
     /// A system account (`topup`, …) in `currency`, created if missing (looked up first, as
     /// [`Tx::wallet_account`]). It may go negative.
-    pub async fn system_account(&mut self, name: &str, currency: Currency) -> Result<i64> {
+    pub async fn system_account(&mut self, name: &str, currency: Currency) -> Result<AccountId> {
         self.account_of(
             "SELECT id FROM accounts WHERE system_name = $1 AND currency = $2",
             "INSERT INTO accounts (system_name, currency, balance, reserved) VALUES ($1, $2, 0, 0) ON CONFLICT (system_name, currency) DO NOTHING",
@@ -145,12 +149,12 @@ impl Tx {
         insert: &'static str,
         owner: AccountOwner,
         currency: Currency,
-    ) -> Result<i64> {
+    ) -> Result<AccountId> {
         let key = (owner, currency);
         if let Some(id) = self.account_ids.get(&key) {
             return Ok(id);
         }
-        let found = key.0.bind(db::query_scalar::<i64>(select), currency);
+        let found = key.0.bind(db::query_scalar::<AccountId>(select), currency);
         let id = match found.fetch_optional(self.conn()).await? {
             Some(id) => id,
             None => {
@@ -159,7 +163,7 @@ impl Tx {
                     .execute(self.conn())
                     .await?;
                 key.0
-                    .bind(db::query_scalar::<i64>(select), currency)
+                    .bind(db::query_scalar::<AccountId>(select), currency)
                     .fetch_one(self.conn())
                     .await?
             }
@@ -169,7 +173,7 @@ impl Tx {
     }
 
     /// Every account of a wallet, by currency code.
-    pub async fn wallet_accounts(&mut self, wallet_id: i64) -> Result<Vec<AccountRow>> {
+    pub async fn wallet_accounts(&mut self, wallet_id: WalletId) -> Result<Vec<AccountRow>> {
         self.flush_deltas().await?;
         db::select("FROM account_totals WHERE wallet_id = $1 ORDER BY currency")
             .bind(wallet_id)
@@ -178,7 +182,7 @@ impl Tx {
     }
 
     /// Current balance of one account.
-    pub async fn account_balance(&mut self, account_id: i64) -> Result<AccountBalance> {
+    pub async fn account_balance(&mut self, account_id: AccountId) -> Result<AccountBalance> {
         self.flush_deltas().await?;
         let (balance, reserved): (i64, i64) =
             db::query_as("SELECT balance, reserved FROM account_totals WHERE id = $1")
@@ -189,7 +193,7 @@ impl Tx {
     }
 
     /// Adds `delta` (negative to remove) to the frozen money shown as incoming on an account.
-    pub async fn add_incoming(&mut self, account_id: i64, delta: i64) -> Result<()> {
+    pub async fn add_incoming(&mut self, account_id: AccountId, delta: i64) -> Result<()> {
         db::query("UPDATE accounts SET incoming = incoming + $1 WHERE id = $2")
             .bind(delta)
             .bind(account_id)

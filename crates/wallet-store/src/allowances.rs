@@ -2,8 +2,10 @@
 
 use crate::db::{Cols, Decode};
 use crate::{Result, StoreError, Tx, db};
-use wallet_core::Currency;
 use wallet_core::allowance::{Spend, WindowLimit};
+use wallet_core::{
+    AllowanceId, ClientId, Currency, PaymentId, ProjectId, TransactionKey, WalletId,
+};
 
 /// Status of an allowance: `new` until its transaction is confirmed, then `active` until it is
 /// canceled or replaced (`inactive`); `deleted` when its transaction ended unconfirmed.
@@ -12,13 +14,13 @@ pub const ALLOWANCE_STATUSES: &[&str] = &["new", "active", "inactive", "deleted"
 /// A stored allowance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AllowanceRow {
-    pub id: i64,
-    pub transaction_key: String,
-    pub project_id: i64,
-    pub client_id: i64,
+    pub id: AllowanceId,
+    pub transaction_key: TransactionKey,
+    pub project_id: ProjectId,
+    pub client_id: ClientId,
     pub status: String,
     pub optional: bool,
-    pub wallet_id: Option<i64>,
+    pub wallet_id: Option<WalletId>,
     pub currency: Currency,
     pub max_price: Option<i64>,
     pub limits: Vec<WindowLimit>,
@@ -33,9 +35,9 @@ pub struct AllowanceRow {
 /// What is needed to insert an allowance (`id` is assigned by the database).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAllowanceRow {
-    pub transaction_key: String,
-    pub project_id: i64,
-    pub client_id: i64,
+    pub transaction_key: TransactionKey,
+    pub project_id: ProjectId,
+    pub client_id: ClientId,
     pub optional: bool,
     pub currency: Currency,
     pub max_price: Option<i64>,
@@ -78,7 +80,7 @@ impl Decode for AllowanceRow {
 
 impl Tx {
     /// Inserts a `new` allowance.
-    pub async fn insert_allowance(&mut self, a: &NewAllowanceRow) -> Result<i64> {
+    pub async fn insert_allowance(&mut self, a: &NewAllowanceRow) -> Result<AllowanceId> {
         self.allowance_of_memo = None;
         let limits = serde_json::to_string(&a.limits).expect("limits serialize");
         db::query_scalar(
@@ -100,7 +102,7 @@ impl Tx {
     }
 
     /// Reads an allowance by id.
-    pub async fn allowance(&mut self, id: i64) -> Result<Option<AllowanceRow>> {
+    pub async fn allowance(&mut self, id: AllowanceId) -> Result<Option<AllowanceRow>> {
         db::select("FROM allowances WHERE id = $1")
             .bind(id)
             .fetch_optional(self.conn())
@@ -108,7 +110,7 @@ impl Tx {
     }
 
     /// Reads and locks an allowance by id.
-    pub async fn allowance_for_update(&mut self, id: i64) -> Result<Option<AllowanceRow>> {
+    pub async fn allowance_for_update(&mut self, id: AllowanceId) -> Result<Option<AllowanceRow>> {
         self.select_for_update("FROM allowances WHERE id = $1")
             .bind(id)
             .fetch_optional(self.conn())
@@ -117,7 +119,10 @@ impl Tx {
 
     /// The allowance grouped into a transaction, if any. Read once per database transaction
     /// (until this one writes an allowance): a reserve or a confirm asks several times.
-    pub async fn allowance_of(&mut self, transaction_key: &str) -> Result<Option<AllowanceRow>> {
+    pub async fn allowance_of(
+        &mut self,
+        transaction_key: &TransactionKey,
+    ) -> Result<Option<AllowanceRow>> {
         if let Some((key, row)) = &self.allowance_of_memo
             && key == transaction_key
         {
@@ -128,15 +133,15 @@ impl Tx {
                 .bind(transaction_key)
                 .fetch_optional(self.conn())
                 .await?;
-        self.allowance_of_memo = Some((transaction_key.to_string(), row.clone()));
+        self.allowance_of_memo = Some((transaction_key.clone(), row.clone()));
         Ok(row)
     }
 
     /// The client's active allowance for a wallet, valid at `now`, locked.
     pub async fn active_allowance(
         &mut self,
-        client_id: i64,
-        wallet_id: i64,
+        client_id: ClientId,
+        wallet_id: WalletId,
         now: i64,
     ) -> Result<Option<AllowanceRow>> {
         self.select_for_update(
@@ -152,8 +157,8 @@ impl Tx {
     /// Moves an allowance into another transaction, with its `optional` flag there.
     pub async fn move_allowance(
         &mut self,
-        id: i64,
-        transaction_key: &str,
+        id: AllowanceId,
+        transaction_key: &TransactionKey,
         optional: bool,
     ) -> Result<()> {
         self.allowance_of_memo = None;
@@ -169,9 +174,9 @@ impl Tx {
     /// Sets an allowance's status (and the wallet it was accepted for).
     pub async fn set_allowance_status(
         &mut self,
-        id: i64,
+        id: AllowanceId,
         status: &str,
-        wallet_id: Option<i64>,
+        wallet_id: Option<WalletId>,
     ) -> Result<()> {
         self.allowance_of_memo = None;
         debug_assert!(ALLOWANCE_STATUSES.contains(&status));
@@ -189,7 +194,7 @@ impl Tx {
     pub async fn activate_allowance(
         &mut self,
         a: &AllowanceRow,
-        wallet_id: i64,
+        wallet_id: WalletId,
         valid_until: Option<i64>,
         now: i64,
     ) -> Result<()> {
@@ -216,8 +221,8 @@ impl Tx {
     /// Records that a payment was reserved under an allowance.
     pub async fn set_payment_allowance(
         &mut self,
-        payment_id: i64,
-        allowance_id: i64,
+        payment_id: PaymentId,
+        allowance_id: AllowanceId,
     ) -> Result<()> {
         self.flush_rows().await?;
         self.payments_of_memo = None;
@@ -231,7 +236,11 @@ impl Tx {
 
     /// What was reserved under an allowance since `after` (exclusive): the moment its hold was
     /// placed and the payment's price (the confirmed price once confirmed). Released money is not spent.
-    pub async fn allowance_spends(&mut self, allowance_id: i64, after: i64) -> Result<Vec<Spend>> {
+    pub async fn allowance_spends(
+        &mut self,
+        allowance_id: AllowanceId,
+        after: i64,
+    ) -> Result<Vec<Spend>> {
         self.flush_rows().await?;
         spends("p.allowance_id = $1 AND h.created_at > $2")
             .bind(allowance_id)
@@ -243,7 +252,7 @@ impl Tx {
     /// What a wallet reserved in a currency since `after` (exclusive), for its spending limits.
     pub async fn wallet_spends(
         &mut self,
-        wallet_id: i64,
+        wallet_id: WalletId,
         currency: Currency,
         after: i64,
     ) -> Result<Vec<Spend>> {

@@ -16,6 +16,7 @@ use crate::deltas::Delta;
 use crate::error::{ANSWERED_MEANWHILE, CORRUPT, REUSED_NONCE};
 use crate::{Backend, Result, StoreError, Tx};
 use sqlx::AssertSqlSafe;
+use wallet_core::ids::{HoldId, TransactionKey};
 
 /// What a deferred write that changed no row means.
 ///
@@ -48,7 +49,7 @@ impl IfUnchanged {
 
 /// An event of a transaction's audit trail, waiting for commit.
 pub(crate) struct Event {
-    pub key: String,
+    pub key: TransactionKey,
     pub at: i64,
     pub actor: String,
     pub event: String,
@@ -89,12 +90,12 @@ impl AtCommit {
 pub(crate) struct PendingLedger {
     writes: Vec<(Query, IfUnchanged)>,
     /// The holds among them placed by this transaction, not yet written.
-    placed: Vec<i64>,
+    placed: Vec<HoldId>,
 }
 
 impl PendingLedger {
     /// A hold placed: its `INSERT`.
-    pub(crate) fn place(&mut self, hold_id: i64, insert: Query) {
+    pub(crate) fn place(&mut self, hold_id: HoldId, insert: Query) {
         self.writes.push((insert, IfUnchanged::Fine));
         self.placed.push(hold_id);
     }
@@ -104,7 +105,7 @@ impl PendingLedger {
     }
 
     /// True when `hold_id` was placed by this transaction and is not written yet.
-    pub(crate) fn placed(&self, hold_id: i64) -> bool {
+    pub(crate) fn placed(&self, hold_id: HoldId) -> bool {
         self.placed.contains(&hold_id)
     }
 
@@ -170,7 +171,7 @@ impl Tx {
         } else {
             self.execute_each(writes).await?
         };
-        each_changed_one(&rows.key, &changed)
+        each_changed_one(Some(&rows.key), &changed)
     }
 
     /// Writes now the ledger rows waiting for commit ([`Tx::pending_ledger`]: holds placed, holds
@@ -193,7 +194,7 @@ impl Tx {
     pub(crate) async fn run_at_commit(&mut self, deltas: Vec<Delta>) -> Result<()> {
         let pending = self.pending_rows.take();
         let rows = pending.as_ref().map(|r| r.writes()).unwrap_or_default();
-        let row_key = pending.map(|r| r.key).unwrap_or_default();
+        let row_key = pending.map(|r| r.key);
         let (guarded, appended): (Vec<Delta>, Vec<Delta>) =
             deltas.into_iter().partition(Delta::is_guarded);
         let ledger = self.pending_ledger.take();
@@ -234,7 +235,7 @@ impl Tx {
             all_checks.extend(&parts_checks);
             let changed = self.run_statements(chain, parts, &all_checks).await?;
             let (rows, written) = changed.split_at(n_rows);
-            each_changed_one(&row_key, rows)?;
+            each_changed_one(row_key.as_ref(), rows)?;
             return each_as_expected(&written[appends..], checks);
         }
         // With holds: the ledger's rows and the writes, then the transaction's rows and the guards.
@@ -247,7 +248,7 @@ impl Tx {
             .run_statements(chain, Vec::new(), &chain_checks)
             .await?;
         let (rows, held) = chained.split_at(n_rows);
-        each_changed_one(&row_key, rows)?;
+        each_changed_one(row_key.as_ref(), rows)?;
         for (d, n) in guarded.iter().zip(held) {
             // A guard that refused may be retried once the account's appended changes are in.
             self.ensure_delta(d, Some(*n)).await?;
@@ -313,8 +314,9 @@ impl Tx {
 }
 
 /// `Err` unless each of a transaction's row changes changed its one row.
-fn each_changed_one(key: &str, changed: &[u64]) -> Result<()> {
+fn each_changed_one(key: Option<&TransactionKey>, changed: &[u64]) -> Result<()> {
     if changed.iter().any(|n| *n != 1) {
+        let key = key.map_or("", TransactionKey::as_str);
         return Err(StoreError::Corrupt(format!(
             "transaction {key}: a payment or the transaction itself to change is gone"
         )));
@@ -441,7 +443,7 @@ mod tests {
     #[test]
     fn events_are_inserted_in_order_in_one_statement() {
         let event = |n: i64| Event {
-            key: "k".into(),
+            key: TransactionKey::issued("k".into()),
             at: n,
             actor: "a".into(),
             event: format!("e{n}"),

@@ -24,6 +24,10 @@ use crate::{Result, StoreError};
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};
 use std::borrow::Cow;
 use std::marker::PhantomData;
+use wallet_core::ids::{
+    AccountId, AllowanceId, ClientId, HoldId, PaymentId, ProjectId, TransactionKey, UserId,
+    WalletId,
+};
 
 /// The connection a statement runs on.
 pub(crate) enum Conn<'c> {
@@ -117,6 +121,48 @@ value_from!(Text:
     Option<String> => |v| v,
     Option<&String> => |v: Option<&String>| v.cloned(),
     &Option<String> => |v: &Option<String>| v.clone(),
+);
+
+macro_rules! value_from_id {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Value {
+            fn from(v: $t) -> Value {
+                Value::I64(Some(v.get()))
+            }
+        }
+        impl From<&$t> for Value {
+            fn from(v: &$t) -> Value {
+                Value::I64(Some(v.get()))
+            }
+        }
+        impl From<Option<$t>> for Value {
+            fn from(v: Option<$t>) -> Value {
+                Value::I64(v.map(<$t>::get))
+            }
+        }
+        impl From<&Option<$t>> for Value {
+            fn from(v: &Option<$t>) -> Value {
+                Value::I64(v.map(<$t>::get))
+            }
+        }
+    )*};
+}
+
+value_from_id!(
+    WalletId,
+    UserId,
+    ProjectId,
+    ClientId,
+    PaymentId,
+    AllowanceId,
+    AccountId,
+    HoldId
+);
+value_from!(Text:
+    &TransactionKey => |v: &TransactionKey| Some(v.as_str().to_string()),
+    TransactionKey => |v: TransactionKey| Some(v.into_string()),
+    Option<&TransactionKey> => |v: Option<&TransactionKey>| v.map(|k| k.as_str().to_string()),
+    &Option<TransactionKey> => |v: &Option<TransactionKey>| v.as_ref().map(|k| k.as_str().to_string()),
 );
 
 /// A statement and its parameters.

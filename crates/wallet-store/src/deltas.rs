@@ -10,6 +10,7 @@
 //! guard runs again; the sweeper folds them too ([`Tx::fold_account_changes`]).
 
 use crate::{Backend, Result, StoreError, Tx, db};
+use wallet_core::ids::AccountId;
 
 /// Folds the waiting changes of the accounts `{accounts}` selects (a condition on `id`) into their
 /// rows, on PostgreSQL in one statement: the rows are locked first (`l`, newest account first, the
@@ -36,7 +37,7 @@ const OLDEST_CHANGES: &str = "id IN (SELECT account_id FROM account_changes ORDE
 
 /// The deferred changes to one account (see [`Tx::flush_deltas`]).
 pub(crate) struct Delta {
-    pub account: i64,
+    pub account: AccountId,
     pub balance: i64,
     pub reserved: i64,
     /// Money held that must be available.
@@ -82,7 +83,7 @@ impl Tx {
     /// reads a balance or places a hold), not now, as a row appended to `account_changes` (see
     /// the module documentation). These changes never need a guard and never lower the money
     /// available: debits are covered by a hold, releases only lower `reserved`.
-    pub(crate) fn defer(&mut self, account_id: i64, balance: i64, reserved: i64) {
+    pub(crate) fn defer(&mut self, account_id: AccountId, balance: i64, reserved: i64) {
         self.deltas.push((account_id, balance, reserved, 0));
     }
 
@@ -176,8 +177,8 @@ impl Tx {
     }
 
     /// Folds the changes waiting for one account into its row; answers how many there were.
-    pub(crate) async fn fold_account(&mut self, account_id: i64) -> Result<u64> {
-        self.fold("id = $1", account_id).await
+    pub(crate) async fn fold_account(&mut self, account_id: AccountId) -> Result<u64> {
+        self.fold("id = $1", account_id.get()).await
     }
 
     /// Folds into their rows the waiting changes of the accounts of the oldest `changes` changes

@@ -3,12 +3,13 @@
 use crate::db::{Cols, Decode, aliased};
 use crate::{IdempotentAnswer, Result, StoreError, Tx, batch, db};
 use std::sync::LazyLock;
+use wallet_core::ids::{ClientId, ProjectId, TransactionKey, UserId, WalletId};
 
 db::row_type! {
     /// A wallet holder.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct UserRow {
-        pub id: i64,
+        pub id: UserId,
         pub email: String,
         pub password_hash: String,
     }
@@ -17,8 +18,8 @@ db::row_type! {
 /// A wallet and its owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WalletRow {
-    pub id: i64,
-    pub owner_user_id: i64,
+    pub id: WalletId,
+    pub owner_user_id: UserId,
     pub active: bool,
     /// False when the holder may see but not spend from the wallet (`no_rights`).
     pub can_pay: bool,
@@ -41,9 +42,9 @@ db::row_type! {
     /// A project (merchant or cash-out point) and its beneficiary wallet.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct ProjectRow {
-        pub id: i64,
+        pub id: ProjectId,
         pub name: String,
-        pub wallet_id: i64,
+        pub wallet_id: WalletId,
         pub callback_uri: Option<String>,
     }
 }
@@ -52,8 +53,8 @@ db::row_type! {
     /// An API client of a project. `Debug` hides the secret.
     #[derive(Clone, PartialEq, Eq)]
     pub struct ClientRow {
-        pub id: i64,
-        pub project_id: i64,
+        pub id: ClientId,
+        pub project_id: ProjectId,
         pub mac_id: String,
         pub mac_secret: String,
         /// Reservation types this client may use, comma-separated (`reservation_code,pin,…`).
@@ -84,7 +85,7 @@ db::row_type! {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct CodeRow {
         pub id: i64,
-        pub wallet_id: i64,
+        pub wallet_id: WalletId,
         pub max_amount: Option<i64>,
         pub currency: Option<String>,
         pub expires_at: i64,
@@ -97,7 +98,7 @@ db::row_type! {
 pub struct ClientLookup {
     pub client: ClientRow,
     /// The beneficiary wallet of the client's project (it never changes).
-    pub project_wallet_id: i64,
+    pub project_wallet_id: WalletId,
     /// How many currencies the project limits per transaction (read in full only when some).
     pub project_limits: i64,
     /// Requests and invalid requests counted in the window.
@@ -123,7 +124,12 @@ static CLIENT_WITH_COUNTS: LazyLock<String> = LazyLock::new(|| {
 });
 
 impl Tx {
-    pub async fn insert_user(&mut self, email: &str, password_hash: &str, now: i64) -> Result<i64> {
+    pub async fn insert_user(
+        &mut self,
+        email: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> Result<UserId> {
         db::query_scalar(
             "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -142,7 +148,7 @@ impl Tx {
     }
 
     /// Sets a user's PIN hash (and clears the failure counter).
-    pub async fn set_pin_hash(&mut self, user_id: i64, pin_hash: &str) -> Result<()> {
+    pub async fn set_pin_hash(&mut self, user_id: UserId, pin_hash: &str) -> Result<()> {
         db::query("UPDATE users SET pin_hash = $1, pin_failures = 0 WHERE id = $2")
             .bind(pin_hash)
             .bind(user_id)
@@ -152,8 +158,8 @@ impl Tx {
     }
 
     /// A user's PIN hash and failure count, if the user has a PIN: `(user_id, hash, failures)`.
-    pub async fn user_pin(&mut self, user_id: i64) -> Result<Option<(i64, String, i64)>> {
-        let row: Option<(i64, Option<String>, i64)> =
+    pub async fn user_pin(&mut self, user_id: UserId) -> Result<Option<(UserId, String, i64)>> {
+        let row: Option<(UserId, Option<String>, i64)> =
             db::query_as("SELECT id, pin_hash, pin_failures FROM users WHERE id = $1")
                 .bind(user_id)
                 .fetch_optional(self.conn())
@@ -162,7 +168,7 @@ impl Tx {
     }
 
     /// Counts one more wrong PIN; returns the failures so far.
-    pub async fn record_pin_failure(&mut self, user_id: i64) -> Result<i64> {
+    pub async fn record_pin_failure(&mut self, user_id: UserId) -> Result<i64> {
         db::query_scalar(
             "UPDATE users SET pin_failures = pin_failures + 1 WHERE id = $1 RETURNING pin_failures",
         )
@@ -172,7 +178,7 @@ impl Tx {
     }
 
     /// A right PIN clears the failure count.
-    pub async fn reset_pin_failures(&mut self, user_id: i64) -> Result<()> {
+    pub async fn reset_pin_failures(&mut self, user_id: UserId) -> Result<()> {
         db::query("UPDATE users SET pin_failures = 0 WHERE id = $1 AND pin_failures <> 0")
             .bind(user_id)
             .execute(self.conn())
@@ -180,7 +186,7 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn insert_wallet(&mut self, owner_user_id: i64, now: i64) -> Result<i64> {
+    pub async fn insert_wallet(&mut self, owner_user_id: UserId, now: i64) -> Result<WalletId> {
         db::query_scalar(
             "INSERT INTO wallets (owner_user_id, created_at) VALUES ($1, $2) RETURNING id",
         )
@@ -190,7 +196,7 @@ impl Tx {
         .await
     }
 
-    pub async fn wallet(&mut self, id: i64) -> Result<Option<WalletRow>> {
+    pub async fn wallet(&mut self, id: WalletId) -> Result<Option<WalletRow>> {
         db::select("FROM wallets WHERE id = $1")
             .bind(id)
             .fetch_optional(self.conn())
@@ -198,7 +204,7 @@ impl Tx {
     }
 
     /// The wallets a user owns, oldest first.
-    pub async fn wallets_of_user(&mut self, user_id: i64) -> Result<Vec<i64>> {
+    pub async fn wallets_of_user(&mut self, user_id: UserId) -> Result<Vec<WalletId>> {
         db::query_scalar("SELECT id FROM wallets WHERE owner_user_id = $1 ORDER BY id")
             .bind(user_id)
             .fetch_all(self.conn())
@@ -206,7 +212,7 @@ impl Tx {
     }
 
     /// Marks a wallet active or inactive (an inactive wallet neither pays nor receives).
-    pub async fn set_wallet_active(&mut self, id: i64, active: bool) -> Result<()> {
+    pub async fn set_wallet_active(&mut self, id: WalletId, active: bool) -> Result<()> {
         db::query("UPDATE wallets SET status = $1 WHERE id = $2")
             .bind(if active { "active" } else { "inactive" })
             .bind(id)
@@ -215,7 +221,12 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn insert_project(&mut self, name: &str, wallet_id: i64, now: i64) -> Result<i64> {
+    pub async fn insert_project(
+        &mut self,
+        name: &str,
+        wallet_id: WalletId,
+        now: i64,
+    ) -> Result<ProjectId> {
         db::query_scalar(
             "INSERT INTO projects (name, wallet_id, created_at) VALUES ($1, $2, $3) RETURNING id",
         )
@@ -226,7 +237,7 @@ impl Tx {
         .await
     }
 
-    pub async fn project(&mut self, id: i64) -> Result<Option<ProjectRow>> {
+    pub async fn project(&mut self, id: ProjectId) -> Result<Option<ProjectRow>> {
         db::select("FROM projects WHERE id = $1")
             .bind(id)
             .fetch_optional(self.conn())
@@ -242,12 +253,12 @@ impl Tx {
 
     pub async fn insert_client(
         &mut self,
-        project_id: i64,
+        project_id: ProjectId,
         mac_id: &str,
         mac_secret: &str,
         grants: &str,
         now: i64,
-    ) -> Result<i64> {
+    ) -> Result<ClientId> {
         db::query_scalar(
             "INSERT INTO clients (project_id, mac_id, mac_secret, grants, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -299,7 +310,7 @@ impl Tx {
     }
 
     /// A client by its row id (the client an access token was issued to).
-    pub async fn client_by_id(&mut self, id: i64) -> Result<Option<ClientRow>> {
+    pub async fn client_by_id(&mut self, id: ClientId) -> Result<Option<ClientRow>> {
         db::select("FROM clients WHERE id = $1")
             .bind(id)
             .fetch_optional(self.conn())
@@ -307,7 +318,7 @@ impl Tx {
     }
 
     /// The oldest client of a project (what `walletd demo` prints again on a second run).
-    pub async fn first_client_of(&mut self, project_id: i64) -> Result<Option<ClientRow>> {
+    pub async fn first_client_of(&mut self, project_id: ProjectId) -> Result<Option<ClientRow>> {
         db::select("FROM clients WHERE project_id = $1 ORDER BY id LIMIT 1")
             .bind(project_id)
             .fetch_optional(self.conn())
@@ -334,7 +345,7 @@ impl Tx {
     pub async fn insert_code(
         &mut self,
         code_hash: &str,
-        wallet_id: i64,
+        wallet_id: WalletId,
         max_amount: Option<i64>,
         currency: Option<&str>,
         now: i64,
@@ -370,7 +381,7 @@ impl Tx {
     /// Marks code `id` used by `transaction_key` at commit (in the commit's last statement on
     /// PostgreSQL). The caller holds the code's lock ([`Tx::code_for_update`]) and found it unused;
     /// if it is used by then all the same, the commit is refused and nothing is written.
-    pub fn use_code_at_commit(&mut self, id: i64, transaction_key: &str, now: i64) {
+    pub fn use_code_at_commit(&mut self, id: i64, transaction_key: &TransactionKey, now: i64) {
         self.code_memo = None;
         self.at_commit.push(
             db::query("UPDATE reservation_codes SET used_at = $1, transaction_key = $2 WHERE id = $3 AND used_at IS NULL")

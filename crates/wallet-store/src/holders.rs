@@ -4,15 +4,15 @@
 use crate::db::{Cols, Decode, aliased, parse};
 use crate::{ProjectRow, Result, StoreError, Tx, WalletRow, db};
 use std::sync::LazyLock;
-use wallet_core::Currency;
 use wallet_core::allowance::WindowLimit;
+use wallet_core::{AccountId, ClientId, Currency, ProjectId, TransactionKey, UserId, WalletId};
 
 db::row_type! {
     columns = "id AS user_id, email, phone, phone_confirmed, identity_verified, restricted, person_type";
     /// A wallet holder's standing, as the reservation checks need it.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct HolderRow {
-        pub user_id: i64,
+        pub user_id: UserId,
         pub email: String,
         pub phone: Option<String>,
         pub phone_confirmed: bool,
@@ -59,7 +59,7 @@ db::row_type! {
         pub id: i64,
         pub phone: String,
         pub body: String,
-        pub transaction_key: Option<String>,
+        pub transaction_key: Option<TransactionKey>,
         pub created_at: i64,
     }
 }
@@ -70,8 +70,8 @@ db::row_type! {
     pub struct TokenRow {
         pub access_token: String,
         pub mac_key: String,
-        pub client_id: i64,
-        pub user_id: i64,
+        pub client_id: ClientId,
+        pub user_id: UserId,
         pub scope: String,
         pub expires_at: i64,
     }
@@ -162,7 +162,11 @@ impl Tx {
     /// The wallet `wallet_id` with its holder and its spending limits, and whether the wallets
     /// it would pay (`paying`) are all active: what the reservation checks read, in one
     /// statement where it took four.
-    pub async fn payer(&mut self, wallet_id: i64, paying: &[i64]) -> Result<Option<PayerRow>> {
+    pub async fn payer(
+        &mut self,
+        wallet_id: WalletId,
+        paying: &[WalletId],
+    ) -> Result<Option<PayerRow>> {
         let mut paying = paying.to_vec();
         paying.sort_unstable();
         paying.dedup();
@@ -205,7 +209,7 @@ impl Tx {
     }
 
     /// A holder by user id.
-    pub async fn holder(&mut self, user_id: i64) -> Result<Option<HolderRow>> {
+    pub async fn holder(&mut self, user_id: UserId) -> Result<Option<HolderRow>> {
         db::select("FROM users WHERE id = $1")
             .bind(user_id)
             .fetch_optional(self.conn())
@@ -213,7 +217,7 @@ impl Tx {
     }
 
     /// Applies the given changes to a holder. `false` if there is no such user.
-    pub async fn update_holder(&mut self, user_id: i64, u: &HolderUpdate) -> Result<bool> {
+    pub async fn update_holder(&mut self, user_id: UserId, u: &HolderUpdate) -> Result<bool> {
         let Some(mut h) = self.holder(user_id).await? else {
             return Ok(false);
         };
@@ -281,7 +285,7 @@ impl Tx {
     pub async fn take_refresh(
         &mut self,
         refresh_hash: &str,
-        client_id: i64,
+        client_id: ClientId,
         now: i64,
     ) -> Result<Option<TokenRow>> {
         db::returning(
@@ -295,7 +299,7 @@ impl Tx {
     }
 
     /// Revokes an access token of `client_id`. `false` if there was none to revoke.
-    pub async fn revoke_token(&mut self, access_token: &str, client_id: i64) -> Result<bool> {
+    pub async fn revoke_token(&mut self, access_token: &str, client_id: ClientId) -> Result<bool> {
         Ok(db::query(
             "UPDATE access_tokens SET revoked = 1, refresh_hash = NULL WHERE access_token = $1 AND client_id = $2 AND revoked = 0",
         )
@@ -307,7 +311,7 @@ impl Tx {
     }
 
     /// The user whose confirmed phone this is.
-    pub async fn user_by_phone(&mut self, phone: &str) -> Result<Option<i64>> {
+    pub async fn user_by_phone(&mut self, phone: &str) -> Result<Option<UserId>> {
         db::query_scalar(
             "SELECT id FROM users WHERE phone = $1 AND phone_confirmed = 1 ORDER BY id LIMIT 1",
         )
@@ -317,7 +321,7 @@ impl Tx {
     }
 
     /// Lets or stops a wallet's holder spend from it.
-    pub async fn set_wallet_can_pay(&mut self, wallet_id: i64, can_pay: bool) -> Result<()> {
+    pub async fn set_wallet_can_pay(&mut self, wallet_id: WalletId, can_pay: bool) -> Result<()> {
         db::query("UPDATE wallets SET can_pay = $1 WHERE id = $2")
             .bind(i64::from(can_pay))
             .bind(wallet_id)
@@ -329,7 +333,7 @@ impl Tx {
     /// The wallet's spending limits in a currency.
     pub async fn wallet_limits(
         &mut self,
-        wallet_id: i64,
+        wallet_id: WalletId,
         currency: Currency,
     ) -> Result<Vec<(LimitKind, WindowLimit)>> {
         let limits: Vec<Limit> =
@@ -344,7 +348,7 @@ impl Tx {
     /// Sets (or with `None` removes) one of a wallet's spending limits.
     pub async fn set_wallet_limit(
         &mut self,
-        wallet_id: i64,
+        wallet_id: WalletId,
         currency: Currency,
         kind: LimitKind,
         limit: Option<WindowLimit>,
@@ -371,7 +375,7 @@ impl Tx {
     }
 
     /// Locks a wallet's account in a currency, so that limit checks and holds on it are serial.
-    pub async fn lock_account(&mut self, account_id: i64) -> Result<()> {
+    pub async fn lock_account(&mut self, account_id: AccountId) -> Result<()> {
         let q = sqlx::AssertSqlSafe(format!(
             "SELECT id FROM accounts WHERE id = $1{}",
             self.for_update()
@@ -386,7 +390,7 @@ impl Tx {
     /// The most one transaction of the project may total in a currency, if limited.
     pub async fn project_limit(
         &mut self,
-        project_id: i64,
+        project_id: ProjectId,
         currency: Currency,
     ) -> Result<Option<i64>> {
         db::query_scalar(
@@ -401,7 +405,7 @@ impl Tx {
     /// The project with its limits per transaction in every currency, in one statement.
     pub async fn project_with_limits(
         &mut self,
-        id: i64,
+        id: ProjectId,
     ) -> Result<Option<(ProjectRow, Vec<(Currency, i64)>)>> {
         let rows = db::query(PROJECT_WITH_LIMITS.as_str())
             .bind(id)
@@ -424,7 +428,7 @@ impl Tx {
     /// Sets (or with `None` removes) a project's limit per transaction in a currency.
     pub async fn set_project_limit(
         &mut self,
-        project_id: i64,
+        project_id: ProjectId,
         currency: Currency,
         max_price: Option<i64>,
     ) -> Result<()> {
@@ -451,7 +455,7 @@ impl Tx {
         &mut self,
         phone: &str,
         body: &str,
-        transaction_key: Option<&str>,
+        transaction_key: Option<&TransactionKey>,
         now: i64,
     ) -> Result<i64> {
         db::query_scalar(
@@ -477,7 +481,7 @@ impl Tx {
     /// Sets or clears a transaction's FLASH SMS correlation key.
     pub async fn set_correlation_key(
         &mut self,
-        key: &str,
+        key: &TransactionKey,
         correlation_key: Option<&str>,
     ) -> Result<()> {
         self.flush_rows().await?;
@@ -490,7 +494,10 @@ impl Tx {
     }
 
     /// Keys of `waiting` FLASH transactions of the wallets of the holder with this phone.
-    pub async fn waiting_flash_of_phone(&mut self, phone: &str) -> Result<Vec<(String, String)>> {
+    pub async fn waiting_flash_of_phone(
+        &mut self,
+        phone: &str,
+    ) -> Result<Vec<(TransactionKey, String)>> {
         self.flush_rows().await?;
         db::query_as(
             "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id JOIN users u ON u.id = w.owner_user_id WHERE u.phone = $1 AND u.phone_confirmed = 1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",

@@ -10,6 +10,7 @@ use crate::batch::IfUnchanged;
 use crate::deltas::Delta;
 use crate::ids::Drawn;
 use crate::{Backend, Result, StoreError, Tx, db};
+use wallet_core::ids::{AccountId, HoldId, PaymentId, TransactionKey};
 
 /// PostgreSQL: a movement of `$6` from account `$5` to `$7` (two entries) in one statement, one
 /// round trip instead of two; answers the movement's id. (SQLite runs the two `INSERT`s: it has
@@ -31,11 +32,11 @@ impl Tx {
     /// Holds `amount` on an account for a payment. `None` when available funds are short.
     pub async fn place_hold(
         &mut self,
-        account_id: i64,
-        payment_id: i64,
+        account_id: AccountId,
+        payment_id: PaymentId,
         amount: i64,
         now: i64,
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<HoldId>> {
         self.flush_deltas().await?;
         let hold = Delta {
             account: account_id,
@@ -64,11 +65,11 @@ impl Tx {
     /// [`Tx::place_hold`] does; `None` then means they are short.
     pub async fn place_hold_at_commit(
         &mut self,
-        account_id: i64,
-        payment_id: i64,
+        account_id: AccountId,
+        payment_id: PaymentId,
         amount: i64,
         now: i64,
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<HoldId>> {
         if self.deltas.iter().any(|d| d.0 == account_id && d.3 == 0) {
             return self.place_hold(account_id, payment_id, amount, now).await;
         }
@@ -76,7 +77,7 @@ impl Tx {
             // The hold's row is written at commit too, in the commit's last statement
             // (`batch.rs`), with an id drawn ahead (`ids.rs`): no round trip of its own.
             Backend::Postgres => {
-                let id = self.draw_id(Drawn::Holds).await?;
+                let id = HoldId::new(self.draw_id(Drawn::Holds).await?);
                 self.pending_ledger.place(
                     id,
                     db::query(
@@ -102,11 +103,11 @@ impl Tx {
     /// Records an active hold (its money is added to `reserved` by the caller).
     async fn insert_hold(
         &mut self,
-        account_id: i64,
-        payment_id: i64,
+        account_id: AccountId,
+        payment_id: PaymentId,
         amount: i64,
         now: i64,
-    ) -> Result<i64> {
+    ) -> Result<HoldId> {
         db::query_scalar(
             "INSERT INTO holds (account_id, payment_id, amount, status, created_at) VALUES ($1, $2, $3, 'active', $4) RETURNING id",
         )
@@ -122,12 +123,12 @@ impl Tx {
     /// or `None` if the hold was already resolved.
     async fn resolve_hold(
         &mut self,
-        hold_id: i64,
+        hold_id: HoldId,
         to: &'static str,
         now: i64,
-    ) -> Result<Option<(i64, i64)>> {
+    ) -> Result<Option<(AccountId, i64)>> {
         self.flush_ledger().await?;
-        let row: Option<(i64, i64)> = db::query_as(
+        let row: Option<(AccountId, i64)> = db::query_as(
             "UPDATE holds SET status = $1, resolved_at = $2 WHERE id = $3 AND status = 'active' RETURNING account_id, amount",
         )
         .bind(to)
@@ -139,7 +140,7 @@ impl Tx {
     }
 
     /// Releases a hold without moving money. `false` if it was already resolved.
-    pub async fn release_hold(&mut self, hold_id: i64, now: i64) -> Result<bool> {
+    pub async fn release_hold(&mut self, hold_id: HoldId, now: i64) -> Result<bool> {
         let Some((account_id, amount)) = self.resolve_hold(hold_id, "released", now).await? else {
             return Ok(false);
         };
@@ -152,11 +153,11 @@ impl Tx {
     /// `false` if the hold was already resolved.
     pub async fn settle_hold(
         &mut self,
-        hold_id: i64,
-        to_account: i64,
+        hold_id: HoldId,
+        to_account: AccountId,
         settled: i64,
-        transaction_key: &str,
-        payment_id: i64,
+        transaction_key: &TransactionKey,
+        payment_id: PaymentId,
         now: i64,
     ) -> Result<bool> {
         let resolved = match self.backend {
@@ -204,13 +205,13 @@ impl Tx {
     /// are the caller's.)
     async fn settle_now(
         &mut self,
-        hold_id: i64,
-        to_account: i64,
+        hold_id: HoldId,
+        to_account: AccountId,
         settled: i64,
-        transaction_key: &str,
-        payment_id: i64,
+        transaction_key: &TransactionKey,
+        payment_id: PaymentId,
         now: i64,
-    ) -> Result<Option<(i64, i64)>> {
+    ) -> Result<Option<(AccountId, i64)>> {
         let resolved = self.resolve_hold(hold_id, "settled", now).await?;
         if let Some((payer_account, _)) = resolved {
             self.record_movement(
@@ -239,13 +240,13 @@ impl Tx {
     #[allow(clippy::too_many_arguments)]
     pub async fn settle_hold_at_commit(
         &mut self,
-        hold_id: i64,
-        payer_account: i64,
+        hold_id: HoldId,
+        payer_account: AccountId,
         held: i64,
-        to_account: i64,
+        to_account: AccountId,
         settled: i64,
-        transaction_key: &str,
-        payment_id: i64,
+        transaction_key: &TransactionKey,
+        payment_id: PaymentId,
         now: i64,
     ) -> Result<()> {
         if !(0..=held).contains(&settled) {
@@ -301,10 +302,10 @@ impl Tx {
     async fn record_movement(
         &mut self,
         kind: &str,
-        transaction_key: Option<&str>,
-        payment_id: Option<i64>,
-        from: i64,
-        to: i64,
+        transaction_key: Option<&TransactionKey>,
+        payment_id: Option<PaymentId>,
+        from: AccountId,
+        to: AccountId,
         amount: i64,
         now: i64,
     ) -> Result<i64> {
@@ -340,8 +341,8 @@ impl Tx {
     /// Moves `amount` from a system account (which may go negative) to `to_account`: a top-up.
     pub async fn transfer_from_system(
         &mut self,
-        from_system: i64,
-        to_account: i64,
+        from_system: AccountId,
+        to_account: AccountId,
         amount: i64,
         kind: &str,
         now: i64,
@@ -355,9 +356,9 @@ impl Tx {
 
     /// Shrinks an active hold to `amount` (never grows it), releasing the difference.
     /// `false` if the hold is not active or smaller than `amount`.
-    pub async fn reduce_hold(&mut self, hold_id: i64, amount: i64) -> Result<bool> {
+    pub async fn reduce_hold(&mut self, hold_id: HoldId, amount: i64) -> Result<bool> {
         self.flush_ledger().await?;
-        let row: Option<(i64, i64)> = db::query_as(
+        let row: Option<(AccountId, i64)> = db::query_as(
             "SELECT account_id, amount FROM holds WHERE id = $1 AND status = 'active' AND amount >= $2",
         )
         .bind(hold_id)
@@ -378,7 +379,7 @@ impl Tx {
 }
 
 /// The two entries of movement `movement`: `amount` from account `from` to account `to`.
-fn entries_insert(movement: i64, from: i64, to: i64, amount: i64) -> db::Query {
+fn entries_insert(movement: i64, from: AccountId, to: AccountId, amount: i64) -> db::Query {
     db::query(
         "INSERT INTO entries (movement_id, account_id, amount) VALUES ($1, $2, $3), ($1, $4, $5)",
     )

@@ -58,6 +58,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool};
 use std::sync::Arc;
 use std::time::Duration;
+use wallet_core::ids::{AccountId, TransactionKey};
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,14 +255,14 @@ pub struct Tx {
     rate_counted: bool,
     /// Balance changes applied at commit (see `Tx::defer`, `Tx::place_hold_at_commit`):
     /// `(account, balance, reserved, guard)`, where `guard` is money held that must be available.
-    deltas: Vec<(i64, i64, i64, i64)>,
+    deltas: Vec<(AccountId, i64, i64, i64)>,
     /// Writes made at commit, after the balance changes (`batch.rs`).
     at_commit: batch::AtCommit,
     /// What [`Tx::allowance_of`] read, until this transaction writes an allowance.
-    allowance_of_memo: Option<(String, Option<AllowanceRow>)>,
+    allowance_of_memo: Option<(TransactionKey, Option<AllowanceRow>)>,
     /// What [`Tx::transaction_for_update`] read of a transaction's payments, until this
     /// transaction writes a payment.
-    payments_of_memo: Option<(String, Vec<PaymentRow>)>,
+    payments_of_memo: Option<(TransactionKey, Vec<PaymentRow>)>,
     /// A transaction's and its payments' changes, written at commit or before the next statement
     /// on those rows ([`Tx::set_transaction_and_payments`]).
     pending_rows: Option<transactions::PendingRows>,
@@ -269,7 +270,7 @@ pub struct Tx {
     code_memo: Option<(String, Option<CodeRow>)>,
     /// The store's known account ids, and those this transaction learned (known at commit).
     account_ids: Arc<accounts::AccountIds>,
-    learned_accounts: Vec<((accounts::AccountOwner, wallet_core::Currency), i64)>,
+    learned_accounts: Vec<((accounts::AccountOwner, wallet_core::Currency), AccountId)>,
     /// PostgreSQL: rows written at commit or before the next statement that reads holds,
     /// payments or transactions (a hold placed at commit, a settled hold's movement, a new
     /// transaction and its payments), with what their changing no row means (`batch.rs`).

@@ -3,6 +3,7 @@
 use crate::batch::IfUnchanged;
 use crate::db::{Cols, Decode};
 use crate::{Result, StoreError, Tx, db};
+use wallet_core::ids::{ClientId, TransactionKey};
 
 /// Name of the setting holding the sandbox clock offset in seconds.
 const CLOCK_OFFSET: &str = "clock_offset_seconds";
@@ -64,7 +65,7 @@ impl Tx {
     /// The stored answer for `(client, key)`, if any.
     pub async fn idempotent_answer(
         &mut self,
-        client_id: i64,
+        client_id: ClientId,
         key: &str,
     ) -> Result<Option<IdempotentAnswer>> {
         db::select("FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2")
@@ -78,7 +79,7 @@ impl Tx {
     /// (a concurrent duplicate won), in which case the caller must roll back.
     pub async fn store_idempotent_answer(
         &mut self,
-        client_id: i64,
+        client_id: ClientId,
         key: &str,
         answer: &IdempotentAnswer,
         now: i64,
@@ -93,7 +94,7 @@ impl Tx {
     /// [`StoreError::AnsweredMeanwhile`], writing nothing, if an answer is stored already.
     pub fn answer_at_commit(
         &mut self,
-        client_id: i64,
+        client_id: ClientId,
         key: &str,
         answer: &IdempotentAnswer,
         now: i64,
@@ -113,7 +114,11 @@ impl Tx {
     }
 
     /// Keys of `new` transactions created before `before` (due for deletion by age).
-    pub async fn aged_new_transactions(&mut self, before: i64, limit: i64) -> Result<Vec<String>> {
+    pub async fn aged_new_transactions(
+        &mut self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<TransactionKey>> {
         self.flush_rows().await?;
         db::query_scalar(
             "SELECT transaction_key FROM transactions WHERE status = 'new' AND created_at <= $1 ORDER BY created_at LIMIT $2",
@@ -128,7 +133,7 @@ impl Tx {
     /// of the window (PostgreSQL spreads a client's count over rows; see `request.rs`).
     pub(crate) async fn count_request(
         &mut self,
-        client_id: i64,
+        client_id: ClientId,
         window_start: i64,
         shard: i64,
     ) -> Result<()> {
@@ -136,14 +141,18 @@ impl Tx {
     }
 
     /// Counts one invalid request (refused signature, 4xx answer) of a client in the window.
-    pub async fn count_invalid_request(&mut self, client_id: i64, window_start: i64) -> Result<()> {
+    pub async fn count_invalid_request(
+        &mut self,
+        client_id: ClientId,
+        window_start: i64,
+    ) -> Result<()> {
         let shard = crate::request::next_shard(self.backend);
         self.add_counts(client_id, window_start, shard, 0, 1).await
     }
 
     async fn add_counts(
         &mut self,
-        client_id: i64,
+        client_id: ClientId,
         window_start: i64,
         shard: i64,
         requests: i64,
@@ -159,7 +168,7 @@ impl Tx {
     /// `window_start` (committed ones, and this transaction's).
     pub async fn request_counts(
         &mut self,
-        client_id: i64,
+        client_id: ClientId,
         window_start: i64,
     ) -> Result<(i64, i64)> {
         let (requests, invalid): (Option<i64>, Option<i64>) = db::query_as(
@@ -181,7 +190,7 @@ impl Tx {
     }
 }
 
-fn answer_insert(client_id: i64, key: &str, answer: &IdempotentAnswer, now: i64) -> db::Query {
+fn answer_insert(client_id: ClientId, key: &str, answer: &IdempotentAnswer, now: i64) -> db::Query {
     db::query(
         "INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, idempotency_key) DO NOTHING",
     )
@@ -195,7 +204,7 @@ fn answer_insert(client_id: i64, key: &str, answer: &IdempotentAnswer, now: i64)
 
 /// Adds to a client's rate counts in a window, on row `shard` of it.
 pub(crate) fn counts_upsert(
-    client_id: i64,
+    client_id: ClientId,
     window_start: i64,
     shard: i64,
     requests: i64,

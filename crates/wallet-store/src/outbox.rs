@@ -9,12 +9,13 @@
 //! concurrent workers do not queue behind each other.
 
 use crate::{Backend, Result, Tx, db};
+use wallet_core::ids::{ProjectId, TransactionKey};
 
 /// What is needed to record a callback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewCallback<'a> {
-    pub project_id: i64,
-    pub transaction_key: Option<&'a str>,
+    pub project_id: ProjectId,
+    pub transaction_key: Option<&'a TransactionKey>,
     /// `transaction`, `payment` or `allowance`.
     pub object: &'a str,
     /// The event's `type`: the object's new status (`failed`, `reserved`, `done`, …).
@@ -29,8 +30,8 @@ db::row_type! {
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct CallbackRow {
         pub id: i64,
-        pub project_id: i64,
-        pub transaction_key: Option<String>,
+        pub project_id: ProjectId,
+        pub transaction_key: Option<TransactionKey>,
         pub object: String,
         pub event_type: String,
         pub uri: String,
@@ -54,7 +55,7 @@ db::row_type! {
 pub struct CallbackFilter {
     /// Only those not delivered yet (pending or given up).
     pub undelivered: bool,
-    pub transaction_key: Option<String>,
+    pub transaction_key: Option<TransactionKey>,
 }
 
 impl Tx {
@@ -181,7 +182,7 @@ impl Tx {
     /// `false` when there is no such project.
     pub async fn set_project_callback_uri(
         &mut self,
-        project_id: i64,
+        project_id: ProjectId,
         uri: Option<&str>,
     ) -> Result<bool> {
         Ok(

@@ -16,6 +16,7 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use wallet_core::ids::ClientId;
 
 /// Rows each client's per-minute rate count is spread over on PostgreSQL, so that concurrent
 /// requests do not queue for one row lock (SQLite has one writer: one row).
@@ -26,7 +27,7 @@ pub(crate) const RATE_SHARDS: u64 = 16;
 pub struct RequestRecord {
     pub(crate) mac_id: String,
     pub(crate) nonce: String,
-    pub(crate) client_id: i64,
+    pub(crate) client_id: ClientId,
     /// Wall time of the request (nonce retention).
     pub(crate) now: i64,
     /// Start of the rate-limit minute holding `now`.
@@ -38,7 +39,7 @@ impl RequestRecord {
     pub fn new(
         mac_id: &str,
         nonce: &str,
-        client_id: i64,
+        client_id: ClientId,
         now: i64,
         window_start: i64,
     ) -> Arc<RequestRecord> {
@@ -52,7 +53,7 @@ impl RequestRecord {
         })
     }
 
-    pub fn client_id(&self) -> i64 {
+    pub fn client_id(&self) -> ClientId {
         self.client_id
     }
 

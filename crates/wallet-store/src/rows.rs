@@ -3,17 +3,20 @@
 use crate::Result;
 use crate::db::{self, Cols, Decode};
 use wallet_core::reserve::ReserveSpec;
-use wallet_core::{Currency, PaymentStatus, TransactionStatus, TransactionType};
+use wallet_core::{
+    ClientId, Currency, HoldId, PaymentId, PaymentStatus, ProjectId, TransactionKey,
+    TransactionStatus, TransactionType, WalletId,
+};
 
 /// A stored transaction.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TransactionRow {
-    pub key: String,
-    pub project_id: i64,
-    pub client_id: i64,
+    pub transaction_key: TransactionKey,
+    pub project_id: ProjectId,
+    pub client_id: ClientId,
     pub status: TransactionStatus,
     pub kind: Option<TransactionType>,
-    pub wallet_id: Option<i64>,
+    pub wallet_id: Option<WalletId>,
     pub created_at: i64,
     pub confirmed_at: Option<i64>,
     pub reserve: ReserveSpec,
@@ -51,7 +54,7 @@ impl TransactionRow {
 pub struct TransactionState {
     pub status: TransactionStatus,
     pub kind: Option<TransactionType>,
-    pub wallet_id: Option<i64>,
+    pub wallet_id: Option<WalletId>,
     pub reserved_until: Option<i64>,
     pub confirmed_at: Option<i64>,
 }
@@ -73,11 +76,11 @@ impl TransactionState {
 /// A payment's new state, as [`crate::Tx::update_payment`] writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PaymentChange {
-    pub id: i64,
+    pub id: PaymentId,
     pub status: PaymentStatus,
     pub price: i64,
-    pub payer_wallet_id: Option<i64>,
-    pub hold_id: Option<i64>,
+    pub payer_wallet_id: Option<WalletId>,
+    pub hold_id: Option<HoldId>,
     pub confirmed_at: Option<i64>,
 }
 
@@ -102,9 +105,9 @@ db::row_type! {
     /// A stored payment.
     #[derive(Debug, Clone, PartialEq)]
     pub struct PaymentRow {
-        pub id: i64,
-        pub transaction_key: String,
-        pub project_id: i64,
+        pub id: PaymentId,
+        pub transaction_key: TransactionKey,
+        pub project_id: ProjectId,
         pub status: PaymentStatus,
         pub price: i64,
         pub currency: Currency,
@@ -112,12 +115,12 @@ db::row_type! {
         pub parameters: Option<String>,
         pub price_rules: Option<String>,
         pub purpose: Option<String>,
-        pub beneficiary_wallet_id: i64,
+        pub beneficiary_wallet_id: WalletId,
         pub beneficiary_json: Option<String>,
-        pub payer_wallet_id: Option<i64>,
+        pub payer_wallet_id: Option<WalletId>,
         pub freeze_for: Option<i64>,
         pub freeze_until: Option<i64>,
-        pub hold_id: Option<i64>,
+        pub hold_id: Option<HoldId>,
         pub created_at: i64,
         pub confirmed_at: Option<i64>,
     }
@@ -126,15 +129,15 @@ db::row_type! {
 /// What is needed to insert a payment (`id` is assigned by the database).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPaymentRow {
-    pub transaction_key: String,
-    pub project_id: i64,
+    pub transaction_key: TransactionKey,
+    pub project_id: ProjectId,
     pub price: i64,
     pub currency: Currency,
     pub description: Option<String>,
     pub parameters: Option<String>,
     pub price_rules: Option<String>,
     pub purpose: Option<String>,
-    pub beneficiary_wallet_id: i64,
+    pub beneficiary_wallet_id: WalletId,
     pub beneficiary_json: Option<String>,
     pub freeze_for: Option<i64>,
     pub freeze_until: Option<i64>,
@@ -143,7 +146,7 @@ pub struct NewPaymentRow {
 
 impl NewPaymentRow {
     /// The row as stored with id `id`: a new payment, no payer yet.
-    pub(crate) fn stored_as(&self, id: i64) -> PaymentRow {
+    pub(crate) fn stored_as(&self, id: PaymentId) -> PaymentRow {
         PaymentRow {
             id,
             transaction_key: self.transaction_key.clone(),
@@ -178,7 +181,7 @@ impl Decode for TransactionRow {
             (None, None) => ReserveSpec::Default,
         };
         Ok(TransactionRow {
-            key: c.get("transaction_key")?,
+            transaction_key: c.get("transaction_key")?,
             project_id: c.get("project_id")?,
             client_id: c.get("client_id")?,
             status: c.parsed("status")?,

@@ -2,16 +2,17 @@
 
 use crate::db::Decode;
 use crate::{PaymentRow, Result, TransactionRow, Tx, db};
+use wallet_core::ids::{PaymentId, ProjectId, TransactionKey, WalletId};
 
 /// Filters of `GET transactions` and `GET payments`; all optional except the project and paging.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SearchFilter {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub statuses: Vec<String>,
     /// The payer's wallet.
-    pub wallet: Option<i64>,
+    pub wallet: Option<WalletId>,
     /// The beneficiary's wallet (payments only).
-    pub beneficiary: Option<i64>,
+    pub beneficiary: Option<WalletId>,
     /// `created_at >= from`.
     pub from: Option<i64>,
     /// `created_at <= to`.
@@ -43,10 +44,10 @@ impl Where {
         self.order.len() + 1
     }
 
-    fn int(&mut self, fragment: &str, v: i64) {
+    fn int(&mut self, fragment: &str, v: impl Into<i64>) {
         let n = self.next();
         self.sql.push_str(&format!(" AND {fragment} ${n}"));
-        self.ints.push(v);
+        self.ints.push(v.into());
         self.order.push(true);
     }
 
@@ -112,18 +113,18 @@ db::row_type! {
         pub date: i64,
         /// The movement's kind: `payment`, `top_up`, …
         pub kind: String,
-        pub transaction_key: Option<String>,
-        pub payment_id: Option<i64>,
+        pub transaction_key: Option<TransactionKey>,
+        pub payment_id: Option<PaymentId>,
         pub description: Option<String>,
         /// The wallet on the other side, if it is a wallet (not a system account).
-        pub other_wallet: Option<i64>,
+        pub other_wallet: Option<WalletId>,
     }
 }
 
 /// Filters of `GET wallet/{id}/statements`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct StatementFilter {
-    pub wallet_id: i64,
+    pub wallet_id: WalletId,
     pub currencies: Vec<String>,
     pub from: Option<i64>,
     pub to: Option<i64>,

@@ -90,7 +90,15 @@ pub mod fixtures {
         Backend, IdempotentAnswer, NewAllowanceRow, NewPaymentRow, Store, TransactionRow, Tx,
     };
     use wallet_core::ledger::AccountBalance;
-    use wallet_core::{Currency, TransactionStatus};
+    use wallet_core::{
+        AccountId, ClientId, Currency, PaymentId, ProjectId, TransactionKey, TransactionStatus,
+        WalletId,
+    };
+
+    /// Transaction key `text`, as if walletd had issued it (the tests name theirs `k1`, `k2` …).
+    pub fn key(text: &str) -> TransactionKey {
+        TransactionKey::issued(text.to_string())
+    }
 
     /// The currency of the fixtures.
     pub fn eur() -> Currency {
@@ -98,9 +106,9 @@ pub mod fixtures {
     }
 
     /// A `new` transaction row of `project` and `client`, created at time 0.
-    pub fn new_transaction(key: &str, project: i64, client: i64) -> TransactionRow {
+    pub fn new_transaction(key: &str, project: ProjectId, client: ClientId) -> TransactionRow {
         TransactionRow {
-            key: key.into(),
+            transaction_key: TransactionKey::issued(key.into()),
             project_id: project,
             client_id: client,
             status: TransactionStatus::New,
@@ -124,9 +132,14 @@ pub mod fixtures {
     }
 
     /// A `new` EUR payment of `price` in transaction `key`, to `beneficiary`.
-    pub fn new_payment(key: &str, project: i64, beneficiary: i64, price: i64) -> NewPaymentRow {
+    pub fn new_payment(
+        key: &str,
+        project: ProjectId,
+        beneficiary: WalletId,
+        price: i64,
+    ) -> NewPaymentRow {
         NewPaymentRow {
-            transaction_key: key.into(),
+            transaction_key: TransactionKey::issued(key.into()),
             project_id: project,
             price,
             currency: eur(),
@@ -143,9 +156,14 @@ pub mod fixtures {
     }
 
     /// A `new` EUR allowance of at most `max_price` a payment, in transaction `key`.
-    pub fn new_allowance(key: &str, project: i64, client: i64, max_price: i64) -> NewAllowanceRow {
+    pub fn new_allowance(
+        key: &str,
+        project: ProjectId,
+        client: ClientId,
+        max_price: i64,
+    ) -> NewAllowanceRow {
         NewAllowanceRow {
-            transaction_key: key.into(),
+            transaction_key: TransactionKey::issued(key.into()),
             project_id: project,
             client_id: client,
             optional: false,
@@ -175,7 +193,7 @@ pub mod fixtures {
 
     /// A user `email` with a wallet holding `amount` EUR, topped up from the system account
     /// `topup`: (wallet, account).
-    pub async fn funded_wallet(tx: &mut Tx, email: &str, amount: i64) -> (i64, i64) {
+    pub async fn funded_wallet(tx: &mut Tx, email: &str, amount: i64) -> (WalletId, AccountId) {
         let user = tx.insert_user(email, "x", 0).await.expect("user");
         let wallet = tx.insert_wallet(user, 0).await.expect("wallet");
         let account = tx.wallet_account(wallet, eur()).await.expect("account");
@@ -187,7 +205,7 @@ pub mod fixtures {
     }
 
     /// A fresh store with one holder whose wallet holds `amount` EUR: (store, wallet, account).
-    pub async fn funded(backend: Backend, amount: i64) -> (Store, i64, i64) {
+    pub async fn funded(backend: Backend, amount: i64) -> (Store, WalletId, AccountId) {
         let store = super::fresh_store(backend).await;
         let mut tx = store.write().await.expect("write");
         let (wallet, account) =
@@ -198,7 +216,7 @@ pub mod fixtures {
 
     /// The project `p` (its owner, its wallet) and its API client `id`: (project wallet, project,
     /// client). Once per database: the names are unique.
-    pub async fn insert_project(tx: &mut Tx) -> (i64, i64, i64) {
+    pub async fn insert_project(tx: &mut Tx) -> (WalletId, ProjectId, ClientId) {
         let owner = tx
             .insert_user("owner@p.example", "x", 0)
             .await
@@ -214,7 +232,10 @@ pub mod fixtures {
 
     /// [`insert_project`] and its `new` transaction `key`: (project wallet, project, the
     /// transaction).
-    pub async fn project_with_transaction(tx: &mut Tx, key: &str) -> (i64, i64, TransactionRow) {
+    pub async fn project_with_transaction(
+        tx: &mut Tx,
+        key: &str,
+    ) -> (WalletId, ProjectId, TransactionRow) {
         let (wallet, project, client) = insert_project(tx).await;
         let t = new_transaction(key, project, client);
         tx.insert_transaction(&t, 0).await.expect("transaction");
@@ -223,14 +244,17 @@ pub mod fixtures {
 
     /// [`insert_project`] with ten `new` transactions `k0`…`k9`, each of one payment of `price`,
     /// committed: (project wallet, project, client, the payments).
-    pub async fn ten_transactions(store: &Store, price: i64) -> (i64, i64, i64, Vec<i64>) {
+    pub async fn ten_transactions(
+        store: &Store,
+        price: i64,
+    ) -> (WalletId, ProjectId, ClientId, Vec<PaymentId>) {
         let mut tx = store.write().await.expect("write");
         let (wallet, project, client) = insert_project(&mut tx).await;
         let mut payments = Vec::new();
         for i in 0..10 {
             let t = new_transaction(&format!("k{i}"), project, client);
             tx.insert_transaction(&t, 0).await.expect("transaction");
-            let p = new_payment(&t.key, project, wallet, price);
+            let p = new_payment(&t.transaction_key, project, wallet, price);
             payments.push(tx.insert_payment(&p).await.expect("payment"));
         }
         tx.commit().await.expect("commit");

@@ -8,8 +8,8 @@ use crate::{
     TransactionRow, TransactionState, Tx, db,
 };
 use std::sync::LazyLock;
-use wallet_core::PaymentStatus;
 use wallet_core::reserve::ReserveSpec;
+use wallet_core::{HoldId, PaymentId, PaymentStatus, TransactionKey, WalletId};
 
 /// The columns a new payment is inserted with, but its id ([`PAYMENT_VALUES`] gives their values).
 macro_rules! payment_insert_columns {
@@ -47,7 +47,7 @@ impl Tx {
         self.payments_of_memo = None;
         let mut rows = Vec::with_capacity(payments.len());
         for p in payments {
-            rows.push(p.stored_as(self.draw_id(Drawn::Payments).await?));
+            rows.push(p.stored_as(PaymentId::new(self.draw_id(Drawn::Payments).await?)));
         }
         let width = PAYMENT_PARAMETERS + 1;
         // Each row: its id, then `PAYMENT_VALUES` (which opens with its parenthesis) after it.
@@ -78,7 +78,7 @@ impl Tx {
     }
 
     /// Reads a transaction by key.
-    pub async fn transaction(&mut self, key: &str) -> Result<Option<TransactionRow>> {
+    pub async fn transaction(&mut self, key: &TransactionKey) -> Result<Option<TransactionRow>> {
         self.flush_rows().await?;
         db::select("FROM transactions WHERE transaction_key = $1")
             .bind(key)
@@ -89,7 +89,10 @@ impl Tx {
     /// Reads and locks a transaction for the rest of this database transaction. Its payments
     /// and its allowance come in the same round trip: [`Tx::payments_of`] and
     /// [`Tx::allowance_of`] answer them until this transaction writes a payment or an allowance.
-    pub async fn transaction_for_update(&mut self, key: &str) -> Result<Option<TransactionRow>> {
+    pub async fn transaction_for_update(
+        &mut self,
+        key: &TransactionKey,
+    ) -> Result<Option<TransactionRow>> {
         self.lock_transaction(key, None).await
     }
 
@@ -97,7 +100,7 @@ impl Tx {
     /// locked in the same statement: [`Tx::code_for_update`] answers it (reserving by code).
     pub async fn transaction_and_code_for_update(
         &mut self,
-        key: &str,
+        key: &TransactionKey,
         code_hash: &str,
     ) -> Result<Option<TransactionRow>> {
         self.lock_transaction(key, Some(code_hash)).await
@@ -105,7 +108,7 @@ impl Tx {
 
     async fn lock_transaction(
         &mut self,
-        key: &str,
+        key: &TransactionKey,
         code_hash: Option<&str>,
     ) -> Result<Option<TransactionRow>> {
         self.flush_rows().await?;
@@ -153,8 +156,8 @@ impl Tx {
             let code = Cols::new(first, "c_").decode_if_any()?;
             self.code_memo = Some((hash.to_owned(), code));
         }
-        self.payments_of_memo = Some((key.to_owned(), payments));
-        self.allowance_of_memo = Some((key.to_owned(), allowance));
+        self.payments_of_memo = Some((key.clone(), payments));
+        self.allowance_of_memo = Some((key.clone(), allowance));
         Ok(Some(t))
     }
 
@@ -162,7 +165,7 @@ impl Tx {
     /// Answers the row as stored, so an answer built from it needs no read back.
     pub async fn set_transaction_state(
         &mut self,
-        key: &str,
+        key: &TransactionKey,
         state: &TransactionState,
         now: i64,
     ) -> Result<TransactionRow> {
@@ -189,12 +192,16 @@ impl Tx {
         changes: &[(PaymentRow, PaymentChange)],
         now: i64,
     ) -> Result<(TransactionRow, Vec<PaymentRow>)> {
-        if self.pending_rows.as_ref().is_some_and(|r| r.key != t.key) {
+        if self
+            .pending_rows
+            .as_ref()
+            .is_some_and(|r| r.key != t.transaction_key)
+        {
             self.flush_rows().await?;
         }
         self.payments_of_memo = None;
         let pending = self.pending_rows.get_or_insert_with(|| PendingRows {
-            key: t.key.clone(),
+            key: t.transaction_key.clone(),
             state: *state,
             now,
             changes: Vec::with_capacity(changes.len()),
@@ -203,10 +210,10 @@ impl Tx {
         pending.now = now;
         let mut payments = Vec::with_capacity(changes.len());
         for (p, c) in changes {
-            if p.id != c.id || p.transaction_key != t.key {
+            if p.id != c.id || p.transaction_key != t.transaction_key {
                 return Err(StoreError::Corrupt(format!(
                     "payment {} is not payment {} of transaction {}",
-                    p.id, c.id, t.key
+                    p.id, c.id, t.transaction_key
                 )));
             }
             match pending.changes.iter_mut().find(|w| w.id == c.id) {
@@ -220,7 +227,7 @@ impl Tx {
     }
 
     /// Keys of transactions holding funds past their deadline, oldest deadline first.
-    pub async fn due_reservations(&mut self, now: i64, limit: i64) -> Result<Vec<String>> {
+    pub async fn due_reservations(&mut self, now: i64, limit: i64) -> Result<Vec<TransactionKey>> {
         self.flush_rows().await?;
         let keys = db::query_scalar(
             "SELECT transaction_key FROM transactions WHERE status IN ('reserved', 'waiting_registration', 'waiting_password', 'waiting', 'waiting_funds') AND reserved_until <= $1 ORDER BY reserved_until LIMIT $2",
@@ -233,7 +240,7 @@ impl Tx {
     }
 
     /// Inserts a payment and returns its id.
-    pub async fn insert_payment(&mut self, p: &NewPaymentRow) -> Result<i64> {
+    pub async fn insert_payment(&mut self, p: &NewPaymentRow) -> Result<PaymentId> {
         Ok(self.insert_payment_row(p).await?.id)
     }
 
@@ -247,7 +254,7 @@ impl Tx {
     }
 
     /// The payments of a transaction, in creation order.
-    pub async fn payments_of(&mut self, key: &str) -> Result<Vec<PaymentRow>> {
+    pub async fn payments_of(&mut self, key: &TransactionKey) -> Result<Vec<PaymentRow>> {
         self.flush_rows().await?;
         if let Some((memo_key, payments)) = &self.payments_of_memo
             && memo_key == key
@@ -264,11 +271,11 @@ impl Tx {
     #[allow(clippy::too_many_arguments)]
     pub async fn update_payment(
         &mut self,
-        id: i64,
+        id: PaymentId,
         status: PaymentStatus,
         price: i64,
-        payer_wallet_id: Option<i64>,
-        hold_id: Option<i64>,
+        payer_wallet_id: Option<WalletId>,
+        hold_id: Option<HoldId>,
         confirmed_at: Option<i64>,
     ) -> Result<PaymentRow> {
         self.change_payment(&PaymentChange {
@@ -296,7 +303,7 @@ impl Tx {
     /// before then, and on PostgreSQL that saves a round trip per event.
     pub async fn append_event(
         &mut self,
-        key: &str,
+        key: &TransactionKey,
         at: i64,
         actor: &str,
         event: &str,
@@ -315,7 +322,7 @@ impl Tx {
     /// A transaction's audit trail as `(at, actor, event, detail)`, oldest first.
     pub async fn events_of(
         &mut self,
-        key: &str,
+        key: &TransactionKey,
     ) -> Result<Vec<(i64, String, String, Option<String>)>> {
         let rows = db::query_as(
             "SELECT at, actor, event, detail FROM transaction_events WHERE transaction_key = $1 ORDER BY id",
@@ -327,7 +334,7 @@ impl Tx {
     }
 
     /// Reads and locks a payment by id.
-    pub async fn payment_for_update(&mut self, id: i64) -> Result<Option<PaymentRow>> {
+    pub async fn payment_for_update(&mut self, id: PaymentId) -> Result<Option<PaymentRow>> {
         self.flush_rows().await?;
         self.select_for_update("FROM payments WHERE id = $1")
             .bind(id)
@@ -336,7 +343,11 @@ impl Tx {
     }
 
     /// Moves a payment into another transaction (a payment belongs to exactly one).
-    pub async fn move_payment(&mut self, id: i64, transaction_key: &str) -> Result<()> {
+    pub async fn move_payment(
+        &mut self,
+        id: PaymentId,
+        transaction_key: &TransactionKey,
+    ) -> Result<()> {
         self.flush_rows().await?;
         self.payments_of_memo = None;
         db::query("UPDATE payments SET transaction_key = $1 WHERE id = $2")
@@ -348,7 +359,7 @@ impl Tx {
     }
 
     /// Reads a payment by id.
-    pub async fn payment(&mut self, id: i64) -> Result<Option<PaymentRow>> {
+    pub async fn payment(&mut self, id: PaymentId) -> Result<Option<PaymentRow>> {
         self.flush_rows().await?;
         db::select("FROM payments WHERE id = $1")
             .bind(id)
@@ -357,7 +368,11 @@ impl Tx {
     }
 
     /// Sets when a payment's freeze ends.
-    pub async fn set_freeze_until(&mut self, id: i64, freeze_until: Option<i64>) -> Result<()> {
+    pub async fn set_freeze_until(
+        &mut self,
+        id: PaymentId,
+        freeze_until: Option<i64>,
+    ) -> Result<()> {
         self.flush_rows().await?;
         self.payments_of_memo = None;
         db::query("UPDATE payments SET freeze_until = $1 WHERE id = $2")
@@ -369,7 +384,7 @@ impl Tx {
     }
 
     /// Ids of frozen payments whose freeze has ended.
-    pub async fn freezes_due(&mut self, now: i64, limit: i64) -> Result<Vec<i64>> {
+    pub async fn freezes_due(&mut self, now: i64, limit: i64) -> Result<Vec<PaymentId>> {
         self.flush_rows().await?;
         db::query_scalar(
             "SELECT id FROM payments WHERE status = 'confirmed' AND freeze_until <= $1 ORDER BY freeze_until LIMIT $2",
@@ -399,7 +414,7 @@ fn transaction_insert(t: &TransactionRow, now: i64) -> db::Query {
     db::query(
         "INSERT INTO transactions (transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, updated_at, restrictions_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
     )
-    .bind(&t.key)
+    .bind(&t.transaction_key)
     .bind(t.project_id)
     .bind(t.client_id)
     .bind(t.status.as_str())
@@ -447,7 +462,7 @@ fn bind_payment<Q: db::Bind>(q: Q, p: &NewPaymentRow) -> Q {
 /// A transaction's state and its payments' changes waiting for commit
 /// ([`Tx::set_transaction_and_payments`]).
 pub(crate) struct PendingRows {
-    pub key: String,
+    pub key: TransactionKey,
     state: TransactionState,
     now: i64,
     /// The latest change of each payment.

@@ -1,12 +1,13 @@
 //! Rows of the holder's web pages: login sessions and failed-login counters.
 
 use crate::{Result, Tx, db};
+use wallet_core::ids::{TransactionKey, UserId, WalletId};
 
 db::row_type! {
     /// A holder's login session (the cookie's id is known only by its hash).
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct SessionRow {
-        pub user_id: i64,
+        pub user_id: UserId,
         pub csrf: String,
         pub created_at: i64,
         pub expires_at: i64,
@@ -18,7 +19,7 @@ impl Tx {
     pub async fn insert_session(
         &mut self,
         id_hash: &str,
-        user_id: i64,
+        user_id: UserId,
         csrf: &str,
         now: i64,
         expires_at: i64,
@@ -103,7 +104,10 @@ impl Tx {
 
     /// `(transaction_key, correlation_key)` of `waiting` FLASH transactions of the user's wallets,
     /// oldest first: what the holder app lists for her to accept or reject.
-    pub async fn waiting_flash_of_user(&mut self, user_id: i64) -> Result<Vec<(String, String)>> {
+    pub async fn waiting_flash_of_user(
+        &mut self,
+        user_id: UserId,
+    ) -> Result<Vec<(TransactionKey, String)>> {
         self.flush_rows().await?;
         db::query_as(
             "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id WHERE w.owner_user_id = $1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
@@ -117,14 +121,14 @@ impl Tx {
     /// the ones to try again when money arrives.
     pub async fn waiting_funds(
         &mut self,
-        wallet_id: Option<i64>,
+        wallet_id: Option<WalletId>,
         limit: i64,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<TransactionKey>> {
         self.flush_rows().await?;
         db::query_scalar(
             "SELECT transaction_key FROM transactions WHERE status = 'waiting_funds' AND ($1 = 0 OR wallet_id = $1) ORDER BY created_at, transaction_key LIMIT $2",
         )
-        .bind(wallet_id.unwrap_or(0))
+        .bind(wallet_id.map_or(0, WalletId::get))
         .bind(limit)
         .fetch_all(self.conn())
         .await

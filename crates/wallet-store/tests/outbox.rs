@@ -1,26 +1,28 @@
 //! The callback outbox on both backends: each due callback is claimed by one worker at a time,
 //! a lease keeps it from others, failures are rescheduled, and redelivery re-queues.
 
-use wallet_store::testing::fixtures::insert_project;
+use wallet_core::ProjectId;
+use wallet_store::testing::fixtures::{insert_project, key};
 use wallet_store::testing::{BACKENDS, fresh_store};
 use wallet_store::{CallbackFilter, NewCallback, Store};
 
 /// A project to hang callbacks on.
-async fn project(store: &Store) -> i64 {
+async fn project(store: &Store) -> ProjectId {
     let mut tx = store.write().await.unwrap();
     let (_, project, _) = insert_project(&mut tx).await;
     tx.commit().await.unwrap();
     project
 }
 
-async fn enqueue(store: &Store, project: i64, n: usize, now: i64) -> Vec<i64> {
+async fn enqueue(store: &Store, project: ProjectId, n: usize, now: i64) -> Vec<i64> {
     let mut tx = store.write().await.unwrap();
     let mut ids = Vec::new();
+    let k = key("k");
     for i in 0..n {
         let event = format!(r#"{{"type":"failed","object":"transaction","data":{{"n":{i}}}}}"#);
         let c = NewCallback {
             project_id: project,
-            transaction_key: Some("k"),
+            transaction_key: Some(&k),
             object: "transaction",
             event_type: "failed",
             uri: "http://127.0.0.1:9/cb",
@@ -145,12 +147,16 @@ async fn failures_reschedule_and_redelivery_requeues() {
                 .as_deref(),
             Some("http://x/cb")
         );
-        assert!(!tx.set_project_callback_uri(p + 1, None).await.unwrap());
+        assert!(
+            !tx.set_project_callback_uri(ProjectId::new(p.get() + 1), None)
+                .await
+                .unwrap()
+        );
         tx.commit().await.unwrap();
         assert!(claim(&store, 1_000_000).await.is_none());
         let by_key = CallbackFilter {
             undelivered: true,
-            transaction_key: Some("k".into()),
+            transaction_key: Some(key("k")),
         };
         let mut tx = store.read().await.unwrap();
         let rows = tx.callbacks(&by_key, 10).await.unwrap();

@@ -1,7 +1,7 @@
 //! The storage conformance suite: every test runs on SQLite and on PostgreSQL, on a fresh
 //! database built with the store's fixtures (`wallet_store::testing::fixtures`).
 
-use wallet_core::Currency;
+use wallet_core::{ClientId, Currency, PaymentId, UserId, WalletId};
 use wallet_store::ErrorKind;
 use wallet_store::testing::fixtures::*;
 use wallet_store::testing::{BACKENDS, fresh_store};
@@ -32,7 +32,7 @@ async fn holds_never_overdraw_and_resolve_once() {
         let mut tx = store.write().await.unwrap();
         let (project_wallet, project, t) = project_with_transaction(&mut tx, "k1").await;
         assert_eq!(
-            tx.transaction_for_update("k1").await.unwrap(),
+            tx.transaction_for_update(&key("k1")).await.unwrap(),
             Some(t.clone())
         );
         let pay = |price| new_payment("k1", project, project_wallet, price);
@@ -49,9 +49,9 @@ async fn holds_never_overdraw_and_resolve_once() {
             "{backend:?}: overdraw"
         );
         let to = tx.wallet_account(project_wallet, eur()).await.unwrap();
-        assert!(tx.settle_hold(h1, to, 50, "k1", p1, 2).await.unwrap());
+        assert!(tx.settle_hold(h1, to, 50, &key("k1"), p1, 2).await.unwrap());
         assert!(
-            !tx.settle_hold(h1, to, 50, "k1", p1, 2).await.unwrap(),
+            !tx.settle_hold(h1, to, 50, &key("k1"), p1, 2).await.unwrap(),
             "settled twice"
         );
         assert!(
@@ -69,7 +69,7 @@ async fn holds_never_overdraw_and_resolve_once() {
         assert_eq!(tx.account_balance(account).await.unwrap(), money(50, 0));
         let check = tx.ledger_check().await.unwrap();
         assert!(check.is_sound(), "{backend:?}: {check:?}");
-        assert_eq!(tx.payments_of("k1").await.unwrap().len(), 2);
+        assert_eq!(tx.payments_of(&key("k1")).await.unwrap().len(), 2);
         tx.commit().await.unwrap();
     }
 }
@@ -81,7 +81,7 @@ async fn dropping_a_transaction_writes_nothing() {
         let _ = wallet;
         {
             let mut tx = store.write().await.unwrap();
-            let other = tx.insert_wallet(1, 0).await.unwrap();
+            let other = tx.insert_wallet(UserId::new(1), 0).await.unwrap();
             let _ = other;
             let source = tx.system_account("topup", eur()).await.unwrap();
             tx.transfer_from_system(source, account, 5, "topup", 0)
@@ -95,7 +95,10 @@ async fn dropping_a_transaction_writes_nothing() {
             100,
             "{backend:?}"
         );
-        assert_eq!(tx.wallet(wallet + 1).await.unwrap(), None);
+        assert_eq!(
+            tx.wallet(WalletId::new(wallet.get() + 1)).await.unwrap(),
+            None
+        );
     }
 }
 
@@ -187,7 +190,7 @@ async fn deferred_balance_changes_apply_at_commit_and_before_holds() {
 
         // Settled, then dropped: nothing moves.
         let mut tx = store.write().await.unwrap();
-        assert!(tx.settle_hold(h2, to, 70, "k1", p2, 2).await.unwrap());
+        assert!(tx.settle_hold(h2, to, 70, &key("k1"), p2, 2).await.unwrap());
         drop(tx);
         let mut tx = store.write().await.unwrap();
         assert_eq!(
@@ -195,7 +198,7 @@ async fn deferred_balance_changes_apply_at_commit_and_before_holds() {
             money(100, 100),
             "{backend:?}"
         );
-        assert!(tx.settle_hold(h2, to, 70, "k1", p2, 2).await.unwrap());
+        assert!(tx.settle_hold(h2, to, 70, &key("k1"), p2, 2).await.unwrap());
         tx.commit().await.unwrap();
 
         let mut tx = store.read().await.unwrap();
@@ -254,7 +257,12 @@ async fn appended_changes_are_money_at_once_and_folded_exactly_once() {
                 let hold = tx.place_hold_at_commit(account, p, 15, 2).await.unwrap();
                 assert!(hold.is_some(), "recorded now, checked at commit");
                 // A write at commit too: it waits until the guard passed (`batch.rs`).
-                tx.answer_at_commit(1, &format!("fold-{i}"), &ok_answer(&i.to_string()), 2);
+                tx.answer_at_commit(
+                    ClientId::new(1),
+                    &format!("fold-{i}"),
+                    &ok_answer(&i.to_string()),
+                    2,
+                );
                 match tx.commit().await {
                     Ok(()) => 1,
                     Err(wallet_store::StoreError::NotEnoughFunds(_)) => 0,
@@ -324,7 +332,7 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
                     }
                     // Made in the same last statement as the hold on PostgreSQL (`batch.rs`).
                     let answer = ok_answer(&p.to_string());
-                    tx.answer_at_commit(1, &format!("key-{p}"), &answer, 1);
+                    tx.answer_at_commit(ClientId::new(1), &format!("key-{p}"), &answer, 1);
                     match tx.commit().await {
                         Ok(()) => true,
                         Err(wallet_store::StoreError::NotEnoughFunds(currency)) => {
@@ -355,7 +363,7 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
         let mut answered = 0;
         for p in &payments_of_tasks {
             answered += usize::from(
-                tx.idempotent_answer(1, &format!("key-{p}"))
+                tx.idempotent_answer(ClientId::new(1), &format!("key-{p}"))
                     .await
                     .unwrap()
                     .is_some(),
@@ -371,7 +379,7 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
         // made earlier in the transaction covers a hold checked at once.
         let mut tx = store.write().await.unwrap();
         let mut t = new_transaction("x", project, client);
-        t.key = "x".into();
+        t.transaction_key = key("x");
         tx.insert_transaction(&t, 0).await.unwrap();
         let p = tx
             .insert_payment(&new_payment("x", project, pw, 30))
@@ -414,7 +422,7 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
             money(100, 90),
             "{backend:?}: nothing of the refused transaction stays, not even its credit"
         );
-        assert_eq!(tx.transaction("x").await.unwrap(), None);
+        assert_eq!(tx.transaction(&key("x")).await.unwrap(), None);
         assert!(tx.ledger_check().await.unwrap().is_sound());
     }
 }
@@ -445,7 +453,7 @@ async fn concurrent_moves_both_ways_between_accounts_all_commit() {
                     let mut tx = store.write().await.unwrap();
                     let hold = tx.place_hold_at_commit(from, p, 10, 1).await.unwrap();
                     let settled = tx
-                        .settle_hold(hold.unwrap(), to, 10, "k0", p, 1)
+                        .settle_hold(hold.unwrap(), to, 10, &key("k0"), p, 1)
                         .await
                         .unwrap();
                     assert!(settled);
@@ -526,10 +534,10 @@ async fn holds_placed_and_settled_at_commit_move_money_once() {
 
         // Two settled in one transaction, one of them for less than was held.
         let mut tx = store.write().await.unwrap();
-        tx.settle_hold_at_commit(holds[0], account, 60, to, 50, "k1", p[0], 2)
+        tx.settle_hold_at_commit(holds[0], account, 60, to, 50, &key("k1"), p[0], 2)
             .await
             .unwrap();
-        tx.settle_hold_at_commit(holds[1], account, 30, to, 30, "k1", p[1], 2)
+        tx.settle_hold_at_commit(holds[1], account, 30, to, 30, &key("k1"), p[1], 2)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -543,7 +551,7 @@ async fn holds_placed_and_settled_at_commit_move_money_once() {
         for (hold, held, why) in refused {
             let mut tx = store.write().await.unwrap();
             let settled = async {
-                tx.settle_hold_at_commit(hold, account, held, to, 1, "k1", p[2], 3)
+                tx.settle_hold_at_commit(hold, account, held, to, 1, &key("k1"), p[2], 3)
                     .await?;
                 tx.commit().await
             };
@@ -556,7 +564,7 @@ async fn holds_placed_and_settled_at_commit_move_money_once() {
         // Placed and settled in one transaction (reserve and confirm in one call).
         let mut tx = store.write().await.unwrap();
         let hold = tx.place_hold_at_commit(account, p[3], 5, 4).await.unwrap();
-        tx.settle_hold_at_commit(hold.unwrap(), account, 5, to, 5, "k1", p[3], 4)
+        tx.settle_hold_at_commit(hold.unwrap(), account, 5, to, 5, &key("k1"), p[3], 4)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -597,7 +605,7 @@ async fn a_transaction_created_at_commit_is_written_whole_or_not_at_all() {
                     .insert_transaction_with_payments(&t, &drafts, 0)
                     .await
                     .unwrap();
-                tx.append_event(key, 0, "client:id", "created", None)
+                tx.append_event(&t.transaction_key, 0, "client:id", "created", None)
                     .await
                     .unwrap();
                 tx.answer_at_commit(client, "idem", &ok_answer(answer), 1);
@@ -612,8 +620,12 @@ async fn a_transaction_created_at_commit_is_written_whole_or_not_at_all() {
         );
         assert!(rows.windows(2).all(|w| w[0].id < w[1].id), "{backend:?}");
         let mut tx = store.read().await.unwrap();
-        assert_eq!(tx.payments_of("k1").await.unwrap(), rows, "{backend:?}");
-        assert_eq!(tx.events_of("k1").await.unwrap().len(), 1);
+        assert_eq!(
+            tx.payments_of(&key("k1")).await.unwrap(),
+            rows,
+            "{backend:?}"
+        );
+        assert_eq!(tx.events_of(&key("k1")).await.unwrap().len(), 1);
         drop(tx);
         let (_, refused) = create("k2", "second").await;
         assert!(
@@ -621,9 +633,13 @@ async fn a_transaction_created_at_commit_is_written_whole_or_not_at_all() {
             "{backend:?}: {refused:?}"
         );
         let mut tx = store.read().await.unwrap();
-        assert_eq!(tx.transaction("k2").await.unwrap(), None, "{backend:?}");
-        assert!(tx.payments_of("k2").await.unwrap().is_empty());
-        assert!(tx.events_of("k2").await.unwrap().is_empty());
+        assert_eq!(
+            tx.transaction(&key("k2")).await.unwrap(),
+            None,
+            "{backend:?}"
+        );
+        assert!(tx.payments_of(&key("k2")).await.unwrap().is_empty());
+        assert!(tx.events_of(&key("k2")).await.unwrap().is_empty());
         assert!(tx.ledger_check().await.unwrap().is_sound());
     }
 }
@@ -636,22 +652,38 @@ async fn a_transactions_allowance_is_read_again_after_it_changes() {
         let mut tx = store.write().await.unwrap();
         let user = tx.insert_user("holder@example.com", "x", 0).await.unwrap();
         let (_, project, t) = project_with_transaction(&mut tx, "t1").await;
-        assert_eq!(tx.allowance_of("t1").await.unwrap(), None);
+        assert_eq!(tx.allowance_of(&key("t1")).await.unwrap(), None);
         let allowance = new_allowance("t1", project, t.client_id, 500);
         let id = tx.insert_allowance(&allowance).await.unwrap();
-        let a = tx.allowance_of("t1").await.unwrap().expect("inserted");
+        let a = tx
+            .allowance_of(&key("t1"))
+            .await
+            .unwrap()
+            .expect("inserted");
         assert_eq!((a.id, a.status.as_str()), (id, "new"), "{backend:?}");
         tx.set_allowance_status(id, "deleted", None).await.unwrap();
-        let a = tx.allowance_of("t1").await.unwrap().expect("still there");
+        let a = tx
+            .allowance_of(&key("t1"))
+            .await
+            .unwrap()
+            .expect("still there");
         assert_eq!(a.status, "deleted", "{backend:?}: a stale allowance");
         let wallet = tx.insert_wallet(user, 0).await.unwrap();
         tx.activate_allowance(&a, wallet, Some(99), 5)
             .await
             .unwrap();
-        let a = tx.allowance_of("t1").await.unwrap().expect("still there");
+        let a = tx
+            .allowance_of(&key("t1"))
+            .await
+            .unwrap()
+            .expect("still there");
         assert_eq!((a.status.as_str(), a.wallet_id), ("active", Some(wallet)));
-        tx.move_allowance(id, "t2", true).await.unwrap();
-        assert_eq!(tx.allowance_of("t1").await.unwrap(), None, "{backend:?}");
+        tx.move_allowance(id, &key("t2"), true).await.unwrap();
+        assert_eq!(
+            tx.allowance_of(&key("t1")).await.unwrap(),
+            None,
+            "{backend:?}"
+        );
         tx.commit().await.unwrap();
     }
 }
@@ -667,20 +699,26 @@ async fn audit_events_are_written_at_commit_in_order() {
         let n = 2_500;
         for i in 0..n {
             let detail = (i % 2 == 0).then(|| i.to_string());
-            tx.append_event(&t.key, i, "actor", &format!("e{i}"), detail.as_deref())
-                .await
-                .unwrap();
+            tx.append_event(
+                &t.transaction_key,
+                i,
+                "actor",
+                &format!("e{i}"),
+                detail.as_deref(),
+            )
+            .await
+            .unwrap();
         }
         tx.commit().await.unwrap();
         {
             let mut tx = store.write().await.unwrap();
-            tx.append_event(&t.key, n, "actor", "dropped", None)
+            tx.append_event(&t.transaction_key, n, "actor", "dropped", None)
                 .await
                 .unwrap();
             // dropped without commit
         }
         let mut tx = store.read().await.unwrap();
-        let events = tx.events_of(&t.key).await.unwrap();
+        let events = tx.events_of(&t.transaction_key).await.unwrap();
         assert_eq!(events.len(), n as usize, "{backend:?}");
         for (i, (at, actor, event, detail)) in events.into_iter().enumerate() {
             let i = i as i64;
@@ -705,20 +743,24 @@ async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
 
         let mut tx = store.write().await.unwrap();
         assert_eq!(
-            tx.transaction_for_update("k1").await.unwrap(),
+            tx.transaction_for_update(&key("k1")).await.unwrap(),
             Some(t.clone())
         );
         assert_eq!(
-            tx.payments_of("k1").await.unwrap(),
+            tx.payments_of(&key("k1")).await.unwrap(),
             Vec::new(),
             "{backend:?}"
         );
-        assert_eq!(tx.allowance_of("k1").await.unwrap(), None, "{backend:?}");
+        assert_eq!(
+            tx.allowance_of(&key("k1")).await.unwrap(),
+            None,
+            "{backend:?}"
+        );
         let pay = |price| new_payment("k1", project, project_wallet, price);
         let p1 = tx.insert_payment(&pay(100)).await.unwrap();
         let p2 = tx.insert_payment(&pay(200)).await.unwrap();
-        let ids: Vec<i64> = tx
-            .payments_of("k1")
+        let ids: Vec<PaymentId> = tx
+            .payments_of(&key("k1"))
             .await
             .unwrap()
             .iter()
@@ -737,8 +779,8 @@ async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
 
         let (payments, allowance) = {
             let mut read = store.read().await.unwrap();
-            let payments = read.payments_of("k1").await.unwrap();
-            let allowance = read.allowance_of("k1").await.unwrap();
+            let payments = read.payments_of(&key("k1")).await.unwrap();
+            let allowance = read.allowance_of(&key("k1")).await.unwrap();
             (payments, allowance)
         };
         assert_eq!(payments.len(), 2);
@@ -749,12 +791,16 @@ async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
         );
         let mut tx = store.write().await.unwrap();
         assert_eq!(
-            tx.transaction_for_update("k1").await.unwrap(),
+            tx.transaction_for_update(&key("k1")).await.unwrap(),
             Some(t.clone())
         );
-        assert_eq!(tx.payments_of("k1").await.unwrap(), payments, "{backend:?}");
         assert_eq!(
-            tx.allowance_of("k1").await.unwrap(),
+            tx.payments_of(&key("k1")).await.unwrap(),
+            payments,
+            "{backend:?}"
+        );
+        assert_eq!(
+            tx.allowance_of(&key("k1")).await.unwrap(),
             allowance,
             "{backend:?}"
         );
@@ -770,7 +816,7 @@ async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
         .await
         .unwrap();
         let statuses: Vec<_> = tx
-            .payments_of("k1")
+            .payments_of(&key("k1"))
             .await
             .unwrap()
             .iter()
@@ -784,7 +830,7 @@ async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
             ],
             "{backend:?}: a payment written after the lock"
         );
-        assert_eq!(tx.transaction_for_update("nope").await.unwrap(), None);
+        assert_eq!(tx.transaction_for_update(&key("nope")).await.unwrap(), None);
     }
 }
 
@@ -806,7 +852,7 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
             tx.insert_payment(&pay(200)).await.unwrap(),
             tx.insert_payment(&pay(300)).await.unwrap(),
         ];
-        let rows = tx.payments_of("k1").await.unwrap();
+        let rows = tx.payments_of(&key("k1")).await.unwrap();
         let change = |i: usize, status, price| {
             (
                 rows[i].clone(),
@@ -842,8 +888,8 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
             .await
             .unwrap();
         assert_eq!(written.state(), reserved, "{backend:?}");
-        assert_eq!(written.key, t.key);
-        let read = tx.payments_of("k1").await.unwrap();
+        assert_eq!(written.transaction_key, t.transaction_key);
+        let read = tx.payments_of(&key("k1")).await.unwrap();
         assert_eq!(payments, [read[0].clone(), read[2].clone()], "{backend:?}");
         assert_eq!((payments[0].price, payments[1].price), (90, 250));
         assert_eq!(
@@ -851,7 +897,10 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
             PaymentStatus::New,
             "{backend:?}: not changed"
         );
-        assert_eq!(tx.transaction("k1").await.unwrap(), Some(written.clone()));
+        assert_eq!(
+            tx.transaction(&key("k1")).await.unwrap(),
+            Some(written.clone())
+        );
 
         // Changed twice before commit, never read in between: the commit writes the last change.
         let rows = read;
@@ -883,11 +932,11 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
         tx.commit().await.unwrap();
         let mut tx = store.read().await.unwrap();
         assert_eq!(
-            tx.transaction("k1").await.unwrap(),
+            tx.transaction(&key("k1")).await.unwrap(),
             Some(last),
             "{backend:?}"
         );
-        let read = tx.payments_of("k1").await.unwrap();
+        let read = tx.payments_of(&key("k1")).await.unwrap();
         assert_eq!(read[1], last_payments[0], "{backend:?}");
         assert_eq!((read[1].status, read[1].price), (PaymentStatus::Done, 5));
         assert_eq!(read[0].price, 90, "{backend:?}: the first change stays");
@@ -896,17 +945,29 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
         // The transaction is gone when the change is written: the commit is refused, whole.
         let mut tx = store.write().await.unwrap();
         let gone = wallet_store::TransactionRow {
-            key: "nope".into(),
+            transaction_key: key("nope"),
             ..t.clone()
         };
-        let before = store.read().await.unwrap().payments_of("k1").await.unwrap();
+        let before = store
+            .read()
+            .await
+            .unwrap()
+            .payments_of(&key("k1"))
+            .await
+            .unwrap();
         let mut other = change(1, PaymentStatus::Canceled, 1);
-        other.0.transaction_key = "nope".into();
+        other.0.transaction_key = key("nope");
         tx.set_transaction_and_payments(&gone, &reserved, &[other], 10)
             .await
             .unwrap();
         assert!(tx.commit().await.is_err(), "{backend:?}");
-        let after = store.read().await.unwrap().payments_of("k1").await.unwrap();
+        let after = store
+            .read()
+            .await
+            .unwrap()
+            .payments_of(&key("k1"))
+            .await
+            .unwrap();
         assert_eq!(after, before, "{backend:?}: nothing written");
     }
 }
@@ -923,20 +984,24 @@ async fn a_transaction_is_inserted_with_its_payments() {
         let (project_wallet, project, t) = project_with_transaction(&mut tx, "k0").await;
         let pay = |key, price| new_payment(key, project, project_wallet, price);
         let new = wallet_store::TransactionRow {
-            key: "k1".into(),
+            transaction_key: key("k1"),
             ..t.clone()
         };
         let written = tx
             .insert_transaction_with_payments(&new, &[pay("k1", 3), pay("k1", 1), pay("k1", 2)], 5)
             .await
             .unwrap();
-        assert_eq!(tx.payments_of("k1").await.unwrap(), written, "{backend:?}");
+        assert_eq!(
+            tx.payments_of(&key("k1")).await.unwrap(),
+            written,
+            "{backend:?}"
+        );
         let prices: Vec<i64> = written.iter().map(|p| p.price).collect();
         assert_eq!(prices, [3, 1, 2], "{backend:?}: in the order given");
-        assert_eq!(tx.transaction("k1").await.unwrap(), Some(new));
+        assert_eq!(tx.transaction(&key("k1")).await.unwrap(), Some(new));
 
         let alone = wallet_store::TransactionRow {
-            key: "k2".into(),
+            transaction_key: key("k2"),
             ..t.clone()
         };
         let none = tx
@@ -944,15 +1009,15 @@ async fn a_transaction_is_inserted_with_its_payments() {
             .await
             .unwrap();
         assert!(none.is_empty());
-        assert_eq!(tx.transaction("k2").await.unwrap(), Some(alone));
+        assert_eq!(tx.transaction(&key("k2")).await.unwrap(), Some(alone));
         tx.commit().await.unwrap();
 
         let mut tx = store.write().await.unwrap();
         let refused = wallet_store::TransactionRow {
-            key: "k3".into(),
+            transaction_key: key("k3"),
             ..t.clone()
         };
-        let bad = new_payment("k3", project, project_wallet + 1000, 1);
+        let bad = new_payment("k3", project, WalletId::new(project_wallet.get() + 1000), 1);
         // Refused when written: at once on SQLite, at commit on PostgreSQL.
         let result = match tx
             .insert_transaction_with_payments(&refused, &[pay("k3", 1), bad], 5)
@@ -963,10 +1028,17 @@ async fn a_transaction_is_inserted_with_its_payments() {
         };
         assert!(result.is_err(), "{backend:?}");
         let mut tx = store.read().await.unwrap();
-        assert_eq!(tx.transaction("k3").await.unwrap(), None, "{backend:?}");
         assert_eq!(
-            tx.transaction("k1").await.unwrap().map(|t| t.key),
-            Some("k1".into())
+            tx.transaction(&key("k3")).await.unwrap(),
+            None,
+            "{backend:?}"
+        );
+        assert_eq!(
+            tx.transaction(&key("k1"))
+                .await
+                .unwrap()
+                .map(|t| t.transaction_key),
+            Some(key("k1"))
         );
     }
 }
@@ -987,10 +1059,10 @@ async fn a_code_is_locked_with_its_transaction_and_used_at_commit() {
         tx.commit().await.unwrap();
 
         let mut tx = store.write().await.unwrap();
-        let locked = tx.transaction_and_code_for_update("k1", "nope").await;
+        let locked = tx.transaction_and_code_for_update(&key("k1"), "nope").await;
         assert_eq!(locked.unwrap(), Some(t.clone()), "{backend:?}");
         assert_eq!(tx.code_for_update("nope").await.unwrap(), None);
-        let locked = tx.transaction_and_code_for_update("k1", "h1").await;
+        let locked = tx.transaction_and_code_for_update(&key("k1"), "h1").await;
         assert_eq!(locked.unwrap(), Some(t.clone()), "{backend:?}");
         let code = tx.code_for_update("h1").await.unwrap().expect("the code");
         assert_eq!(
@@ -1003,30 +1075,30 @@ async fn a_code_is_locked_with_its_transaction_and_used_at_commit() {
         );
         assert_eq!(code.used_at, None);
         assert_eq!(
-            tx.transaction_and_code_for_update("k9", "h1")
+            tx.transaction_and_code_for_update(&key("k9"), "h1")
                 .await
                 .unwrap(),
             None
         );
-        tx.use_code_at_commit(id, "k1", 7);
+        tx.use_code_at_commit(id, &key("k1"), 7);
         drop(tx);
 
         let mut tx = store.write().await.unwrap();
-        tx.transaction_and_code_for_update("k1", "h1")
+        tx.transaction_and_code_for_update(&key("k1"), "h1")
             .await
             .unwrap();
         let code = tx.code_for_update("h1").await.unwrap().unwrap();
         assert_eq!(code.used_at, None, "{backend:?}: dropped, still unused");
-        tx.use_code_at_commit(id, "k1", 7);
+        tx.use_code_at_commit(id, &key("k1"), 7);
         tx.commit().await.unwrap();
 
         let mut tx = store.write().await.unwrap();
-        tx.transaction_and_code_for_update("k1", "h1")
+        tx.transaction_and_code_for_update(&key("k1"), "h1")
             .await
             .unwrap();
         let code = tx.code_for_update("h1").await.unwrap().unwrap();
         assert_eq!(code.used_at, Some(7), "{backend:?}");
-        tx.use_code_at_commit(id, "k1", 8);
+        tx.use_code_at_commit(id, &key("k1"), 8);
         assert!(
             matches!(tx.commit().await, Err(wallet_store::StoreError::Corrupt(_))),
             "{backend:?}: used already"
@@ -1101,30 +1173,36 @@ async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
             ..first.clone()
         };
         assert!(
-            tx.store_idempotent_answer(7, "k", &first, 1_000)
+            tx.store_idempotent_answer(ClientId::new(7), "k", &first, 1_000)
                 .await
                 .unwrap()
         );
         assert!(
-            !tx.store_idempotent_answer(7, "k", &second, 1_001)
+            !tx.store_idempotent_answer(ClientId::new(7), "k", &second, 1_001)
                 .await
                 .unwrap(),
             "{backend:?}: second answer stored"
         );
         assert!(
-            tx.store_idempotent_answer(8, "k", &second, 1_001)
+            tx.store_idempotent_answer(ClientId::new(8), "k", &second, 1_001)
                 .await
                 .unwrap(),
             "keys are per client"
         );
-        assert_eq!(tx.idempotent_answer(7, "k").await.unwrap(), Some(first));
+        assert_eq!(
+            tx.idempotent_answer(ClientId::new(7), "k").await.unwrap(),
+            Some(first)
+        );
         assert_eq!(
             tx.forget_idempotent_answers(1_000).await.unwrap(),
             0,
             "not older than the cut-off"
         );
         assert_eq!(tx.forget_idempotent_answers(1_002).await.unwrap(), 2);
-        assert_eq!(tx.idempotent_answer(7, "k").await.unwrap(), None);
+        assert_eq!(
+            tx.idempotent_answer(ClientId::new(7), "k").await.unwrap(),
+            None
+        );
         // The sandbox clock offset only moves forward from where it stands.
         assert_eq!(tx.clock_offset().await.unwrap(), 0);
         assert_eq!(tx.advance_clock(60).await.unwrap(), 60);
@@ -1141,11 +1219,11 @@ async fn answers_stored_at_commit_lose_to_an_earlier_one_and_take_nothing_with_t
         let store = fresh_store(backend).await;
         let mut tx = store.write().await.unwrap();
         let user = tx.insert_user("first@example.com", "x", 0).await.unwrap();
-        tx.answer_at_commit(7, "k", &ok_answer("first"), 1_000);
+        tx.answer_at_commit(ClientId::new(7), "k", &ok_answer("first"), 1_000);
         tx.commit().await.unwrap();
         let mut tx = store.write().await.unwrap();
         tx.insert_user("second@example.com", "x", 0).await.unwrap();
-        tx.answer_at_commit(7, "k", &ok_answer("second"), 1_001);
+        tx.answer_at_commit(ClientId::new(7), "k", &ok_answer("second"), 1_001);
         assert!(
             matches!(
                 tx.commit().await,
@@ -1155,7 +1233,7 @@ async fn answers_stored_at_commit_lose_to_an_earlier_one_and_take_nothing_with_t
         );
         let mut tx = store.read().await.unwrap();
         assert_eq!(
-            tx.idempotent_answer(7, "k").await.unwrap(),
+            tx.idempotent_answer(ClientId::new(7), "k").await.unwrap(),
             Some(ok_answer("first"))
         );
         assert!(
@@ -1212,16 +1290,25 @@ async fn a_payer_is_its_wallet_holder_and_limits() {
             );
         }
         assert_eq!(payer.limits_in(eur()).len(), 2);
-        assert_eq!(tx.payer(wallet + 1000, &[]).await.unwrap(), None);
+        assert_eq!(
+            tx.payer(WalletId::new(wallet.get() + 1000), &[])
+                .await
+                .unwrap(),
+            None
+        );
 
         let (other, _, _) = project_with_transaction(&mut tx, "k1").await;
-        async fn pays_only_active(tx: &mut wallet_store::Tx, wallet: i64, paying: &[i64]) -> bool {
+        async fn pays_only_active(
+            tx: &mut wallet_store::Tx,
+            wallet: WalletId,
+            paying: &[WalletId],
+        ) -> bool {
             let payer = tx.payer(wallet, paying).await.unwrap().unwrap();
             payer.pays_only_active
         }
         assert!(pays_only_active(&mut tx, wallet, &[]).await, "{backend:?}");
         assert!(pays_only_active(&mut tx, wallet, &[other, other]).await);
-        let unknown = [other, wallet + 1000];
+        let unknown = [other, WalletId::new(wallet.get() + 1000)];
         assert!(
             !pays_only_active(&mut tx, wallet, &unknown).await,
             "{backend:?}"

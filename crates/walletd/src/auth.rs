@@ -24,6 +24,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use wallet_client::mac::{MacHeader, SignedParts, body_hash, parse_query};
+use wallet_core::ids::ClientId;
 use wallet_store::{RequestRecord, serve_request};
 
 /// Allowed distance between the client's `ts` and our wall clock.
@@ -41,7 +42,7 @@ fn window_of(now: i64) -> i64 {
 }
 
 /// Counts an invalid request of a known client, in a commit of its own.
-async fn count_invalid(state: &AppState, client_id: i64) -> Result<(), ApiError> {
+async fn count_invalid(state: &AppState, client_id: ClientId) -> Result<(), ApiError> {
     let mut tx = state.store.write().await?;
     tx.count_invalid_request(client_id, window_of(wall_now()))
         .await?;

@@ -1,6 +1,7 @@
 //! Who is calling: the API client a request's MAC signature proved, and the holder whose access
 //! token signed it, if any. Authentication makes it; handlers and operations read it.
 
+use wallet_core::ids::{UserId, WalletId};
 use wallet_store::ClientRow;
 
 /// The authenticated API client of a request.
@@ -8,7 +9,7 @@ use wallet_store::ClientRow;
 pub struct Caller {
     pub client: ClientRow,
     /// The wallet holder, when the request is signed with her access token (`me` in paths).
-    pub holder: Option<i64>,
+    pub holder: Option<UserId>,
     /// What creating a transaction needs of the client's project, read with its credentials so
     /// that create does not read it again; `None` for an access token (create then reads it).
     pub project: Option<CallerProject>,
@@ -18,7 +19,7 @@ pub struct Caller {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CallerProject {
     /// The project's beneficiary wallet (a project's wallet never changes).
-    pub wallet_id: i64,
+    pub wallet_id: WalletId,
     /// Whether the project limits a transaction's total in some currency: then create reads the
     /// limits in its own database transaction.
     pub limited: bool,

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use wallet_client::types::ErrorBody;
 use wallet_core::codes::CodeError;
+use wallet_core::ids::TransactionKey;
 use wallet_core::money::MoneyError;
 use wallet_core::payment::PriceError;
 use wallet_core::reserve::ReserveError;
@@ -128,7 +129,7 @@ impl ApiError {
         ApiError::InvalidRequest(msg.into())
     }
 
-    pub fn not_found_transaction(key: &str) -> Self {
+    pub fn not_found_transaction(key: &TransactionKey) -> Self {
         ApiError::NotFound(format!("transaction {key:?} was not found"))
     }
 }

@@ -22,6 +22,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use wallet_core::ids::ClientId;
 use wallet_store::{IdempotentAnswer, Tx};
 
 /// The request header.
@@ -32,7 +33,7 @@ pub const MAX_KEY_LEN: usize = 255;
 /// The idempotent request being served.
 #[derive(Debug)]
 pub struct IdempotencyScope {
-    client_id: i64,
+    client_id: ClientId,
     key: String,
     request_hash: String,
     /// The answer was stored with the change.
@@ -117,7 +118,7 @@ fn replay(answer: IdempotentAnswer) -> Response {
 
 async fn stored(
     state: &AppState,
-    client_id: i64,
+    client_id: ClientId,
     key: &str,
 ) -> ApiResult<Option<IdempotentAnswer>> {
     let mut tx = state.store.lookup().await?;

@@ -3,8 +3,8 @@
 //! given width. Pure text building, tested on its own.
 
 use wallet_client::types::Transaction;
-use wallet_core::TransactionType;
 use wallet_core::money::{Currency, format_decimal};
+use wallet_core::{ProjectId, TransactionType, WalletId};
 
 /// A receipt language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +143,7 @@ pub fn texts(t: &Transaction, locale: Locale, width: Option<usize>) -> (String, 
     let customer = [
         vec![
             head.clone(),
-            format!("{}: {}", w.merchant, t.project_id.unwrap_or_default()),
+            format!("{}: {}", w.merchant, t.project_id.map_or(0, ProjectId::get)),
         ],
         body.clone(),
     ]
@@ -151,7 +151,7 @@ pub fn texts(t: &Transaction, locale: Locale, width: Option<usize>) -> (String, 
     let merchant = [
         vec![
             head,
-            format!("{}: {}", w.wallet, t.wallet.unwrap_or_default()),
+            format!("{}: {}", w.wallet, t.wallet.map_or(0, WalletId::get)),
         ],
         body,
     ]

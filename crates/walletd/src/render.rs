@@ -63,7 +63,7 @@ pub fn transaction(
     let reserve =
         (for_seconds.is_some() || until.is_some()).then_some(Reserve { for_seconds, until });
     wire::Transaction {
-        transaction_key: t.key.clone(),
+        transaction_key: t.transaction_key.clone(),
         created_at: t.created_at,
         status: t.status,
         kind: t.kind,

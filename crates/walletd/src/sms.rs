@@ -3,6 +3,7 @@
 use crate::error::ApiResult;
 use std::future::Future;
 use std::pin::Pin;
+use wallet_core::ids::TransactionKey;
 use wallet_store::Tx;
 
 /// A text message to a wallet holder's phone.
@@ -10,7 +11,7 @@ use wallet_store::Tx;
 pub struct Sms<'a> {
     pub phone: &'a str,
     pub body: &'a str,
-    pub transaction_key: &'a str,
+    pub transaction_key: &'a TransactionKey,
 }
 
 /// Sends holders' SMS. `send` runs inside the database transaction that changes the

@@ -4,6 +4,7 @@
 use super::{Client, Error};
 use crate::code;
 use crate::types::{NewPayment, NewTransaction, PaymentRef, Transaction, TransactionStatus};
+use wallet_core::ids::TransactionKey;
 use wallet_core::money::Currency;
 
 /// The three answers of a successful [`Client::cash_out`], kept so that the till can log each step.
@@ -71,7 +72,7 @@ impl Client {
 
     /// After a failed confirm: the transaction if it is confirmed after all, else `None` once a
     /// revoke was attempted (a revoke cannot undo a confirmation, so trying it is always safe).
-    async fn settle_failed_confirm(&self, key: &str) -> Option<Transaction> {
+    async fn settle_failed_confirm(&self, key: &TransactionKey) -> Option<Transaction> {
         let confirmed = |t: Result<Transaction, Error>| {
             t.ok().filter(|t| t.status == TransactionStatus::Confirmed)
         };

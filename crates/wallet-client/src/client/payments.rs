@@ -2,15 +2,16 @@
 
 use super::{Client, Error, Method, encode};
 use crate::types::Payment;
+use wallet_core::ids::PaymentId;
 
 impl Client {
     /// `GET payment/{id}`.
-    pub async fn get_payment(&self, id: i64) -> Result<Payment, Error> {
+    pub async fn get_payment(&self, id: PaymentId) -> Result<Payment, Error> {
         self.call(Method::GET, &format!("payment/{id}"), None).await
     }
 
     /// `DELETE payment/{id}`: cancels a frozen payment before its freeze ends (money back to the payer).
-    pub async fn cancel_payment(&self, id: i64) -> Result<Payment, Error> {
+    pub async fn cancel_payment(&self, id: PaymentId) -> Result<Payment, Error> {
         self.call(Method::DELETE, &format!("payment/{id}"), None)
             .await
     }
@@ -18,7 +19,7 @@ impl Client {
     /// `PUT payment/{id}/finalize`: pays a frozen payment out now, at `price` (same or lower) if given.
     pub async fn finalize_payment(
         &self,
-        id: i64,
+        id: PaymentId,
         price: Option<(i64, &str)>,
     ) -> Result<Payment, Error> {
         let body = price
@@ -31,7 +32,7 @@ impl Client {
     }
 
     /// `PUT payment/{id}/freeze` with `{"freeze_until": until}`; `0` removes the freeze (pays out now).
-    pub async fn change_freeze_until(&self, id: i64, until: i64) -> Result<Payment, Error> {
+    pub async fn change_freeze_until(&self, id: PaymentId, until: i64) -> Result<Payment, Error> {
         let body = encode(&serde_json::json!({ "freeze_until": until }))?;
         self.call(Method::PUT, &format!("payment/{id}/freeze"), Some(body))
             .await

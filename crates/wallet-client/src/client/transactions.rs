@@ -4,6 +4,7 @@ use super::{Client, Error, Method, encode, segment};
 use crate::code;
 use crate::types::{ConfirmPrices, NewTransaction, ReserveRequest, Transaction};
 use std::collections::BTreeMap;
+use wallet_core::ids::{TransactionKey, WalletId};
 
 impl Client {
     /// `POST transaction`: creates a transaction (status `new`) with its payments.
@@ -13,17 +14,21 @@ impl Client {
     }
 
     /// `GET transaction/{key}`.
-    pub async fn get_transaction(&self, key: &str) -> Result<Transaction, Error> {
-        self.call(Method::GET, &format!("transaction/{}", segment(key)), None)
-            .await
+    pub async fn get_transaction(&self, key: &TransactionKey) -> Result<Transaction, Error> {
+        self.call(
+            Method::GET,
+            &format!("transaction/{}", segment(key.as_str())),
+            None,
+        )
+        .await
     }
 
     /// `DELETE transaction/{key}`: revokes a waiting or reserved transaction (releasing the
     /// reservation), or deletes a new one.
-    pub async fn revoke_transaction(&self, key: &str) -> Result<Transaction, Error> {
+    pub async fn revoke_transaction(&self, key: &TransactionKey) -> Result<Transaction, Error> {
         self.call(
             Method::DELETE,
-            &format!("transaction/{}", segment(key)),
+            &format!("transaction/{}", segment(key.as_str())),
             None,
         )
         .await
@@ -37,7 +42,7 @@ impl Client {
     /// `payment_prices` selects prices (minor units, by payment id) for payments with `price_rules`.
     pub async fn reserve_with_code(
         &self,
-        key: &str,
+        key: &TransactionKey,
         code: &str,
         payment_prices: Option<BTreeMap<String, i64>>,
     ) -> Result<Transaction, Error> {
@@ -49,7 +54,7 @@ impl Client {
         };
         self.call(
             Method::PUT,
-            &format!("transaction/{}/reserve", segment(key)),
+            &format!("transaction/{}/reserve", segment(key.as_str())),
             Some(encode(&body)?),
         )
         .await
@@ -60,13 +65,13 @@ impl Client {
     /// confirmed at the given (lower or equal) price.
     pub async fn confirm_transaction(
         &self,
-        key: &str,
+        key: &TransactionKey,
         prices: Option<&ConfirmPrices>,
     ) -> Result<Transaction, Error> {
         let body = prices.map(encode).transpose()?;
         self.call(
             Method::PUT,
-            &format!("transaction/{}/confirm", segment(key)),
+            &format!("transaction/{}/confirm", segment(key.as_str())),
             body,
         )
         .await
@@ -75,10 +80,14 @@ impl Client {
     /// `PUT transaction/{key}/flash/{wallet}`: asks the server to send the holder of `wallet` a
     /// FLASH SMS; the transaction then waits (`waiting`, with a `correlation_key` the holder sees)
     /// until the holder answers — or is reserved at once when an active allowance covers it.
-    pub async fn flash_transaction(&self, key: &str, wallet: i64) -> Result<Transaction, Error> {
+    pub async fn flash_transaction(
+        &self,
+        key: &TransactionKey,
+        wallet: WalletId,
+    ) -> Result<Transaction, Error> {
         self.call(
             Method::PUT,
-            &format!("transaction/{}/flash/{wallet}", segment(key)),
+            &format!("transaction/{}/flash/{wallet}", segment(key.as_str())),
             None,
         )
         .await

@@ -6,6 +6,10 @@ use rusqlite::types::Value as Lite;
 use sqlx::Any;
 use sqlx::any::AnyRow;
 use std::sync::Arc;
+use wallet_core::ids::{
+    AccountId, AllowanceId, ClientId, HoldId, PaymentId, ProjectId, TransactionKey, UserId,
+    WalletId,
+};
 
 /// One row of a result: sqlx's own on PostgreSQL, copied out of SQLite on SQLite.
 pub(crate) enum Row {
@@ -76,21 +80,25 @@ impl Row {
     /// The value of column `col` as a `T`.
     pub(crate) fn try_get<T: Get, C: Col>(&self, col: C) -> Result<T> {
         match self {
-            Row::Any(r) => sqlx::Row::try_get(r, col).map_err(StoreError::from_sqlx),
+            Row::Any(r) => sqlx::Row::try_get::<T::Raw, C>(r, col)
+                .map(T::from_raw)
+                .map_err(StoreError::from_sqlx),
             Row::Lite(r) => {
                 let i = col.position(&r.names).ok_or_else(|| {
                     StoreError::db(ErrorKind::Other, format!("no column {col} in the result"))
                 })?;
-                T::from_lite(&r.values[i]).ok_or_else(|| {
-                    StoreError::db(
-                        ErrorKind::Other,
-                        format!(
-                            "column {col}: SQLite value {:?} is not a {}",
-                            r.values[i],
-                            std::any::type_name::<T>()
-                        ),
-                    )
-                })
+                T::Raw::from_lite(&r.values[i])
+                    .map(T::from_raw)
+                    .ok_or_else(|| {
+                        StoreError::db(
+                            ErrorKind::Other,
+                            format!(
+                                "column {col}: SQLite value {:?} is not a {}",
+                                r.values[i],
+                                std::any::type_name::<T>()
+                            ),
+                        )
+                    })
             }
         }
     }
@@ -119,12 +127,12 @@ impl Row {
     }
 }
 
-/// A Rust type a column decodes into, on both drivers.
-pub(crate) trait Get: Sized + for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> {
+/// What a driver decodes a column into: integers, floats, text, maybe NULL.
+pub(crate) trait Primitive: Sized + for<'r> sqlx::Decode<'r, Any> + sqlx::Type<Any> {
     fn from_lite(v: &Lite) -> Option<Self>;
 }
 
-impl Get for i64 {
+impl Primitive for i64 {
     fn from_lite(v: &Lite) -> Option<i64> {
         match v {
             Lite::Integer(i) => Some(*i),
@@ -133,7 +141,7 @@ impl Get for i64 {
     }
 }
 
-impl Get for i32 {
+impl Primitive for i32 {
     fn from_lite(v: &Lite) -> Option<i32> {
         match v {
             Lite::Integer(i) => i32::try_from(*i).ok(),
@@ -142,7 +150,7 @@ impl Get for i32 {
     }
 }
 
-impl Get for f64 {
+impl Primitive for f64 {
     fn from_lite(v: &Lite) -> Option<f64> {
         match v {
             Lite::Real(f) => Some(*f),
@@ -152,7 +160,7 @@ impl Get for f64 {
     }
 }
 
-impl Get for String {
+impl Primitive for String {
     fn from_lite(v: &Lite) -> Option<String> {
         match v {
             Lite::Text(s) => Some(s.clone()),
@@ -161,7 +169,7 @@ impl Get for String {
     }
 }
 
-impl<T: Get> Get for Option<T> {
+impl<T: Primitive> Primitive for Option<T> {
     fn from_lite(v: &Lite) -> Option<Option<T>> {
         match v {
             Lite::Null => Some(None),
@@ -169,6 +177,62 @@ impl<T: Get> Get for Option<T> {
         }
     }
 }
+
+/// A Rust type a column decodes into, on both drivers: a [`Primitive`], or a type of the domain
+/// made from one (the ids of `wallet_core::ids`, which sqlx's traits cannot be implemented for
+/// here).
+pub(crate) trait Get: Sized {
+    type Raw: Primitive;
+    fn from_raw(raw: Self::Raw) -> Self;
+}
+
+macro_rules! get_as_is {
+    ($($t:ty),*) => {$(
+        impl Get for $t {
+            type Raw = $t;
+            fn from_raw(raw: $t) -> $t {
+                raw
+            }
+        }
+        impl Get for Option<$t> {
+            type Raw = Option<$t>;
+            fn from_raw(raw: Option<$t>) -> Option<$t> {
+                raw
+            }
+        }
+    )*};
+}
+
+get_as_is!(i64, i32, f64, String);
+
+macro_rules! get_id {
+    ($($t:ty: $raw:ty => $make:expr),* $(,)?) => {$(
+        impl Get for $t {
+            type Raw = $raw;
+            fn from_raw(raw: $raw) -> $t {
+                $make(raw)
+            }
+        }
+        impl Get for Option<$t> {
+            type Raw = Option<$raw>;
+            fn from_raw(raw: Option<$raw>) -> Option<$t> {
+                raw.map($make)
+            }
+        }
+    )*};
+}
+
+get_id!(
+    WalletId: i64 => WalletId::new,
+    UserId: i64 => UserId::new,
+    ProjectId: i64 => ProjectId::new,
+    ClientId: i64 => ClientId::new,
+    PaymentId: i64 => PaymentId::new,
+    AllowanceId: i64 => AllowanceId::new,
+    AccountId: i64 => AccountId::new,
+    HoldId: i64 => HoldId::new,
+    TransactionKey: String => TransactionKey::issued,
+);
 
 /// A row decoded as a tuple of columns, by position (`query_as`).
 pub(crate) trait FromRow: Sized {

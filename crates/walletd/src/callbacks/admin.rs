@@ -5,14 +5,15 @@ use crate::clock::wall_now;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use serde::Serialize;
+use wallet_core::ids::{ProjectId, TransactionKey};
 use wallet_store::{CallbackFilter, CallbackRow};
 
 /// One line of `walletd admin callbacks list`.
 #[derive(Debug, Clone, Serialize)]
 pub struct CallbackView {
     pub id: i64,
-    pub project_id: i64,
-    pub transaction_key: Option<String>,
+    pub project_id: ProjectId,
+    pub transaction_key: Option<TransactionKey>,
     pub object: String,
     #[serde(rename = "type")]
     pub event_type: String,
@@ -85,7 +86,7 @@ pub async fn redeliver(state: &AppState, id: i64) -> ApiResult<CallbackView> {
 /// `{"project_id", "callback_uri"}`.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProjectCallback {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub callback_uri: Option<String>,
 }
 
@@ -93,7 +94,7 @@ pub struct ProjectCallback {
 /// callbacks for the project's transactions that name none.
 pub async fn set_project_callback(
     state: &AppState,
-    project_id: i64,
+    project_id: ProjectId,
     uri: Option<&str>,
 ) -> ApiResult<ProjectCallback> {
     if let Some(u) = uri {

@@ -51,7 +51,7 @@ async fn enqueue<T: Serialize>(
         .insert_callback(
             &NewCallback {
                 project_id: t.project_id,
-                transaction_key: Some(&t.key),
+                transaction_key: Some(&t.transaction_key),
                 object,
                 event_type: kind,
                 uri: &uri,
@@ -60,7 +60,7 @@ async fn enqueue<T: Serialize>(
             wall_now(),
         )
         .await?;
-    tracing::debug!(callback_id = id, transaction_key = %t.key, object, kind, "callback queued");
+    tracing::debug!(callback_id = id, transaction_key = %t.transaction_key, object, kind, "callback queued");
     Ok(())
 }
 

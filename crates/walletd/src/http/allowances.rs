@@ -1,18 +1,17 @@
 //! Handlers of `allowance` endpoints.
 
+use super::params::{IdParam, WalletParam};
 use crate::caller::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::json;
 use crate::service::allowances as svc;
-use crate::service::tokens::wallet_in_path;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::{Extension, Json};
-use wallet_client::types::{Allowance, AllowanceAmount, NewAllowance};
-
-use axum::Router;
+use axum::extract::{Query, State};
 use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use wallet_client::types::{Allowance, AllowanceAmount, NewAllowance};
+use wallet_core::ids::AllowanceId;
 
 /// The `allowance` routes (under MAC authentication).
 pub fn routes() -> Router<AppState> {
@@ -24,11 +23,6 @@ pub fn routes() -> Router<AppState> {
             get(active).delete(cancel_active),
         )
         .route("/rest/v1/allowance/limit/{wallet}", get(limit))
-}
-
-fn allowance_id(text: &str) -> ApiResult<i64> {
-    text.parse()
-        .map_err(|_| ApiError::NotFound(format!("allowance {text:?} was not found")))
 }
 
 pub async fn create(
@@ -43,49 +37,35 @@ pub async fn create(
 pub async fn get_one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    IdParam(id): IdParam<AllowanceId>,
 ) -> ApiResult<Json<Allowance>> {
-    svc::get(&state, &caller.client, allowance_id(&id)?)
-        .await
-        .map(Json)
+    svc::get(&state, &caller.client, id).await.map(Json)
 }
 
 pub async fn cancel(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    IdParam(id): IdParam<AllowanceId>,
 ) -> ApiResult<Json<Allowance>> {
-    svc::cancel(&state, &caller.client, allowance_id(&id)?)
-        .await
-        .map(Json)
+    svc::cancel(&state, &caller.client, id).await.map(Json)
 }
 
 pub async fn active(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(wallet): Path<String>,
+    WalletParam(wallet): WalletParam,
 ) -> ApiResult<Json<Allowance>> {
-    svc::active(
-        &state,
-        &caller.client,
-        wallet_in_path(&state, caller.holder, &wallet).await?,
-    )
-    .await
-    .map(Json)
+    svc::active(&state, &caller.client, wallet).await.map(Json)
 }
 
 pub async fn cancel_active(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(wallet): Path<String>,
+    WalletParam(wallet): WalletParam,
 ) -> ApiResult<Json<Allowance>> {
-    svc::cancel_active(
-        &state,
-        &caller.client,
-        wallet_in_path(&state, caller.holder, &wallet).await?,
-    )
-    .await
-    .map(Json)
+    svc::cancel_active(&state, &caller.client, wallet)
+        .await
+        .map(Json)
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -96,15 +76,10 @@ pub struct LimitQuery {
 pub async fn limit(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(wallet): Path<String>,
+    WalletParam(wallet): WalletParam,
     Query(q): Query<LimitQuery>,
 ) -> ApiResult<Json<AllowanceAmount>> {
-    svc::limit(
-        &state,
-        &caller.client,
-        wallet_in_path(&state, caller.holder, &wallet).await?,
-        q.currency.as_deref(),
-    )
-    .await
-    .map(Json)
+    svc::limit(&state, &caller.client, wallet, q.currency.as_deref())
+        .await
+        .map(Json)
 }

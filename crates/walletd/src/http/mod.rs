@@ -3,6 +3,7 @@
 mod admin;
 mod allowances;
 mod oauth;
+mod params;
 mod payments;
 mod transactions;
 mod wallets;

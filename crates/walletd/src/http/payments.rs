@@ -1,18 +1,18 @@
 //! Handlers of `payment` endpoints.
 
+use super::params::IdParam;
 use crate::caller::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::json;
 use crate::service::payments as svc;
 use crate::service::transactions::{self as settle, SearchQuery};
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::{Extension, Json};
-use wallet_client::types::Payment;
-
-use axum::Router;
+use axum::extract::{Query, State};
 use axum::routing::{get, post, put};
+use axum::{Extension, Json, Router};
+use wallet_client::types::{NewPayment, Payment};
+use wallet_core::ids::PaymentId;
 
 /// The `payment` routes (under MAC authentication).
 pub fn routes() -> Router<AppState> {
@@ -24,39 +24,30 @@ pub fn routes() -> Router<AppState> {
         .route("/rest/v1/payments", get(search))
 }
 
-fn payment_id(text: &str) -> ApiResult<i64> {
-    text.parse()
-        .map_err(|_| ApiError::NotFound(format!("payment {text:?} was not found")))
-}
-
 pub async fn get_one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    IdParam(id): IdParam<PaymentId>,
 ) -> ApiResult<Json<Payment>> {
-    svc::get(&state, &caller.client, payment_id(&id)?)
-        .await
-        .map(Json)
+    svc::get(&state, &caller.client, id).await.map(Json)
 }
 
 pub async fn cancel(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    IdParam(id): IdParam<PaymentId>,
 ) -> ApiResult<Json<Payment>> {
-    settle::cancel(&state, &caller.client, payment_id(&id)?)
-        .await
-        .map(Json)
+    settle::cancel(&state, &caller.client, id).await.map(Json)
 }
 
 pub async fn freeze(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    IdParam(id): IdParam<PaymentId>,
     body: Bytes,
 ) -> ApiResult<Json<Payment>> {
     let change: settle::FreezeChange = json::parse(&body)?;
-    settle::change_freeze(&state, &caller.client, payment_id(&id)?, change)
+    settle::change_freeze(&state, &caller.client, id, change)
         .await
         .map(Json)
 }
@@ -64,11 +55,11 @@ pub async fn freeze(
 pub async fn finalize(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    IdParam(id): IdParam<PaymentId>,
     body: Bytes,
 ) -> ApiResult<Json<Payment>> {
     let price: Option<settle::FinalPrice> = json::parse_optional(&body)?;
-    settle::finalize(&state, &caller.client, payment_id(&id)?, price)
+    settle::finalize(&state, &caller.client, id, price)
         .await
         .map(Json)
 }
@@ -78,14 +69,14 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     body: Bytes,
 ) -> ApiResult<Json<Payment>> {
-    let payment: wallet_client::types::NewPayment = json::parse(&body)?;
+    let payment: NewPayment = json::parse(&body)?;
     svc::create(&state, &caller, payment).await.map(Json)
 }
 
 pub async fn search(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    axum::extract::Query(q): axum::extract::Query<SearchQuery>,
+    Query(q): Query<SearchQuery>,
 ) -> ApiResult<Json<svc::PaymentPage>> {
     svc::search(&state, &caller.client, &q).await.map(Json)
 }

@@ -1,21 +1,18 @@
 //! Handlers of `transaction` endpoints: parse, call the service, answer JSON.
 
+use super::params::{KeyParam, WalletParam};
 use crate::caller::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::json;
 use crate::service::flash;
-use crate::service::tokens::wallet_in_path;
 use crate::service::transactions::{self as svc, reserve};
 use crate::state::AppState;
-use axum::Extension;
-use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
-use wallet_client::types::{ConfirmPrices, NewTransaction, ReserveRequest, Transaction};
-use wallet_core::keys::is_plausible_key;
-
-use axum::Router;
+use axum::extract::{Query, State};
 use axum::routing::{get, post, put};
+use axum::{Extension, Json, Router};
+use wallet_client::types::{ConfirmPrices, NewTransaction, ReserveRequest, Transaction};
+use wallet_core::ids::{TransactionKey, WalletId};
 
 /// The `transaction` routes (under MAC authentication).
 pub fn routes() -> Router<AppState> {
@@ -35,14 +32,6 @@ pub fn routes() -> Router<AppState> {
         .route("/rest/v1/transaction/{key}/flash/{wallet}", put(flash))
 }
 
-fn key_or_404(key: &str) -> ApiResult<()> {
-    if is_plausible_key(key) {
-        Ok(())
-    } else {
-        Err(ApiError::not_found_transaction(key))
-    }
-}
-
 pub async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -55,28 +44,25 @@ pub async fn create(
 pub async fn get_one(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(key): Path<String>,
+    KeyParam(key): KeyParam,
 ) -> ApiResult<Json<Transaction>> {
-    key_or_404(&key)?;
     svc::get(&state, &caller.client, &key).await.map(Json)
 }
 
 pub async fn revoke(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(key): Path<String>,
+    KeyParam(key): KeyParam,
 ) -> ApiResult<Json<Transaction>> {
-    key_or_404(&key)?;
     svc::revoke(&state, &caller.client, &key).await.map(Json)
 }
 
 pub async fn reserve(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(key): Path<String>,
+    KeyParam(key): KeyParam,
     body: Bytes,
 ) -> ApiResult<Json<Transaction>> {
-    key_or_404(&key)?;
     let req: ReserveRequest = json::parse_optional(&body)?.unwrap_or_default();
     match &req.payer {
         // `acceptTransactionUsingAllowance`/`UsingPin` with a `WalletIdentifier`.
@@ -94,8 +80,8 @@ pub async fn reserve(
 async fn reserve_by_wallet(
     state: &AppState,
     caller: &Caller,
-    key: &str,
-    wallet: i64,
+    key: &TransactionKey,
+    wallet: WalletId,
     req: ReserveRequest,
 ) -> ApiResult<Json<Transaction>> {
     match req.pin.as_deref() {
@@ -124,10 +110,9 @@ async fn reserve_by_wallet(
 pub async fn confirm(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(key): Path<String>,
+    KeyParam(key): KeyParam,
     body: Bytes,
 ) -> ApiResult<Json<Transaction>> {
-    key_or_404(&key)?;
     let prices: Option<ConfirmPrices> = json::parse_optional(&body)?;
     svc::confirm(&state, &caller.client, &key, prices)
         .await
@@ -143,10 +128,9 @@ pub struct ReceiptQuery {
 pub async fn receipt(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(key): Path<String>,
-    axum::extract::Query(q): axum::extract::Query<ReceiptQuery>,
+    KeyParam(key): KeyParam,
+    Query(q): Query<ReceiptQuery>,
 ) -> ApiResult<Json<svc::Receipt>> {
-    key_or_404(&key)?;
     svc::receipt(
         &state,
         &caller.client,
@@ -163,11 +147,10 @@ pub async fn receipt(
 pub async fn reserve_for_wallet(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((key, wallet)): Path<(String, String)>,
+    KeyParam(key): KeyParam,
+    WalletParam(wallet): WalletParam,
     body: Bytes,
 ) -> ApiResult<Json<Transaction>> {
-    key_or_404(&key)?;
-    let wallet = wallet_in_path(&state, caller.holder, &wallet).await?;
     let req: ReserveRequest = json::parse_optional(&body)?.unwrap_or_default();
     reserve_by_wallet(&state, &caller, &key, wallet, req).await
 }
@@ -176,10 +159,9 @@ pub async fn reserve_for_wallet(
 pub async fn flash(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((key, wallet)): Path<(String, String)>,
+    KeyParam(key): KeyParam,
+    WalletParam(wallet): WalletParam,
 ) -> ApiResult<Json<Transaction>> {
-    key_or_404(&key)?;
-    let wallet = wallet_in_path(&state, caller.holder, &wallet).await?;
     flash::send(&state, &caller.client, &key, wallet)
         .await
         .map(Json)
@@ -188,10 +170,9 @@ pub async fn flash(
 pub async fn types(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path((key, wallet)): Path<(String, String)>,
+    KeyParam(key): KeyParam,
+    WalletParam(wallet): WalletParam,
 ) -> ApiResult<Json<Vec<&'static str>>> {
-    key_or_404(&key)?;
-    let wallet = wallet_in_path(&state, caller.holder, &wallet).await?;
     svc::types(&state, &caller.client, &key, wallet)
         .await
         .map(Json)
@@ -200,16 +181,15 @@ pub async fn types(
 pub async fn renew(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(key): Path<String>,
+    KeyParam(key): KeyParam,
 ) -> ApiResult<Json<Transaction>> {
-    key_or_404(&key)?;
     svc::renew(&state, &caller.client, &key).await.map(Json)
 }
 
 pub async fn search(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    axum::extract::Query(q): axum::extract::Query<svc::SearchQuery>,
+    Query(q): Query<svc::SearchQuery>,
 ) -> ApiResult<Json<svc::TransactionPage>> {
     svc::search(&state, &caller.client, &q).await.map(Json)
 }

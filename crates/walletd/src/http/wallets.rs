@@ -1,16 +1,14 @@
 //! Handlers of `wallet` endpoints.
 
+use super::params::WalletIdParam;
 use crate::caller::Caller;
 use crate::error::ApiResult;
-use crate::service::tokens::wallet_in_path;
 use crate::service::wallets as svc;
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
-use axum::{Extension, Json};
-use wallet_client::types::{StatementPage, SufficientAmount, Wallet, WalletBalance};
-
-use axum::Router;
+use axum::extract::{Query, State};
 use axum::routing::get;
+use axum::{Extension, Json, Router};
+use wallet_client::types::{StatementPage, SufficientAmount, Wallet, WalletBalance};
 
 /// The `wallet` routes (under MAC authentication).
 pub fn routes() -> Router<AppState> {
@@ -27,9 +25,8 @@ pub fn routes() -> Router<AppState> {
 pub async fn wallet(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    WalletIdParam(wallet): WalletIdParam,
 ) -> ApiResult<Json<Wallet>> {
-    let wallet = wallet_in_path(&state, caller.holder, &id).await?;
     svc::wallet(&state, &caller.client, caller.holder, wallet)
         .await
         .map(Json)
@@ -38,9 +35,8 @@ pub async fn wallet(
 pub async fn balance(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    WalletIdParam(wallet): WalletIdParam,
 ) -> ApiResult<Json<WalletBalance>> {
-    let wallet = wallet_in_path(&state, caller.holder, &id).await?;
     svc::balance(&state, &caller.client, caller.holder, wallet)
         .await
         .map(Json)
@@ -49,10 +45,9 @@ pub async fn balance(
 pub async fn statements(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    WalletIdParam(wallet): WalletIdParam,
     Query(q): Query<svc::StatementQuery>,
 ) -> ApiResult<Json<StatementPage>> {
-    let wallet = wallet_in_path(&state, caller.holder, &id).await?;
     svc::statements(&state, &caller.client, caller.holder, wallet, &q)
         .await
         .map(Json)
@@ -61,10 +56,9 @@ pub async fn statements(
 pub async fn sufficient_amount(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<String>,
+    WalletIdParam(wallet): WalletIdParam,
     Query(q): Query<svc::AmountQuery>,
 ) -> ApiResult<Json<SufficientAmount>> {
-    let wallet = wallet_in_path(&state, caller.holder, &id).await?;
     svc::sufficient_amount(&state, &caller.client, caller.holder, wallet, &q)
         .await
         .map(Json)

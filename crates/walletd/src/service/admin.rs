@@ -7,6 +7,7 @@ use crate::state::AppState;
 use serde::Serialize;
 use wallet_client::types::WalletBalance;
 use wallet_core::codes::{DEFAULT_VALIDITY_SECS, ReservationCode};
+use wallet_core::ids::{ProjectId, UserId, WalletId};
 use wallet_core::keys::random_base62;
 use wallet_core::money::{Currency, parse_decimal};
 use wallet_store::{ErrorKind, Tx};
@@ -19,8 +20,8 @@ pub const DEMO_GRANTS: &str = "reservation_code,pin,automatic,flash,page,receipt
 /// `{"project_id", "wallet_id"}`.
 #[derive(Debug, Serialize)]
 pub struct CreatedProject {
-    pub project_id: i64,
-    pub wallet_id: i64,
+    pub project_id: ProjectId,
+    pub wallet_id: WalletId,
 }
 
 /// `{"mac_id", "mac_secret"}`: the secret is shown once, to the operator.
@@ -42,20 +43,20 @@ pub struct IssuedCode {
 /// A wallet holder of the demo.
 #[derive(Debug, Serialize)]
 pub struct DemoUser {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub email: String,
     pub password: String,
     pub pin: String,
     /// Confirmed, so FLASH SMS work for the demo holders.
     pub phone: String,
-    pub wallet_id: i64,
+    pub wallet_id: WalletId,
 }
 
 /// What `walletd demo --json` prints.
 #[derive(Debug, Serialize)]
 pub struct Demo {
-    pub project_id: i64,
-    pub project_wallet_id: i64,
+    pub project_id: ProjectId,
+    pub project_wallet_id: WalletId,
     pub client: CreatedClient,
     pub users: Vec<DemoUser>,
 }
@@ -105,7 +106,7 @@ pub async fn create_project(state: &AppState, name: &str) -> ApiResult<CreatedPr
 
 async fn create_client_in(
     tx: &mut Tx,
-    project_id: i64,
+    project_id: ProjectId,
     grants: &str,
     now: i64,
 ) -> ApiResult<CreatedClient> {
@@ -126,7 +127,7 @@ async fn create_client_in(
 /// `walletd admin client create --project ID`.
 pub async fn create_client(
     state: &AppState,
-    project_id: i64,
+    project_id: ProjectId,
     grants: &str,
 ) -> ApiResult<CreatedClient> {
     let mut tx = state.store.write().await?;
@@ -137,7 +138,7 @@ pub async fn create_client(
 
 async fn top_up_in(
     tx: &mut Tx,
-    wallet_id: i64,
+    wallet_id: WalletId,
     amount: i64,
     currency: Currency,
     now: i64,
@@ -160,7 +161,7 @@ async fn top_up_in(
 /// `walletd admin top-up --wallet ID --amount 100.00 --currency EUR`; returns the new balance.
 pub async fn top_up(
     state: &AppState,
-    wallet_id: i64,
+    wallet_id: WalletId,
     amount: &str,
     currency: &str,
 ) -> ApiResult<WalletBalance> {
@@ -177,7 +178,7 @@ pub async fn top_up(
 }
 
 /// `walletd admin balance --wallet ID`.
-pub async fn balance(state: &AppState, wallet_id: i64) -> ApiResult<WalletBalance> {
+pub async fn balance(state: &AppState, wallet_id: WalletId) -> ApiResult<WalletBalance> {
     let mut tx = state.store.read().await?;
     balance_unchecked(&mut tx, wallet_id).await
 }
@@ -185,7 +186,7 @@ pub async fn balance(state: &AppState, wallet_id: i64) -> ApiResult<WalletBalanc
 /// `walletd admin reservation-code --wallet ID [--max-amount 50.00] [--valid-for 300]`.
 pub async fn issue_code(
     state: &AppState,
-    wallet_id: i64,
+    wallet_id: WalletId,
     max_amount: Option<&str>,
     currency: &str,
     valid_for: Option<i64>,

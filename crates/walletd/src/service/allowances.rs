@@ -8,10 +8,11 @@ use crate::render;
 use crate::service::transactions::{actor, allowance::terms, create_unanswered, delete_if_empty};
 use crate::state::AppState;
 use wallet_client::types::{self as wire, AllowanceRef, NewAllowance};
+use wallet_core::ids::{AllowanceId, WalletId};
 use wallet_core::money::Currency;
 use wallet_store::{AllowanceRow, ClientRow, Tx};
 
-fn not_found(id: i64) -> ApiError {
+fn not_found(id: AllowanceId) -> ApiError {
     ApiError::NotFound(format!("allowance {id} was not found"))
 }
 
@@ -47,7 +48,11 @@ fn shown(mut a: AllowanceRow, now: i64) -> wire::Allowance {
 }
 
 /// `GET allowance/{id}`.
-pub async fn get(state: &AppState, client: &ClientRow, id: i64) -> ApiResult<wire::Allowance> {
+pub async fn get(
+    state: &AppState,
+    client: &ClientRow,
+    id: AllowanceId,
+) -> ApiResult<wire::Allowance> {
     let mut tx = state.store.read().await?;
     match tx.allowance(id).await? {
         Some(a) if a.project_id == client.project_id => Ok(shown(a, state.now())),
@@ -57,7 +62,11 @@ pub async fn get(state: &AppState, client: &ClientRow, id: i64) -> ApiResult<wir
 
 /// `DELETE allowance/{id}`: a new allowance is deleted (its transaction too, if nothing else is
 /// in it); an active one becomes inactive.
-pub async fn cancel(state: &AppState, client: &ClientRow, id: i64) -> ApiResult<wire::Allowance> {
+pub async fn cancel(
+    state: &AppState,
+    client: &ClientRow,
+    id: AllowanceId,
+) -> ApiResult<wire::Allowance> {
     let now = state.now();
     let mut tx = state.store.write().await?;
     let a = match tx.allowance_for_update(id).await? {
@@ -99,7 +108,7 @@ async fn cancel_locked(
             tx.set_allowance_status(a.id, "deleted", a.wallet_id)
                 .await?;
             tx.append_event(
-                &t.key,
+                &t.transaction_key,
                 now,
                 &actor,
                 "allowance_canceled",
@@ -121,7 +130,7 @@ async fn cancel_locked(
 async fn active_or_refuse(
     tx: &mut Tx,
     client: &ClientRow,
-    wallet_id: i64,
+    wallet_id: WalletId,
     now: i64,
 ) -> ApiResult<AllowanceRow> {
     if tx.wallet(wallet_id).await?.is_none() {
@@ -142,7 +151,7 @@ async fn active_or_refuse(
 pub async fn active(
     state: &AppState,
     client: &ClientRow,
-    wallet_id: i64,
+    wallet_id: WalletId,
 ) -> ApiResult<wire::Allowance> {
     let now = state.now();
     let mut tx = state.store.read().await?;
@@ -154,7 +163,7 @@ pub async fn active(
 pub async fn cancel_active(
     state: &AppState,
     client: &ClientRow,
-    wallet_id: i64,
+    wallet_id: WalletId,
 ) -> ApiResult<wire::Allowance> {
     let now = state.now();
     let mut tx = state.store.write().await?;
@@ -172,7 +181,7 @@ pub async fn cancel_active(
 pub async fn limit(
     state: &AppState,
     client: &ClientRow,
-    wallet_id: i64,
+    wallet_id: WalletId,
     currency: Option<&str>,
 ) -> ApiResult<wire::AllowanceAmount> {
     let now = state.now();

@@ -15,7 +15,9 @@ use crate::state::AppState;
 use wallet_client::types as wire;
 use wallet_core::keys::new_correlation_key;
 use wallet_core::money::format_decimal;
-use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
+use wallet_core::{
+    PaymentStatus, TransactionKey, TransactionStatus, TransactionType, UserId, WalletId,
+};
 use wallet_store::{ClientRow, PaymentRow, Store, Tx};
 
 /// `PUT transaction/{key}/flash/{wallet}`: with `use_allowance` and an active allowance that
@@ -24,8 +26,8 @@ use wallet_store::{ClientRow, PaymentRow, Store, Tx};
 pub async fn send(
     state: &AppState,
     client: &ClientRow,
-    key: &str,
-    wallet_id: i64,
+    key: &TransactionKey,
+    wallet_id: WalletId,
 ) -> ApiResult<wire::Transaction> {
     if !client.has_grant(TransactionType::Flash.as_str()) {
         return Err(ApiError::UnsupportedGrantType(
@@ -101,7 +103,7 @@ pub async fn send(
 }
 
 /// The holder's confirmed phone number: where the FLASH SMS goes (`phone_not_confirmed` if none).
-async fn confirmed_phone(tx: &mut Tx, wallet_id: i64) -> ApiResult<String> {
+async fn confirmed_phone(tx: &mut Tx, wallet_id: WalletId) -> ApiResult<String> {
     let wallet = tx
         .wallet(wallet_id)
         .await?
@@ -209,7 +211,7 @@ pub enum Holder<'a> {
     Phone(&'a str),
     /// Logged in on walletd's pages as this user, the wallet's owner. The event log names the
     /// user (`holder:user:{id}`), as the confirmation page does.
-    User(i64),
+    User(UserId),
 }
 
 /// The holder accepts (funds held: `reserved`, or `confirmed` with `auto_confirm`) or rejects
@@ -219,7 +221,7 @@ pub enum Holder<'a> {
 pub async fn decide(
     store: &Store,
     now: i64,
-    key: &str,
+    key: &TransactionKey,
     holder: Holder<'_>,
     answer: Answer,
 ) -> ApiResult<wire::Transaction> {
@@ -232,7 +234,7 @@ pub async fn decide(
 async fn decide_in(
     tx: &mut Tx,
     now: i64,
-    key: &str,
+    key: &TransactionKey,
     holder: Holder<'_>,
     answer: Answer,
 ) -> ApiResult<wire::Transaction> {
@@ -295,7 +297,7 @@ async fn decide_in(
 /// A FLASH transaction waiting for the holder's answer, as the holder app lists it.
 #[derive(Debug, Clone)]
 pub struct Waiting {
-    pub transaction_key: String,
+    pub transaction_key: TransactionKey,
     pub correlation_key: String,
     pub project_name: String,
     /// The total of each currency, e.g. `12.99 EUR`.
@@ -303,7 +305,7 @@ pub struct Waiting {
 }
 
 /// The FLASH transactions waiting for `user_id`'s answer, oldest first.
-pub async fn waiting_of_user(store: &Store, user_id: i64) -> ApiResult<Vec<Waiting>> {
+pub async fn waiting_of_user(store: &Store, user_id: UserId) -> ApiResult<Vec<Waiting>> {
     let mut tx = store.read().await?;
     let mut list = Vec::new();
     for (key, correlation) in tx.waiting_flash_of_user(user_id).await? {

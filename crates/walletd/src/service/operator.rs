@@ -5,13 +5,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use serde::Serialize;
 use wallet_core::allowance::{MAX_WINDOW_SECS, WindowLimit};
+use wallet_core::ids::{ProjectId, TransactionKey, UserId, WalletId};
 use wallet_core::money::{Currency, format_decimal, parse_decimal};
 use wallet_store::{HolderUpdate, LimitKind};
 
 /// A holder as `walletd admin user set` prints it.
 #[derive(Debug, Serialize)]
 pub struct HolderView {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub email: String,
     pub phone: Option<String>,
     pub phone_confirmed: bool,
@@ -21,7 +22,11 @@ pub struct HolderView {
 }
 
 /// Changes a holder's phone, verification, restriction or person type.
-pub async fn set_holder(state: &AppState, user_id: i64, u: HolderUpdate) -> ApiResult<HolderView> {
+pub async fn set_holder(
+    state: &AppState,
+    user_id: UserId,
+    u: HolderUpdate,
+) -> ApiResult<HolderView> {
     if let Some(t) = &u.person_type
         && t != "natural"
         && t != "legal"
@@ -51,7 +56,7 @@ pub async fn set_holder(state: &AppState, user_id: i64, u: HolderUpdate) -> ApiR
 /// A wallet's flags as `walletd admin wallet set` prints them.
 #[derive(Debug, Serialize)]
 pub struct WalletFlags {
-    pub wallet_id: i64,
+    pub wallet_id: WalletId,
     pub active: bool,
     pub can_pay: bool,
 }
@@ -59,7 +64,7 @@ pub struct WalletFlags {
 /// Activates or deactivates a wallet, or lets or stops its holder spend from it.
 pub async fn set_wallet(
     state: &AppState,
-    wallet_id: i64,
+    wallet_id: WalletId,
     active: Option<bool>,
     can_pay: Option<bool>,
 ) -> ApiResult<WalletFlags> {
@@ -99,7 +104,7 @@ pub struct LimitView {
 /// the holder's own, or with `restriction` the operator's temporary one.
 pub async fn set_wallet_limit(
     state: &AppState,
-    wallet_id: i64,
+    wallet_id: WalletId,
     currency: &str,
     max_amount: Option<&str>,
     period: i64,
@@ -147,7 +152,7 @@ pub async fn set_wallet_limit(
 /// A project's limit per transaction, as `walletd admin project set-limit` prints it.
 #[derive(Debug, Serialize)]
 pub struct ProjectLimitView {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub currency: String,
     pub max_amount: Option<String>,
 }
@@ -155,7 +160,7 @@ pub struct ProjectLimitView {
 /// Sets or removes the most one transaction of a project may total in a currency.
 pub async fn set_project_limit(
     state: &AppState,
-    project_id: i64,
+    project_id: ProjectId,
     currency: &str,
     max_amount: Option<&str>,
 ) -> ApiResult<ProjectLimitView> {
@@ -185,7 +190,7 @@ pub struct SmsView {
     pub id: i64,
     pub phone: String,
     pub body: String,
-    pub transaction_key: Option<String>,
+    pub transaction_key: Option<TransactionKey>,
     pub created_at: i64,
 }
 

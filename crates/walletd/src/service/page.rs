@@ -10,7 +10,9 @@ use super::transactions::view::view_and_notify;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use wallet_client::types as wire;
-use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
+use wallet_core::{
+    PaymentStatus, TransactionKey, TransactionStatus, TransactionType, UserId, WalletId,
+};
 use wallet_store::{AllowanceRow, PaymentRow, Store, TransactionRow, Tx};
 
 /// What the confirmation page shows for a transaction the holder may decide on.
@@ -21,7 +23,7 @@ pub struct Presented {
     pub payments: Vec<PaymentRow>,
     pub allowance: Option<AllowanceRow>,
     /// The holder's wallet the transaction waits on.
-    pub wallet_id: i64,
+    pub wallet_id: WalletId,
 }
 
 /// Why the page shows a notice instead of the accept/reject form.
@@ -33,7 +35,7 @@ pub enum Shown {
     Notice(TransactionStatus),
 }
 
-fn actor(user_id: i64) -> String {
+fn actor(user_id: UserId) -> String {
     format!("holder:user:{user_id}")
 }
 
@@ -41,9 +43,9 @@ fn actor(user_id: i64) -> String {
 /// on one of her wallets.
 async fn lock_for_holder(
     tx: &mut Tx,
-    key: &str,
-    user_id: i64,
-) -> ApiResult<(TransactionRow, Vec<i64>)> {
+    key: &TransactionKey,
+    user_id: UserId,
+) -> ApiResult<(TransactionRow, Vec<WalletId>)> {
     let t = tx
         .transaction_for_update(key)
         .await?
@@ -55,7 +57,11 @@ async fn lock_for_holder(
 /// The holder opened the confirmation page of `key`. A `new` transaction (or one waiting on the
 /// page for another holder) becomes `waiting`, `type: page`, on the holder's first wallet, with the
 /// reservation deadline as the time to decide by.
-pub async fn present(state: &AppState, key: &str, user_id: i64) -> ApiResult<(Shown, Presented)> {
+pub async fn present(
+    state: &AppState,
+    key: &TransactionKey,
+    user_id: UserId,
+) -> ApiResult<(Shown, Presented)> {
     let now = state.now();
     let mut tx = state.store.write().await?;
     let (t, wallets) = lock_for_holder(&mut tx, key, user_id).await?;
@@ -99,8 +105,8 @@ pub async fn present(state: &AppState, key: &str, user_id: i64) -> ApiResult<(Sh
 async fn wait_on_page(
     tx: &mut Tx,
     t: &TransactionRow,
-    user_id: i64,
-    first_wallet: i64,
+    user_id: UserId,
+    first_wallet: WalletId,
     now: i64,
 ) -> ApiResult<()> {
     let client = tx.client_by_id(t.client_id).await?;
@@ -109,7 +115,7 @@ async fn wait_on_page(
             "the client of this transaction may not use the confirmation page".into(),
         ));
     }
-    let key = &t.key;
+    let key = &t.transaction_key;
     wait_for_holder(
         tx,
         key,
@@ -133,7 +139,11 @@ async fn wait_on_page(
 }
 
 /// What the page shows of transaction `key`, as it is now.
-async fn presented(tx: &mut Tx, key: &str, first_wallet: i64) -> ApiResult<Presented> {
+async fn presented(
+    tx: &mut Tx,
+    key: &TransactionKey,
+    first_wallet: WalletId,
+) -> ApiResult<Presented> {
     let t = tx
         .transaction(key)
         .await?
@@ -160,7 +170,11 @@ async fn presented(tx: &mut Tx, key: &str, first_wallet: i64) -> ApiResult<Prese
 }
 
 /// Locks `key` for a decision of the holder: it must be `waiting` on one of her wallets.
-async fn lock_waiting(tx: &mut Tx, key: &str, user_id: i64) -> ApiResult<(TransactionRow, i64)> {
+async fn lock_waiting(
+    tx: &mut Tx,
+    key: &TransactionKey,
+    user_id: UserId,
+) -> ApiResult<(TransactionRow, WalletId)> {
     let (t, wallets) = lock_for_holder(tx, key, user_id).await?;
     match t.wallet_id {
         Some(w) if wallets.contains(&w) && t.status == TransactionStatus::Waiting => Ok((t, w)),
@@ -177,8 +191,8 @@ async fn lock_waiting(tx: &mut Tx, key: &str, user_id: i64) -> ApiResult<(Transa
 /// optional allowance (a required one is accepted with the transaction).
 pub async fn accept(
     state: &AppState,
-    key: &str,
-    user_id: i64,
+    key: &TransactionKey,
+    user_id: UserId,
     with_allowance: bool,
 ) -> ApiResult<wire::Transaction> {
     let now = state.now();
@@ -229,7 +243,11 @@ fn decide_by(t: &TransactionRow, now: i64) -> ApiResult<i64> {
 
 /// Unless the holder ticked it, an optional allowance of `key` is not given (`deleted`); a
 /// required one goes with the acceptance.
-async fn decline_optional_allowance(tx: &mut Tx, key: &str, with_allowance: bool) -> ApiResult<()> {
+async fn decline_optional_allowance(
+    tx: &mut Tx,
+    key: &TransactionKey,
+    with_allowance: bool,
+) -> ApiResult<()> {
     if !with_allowance
         && let Some(a) = tx.allowance_of(key).await?
         && a.optional
@@ -245,7 +263,7 @@ async fn reserve_now(
     tx: &mut Tx,
     actor: &str,
     t: TransactionRow,
-    wallet: i64,
+    wallet: WalletId,
     now: i64,
 ) -> ApiResult<()> {
     let r = reservable(tx, t, now).await?;
@@ -265,7 +283,11 @@ async fn reserve_now(
 }
 
 /// The holder rejected on the page (or while it waited for funds): `rejected`, nothing held.
-pub async fn reject(state: &AppState, key: &str, user_id: i64) -> ApiResult<wire::Transaction> {
+pub async fn reject(
+    state: &AppState,
+    key: &TransactionKey,
+    user_id: UserId,
+) -> ApiResult<wire::Transaction> {
     let now = state.now();
     let mut tx = state.store.write().await?;
     let (t, wallets) = lock_for_holder(&mut tx, key, user_id).await?;
@@ -296,7 +318,7 @@ pub async fn reject(state: &AppState, key: &str, user_id: i64) -> ApiResult<wire
 pub async fn resume_waiting_funds(
     store: &Store,
     now: i64,
-    wallet: Option<i64>,
+    wallet: Option<WalletId>,
 ) -> ApiResult<usize> {
     let keys = {
         let mut tx = store.read().await?;
@@ -334,7 +356,7 @@ pub async fn resume_waiting_funds(
 
 /// A read-only first look: whether the payer's balance covers every currency of `key` now. Saves
 /// a write transaction per sweep for each transaction that is still short.
-async fn might_be_covered(store: &Store, key: &str) -> ApiResult<bool> {
+async fn might_be_covered(store: &Store, key: &TransactionKey) -> ApiResult<bool> {
     let mut tx = store.read().await?;
     let Some(wallet) = tx.transaction(key).await?.and_then(|t| t.wallet_id) else {
         return Ok(false);

@@ -8,15 +8,15 @@ use crate::render;
 use crate::service::transactions::{SearchQuery, create_unanswered, search_filter};
 use crate::state::AppState;
 use wallet_client::types::{self as wire, Metadata};
-use wallet_core::PaymentStatus;
+use wallet_core::{PaymentId, PaymentStatus};
 use wallet_store::ClientRow;
 
-fn not_found(id: i64) -> ApiError {
+fn not_found(id: PaymentId) -> ApiError {
     ApiError::NotFound(format!("payment {id} was not found"))
 }
 
 /// `GET payment/{id}`.
-pub async fn get(state: &AppState, client: &ClientRow, id: i64) -> ApiResult<wire::Payment> {
+pub async fn get(state: &AppState, client: &ClientRow, id: PaymentId) -> ApiResult<wire::Payment> {
     let mut tx = state.store.read().await?;
     match tx.payment(id).await? {
         Some(p) if p.project_id == client.project_id => Ok(render::payment(&p)),

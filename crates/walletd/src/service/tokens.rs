@@ -7,6 +7,7 @@ use crate::credentials::{hash_token, unknown_user_hash, verify_secret};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
+use wallet_core::ids::{UserId, WalletId};
 use wallet_core::keys::random_base62;
 use wallet_store::{ClientRow, TokenRow, Tx};
 
@@ -40,7 +41,7 @@ pub struct TokenAnswer {
 async fn issue(
     tx: &mut Tx,
     client: &ClientRow,
-    user_id: i64,
+    user_id: UserId,
     scope: &str,
     now: i64,
 ) -> ApiResult<TokenAnswer> {
@@ -71,7 +72,7 @@ async fn issue(
 pub async fn token(
     state: &AppState,
     client: &ClientRow,
-    holder: Option<i64>,
+    holder: Option<UserId>,
     req: TokenRequest,
 ) -> ApiResult<TokenAnswer> {
     if holder.is_some() {
@@ -147,7 +148,11 @@ pub async fn revoke(state: &AppState, client: &ClientRow, access_token: &str) ->
 
 /// The wallet a path segment names: a wallet id, or `me` (the first wallet of the holder whose
 /// token signed the request).
-pub async fn wallet_in_path(state: &AppState, holder: Option<i64>, text: &str) -> ApiResult<i64> {
+pub async fn wallet_in_path(
+    state: &AppState,
+    holder: Option<UserId>,
+    text: &str,
+) -> ApiResult<WalletId> {
     if text == "me" {
         let user = holder.ok_or_else(|| {
             ApiError::NotFound(

@@ -7,12 +7,13 @@ use wallet_client::types::{
     Account, CurrencyBalance, Metadata, OtherParty, Statement, StatementPage, SufficientAmount,
     Wallet, WalletBalance,
 };
+use wallet_core::ids::{PaymentId, UserId, WalletId};
 use wallet_core::money::Currency;
 use wallet_core::money::format_decimal;
 use wallet_store::{ClientRow, Tx};
 
 /// The account number shown for a wallet.
-pub fn account_number(wallet_id: i64) -> String {
+pub fn account_number(wallet_id: WalletId) -> String {
     format!("EVP{wallet_id:013}")
 }
 
@@ -21,8 +22,8 @@ pub fn account_number(wallet_id: i64) -> String {
 async fn check_access(
     tx: &mut Tx,
     client: &ClientRow,
-    holder: Option<i64>,
-    wallet_id: i64,
+    holder: Option<UserId>,
+    wallet_id: WalletId,
 ) -> ApiResult<()> {
     if let Some(user) = holder
         && tx
@@ -50,7 +51,7 @@ async fn check_access(
 }
 
 /// Balance of every currency of a wallet, without an access check (admin).
-pub async fn balance_unchecked(tx: &mut Tx, wallet_id: i64) -> ApiResult<WalletBalance> {
+pub async fn balance_unchecked(tx: &mut Tx, wallet_id: WalletId) -> ApiResult<WalletBalance> {
     if tx.wallet(wallet_id).await?.is_none() {
         return Err(ApiError::NotFound(format!(
             "wallet {wallet_id} was not found"
@@ -81,8 +82,8 @@ pub async fn balance_unchecked(tx: &mut Tx, wallet_id: i64) -> ApiResult<WalletB
 pub async fn balance(
     state: &AppState,
     client: &ClientRow,
-    holder: Option<i64>,
-    wallet_id: i64,
+    holder: Option<UserId>,
+    wallet_id: WalletId,
 ) -> ApiResult<WalletBalance> {
     let mut tx = state.store.read().await?;
     check_access(&mut tx, client, holder, wallet_id).await?;
@@ -93,8 +94,8 @@ pub async fn balance(
 pub async fn wallet(
     state: &AppState,
     client: &ClientRow,
-    holder: Option<i64>,
-    wallet_id: i64,
+    holder: Option<UserId>,
+    wallet_id: WalletId,
 ) -> ApiResult<Wallet> {
     let mut tx = state.store.read().await?;
     check_access(&mut tx, client, holder, wallet_id).await?;
@@ -131,8 +132,8 @@ pub struct StatementQuery {
 pub async fn statements(
     state: &AppState,
     client: &ClientRow,
-    holder: Option<i64>,
-    wallet_id: i64,
+    holder: Option<UserId>,
+    wallet_id: WalletId,
     q: &StatementQuery,
 ) -> ApiResult<StatementPage> {
     let filter = statement_filter(wallet_id, q)?;
@@ -144,7 +145,7 @@ pub async fn statements(
 /// The statements of a wallet whose access the caller has already checked (the holder app).
 pub(crate) async fn statements_of(
     tx: &mut Tx,
-    wallet_id: i64,
+    wallet_id: WalletId,
     q: &StatementQuery,
 ) -> ApiResult<StatementPage> {
     let filter = statement_filter(wallet_id, q)?;
@@ -153,7 +154,7 @@ pub(crate) async fn statements_of(
 
 /// Reads the query's parameters (before any access check: a bad query is a 400 for anyone).
 fn statement_filter(
-    wallet_id: i64,
+    wallet_id: WalletId,
     q: &StatementQuery,
 ) -> ApiResult<wallet_store::StatementFilter> {
     let limit = int_param("limit", &q.limit)?.unwrap_or(20);
@@ -217,7 +218,7 @@ async fn statement_page(
                     account_number: Some(account_number(w)),
                     display_name: None,
                 }),
-                transfer_id: r.payment_id,
+                transfer_id: r.payment_id.map(PaymentId::get),
             }
         })
         .collect();
@@ -244,8 +245,8 @@ pub struct AmountQuery {
 pub async fn sufficient_amount(
     state: &AppState,
     client: &ClientRow,
-    holder: Option<i64>,
-    wallet_id: i64,
+    holder: Option<UserId>,
+    wallet_id: WalletId,
     q: &AmountQuery,
 ) -> ApiResult<SufficientAmount> {
     let amount = int_param("amount", &q.amount)?

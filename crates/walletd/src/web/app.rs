@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use std::collections::HashMap;
+use wallet_core::ids::{UserId, WalletId};
 use wallet_core::money::Currency;
 
 const HOME: &str = "/frontend/app";
@@ -64,7 +65,7 @@ fn no_wallet() -> ApiError {
 }
 
 struct BalanceRow {
-    wallet: i64,
+    wallet: WalletId,
     currency: String,
     at_disposal: String,
     reserved: String,
@@ -83,7 +84,10 @@ struct HomePage<'a> {
 
 /// The balances of every wallet of the holder, and the currencies to offer for a code (EUR
 /// first).
-async fn balances_of(state: &AppState, user_id: i64) -> ApiResult<(Vec<BalanceRow>, Vec<String>)> {
+async fn balances_of(
+    state: &AppState,
+    user_id: UserId,
+) -> ApiResult<(Vec<BalanceRow>, Vec<String>)> {
     let mut tx = state.store.read().await?;
     let mut rows = Vec::new();
     for wallet in tx.wallets_of_user(user_id).await? {
@@ -155,7 +159,7 @@ struct StatementLine {
 #[template(path = "app_statements.html")]
 struct StatementsPage<'a> {
     lang: &'a str,
-    wallet: i64,
+    wallet: WalletId,
     lines: Vec<StatementLine>,
     total: i64,
     newer: Option<String>,
@@ -188,7 +192,7 @@ async fn statements(
             None => *mine.first().ok_or_else(no_wallet)?,
             Some(w) => w
                 .trim()
-                .parse::<i64>()
+                .parse::<WalletId>()
                 .ok()
                 .filter(|w| mine.contains(w))
                 .ok_or_else(|| ApiError::NotFound(format!("wallet {w} was not found")))?,
@@ -378,6 +382,10 @@ async fn flash_decide(
                 FRAMING,
             );
         }
+    };
+    let key = match super::transaction_key(&key) {
+        Ok(k) => k,
+        Err(e) => return error_page(LANG, &e, FRAMING),
     };
     match flash::decide(
         &state.store,

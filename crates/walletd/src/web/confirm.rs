@@ -14,8 +14,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use std::collections::{BTreeMap, HashMap};
-use wallet_core::TransactionStatus;
 use wallet_core::money::{Currency, format_decimal};
+use wallet_core::{TransactionStatus, WalletId};
 
 /// How the page was opened: as a page of its own, in an iframe, or in a pop-up window.
 fn display(q: &HashMap<String, String>) -> &'static str {
@@ -58,7 +58,7 @@ struct ConfirmPage<'a> {
     action: &'a str,
     csrf: &'a str,
     project: &'a str,
-    wallet: i64,
+    wallet: WalletId,
     payments: Vec<PaymentLine>,
     totals: Vec<String>,
     allowance: Option<AllowanceView>,
@@ -181,7 +181,11 @@ pub async fn show(
             Framing::Allowed,
         );
     };
-    match page::present(&state, &key, session.user_id).await {
+    let presented = match super::transaction_key(&key) {
+        Ok(k) => page::present(&state, &k, session.user_id).await,
+        Err(e) => Err(e),
+    };
+    match presented {
         Ok((Shown::Decide, p)) => confirm_page(lang, &here, &session.csrf, &p),
         Ok((Shown::Notice(status), _)) => notice(lang, &key, status, display, None),
         Err(e) => error_page(lang, &e, Framing::Allowed),
@@ -208,12 +212,17 @@ pub async fn decide(
     if !session::csrf_ok(&session.csrf, f.get("csrf").map(String::as_str)) {
         return super::csrf_refused(lang, Framing::Allowed);
     }
+    let transaction_key = match super::transaction_key(&key) {
+        Ok(k) => k,
+        Err(e) => return error_page(lang, &e, Framing::Allowed),
+    };
+    let key = &transaction_key;
     let result = match f.get("decision").map(String::as_str) {
         Some("accept") => {
             let with_allowance = f.get("with_allowance").is_some_and(|v| v == "1");
-            page::accept(&state, &key, session.user_id, with_allowance).await
+            page::accept(&state, key, session.user_id, with_allowance).await
         }
-        Some("reject") => page::reject(&state, &key, session.user_id).await,
+        Some("reject") => page::reject(&state, key, session.user_id).await,
         _ => Err(ApiError::invalid("decision must be accept or reject")),
     };
     let data = match result {
@@ -224,6 +233,6 @@ pub async fn decide(
     match (&redirect, display) {
         // A page of its own goes back to the client's site (303: the browser GETs it).
         (Some(uri), "") => Redirect::to(uri).into_response(),
-        _ => notice(lang, &key, data.status, display, redirect.as_deref()),
+        _ => notice(lang, key, data.status, display, redirect.as_deref()),
     }
 }

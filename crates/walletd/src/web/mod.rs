@@ -20,6 +20,14 @@ use axum::routing::{get, post};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use texts::{Lang, Texts};
+use wallet_core::ids::TransactionKey;
+
+/// The transaction key of a page's path. One walletd could not have issued is `not_found`, as
+/// looking it up would answer.
+fn transaction_key(text: &str) -> Result<TransactionKey, ApiError> {
+    TransactionKey::parse(text)
+        .ok_or_else(|| ApiError::NotFound(format!("transaction {text:?} was not found")))
+}
 
 /// Every page route, under `/frontend/`.
 pub fn router() -> Router<AppState> {

@@ -7,6 +7,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 use axum::http::HeaderMap;
 use std::net::IpAddr;
+use wallet_core::ids::UserId;
 use wallet_core::keys::random_base62;
 
 /// Cookie of the login session.
@@ -27,7 +28,7 @@ pub const MAX_FAILURES_PER_IP: i64 = 20;
 /// A logged-in holder.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub user_id: i64,
+    pub user_id: UserId,
     /// The token every form of this session echoes in its `csrf` field.
     pub csrf: String,
     id_hash: String,

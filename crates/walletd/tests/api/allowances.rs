@@ -4,6 +4,7 @@ use crate::helpers::{TestApp, call, code_of, one_payment, refused};
 use crate::on_both;
 use serde_json::{Value, json};
 use wallet_client::Method;
+use wallet_core::ids::WalletId;
 
 const WEEK: i64 = 604_800;
 
@@ -20,7 +21,7 @@ fn weekly() -> Value {
 async fn reserve_by_allowance(
     app: &TestApp,
     cents: i64,
-    wallet: i64,
+    wallet: WalletId,
 ) -> Result<Value, wallet_client::Error> {
     let t = app.create(cents).await;
     app.client
@@ -73,7 +74,7 @@ async fn allowance_is_created_accepted_and_activated(app: TestApp) {
     assert_eq!(t["allowance"]["data"]["status"], "active");
     let active = app.get(&active_path).await;
     assert_eq!(active["id"], id);
-    assert_eq!(active["wallet"], app.alice());
+    assert_eq!(active["wallet"], app.alice().get());
     assert_eq!(active["valid_until"], now + 720 * 3600);
     assert_eq!(active["confirmed_at"], now);
     let got = app.get(&format!("allowance/{id}")).await;
@@ -142,7 +143,7 @@ async fn allowance_caps_each_transaction_and_its_rolling_window_exactly(app: Tes
         (first["status"].as_str(), first["type"].as_str()),
         (Some("reserved"), Some("automatic"))
     );
-    assert_eq!(first["wallet"], app.alice());
+    assert_eq!(first["wallet"], app.alice().get());
     assert_eq!(app.eur(app.alice()).await, (99_000, 1_000));
     app.confirm(first["transaction_key"].as_str().unwrap())
         .await;

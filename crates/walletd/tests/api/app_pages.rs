@@ -3,7 +3,7 @@
 //! rejected from the app, and no deciding on another holder's transaction.
 
 use crate::browser::{Browser, Page};
-use crate::helpers::{TestApp, assert_error, code_body, one_payment, signed};
+use crate::helpers::{TestApp, assert_error, code_body, issued, one_payment, signed};
 use crate::on_both;
 use serde_json::Value;
 
@@ -217,7 +217,7 @@ async fn a_code_from_the_app_reserves(app: TestApp) {
     let (s, r) = reserve(&app, &t.transaction_key, &code).await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["status"], "reserved");
-    assert_eq!(r["wallet"], app.alice());
+    assert_eq!(r["wallet"], app.alice().get());
     // Once only.
     let again = app.create(100).await;
     let answer = reserve(&app, &again.transaction_key, &code).await;
@@ -288,7 +288,11 @@ async fn flash_accepted_and_rejected_in_the_app(app: TestApp) {
         done.location.as_deref(),
         Some("/frontend/app?done=accepted")
     );
-    let t = app.client.get_transaction(&accept_key).await.unwrap();
+    let t = app
+        .client
+        .get_transaction(&issued(&accept_key))
+        .await
+        .unwrap();
     assert_eq!(t.status.as_str(), "reserved");
     assert_eq!(t.kind.map(|k| k.as_str()), Some("flash"));
     assert_eq!(t.correlation_key, None);

@@ -22,7 +22,7 @@ async fn pin_reserves_and_locks_out_after_five_errors(app: TestApp) {
         (r["status"].as_str(), r["type"].as_str()),
         (Some("reserved"), Some("pin"))
     );
-    assert_eq!(r["wallet"], app.alice());
+    assert_eq!(r["wallet"], app.alice().get());
     assert_eq!(app.eur(app.alice()).await, (98_500, 1_500));
     // Five wrong PINs in a row block the holder, even for the right one.
     let t = app.create(100).await;
@@ -91,7 +91,7 @@ async fn payer_identifiers_name_the_wallet(app: TestApp) {
     let r = call(&app.client, Method::PUT, &path, Some(by_email)).await;
     assert_eq!(
         (r["type"].as_str(), r["wallet"].as_i64()),
-        (Some("pin"), Some(app.bob()))
+        (Some("pin"), Some(app.bob().get()))
     );
     let t = app.create(300).await;
     let path = format!("transaction/{}/reserve", t.transaction_key);

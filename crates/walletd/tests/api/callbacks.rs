@@ -15,6 +15,7 @@ use wallet_client::Method;
 use wallet_client::callback::{CallbackEvent, parse_form, verify_callback};
 use wallet_client::types::TransactionStatus;
 use wallet_client::types::{CallbackUri, NewTransaction, PaymentStatus, Transaction};
+use wallet_core::ids::ProjectId;
 use wallet_store::{CallbackFilter, CallbackRow};
 use walletd::clock::ManualClock;
 use walletd::server::ServerConfig;
@@ -337,7 +338,7 @@ async fn the_project_default_uri_is_used_when_the_transaction_names_none(app: Te
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(outbox(&app.state).await.len(), 2);
     assert!(
-        walletd::callbacks::set_project_callback(&app.state, 999_999, None)
+        walletd::callbacks::set_project_callback(&app.state, ProjectId::new(999_999), None)
             .await
             .is_err()
     );
@@ -396,7 +397,7 @@ async fn admin_commands_list_and_redeliver_callbacks(app: TestApp) {
     // The human forms print too; an unknown id is an error.
     let out = walletd_output(&app.database, &["admin", "callbacks", "list"]);
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains(&t.transaction_key));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(t.transaction_key.as_str()));
     let unknown = ["admin", "callbacks", "redeliver", "--id", "999999"];
     assert!(!walletd_output(&app.database, &unknown).status.success());
 }

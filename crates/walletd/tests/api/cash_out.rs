@@ -7,6 +7,7 @@ use wallet_client::types::{
     ConfirmPrice, NewPayment, NewTransaction, PaymentRef, PaymentStatus, TransactionStatus,
     TransactionType,
 };
+use wallet_core::ids::PaymentId;
 
 async fn create_reserve_confirm_moves_the_money(app: TestApp) {
     let (alice_before, _) = app.eur(app.alice()).await;
@@ -173,7 +174,7 @@ async fn payment_prices_select_within_price_rules(app: TestApp) {
     let t = app.create_with(&req).await;
     let (cash, tips) = (t.payments[0].id, t.payments[1].id);
     let code = app.code(app.alice()).await;
-    let reserve = |chosen: (i64, i64)| {
+    let reserve = |chosen: (PaymentId, i64)| {
         let prices = BTreeMap::from([(chosen.0.to_string(), chosen.1)]);
         app.client
             .reserve_with_code(&t.transaction_key, &code, Some(prices))

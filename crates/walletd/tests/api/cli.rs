@@ -4,11 +4,13 @@ use crate::helpers::{TestApp, one_payment};
 use crate::on_both;
 use std::process::Command;
 use wallet_client::Client;
+use wallet_core::ids::ProjectId;
 
 async fn admin_commands_work_beside_a_running_server(app: TestApp) {
     let demo = app.walletd(&["demo", "--json"]);
     assert_eq!(
-        demo["project_id"], app.demo.project_id,
+        demo["project_id"],
+        app.demo.project_id.get(),
         "demo is idempotent"
     );
     assert_eq!(demo["client"]["mac_id"], app.demo.client.mac_id.as_str());
@@ -50,7 +52,7 @@ async fn admin_commands_work_beside_a_running_server(app: TestApp) {
     )
     .unwrap();
     let t = till.create_transaction(&one_payment(5_000)).await.unwrap();
-    assert_eq!(t.project_id, Some(project_id));
+    assert_eq!(t.project_id, Some(ProjectId::new(project_id)));
 
     let code = app.walletd(&[
         "admin",

@@ -1,10 +1,11 @@
 //! Every error a client can cause: the spec's code, a clear description, and nothing written.
 
-use crate::helpers::{TestApp, assert_error, code_of, one_payment, refused, signed};
+use crate::helpers::{TestApp, assert_error, code_of, issued, one_payment, refused, signed};
 use crate::on_both;
 use serde_json::json;
 use wallet_client::Method;
 use wallet_client::types::TransactionStatus;
+use wallet_core::ids::WalletId;
 use walletd::service::admin;
 
 /// Bodies of `POST transaction` that are not a valid transaction, and what is wrong with each.
@@ -181,11 +182,11 @@ async fn grants_projects_and_accounts(app: TestApp) {
         "forbidden"
     );
     assert_eq!(
-        code_of(stranger.get_wallet_balance(999_999).await),
+        code_of(stranger.get_wallet_balance(WalletId::new(999_999)).await),
         "not_found"
     );
     assert_eq!(
-        code_of(app.client.get_transaction("doesnotexist").await),
+        code_of(app.client.get_transaction(&issued("doesnotexist")).await),
         "not_found"
     );
 
@@ -217,7 +218,7 @@ async fn grants_projects_and_accounts(app: TestApp) {
 }
 on_both!(grants_projects_and_accounts);
 
-async fn set_active(app: &TestApp, wallet: i64, active: bool) {
+async fn set_active(app: &TestApp, wallet: WalletId, active: bool) {
     let mut tx = app.state.store.write().await.unwrap();
     tx.set_wallet_active(wallet, active).await.unwrap();
     tx.commit().await.unwrap();

@@ -43,7 +43,7 @@ async fn flash_waits_and_the_holder_accepts(app: TestApp) {
         (w["status"].as_str(), w["type"].as_str()),
         (Some("waiting"), Some("flash"))
     );
-    assert_eq!(w["wallet"], app.alice());
+    assert_eq!(w["wallet"], app.alice().get());
     let ck = w["correlation_key"].as_str().unwrap().to_string();
     assert_eq!(ck.len(), 4);
     assert_eq!(w["payments"][0]["status"], "waiting");

@@ -7,9 +7,10 @@ use serde_json::json;
 use std::time::Duration;
 use wallet_client::Method;
 use wallet_client::types::{NewTransaction, PaymentStatus, TransactionStatus};
+use wallet_core::ids::{PaymentId, TransactionKey};
 
 /// A confirmed transaction of a frozen 30.00 (one hour) and an unfrozen 20.00 payment.
-async fn confirmed_with_freeze(app: &TestApp) -> (String, i64, i64) {
+async fn confirmed_with_freeze(app: &TestApp) -> (TransactionKey, PaymentId, PaymentId) {
     let req = NewTransaction {
         payments: vec![goods(3_000, frozen_for(3_600)), goods(2_000, None)],
         ..Default::default()

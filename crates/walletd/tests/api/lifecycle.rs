@@ -4,9 +4,10 @@ use crate::helpers::{TestApp, code_of, one_payment, reserved_for, wait_until};
 use crate::on_both;
 use std::time::Duration;
 use wallet_client::types::{PaymentStatus, TransactionStatus};
+use wallet_core::ids::TransactionKey;
 
 /// A transaction of `cents` reserved by alice for `seconds`: its key.
-async fn reserve(app: &TestApp, cents: i64, seconds: i64) -> String {
+async fn reserve(app: &TestApp, cents: i64, seconds: i64) -> TransactionKey {
     let req = reserved_for(one_payment(cents), seconds);
     app.reserved_with(&req).await.transaction_key
 }

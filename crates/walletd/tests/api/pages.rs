@@ -3,24 +3,25 @@
 //! redirect_uri, iframe/pop-up display, optional allowance, CSRF, session expiry, login limits.
 
 use crate::browser::Browser;
-use crate::helpers::{NOWHERE, TestApp, call, calling_back, one_payment};
+use crate::helpers::{NOWHERE, TestApp, call, calling_back, issued, one_payment};
 use crate::on_both;
 use serde_json::{Value, json};
 use wallet_client::Method;
+use wallet_core::ids::TransactionKey;
 use walletd::web::session;
 
 fn confirm_path(key: &str) -> String {
     format!("/frontend/en/wallet/confirm/{key}")
 }
 
-async fn create(app: &TestApp, cents: i64, redirect: Option<&str>) -> String {
+async fn create(app: &TestApp, cents: i64, redirect: Option<&str>) -> TransactionKey {
     let mut t = calling_back(one_payment(cents), NOWHERE);
     t.redirect_uri = redirect.map(str::to_string);
     app.create_with(&t).await.transaction_key
 }
 
 async fn status(app: &TestApp, key: &str) -> Value {
-    let t = app.client.get_transaction(key).await.unwrap();
+    let t = app.client.get_transaction(&issued(key)).await.unwrap();
     serde_json::to_value(t).unwrap()
 }
 
@@ -79,7 +80,7 @@ async fn shown_is_waiting_and_accept_reserves(app: TestApp) {
     let t = status(&app, &key).await;
     assert_eq!(t["status"], "waiting");
     assert_eq!(t["type"], "page");
-    assert_eq!(t["wallet"], app.alice());
+    assert_eq!(t["wallet"], app.alice().get());
     let (before, _) = app.eur(app.alice()).await;
     let done = b.decide(&confirm_path(&key), &csrf, "accept").await;
     assert_eq!(done.status, 200, "{}", done.body);
@@ -333,6 +334,6 @@ async fn only_the_holder_who_accepted_decides(app: TestApp) {
     assert_eq!(page.status, 403, "{}", page.body);
     let t = status(&app, &key).await;
     assert_eq!(t["status"], "waiting_funds");
-    assert_eq!(t["wallet"], app.alice());
+    assert_eq!(t["wallet"], app.alice().get());
 }
 on_both!(only_the_holder_who_accepted_decides);

@@ -1,12 +1,13 @@
 //! `POST payment`, `GET payments`, `GET transactions`, renew, and canceling payments.
 
 use crate::helpers::{
-    TestApp, assert_error, call, code_of, one_payment, refused, signed, signed_ok, strings,
+    TestApp, assert_error, call, code_of, issued, one_payment, refused, signed, signed_ok, strings,
 };
 use crate::on_both;
 use serde_json::json;
 use wallet_client::Method;
 use wallet_client::types::{NewTransaction, PaymentRef, PaymentStatus, TransactionStatus};
+use wallet_core::ids::PaymentId;
 
 async fn payments_alone_and_regrouped(app: TestApp) {
     let p = signed_ok(
@@ -21,9 +22,9 @@ async fn payments_alone_and_regrouped(app: TestApp) {
         (Some("new"), Some(310))
     );
     let own_key = p["transaction_key"].as_str().unwrap();
-    let t = app.client.get_transaction(own_key).await.unwrap();
+    let t = app.client.get_transaction(&issued(own_key)).await.unwrap();
     assert_eq!(t.payments.len(), 1, "an automatic transaction of its own");
-    let id = p["id"].as_i64().unwrap();
+    let id = PaymentId::new(p["id"].as_i64().unwrap());
     assert_eq!(
         app.client.get_payment(id).await.unwrap().price_decimal,
         "3.10"
@@ -116,7 +117,8 @@ async fn renew_copies_a_revoked_transaction(app: TestApp) {
     assert_eq!(renewed["status"], "new");
     assert_ne!(renewed["transaction_key"], t.transaction_key.as_str());
     assert_ne!(
-        renewed["payments"][0]["id"], t.payments[0].id,
+        renewed["payments"][0]["id"],
+        t.payments[0].id.get(),
         "copies of the payments"
     );
     assert_eq!(renewed["payments"][0]["price"], 700);

@@ -4,6 +4,7 @@ use crate::helpers::{TestApp, call, refused, signed};
 use crate::on_both;
 use serde_json::{Value, json};
 use wallet_client::{Client, Method};
+use wallet_core::ids::WalletId;
 
 /// `POST /oauth/v1/token` with a form body, signed with the demo client's credentials.
 async fn token_request(app: &TestApp, form: &str) -> (u16, Value) {
@@ -37,11 +38,11 @@ async fn password_grant_gives_a_mac_token_for_me(app: TestApp) {
     assert!(token["refresh_token"].is_string());
     let alice = holder_client(&app, &token);
     let wallet = call(&alice, Method::GET, "wallet/me", None).await;
-    assert_eq!(wallet["id"], app.alice());
+    assert_eq!(wallet["id"], app.alice().get());
     let balance = call(&alice, Method::GET, "wallet/me/balance", None).await;
     assert_eq!(balance["EUR"]["at_disposal"], 100_000);
     // Her own wallet by id too, but not Bob's.
-    let balance_of = |wallet: i64| format!("wallet/{wallet}/balance");
+    let balance_of = |wallet: WalletId| format!("wallet/{wallet}/balance");
     call(&alice, Method::GET, &balance_of(app.alice()), None).await;
     assert_eq!(
         refused(&alice, Method::GET, &balance_of(app.bob()), None).await,
@@ -55,7 +56,7 @@ async fn password_grant_gives_a_mac_token_for_me(app: TestApp) {
     let r = call(&alice, Method::PUT, &path, Some(json!({"pin": "1234"}))).await;
     assert_eq!(
         (r["status"].as_str(), r["wallet"].as_i64()),
-        (Some("reserved"), Some(app.alice()))
+        (Some("reserved"), Some(app.alice().get()))
     );
     // Wrong password, unknown user, unsupported grant.
     let (status, e) = token_request(
@@ -102,7 +103,7 @@ async fn refresh_tokens_work_once_and_revoked_tokens_stop(app: TestApp) {
     );
     let bob = holder_client(&app, &second);
     let me = call(&bob, Method::GET, "wallet/me", None).await;
-    assert_eq!(me["id"], app.bob());
+    assert_eq!(me["id"], app.bob().get());
     let access = second["access_token"].as_str().unwrap();
     let revoke = format!("/oauth/v1/token?access_token={access}");
     let (status, _) = signed(&app, "DELETE", &revoke, "").await;

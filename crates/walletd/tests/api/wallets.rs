@@ -3,6 +3,7 @@
 use crate::helpers::TestApp;
 use crate::on_both;
 use serde_json::json;
+use wallet_core::ids::WalletId;
 
 async fn statements_list_the_wallets_ledger_entries(app: TestApp) {
     let project_wallet = app.demo.project_wallet_id;
@@ -18,7 +19,7 @@ async fn statements_list_the_wallets_ledger_entries(app: TestApp) {
     assert_eq!(line["currency"], "EUR");
     assert_eq!(line["direction"], "in");
     assert_eq!(line["details"], "Cash withdrawal");
-    assert_eq!(line["transfer_id"], t.payments[0].id);
+    assert_eq!(line["transfer_id"], t.payments[0].id.get());
     assert_eq!(
         line["other_party"]["account_number"],
         walletd::service::wallets::account_number(app.alice())
@@ -45,7 +46,7 @@ on_both!(statements_list_the_wallets_ledger_entries);
 async fn sufficient_amount_for_own_wallet_and_allowance_holders(app: TestApp) {
     let project_wallet = app.demo.project_wallet_id;
     app.confirmed(500).await;
-    let check = |wallet: i64, amount: i64| {
+    let check = |wallet: WalletId, amount: i64| {
         format!("wallet/{wallet}/sufficient-amount?amount={amount}&currency=EUR")
     };
     let sufficient = |yes: bool| json!({"is_sufficient": yes});

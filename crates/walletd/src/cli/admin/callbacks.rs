@@ -4,6 +4,7 @@ use super::super::output::{lines, print};
 use crate::callbacks::{self, CallbackView};
 use crate::state::AppState;
 use clap::Subcommand;
+use wallet_core::ids::TransactionKey;
 use wallet_store::CallbackFilter;
 
 #[derive(Debug, Subcommand)]
@@ -15,7 +16,7 @@ pub enum CallbacksCommand {
         undelivered: bool,
         /// Only those of one transaction.
         #[arg(long)]
-        transaction: Option<String>,
+        transaction: Option<TransactionKey>,
         #[arg(long, default_value_t = 100)]
         limit: i64,
         #[arg(long)]

@@ -4,13 +4,14 @@ use super::super::output::{lines, print};
 use crate::service::operator;
 use crate::state::AppState;
 use clap::Subcommand;
+use wallet_core::ids::UserId;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Change what the operator knows of a holder; options not given stay as they are.
     Set {
         #[arg(long)]
-        user: i64,
+        user: UserId,
         /// Phone number (E.164, e.g. +37060000001); a new number is unconfirmed unless --phone-confirmed true.
         #[arg(long, conflicts_with = "no_phone")]
         phone: Option<String>,

@@ -21,6 +21,7 @@ use crate::service::admin;
 use crate::state::{AppState, load_code_key};
 use clap::Subcommand;
 use std::sync::Arc;
+use wallet_core::ids::WalletId;
 use wallet_store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -28,14 +29,14 @@ pub enum AdminCommand {
     /// A wallet's balance (same JSON as GET wallet/{id}/balance).
     Balance {
         #[arg(long)]
-        wallet: i64,
+        wallet: WalletId,
         #[arg(long)]
         json: bool,
     },
     /// Add money to a wallet from the top-up source account.
     TopUp {
         #[arg(long)]
-        wallet: i64,
+        wallet: WalletId,
         /// Decimal amount, e.g. 100.00.
         #[arg(long)]
         amount: String,
@@ -47,7 +48,7 @@ pub enum AdminCommand {
     /// Issue a one-time reservation code for a wallet (what the holder's app shows).
     ReservationCode {
         #[arg(long)]
-        wallet: i64,
+        wallet: WalletId,
         /// Largest transaction total the code may reserve, e.g. 50.00.
         #[arg(long)]
         max_amount: Option<String>,

@@ -5,6 +5,7 @@ use crate::callbacks;
 use crate::service::{admin, operator};
 use crate::state::AppState;
 use clap::Subcommand;
+use wallet_core::ids::ProjectId;
 
 #[derive(Debug, Subcommand)]
 pub enum ProjectCommand {
@@ -18,7 +19,7 @@ pub enum ProjectCommand {
     /// Set or remove the most one transaction may total in a currency (limit_violation).
     SetLimit {
         #[arg(long)]
-        project: i64,
+        project: ProjectId,
         #[arg(long, default_value = "EUR")]
         currency: String,
         /// Decimal amount, e.g. 500.00.
@@ -32,7 +33,7 @@ pub enum ProjectCommand {
     /// Set the project's default callback URI (for transactions that give none), or clear it.
     SetCallback {
         #[arg(long)]
-        project: i64,
+        project: ProjectId,
         #[arg(long, required_unless_present = "none", conflicts_with = "none")]
         uri: Option<String>,
         /// Clear the default: transactions without their own callback_uri get no callbacks.
@@ -90,7 +91,7 @@ pub enum ClientCommand {
     /// Create MAC credentials for a project.
     Create {
         #[arg(long)]
-        project: i64,
+        project: ProjectId,
         /// Reservation types the client may use, comma-separated.
         #[arg(long, default_value = admin::ALL_GRANTS)]
         grants: String,

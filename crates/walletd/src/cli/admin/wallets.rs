@@ -4,16 +4,17 @@ use super::super::output::{balance_text, lines, print};
 use crate::service::{admin, operator};
 use crate::state::AppState;
 use clap::Subcommand;
+use wallet_core::ids::WalletId;
 
 /// `walletd admin balance`.
-pub(super) async fn balance(state: &AppState, wallet: i64, json: bool) -> anyhow::Result<()> {
+pub(super) async fn balance(state: &AppState, wallet: WalletId, json: bool) -> anyhow::Result<()> {
     print(&admin::balance(state, wallet).await?, json, balance_text)
 }
 
 /// `walletd admin top-up`.
 pub(super) async fn top_up(
     state: &AppState,
-    wallet: i64,
+    wallet: WalletId,
     amount: &str,
     currency: &str,
     json: bool,
@@ -25,7 +26,7 @@ pub(super) async fn top_up(
 /// `walletd admin reservation-code`.
 pub(super) async fn reservation_code(
     state: &AppState,
-    wallet: i64,
+    wallet: WalletId,
     max_amount: Option<&str>,
     currency: &str,
     valid_for: Option<i64>,
@@ -45,7 +46,7 @@ pub enum WalletCommand {
     /// Activate or deactivate a wallet, or let or stop its holder spend from it.
     Set {
         #[arg(long)]
-        wallet: i64,
+        wallet: WalletId,
         #[arg(long)]
         active: Option<bool>,
         /// false: the holder may not make transfers from the wallet (no_rights).
@@ -58,7 +59,7 @@ pub enum WalletCommand {
     /// --restriction the operator's temporary restriction_limits_exceeded).
     Limit {
         #[arg(long)]
-        wallet: i64,
+        wallet: WalletId,
         #[arg(long, default_value = "EUR")]
         currency: String,
         /// Decimal amount, e.g. 100.00.

@@ -4,10 +4,15 @@
 
 use crate::error::{ApiError, ApiResult};
 use wallet_core::allowance::{Exceeded, Terms};
+use wallet_core::ids::{TransactionKey, WalletId};
 use wallet_store::{AllowanceRow, PaymentRow, TransactionRow, Tx};
 
 /// The holder accepted transaction `key` from `wallet_id`: its allowance, if any, is for that wallet.
-pub(crate) async fn accepted_by(tx: &mut Tx, key: &str, wallet_id: i64) -> ApiResult<()> {
+pub(crate) async fn accepted_by(
+    tx: &mut Tx,
+    key: &TransactionKey,
+    wallet_id: WalletId,
+) -> ApiResult<()> {
     if let Some(a) = tx.allowance_of(key).await?
         && a.status == "new"
     {
@@ -20,7 +25,7 @@ pub(crate) async fn accepted_by(tx: &mut Tx, key: &str, wallet_id: i64) -> ApiRe
 /// The client confirmed transaction `t`: its allowance becomes the active one of its wallet
 /// (the client's previous active allowance for that wallet becomes `inactive`).
 pub(crate) async fn activate(tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiResult<()> {
-    let Some(a) = tx.allowance_of(&t.key).await? else {
+    let Some(a) = tx.allowance_of(&t.transaction_key).await? else {
         return Ok(());
     };
     if a.status != "new" {
@@ -29,7 +34,7 @@ pub(crate) async fn activate(tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiRe
     let wallet = a.wallet_id.or(t.wallet_id).ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!(
             "confirmed transaction {} has no wallet",
-            t.key
+            t.transaction_key
         ))
     })?;
     let valid_until = a.valid_until.or(a.valid_for.map(|s| now.saturating_add(s)));
@@ -38,7 +43,7 @@ pub(crate) async fn activate(tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiRe
 }
 
 /// Transaction `key` ended unconfirmed (revoked, rejected, failed, deleted): its new allowance is deleted.
-pub(crate) async fn ended(tx: &mut Tx, key: &str) -> ApiResult<()> {
+pub(crate) async fn ended(tx: &mut Tx, key: &TransactionKey) -> ApiResult<()> {
     if let Some(a) = tx.allowance_of(key).await?
         && a.status == "new"
     {

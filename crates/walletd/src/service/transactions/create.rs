@@ -16,7 +16,7 @@ use wallet_client::types::{self as wire, AllowanceRef, NewTransaction, PaymentRe
 use wallet_core::keys::new_transaction_key;
 use wallet_core::money::Currency;
 use wallet_core::reserve::ReserveSpec;
-use wallet_core::{PaymentStatus, TransactionStatus};
+use wallet_core::{PaymentId, PaymentStatus, TransactionKey, TransactionStatus, WalletId};
 use wallet_store::{ClientRow, NewPaymentRow, PaymentRow, TransactionRow, TransactionState, Tx};
 
 /// `POST transaction`.
@@ -42,7 +42,7 @@ pub(crate) async fn create_unanswered(
     let mut tx = state.store.write().await?;
     let (project_wallet_id, limits) = project_of(&mut tx, caller).await?;
     let row = new_row(&req, terms, client, now);
-    let key = &row.key;
+    let key = &row.transaction_key;
     let written = write_payments(&mut tx, &req.payments, &row, client, project_wallet_id).await?;
     if let Some(a) = &req.allowance {
         attach(&mut tx, client, key, a, now).await?;
@@ -72,7 +72,7 @@ pub(crate) async fn create_unanswered(
 
 /// The project's wallet (where payments go by default) and its limits per transaction: as
 /// authentication read them, unless the project has limits, which are read here.
-async fn project_of(tx: &mut Tx, caller: &Caller) -> ApiResult<(i64, Vec<(Currency, i64)>)> {
+async fn project_of(tx: &mut Tx, caller: &Caller) -> ApiResult<(WalletId, Vec<(Currency, i64)>)> {
     if let Some(p) = caller.project
         && !p.limited
     {
@@ -96,7 +96,7 @@ fn new_row(
     now: i64,
 ) -> TransactionRow {
     TransactionRow {
-        key: new_transaction_key(&mut rand::rng(), wall_millis()),
+        transaction_key: new_transaction_key(&mut rand::rng(), wall_millis()),
         project_id: client.project_id,
         client_id: client.id,
         status: TransactionStatus::New,
@@ -135,9 +135,9 @@ async fn write_payments(
     payments: &[PaymentRef],
     t: &TransactionRow,
     client: &ClientRow,
-    project_wallet_id: i64,
+    project_wallet_id: WalletId,
 ) -> ApiResult<WrittenPayments> {
-    let (key, now) = (&t.key, t.created_at);
+    let (key, now) = (&t.transaction_key, t.created_at);
     let mut all_explicit = true;
     // New payments wait in `drafts` until a regrouped one or the end: the transaction's row
     // and the first of them are one statement (PostgreSQL), and their ids follow the request.
@@ -207,8 +207,8 @@ impl NewRows {
 /// a transaction left without payments is deleted. Returns whether it names a beneficiary.
 async fn regroup_payment(
     tx: &mut Tx,
-    id: i64,
-    key: &str,
+    id: PaymentId,
+    key: &TransactionKey,
     client: &ClientRow,
     now: i64,
 ) -> ApiResult<bool> {
@@ -216,7 +216,7 @@ async fn regroup_payment(
         Some(p) if p.project_id == client.project_id => p,
         _ => return Err(ApiError::invalid(format!("payment {id} was not found"))),
     };
-    if payment.transaction_key == key {
+    if payment.transaction_key == *key {
         return Err(ApiError::invalid(format!("payment {id} is listed twice")));
     }
     let old = tx
@@ -231,7 +231,7 @@ async fn regroup_payment(
     }
     tx.move_payment(id, key).await?;
     tx.append_event(
-        &old.key,
+        &old.transaction_key,
         now,
         &actor(client),
         "payment_moved",
@@ -247,7 +247,7 @@ async fn regroup_payment(
 pub(crate) async fn attach(
     tx: &mut Tx,
     client: &ClientRow,
-    key: &str,
+    key: &TransactionKey,
     r: &AllowanceRef,
     now: i64,
 ) -> ApiResult<()> {
@@ -281,7 +281,7 @@ pub(crate) async fn attach(
             }
             tx.move_allowance(a.id, key, optional).await?;
             tx.append_event(
-                &old.key,
+                &old.transaction_key,
                 now,
                 &actor(client),
                 "allowance_moved",
@@ -296,17 +296,18 @@ pub(crate) async fn attach(
 
 /// A `new` transaction left with neither payments nor a live allowance is deleted.
 pub(crate) async fn delete_if_empty(tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiResult<()> {
-    let payments = tx.payments_of(&t.key).await?;
+    let payments = tx.payments_of(&t.transaction_key).await?;
     let allowance = tx
-        .allowance_of(&t.key)
+        .allowance_of(&t.transaction_key)
         .await?
-        .filter(|a| a.transaction_key == t.key && a.status == "new");
+        .filter(|a| a.transaction_key == t.transaction_key && a.status == "new");
     if payments.is_empty() && allowance.is_none() {
         let state = TransactionState {
             status: TransactionStatus::Deleted,
             ..t.state()
         };
-        tx.set_transaction_state(&t.key, &state, now).await?;
+        tx.set_transaction_state(&t.transaction_key, &state, now)
+            .await?;
     }
     Ok(())
 }
@@ -336,7 +337,7 @@ fn check_project_limits(limits: &[(Currency, i64)], payments: &[PaymentRow]) -> 
 pub async fn renew(
     state: &AppState,
     client: &ClientRow,
-    key: &str,
+    key: &TransactionKey,
 ) -> ApiResult<wire::Transaction> {
     let now = state.now();
     let mut tx = state.store.write().await?;
@@ -359,7 +360,7 @@ pub async fn renew(
         spec => spec,
     };
     let row = TransactionRow {
-        key: new_key.clone(),
+        transaction_key: new_key.clone(),
         client_id: client.id,
         status: TransactionStatus::New,
         kind: None,
@@ -392,14 +393,14 @@ pub async fn renew(
 /// as new ones (a freeze whose end has passed is dropped).
 async fn copy_contents(
     tx: &mut Tx,
-    old_key: &str,
-    new_key: &str,
+    old_key: &TransactionKey,
+    new_key: &TransactionKey,
     client: &ClientRow,
     now: i64,
 ) -> ApiResult<()> {
     for p in tx.payments_of(old_key).await? {
         let copy = NewPaymentRow {
-            transaction_key: new_key.to_string(),
+            transaction_key: new_key.clone(),
             project_id: p.project_id,
             price: p.price,
             currency: p.currency,
@@ -421,7 +422,7 @@ async fn copy_contents(
     }
     if let Some(a) = tx.allowance_of(old_key).await? {
         let copy = wallet_store::NewAllowanceRow {
-            transaction_key: new_key.to_string(),
+            transaction_key: new_key.clone(),
             project_id: a.project_id,
             client_id: client.id,
             optional: a.optional,

@@ -2,6 +2,7 @@
 
 use crate::error::ApiResult;
 use crate::state::AppState;
+use wallet_core::ids::TransactionKey;
 use wallet_store::ClientRow;
 
 /// How the event log names a client acting on its transaction.
@@ -12,7 +13,7 @@ pub(crate) fn actor(client: &ClientRow) -> String {
 /// Audit trail of a transaction (admin and tests).
 pub async fn events(
     state: &AppState,
-    key: &str,
+    key: &TransactionKey,
 ) -> ApiResult<Vec<(i64, String, String, Option<String>)>> {
     let mut tx = state.store.read().await?;
     Ok(tx.events_of(key).await?)

@@ -4,8 +4,8 @@
 use super::{allowance, release, view};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use wallet_core::TransactionStatus;
 use wallet_core::status::Event;
+use wallet_core::{TransactionKey, TransactionStatus};
 use wallet_store::{TransactionRow, TransactionState, Tx};
 
 /// `new` transactions are deleted this long after creation ("1 month": 30 days).
@@ -22,7 +22,7 @@ pub(super) fn is_due(t: &TransactionRow, now: i64) -> bool {
 }
 
 /// Fails a transaction whose reservation deadline passed, releasing its funds. `true` if it did.
-pub async fn expire_if_due(state: &AppState, key: &str) -> ApiResult<bool> {
+pub async fn expire_if_due(state: &AppState, key: &TransactionKey) -> ApiResult<bool> {
     let now = state.now();
     let mut tx = state.store.write().await?;
     let Some(t) = tx.transaction_for_update(key).await? else {
@@ -33,7 +33,7 @@ pub async fn expire_if_due(state: &AppState, key: &str) -> ApiResult<bool> {
     }
     expire_locked(&mut tx, &t, now).await?;
     tx.commit().await?;
-    tracing::info!(transaction_key = key, "reservation expired; funds released");
+    tracing::info!(transaction_key = %key, "reservation expired; funds released");
     Ok(true)
 }
 
@@ -42,9 +42,15 @@ pub(super) async fn expire_locked(tx: &mut Tx, t: &TransactionRow, now: i64) -> 
     let to = t.status.apply(Event::Expire)?;
     release::release_all(tx, t, to, now).await?;
     let detail = t.reserved_until.map(|d| format!("deadline {d}"));
-    tx.append_event(&t.key, now, "system", "expired", detail.as_deref())
-        .await?;
-    let data = view::view(tx, &t.key).await?;
+    tx.append_event(
+        &t.transaction_key,
+        now,
+        "system",
+        "expired",
+        detail.as_deref(),
+    )
+    .await?;
+    let data = view::view(tx, &t.transaction_key).await?;
     crate::callbacks::enqueue_transaction(tx, t, &data, now).await?;
     Ok(())
 }
@@ -57,13 +63,13 @@ pub(crate) fn expired_error() -> ApiError {
 }
 
 /// Keys of reservations past their deadline (for the sweeper).
-pub async fn due_reservations(state: &AppState, limit: i64) -> ApiResult<Vec<String>> {
+pub async fn due_reservations(state: &AppState, limit: i64) -> ApiResult<Vec<TransactionKey>> {
     let mut tx = state.store.read().await?;
     Ok(tx.due_reservations(state.now(), limit).await?)
 }
 
 /// Deletes a `new` transaction that reached its age limit. `true` if it did.
-pub async fn delete_if_aged(state: &AppState, key: &str) -> ApiResult<bool> {
+pub async fn delete_if_aged(state: &AppState, key: &TransactionKey) -> ApiResult<bool> {
     let now = state.now();
     let mut tx = state.store.write().await?;
     let Some(t) = tx.transaction_for_update(key).await? else {

@@ -8,8 +8,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::state::AppState;
 use wallet_client::types::{self as wire, Freeze};
-use wallet_core::PaymentStatus;
 use wallet_core::payment::{FreezeSpec, MAX_FREEZE_SECS};
+use wallet_core::{HoldId, PaymentId, PaymentStatus};
 use wallet_store::{ClientRow, PaymentRow, Tx};
 
 /// Body of `PUT payment/{id}/freeze`: the PHP client sends `freeze_until` (0 removes the freeze)
@@ -34,7 +34,7 @@ pub struct FinalPrice {
     pub currency: String,
 }
 
-fn not_found(id: i64) -> ApiError {
+fn not_found(id: PaymentId) -> ApiError {
     ApiError::NotFound(format!("payment {id} was not found"))
 }
 
@@ -49,7 +49,7 @@ pub fn freeze_of(p: &PaymentRow) -> Option<FreezeSpec> {
 
 /// Locks a payment of the caller's project (another project's does not exist for the caller).
 /// Its transaction is locked first, in the same order as confirm and revoke take them.
-async fn lock_own(tx: &mut Tx, id: i64, client: &ClientRow) -> ApiResult<PaymentRow> {
+async fn lock_own(tx: &mut Tx, id: PaymentId, client: &ClientRow) -> ApiResult<PaymentRow> {
     let p = tx
         .payment(id)
         .await?
@@ -65,7 +65,7 @@ async fn lock_own(tx: &mut Tx, id: i64, client: &ClientRow) -> ApiResult<Payment
 }
 
 /// A payment whose money is frozen: confirmed, with a freeze, not yet finalized or canceled.
-fn frozen(p: &PaymentRow) -> ApiResult<i64> {
+fn frozen(p: &PaymentRow) -> ApiResult<HoldId> {
     match (p.status, p.freeze_until, p.hold_id) {
         (PaymentStatus::Confirmed, Some(_), Some(hold)) if freeze_of(p).is_some() => Ok(hold),
         _ => Err(ApiError::InvalidState(format!(
@@ -123,7 +123,7 @@ async fn finalize_locked(
 pub async fn finalize(
     state: &AppState,
     client: &ClientRow,
-    id: i64,
+    id: PaymentId,
     price: Option<FinalPrice>,
 ) -> ApiResult<wire::Payment> {
     let now = state.now();
@@ -143,7 +143,11 @@ pub async fn finalize(
 /// has its hold released; a frozen one (confirmed, before its freeze ends) returns its money to the
 /// payer. Other payments of the transaction are not touched; a transaction left with no payment
 /// is deleted (if new) or revoked (if reserved).
-pub async fn cancel(state: &AppState, client: &ClientRow, id: i64) -> ApiResult<wire::Payment> {
+pub async fn cancel(
+    state: &AppState,
+    client: &ClientRow,
+    id: PaymentId,
+) -> ApiResult<wire::Payment> {
     let now = state.now();
     let mut tx = state.store.write().await?;
     let p = lock_own(&mut tx, id, client).await?;
@@ -189,24 +193,8 @@ pub async fn cancel(state: &AppState, client: &ClientRow, id: i64) -> ApiResult<
         Some(&id.to_string()),
     )
     .await?;
-    let left = tx
-        .payments_of(&p.transaction_key)
-        .await?
-        .iter()
-        .filter(|q| q.status != PaymentStatus::Canceled)
-        .count();
-    if left == 0 && p.status != PaymentStatus::Confirmed {
-        let t = tx.transaction(&p.transaction_key).await?.ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("payment {id} without transaction"))
-        })?;
-        let to = t.status.apply(wallet_core::status::Event::Revoke)?;
-        let state = wallet_store::TransactionState {
-            status: to,
-            ..t.state()
-        };
-        tx.set_transaction_state(&t.key, &state, now).await?;
-        tx.append_event(&t.key, now, &actor, to.as_str(), Some("no payment left"))
-            .await?;
+    if p.status != PaymentStatus::Confirmed {
+        end_if_empty(&mut tx, &p, &actor, now).await?;
     }
     let p = tx.payment(id).await?.ok_or_else(|| not_found(id))?;
     let answer = render::payment(&p);
@@ -214,12 +202,45 @@ pub async fn cancel(state: &AppState, client: &ClientRow, id: i64) -> ApiResult<
     Ok(answer)
 }
 
+/// A transaction whose last payment was canceled before its confirmation ends: deleted if new,
+/// revoked if reserved.
+async fn end_if_empty(tx: &mut Tx, p: &PaymentRow, actor: &str, now: i64) -> ApiResult<()> {
+    let left = tx
+        .payments_of(&p.transaction_key)
+        .await?
+        .iter()
+        .filter(|q| q.status != PaymentStatus::Canceled)
+        .count();
+    if left > 0 {
+        return Ok(());
+    }
+    let t = tx.transaction(&p.transaction_key).await?.ok_or_else(|| {
+        ApiError::Internal(anyhow::anyhow!("payment {} without transaction", p.id))
+    })?;
+    let to = t.status.apply(wallet_core::status::Event::Revoke)?;
+    let state = wallet_store::TransactionState {
+        status: to,
+        ..t.state()
+    };
+    tx.set_transaction_state(&t.transaction_key, &state, now)
+        .await?;
+    tx.append_event(
+        &t.transaction_key,
+        now,
+        actor,
+        to.as_str(),
+        Some("no payment left"),
+    )
+    .await?;
+    Ok(())
+}
+
 /// `PUT payment/{id}/freeze`: `freeze_until: 0` removes the freeze (the payment is done now);
 /// `freeze_until: T` moves its end to T; `freeze_for: H` makes it end H hours from now.
 pub async fn change_freeze(
     state: &AppState,
     client: &ClientRow,
-    id: i64,
+    id: PaymentId,
     change: FreezeChange,
 ) -> ApiResult<wire::Payment> {
     let now = state.now();

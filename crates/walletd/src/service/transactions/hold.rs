@@ -5,7 +5,7 @@ use super::view::Written;
 use super::{allowance, payer, settle};
 use crate::error::{ApiError, ApiResult};
 use std::collections::BTreeMap;
-use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
+use wallet_core::{AllowanceId, PaymentStatus, TransactionStatus, TransactionType, WalletId};
 use wallet_store::{PaymentChange, PaymentRow, TransactionRow, TransactionState, Tx};
 
 /// A transaction opened for reservation: locked, with its payments.
@@ -37,7 +37,7 @@ pub(crate) async fn reservable(tx: &mut Tx, t: TransactionRow, now: i64) -> ApiR
         )
     })?;
     let (canceled, payments) = tx
-        .payments_of(&t.key)
+        .payments_of(&t.transaction_key)
         .await?
         .into_iter()
         .partition(|p| p.status == PaymentStatus::Canceled);
@@ -59,13 +59,13 @@ pub(crate) async fn hold_funds(
     tx: &mut Tx,
     actor: &str,
     r: Reservable,
-    payer_wallet: i64,
+    payer_wallet: WalletId,
     selected: &[i64],
     kind: TransactionType,
-    allowance: Option<i64>,
+    allowance: Option<AllowanceId>,
     now: i64,
 ) -> ApiResult<Written> {
-    let beneficiaries: Vec<i64> = r.payments.iter().map(|p| p.beneficiary_wallet_id).collect();
+    let beneficiaries: Vec<WalletId> = r.payments.iter().map(|p| p.beneficiary_wallet_id).collect();
     let payer_row = tx
         .payer(payer_wallet, &beneficiaries)
         .await?
@@ -105,7 +105,7 @@ pub(crate) async fn hold_funds(
         };
         changes.push((p.clone(), change));
     }
-    let key = &r.t.key;
+    let key = &r.t.transaction_key;
     allowance::accepted_by(tx, key, payer.id).await?;
     if r.t.correlation_key.is_some() {
         tx.set_correlation_key(key, None).await?;
@@ -138,7 +138,7 @@ pub(crate) async fn hold_funds(
 async fn check_beneficiary(
     tx: &mut Tx,
     p: &PaymentRow,
-    payer: i64,
+    payer: WalletId,
     all_active: bool,
 ) -> ApiResult<()> {
     if p.beneficiary_wallet_id == payer {

@@ -4,12 +4,13 @@
 use super::expire::{expire_locked, expired_error, is_due};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use wallet_core::ids::TransactionKey;
 use wallet_store::{ClientRow, TransactionRow, Tx};
 
 /// Locks the caller's transaction; another project's transaction does not exist for the caller.
 pub(crate) async fn lock_own(
     tx: &mut Tx,
-    key: &str,
+    key: &TransactionKey,
     client: &ClientRow,
 ) -> ApiResult<TransactionRow> {
     lock_own_with_code(tx, key, client, None).await
@@ -19,7 +20,7 @@ pub(crate) async fn lock_own(
 /// same statement ([`Tx::code_for_update`] then answers it).
 async fn lock_own_with_code(
     tx: &mut Tx,
-    key: &str,
+    key: &TransactionKey,
     client: &ClientRow,
     code_hash: Option<&str>,
 ) -> ApiResult<TransactionRow> {
@@ -38,7 +39,7 @@ async fn lock_own_with_code(
 pub(crate) async fn begin_change(
     state: &AppState,
     client: &ClientRow,
-    key: &str,
+    key: &TransactionKey,
 ) -> ApiResult<(Tx, TransactionRow, i64)> {
     begin_change_with_code(state, client, key, None).await
 }
@@ -48,7 +49,7 @@ pub(crate) async fn begin_change(
 pub(crate) async fn begin_change_with_code(
     state: &AppState,
     client: &ClientRow,
-    key: &str,
+    key: &TransactionKey,
     code_hash: Option<&str>,
 ) -> ApiResult<(Tx, TransactionRow, i64)> {
     let now = state.now();

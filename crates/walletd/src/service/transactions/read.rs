@@ -9,11 +9,15 @@ use super::view::{render_row, view};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use wallet_client::types::{self as wire, Metadata};
-use wallet_core::{PaymentStatus, TransactionStatus, TransactionType};
+use wallet_core::{PaymentStatus, TransactionKey, TransactionStatus, TransactionType, WalletId};
 use wallet_store::{ClientRow, PaymentRow};
 
 /// `GET transaction/{key}`: a reservation past its deadline is failed first, so a read never shows it reserved.
-pub async fn get(state: &AppState, client: &ClientRow, key: &str) -> ApiResult<wire::Transaction> {
+pub async fn get(
+    state: &AppState,
+    client: &ClientRow,
+    key: &TransactionKey,
+) -> ApiResult<wire::Transaction> {
     let now = state.now();
     let mut tx = state.store.read().await?;
     let t = tx
@@ -40,7 +44,7 @@ pub struct Receipt {
 pub async fn receipt(
     state: &AppState,
     client: &ClientRow,
-    key: &str,
+    key: &TransactionKey,
     locale: Option<&str>,
     width: Option<&str>,
 ) -> ApiResult<Receipt> {
@@ -108,8 +112,8 @@ pub async fn search(
 pub async fn types(
     state: &AppState,
     client: &ClientRow,
-    key: &str,
-    wallet_id: i64,
+    key: &TransactionKey,
+    wallet_id: WalletId,
 ) -> ApiResult<Vec<&'static str>> {
     let now = state.now();
     let mut tx = state.store.read().await?;

@@ -3,7 +3,7 @@
 
 use super::allowance;
 use crate::error::ApiResult;
-use wallet_core::{PaymentStatus, TransactionStatus};
+use wallet_core::{PaymentStatus, TransactionKey, TransactionStatus, WalletId};
 use wallet_store::{TransactionRow, TransactionState, Tx};
 
 /// Releases every hold of a transaction and marks it `status` (revoked, failed).
@@ -14,7 +14,7 @@ pub(crate) async fn release_all(
     now: i64,
 ) -> ApiResult<()> {
     for p in tx
-        .payments_of(&t.key)
+        .payments_of(&t.transaction_key)
         .await?
         .into_iter()
         .filter(|p| p.status != PaymentStatus::Canceled)
@@ -33,7 +33,7 @@ pub(crate) async fn release_all(
         .await?;
     }
     tx.set_transaction_state(
-        &t.key,
+        &t.transaction_key,
         &TransactionState {
             status,
             ..t.state()
@@ -41,7 +41,7 @@ pub(crate) async fn release_all(
         now,
     )
     .await?;
-    allowance::ended(tx, &t.key).await?;
+    allowance::ended(tx, &t.transaction_key).await?;
     Ok(())
 }
 
@@ -50,10 +50,10 @@ pub(crate) async fn release_all(
 /// after).
 pub(crate) async fn wait_for_holder(
     tx: &mut Tx,
-    key: &str,
+    key: &TransactionKey,
     status: TransactionStatus,
     kind: wallet_core::TransactionType,
-    wallet: i64,
+    wallet: WalletId,
     deadline: i64,
     now: i64,
 ) -> ApiResult<()> {

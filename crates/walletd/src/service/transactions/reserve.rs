@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use wallet_client::types::{self as wire, ReserveRequest};
 use wallet_core::codes::{CodeRecord, CodeRestriction, ReservationCode, check_use};
 use wallet_core::money::{Currency, Money};
-use wallet_core::{TransactionStatus, TransactionType};
+use wallet_core::{TransactionKey, TransactionStatus, TransactionType, WalletId};
 use wallet_store::{ClientRow, Tx};
 
 /// Opens the client's change and checks the transaction is `new` and may be reserved now.
@@ -22,7 +22,7 @@ use wallet_store::{ClientRow, Tx};
 async fn open_reservable(
     state: &AppState,
     client: &ClientRow,
-    key: &str,
+    key: &TransactionKey,
     code_hash: Option<&str>,
 ) -> ApiResult<(Tx, Reservable, i64)> {
     let (mut tx, t, now) = begin_change_with_code(state, client, key, code_hash).await?;
@@ -38,7 +38,7 @@ async fn open_reservable(
 
 /// Refuses a transaction with an allowance in it: only the holder can accept an allowance
 /// (PIN, FLASH SMS or the confirmation page), never a code scanned at a till or another allowance.
-async fn refuse_included_allowance(tx: &mut Tx, key: &str, how: &str) -> ApiResult<()> {
+async fn refuse_included_allowance(tx: &mut Tx, key: &TransactionKey, how: &str) -> ApiResult<()> {
     if tx.allowance_of(key).await?.is_some() {
         return Err(ApiError::InvalidState(format!(
             "the transaction includes an allowance, which {how} cannot accept; the holder accepts it with a PIN, a FLASH SMS or on the confirmation page"
@@ -51,7 +51,7 @@ async fn refuse_included_allowance(tx: &mut Tx, key: &str, how: &str) -> ApiResu
 pub async fn reserve_with_code(
     state: &AppState,
     client: &ClientRow,
-    key: &str,
+    key: &TransactionKey,
     req: ReserveRequest,
 ) -> ApiResult<wire::Transaction> {
     let text = match (&req.reservation_code, &req.code) {
@@ -136,8 +136,8 @@ pub const MAX_PIN_FAILURES: i64 = 5;
 pub async fn reserve_with_pin(
     state: &AppState,
     client: &ClientRow,
-    key: &str,
-    wallet_id: i64,
+    key: &TransactionKey,
+    wallet_id: WalletId,
     pin: &str,
     payment_prices: Option<&BTreeMap<String, i64>>,
 ) -> ApiResult<wire::Transaction> {
@@ -198,7 +198,7 @@ pub(crate) async fn try_with_allowance(
     tx: &mut Tx,
     client: &ClientRow,
     r: Reservable,
-    wallet_id: i64,
+    wallet_id: WalletId,
     now: i64,
 ) -> ApiResult<Result<Written, ApiError>> {
     let Some(a) = tx.active_allowance(client.id, wallet_id, now).await? else {
@@ -230,8 +230,8 @@ pub(crate) async fn try_with_allowance(
 pub async fn reserve_with_allowance(
     state: &AppState,
     client: &ClientRow,
-    key: &str,
-    wallet_id: i64,
+    key: &TransactionKey,
+    wallet_id: WalletId,
     revoke_transactions: &[String],
 ) -> ApiResult<wire::Transaction> {
     if !client.has_grant(TransactionType::Automatic.as_str()) {
@@ -253,17 +253,21 @@ pub async fn reserve_with_allowance(
         )));
     }
     for other in revoke_transactions {
-        if other == key {
+        if other.as_str() == key.as_str() {
             return Err(ApiError::invalid(
                 "revoke_transactions lists the transaction being reserved",
             ));
         }
-        let t = lock_own(&mut tx, other, client)
-            .await
-            .map_err(|e| match e {
-                ApiError::NotFound(m) => ApiError::NotFound(format!("revoke_transactions: {m}")),
-                other => other,
-            })?;
+        let t = match TransactionKey::parse(other) {
+            Some(other) => lock_own(&mut tx, &other, client).await,
+            None => Err(ApiError::NotFound(format!(
+                "transaction {other:?} was not found"
+            ))),
+        }
+        .map_err(|e| match e {
+            ApiError::NotFound(m) => ApiError::NotFound(format!("revoke_transactions: {m}")),
+            other => other,
+        })?;
         revoke_locked(&mut tx, &t, &actor(client), now)
             .await
             .map_err(|e| match e {
@@ -281,12 +285,13 @@ pub async fn reserve_with_allowance(
 
 /// The wallet a `payer` identifier (`{"id"}`, `{"email"}`, `{"phone"}`) names: the wallet, or the
 /// first wallet of the user with that email or confirmed phone.
-pub async fn payer_wallet(state: &AppState, payer: &serde_json::Value) -> ApiResult<i64> {
+pub async fn payer_wallet(state: &AppState, payer: &serde_json::Value) -> ApiResult<WalletId> {
     let mut tx = state.store.read().await?;
     let not_found = || ApiError::NotFound("the payer was not found".into());
     let user = if let Some(id) = payer.get("id") {
         return id
             .as_i64()
+            .map(WalletId::new)
             .ok_or_else(|| ApiError::invalid("payer.id must be a wallet id"));
     } else if let Some(email) = payer.get("email").and_then(|e| e.as_str()) {
         tx.user_by_email(email).await?.map(|u| u.id)

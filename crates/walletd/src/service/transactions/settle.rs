@@ -13,16 +13,16 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use std::collections::BTreeMap;
 use wallet_client::types::{self as wire, ConfirmPrices};
-use wallet_core::PaymentStatus;
 use wallet_core::payment::FreezeSpec;
 use wallet_core::status::Event;
+use wallet_core::{AccountId, HoldId, PaymentId, PaymentStatus, TransactionKey};
 use wallet_store::{ClientRow, PaymentChange, PaymentRow, TransactionRow, TransactionState, Tx};
 
 /// `PUT transaction/{key}/confirm`, optionally reducing payments' prices.
 pub async fn confirm(
     state: &AppState,
     client: &ClientRow,
-    key: &str,
+    key: &TransactionKey,
     prices: Option<ConfirmPrices>,
 ) -> ApiResult<wire::Transaction> {
     let (mut tx, t, now) = begin_change(state, client, key).await?;
@@ -31,7 +31,7 @@ pub async fn confirm(
     let mut reduced = BTreeMap::new();
     for (id_text, price) in prices.into_iter().flatten() {
         let payment = id_text
-            .parse::<i64>()
+            .parse::<PaymentId>()
             .ok()
             .and_then(|id| payments.iter().find(|p| p.id == id))
             .ok_or_else(|| {
@@ -61,7 +61,7 @@ pub(crate) async fn settle(
     tx: &mut Tx,
     t: &TransactionRow,
     payments: &[PaymentRow],
-    prices: &BTreeMap<i64, i64>,
+    prices: &BTreeMap<PaymentId, i64>,
     now: i64,
 ) -> ApiResult<Written> {
     let to = t.status.apply(Event::Confirm)?;
@@ -94,7 +94,7 @@ pub(crate) async fn settle(
             p.price,
             beneficiary,
             amount,
-            &t.key,
+            &t.transaction_key,
             p.id,
             now,
         )
@@ -125,7 +125,7 @@ pub(crate) async fn settle(
 pub async fn revoke(
     state: &AppState,
     client: &ClientRow,
-    key: &str,
+    key: &TransactionKey,
 ) -> ApiResult<wire::Transaction> {
     let (mut tx, t, now) = begin_change(state, client, key).await?;
     revoke_locked(&mut tx, &t, &actor(client), now).await?;
@@ -146,7 +146,7 @@ pub(crate) async fn revoke_locked(
     }
     let to = t.status.apply(Event::Revoke)?;
     release::release_all(tx, t, to, now).await?;
-    tx.append_event(&t.key, now, actor, to.as_str(), None)
+    tx.append_event(&t.transaction_key, now, actor, to.as_str(), None)
         .await?;
     Ok(())
 }
@@ -156,8 +156,8 @@ pub(crate) async fn revoke_locked(
 async fn freeze_confirmed(
     tx: &mut Tx,
     p: &PaymentRow,
-    hold: i64,
-    beneficiary: i64,
+    hold: HoldId,
+    beneficiary: AccountId,
     amount: i64,
     freeze: FreezeSpec,
     now: i64,

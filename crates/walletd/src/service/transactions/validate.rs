@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use wallet_client::types::{CallbackUri, NewAllowance, NewPayment, NewTransaction};
 use wallet_core::allowance::{Terms, WindowLimit};
+use wallet_core::ids::{PaymentId, ProjectId, TransactionKey, WalletId};
 use wallet_core::money::{Currency, parse_decimal};
 use wallet_core::payment::{FreezeSpec, PriceRules, reduce_price, select_price};
 use wallet_core::reserve::ReserveSpec;
@@ -138,9 +139,9 @@ pub(super) struct PaymentDraft {
 
 pub(super) fn draft_payment(
     p: &NewPayment,
-    key: &str,
-    project_id: i64,
-    project_wallet: i64,
+    key: &TransactionKey,
+    project_id: ProjectId,
+    project_wallet: WalletId,
     now: i64,
 ) -> ApiResult<PaymentDraft> {
     let currency = Currency::parse(&p.currency)?;
@@ -168,10 +169,10 @@ pub(super) fn draft_payment(
             let id = n
                 .as_i64()
                 .ok_or_else(|| ApiError::invalid("beneficiary must be a wallet id"))?;
-            (id, Some(serde_json::json!({ "id": id })))
+            (WalletId::new(id), Some(serde_json::json!({ "id": id })))
         }
         Some(Value::Object(o)) => match o.get("id").and_then(Value::as_i64) {
-            Some(id) => (id, Some(serde_json::json!({ "id": id }))),
+            Some(id) => (WalletId::new(id), Some(serde_json::json!({ "id": id }))),
             None if o.contains_key("email") || o.contains_key("phone") => {
                 return Err(ApiError::invalid(
                     "beneficiary by email or phone is not supported by this walletd version yet; give {\"id\": wallet_id}",
@@ -184,7 +185,7 @@ pub(super) fn draft_payment(
     Ok(PaymentDraft {
         explicit_beneficiary: beneficiary_json.is_some(),
         row: NewPaymentRow {
-            transaction_key: key.to_string(),
+            transaction_key: key.clone(),
             project_id,
             price,
             currency,
@@ -274,7 +275,7 @@ fn amount(
 /// Validates an allowance as a client gives it and turns it into a row of transaction `key`.
 pub(crate) fn draft_allowance(
     req: &NewAllowance,
-    key: &str,
+    key: &TransactionKey,
     client: &ClientRow,
     optional: bool,
     now: i64,
@@ -336,7 +337,7 @@ pub(crate) fn draft_allowance(
         ));
     }
     Ok(NewAllowanceRow {
-        transaction_key: key.to_string(),
+        transaction_key: key.clone(),
         project_id: client.project_id,
         client_id: client.id,
         optional,
@@ -384,7 +385,7 @@ pub(crate) fn selected_prices(
 ) -> ApiResult<Vec<i64>> {
     let mut chosen_by_id = BTreeMap::new();
     for (id, price) in chosen.into_iter().flatten() {
-        let id: i64 = id.parse().map_err(|_| {
+        let id: PaymentId = id.parse().map_err(|_| {
             ApiError::invalid(format!("payment_prices key {id:?} is not a payment id"))
         })?;
         if !payments.iter().any(|p| p.id == id) {
@@ -474,8 +475,8 @@ pub fn search_filter(
     Ok(wallet_store::SearchFilter {
         project_id: client.project_id,
         statuses,
-        wallet: int_param("wallet", &q.wallet)?,
-        beneficiary: int_param("beneficiary", &q.beneficiary)?,
+        wallet: int_param("wallet", &q.wallet)?.map(WalletId::new),
+        beneficiary: int_param("beneficiary", &q.beneficiary)?.map(WalletId::new),
         from,
         to,
         limit,
@@ -487,6 +488,12 @@ pub fn search_filter(
 mod tests {
     use super::*;
 
+    /// [`draft_payment`] of transaction `k` of project 1, whose wallet is 2.
+    fn draft(p: &NewPayment) -> ApiResult<PaymentDraft> {
+        let key = TransactionKey::issued("k".into());
+        draft_payment(p, &key, ProjectId::new(1), WalletId::new(2), 0)
+    }
+
     fn payment(price: i64) -> NewPayment {
         NewPayment {
             price: Some(price),
@@ -497,35 +504,35 @@ mod tests {
 
     #[test]
     fn drafts_refuse_bad_amounts_and_currencies() {
-        assert!(draft_payment(&payment(0), "k", 1, 2, 0).is_err());
-        assert!(draft_payment(&payment(-5), "k", 1, 2, 0).is_err());
+        assert!(draft(&payment(0)).is_err());
+        assert!(draft(&payment(-5)).is_err());
         let bad_currency = NewPayment {
             currency: "EURO".into(),
             ..payment(5)
         };
-        assert!(draft_payment(&bad_currency, "k", 1, 2, 0).is_err());
+        assert!(draft(&bad_currency).is_err());
         let both = NewPayment {
             price_decimal: Some("1.00".into()),
             ..payment(100)
         };
-        assert!(draft_payment(&both, "k", 1, 2, 0).is_err());
+        assert!(draft(&both).is_err());
         let decimal = NewPayment {
             price: None,
             price_decimal: Some("12.1".into()),
             ..payment(1)
         };
-        let d = draft_payment(&decimal, "k", 1, 2, 0).unwrap();
+        let d = draft(&decimal).unwrap();
         assert_eq!(d.row.price, 1210);
-        assert_eq!(d.row.beneficiary_wallet_id, 2, "project wallet by default");
+        assert_eq!(
+            d.row.beneficiary_wallet_id,
+            WalletId::new(2),
+            "project wallet by default"
+        );
         assert!(!d.explicit_beneficiary);
         let to = NewPayment {
             beneficiary: Some(serde_json::json!({"id": 9})),
             ..payment(1)
         };
-        assert!(
-            draft_payment(&to, "k", 1, 2, 0)
-                .unwrap()
-                .explicit_beneficiary
-        );
+        assert!(draft(&to).unwrap().explicit_beneficiary);
     }
 }

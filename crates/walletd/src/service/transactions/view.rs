@@ -3,10 +3,11 @@
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use wallet_client::types as wire;
+use wallet_core::ids::TransactionKey;
 use wallet_store::{PaymentRow, TransactionRow, Tx};
 
 /// Reads a transaction and its payments as the API shows them.
-pub(crate) async fn view(tx: &mut Tx, key: &str) -> ApiResult<wire::Transaction> {
+pub(crate) async fn view(tx: &mut Tx, key: &TransactionKey) -> ApiResult<wire::Transaction> {
     let t = tx
         .transaction(key)
         .await?
@@ -16,8 +17,8 @@ pub(crate) async fn view(tx: &mut Tx, key: &str) -> ApiResult<wire::Transaction>
 
 /// A transaction row with its payments and allowance, as the API shows it.
 pub(crate) async fn render_row(tx: &mut Tx, t: &TransactionRow) -> ApiResult<wire::Transaction> {
-    let payments = tx.payments_of(&t.key).await?;
-    let allowance = tx.allowance_of(&t.key).await?;
+    let payments = tx.payments_of(&t.transaction_key).await?;
+    let allowance = tx.allowance_of(&t.transaction_key).await?;
     Ok(render::transaction(t, &payments, allowance.as_ref()))
 }
 
@@ -46,7 +47,7 @@ impl Written {
 
     /// The transaction as the API shows it: what [`view`] would read, without reading it.
     pub(crate) async fn render(&self, tx: &mut Tx) -> ApiResult<wire::Transaction> {
-        let allowance = tx.allowance_of(&self.t.key).await?;
+        let allowance = tx.allowance_of(&self.t.transaction_key).await?;
         Ok(render::transaction(
             &self.t,
             &self.payments,
@@ -59,7 +60,7 @@ impl Written {
 /// client did not make (a holder's decision, deletion by age).
 pub(crate) async fn view_and_notify(
     tx: &mut Tx,
-    key: &str,
+    key: &TransactionKey,
     now: i64,
 ) -> ApiResult<wire::Transaction> {
     let t = tx

@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 use wallet_client::Client;
+use wallet_core::ids::{ProjectId, WalletId};
 use wallet_store::Backend;
 use walletd::clock::{Clock, ManualClock};
 use walletd::server::{Server, ServerConfig};
@@ -115,11 +116,11 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 impl TestApp {
-    pub fn alice(&self) -> i64 {
+    pub fn alice(&self) -> WalletId {
         self.demo.users[0].wallet_id
     }
 
-    pub fn bob(&self) -> i64 {
+    pub fn bob(&self) -> WalletId {
         self.demo.users[1].wallet_id
     }
 
@@ -158,7 +159,7 @@ impl TestApp {
         self.client_of(other.project_id, grants).await
     }
 
-    async fn client_of(&self, project: i64, grants: &str) -> Client {
+    async fn client_of(&self, project: ProjectId, grants: &str) -> Client {
         let creds = admin::create_client(&self.state, project, grants)
             .await
             .unwrap();

@@ -10,6 +10,7 @@ use wallet_client::types::{
     CallbackUri, Freeze, NewPayment, NewTransaction, PaymentRef, Reserve, Transaction,
     TransactionStatus,
 };
+use wallet_core::ids::{TransactionKey, WalletId};
 use wallet_store::{CallbackFilter, HolderUpdate};
 use walletd::callbacks::CallbackView;
 use walletd::service::{admin, operator};
@@ -66,7 +67,7 @@ pub fn calling_back(mut req: NewTransaction, uri: &str) -> NewTransaction {
 
 impl TestApp {
     /// A fresh reservation code for `wallet`.
-    pub async fn code(&self, wallet: i64) -> String {
+    pub async fn code(&self, wallet: WalletId) -> String {
         admin::issue_code(&self.state, wallet, None, "EUR", None)
             .await
             .unwrap()
@@ -74,7 +75,7 @@ impl TestApp {
     }
 
     /// A fresh reservation code for `wallet` that pays at most `max` (e.g. "10.00") EUR.
-    pub async fn code_with_max(&self, wallet: i64, max: &str) -> String {
+    pub async fn code_with_max(&self, wallet: WalletId, max: &str) -> String {
         admin::issue_code(&self.state, wallet, Some(max), "EUR", None)
             .await
             .unwrap()
@@ -82,7 +83,7 @@ impl TestApp {
     }
 
     /// Available and reserved EUR of a wallet, in cents.
-    pub async fn eur(&self, wallet: i64) -> (i64, i64) {
+    pub async fn eur(&self, wallet: WalletId) -> (i64, i64) {
         let b = admin::balance(&self.state, wallet).await.unwrap();
         b.get("EUR")
             .map(|b| (b.at_disposal, b.reserved))
@@ -90,7 +91,7 @@ impl TestApp {
     }
 
     /// Adds `amount` (e.g. "20.00") EUR to `wallet` from the top-up source.
-    pub async fn top_up(&self, wallet: i64, amount: &str) {
+    pub async fn top_up(&self, wallet: WalletId, amount: &str) {
         admin::top_up(&self.state, wallet, amount, "EUR")
             .await
             .unwrap();
@@ -107,7 +108,7 @@ impl TestApp {
     }
 
     /// Reserves transaction `key` with a fresh code of `wallet`, which must work.
-    pub async fn reserve(&self, key: &str, wallet: i64) -> Transaction {
+    pub async fn reserve(&self, key: &str, wallet: WalletId) -> Transaction {
         let code = self.code(wallet).await;
         self.reserve_with(key, &code).await
     }
@@ -115,20 +116,24 @@ impl TestApp {
     /// Reserves transaction `key` with `code`, which must work.
     pub async fn reserve_with(&self, key: &str, code: &str) -> Transaction {
         self.client
-            .reserve_with_code(key, code, None)
+            .reserve_with_code(&issued(key), code, None)
             .await
             .expect("reserve")
     }
 
     /// The error code of reserving transaction `key` with a fresh code of `wallet`.
-    pub async fn reserve_error(&self, key: &str, wallet: i64) -> String {
+    pub async fn reserve_error(&self, key: &str, wallet: WalletId) -> String {
         let code = self.code(wallet).await;
         self.reserve_error_with(key, &code).await
     }
 
     /// The error code of reserving transaction `key` with `code`.
     pub async fn reserve_error_with(&self, key: &str, code: &str) -> String {
-        code_of(self.client.reserve_with_code(key, code, None).await)
+        code_of(
+            self.client
+                .reserve_with_code(&issued(key), code, None)
+                .await,
+        )
     }
 
     /// A transaction of one payment of `cents`, reserved with a code of alice's.
@@ -145,7 +150,7 @@ impl TestApp {
     /// Confirms transaction `key` at its reserved prices, which must work.
     pub async fn confirm(&self, key: &str) -> Transaction {
         self.client
-            .confirm_transaction(key, None)
+            .confirm_transaction(&issued(key), None)
             .await
             .expect("confirm")
     }
@@ -153,7 +158,10 @@ impl TestApp {
     /// Revokes transaction `key` (deletes it if new, releases its hold if reserved), which must
     /// work.
     pub async fn revoke(&self, key: &str) -> Transaction {
-        self.client.revoke_transaction(key).await.expect("revoke")
+        self.client
+            .revoke_transaction(&issued(key))
+            .await
+            .expect("revoke")
     }
 
     /// A transaction of one payment of `cents` from alice, reserved and confirmed.
@@ -164,12 +172,16 @@ impl TestApp {
 
     /// The status of transaction `key`, as the client reads it.
     pub async fn status(&self, key: &str) -> TransactionStatus {
-        self.client.get_transaction(key).await.unwrap().status
+        self.client
+            .get_transaction(&issued(key))
+            .await
+            .unwrap()
+            .status
     }
 
     /// The audit trail of transaction `key`: `(at, actor, event, details)`.
     pub async fn events(&self, key: &str) -> Vec<(i64, String, String, Option<String>)> {
-        walletd::service::transactions::events(&self.state, key)
+        walletd::service::transactions::events(&self.state, &issued(key))
             .await
             .unwrap()
     }
@@ -178,7 +190,7 @@ impl TestApp {
     pub async fn callbacks_of(&self, key: &str) -> Vec<CallbackView> {
         let filter = CallbackFilter {
             undelivered: false,
-            transaction_key: Some(key.to_string()),
+            transaction_key: Some(issued(key)),
         };
         walletd::callbacks::list(&self.state, &filter, 100)
             .await
@@ -193,7 +205,7 @@ impl TestApp {
     }
 
     /// `GET transaction/{key}/type/{wallet}`: the ways `wallet` may authorise `key`.
-    pub async fn types(&self, key: &str, wallet: i64) -> Value {
+    pub async fn types(&self, key: &str, wallet: WalletId) -> Value {
         call(
             &self.client,
             Method::GET,
@@ -204,7 +216,7 @@ impl TestApp {
     }
 
     /// `PUT transaction/{key}/flash/{wallet}`: a FLASH SMS to `wallet`'s holder.
-    pub async fn flash(&self, key: &str, wallet: i64) -> Result<Value, wallet_client::Error> {
+    pub async fn flash(&self, key: &str, wallet: WalletId) -> Result<Value, wallet_client::Error> {
         self.client
             .request_json(
                 Method::PUT,
@@ -220,11 +232,14 @@ impl TestApp {
         let key = self.create_with(req).await.transaction_key;
         let w = self.flash(&key, self.alice()).await.unwrap();
         assert_eq!(w["status"], "waiting");
-        (key, w["correlation_key"].as_str().unwrap().to_string())
+        (
+            key.to_string(),
+            w["correlation_key"].as_str().unwrap().to_string(),
+        )
     }
 
     /// `PUT transaction/{key}/reserve/{wallet}` with `wallet`'s holder's PIN, which must work.
-    pub async fn reserve_by_pin(&self, key: &str, wallet: i64, pin: &str) -> Value {
+    pub async fn reserve_by_pin(&self, key: &str, wallet: WalletId, pin: &str) -> Value {
         call(
             &self.client,
             Method::PUT,
@@ -236,7 +251,7 @@ impl TestApp {
 
     /// Creates `allowance`, has `wallet`'s holder accept it with her PIN, and confirms it: active.
     /// Returns the allowance's id.
-    pub async fn activate_allowance(&self, wallet: i64, pin: &str, allowance: Value) -> i64 {
+    pub async fn activate_allowance(&self, wallet: WalletId, pin: &str, allowance: Value) -> i64 {
         let a = call(&self.client, Method::POST, "allowance", Some(allowance)).await;
         let key = a["transaction_key"].as_str().unwrap();
         self.reserve_by_pin(key, wallet, pin).await;
@@ -250,4 +265,9 @@ impl TestApp {
         assert_eq!(t["status"], "confirmed");
         a["id"].as_i64().unwrap()
     }
+}
+
+/// A key as walletd gave it to the test (the API's answers are what it issued).
+pub fn issued(key: &str) -> TransactionKey {
+    TransactionKey::issued(key.to_string())
 }

@@ -1,0 +1,83 @@
+//! Path segments parsed once, at the edge, into the domain's ids: a handler receives a
+//! [`TransactionKey`], a [`WalletId`] or a payment's or allowance's id, never a string. What
+//! cannot be one is `not_found`, as a path to nothing is: without a lookup.
+
+use crate::caller::Caller;
+use crate::error::ApiError;
+use crate::service::tokens::wallet_in_path;
+use crate::state::AppState;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use std::collections::HashMap;
+use wallet_core::ids::{Id, TransactionKey, WalletId};
+
+/// The text of path parameter `name` (the route declares it).
+async fn segment<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+    name: &str,
+) -> Result<String, ApiError> {
+    let Path(mut params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|e| ApiError::NotFound(format!("no such path: {e}")))?;
+    params
+        .remove(name)
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the route has no {{{name}}}")))
+}
+
+/// `{key}`: a transaction key walletd could have issued.
+pub struct KeyParam(pub TransactionKey);
+
+impl<S: Send + Sync> FromRequestParts<S> for KeyParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let text = segment(parts, state, "key").await?;
+        TransactionKey::parse(&text)
+            .map(KeyParam)
+            .ok_or_else(|| ApiError::NotFound(format!("transaction {text:?} was not found")))
+    }
+}
+
+/// `{id}` of a payment or an allowance (`T`).
+pub struct IdParam<T>(pub T);
+
+impl<S: Send + Sync, T: Id> FromRequestParts<S> for IdParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let text = segment(parts, state, "id").await?;
+        text.parse()
+            .map(IdParam)
+            .map_err(|_| ApiError::NotFound(format!("{} {text:?} was not found", T::WHAT)))
+    }
+}
+
+/// `{wallet}` (or `{id}` in `wallet/{id}` paths): a wallet id, or `me`, the first wallet of the
+/// holder whose access token signed the request.
+pub struct WalletParam(pub WalletId);
+
+impl FromRequestParts<AppState> for WalletParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        wallet(parts, state, "wallet").await.map(WalletParam)
+    }
+}
+
+/// `wallet/{id}` paths: the same as [`WalletParam`], under the name `id`.
+pub struct WalletIdParam(pub WalletId);
+
+impl FromRequestParts<AppState> for WalletIdParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        wallet(parts, state, "id").await.map(WalletIdParam)
+    }
+}
+
+async fn wallet(parts: &mut Parts, state: &AppState, name: &str) -> Result<WalletId, ApiError> {
+    let text = segment(parts, state, name).await?;
+    let holder = parts.extensions.get::<Caller>().and_then(|c| c.holder);
+    wallet_in_path(state, holder, &text).await
+}
