@@ -1,15 +1,14 @@
 //! Handlers of `allowance` endpoints.
 
-use super::params::{IdParam, WalletParam};
-use crate::caller::Caller;
+use super::params::{Api, IdParam, WalletParam};
 use crate::error::ApiResult;
 use crate::json;
 use crate::service::allowances as svc;
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use wallet_client::types::{Allowance, AllowanceAmount, NewAllowance};
 use wallet_core::ids::AllowanceId;
 
@@ -25,45 +24,30 @@ pub fn routes() -> Router<AppState> {
         .route("/rest/v1/allowance/limit/{wallet}", get(limit))
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult<Json<Allowance>> {
+pub async fn create(api: Api, body: Bytes) -> ApiResult<Json<Allowance>> {
     let req: NewAllowance = json::parse(&body)?;
-    svc::create(&state, &caller, req).await.map(Json)
+    svc::create(&api.state, &api.caller, req).await.map(Json)
 }
 
-pub async fn get_one(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    IdParam(id): IdParam<AllowanceId>,
-) -> ApiResult<Json<Allowance>> {
-    svc::get(&state, &caller.client, id).await.map(Json)
+pub async fn get_one(api: Api, IdParam(id): IdParam<AllowanceId>) -> ApiResult<Json<Allowance>> {
+    svc::get(&api.state, api.client(), id).await.map(Json)
 }
 
-pub async fn cancel(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    IdParam(id): IdParam<AllowanceId>,
-) -> ApiResult<Json<Allowance>> {
-    svc::cancel(&state, &caller.client, id).await.map(Json)
+pub async fn cancel(api: Api, IdParam(id): IdParam<AllowanceId>) -> ApiResult<Json<Allowance>> {
+    svc::cancel(&api.state, api.client(), id).await.map(Json)
 }
 
-pub async fn active(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    WalletParam(wallet): WalletParam,
-) -> ApiResult<Json<Allowance>> {
-    svc::active(&state, &caller.client, wallet).await.map(Json)
+pub async fn active(api: Api, WalletParam(wallet): WalletParam) -> ApiResult<Json<Allowance>> {
+    svc::active(&api.state, api.client(), wallet)
+        .await
+        .map(Json)
 }
 
 pub async fn cancel_active(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     WalletParam(wallet): WalletParam,
 ) -> ApiResult<Json<Allowance>> {
-    svc::cancel_active(&state, &caller.client, wallet)
+    svc::cancel_active(&api.state, api.client(), wallet)
         .await
         .map(Json)
 }
@@ -74,12 +58,11 @@ pub struct LimitQuery {
 }
 
 pub async fn limit(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     WalletParam(wallet): WalletParam,
     Query(q): Query<LimitQuery>,
 ) -> ApiResult<Json<AllowanceAmount>> {
-    svc::limit(&state, &caller.client, wallet, q.currency.as_deref())
+    svc::limit(&api.state, api.client(), wallet, q.currency.as_deref())
         .await
         .map(Json)
 }

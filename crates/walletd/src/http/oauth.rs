@@ -1,12 +1,12 @@
 //! `/oauth/v1/token`: holders' MAC access tokens, requested with the client's credentials.
 
-use crate::caller::Caller;
+use super::params::Api;
 use crate::error::{ApiError, ApiResult};
 use crate::service::tokens::{self as svc, TokenAnswer, TokenRequest};
 use crate::state::AppState;
+use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::{Extension, Json};
+use axum::extract::Query;
 
 use axum::Router;
 use axum::routing::post;
@@ -17,14 +17,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `POST /oauth/v1/token`: a form (`application/x-www-form-urlencoded`), as the PHP client sends it.
-pub async fn token(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult<Json<TokenAnswer>> {
+pub async fn token(api: Api, body: Bytes) -> ApiResult<Json<TokenAnswer>> {
     let req: TokenRequest = serde_urlencoded::from_bytes(&body)
         .map_err(|e| ApiError::invalid(format!("the token request must be a form: {e}")))?;
-    svc::token(&state, &caller.client, caller.holder, req)
+    svc::token(&api.state, api.client(), api.caller.holder, req)
         .await
         .map(Json)
 }
@@ -35,11 +31,7 @@ pub struct RevokeQuery {
 }
 
 /// `DELETE /oauth/v1/token?access_token=…`.
-pub async fn revoke(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Query(q): Query<RevokeQuery>,
-) -> ApiResult<Json<serde_json::Value>> {
-    svc::revoke(&state, &caller.client, &q.access_token).await?;
+pub async fn revoke(api: Api, Query(q): Query<RevokeQuery>) -> ApiResult<Json<serde_json::Value>> {
+    svc::revoke(&api.state, api.client(), &q.access_token).await?;
     Ok(Json(serde_json::json!({})))
 }

@@ -1,6 +1,7 @@
 //! Path segments parsed once, at the edge, into the domain's ids: a handler receives a
 //! [`TransactionKey`], a [`WalletId`] or a payment's or allowance's id, never a string. What
-//! cannot be one is `not_found`, as a path to nothing is: without a lookup.
+//! cannot be one is `not_found`, as a path to nothing is: without a lookup. [`Api`] is the state
+//! and the authenticated caller every API handler works with.
 
 use crate::caller::Caller;
 use crate::error::ApiError;
@@ -10,6 +11,34 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use std::collections::HashMap;
 use wallet_core::ids::{Id, TransactionKey, WalletId};
+use wallet_store::ClientRow;
+
+/// What every API handler works with: the shared state and the caller that authentication proved.
+pub struct Api {
+    pub state: AppState,
+    pub caller: Caller,
+}
+
+impl Api {
+    /// The API client calling.
+    pub fn client(&self) -> &ClientRow {
+        &self.caller.client
+    }
+}
+
+impl FromRequestParts<AppState> for Api {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("an API route runs without authentication"))
+        })?;
+        Ok(Api {
+            state: state.clone(),
+            caller,
+        })
+    }
+}
 
 /// The text of path parameter `name` (the route declares it).
 async fn segment<S: Send + Sync>(

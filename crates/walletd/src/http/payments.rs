@@ -1,16 +1,15 @@
 //! Handlers of `payment` endpoints.
 
-use super::params::IdParam;
-use crate::caller::Caller;
+use super::params::{Api, IdParam};
 use crate::error::ApiResult;
 use crate::json;
 use crate::service::payments as svc;
 use crate::service::transactions::{self as settle, SearchQuery};
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::routing::{get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use wallet_client::types::{NewPayment, Payment};
 use wallet_core::ids::PaymentId;
 
@@ -24,59 +23,43 @@ pub fn routes() -> Router<AppState> {
         .route("/rest/v1/payments", get(search))
 }
 
-pub async fn get_one(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    IdParam(id): IdParam<PaymentId>,
-) -> ApiResult<Json<Payment>> {
-    svc::get(&state, &caller.client, id).await.map(Json)
+pub async fn get_one(api: Api, IdParam(id): IdParam<PaymentId>) -> ApiResult<Json<Payment>> {
+    svc::get(&api.state, api.client(), id).await.map(Json)
 }
 
-pub async fn cancel(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    IdParam(id): IdParam<PaymentId>,
-) -> ApiResult<Json<Payment>> {
-    settle::cancel(&state, &caller.client, id).await.map(Json)
+pub async fn cancel(api: Api, IdParam(id): IdParam<PaymentId>) -> ApiResult<Json<Payment>> {
+    settle::cancel(&api.state, api.client(), id).await.map(Json)
 }
 
 pub async fn freeze(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     IdParam(id): IdParam<PaymentId>,
     body: Bytes,
 ) -> ApiResult<Json<Payment>> {
     let change: settle::FreezeChange = json::parse(&body)?;
-    settle::change_freeze(&state, &caller.client, id, change)
+    settle::change_freeze(&api.state, api.client(), id, change)
         .await
         .map(Json)
 }
 
 pub async fn finalize(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     IdParam(id): IdParam<PaymentId>,
     body: Bytes,
 ) -> ApiResult<Json<Payment>> {
     let price: Option<settle::FinalPrice> = json::parse_optional(&body)?;
-    settle::finalize(&state, &caller.client, id, price)
+    settle::finalize(&api.state, api.client(), id, price)
         .await
         .map(Json)
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult<Json<Payment>> {
+pub async fn create(api: Api, body: Bytes) -> ApiResult<Json<Payment>> {
     let payment: NewPayment = json::parse(&body)?;
-    svc::create(&state, &caller, payment).await.map(Json)
+    svc::create(&api.state, &api.caller, payment)
+        .await
+        .map(Json)
 }
 
-pub async fn search(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Query(q): Query<SearchQuery>,
-) -> ApiResult<Json<svc::PaymentPage>> {
-    svc::search(&state, &caller.client, &q).await.map(Json)
+pub async fn search(api: Api, Query(q): Query<SearchQuery>) -> ApiResult<Json<svc::PaymentPage>> {
+    svc::search(&api.state, api.client(), &q).await.map(Json)
 }

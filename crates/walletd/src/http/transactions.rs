@@ -1,16 +1,15 @@
 //! Handlers of `transaction` endpoints: parse, call the service, answer JSON.
 
-use super::params::{KeyParam, WalletParam};
-use crate::caller::Caller;
+use super::params::{Api, KeyParam, WalletParam};
 use crate::error::ApiResult;
 use crate::json;
 use crate::service::flash;
 use crate::service::transactions::{self as svc, reserve};
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::routing::{get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use wallet_client::types::{ConfirmPrices, NewTransaction, ReserveRequest, Transaction};
 use wallet_core::ids::{TransactionKey, WalletId};
 
@@ -32,34 +31,21 @@ pub fn routes() -> Router<AppState> {
         .route("/rest/v1/transaction/{key}/flash/{wallet}", put(flash))
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    body: Bytes,
-) -> ApiResult<Json<Transaction>> {
+pub async fn create(api: Api, body: Bytes) -> ApiResult<Json<Transaction>> {
     let req: NewTransaction = json::parse(&body)?;
-    svc::create(&state, &caller, req).await.map(Json)
+    svc::create(&api.state, &api.caller, req).await.map(Json)
 }
 
-pub async fn get_one(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    KeyParam(key): KeyParam,
-) -> ApiResult<Json<Transaction>> {
-    svc::get(&state, &caller.client, &key).await.map(Json)
+pub async fn get_one(api: Api, KeyParam(key): KeyParam) -> ApiResult<Json<Transaction>> {
+    svc::get(&api.state, api.client(), &key).await.map(Json)
 }
 
-pub async fn revoke(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    KeyParam(key): KeyParam,
-) -> ApiResult<Json<Transaction>> {
-    svc::revoke(&state, &caller.client, &key).await.map(Json)
+pub async fn revoke(api: Api, KeyParam(key): KeyParam) -> ApiResult<Json<Transaction>> {
+    svc::revoke(&api.state, api.client(), &key).await.map(Json)
 }
 
 pub async fn reserve(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     KeyParam(key): KeyParam,
     body: Bytes,
 ) -> ApiResult<Json<Transaction>> {
@@ -67,10 +53,10 @@ pub async fn reserve(
     match &req.payer {
         // `acceptTransactionUsingAllowance`/`UsingPin` with a `WalletIdentifier`.
         Some(payer) if req.reservation_code.is_none() && req.code.is_none() => {
-            let wallet = reserve::payer_wallet(&state, payer).await?;
-            reserve_by_wallet(&state, &caller, &key, wallet, req).await
+            let wallet = reserve::payer_wallet(&api.state, payer).await?;
+            reserve_by_wallet(&api, &key, wallet, req).await
         }
-        _ => reserve::reserve_with_code(&state, &caller.client, &key, req)
+        _ => reserve::reserve_with_code(&api.state, api.client(), &key, req)
             .await
             .map(Json),
     }
@@ -78,16 +64,15 @@ pub async fn reserve(
 
 /// By PIN when the body has one, else by the wallet's active allowance.
 async fn reserve_by_wallet(
-    state: &AppState,
-    caller: &Caller,
+    api: &Api,
     key: &TransactionKey,
     wallet: WalletId,
     req: ReserveRequest,
 ) -> ApiResult<Json<Transaction>> {
     match req.pin.as_deref() {
         Some(pin) => reserve::reserve_with_pin(
-            state,
-            &caller.client,
+            &api.state,
+            api.client(),
             key,
             wallet,
             pin,
@@ -96,8 +81,8 @@ async fn reserve_by_wallet(
         .await
         .map(Json),
         None => reserve::reserve_with_allowance(
-            state,
-            &caller.client,
+            &api.state,
+            api.client(),
             key,
             wallet,
             req.revoke_transactions.as_deref().unwrap_or_default(),
@@ -108,13 +93,12 @@ async fn reserve_by_wallet(
 }
 
 pub async fn confirm(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     KeyParam(key): KeyParam,
     body: Bytes,
 ) -> ApiResult<Json<Transaction>> {
     let prices: Option<ConfirmPrices> = json::parse_optional(&body)?;
-    svc::confirm(&state, &caller.client, &key, prices)
+    svc::confirm(&api.state, api.client(), &key, prices)
         .await
         .map(Json)
 }
@@ -126,14 +110,13 @@ pub struct ReceiptQuery {
 }
 
 pub async fn receipt(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     KeyParam(key): KeyParam,
     Query(q): Query<ReceiptQuery>,
 ) -> ApiResult<Json<svc::Receipt>> {
     svc::receipt(
-        &state,
-        &caller.client,
+        &api.state,
+        api.client(),
         &key,
         q.locale.as_deref(),
         q.width.as_deref(),
@@ -145,51 +128,43 @@ pub async fn receipt(
 /// `PUT transaction/{key}/reserve/{wallet}`: with `{"pin": …}` the holder's PIN authorises the
 /// reservation; without it, the active allowance of the wallet does.
 pub async fn reserve_for_wallet(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     KeyParam(key): KeyParam,
     WalletParam(wallet): WalletParam,
     body: Bytes,
 ) -> ApiResult<Json<Transaction>> {
     let req: ReserveRequest = json::parse_optional(&body)?.unwrap_or_default();
-    reserve_by_wallet(&state, &caller, &key, wallet, req).await
+    reserve_by_wallet(&api, &key, wallet, req).await
 }
 
 /// `PUT transaction/{key}/flash/{wallet}` (empty body).
 pub async fn flash(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     KeyParam(key): KeyParam,
     WalletParam(wallet): WalletParam,
 ) -> ApiResult<Json<Transaction>> {
-    flash::send(&state, &caller.client, &key, wallet)
+    flash::send(&api.state, api.client(), &key, wallet)
         .await
         .map(Json)
 }
 
 pub async fn types(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     KeyParam(key): KeyParam,
     WalletParam(wallet): WalletParam,
 ) -> ApiResult<Json<Vec<&'static str>>> {
-    svc::types(&state, &caller.client, &key, wallet)
+    svc::types(&api.state, api.client(), &key, wallet)
         .await
         .map(Json)
 }
 
-pub async fn renew(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    KeyParam(key): KeyParam,
-) -> ApiResult<Json<Transaction>> {
-    svc::renew(&state, &caller.client, &key).await.map(Json)
+pub async fn renew(api: Api, KeyParam(key): KeyParam) -> ApiResult<Json<Transaction>> {
+    svc::renew(&api.state, api.client(), &key).await.map(Json)
 }
 
 pub async fn search(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     Query(q): Query<svc::SearchQuery>,
 ) -> ApiResult<Json<svc::TransactionPage>> {
-    svc::search(&state, &caller.client, &q).await.map(Json)
+    svc::search(&api.state, api.client(), &q).await.map(Json)
 }

@@ -1,13 +1,12 @@
 //! Handlers of `wallet` endpoints.
 
-use super::params::WalletIdParam;
-use crate::caller::Caller;
+use super::params::{Api, WalletIdParam};
 use crate::error::ApiResult;
 use crate::service::wallets as svc;
 use crate::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use wallet_client::types::{StatementPage, SufficientAmount, Wallet, WalletBalance};
 
 /// The `wallet` routes (under MAC authentication).
@@ -22,44 +21,35 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-pub async fn wallet(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    WalletIdParam(wallet): WalletIdParam,
-) -> ApiResult<Json<Wallet>> {
-    svc::wallet(&state, &caller.client, caller.holder, wallet)
-        .await
-        .map(Json)
+pub async fn wallet(api: Api, WalletIdParam(wallet): WalletIdParam) -> ApiResult<Json<Wallet>> {
+    svc::wallet(&api.state, &api.caller, wallet).await.map(Json)
 }
 
 pub async fn balance(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     WalletIdParam(wallet): WalletIdParam,
 ) -> ApiResult<Json<WalletBalance>> {
-    svc::balance(&state, &caller.client, caller.holder, wallet)
+    svc::balance(&api.state, &api.caller, wallet)
         .await
         .map(Json)
 }
 
 pub async fn statements(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     WalletIdParam(wallet): WalletIdParam,
     Query(q): Query<svc::StatementQuery>,
 ) -> ApiResult<Json<StatementPage>> {
-    svc::statements(&state, &caller.client, caller.holder, wallet, &q)
+    svc::statements(&api.state, &api.caller, wallet, &q)
         .await
         .map(Json)
 }
 
 pub async fn sufficient_amount(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
+    api: Api,
     WalletIdParam(wallet): WalletIdParam,
     Query(q): Query<svc::AmountQuery>,
 ) -> ApiResult<Json<SufficientAmount>> {
-    svc::sufficient_amount(&state, &caller.client, caller.holder, wallet, &q)
+    svc::sufficient_amount(&api.state, &api.caller, wallet, &q)
         .await
         .map(Json)
 }

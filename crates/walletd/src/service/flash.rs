@@ -54,9 +54,7 @@ pub async fn send(
             .is_ok()
         {
             let written = try_with_allowance(&mut tx, client, r, wallet_id, now).await??;
-            let view = written.render(&mut tx).await?;
-            crate::idempotency::commit_answer(tx, &view).await?;
-            return Ok(view);
+            return written.commit(tx).await;
         }
     }
     let correlation = free_correlation_key(&mut tx, &phone).await?;

@@ -5,6 +5,7 @@
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::render;
+use crate::service::transactions::read::metadata;
 use crate::service::transactions::{SearchQuery, create_unanswered, search_filter};
 use crate::state::AppState;
 use wallet_client::types::{self as wire, Metadata};
@@ -44,11 +45,7 @@ pub async fn search(
     let (total, rows) = tx.search_payments(&filter).await?;
     Ok(PaymentPage {
         payments: rows.iter().map(render::payment).collect(),
-        metadata: Metadata {
-            total,
-            offset: filter.offset,
-            limit: filter.limit,
-        },
+        metadata: metadata(total, &filter),
     })
 }
 

@@ -1,16 +1,16 @@
 //! Wallets as the API shows them: `GET wallet/{id}` and `GET wallet/{id}/balance`.
 
+use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::service::transactions::int_param;
+use crate::service::transactions::validate::{int_param, paging};
 use crate::state::AppState;
 use wallet_client::types::{
     Account, CurrencyBalance, Metadata, OtherParty, Statement, StatementPage, SufficientAmount,
     Wallet, WalletBalance,
 };
-use wallet_core::ids::{PaymentId, UserId, WalletId};
-use wallet_core::money::Currency;
-use wallet_core::money::format_decimal;
-use wallet_store::{ClientRow, Tx};
+use wallet_core::ids::{PaymentId, WalletId};
+use wallet_core::money::{Currency, format_decimal};
+use wallet_store::Tx;
 
 /// The account number shown for a wallet.
 pub fn account_number(wallet_id: WalletId) -> String {
@@ -19,13 +19,8 @@ pub fn account_number(wallet_id: WalletId) -> String {
 
 /// A client may read its own project's wallet, and a holder (through her access token) her own
 /// wallets; others are the holders' business.
-async fn check_access(
-    tx: &mut Tx,
-    client: &ClientRow,
-    holder: Option<UserId>,
-    wallet_id: WalletId,
-) -> ApiResult<()> {
-    if let Some(user) = holder
+async fn check_access(tx: &mut Tx, caller: &Caller, wallet_id: WalletId) -> ApiResult<()> {
+    if let Some(user) = caller.holder
         && tx
             .wallet(wallet_id)
             .await?
@@ -34,7 +29,7 @@ async fn check_access(
         return Ok(());
     }
     let project = tx
-        .project(client.project_id)
+        .project(caller.client.project_id)
         .await?
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("client without project")))?;
     if project.wallet_id == wallet_id {
@@ -81,24 +76,18 @@ pub async fn balance_unchecked(tx: &mut Tx, wallet_id: WalletId) -> ApiResult<Wa
 /// `GET wallet/{id}/balance`.
 pub async fn balance(
     state: &AppState,
-    client: &ClientRow,
-    holder: Option<UserId>,
+    caller: &Caller,
     wallet_id: WalletId,
 ) -> ApiResult<WalletBalance> {
     let mut tx = state.store.read().await?;
-    check_access(&mut tx, client, holder, wallet_id).await?;
+    check_access(&mut tx, caller, wallet_id).await?;
     balance_unchecked(&mut tx, wallet_id).await
 }
 
 /// `GET wallet/{id}`.
-pub async fn wallet(
-    state: &AppState,
-    client: &ClientRow,
-    holder: Option<UserId>,
-    wallet_id: WalletId,
-) -> ApiResult<Wallet> {
+pub async fn wallet(state: &AppState, caller: &Caller, wallet_id: WalletId) -> ApiResult<Wallet> {
     let mut tx = state.store.read().await?;
-    check_access(&mut tx, client, holder, wallet_id).await?;
+    check_access(&mut tx, caller, wallet_id).await?;
     let w = tx
         .wallet(wallet_id)
         .await?
@@ -131,14 +120,13 @@ pub struct StatementQuery {
 /// `GET wallet/{id}/statements`: the wallet's ledger entries, newest first.
 pub async fn statements(
     state: &AppState,
-    client: &ClientRow,
-    holder: Option<UserId>,
+    caller: &Caller,
     wallet_id: WalletId,
     q: &StatementQuery,
 ) -> ApiResult<StatementPage> {
     let filter = statement_filter(wallet_id, q)?;
     let mut tx = state.store.read().await?;
-    check_access(&mut tx, client, holder, wallet_id).await?;
+    check_access(&mut tx, caller, wallet_id).await?;
     statement_page(&mut tx, &filter).await
 }
 
@@ -157,14 +145,7 @@ fn statement_filter(
     wallet_id: WalletId,
     q: &StatementQuery,
 ) -> ApiResult<wallet_store::StatementFilter> {
-    let limit = int_param("limit", &q.limit)?.unwrap_or(20);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("limit must be from 1 to 200"));
-    }
-    let offset = int_param("offset", &q.offset)?.unwrap_or(0);
-    if offset < 0 {
-        return Err(ApiError::invalid("offset must not be negative"));
-    }
+    let (limit, offset) = paging(&q.limit, &q.offset)?;
     let currencies = q
         .currency
         .as_deref()
@@ -244,8 +225,7 @@ pub struct AmountQuery {
 /// active allowance: a yes/no oracle on anyone's balance would leak it.
 pub async fn sufficient_amount(
     state: &AppState,
-    client: &ClientRow,
-    holder: Option<UserId>,
+    caller: &Caller,
     wallet_id: WalletId,
     q: &AmountQuery,
 ) -> ApiResult<SufficientAmount> {
@@ -260,11 +240,11 @@ pub async fn sufficient_amount(
     let now = state.now();
     let mut tx = state.store.read().await?;
     if tx
-        .active_allowance(client.id, wallet_id, now)
+        .active_allowance(caller.client.id, wallet_id, now)
         .await?
         .is_none()
     {
-        check_access(&mut tx, client, holder, wallet_id).await?;
+        check_access(&mut tx, caller, wallet_id).await?;
     }
     let available = tx
         .wallet_accounts(wallet_id)

@@ -230,15 +230,15 @@ async fn regroup_payment(
         )));
     }
     tx.move_payment(id, key).await?;
-    tx.append_event(
-        &old.transaction_key,
-        now,
-        &actor(client),
+    moved_out(
+        tx,
+        &old,
+        client,
         "payment_moved",
-        Some(&format!("{id} -> {key}")),
+        &format!("{id} -> {key}"),
+        now,
     )
     .await?;
-    delete_if_empty(tx, &old, now).await?;
     Ok(payment.beneficiary_json.is_some())
 }
 
@@ -280,18 +280,26 @@ pub(crate) async fn attach(
                 )));
             }
             tx.move_allowance(a.id, key, optional).await?;
-            tx.append_event(
-                &old.transaction_key,
-                now,
-                &actor(client),
-                "allowance_moved",
-                Some(&format!("{id} -> {key}")),
-            )
-            .await?;
-            delete_if_empty(tx, &old, now).await?;
-            Ok(())
+            let moved = format!("{id} -> {key}");
+            moved_out(tx, &old, client, "allowance_moved", &moved, now).await
         }
     }
+}
+
+/// Transaction `old` lost a payment or its allowance to a new transaction: the event says so, and
+/// `old` is deleted if nothing is left in it.
+async fn moved_out(
+    tx: &mut Tx,
+    old: &TransactionRow,
+    client: &ClientRow,
+    event: &str,
+    detail: &str,
+    now: i64,
+) -> ApiResult<()> {
+    let key = &old.transaction_key;
+    tx.append_event(key, now, &actor(client), event, Some(detail))
+        .await?;
+    delete_if_empty(tx, old, now).await
 }
 
 /// A `new` transaction left with neither payments nor a live allowance is deleted.

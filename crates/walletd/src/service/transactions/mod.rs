@@ -39,6 +39,5 @@ pub use reserve::{
     MAX_PIN_FAILURES, payer_wallet, reserve_with_allowance, reserve_with_code, reserve_with_pin,
 };
 pub use settle::{confirm, revoke};
-pub(crate) use validate::int_param;
 pub use validate::{MAX_PAYMENTS, MAX_TEXT, SearchQuery, search_filter};
 pub use wallet_client::types::Metadata;

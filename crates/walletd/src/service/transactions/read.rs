@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use wallet_client::types::{self as wire, Metadata};
 use wallet_core::{PaymentStatus, TransactionKey, TransactionStatus, TransactionType, WalletId};
-use wallet_store::{ClientRow, PaymentRow};
+use wallet_store::{ClientRow, PaymentRow, SearchFilter, TransactionRow, Tx};
 
 /// `GET transaction/{key}`: a reservation past its deadline is failed first, so a read never shows it reserved.
 pub async fn get(
@@ -20,17 +20,21 @@ pub async fn get(
 ) -> ApiResult<wire::Transaction> {
     let now = state.now();
     let mut tx = state.store.read().await?;
-    let t = tx
-        .transaction(key)
-        .await?
-        .filter(|t| t.project_id == client.project_id)
-        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let t = own(&mut tx, key, client).await?;
     if is_due(&t, now) {
         drop(tx);
         expire_if_due(state, key).await?;
         tx = state.store.read().await?;
     }
     view(&mut tx, key).await
+}
+
+/// The caller's transaction `key`, read (another project's does not exist for the caller).
+async fn own(tx: &mut Tx, key: &TransactionKey, client: &ClientRow) -> ApiResult<TransactionRow> {
+    tx.transaction(key)
+        .await?
+        .filter(|t| t.project_id == client.project_id)
+        .ok_or_else(|| ApiError::not_found_transaction(key))
 }
 
 /// `{"text_for_customer", "text_for_merchant"}`.
@@ -100,12 +104,17 @@ pub async fn search(
     }
     Ok(TransactionPage {
         transactions,
-        metadata: Metadata {
-            total,
-            offset: filter.offset,
-            limit: filter.limit,
-        },
+        metadata: metadata(total, &filter),
     })
+}
+
+/// The `_metadata` of a page of search results.
+pub(crate) fn metadata(total: i64, filter: &SearchFilter) -> Metadata {
+    Metadata {
+        total,
+        offset: filter.offset,
+        limit: filter.limit,
+    }
 }
 
 /// `GET transaction/{key}/type/{wallet}`: the ways this client could have `wallet` reserve it now.
@@ -117,11 +126,7 @@ pub async fn types(
 ) -> ApiResult<Vec<&'static str>> {
     let now = state.now();
     let mut tx = state.store.read().await?;
-    let t = tx
-        .transaction(key)
-        .await?
-        .filter(|t| t.project_id == client.project_id)
-        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    let t = own(&mut tx, key, client).await?;
     let wallet = tx
         .wallet(wallet_id)
         .await?

@@ -123,9 +123,7 @@ pub async fn reserve_with_code(
         now,
     )
     .await?;
-    let view = written.render(&mut tx).await?;
-    crate::idempotency::commit_answer(tx, &view).await?;
-    Ok(view)
+    written.commit(tx).await
 }
 
 /// Most PIN errors in a row before the holder is locked out (`user_error_limit_exceeded`).
@@ -186,9 +184,7 @@ pub async fn reserve_with_pin(
         now,
     )
     .await?;
-    let view = written.render(&mut tx).await?;
-    crate::idempotency::commit_answer(tx, &view).await?;
-    Ok(view)
+    written.commit(tx).await
 }
 
 /// Reserves a locked, reservable transaction under the client's active allowance for the wallet.
@@ -278,9 +274,7 @@ pub async fn reserve_with_allowance(
             })?;
     }
     let written = try_with_allowance(&mut tx, client, r, wallet_id, now).await??;
-    let view = written.render(&mut tx).await?;
-    crate::idempotency::commit_answer(tx, &view).await?;
-    Ok(view)
+    written.commit(tx).await
 }
 
 /// The wallet a `payer` identifier (`{"id"}`, `{"email"}`, `{"phone"}`) names: the wallet, or the

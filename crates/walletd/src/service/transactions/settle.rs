@@ -49,9 +49,7 @@ pub async fn confirm(
     let detail = (!reduced.is_empty()).then(|| format!("reduced {reduced:?}"));
     tx.append_event(key, now, &actor(client), "confirmed", detail.as_deref())
         .await?;
-    let view = written.render(&mut tx).await?;
-    crate::idempotency::commit_answer(tx, &view).await?;
-    Ok(view)
+    written.commit(tx).await
 }
 
 /// Confirms every payment at the given (or reserved) price. An unfrozen payment is settled to

@@ -435,6 +435,19 @@ pub(crate) fn int_param(name: &str, v: &Option<String>) -> ApiResult<Option<i64>
         .transpose()
 }
 
+/// `limit` (1 to 200, 20 if absent) and `offset` (not negative, 0 if absent) of a page of results.
+pub(crate) fn paging(limit: &Option<String>, offset: &Option<String>) -> ApiResult<(i64, i64)> {
+    let limit = int_param("limit", limit)?.unwrap_or(20);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid("limit must be from 1 to 200"));
+    }
+    let offset = int_param("offset", offset)?.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::invalid("offset must not be negative"));
+    }
+    Ok((limit, offset))
+}
+
 /// Turns query parameters into a store filter. `valid` lists the accepted statuses.
 pub fn search_filter(
     client: &ClientRow,
@@ -457,14 +470,7 @@ pub fn search_filter(
             }
         })
         .collect::<ApiResult<_>>()?;
-    let limit = int_param("limit", &q.limit)?.unwrap_or(20);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("limit must be from 1 to 200"));
-    }
-    let offset = int_param("offset", &q.offset)?.unwrap_or(0);
-    if offset < 0 {
-        return Err(ApiError::invalid("offset must not be negative"));
-    }
+    let (limit, offset) = paging(&q.limit, &q.offset)?;
     let mut to = int_param("to", &q.to)?;
     let mut from = int_param("from", &q.from)?;
     if let Some(now) = default_week {

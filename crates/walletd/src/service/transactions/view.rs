@@ -54,6 +54,14 @@ impl Written {
             allowance.as_ref(),
         ))
     }
+
+    /// Commits `tx` with the transaction as written as the request's answer ([`Written::render`],
+    /// `idempotency::commit_answer`), and answers it.
+    pub(crate) async fn commit(&self, mut tx: Tx) -> ApiResult<wire::Transaction> {
+        let view = self.render(&mut tx).await?;
+        crate::idempotency::commit_answer(tx, &view).await?;
+        Ok(view)
+    }
 }
 
 /// Reads transaction `key` as the API shows it and queues its callback: after a change the
