@@ -17,7 +17,7 @@ tmp=
 
 # The store argument: sets $store to sqlite or postgres (or prints the usage and exits 2), and
 # $cpu_flag for `walletd serve` on it. SQLite: requests on one CPU, commits on another (`serve
-# --cpu`, bench/README.md "One CPU", "Commits off the request CPU"); BENCH_CPU=all: every CPU.
+# --cpu`, bench/README.md "Where the time goes"); BENCH_CPU=all: every CPU.
 bench_store() { # $1: the script's first argument
     store=${1:-}
     case "$store" in

@@ -57,8 +57,7 @@ const API_PREFIX: &str = "/rest/v1/";
 ///
 /// Why the time first: the server keeps every key in a B-tree index for a day. Keys that sort in
 /// the order they were made join that index at its end, on a page that the other requests of the
-/// same commit share, rather than on one random page each (bench/README.md, "Time-ordered nonces
-/// and idempotency keys").
+/// same commit share, rather than on one random page each (as the nonces: [`crate::mac::new_nonce`]).
 pub fn new_idempotency_key() -> String {
     wallet_core::keys::time_ordered_base62(
         &mut rand::rng(),

@@ -38,7 +38,7 @@ pub struct ServeArgs {
     /// Serve requests on this one CPU (0-based), on one thread; the SQLite store's commits (the
     /// WAL writes, the fsync, the checkpoints) then run on the other CPUs. On a small virtual
     /// machine, where waking a thread on another CPU is dear, this serves more cash-out flows than
-    /// every CPU for everything (bench/README.md, "Commits off the request CPU"). Unset: every CPU.
+    /// every CPU for everything (docs/decisions.md, "Performance choices"). Unset: every CPU.
     #[arg(long, env = "WALLETD_CPU")]
     pub cpu: Option<usize>,
 }
