@@ -165,23 +165,22 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<MoneyError> for ApiError {
-    fn from(e: MoneyError) -> Self {
-        ApiError::InvalidRequest(e.to_string())
-    }
+/// The domain's refusals that are one API error whatever their detail (the message says it).
+macro_rules! refusal_is {
+    ($($error:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$error> for ApiError {
+            fn from(e: $error) -> Self {
+                ApiError::$variant(e.to_string())
+            }
+        }
+    )*};
 }
 
-impl From<ReserveError> for ApiError {
-    fn from(e: ReserveError) -> Self {
-        ApiError::InvalidRequest(e.to_string())
-    }
-}
-
-impl From<InvalidTransition> for ApiError {
-    fn from(e: InvalidTransition) -> Self {
-        ApiError::InvalidState(e.to_string())
-    }
-}
+refusal_is!(
+    MoneyError => InvalidRequest,
+    ReserveError => InvalidRequest,
+    InvalidTransition => InvalidState,
+);
 
 impl From<CodeError> for ApiError {
     fn from(e: CodeError) -> Self {

@@ -66,14 +66,12 @@ async fn enqueue<T: Serialize>(
 
 /// Records a `transaction` callback of type `data.status` (e.g. `failed`) for the transaction's
 /// callback URI (its own, else the project's default; none when it was created with `false`).
-/// `now` is the change's business time; the outbox is scheduled on wall time instead.
+/// It is scheduled on wall time, not the change's business time (see [`enqueue`]).
 pub async fn enqueue_transaction(
     tx: &mut Tx,
     t: &TransactionRow,
     data: &wire::Transaction,
-    now: i64,
 ) -> ApiResult<()> {
-    let _ = now;
     enqueue(tx, t, "transaction", data.status.as_str(), data).await
 }
 
@@ -82,8 +80,6 @@ pub async fn enqueue_payment(
     tx: &mut Tx,
     t: &TransactionRow,
     data: &wire::Payment,
-    now: i64,
 ) -> ApiResult<()> {
-    let _ = now;
     enqueue(tx, t, "payment", data.status.as_str(), data).await
 }

@@ -289,7 +289,7 @@ async fn decide_in(
                 .await?;
         }
     }
-    view_and_notify(tx, key, now).await
+    view_and_notify(tx, key).await
 }
 
 /// A FLASH transaction waiting for the holder's answer, as the holder app lists it.

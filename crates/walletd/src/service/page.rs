@@ -134,7 +134,7 @@ async fn wait_on_page(
         Some(&format!("page wallet {first_wallet}")),
     )
     .await?;
-    view_and_notify(tx, key, now).await?;
+    view_and_notify(tx, key).await?;
     Ok(())
 }
 
@@ -201,7 +201,7 @@ pub async fn accept(
     decline_optional_allowance(&mut tx, key, with_allowance).await?;
     match reserve_now(&mut tx, &actor(user_id), t.clone(), wallet, now).await {
         Ok(()) => {
-            let data = view_and_notify(&mut tx, key, now).await?;
+            let data = view_and_notify(&mut tx, key).await?;
             tx.commit().await?;
             Ok(data)
         }
@@ -223,7 +223,7 @@ pub async fn accept(
             .await?;
             tx.append_event(key, now, &actor(user_id), "waiting_funds", None)
                 .await?;
-            let data = view_and_notify(&mut tx, key, now).await?;
+            let data = view_and_notify(&mut tx, key).await?;
             tx.commit().await?;
             Ok(data)
         }
@@ -307,7 +307,7 @@ pub async fn reject(
     tx.set_correlation_key(key, None).await?;
     tx.append_event(key, now, &actor(user_id), "rejected", Some("page"))
         .await?;
-    let data = view_and_notify(&mut tx, key, now).await?;
+    let data = view_and_notify(&mut tx, key).await?;
     tx.commit().await?;
     Ok(data)
 }
@@ -339,7 +339,7 @@ pub async fn resume_waiting_funds(
         }
         match reserve_now(&mut tx, "system", t, payer, now).await {
             Ok(()) => {
-                view_and_notify(&mut tx, &key, now).await?;
+                view_and_notify(&mut tx, &key).await?;
                 tx.commit().await?;
                 reserved += 1;
                 tracing::info!(transaction_key = %key, "funds arrived; transaction reserved");

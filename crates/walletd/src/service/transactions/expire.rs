@@ -51,7 +51,7 @@ pub(super) async fn expire_locked(tx: &mut Tx, t: &TransactionRow, now: i64) -> 
     )
     .await?;
     let data = view::view(tx, &t.transaction_key).await?;
-    crate::callbacks::enqueue_transaction(tx, t, &data, now).await?;
+    crate::callbacks::enqueue_transaction(tx, t, &data).await?;
     Ok(())
 }
 
@@ -95,7 +95,7 @@ pub async fn delete_if_aged(state: &AppState, key: &TransactionKey) -> ApiResult
     tx.append_event(key, now, "system", "deleted", Some("new for a month"))
         .await?;
     allowance::ended(&mut tx, key).await?;
-    view::view_and_notify(&mut tx, key, now).await?;
+    view::view_and_notify(&mut tx, key).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -301,7 +301,7 @@ pub async fn finalize_due_freezes(state: &AppState) -> ApiResult<usize> {
             let t = tx.transaction(&p.transaction_key).await?.ok_or_else(|| {
                 ApiError::Internal(anyhow::anyhow!("payment {id} without transaction"))
             })?;
-            crate::callbacks::enqueue_payment(&mut tx, &t, &data, now).await?;
+            crate::callbacks::enqueue_payment(&mut tx, &t, &data).await?;
             tx.commit().await?;
             done += 1;
         }

@@ -69,13 +69,12 @@ impl Written {
 pub(crate) async fn view_and_notify(
     tx: &mut Tx,
     key: &TransactionKey,
-    now: i64,
 ) -> ApiResult<wire::Transaction> {
     let t = tx
         .transaction(key)
         .await?
         .ok_or_else(|| ApiError::not_found_transaction(key))?;
     let data = render_row(tx, &t).await?;
-    crate::callbacks::enqueue_transaction(tx, &t, &data, now).await?;
+    crate::callbacks::enqueue_transaction(tx, &t, &data).await?;
     Ok(data)
 }
