@@ -83,38 +83,38 @@ impl Tx {
     pub async fn insert_allowance(&mut self, a: &NewAllowanceRow) -> Result<AllowanceId> {
         self.allowance_of_memo = None;
         let limits = serde_json::to_string(&a.limits).expect("limits serialize");
-        db::query_scalar(
+        self.one_scalar(
             "INSERT INTO allowances (transaction_key, project_id, client_id, status, optional, currency, max_price, limits_json, description, valid_for, valid_until, created_at) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            (
+                &a.transaction_key,
+                a.project_id,
+                a.client_id,
+                i64::from(a.optional),
+                a.currency.code(),
+                a.max_price,
+                limits,
+                a.description.as_deref(),
+                a.valid_for,
+                a.valid_until,
+                a.created_at,
+            ),
         )
-        .bind(&a.transaction_key)
-        .bind(a.project_id)
-        .bind(a.client_id)
-        .bind(i64::from(a.optional))
-        .bind(a.currency.code())
-        .bind(a.max_price)
-        .bind(limits)
-        .bind(a.description.as_deref())
-        .bind(a.valid_for)
-        .bind(a.valid_until)
-        .bind(a.created_at)
-        .fetch_one(self.conn())
         .await
     }
 
     /// Reads an allowance by id.
     pub async fn allowance(&mut self, id: AllowanceId) -> Result<Option<AllowanceRow>> {
-        db::select("FROM allowances WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
+        self.optional(db::select("FROM allowances WHERE id = $1"), (id,))
             .await
     }
 
     /// Reads and locks an allowance by id.
     pub async fn allowance_for_update(&mut self, id: AllowanceId) -> Result<Option<AllowanceRow>> {
-        self.select_for_update("FROM allowances WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
-            .await
+        self.optional(
+            self.select_for_update("FROM allowances WHERE id = $1"),
+            (id,),
+        )
+        .await
     }
 
     /// The allowance grouped into a transaction, if any. Read once per database transaction
@@ -128,11 +128,12 @@ impl Tx {
         {
             return Ok(row.clone());
         }
-        let row: Option<AllowanceRow> =
-            db::select("FROM allowances WHERE transaction_key = $1 ORDER BY id DESC LIMIT 1")
-                .bind(transaction_key)
-                .fetch_optional(self.conn())
-                .await?;
+        let row: Option<AllowanceRow> = self
+            .optional(
+                db::select("FROM allowances WHERE transaction_key = $1 ORDER BY id DESC LIMIT 1"),
+                (transaction_key,),
+            )
+            .await?;
         self.allowance_of_memo = Some((transaction_key.clone(), row.clone()));
         Ok(row)
     }
@@ -144,13 +145,12 @@ impl Tx {
         wallet_id: WalletId,
         now: i64,
     ) -> Result<Option<AllowanceRow>> {
-        self.select_for_update(
-            "FROM allowances WHERE client_id = $1 AND wallet_id = $2 AND status = 'active' AND (valid_until IS NULL OR valid_until > $3)",
+        self.optional(
+            self.select_for_update(
+                "FROM allowances WHERE client_id = $1 AND wallet_id = $2 AND status = 'active' AND (valid_until IS NULL OR valid_until > $3)",
+            ),
+            (client_id, wallet_id, now),
         )
-        .bind(client_id)
-        .bind(wallet_id)
-        .bind(now)
-        .fetch_optional(self.conn())
         .await
     }
 
@@ -162,13 +162,11 @@ impl Tx {
         optional: bool,
     ) -> Result<()> {
         self.allowance_of_memo = None;
-        db::query("UPDATE allowances SET transaction_key = $1, optional = $2 WHERE id = $3")
-            .bind(transaction_key)
-            .bind(i64::from(optional))
-            .bind(id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec(
+            "UPDATE allowances SET transaction_key = $1, optional = $2 WHERE id = $3",
+            (transaction_key, i64::from(optional), id),
+        )
+        .await
     }
 
     /// Sets an allowance's status (and the wallet it was accepted for).
@@ -180,13 +178,11 @@ impl Tx {
     ) -> Result<()> {
         self.allowance_of_memo = None;
         debug_assert!(ALLOWANCE_STATUSES.contains(&status));
-        db::query("UPDATE allowances SET status = $1, wallet_id = $2 WHERE id = $3")
-            .bind(status)
-            .bind(wallet_id)
-            .bind(id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec(
+            "UPDATE allowances SET status = $1, wallet_id = $2 WHERE id = $3",
+            (status, wallet_id, id),
+        )
+        .await
     }
 
     /// Activates an allowance for `wallet_id`; the client's previous active allowance for that
@@ -199,23 +195,16 @@ impl Tx {
         now: i64,
     ) -> Result<()> {
         self.allowance_of_memo = None;
-        db::query(
+        self.exec(
             "UPDATE allowances SET status = 'inactive' WHERE client_id = $1 AND wallet_id = $2 AND status = 'active'",
+            (a.client_id, wallet_id),
         )
-        .bind(a.client_id)
-        .bind(wallet_id)
-        .execute(self.conn())
         .await?;
-        db::query(
+        self.exec(
             "UPDATE allowances SET status = 'active', wallet_id = $1, valid_until = $2, confirmed_at = $3 WHERE id = $4",
+            (wallet_id, valid_until, now, a.id),
         )
-        .bind(wallet_id)
-        .bind(valid_until)
-        .bind(now)
-        .bind(a.id)
-        .execute(self.conn())
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Records that a payment was reserved under an allowance.
@@ -226,12 +215,11 @@ impl Tx {
     ) -> Result<()> {
         self.flush_rows().await?;
         self.payments_of_memo = None;
-        db::query("UPDATE payments SET allowance_id = $1 WHERE id = $2")
-            .bind(allowance_id)
-            .bind(payment_id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec(
+            "UPDATE payments SET allowance_id = $1 WHERE id = $2",
+            (allowance_id, payment_id),
+        )
+        .await
     }
 
     /// What was reserved under an allowance since `after` (exclusive): the moment its hold was
@@ -242,11 +230,8 @@ impl Tx {
         after: i64,
     ) -> Result<Vec<Spend>> {
         self.flush_rows().await?;
-        spends("p.allowance_id = $1 AND h.created_at > $2")
-            .bind(allowance_id)
-            .bind(after)
-            .fetch_all(self.conn())
-            .await
+        let paid = spends("p.allowance_id = $1 AND h.created_at > $2");
+        self.all(paid, (allowance_id, after)).await
     }
 
     /// What a wallet reserved in a currency since `after` (exclusive), for its spending limits.
@@ -257,12 +242,8 @@ impl Tx {
         after: i64,
     ) -> Result<Vec<Spend>> {
         self.flush_rows().await?;
-        spends("p.payer_wallet_id = $1 AND p.currency = $2 AND h.created_at > $3")
-            .bind(wallet_id)
-            .bind(currency.code())
-            .bind(after)
-            .fetch_all(self.conn())
-            .await
+        let paid = spends("p.payer_wallet_id = $1 AND p.currency = $2 AND h.created_at > $3");
+        self.all(paid, (wallet_id, currency.code(), after)).await
     }
 }
 

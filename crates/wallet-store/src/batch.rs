@@ -11,7 +11,7 @@
 //! them one after the other (it is in process). A write that must change a row and does not (the
 //! nonce or the idempotency key is taken) refuses the whole transaction: nothing is written.
 
-use crate::db::{self, Query, Value};
+use crate::db::{self, Params, Query, Value};
 use crate::deltas::Delta;
 use crate::error::{ANSWERED_MEANWHILE, CORRUPT, REUSED_NONCE};
 use crate::{Backend, Result, StoreError, Tx};
@@ -141,19 +141,16 @@ fn events_insert(events: &[Event]) -> Query {
             )
         })
         .collect();
-    let mut q = db::query(AssertSqlSafe(format!(
+    let mut args = Vec::with_capacity(5 * events.len());
+    for e in events {
+        let (key, actor, event) = (e.key.as_str(), e.actor.as_str(), e.event.as_str());
+        (key, e.at, actor, event, e.detail.as_deref()).push_onto(&mut args);
+    }
+    let sql = format!(
         "INSERT INTO transaction_events (transaction_key, at, actor, event, detail) VALUES {}",
         rows.join(", ")
-    )));
-    for e in events {
-        q = q
-            .bind(e.key.as_str())
-            .bind(e.at)
-            .bind(e.actor.as_str())
-            .bind(e.event.as_str())
-            .bind(e.detail.as_deref());
-    }
-    q
+    );
+    db::query_with(AssertSqlSafe(sql), args)
 }
 
 impl Tx {
@@ -395,11 +392,7 @@ fn combined(chain: Vec<Query>, parts: Vec<Query>, checks: &[IfUnchanged]) -> Que
     } else {
         format!("WITH {} {body}", with.join(", "))
     };
-    let mut q = db::query(AssertSqlSafe(sql));
-    for v in args {
-        q = q.bind(v);
-    }
-    q
+    db::query_with(AssertSqlSafe(sql), args)
 }
 
 /// `sql` with every parameter `$N` written `$(N + offset)`. The store's SQL has no `$` in literals.
@@ -474,10 +467,8 @@ mod tests {
         let q = combined(
             Vec::new(),
             vec![
-                db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64),
-                db::query("UPDATE b SET y = $2 WHERE z = $1")
-                    .bind(2i64)
-                    .bind("two"),
+                db::query_with("INSERT INTO a (x) VALUES ($1)", (1i64,)),
+                db::query_with("UPDATE b SET y = $2 WHERE z = $1", (2i64, "two")),
             ],
             &[],
         );
@@ -496,14 +487,10 @@ mod tests {
 
     #[test]
     fn chained_updates_run_in_order_before_the_writes() {
-        let update = |id: i64| {
-            db::query("UPDATE c SET v = v + $1 WHERE id = $2")
-                .bind(1i64)
-                .bind(id)
-        };
+        let update = |id: i64| db::query_with("UPDATE c SET v = v + $1 WHERE id = $2", (1i64, id));
         let q = combined(
             vec![update(30), update(20)],
-            vec![db::query("INSERT INTO a (x) VALUES ($1)").bind(7i64)],
+            vec![db::query_with("INSERT INTO a (x) VALUES ($1)", (7i64,))],
             &[IfUnchanged::Fine; 3],
         );
         let (sql, args) = q.into_parts();
@@ -526,9 +513,12 @@ mod tests {
         let q = combined(
             Vec::new(),
             vec![
-                db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64),
-                db::query("INSERT INTO n (x) VALUES ($1) ON CONFLICT DO NOTHING").bind(2i64),
-                db::query("INSERT INTO c (x) VALUES ($1)").bind(3i64),
+                db::query_with("INSERT INTO a (x) VALUES ($1)", (1i64,)),
+                db::query_with(
+                    "INSERT INTO n (x) VALUES ($1) ON CONFLICT DO NOTHING",
+                    (2i64,),
+                ),
+                db::query_with("INSERT INTO c (x) VALUES ($1)", (3i64,)),
             ],
             &[
                 IfUnchanged::Fine,

@@ -95,14 +95,6 @@ pub(crate) struct Query {
     args: Vec<Value>,
 }
 
-/// A statement (as sqlx's `query`).
-pub(crate) fn query(sql: impl Into<Sql>) -> Query {
-    Query {
-        sql: sql.into(),
-        args: Vec::new(),
-    }
-}
-
 /// A statement and its parameters (as sqlx's `query_with`).
 pub(crate) fn query_with(sql: impl Into<Sql>, params: impl Params) -> Query {
     Query {
@@ -115,7 +107,7 @@ pub(crate) fn query_with(sql: impl Into<Sql>, params: impl Params) -> Query {
 /// are given with [`QueryAs::with`], or by the [`Tx`] method that runs it.
 pub(crate) fn query_as<O: FromRow>(sql: impl Into<Sql>) -> QueryAs<O> {
     QueryAs {
-        query: query(sql),
+        query: query_with(sql, ()),
         row: PhantomData,
     }
 }
@@ -131,11 +123,6 @@ pub(crate) fn returning<T: Decode>(write: impl std::fmt::Display) -> QueryAs<T> 
     query_as(AssertSqlSafe(format!("{write} RETURNING {}", T::COLUMNS)))
 }
 
-/// A statement whose first column is the answer (as sqlx's `query_scalar`).
-pub(crate) fn query_scalar<T: Get>(sql: impl Into<Sql>) -> QueryScalar<T> {
-    QueryScalar(query_as(sql))
-}
-
 /// How many rows a statement's caller wants.
 #[derive(Clone, Copy, PartialEq)]
 enum Want {
@@ -145,12 +132,6 @@ enum Want {
 }
 
 impl Query {
-    /// Binds the next parameter (`$1`, `$2`, … in order).
-    pub(crate) fn bind(mut self, v: impl Into<Value>) -> Query {
-        self.args.push(v.into());
-        self
-    }
-
     /// Runs the statement; answers the rows it changed.
     pub(crate) async fn execute(self, conn: Conn<'_>) -> Result<u64> {
         match conn.ready().await? {
@@ -221,34 +202,6 @@ impl Query {
     }
 }
 
-/// What binds parameters: the kinds of statement, for code that builds any of them.
-pub(crate) trait Bind: Sized {
-    fn bind_value(self, v: Value) -> Self;
-
-    /// Binds the next parameter, as the statements' own `bind` does.
-    fn bind(self, v: impl Into<Value>) -> Self {
-        self.bind_value(v.into())
-    }
-}
-
-impl Bind for Query {
-    fn bind_value(self, v: Value) -> Self {
-        self.bind(v)
-    }
-}
-
-impl<O: FromRow> Bind for QueryAs<O> {
-    fn bind_value(self, v: Value) -> Self {
-        self.bind(v)
-    }
-}
-
-impl<T: Get> Bind for QueryScalar<T> {
-    fn bind_value(self, v: Value) -> Self {
-        self.bind(v)
-    }
-}
-
 /// [`query_as`]: a [`Query`] whose rows decode into `O`.
 pub(crate) struct QueryAs<O> {
     query: Query,
@@ -275,11 +228,6 @@ impl<O: FromRow> QueryAs<O> {
         self
     }
 
-    pub(crate) fn bind(mut self, v: impl Into<Value>) -> Self {
-        self.query = self.query.bind(v);
-        self
-    }
-
     pub(crate) async fn fetch_optional(self, conn: Conn<'_>) -> Result<Option<O>> {
         match self.query.fetch_optional(conn).await? {
             Some(row) => Ok(Some(O::from_row(&row)?)),
@@ -294,29 +242,6 @@ impl<O: FromRow> QueryAs<O> {
     pub(crate) async fn fetch_all(self, conn: Conn<'_>) -> Result<Vec<O>> {
         let rows = self.query.fetch_all(conn).await?;
         rows.iter().map(O::from_row).collect()
-    }
-}
-
-/// [`query_scalar`]: a [`Query`] whose answer is its first column.
-pub(crate) struct QueryScalar<T>(QueryAs<(T,)>);
-
-impl<T: Get> QueryScalar<T> {
-    pub(crate) fn bind(self, v: impl Into<Value>) -> Self {
-        QueryScalar(self.0.bind(v))
-    }
-
-    pub(crate) async fn fetch_optional(self, conn: Conn<'_>) -> Result<Option<T>> {
-        Ok(self.0.fetch_optional(conn).await?.map(|(v,)| v))
-    }
-
-    pub(crate) async fn fetch_one(self, conn: Conn<'_>) -> Result<T> {
-        Ok(self.0.fetch_one(conn).await?.0)
-    }
-
-    pub(crate) async fn fetch_all(self, conn: Conn<'_>) -> Result<Vec<T>> {
-        let rows = self.0.fetch_all(conn).await?;
-        // Collected in place: `(T,)` is laid out as `T`.
-        Ok(rows.into_iter().map(|(v,)| v).collect())
     }
 }
 
@@ -411,9 +336,7 @@ mod tests {
     async fn parameters_bind_by_their_number_in_any_order_and_repeated() {
         let mut c = memory();
         let row: (i64, String, i64, Option<String>) = query_as("SELECT $2, $1, $2 + 1, $3")
-            .bind("one")
-            .bind(7i64)
-            .bind(None::<String>)
+            .with(("one", 7i64, None::<String>))
             .fetch_one(Conn::Lite(&mut c))
             .await
             .expect("query");
@@ -428,9 +351,7 @@ mod tests {
         for round in 0..2i64 {
             for i in 0..sqlite::COLUMN_NAMES_KEPT + 5 {
                 let sql = format!("SELECT $1 AS c{i}, $2 AS r");
-                let row = query(AssertSqlSafe(sql))
-                    .bind(i as i64)
-                    .bind(round)
+                let row = query_with(AssertSqlSafe(sql), (i as i64, round))
                     .fetch_one(Conn::Lite(&mut c))
                     .await
                     .expect("select");
@@ -450,24 +371,22 @@ mod tests {
             .await
             .expect("create");
         for name in ["a", "b"] {
-            query("INSERT INTO t (name) VALUES ($1)")
-                .bind(name)
+            query_with("INSERT INTO t (name) VALUES ($1)", (name,))
                 .execute(Conn::Lite(&mut c))
                 .await
                 .expect("insert");
         }
-        let again = query("INSERT INTO t (name) VALUES ($1)")
-            .bind("a")
+        let again = query_with("INSERT INTO t (name) VALUES ($1)", ("a",))
             .execute(Conn::Lite(&mut c))
             .await
             .expect_err("a duplicate is refused");
         assert_eq!(again.kind(), Some(crate::ErrorKind::Conflict), "{again:?}");
-        let changed = query("UPDATE t SET name = name || '!'")
+        let changed = query_with("UPDATE t SET name = name || '!'", ())
             .execute(Conn::Lite(&mut c))
             .await
             .expect("update");
         assert_eq!(changed, 2);
-        let rows = query("SELECT id, name FROM t ORDER BY id")
+        let rows = query_with("SELECT id, name FROM t ORDER BY id", ())
             .fetch_all(Conn::Lite(&mut c))
             .await
             .expect("select");
@@ -477,8 +396,8 @@ mod tests {
         assert!(undecoded.to_string().contains("is not a"), "{undecoded}");
         let missing = rows[0].try_get::<i64, _>("missing").expect_err("no such");
         assert!(missing.to_string().contains("no column"), "{missing}");
-        let none: Option<i64> = query_scalar("SELECT id FROM t WHERE name = $1")
-            .bind("zzz")
+        let none: Option<(i64,)> = query_as("SELECT id FROM t WHERE name = $1")
+            .with(("zzz",))
             .fetch_optional(Conn::Lite(&mut c))
             .await
             .expect("select");
