@@ -462,17 +462,15 @@ mod tests {
         );
     }
 
+    /// `INSERT INTO a (x) VALUES ($1)`, with `x` as `$1`.
+    fn insert_a(x: i64) -> Query {
+        db::query_with("INSERT INTO a (x) VALUES ($1)", (x,))
+    }
+
     #[test]
     fn writes_combine_into_one_statement_with_a_count_each() {
-        let q = combined(
-            Vec::new(),
-            vec![
-                db::query_with("INSERT INTO a (x) VALUES ($1)", (1i64,)),
-                db::query_with("UPDATE b SET y = $2 WHERE z = $1", (2i64, "two")),
-            ],
-            &[],
-        );
-        let (sql, args) = q.into_parts();
+        let update = db::query_with("UPDATE b SET y = $2 WHERE z = $1", (2i64, "two"));
+        let (sql, args) = combined(Vec::new(), vec![insert_a(1), update], &[]).into_parts();
         assert_eq!(
             sql,
             "WITH w0 AS (INSERT INTO a (x) VALUES ($1) RETURNING 1), \
@@ -490,7 +488,7 @@ mod tests {
         let update = |id: i64| db::query_with("UPDATE c SET v = v + $1 WHERE id = $2", (1i64, id));
         let q = combined(
             vec![update(30), update(20)],
-            vec![db::query_with("INSERT INTO a (x) VALUES ($1)", (7i64,))],
+            vec![insert_a(7)],
             &[IfUnchanged::Fine; 3],
         );
         let (sql, args) = q.into_parts();
@@ -510,23 +508,17 @@ mod tests {
 
     #[test]
     fn a_write_that_refuses_makes_the_statement_fail_with_its_reason() {
-        let q = combined(
-            Vec::new(),
-            vec![
-                db::query_with("INSERT INTO a (x) VALUES ($1)", (1i64,)),
-                db::query_with(
-                    "INSERT INTO n (x) VALUES ($1) ON CONFLICT DO NOTHING",
-                    (2i64,),
-                ),
-                db::query_with("INSERT INTO c (x) VALUES ($1)", (3i64,)),
-            ],
-            &[
-                IfUnchanged::Fine,
-                IfUnchanged::ReusedNonce,
-                IfUnchanged::Corrupt("row"),
-            ],
+        let nonce = db::query_with(
+            "INSERT INTO n (x) VALUES ($1) ON CONFLICT DO NOTHING",
+            (2i64,),
         );
-        let (sql, args) = q.into_parts();
+        let row = db::query_with("INSERT INTO c (x) VALUES ($1)", (3i64,));
+        let checks = [
+            IfUnchanged::Fine,
+            IfUnchanged::ReusedNonce,
+            IfUnchanged::Corrupt("row"),
+        ];
+        let (sql, args) = combined(Vec::new(), vec![insert_a(1), nonce, row], &checks).into_parts();
         assert_eq!(
             sql,
             "WITH w0 AS (INSERT INTO a (x) VALUES ($1) RETURNING 1), \
