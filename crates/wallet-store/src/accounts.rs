@@ -2,34 +2,23 @@
 //! once committed), their money, and the ledger's invariants measured over the whole database.
 //! Holds and movements are in `holds.rs`, the balance changes they make in `deltas.rs`.
 
-use crate::db::{Cols, Decode};
 use crate::{Result, Tx, db};
 use wallet_core::ledger::AccountBalance;
 use wallet_core::{AccountId, Currency, WalletId};
 
-/// One account: a wallet's (or a system's) money in one currency.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountRow {
-    pub id: AccountId,
-    pub currency: Currency,
-    pub balance: AccountBalance,
-    /// Money confirmed to this account but frozen (not yet in `balance`).
-    pub incoming: i64,
-}
-
-impl Decode for AccountRow {
-    const COLUMNS: &'static str = "id, currency, balance, reserved, incoming";
-
-    fn decode(c: Cols<'_>) -> Result<AccountRow> {
-        Ok(AccountRow {
-            id: c.get("id")?,
-            currency: c.parsed("currency")?,
-            balance: AccountBalance {
-                balance: c.get("balance")?,
-                reserved: c.get("reserved")?,
-            },
-            incoming: c.get("incoming")?,
-        })
+db::row_type! {
+    columns = "id, currency, balance, reserved, incoming";
+    /// One account: a wallet's (or a system's) money in one currency.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AccountRow {
+        pub id: AccountId,
+        pub currency: Currency,
+        pub balance: AccountBalance = |c| {
+            let (balance, reserved) = (c.get("balance")?, c.get("reserved")?);
+            Ok(AccountBalance { balance, reserved })
+        },
+        /// Money confirmed to this account but frozen (not yet in `balance`).
+        pub incoming: i64,
     }
 }
 

@@ -11,25 +11,33 @@ use wallet_core::{
 /// canceled or replaced (`inactive`); `deleted` when its transaction ended unconfirmed.
 pub const ALLOWANCE_STATUSES: &[&str] = &["new", "active", "inactive", "deleted"];
 
-/// A stored allowance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AllowanceRow {
-    pub id: AllowanceId,
-    pub transaction_key: TransactionKey,
-    pub project_id: ProjectId,
-    pub client_id: ClientId,
-    pub status: String,
-    pub optional: bool,
-    pub wallet_id: Option<WalletId>,
-    pub currency: Currency,
-    pub max_price: Option<i64>,
-    pub limits: Vec<WindowLimit>,
-    pub description: Option<String>,
-    /// Seconds of validity from activation.
-    pub valid_for: Option<i64>,
-    pub valid_until: Option<i64>,
-    pub created_at: i64,
-    pub confirmed_at: Option<i64>,
+db::row_type! {
+    columns = "id, transaction_key, project_id, client_id, status, optional, wallet_id, currency, max_price, limits_json, description, valid_for, valid_until, created_at, confirmed_at";
+    /// A stored allowance.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AllowanceRow {
+        pub id: AllowanceId,
+        pub transaction_key: TransactionKey,
+        pub project_id: ProjectId,
+        pub client_id: ClientId,
+        pub status: String,
+        pub optional: bool,
+        pub wallet_id: Option<WalletId>,
+        pub currency: Currency,
+        pub max_price: Option<i64>,
+        /// Stored as JSON (`limits_json`).
+        pub limits: Vec<WindowLimit> = |c| {
+            let limits: String = c.get("limits_json")?;
+            serde_json::from_str(&limits)
+                .map_err(|_| StoreError::Corrupt(format!("limits_json = {limits:?}")))
+        },
+        pub description: Option<String>,
+        /// Seconds of validity from activation.
+        pub valid_for: Option<i64>,
+        pub valid_until: Option<i64>,
+        pub created_at: i64,
+        pub confirmed_at: Option<i64>,
+    }
 }
 
 /// What is needed to insert an allowance (`id` is assigned by the database).
@@ -51,32 +59,6 @@ pub struct NewAllowanceRow {
 /// Statuses of payments whose money is (or was) spent: reserved, on its way, or paid.
 const SPENT_STATUSES: &str =
     "('reserved', 'waiting_registration', 'waiting_password', 'confirmed', 'done')";
-
-impl Decode for AllowanceRow {
-    const COLUMNS: &'static str = "id, transaction_key, project_id, client_id, status, optional, wallet_id, currency, max_price, limits_json, description, valid_for, valid_until, created_at, confirmed_at";
-
-    fn decode(c: Cols<'_>) -> Result<AllowanceRow> {
-        let limits: String = c.get("limits_json")?;
-        Ok(AllowanceRow {
-            id: c.get("id")?,
-            transaction_key: c.get("transaction_key")?,
-            project_id: c.get("project_id")?,
-            client_id: c.get("client_id")?,
-            status: c.get("status")?,
-            optional: c.flag("optional")?,
-            wallet_id: c.get("wallet_id")?,
-            currency: c.parsed("currency")?,
-            max_price: c.get("max_price")?,
-            limits: serde_json::from_str(&limits)
-                .map_err(|_| StoreError::Corrupt(format!("limits_json = {limits:?}")))?,
-            description: c.get("description")?,
-            valid_for: c.get("valid_for")?,
-            valid_until: c.get("valid_until")?,
-            created_at: c.get("created_at")?,
-            confirmed_at: c.get("confirmed_at")?,
-        })
-    }
-}
 
 impl Tx {
     /// Inserts a `new` allowance.

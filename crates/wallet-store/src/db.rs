@@ -24,7 +24,9 @@ mod sqlite;
 mod value;
 
 pub(crate) use lazy::LazyTx;
-pub(crate) use row::{Cols, Column, Decode, FromRow, Get, Row, aliased, parse, row_type};
+pub(crate) use row::{
+    Cols, Column, Decode, FromRow, Get, Row, aliased, parse, read_with, row_type,
+};
 pub(crate) use value::{Params, Value};
 
 use crate::{Result, StoreError, Tx};

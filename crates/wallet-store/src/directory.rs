@@ -1,6 +1,6 @@
 //! Who is who: users, wallets, projects, API clients, nonces, reservation codes and settings.
 
-use crate::db::{Cols, Decode, aliased};
+use crate::db::{Cols, aliased};
 use crate::{IdempotentAnswer, Result, StoreError, Tx, batch, db};
 use std::sync::LazyLock;
 use wallet_core::ids::{ClientId, ProjectId, TransactionKey, UserId, WalletId};
@@ -15,26 +15,16 @@ db::row_type! {
     }
 }
 
-/// A wallet and its owner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalletRow {
-    pub id: WalletId,
-    pub owner_user_id: UserId,
-    pub active: bool,
-    /// False when the holder may see but not spend from the wallet (`no_rights`).
-    pub can_pay: bool,
-}
-
-impl Decode for WalletRow {
-    const COLUMNS: &'static str = "id, owner_user_id, status, can_pay";
-
-    fn decode(c: Cols<'_>) -> Result<WalletRow> {
-        Ok(WalletRow {
-            id: c.get("id")?,
-            owner_user_id: c.get("owner_user_id")?,
-            active: c.get::<String>("status")? == "active",
-            can_pay: c.flag("can_pay")?,
-        })
+db::row_type! {
+    columns = "id, owner_user_id, status, can_pay";
+    /// A wallet and its owner.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct WalletRow {
+        pub id: WalletId,
+        pub owner_user_id: UserId,
+        pub active: bool = |c| Ok(c.get::<String>("status")? == "active"),
+        /// False when the holder may see but not spend from the wallet (`no_rights`).
+        pub can_pay: bool,
     }
 }
 

@@ -1,30 +1,19 @@
 //! Time-driven bookkeeping: the sandbox clock offset, idempotency records, aged transactions.
 
 use crate::batch::IfUnchanged;
-use crate::db::{Cols, Decode};
 use crate::{Result, StoreError, Tx, db};
 use wallet_core::ids::{ClientId, TransactionKey};
 
 /// Name of the setting holding the sandbox clock offset in seconds.
 const CLOCK_OFFSET: &str = "clock_offset_seconds";
 
-/// The first answer to an idempotent request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotentAnswer {
-    pub request_hash: String,
-    pub status: u16,
-    pub body: String,
-}
-
-impl Decode for IdempotentAnswer {
-    const COLUMNS: &'static str = "request_hash, status, body";
-
-    fn decode(c: Cols<'_>) -> Result<IdempotentAnswer> {
-        Ok(IdempotentAnswer {
-            request_hash: c.get("request_hash")?,
-            status: u16::try_from(c.get::<i64>("status")?).unwrap_or(500),
-            body: c.get("body")?,
-        })
+db::row_type! {
+    /// The first answer to an idempotent request.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct IdempotentAnswer {
+        pub request_hash: String,
+        pub status: u16 = |c| Ok(u16::try_from(c.get::<i64>("status")?).unwrap_or(500)),
+        pub body: String,
     }
 }
 

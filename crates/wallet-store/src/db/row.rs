@@ -297,23 +297,32 @@ macro_rules! parsed_columns {
                 c.parsed(name)
             }
         }
+        impl Column for Option<$t> {
+            fn read(c: &Cols<'_>, name: &str) -> Result<Option<$t>> {
+                c.parsed_opt(name)
+            }
+        }
     )*};
 }
 
 parsed_columns!(
     wallet_core::Currency,
     wallet_core::PaymentStatus,
-    wallet_core::TransactionStatus
+    wallet_core::TransactionStatus,
+    wallet_core::TransactionType
 );
 
 /// A row type whose fields are its columns, of the same names and in the same order, and its
 /// [`Decode`]: the column list and the decoder are made from the fields, so that they cannot
-/// drift apart. `columns = "…";` first gives the select list instead, for columns computed or
-/// renamed in it (each then selected `AS` its field's name).
+/// drift apart. `columns = "…";` first gives the select list instead, for columns computed,
+/// renamed or stored otherwise than their field: such a field says how it is read from the row,
+/// `pub active: bool = |c| …,` (a function of the row's [`Cols`], see [`read_with`]).
 macro_rules! row_type {
     (@define [$($columns:expr)?]
         $(#[$meta:meta])*
-        pub struct $name:ident { $($(#[$doc:meta])* pub $field:ident: $ty:ty,)* }
+        pub struct $name:ident {
+            $($(#[$doc:meta])* pub $field:ident: $ty:ty $(= $read:expr)?,)*
+        }
     ) => {
         $(#[$meta])*
         pub struct $name { $($(#[$doc])* pub $field: $ty,)* }
@@ -323,10 +332,15 @@ macro_rules! row_type {
                 $crate::db::row_type!(@columns [$($columns)?] $($field)*);
 
             fn decode(c: $crate::db::Cols<'_>) -> $crate::Result<$name> {
-                use $crate::db::Column;
-                Ok($name { $($field: Column::read(&c, stringify!($field))?,)* })
+                Ok($name { $($field: $crate::db::row_type!(@read c $field $($read)?),)* })
             }
         }
+    };
+    (@read $c:ident $field:ident) => {
+        $crate::db::Column::read(&$c, stringify!($field))?
+    };
+    (@read $c:ident $field:ident $read:expr) => {
+        $crate::db::read_with(&$c, $read)?
     };
     (@columns [$columns:expr] $($field:ident)*) => { $columns };
     (@columns [] $first:ident $($field:ident)*) => {
@@ -341,6 +355,11 @@ macro_rules! row_type {
 }
 
 pub(crate) use row_type;
+
+/// A field of a [`row_type!`] read by `read` (gives `read` its argument's type).
+pub(crate) fn read_with<T>(c: &Cols<'_>, read: impl FnOnce(&Cols<'_>) -> Result<T>) -> Result<T> {
+    read(c)
+}
 
 impl<T: Decode> FromRow for T {
     fn from_row(row: &Row) -> Result<Self> {
