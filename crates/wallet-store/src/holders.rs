@@ -472,17 +472,4 @@ impl Tx {
         )
         .await
     }
-
-    /// Keys of `waiting` FLASH transactions of the wallets of the holder with this phone.
-    pub async fn waiting_flash_of_phone(
-        &mut self,
-        phone: &str,
-    ) -> Result<Vec<(TransactionKey, String)>> {
-        self.flush_rows().await?;
-        self.all(
-            "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id JOIN users u ON u.id = w.owner_user_id WHERE u.phone = $1 AND u.phone_confirmed = 1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
-            (phone,),
-        )
-        .await
-    }
 }

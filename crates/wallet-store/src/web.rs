@@ -1,4 +1,5 @@
-//! Rows of the holder's web pages: login sessions and failed-login counters.
+//! Rows of the holder's web pages: login sessions, failed-login counters, and the FLASH
+//! transactions waiting for her answer.
 
 use crate::{Result, Tx, db};
 use wallet_core::ids::{TransactionKey, UserId, WalletId};
@@ -12,6 +13,18 @@ db::row_type! {
         pub created_at: i64,
         pub expires_at: i64,
     }
+}
+
+/// The `(transaction_key, correlation_key)` of the `waiting` FLASH transactions of the wallets
+/// `holder` selects (joins and a `WHERE` on `w`, the wallet), oldest first.
+macro_rules! waiting_flash {
+    ($holder:literal) => {
+        concat!(
+            "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id ",
+            $holder,
+            " AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at"
+        )
+    };
 }
 
 impl Tx {
@@ -94,12 +107,29 @@ impl Tx {
         &mut self,
         user_id: UserId,
     ) -> Result<Vec<(TransactionKey, String)>> {
+        let sql = waiting_flash!("WHERE w.owner_user_id = $1");
+        self.waiting_flash(sql, user_id).await
+    }
+
+    /// [`Tx::waiting_flash_of_user`] of the holder with this confirmed phone (her SMS answers).
+    pub async fn waiting_flash_of_phone(
+        &mut self,
+        phone: &str,
+    ) -> Result<Vec<(TransactionKey, String)>> {
+        let sql = waiting_flash!(
+            "JOIN users u ON u.id = w.owner_user_id WHERE u.phone = $1 AND u.phone_confirmed = 1"
+        );
+        self.waiting_flash(sql, phone).await
+    }
+
+    /// The waiting FLASH transactions `sql` ([`waiting_flash!`]) selects with `holder` as `$1`.
+    async fn waiting_flash(
+        &mut self,
+        sql: &'static str,
+        holder: impl Into<db::Value>,
+    ) -> Result<Vec<(TransactionKey, String)>> {
         self.flush_rows().await?;
-        self.all(
-            "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id WHERE w.owner_user_id = $1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
-            (user_id,),
-        )
-        .await
+        self.all(sql, (holder,)).await
     }
 
     /// Keys of `waiting_funds` transactions (of `wallet_id`, or of every wallet), oldest first:
