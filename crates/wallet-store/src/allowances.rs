@@ -195,13 +195,8 @@ impl Tx {
         payment_id: PaymentId,
         allowance_id: AllowanceId,
     ) -> Result<()> {
-        self.flush_rows().await?;
-        self.payments_of_memo = None;
-        self.exec(
-            "UPDATE payments SET allowance_id = $1 WHERE id = $2",
-            (allowance_id, payment_id),
-        )
-        .await
+        let sql = "UPDATE payments SET allowance_id = $1 WHERE id = $2";
+        self.write_payments(sql, (allowance_id, payment_id)).await
     }
 
     /// What was reserved under an allowance since `after` (exclusive): the moment its hold was

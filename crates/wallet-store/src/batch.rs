@@ -121,7 +121,7 @@ impl Tx {
         self.at_commit.events.push(event);
         if self.at_commit.events.len() >= EVENTS_PER_INSERT {
             let events = std::mem::take(&mut self.at_commit.events);
-            events_insert(&events).execute(self.conn()).await?;
+            self.run(events_insert(&events)).await?;
         }
         Ok(())
     }
@@ -289,7 +289,7 @@ impl Tx {
     async fn execute_each(&mut self, queries: Vec<Query>) -> Result<Vec<u64>> {
         let mut changed = Vec::with_capacity(queries.len());
         for q in queries {
-            changed.push(q.execute(self.conn()).await?);
+            changed.push(self.run(q).await?);
         }
         Ok(changed)
     }

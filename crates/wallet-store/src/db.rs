@@ -263,7 +263,12 @@ impl Tx {
         sql: impl Into<Sql>,
         params: impl Params,
     ) -> Result<u64> {
-        query_with(sql, params).execute(self.conn()).await
+        self.run(query_with(sql, params)).await
+    }
+
+    /// Runs a statement built beforehand ([`query_with`]); answers the rows it changed.
+    pub(crate) async fn run(&mut self, q: Query) -> Result<u64> {
+        q.execute(self.conn()).await
     }
 
     /// The first row, if any, as an `O` (a tuple of columns, or a row type).

@@ -99,7 +99,7 @@ impl Tx {
             self.ensure_delta(d, None).await?;
         }
         if !appended.is_empty() {
-            Delta::append(&appended).execute(self.conn()).await?;
+            self.run(Delta::append(&appended)).await?;
         }
         Ok(())
     }
@@ -165,14 +165,14 @@ impl Tx {
         self.count_request_first().await?;
         let updated = match updated {
             Some(n) => n,
-            None => delta.update().execute(self.conn()).await?,
+            None => self.run(delta.update()).await?,
         };
         if updated > 0 {
             return Ok(true);
         }
         // Again even if this fold found nothing: a concurrent one may have folded them meanwhile.
         self.fold_account(delta.account).await?;
-        let updated = delta.update().execute(self.conn()).await?;
+        let updated = self.run(delta.update()).await?;
         Ok(updated > 0)
     }
 

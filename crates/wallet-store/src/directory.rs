@@ -292,9 +292,7 @@ impl Tx {
 
     /// Records a nonce; `false` when `(mac_id, nonce)` was seen before (a replay).
     pub async fn remember_nonce(&mut self, mac_id: &str, nonce: &str, now: i64) -> Result<bool> {
-        let inserted = nonce_insert(mac_id, nonce, now)
-            .execute(self.conn())
-            .await?;
+        let inserted = self.run(nonce_insert(mac_id, nonce, now)).await?;
         Ok(inserted == 1)
     }
 

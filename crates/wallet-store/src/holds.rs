@@ -312,9 +312,7 @@ impl Tx {
                 (kind, transaction_key, payment_id, now),
             )
             .await?;
-        entries_insert(movement, from, to, amount)
-            .execute(self.conn())
-            .await?;
+        self.run(entries_insert(movement, from, to, amount)).await?;
         Ok(movement)
     }
 

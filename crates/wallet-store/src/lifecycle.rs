@@ -70,9 +70,7 @@ impl Tx {
         answer: &IdempotentAnswer,
         now: i64,
     ) -> Result<bool> {
-        let inserted = answer_insert(client_id, key, answer, now)
-            .execute(self.conn())
-            .await?;
+        let inserted = self.run(answer_insert(client_id, key, answer, now)).await?;
         Ok(inserted == 1)
     }
 
@@ -143,9 +141,8 @@ impl Tx {
         requests: i64,
         invalid: i64,
     ) -> Result<()> {
-        counts_upsert(client_id, window_start, shard, requests, invalid)
-            .execute(self.conn())
-            .await?;
+        let upsert = counts_upsert(client_id, window_start, shard, requests, invalid);
+        self.run(upsert).await?;
         Ok(())
     }
 

@@ -21,7 +21,7 @@ macro_rules! payment_insert_columns {
 impl Tx {
     /// Inserts a new transaction.
     pub async fn insert_transaction(&mut self, t: &TransactionRow, now: i64) -> Result<()> {
-        transaction_insert(t, now).execute(self.conn()).await?;
+        self.run(transaction_insert(t, now)).await?;
         Ok(())
     }
 
@@ -347,13 +347,8 @@ impl Tx {
         id: PaymentId,
         transaction_key: &TransactionKey,
     ) -> Result<()> {
-        self.flush_rows().await?;
-        self.payments_of_memo = None;
-        self.exec(
-            "UPDATE payments SET transaction_key = $1 WHERE id = $2",
-            (transaction_key, id),
-        )
-        .await
+        let sql = "UPDATE payments SET transaction_key = $1 WHERE id = $2";
+        self.write_payments(sql, (transaction_key, id)).await
     }
 
     /// Reads a payment by id.
@@ -369,13 +364,20 @@ impl Tx {
         id: PaymentId,
         freeze_until: Option<i64>,
     ) -> Result<()> {
+        let sql = "UPDATE payments SET freeze_until = $1 WHERE id = $2";
+        self.write_payments(sql, (freeze_until, id)).await
+    }
+
+    /// Runs `sql`, a change of payments, after the changes that wait for commit
+    /// ([`Tx::flush_rows`]); the payments read before ([`Tx::payments_of`]) are read again.
+    pub(crate) async fn write_payments(
+        &mut self,
+        sql: &'static str,
+        params: impl Params,
+    ) -> Result<()> {
         self.flush_rows().await?;
         self.payments_of_memo = None;
-        self.exec(
-            "UPDATE payments SET freeze_until = $1 WHERE id = $2",
-            (freeze_until, id),
-        )
-        .await
+        self.exec(sql, params).await
     }
 
     /// Ids of frozen payments whose freeze has ended.
