@@ -52,16 +52,7 @@ db::row_type! {
     }
 }
 
-impl std::fmt::Debug for ClientRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientRow")
-            .field("id", &self.id)
-            .field("project_id", &self.project_id)
-            .field("mac_id", &self.mac_id)
-            .field("grants", &self.grants)
-            .finish_non_exhaustive()
-    }
-}
+db::debug_but_secrets!(ClientRow: id, project_id, mac_id, grants);
 
 impl ClientRow {
     /// Whether the client was granted `grant` (a transaction type such as `reservation_code`).

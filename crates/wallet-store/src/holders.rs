@@ -65,7 +65,7 @@ db::row_type! {
 }
 
 db::row_type! {
-    /// A holder's MAC access token, issued to one API client.
+    /// A holder's MAC access token, issued to one API client. `Debug` hides the token and its key.
     #[derive(Clone, PartialEq, Eq)]
     pub struct TokenRow {
         pub access_token: String,
@@ -77,16 +77,7 @@ db::row_type! {
     }
 }
 
-impl std::fmt::Debug for TokenRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenRow")
-            .field("client_id", &self.client_id)
-            .field("user_id", &self.user_id)
-            .field("scope", &self.scope)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
+db::debug_but_secrets!(TokenRow: client_id, user_id, scope, expires_at);
 
 /// One of a wallet's spending limits, with its currency.
 type Limit = (Currency, LimitKind, WindowLimit);

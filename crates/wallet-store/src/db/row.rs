@@ -356,6 +356,22 @@ macro_rules! row_type {
 
 pub(crate) use row_type;
 
+/// `Debug` for a row type that holds secrets: only the fields named, then `..`, so that logging
+/// the row never logs a secret.
+macro_rules! debug_but_secrets {
+    ($name:ident: $($field:ident),+) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    $(.field(stringify!($field), &self.$field))+
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+pub(crate) use debug_but_secrets;
+
 /// A field of a [`row_type!`] read by `read` (gives `read` its argument's type).
 pub(crate) fn read_with<T>(c: &Cols<'_>, read: impl FnOnce(&Cols<'_>) -> Result<T>) -> Result<T> {
     read(c)
