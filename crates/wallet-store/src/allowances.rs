@@ -11,17 +11,20 @@ use wallet_core::{
 /// canceled or replaced (`inactive`); `deleted` when its transaction ended unconfirmed.
 pub const ALLOWANCE_STATUSES: &[&str] = &["new", "active", "inactive", "deleted"];
 
-db::row_type! {
+db::row_and_new! {
     columns = "id, transaction_key, project_id, client_id, status, optional, wallet_id, currency, max_price, limits_json, description, valid_for, valid_until, created_at, confirmed_at";
     /// A stored allowance.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct AllowanceRow {
+        #[stored]
         pub id: AllowanceId,
         pub transaction_key: TransactionKey,
         pub project_id: ProjectId,
         pub client_id: ClientId,
+        #[stored]
         pub status: String,
         pub optional: bool,
+        #[stored]
         pub wallet_id: Option<WalletId>,
         pub currency: Currency,
         pub max_price: Option<i64>,
@@ -36,24 +39,13 @@ db::row_type! {
         pub valid_for: Option<i64>,
         pub valid_until: Option<i64>,
         pub created_at: i64,
+        #[stored]
         pub confirmed_at: Option<i64>,
     }
-}
-
-/// What is needed to insert an allowance (`id` is assigned by the database).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewAllowanceRow {
-    pub transaction_key: TransactionKey,
-    pub project_id: ProjectId,
-    pub client_id: ClientId,
-    pub optional: bool,
-    pub currency: Currency,
-    pub max_price: Option<i64>,
-    pub limits: Vec<WindowLimit>,
-    pub description: Option<String>,
-    pub valid_for: Option<i64>,
-    pub valid_until: Option<i64>,
-    pub created_at: i64,
+    /// What is needed to insert an allowance (`id` is assigned by the database); it is inserted
+    /// `new`, for no wallet yet.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct NewAllowanceRow;
 }
 
 /// Statuses of payments whose money is (or was) spent: reserved, on its way, or paid.

@@ -25,7 +25,8 @@ mod value;
 
 pub(crate) use lazy::LazyTx;
 pub(crate) use row::{
-    Cols, Column, Decode, FromRow, Get, Row, aliased, debug_but_secrets, parse, read_with, row_type,
+    Cols, Column, Decode, FromRow, Get, Row, aliased, debug_but_secrets, parse, read_with,
+    row_and_new, row_type,
 };
 pub(crate) use value::{Params, Value};
 

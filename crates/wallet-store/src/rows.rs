@@ -105,13 +105,15 @@ impl PaymentChange {
 /// What is needed to insert a transaction.
 pub type NewTransactionRow = TransactionRow;
 
-db::row_type! {
+db::row_and_new! {
     /// A stored payment.
     #[derive(Debug, Clone, PartialEq)]
     pub struct PaymentRow {
+        #[stored = id]
         pub id: PaymentId,
         pub transaction_key: TransactionKey,
         pub project_id: ProjectId,
+        #[stored = PaymentStatus::New]
         pub status: PaymentStatus,
         pub price: i64,
         pub currency: Currency,
@@ -121,57 +123,21 @@ db::row_type! {
         pub purpose: Option<String>,
         pub beneficiary_wallet_id: WalletId,
         pub beneficiary_json: Option<String>,
+        #[stored = None]
         pub payer_wallet_id: Option<WalletId>,
         pub freeze_for: Option<i64>,
         pub freeze_until: Option<i64>,
+        #[stored = None]
         pub hold_id: Option<HoldId>,
         pub created_at: i64,
+        #[stored = None]
         pub confirmed_at: Option<i64>,
     }
-}
-
-/// What is needed to insert a payment (`id` is assigned by the database).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewPaymentRow {
-    pub transaction_key: TransactionKey,
-    pub project_id: ProjectId,
-    pub price: i64,
-    pub currency: Currency,
-    pub description: Option<String>,
-    pub parameters: Option<String>,
-    pub price_rules: Option<String>,
-    pub purpose: Option<String>,
-    pub beneficiary_wallet_id: WalletId,
-    pub beneficiary_json: Option<String>,
-    pub freeze_for: Option<i64>,
-    pub freeze_until: Option<i64>,
-    pub created_at: i64,
-}
-
-impl NewPaymentRow {
-    /// The row as stored with id `id`: a new payment, no payer yet.
-    pub(crate) fn stored_as(&self, id: PaymentId) -> PaymentRow {
-        PaymentRow {
-            id,
-            transaction_key: self.transaction_key.clone(),
-            project_id: self.project_id,
-            status: PaymentStatus::New,
-            price: self.price,
-            currency: self.currency,
-            description: self.description.clone(),
-            parameters: self.parameters.clone(),
-            price_rules: self.price_rules.clone(),
-            purpose: self.purpose.clone(),
-            beneficiary_wallet_id: self.beneficiary_wallet_id,
-            beneficiary_json: self.beneficiary_json.clone(),
-            payer_wallet_id: None,
-            freeze_for: self.freeze_for,
-            freeze_until: self.freeze_until,
-            hold_id: None,
-            created_at: self.created_at,
-            confirmed_at: None,
-        }
-    }
+    /// What is needed to insert a payment (`id` is assigned by the database); stored as a new
+    /// payment, with no payer yet.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NewPaymentRow;
+    fn stored_as(id: PaymentId);
 }
 
 /// How a transaction's funds are reserved: for a while, until a time, or as by default.

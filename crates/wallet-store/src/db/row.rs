@@ -356,6 +356,65 @@ macro_rules! row_type {
 
 pub(crate) use row_type;
 
+/// A [`row_type!`] and the form its rows are inserted in, which has the same fields but those
+/// the database or the row's life gives it: those are marked `#[stored]` (before their
+/// documentation). `fn stored_as(id: …);` after the new form also makes
+/// `new.stored_as(id)`, the row a new one is stored as, each marked field then given its value
+/// in a new row: `#[stored = None]`.
+macro_rules! row_and_new {
+    (
+        $(columns = $columns:expr;)?
+        $(#[$meta:meta])* pub struct $name:ident { $($fields:tt)* }
+        $(#[$new_meta:meta])* pub struct $new:ident;
+        $(fn stored_as($id:ident: $id_ty:ty);)?
+    ) => {
+        $crate::db::row_and_new!(@field [$($columns)?] [$(#[$meta])* $name]
+            [$(#[$new_meta])* $new] [$($id: $id_ty)?] [] [] [] [] $($fields)*);
+    };
+    // A field the database or the row's life gives: not in the new form.
+    (@field $columns:tt $row:tt $new:tt $stored_as:tt
+        [$($all:tt)*] [$($given:tt)*] [$($names:ident)*] [$($init:tt)*]
+        #[stored $(= $value:expr)?] $(#[$doc:meta])* pub $f:ident: $t:ty $(= $read:expr)?,
+        $($rest:tt)*
+    ) => {
+        $crate::db::row_and_new!(@field $columns $row $new $stored_as
+            [$($all)* $(#[$doc])* pub $f: $t $(= $read)?,] [$($given)*] [$($names)*]
+            [$($init)* $f: $($value)?,] $($rest)*);
+    };
+    // A field the new form gives.
+    (@field $columns:tt $row:tt $new:tt $stored_as:tt
+        [$($all:tt)*] [$($given:tt)*] [$($names:ident)*] [$($init:tt)*]
+        $(#[$doc:meta])* pub $f:ident: $t:ty $(= $read:expr)?,
+        $($rest:tt)*
+    ) => {
+        $crate::db::row_and_new!(@field $columns $row $new $stored_as
+            [$($all)* $(#[$doc])* pub $f: $t $(= $read)?,] [$($given)* $(#[$doc])* pub $f: $t,]
+            [$($names)* $f] [$($init)* $f,] $($rest)*);
+    };
+    (@field [$($columns:expr)?] [$(#[$meta:meta])* $name:ident] [$(#[$new_meta:meta])* $new:ident]
+        $stored_as:tt [$($all:tt)*] [$($given:tt)*] $names:tt $init:tt
+    ) => {
+        $crate::db::row_type! { $(columns = $columns;)? $(#[$meta])* pub struct $name { $($all)* } }
+
+        $(#[$new_meta])*
+        pub struct $new { $($given)* }
+
+        $crate::db::row_and_new!(@stored_as $stored_as $name $new $names $init);
+    };
+    (@stored_as [] $($unused:tt)*) => {};
+    (@stored_as [$id:ident: $id_ty:ty] $name:ident $new:ident [$($names:ident)*] [$($init:tt)*]) => {
+        impl $new {
+            /// The row as stored with `id`: the fields of this one, and those of a new row.
+            pub(crate) fn stored_as(&self, $id: $id_ty) -> $name {
+                let $new { $($names),* } = self.clone();
+                $name { $($init)* }
+            }
+        }
+    };
+}
+
+pub(crate) use row_and_new;
+
 /// `Debug` for a row type that holds secrets: only the fields named, then `..`, so that logging
 /// the row never logs a secret.
 macro_rules! debug_but_secrets {
