@@ -1,5 +1,7 @@
 //! Rows of a result and their decoding: a column into a Rust value ([`Get`]), a row into a tuple
-//! ([`FromRow`]), one table's columns into a row type of the store ([`Decode`]).
+//! ([`FromRow`]), one table's columns into a row type of the store ([`Decode`]); and how a row
+//! type is declared, its fields, columns and decoder together ([`row_type!`], with the form it is
+//! inserted in [`row_and_new!`]).
 
 use crate::{ErrorKind, Result, StoreError};
 use rusqlite::types::Value as Lite;
