@@ -2,34 +2,23 @@
 //! once committed), their money, and the ledger's invariants measured over the whole database.
 //! Holds and movements are in `holds.rs`, the balance changes they make in `deltas.rs`.
 
-use crate::db::{Cols, Decode};
 use crate::{Result, Tx, db};
 use wallet_core::ledger::AccountBalance;
 use wallet_core::{AccountId, Currency, WalletId};
 
-/// One account: a wallet's (or a system's) money in one currency.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccountRow {
-    pub id: AccountId,
-    pub currency: Currency,
-    pub balance: AccountBalance,
-    /// Money confirmed to this account but frozen (not yet in `balance`).
-    pub incoming: i64,
-}
-
-impl Decode for AccountRow {
-    const COLUMNS: &'static str = "id, currency, balance, reserved, incoming";
-
-    fn decode(c: Cols<'_>) -> Result<AccountRow> {
-        Ok(AccountRow {
-            id: c.get("id")?,
-            currency: c.parsed("currency")?,
-            balance: AccountBalance {
-                balance: c.get("balance")?,
-                reserved: c.get("reserved")?,
-            },
-            incoming: c.get("incoming")?,
-        })
+db::row_type! {
+    columns = "id, currency, balance, reserved, incoming";
+    /// One account: a wallet's (or a system's) money in one currency.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AccountRow {
+        pub id: AccountId,
+        pub currency: Currency,
+        pub balance: AccountBalance = |c| {
+            let (balance, reserved) = (c.get("balance")?, c.get("reserved")?);
+            Ok(AccountBalance { balance, reserved })
+        },
+        /// Money confirmed to this account but frozen (not yet in `balance`).
+        pub incoming: i64,
     }
 }
 
@@ -62,6 +51,16 @@ impl LedgerCheck {
     }
 }
 
+/// The counts of [`LedgerCheck`] but its totals, in the order of its fields: each counts what
+/// breaks one invariant.
+const LEDGER_COUNTS: [&str; 5] = [
+    "SELECT COUNT(*) FROM account_totals a WHERE a.balance <> (SELECT CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) FROM entries e WHERE e.account_id = a.id)",
+    "SELECT COUNT(*) FROM (SELECT movement_id FROM entries GROUP BY movement_id HAVING SUM(amount) <> 0) u",
+    "SELECT COUNT(*) FROM account_totals a WHERE a.reserved <> (SELECT CAST(COALESCE(SUM(h.amount), 0) AS BIGINT) FROM holds h WHERE h.account_id = a.id AND h.status = 'active')",
+    "SELECT COUNT(*) FROM account_totals WHERE wallet_id IS NOT NULL AND balance - reserved < 0",
+    "SELECT COUNT(*) FROM accounts a WHERE a.wallet_id IS NOT NULL AND a.incoming <> (SELECT CAST(COALESCE(SUM(p.price), 0) AS BIGINT) FROM payments p WHERE p.status = 'confirmed' AND p.beneficiary_wallet_id = a.wallet_id AND p.currency = a.currency)",
+];
+
 /// Whose an account is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum AccountOwner {
@@ -70,13 +69,13 @@ pub(crate) enum AccountOwner {
 }
 
 impl AccountOwner {
-    /// Binds `$1` (the owner) and `$2` (the currency) of an account lookup or insert.
-    fn bind<Q: db::Bind>(&self, q: Q, currency: Currency) -> Q {
+    /// `$1` (the owner) and `$2` (the currency) of an account lookup or insert.
+    fn params(&self, currency: Currency) -> (db::Value, &'static str) {
         let owner = match self {
             AccountOwner::Wallet(id) => db::Value::from(*id),
             AccountOwner::System(name) => db::Value::from(name.as_str()),
         };
-        q.bind_value(owner).bind_value(currency.code().into())
+        (owner, currency.code())
     }
 }
 
@@ -154,18 +153,11 @@ impl Tx {
         if let Some(id) = self.account_ids.get(&key) {
             return Ok(id);
         }
-        let found = key.0.bind(db::query_scalar::<AccountId>(select), currency);
-        let id = match found.fetch_optional(self.conn()).await? {
+        let id = match self.optional_scalar(select, key.0.params(currency)).await? {
             Some(id) => id,
             None => {
-                key.0
-                    .bind(db::query(insert), currency)
-                    .execute(self.conn())
-                    .await?;
-                key.0
-                    .bind(db::query_scalar::<AccountId>(select), currency)
-                    .fetch_one(self.conn())
-                    .await?
+                self.exec(insert, key.0.params(currency)).await?;
+                self.one_scalar(select, key.0.params(currency)).await?
             }
         };
         self.learned_accounts.push((key, id));
@@ -175,67 +167,55 @@ impl Tx {
     /// Every account of a wallet, by currency code.
     pub async fn wallet_accounts(&mut self, wallet_id: WalletId) -> Result<Vec<AccountRow>> {
         self.flush_deltas().await?;
-        db::select("FROM account_totals WHERE wallet_id = $1 ORDER BY currency")
-            .bind(wallet_id)
-            .fetch_all(self.conn())
-            .await
+        self.all(
+            db::select("FROM account_totals WHERE wallet_id = $1 ORDER BY currency"),
+            (wallet_id,),
+        )
+        .await
     }
 
     /// Current balance of one account.
     pub async fn account_balance(&mut self, account_id: AccountId) -> Result<AccountBalance> {
         self.flush_deltas().await?;
-        let (balance, reserved): (i64, i64) =
-            db::query_as("SELECT balance, reserved FROM account_totals WHERE id = $1")
-                .bind(account_id)
-                .fetch_one(self.conn())
-                .await?;
+        let (balance, reserved): (i64, i64) = self
+            .one(
+                "SELECT balance, reserved FROM account_totals WHERE id = $1",
+                (account_id,),
+            )
+            .await?;
         Ok(AccountBalance { balance, reserved })
     }
 
     /// Adds `delta` (negative to remove) to the frozen money shown as incoming on an account.
     pub async fn add_incoming(&mut self, account_id: AccountId, delta: i64) -> Result<()> {
-        db::query("UPDATE accounts SET incoming = incoming + $1 WHERE id = $2")
-            .bind(delta)
-            .bind(account_id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec(
+            "UPDATE accounts SET incoming = incoming + $1 WHERE id = $2",
+            (delta, account_id),
+        )
+        .await
     }
 
     /// Measures every ledger invariant over the whole database.
     pub async fn ledger_check(&mut self) -> Result<LedgerCheck> {
         self.flush_rows().await?;
         self.flush_deltas().await?;
-        let totals: Vec<(String, i64)> = db::query_as(
-            "SELECT currency, CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM account_totals GROUP BY currency ORDER BY currency",
-        )
-        .fetch_all(self.conn())
-        .await?;
-        let balance_mismatches: i64 = db::query_scalar(
-            "SELECT COUNT(*) FROM account_totals a WHERE a.balance <> (SELECT CAST(COALESCE(SUM(e.amount), 0) AS BIGINT) FROM entries e WHERE e.account_id = a.id)",
-        )
-        .fetch_one(self.conn())
-        .await?;
-        let unbalanced_movements: i64 = db::query_scalar(
-            "SELECT COUNT(*) FROM (SELECT movement_id FROM entries GROUP BY movement_id HAVING SUM(amount) <> 0) u",
-        )
-        .fetch_one(self.conn())
-        .await?;
-        let reserved_mismatches: i64 = db::query_scalar(
-            "SELECT COUNT(*) FROM account_totals a WHERE a.reserved <> (SELECT CAST(COALESCE(SUM(h.amount), 0) AS BIGINT) FROM holds h WHERE h.account_id = a.id AND h.status = 'active')",
-        )
-        .fetch_one(self.conn())
-        .await?;
-        let negative_available: i64 = db::query_scalar(
-            "SELECT COUNT(*) FROM account_totals WHERE wallet_id IS NOT NULL AND balance - reserved < 0",
-        )
-        .fetch_one(self.conn())
-        .await?;
-        let incoming_mismatches: i64 = db::query_scalar(
-            "SELECT COUNT(*) FROM accounts a WHERE a.wallet_id IS NOT NULL AND a.incoming <> (SELECT CAST(COALESCE(SUM(p.price), 0) AS BIGINT) FROM payments p WHERE p.status = 'confirmed' AND p.beneficiary_wallet_id = a.wallet_id AND p.currency = a.currency)",
-        )
-        .fetch_one(self.conn())
-        .await?;
+        let totals: Vec<(String, i64)> = self
+            .all(
+                "SELECT currency, CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM account_totals GROUP BY currency ORDER BY currency",
+                (),
+            )
+            .await?;
+        let mut counts = [0; LEDGER_COUNTS.len()];
+        for (count, sql) in counts.iter_mut().zip(LEDGER_COUNTS) {
+            *count = self.one_scalar(sql, ()).await?;
+        }
+        let [
+            balance_mismatches,
+            unbalanced_movements,
+            reserved_mismatches,
+            negative_available,
+            incoming_mismatches,
+        ] = counts;
         Ok(LedgerCheck {
             totals,
             balance_mismatches,

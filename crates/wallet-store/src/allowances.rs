@@ -11,110 +11,84 @@ use wallet_core::{
 /// canceled or replaced (`inactive`); `deleted` when its transaction ended unconfirmed.
 pub const ALLOWANCE_STATUSES: &[&str] = &["new", "active", "inactive", "deleted"];
 
-/// A stored allowance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AllowanceRow {
-    pub id: AllowanceId,
-    pub transaction_key: TransactionKey,
-    pub project_id: ProjectId,
-    pub client_id: ClientId,
-    pub status: String,
-    pub optional: bool,
-    pub wallet_id: Option<WalletId>,
-    pub currency: Currency,
-    pub max_price: Option<i64>,
-    pub limits: Vec<WindowLimit>,
-    pub description: Option<String>,
-    /// Seconds of validity from activation.
-    pub valid_for: Option<i64>,
-    pub valid_until: Option<i64>,
-    pub created_at: i64,
-    pub confirmed_at: Option<i64>,
-}
-
-/// What is needed to insert an allowance (`id` is assigned by the database).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewAllowanceRow {
-    pub transaction_key: TransactionKey,
-    pub project_id: ProjectId,
-    pub client_id: ClientId,
-    pub optional: bool,
-    pub currency: Currency,
-    pub max_price: Option<i64>,
-    pub limits: Vec<WindowLimit>,
-    pub description: Option<String>,
-    pub valid_for: Option<i64>,
-    pub valid_until: Option<i64>,
-    pub created_at: i64,
+db::row_and_new! {
+    columns = "id, transaction_key, project_id, client_id, status, optional, wallet_id, currency, max_price, limits_json, description, valid_for, valid_until, created_at, confirmed_at";
+    /// A stored allowance.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AllowanceRow {
+        #[stored]
+        pub id: AllowanceId,
+        pub transaction_key: TransactionKey,
+        pub project_id: ProjectId,
+        pub client_id: ClientId,
+        #[stored]
+        pub status: String,
+        pub optional: bool,
+        #[stored]
+        pub wallet_id: Option<WalletId>,
+        pub currency: Currency,
+        pub max_price: Option<i64>,
+        /// Stored as JSON (`limits_json`).
+        pub limits: Vec<WindowLimit> = |c| {
+            let limits: String = c.get("limits_json")?;
+            serde_json::from_str(&limits)
+                .map_err(|_| StoreError::Corrupt(format!("limits_json = {limits:?}")))
+        },
+        pub description: Option<String>,
+        /// Seconds of validity from activation.
+        pub valid_for: Option<i64>,
+        pub valid_until: Option<i64>,
+        pub created_at: i64,
+        #[stored]
+        pub confirmed_at: Option<i64>,
+    }
+    /// What is needed to insert an allowance (`id` is assigned by the database); it is inserted
+    /// `new`, for no wallet yet.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct NewAllowanceRow;
 }
 
 /// Statuses of payments whose money is (or was) spent: reserved, on its way, or paid.
 const SPENT_STATUSES: &str =
     "('reserved', 'waiting_registration', 'waiting_password', 'confirmed', 'done')";
 
-impl Decode for AllowanceRow {
-    const COLUMNS: &'static str = "id, transaction_key, project_id, client_id, status, optional, wallet_id, currency, max_price, limits_json, description, valid_for, valid_until, created_at, confirmed_at";
-
-    fn decode(c: Cols<'_>) -> Result<AllowanceRow> {
-        let limits: String = c.get("limits_json")?;
-        Ok(AllowanceRow {
-            id: c.get("id")?,
-            transaction_key: c.get("transaction_key")?,
-            project_id: c.get("project_id")?,
-            client_id: c.get("client_id")?,
-            status: c.get("status")?,
-            optional: c.flag("optional")?,
-            wallet_id: c.get("wallet_id")?,
-            currency: c.parsed("currency")?,
-            max_price: c.get("max_price")?,
-            limits: serde_json::from_str(&limits)
-                .map_err(|_| StoreError::Corrupt(format!("limits_json = {limits:?}")))?,
-            description: c.get("description")?,
-            valid_for: c.get("valid_for")?,
-            valid_until: c.get("valid_until")?,
-            created_at: c.get("created_at")?,
-            confirmed_at: c.get("confirmed_at")?,
-        })
-    }
-}
-
 impl Tx {
     /// Inserts a `new` allowance.
     pub async fn insert_allowance(&mut self, a: &NewAllowanceRow) -> Result<AllowanceId> {
         self.allowance_of_memo = None;
         let limits = serde_json::to_string(&a.limits).expect("limits serialize");
-        db::query_scalar(
+        self.one_scalar(
             "INSERT INTO allowances (transaction_key, project_id, client_id, status, optional, currency, max_price, limits_json, description, valid_for, valid_until, created_at) VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            (
+                &a.transaction_key,
+                a.project_id,
+                a.client_id,
+                i64::from(a.optional),
+                a.currency.code(),
+                a.max_price,
+                limits,
+                a.description.as_deref(),
+                a.valid_for,
+                a.valid_until,
+                a.created_at,
+            ),
         )
-        .bind(&a.transaction_key)
-        .bind(a.project_id)
-        .bind(a.client_id)
-        .bind(i64::from(a.optional))
-        .bind(a.currency.code())
-        .bind(a.max_price)
-        .bind(limits)
-        .bind(a.description.as_deref())
-        .bind(a.valid_for)
-        .bind(a.valid_until)
-        .bind(a.created_at)
-        .fetch_one(self.conn())
         .await
     }
 
     /// Reads an allowance by id.
     pub async fn allowance(&mut self, id: AllowanceId) -> Result<Option<AllowanceRow>> {
-        db::select("FROM allowances WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
+        self.optional(db::select("FROM allowances WHERE id = $1"), (id,))
             .await
     }
 
     /// Reads and locks an allowance by id.
     pub async fn allowance_for_update(&mut self, id: AllowanceId) -> Result<Option<AllowanceRow>> {
-        self.select_for_update("FROM allowances WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
-            .await
+        self.optional(
+            self.select_for_update("FROM allowances WHERE id = $1"),
+            (id,),
+        )
+        .await
     }
 
     /// The allowance grouped into a transaction, if any. Read once per database transaction
@@ -128,11 +102,12 @@ impl Tx {
         {
             return Ok(row.clone());
         }
-        let row: Option<AllowanceRow> =
-            db::select("FROM allowances WHERE transaction_key = $1 ORDER BY id DESC LIMIT 1")
-                .bind(transaction_key)
-                .fetch_optional(self.conn())
-                .await?;
+        let row: Option<AllowanceRow> = self
+            .optional(
+                db::select("FROM allowances WHERE transaction_key = $1 ORDER BY id DESC LIMIT 1"),
+                (transaction_key,),
+            )
+            .await?;
         self.allowance_of_memo = Some((transaction_key.clone(), row.clone()));
         Ok(row)
     }
@@ -144,13 +119,12 @@ impl Tx {
         wallet_id: WalletId,
         now: i64,
     ) -> Result<Option<AllowanceRow>> {
-        self.select_for_update(
-            "FROM allowances WHERE client_id = $1 AND wallet_id = $2 AND status = 'active' AND (valid_until IS NULL OR valid_until > $3)",
+        self.optional(
+            self.select_for_update(
+                "FROM allowances WHERE client_id = $1 AND wallet_id = $2 AND status = 'active' AND (valid_until IS NULL OR valid_until > $3)",
+            ),
+            (client_id, wallet_id, now),
         )
-        .bind(client_id)
-        .bind(wallet_id)
-        .bind(now)
-        .fetch_optional(self.conn())
         .await
     }
 
@@ -162,13 +136,11 @@ impl Tx {
         optional: bool,
     ) -> Result<()> {
         self.allowance_of_memo = None;
-        db::query("UPDATE allowances SET transaction_key = $1, optional = $2 WHERE id = $3")
-            .bind(transaction_key)
-            .bind(i64::from(optional))
-            .bind(id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec(
+            "UPDATE allowances SET transaction_key = $1, optional = $2 WHERE id = $3",
+            (transaction_key, i64::from(optional), id),
+        )
+        .await
     }
 
     /// Sets an allowance's status (and the wallet it was accepted for).
@@ -180,13 +152,11 @@ impl Tx {
     ) -> Result<()> {
         self.allowance_of_memo = None;
         debug_assert!(ALLOWANCE_STATUSES.contains(&status));
-        db::query("UPDATE allowances SET status = $1, wallet_id = $2 WHERE id = $3")
-            .bind(status)
-            .bind(wallet_id)
-            .bind(id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec(
+            "UPDATE allowances SET status = $1, wallet_id = $2 WHERE id = $3",
+            (status, wallet_id, id),
+        )
+        .await
     }
 
     /// Activates an allowance for `wallet_id`; the client's previous active allowance for that
@@ -199,23 +169,16 @@ impl Tx {
         now: i64,
     ) -> Result<()> {
         self.allowance_of_memo = None;
-        db::query(
+        self.exec(
             "UPDATE allowances SET status = 'inactive' WHERE client_id = $1 AND wallet_id = $2 AND status = 'active'",
+            (a.client_id, wallet_id),
         )
-        .bind(a.client_id)
-        .bind(wallet_id)
-        .execute(self.conn())
         .await?;
-        db::query(
+        self.exec(
             "UPDATE allowances SET status = 'active', wallet_id = $1, valid_until = $2, confirmed_at = $3 WHERE id = $4",
+            (wallet_id, valid_until, now, a.id),
         )
-        .bind(wallet_id)
-        .bind(valid_until)
-        .bind(now)
-        .bind(a.id)
-        .execute(self.conn())
-        .await?;
-        Ok(())
+        .await
     }
 
     /// Records that a payment was reserved under an allowance.
@@ -224,14 +187,8 @@ impl Tx {
         payment_id: PaymentId,
         allowance_id: AllowanceId,
     ) -> Result<()> {
-        self.flush_rows().await?;
-        self.payments_of_memo = None;
-        db::query("UPDATE payments SET allowance_id = $1 WHERE id = $2")
-            .bind(allowance_id)
-            .bind(payment_id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        let sql = "UPDATE payments SET allowance_id = $1 WHERE id = $2";
+        self.write_payments(sql, (allowance_id, payment_id)).await
     }
 
     /// What was reserved under an allowance since `after` (exclusive): the moment its hold was
@@ -242,11 +199,8 @@ impl Tx {
         after: i64,
     ) -> Result<Vec<Spend>> {
         self.flush_rows().await?;
-        spends("p.allowance_id = $1 AND h.created_at > $2")
-            .bind(allowance_id)
-            .bind(after)
-            .fetch_all(self.conn())
-            .await
+        let paid = spends("p.allowance_id = $1 AND h.created_at > $2");
+        self.all(paid, (allowance_id, after)).await
     }
 
     /// What a wallet reserved in a currency since `after` (exclusive), for its spending limits.
@@ -257,12 +211,8 @@ impl Tx {
         after: i64,
     ) -> Result<Vec<Spend>> {
         self.flush_rows().await?;
-        spends("p.payer_wallet_id = $1 AND p.currency = $2 AND h.created_at > $3")
-            .bind(wallet_id)
-            .bind(currency.code())
-            .bind(after)
-            .fetch_all(self.conn())
-            .await
+        let paid = spends("p.payer_wallet_id = $1 AND p.currency = $2 AND h.created_at > $3");
+        self.all(paid, (wallet_id, currency.code(), after)).await
     }
 }
 

@@ -11,7 +11,7 @@
 //! them one after the other (it is in process). A write that must change a row and does not (the
 //! nonce or the idempotency key is taken) refuses the whole transaction: nothing is written.
 
-use crate::db::{self, Query, Value};
+use crate::db::{self, Params, Query, Value};
 use crate::deltas::Delta;
 use crate::error::{ANSWERED_MEANWHILE, CORRUPT, REUSED_NONCE};
 use crate::{Backend, Result, StoreError, Tx};
@@ -121,7 +121,7 @@ impl Tx {
         self.at_commit.events.push(event);
         if self.at_commit.events.len() >= EVENTS_PER_INSERT {
             let events = std::mem::take(&mut self.at_commit.events);
-            events_insert(&events).execute(self.conn()).await?;
+            self.run(events_insert(&events)).await?;
         }
         Ok(())
     }
@@ -141,19 +141,16 @@ fn events_insert(events: &[Event]) -> Query {
             )
         })
         .collect();
-    let mut q = db::query(AssertSqlSafe(format!(
+    let mut args = Vec::with_capacity(5 * events.len());
+    for e in events {
+        let (key, actor, event) = (e.key.as_str(), e.actor.as_str(), e.event.as_str());
+        (key, e.at, actor, event, e.detail.as_deref()).push_onto(&mut args);
+    }
+    let sql = format!(
         "INSERT INTO transaction_events (transaction_key, at, actor, event, detail) VALUES {}",
         rows.join(", ")
-    )));
-    for e in events {
-        q = q
-            .bind(e.key.as_str())
-            .bind(e.at)
-            .bind(e.actor.as_str())
-            .bind(e.event.as_str())
-            .bind(e.detail.as_deref());
-    }
-    q
+    );
+    db::query_with(AssertSqlSafe(sql), args)
 }
 
 impl Tx {
@@ -292,7 +289,7 @@ impl Tx {
     async fn execute_each(&mut self, queries: Vec<Query>) -> Result<Vec<u64>> {
         let mut changed = Vec::with_capacity(queries.len());
         for q in queries {
-            changed.push(q.execute(self.conn()).await?);
+            changed.push(self.run(q).await?);
         }
         Ok(changed)
     }
@@ -395,11 +392,7 @@ fn combined(chain: Vec<Query>, parts: Vec<Query>, checks: &[IfUnchanged]) -> Que
     } else {
         format!("WITH {} {body}", with.join(", "))
     };
-    let mut q = db::query(AssertSqlSafe(sql));
-    for v in args {
-        q = q.bind(v);
-    }
-    q
+    db::query_with(AssertSqlSafe(sql), args)
 }
 
 /// `sql` with every parameter `$N` written `$(N + offset)`. The store's SQL has no `$` in literals.
@@ -469,19 +462,15 @@ mod tests {
         );
     }
 
+    /// `INSERT INTO a (x) VALUES ($1)`, with `x` as `$1`.
+    fn insert_a(x: i64) -> Query {
+        db::query_with("INSERT INTO a (x) VALUES ($1)", (x,))
+    }
+
     #[test]
     fn writes_combine_into_one_statement_with_a_count_each() {
-        let q = combined(
-            Vec::new(),
-            vec![
-                db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64),
-                db::query("UPDATE b SET y = $2 WHERE z = $1")
-                    .bind(2i64)
-                    .bind("two"),
-            ],
-            &[],
-        );
-        let (sql, args) = q.into_parts();
+        let update = db::query_with("UPDATE b SET y = $2 WHERE z = $1", (2i64, "two"));
+        let (sql, args) = combined(Vec::new(), vec![insert_a(1), update], &[]).into_parts();
         assert_eq!(
             sql,
             "WITH w0 AS (INSERT INTO a (x) VALUES ($1) RETURNING 1), \
@@ -496,14 +485,10 @@ mod tests {
 
     #[test]
     fn chained_updates_run_in_order_before_the_writes() {
-        let update = |id: i64| {
-            db::query("UPDATE c SET v = v + $1 WHERE id = $2")
-                .bind(1i64)
-                .bind(id)
-        };
+        let update = |id: i64| db::query_with("UPDATE c SET v = v + $1 WHERE id = $2", (1i64, id));
         let q = combined(
             vec![update(30), update(20)],
-            vec![db::query("INSERT INTO a (x) VALUES ($1)").bind(7i64)],
+            vec![insert_a(7)],
             &[IfUnchanged::Fine; 3],
         );
         let (sql, args) = q.into_parts();
@@ -523,20 +508,17 @@ mod tests {
 
     #[test]
     fn a_write_that_refuses_makes_the_statement_fail_with_its_reason() {
-        let q = combined(
-            Vec::new(),
-            vec![
-                db::query("INSERT INTO a (x) VALUES ($1)").bind(1i64),
-                db::query("INSERT INTO n (x) VALUES ($1) ON CONFLICT DO NOTHING").bind(2i64),
-                db::query("INSERT INTO c (x) VALUES ($1)").bind(3i64),
-            ],
-            &[
-                IfUnchanged::Fine,
-                IfUnchanged::ReusedNonce,
-                IfUnchanged::Corrupt("row"),
-            ],
+        let nonce = db::query_with(
+            "INSERT INTO n (x) VALUES ($1) ON CONFLICT DO NOTHING",
+            (2i64,),
         );
-        let (sql, args) = q.into_parts();
+        let row = db::query_with("INSERT INTO c (x) VALUES ($1)", (3i64,));
+        let checks = [
+            IfUnchanged::Fine,
+            IfUnchanged::ReusedNonce,
+            IfUnchanged::Corrupt("row"),
+        ];
+        let (sql, args) = combined(Vec::new(), vec![insert_a(1), nonce, row], &checks).into_parts();
         assert_eq!(
             sql,
             "WITH w0 AS (INSERT INTO a (x) VALUES ($1) RETURNING 1), \

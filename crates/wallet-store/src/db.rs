@@ -7,8 +7,13 @@
 //! that may wait (`BEGIN IMMEDIATE`, `COMMIT`'s fsync) go to tokio's blocking pool (`writer.rs`).
 //! PostgreSQL is a server: sqlx's async driver is the right tool there.
 //!
-//! Both run the same SQL text, with `$N` parameters, through the same calls as sqlx's
-//! (`query(sql).bind(v).fetch_one(tx.conn())`), so each statement of the store is written once.
+//! Both run the same SQL text, with `$N` parameters, so each statement of the store is written
+//! once. Its parameters are given at once, as a tuple ([`Params`]): a typed method of [`Tx`] is
+//! one call of the statement and its parameters, named for what it answers —
+//! `self.optional(db::select("FROM wallets WHERE id = $1"), (id,))`, `self.exec(sql, (a, b))`
+//! (the [`Tx`] methods below: `exec`, `changed`, `one`, `optional`, `all`, and `one_scalar`,
+//! `optional_scalar`, `all_scalars` for a first column). A statement kept to run later (at
+//! commit, `batch.rs`) is a [`query_with`], run on a [`Conn`] as sqlx's are.
 //! A row type of the store is read by its one decoder ([`Decode`], `db/row.rs`); SQLite's runner
 //! is `db/sqlite.rs`, PostgreSQL's lazily begun write transaction `db/lazy.rs`, and each driver's
 //! errors become a [`StoreError`] in `error.rs`.
@@ -16,18 +21,19 @@
 mod lazy;
 mod row;
 mod sqlite;
+mod value;
 
 pub(crate) use lazy::LazyTx;
-pub(crate) use row::{Cols, Column, Decode, FromRow, Get, Row, aliased, parse, row_type};
+pub(crate) use row::{
+    Cols, Column, Decode, FromRow, Get, Row, aliased, debug_but_secrets, parse, read_with,
+    row_and_new, row_type,
+};
+pub(crate) use value::{Params, Value};
 
-use crate::{Result, StoreError};
+use crate::{Result, StoreError, Tx};
 use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};
 use std::borrow::Cow;
 use std::marker::PhantomData;
-use wallet_core::ids::{
-    AccountId, AllowanceId, ClientId, HoldId, PaymentId, ProjectId, TransactionKey, UserId,
-    WalletId,
-};
 
 /// The connection a statement runs on.
 pub(crate) enum Conn<'c> {
@@ -86,103 +92,25 @@ impl From<AssertSqlSafe<String>> for Sql {
     }
 }
 
-/// A bound parameter. Typed even when NULL: PostgreSQL needs the type of every parameter.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Value {
-    I64(Option<i64>),
-    F64(Option<f64>),
-    Text(Option<String>),
-}
-
-macro_rules! value_from {
-    ($variant:ident: $($t:ty => $conv:expr),* $(,)?) => {$(
-        impl From<$t> for Value {
-            fn from(v: $t) -> Value {
-                #[allow(clippy::redundant_closure_call)]
-                Value::$variant(($conv)(v))
-            }
-        }
-    )*};
-}
-
-value_from!(I64:
-    i64 => Some,
-    i32 => |v| Some(i64::from(v)),
-    &i64 => |v: &i64| Some(*v),
-    Option<i64> => |v| v,
-    &Option<i64> => |v: &Option<i64>| *v,
-);
-value_from!(F64: f64 => Some, Option<f64> => |v| v);
-value_from!(Text:
-    &str => |v: &str| Some(v.to_string()),
-    String => Some,
-    &String => |v: &String| Some(v.clone()),
-    Option<&str> => |v: Option<&str>| v.map(str::to_string),
-    Option<String> => |v| v,
-    Option<&String> => |v: Option<&String>| v.cloned(),
-    &Option<String> => |v: &Option<String>| v.clone(),
-);
-
-macro_rules! value_from_id {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Value {
-            fn from(v: $t) -> Value {
-                Value::I64(Some(v.get()))
-            }
-        }
-        impl From<&$t> for Value {
-            fn from(v: &$t) -> Value {
-                Value::I64(Some(v.get()))
-            }
-        }
-        impl From<Option<$t>> for Value {
-            fn from(v: Option<$t>) -> Value {
-                Value::I64(v.map(<$t>::get))
-            }
-        }
-        impl From<&Option<$t>> for Value {
-            fn from(v: &Option<$t>) -> Value {
-                Value::I64(v.map(<$t>::get))
-            }
-        }
-    )*};
-}
-
-value_from_id!(
-    WalletId,
-    UserId,
-    ProjectId,
-    ClientId,
-    PaymentId,
-    AllowanceId,
-    AccountId,
-    HoldId
-);
-value_from!(Text:
-    &TransactionKey => |v: &TransactionKey| Some(v.as_str().to_string()),
-    TransactionKey => |v: TransactionKey| Some(v.into_string()),
-    Option<&TransactionKey> => |v: Option<&TransactionKey>| v.map(|k| k.as_str().to_string()),
-    &Option<TransactionKey> => |v: &Option<TransactionKey>| v.as_ref().map(|k| k.as_str().to_string()),
-);
-
 /// A statement and its parameters.
 pub(crate) struct Query {
     sql: Sql,
     args: Vec<Value>,
 }
 
-/// A statement (as sqlx's `query`).
-pub(crate) fn query(sql: impl Into<Sql>) -> Query {
+/// A statement and its parameters (as sqlx's `query_with`).
+pub(crate) fn query_with(sql: impl Into<Sql>, params: impl Params) -> Query {
     Query {
         sql: sql.into(),
-        args: Vec::new(),
+        args: params.into_values(),
     }
 }
 
-/// A statement whose rows decode into tuples or row types (as sqlx's `query_as`).
+/// A statement whose rows decode into tuples or row types (as sqlx's `query_as`); its parameters
+/// are given with [`QueryAs::with`], or by the [`Tx`] method that runs it.
 pub(crate) fn query_as<O: FromRow>(sql: impl Into<Sql>) -> QueryAs<O> {
     QueryAs {
-        query: query(sql),
+        query: query_with(sql, ()),
         row: PhantomData,
     }
 }
@@ -198,11 +126,6 @@ pub(crate) fn returning<T: Decode>(write: impl std::fmt::Display) -> QueryAs<T> 
     query_as(AssertSqlSafe(format!("{write} RETURNING {}", T::COLUMNS)))
 }
 
-/// A statement whose first column is the answer (as sqlx's `query_scalar`).
-pub(crate) fn query_scalar<T: Get>(sql: impl Into<Sql>) -> QueryScalar<T> {
-    QueryScalar(query_as(sql))
-}
-
 /// How many rows a statement's caller wants.
 #[derive(Clone, Copy, PartialEq)]
 enum Want {
@@ -212,12 +135,6 @@ enum Want {
 }
 
 impl Query {
-    /// Binds the next parameter (`$1`, `$2`, … in order).
-    pub(crate) fn bind(mut self, v: impl Into<Value>) -> Query {
-        self.args.push(v.into());
-        self
-    }
-
     /// Runs the statement; answers the rows it changed.
     pub(crate) async fn execute(self, conn: Conn<'_>) -> Result<u64> {
         match conn.ready().await? {
@@ -288,43 +205,29 @@ impl Query {
     }
 }
 
-/// What binds parameters: the kinds of statement, for code that builds any of them.
-pub(crate) trait Bind: Sized {
-    fn bind_value(self, v: Value) -> Self;
-
-    /// Binds the next parameter, as the statements' own `bind` does.
-    fn bind(self, v: impl Into<Value>) -> Self {
-        self.bind_value(v.into())
-    }
-}
-
-impl Bind for Query {
-    fn bind_value(self, v: Value) -> Self {
-        self.bind(v)
-    }
-}
-
-impl<O: FromRow> Bind for QueryAs<O> {
-    fn bind_value(self, v: Value) -> Self {
-        self.bind(v)
-    }
-}
-
-impl<T: Get> Bind for QueryScalar<T> {
-    fn bind_value(self, v: Value) -> Self {
-        self.bind(v)
-    }
-}
-
 /// [`query_as`]: a [`Query`] whose rows decode into `O`.
 pub(crate) struct QueryAs<O> {
     query: Query,
     row: PhantomData<fn() -> O>,
 }
 
+/// SQL text as a [`query_as`], for the [`Tx`] methods that take either.
+impl<O: FromRow> From<&'static str> for QueryAs<O> {
+    fn from(sql: &'static str) -> QueryAs<O> {
+        query_as(sql)
+    }
+}
+
+impl<O: FromRow> From<AssertSqlSafe<String>> for QueryAs<O> {
+    fn from(sql: AssertSqlSafe<String>) -> QueryAs<O> {
+        query_as(sql)
+    }
+}
+
 impl<O: FromRow> QueryAs<O> {
-    pub(crate) fn bind(mut self, v: impl Into<Value>) -> Self {
-        self.query = self.query.bind(v);
+    /// The statement with its parameters.
+    pub(crate) fn with(mut self, params: impl Params) -> Self {
+        self.query.args = params.into_values();
         self
     }
 
@@ -345,24 +248,85 @@ impl<O: FromRow> QueryAs<O> {
     }
 }
 
-/// [`query_scalar`]: a [`Query`] whose answer is its first column.
-pub(crate) struct QueryScalar<T>(QueryAs<(T,)>);
-
-impl<T: Get> QueryScalar<T> {
-    pub(crate) fn bind(self, v: impl Into<Value>) -> Self {
-        QueryScalar(self.0.bind(v))
+// The statements of the typed methods, run in the transaction: SQL (or a `QueryAs`) and its
+// `Params` in one call, what each answers in the method's name. A method of the store is then its
+// statement and parameters, one expression.
+impl Tx {
+    /// Runs a statement that answers nothing (an `INSERT`, `UPDATE` or `DELETE`).
+    pub(crate) async fn exec(&mut self, sql: impl Into<Sql>, params: impl Params) -> Result<()> {
+        self.changed(sql, params).await?;
+        Ok(())
     }
 
-    pub(crate) async fn fetch_optional(self, conn: Conn<'_>) -> Result<Option<T>> {
-        Ok(self.0.fetch_optional(conn).await?.map(|(v,)| v))
+    /// Runs a statement; answers the rows it changed.
+    pub(crate) async fn changed(
+        &mut self,
+        sql: impl Into<Sql>,
+        params: impl Params,
+    ) -> Result<u64> {
+        self.run(query_with(sql, params)).await
     }
 
-    pub(crate) async fn fetch_one(self, conn: Conn<'_>) -> Result<T> {
-        Ok(self.0.fetch_one(conn).await?.0)
+    /// Runs a statement built beforehand ([`query_with`]); answers the rows it changed.
+    pub(crate) async fn run(&mut self, q: Query) -> Result<u64> {
+        q.execute(self.conn()).await
     }
 
-    pub(crate) async fn fetch_all(self, conn: Conn<'_>) -> Result<Vec<T>> {
-        let rows = self.0.fetch_all(conn).await?;
+    /// The first row, if any, as an `O` (a tuple of columns, or a row type).
+    pub(crate) async fn optional<O: FromRow>(
+        &mut self,
+        q: impl Into<QueryAs<O>>,
+        params: impl Params,
+    ) -> Result<Option<O>> {
+        q.into().with(params).fetch_optional(self.conn()).await
+    }
+
+    /// The first row as an `O`; [`crate::ErrorKind::NotFound`] if there is none.
+    pub(crate) async fn one<O: FromRow>(
+        &mut self,
+        q: impl Into<QueryAs<O>>,
+        params: impl Params,
+    ) -> Result<O> {
+        q.into().with(params).fetch_one(self.conn()).await
+    }
+
+    /// Every row, as `O`s.
+    pub(crate) async fn all<O: FromRow>(
+        &mut self,
+        q: impl Into<QueryAs<O>>,
+        params: impl Params,
+    ) -> Result<Vec<O>> {
+        q.into().with(params).fetch_all(self.conn()).await
+    }
+
+    /// The first column of the first row, if any (as sqlx's `query_scalar`).
+    pub(crate) async fn optional_scalar<T: Get>(
+        &mut self,
+        sql: impl Into<Sql>,
+        params: impl Params,
+    ) -> Result<Option<T>> {
+        Ok(self
+            .optional::<(T,)>(query_as(sql), params)
+            .await?
+            .map(|(v,)| v))
+    }
+
+    /// The first column of the first row; [`crate::ErrorKind::NotFound`] if there is none.
+    pub(crate) async fn one_scalar<T: Get>(
+        &mut self,
+        sql: impl Into<Sql>,
+        params: impl Params,
+    ) -> Result<T> {
+        Ok(self.one::<(T,)>(query_as(sql), params).await?.0)
+    }
+
+    /// The first column of every row.
+    pub(crate) async fn all_scalars<T: Get>(
+        &mut self,
+        sql: impl Into<Sql>,
+        params: impl Params,
+    ) -> Result<Vec<T>> {
+        let rows = self.all::<(T,)>(query_as(sql), params).await?;
         // Collected in place: `(T,)` is laid out as `T`.
         Ok(rows.into_iter().map(|(v,)| v).collect())
     }
@@ -380,9 +344,7 @@ mod tests {
     async fn parameters_bind_by_their_number_in_any_order_and_repeated() {
         let mut c = memory();
         let row: (i64, String, i64, Option<String>) = query_as("SELECT $2, $1, $2 + 1, $3")
-            .bind("one")
-            .bind(7i64)
-            .bind(None::<String>)
+            .with(("one", 7i64, None::<String>))
             .fetch_one(Conn::Lite(&mut c))
             .await
             .expect("query");
@@ -397,9 +359,7 @@ mod tests {
         for round in 0..2i64 {
             for i in 0..sqlite::COLUMN_NAMES_KEPT + 5 {
                 let sql = format!("SELECT $1 AS c{i}, $2 AS r");
-                let row = query(AssertSqlSafe(sql))
-                    .bind(i as i64)
-                    .bind(round)
+                let row = query_with(AssertSqlSafe(sql), (i as i64, round))
                     .fetch_one(Conn::Lite(&mut c))
                     .await
                     .expect("select");
@@ -419,24 +379,22 @@ mod tests {
             .await
             .expect("create");
         for name in ["a", "b"] {
-            query("INSERT INTO t (name) VALUES ($1)")
-                .bind(name)
+            query_with("INSERT INTO t (name) VALUES ($1)", (name,))
                 .execute(Conn::Lite(&mut c))
                 .await
                 .expect("insert");
         }
-        let again = query("INSERT INTO t (name) VALUES ($1)")
-            .bind("a")
+        let again = query_with("INSERT INTO t (name) VALUES ($1)", ("a",))
             .execute(Conn::Lite(&mut c))
             .await
             .expect_err("a duplicate is refused");
         assert_eq!(again.kind(), Some(crate::ErrorKind::Conflict), "{again:?}");
-        let changed = query("UPDATE t SET name = name || '!'")
+        let changed = query_with("UPDATE t SET name = name || '!'", ())
             .execute(Conn::Lite(&mut c))
             .await
             .expect("update");
         assert_eq!(changed, 2);
-        let rows = query("SELECT id, name FROM t ORDER BY id")
+        let rows = query_with("SELECT id, name FROM t ORDER BY id", ())
             .fetch_all(Conn::Lite(&mut c))
             .await
             .expect("select");
@@ -446,8 +404,8 @@ mod tests {
         assert!(undecoded.to_string().contains("is not a"), "{undecoded}");
         let missing = rows[0].try_get::<i64, _>("missing").expect_err("no such");
         assert!(missing.to_string().contains("no column"), "{missing}");
-        let none: Option<i64> = query_scalar("SELECT id FROM t WHERE name = $1")
-            .bind("zzz")
+        let none: Option<(i64,)> = query_as("SELECT id FROM t WHERE name = $1")
+            .with(("zzz",))
             .fetch_optional(Conn::Lite(&mut c))
             .await
             .expect("select");

@@ -9,6 +9,7 @@
 //! refuses and changes are waiting, they are folded into the row ([`Tx::fold_account`]) and the
 //! guard runs again; the sweeper folds them too ([`Tx::fold_account_changes`]).
 
+use crate::db::Params;
 use crate::{Backend, Result, StoreError, Tx, db};
 use wallet_core::ids::AccountId;
 
@@ -52,13 +53,10 @@ impl Delta {
 
     /// The guarded `UPDATE` of the account's row that makes it (a held change).
     pub(crate) fn update(&self) -> db::Query {
-        db::query(
+        db::query_with(
             "UPDATE accounts SET balance = balance + $1, reserved = reserved + $2 WHERE id = $3 AND balance - reserved >= $4",
+            (self.balance, self.reserved, self.account, self.guard),
         )
-        .bind(self.balance)
-        .bind(self.reserved)
-        .bind(self.account)
-        .bind(self.guard)
     }
 
     /// The `INSERT` appending changes that need no guard to `account_changes`, one row each.
@@ -66,15 +64,16 @@ impl Delta {
         let rows: Vec<String> = (0..deltas.len())
             .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
             .collect();
-        let mut q = db::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO account_changes (account_id, balance, reserved) VALUES {}",
-            rows.join(", ")
-        )));
+        let mut args = Vec::with_capacity(3 * deltas.len());
         for d in deltas {
             debug_assert!(d.reserved <= 0, "only a hold raises reserved");
-            q = q.bind(d.account).bind(d.balance).bind(d.reserved);
+            (d.account, d.balance, d.reserved).push_onto(&mut args);
         }
-        q
+        let sql = format!(
+            "INSERT INTO account_changes (account_id, balance, reserved) VALUES {}",
+            rows.join(", ")
+        );
+        db::query_with(sqlx::AssertSqlSafe(sql), args)
     }
 }
 
@@ -100,7 +99,7 @@ impl Tx {
             self.ensure_delta(d, None).await?;
         }
         if !appended.is_empty() {
-            Delta::append(&appended).execute(self.conn()).await?;
+            self.run(Delta::append(&appended)).await?;
         }
         Ok(())
     }
@@ -140,11 +139,12 @@ impl Tx {
         if self.update_guarded(delta, updated).await? {
             return Ok(());
         }
-        let currency: Option<String> =
-            db::query_scalar("SELECT currency FROM accounts WHERE id = $1")
-                .bind(delta.account)
-                .fetch_optional(self.conn())
-                .await?;
+        let currency: Option<String> = self
+            .optional_scalar(
+                "SELECT currency FROM accounts WHERE id = $1",
+                (delta.account,),
+            )
+            .await?;
         match currency {
             Some(currency) => Err(StoreError::NotEnoughFunds(currency)),
             None => Err(StoreError::Corrupt(format!(
@@ -165,14 +165,14 @@ impl Tx {
         self.count_request_first().await?;
         let updated = match updated {
             Some(n) => n,
-            None => delta.update().execute(self.conn()).await?,
+            None => self.run(delta.update()).await?,
         };
         if updated > 0 {
             return Ok(true);
         }
         // Again even if this fold found nothing: a concurrent one may have folded them meanwhile.
         self.fold_account(delta.account).await?;
-        let updated = delta.update().execute(self.conn()).await?;
+        let updated = self.run(delta.update()).await?;
         Ok(updated > 0)
     }
 
@@ -193,21 +193,12 @@ impl Tx {
     async fn fold(&mut self, accounts: &str, arg: i64) -> Result<u64> {
         if self.backend == Backend::Postgres {
             let sql = FOLD_PG.replace("{accounts}", accounts);
-            let (folded, _rows): (i64, i64) = db::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(arg)
-                .fetch_one(self.conn())
-                .await?;
+            let (folded, _rows): (i64, i64) = self.one(sqlx::AssertSqlSafe(sql), (arg,)).await?;
             return Ok(folded.max(0) as u64);
         }
         let [update, delete] = FOLD_SQLITE.map(|sql| sql.replace("{accounts}", accounts));
-        db::query(sqlx::AssertSqlSafe(update))
-            .bind(arg)
-            .execute(self.conn())
-            .await?;
-        let folded = db::query(sqlx::AssertSqlSafe(delete))
-            .bind(arg)
-            .execute(self.conn())
-            .await?;
+        self.exec(sqlx::AssertSqlSafe(update), (arg,)).await?;
+        let folded = self.changed(sqlx::AssertSqlSafe(delete), (arg,)).await?;
         Ok(folded)
     }
 }

@@ -1,6 +1,6 @@
 //! Who is who: users, wallets, projects, API clients, nonces, reservation codes and settings.
 
-use crate::db::{Cols, Decode, aliased};
+use crate::db::{Cols, aliased};
 use crate::{IdempotentAnswer, Result, StoreError, Tx, batch, db};
 use std::sync::LazyLock;
 use wallet_core::ids::{ClientId, ProjectId, TransactionKey, UserId, WalletId};
@@ -15,26 +15,16 @@ db::row_type! {
     }
 }
 
-/// A wallet and its owner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WalletRow {
-    pub id: WalletId,
-    pub owner_user_id: UserId,
-    pub active: bool,
-    /// False when the holder may see but not spend from the wallet (`no_rights`).
-    pub can_pay: bool,
-}
-
-impl Decode for WalletRow {
-    const COLUMNS: &'static str = "id, owner_user_id, status, can_pay";
-
-    fn decode(c: Cols<'_>) -> Result<WalletRow> {
-        Ok(WalletRow {
-            id: c.get("id")?,
-            owner_user_id: c.get("owner_user_id")?,
-            active: c.get::<String>("status")? == "active",
-            can_pay: c.flag("can_pay")?,
-        })
+db::row_type! {
+    columns = "id, owner_user_id, status, can_pay";
+    /// A wallet and its owner.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct WalletRow {
+        pub id: WalletId,
+        pub owner_user_id: UserId,
+        pub active: bool = |c| Ok(c.get::<String>("status")? == "active"),
+        /// False when the holder may see but not spend from the wallet (`no_rights`).
+        pub can_pay: bool,
     }
 }
 
@@ -62,16 +52,7 @@ db::row_type! {
     }
 }
 
-impl std::fmt::Debug for ClientRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientRow")
-            .field("id", &self.id)
-            .field("project_id", &self.project_id)
-            .field("mac_id", &self.mac_id)
-            .field("grants", &self.grants)
-            .finish_non_exhaustive()
-    }
-}
+db::debug_but_secrets!(ClientRow: id, project_id, mac_id, grants);
 
 impl ClientRow {
     /// Whether the client was granted `grant` (a transaction type such as `reservation_code`).
@@ -130,95 +111,85 @@ impl Tx {
         password_hash: &str,
         now: i64,
     ) -> Result<UserId> {
-        db::query_scalar(
+        self.one_scalar(
             "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+            (email, password_hash, now),
         )
-        .bind(email)
-        .bind(password_hash)
-        .bind(now)
-        .fetch_one(self.conn())
         .await
     }
 
     pub async fn user_by_email(&mut self, email: &str) -> Result<Option<UserRow>> {
-        db::select("FROM users WHERE email = $1")
-            .bind(email)
-            .fetch_optional(self.conn())
+        self.optional(db::select("FROM users WHERE email = $1"), (email,))
             .await
     }
 
     /// Sets a user's PIN hash (and clears the failure counter).
     pub async fn set_pin_hash(&mut self, user_id: UserId, pin_hash: &str) -> Result<()> {
-        db::query("UPDATE users SET pin_hash = $1, pin_failures = 0 WHERE id = $2")
-            .bind(pin_hash)
-            .bind(user_id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec(
+            "UPDATE users SET pin_hash = $1, pin_failures = 0 WHERE id = $2",
+            (pin_hash, user_id),
+        )
+        .await
     }
 
     /// A user's PIN hash and failure count, if the user has a PIN: `(user_id, hash, failures)`.
     pub async fn user_pin(&mut self, user_id: UserId) -> Result<Option<(UserId, String, i64)>> {
-        let row: Option<(UserId, Option<String>, i64)> =
-            db::query_as("SELECT id, pin_hash, pin_failures FROM users WHERE id = $1")
-                .bind(user_id)
-                .fetch_optional(self.conn())
-                .await?;
+        let row: Option<(UserId, Option<String>, i64)> = self
+            .optional(
+                "SELECT id, pin_hash, pin_failures FROM users WHERE id = $1",
+                (user_id,),
+            )
+            .await?;
         Ok(row.and_then(|(id, hash, failures)| hash.map(|h| (id, h, failures))))
     }
 
     /// Counts one more wrong PIN; returns the failures so far.
     pub async fn record_pin_failure(&mut self, user_id: UserId) -> Result<i64> {
-        db::query_scalar(
+        self.one_scalar(
             "UPDATE users SET pin_failures = pin_failures + 1 WHERE id = $1 RETURNING pin_failures",
+            (user_id,),
         )
-        .bind(user_id)
-        .fetch_one(self.conn())
         .await
     }
 
     /// A right PIN clears the failure count.
     pub async fn reset_pin_failures(&mut self, user_id: UserId) -> Result<()> {
-        db::query("UPDATE users SET pin_failures = 0 WHERE id = $1 AND pin_failures <> 0")
-            .bind(user_id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec(
+            "UPDATE users SET pin_failures = 0 WHERE id = $1 AND pin_failures <> 0",
+            (user_id,),
+        )
+        .await
     }
 
     pub async fn insert_wallet(&mut self, owner_user_id: UserId, now: i64) -> Result<WalletId> {
-        db::query_scalar(
+        self.one_scalar(
             "INSERT INTO wallets (owner_user_id, created_at) VALUES ($1, $2) RETURNING id",
+            (owner_user_id, now),
         )
-        .bind(owner_user_id)
-        .bind(now)
-        .fetch_one(self.conn())
         .await
     }
 
     pub async fn wallet(&mut self, id: WalletId) -> Result<Option<WalletRow>> {
-        db::select("FROM wallets WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
+        self.optional(db::select("FROM wallets WHERE id = $1"), (id,))
             .await
     }
 
     /// The wallets a user owns, oldest first.
     pub async fn wallets_of_user(&mut self, user_id: UserId) -> Result<Vec<WalletId>> {
-        db::query_scalar("SELECT id FROM wallets WHERE owner_user_id = $1 ORDER BY id")
-            .bind(user_id)
-            .fetch_all(self.conn())
-            .await
+        self.all_scalars(
+            "SELECT id FROM wallets WHERE owner_user_id = $1 ORDER BY id",
+            (user_id,),
+        )
+        .await
     }
 
     /// Marks a wallet active or inactive (an inactive wallet neither pays nor receives).
     pub async fn set_wallet_active(&mut self, id: WalletId, active: bool) -> Result<()> {
-        db::query("UPDATE wallets SET status = $1 WHERE id = $2")
-            .bind(if active { "active" } else { "inactive" })
-            .bind(id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec(
+            "UPDATE wallets SET status = $1 WHERE id = $2",
+            (if active { "active" } else { "inactive" }, id),
+        )
+        .await
     }
 
     pub async fn insert_project(
@@ -227,27 +198,20 @@ impl Tx {
         wallet_id: WalletId,
         now: i64,
     ) -> Result<ProjectId> {
-        db::query_scalar(
+        self.one_scalar(
             "INSERT INTO projects (name, wallet_id, created_at) VALUES ($1, $2, $3) RETURNING id",
+            (name, wallet_id, now),
         )
-        .bind(name)
-        .bind(wallet_id)
-        .bind(now)
-        .fetch_one(self.conn())
         .await
     }
 
     pub async fn project(&mut self, id: ProjectId) -> Result<Option<ProjectRow>> {
-        db::select("FROM projects WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
+        self.optional(db::select("FROM projects WHERE id = $1"), (id,))
             .await
     }
 
     pub async fn project_by_name(&mut self, name: &str) -> Result<Option<ProjectRow>> {
-        db::select("FROM projects WHERE name = $1")
-            .bind(name)
-            .fetch_optional(self.conn())
+        self.optional(db::select("FROM projects WHERE name = $1"), (name,))
             .await
     }
 
@@ -259,22 +223,15 @@ impl Tx {
         grants: &str,
         now: i64,
     ) -> Result<ClientId> {
-        db::query_scalar(
+        self.one_scalar(
             "INSERT INTO clients (project_id, mac_id, mac_secret, grants, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            (project_id, mac_id, mac_secret, grants, now),
         )
-        .bind(project_id)
-        .bind(mac_id)
-        .bind(mac_secret)
-        .bind(grants)
-        .bind(now)
-        .fetch_one(self.conn())
         .await
     }
 
     pub async fn client_by_mac_id(&mut self, mac_id: &str) -> Result<Option<ClientRow>> {
-        db::select("FROM clients WHERE mac_id = $1")
-            .bind(mac_id)
-            .fetch_optional(self.conn())
+        self.optional(db::select("FROM clients WHERE mac_id = $1"), (mac_id,))
             .await
     }
 
@@ -288,12 +245,12 @@ impl Tx {
         window_start: i64,
         idempotency_key: Option<&str>,
     ) -> Result<Option<ClientLookup>> {
-        let row = db::query(CLIENT_WITH_COUNTS.as_str())
-            .bind(mac_id)
-            .bind(window_start)
-            .bind(idempotency_key)
-            .fetch_optional(self.conn())
-            .await?;
+        let row = db::query_with(
+            CLIENT_WITH_COUNTS.as_str(),
+            (mac_id, window_start, idempotency_key),
+        )
+        .fetch_optional(self.conn())
+        .await?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -311,33 +268,28 @@ impl Tx {
 
     /// A client by its row id (the client an access token was issued to).
     pub async fn client_by_id(&mut self, id: ClientId) -> Result<Option<ClientRow>> {
-        db::select("FROM clients WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
+        self.optional(db::select("FROM clients WHERE id = $1"), (id,))
             .await
     }
 
     /// The oldest client of a project (what `walletd demo` prints again on a second run).
     pub async fn first_client_of(&mut self, project_id: ProjectId) -> Result<Option<ClientRow>> {
-        db::select("FROM clients WHERE project_id = $1 ORDER BY id LIMIT 1")
-            .bind(project_id)
-            .fetch_optional(self.conn())
-            .await
+        self.optional(
+            db::select("FROM clients WHERE project_id = $1 ORDER BY id LIMIT 1"),
+            (project_id,),
+        )
+        .await
     }
 
     /// Records a nonce; `false` when `(mac_id, nonce)` was seen before (a replay).
     pub async fn remember_nonce(&mut self, mac_id: &str, nonce: &str, now: i64) -> Result<bool> {
-        let inserted = nonce_insert(mac_id, nonce, now)
-            .execute(self.conn())
-            .await?;
+        let inserted = self.run(nonce_insert(mac_id, nonce, now)).await?;
         Ok(inserted == 1)
     }
 
     /// Forgets nonces seen before `before`; replays that old fail the timestamp check anyway.
     pub async fn forget_nonces(&mut self, before: i64) -> Result<u64> {
-        db::query("DELETE FROM mac_nonces WHERE seen_at < $1")
-            .bind(before)
-            .execute(self.conn())
+        self.changed("DELETE FROM mac_nonces WHERE seen_at < $1", (before,))
             .await
     }
 
@@ -351,16 +303,10 @@ impl Tx {
         now: i64,
         expires_at: i64,
     ) -> Result<i64> {
-        db::query_scalar(
+        self.one_scalar(
             "INSERT INTO reservation_codes (code_hash, wallet_id, max_amount, currency, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            (code_hash, wallet_id, max_amount, currency, now, expires_at),
         )
-        .bind(code_hash)
-        .bind(wallet_id)
-        .bind(max_amount)
-        .bind(currency)
-        .bind(now)
-        .bind(expires_at)
-        .fetch_one(self.conn())
         .await
     }
 
@@ -372,10 +318,11 @@ impl Tx {
         {
             return Ok(code.clone());
         }
-        self.select_for_update("FROM reservation_codes WHERE code_hash = $1")
-            .bind(code_hash)
-            .fetch_optional(self.conn())
-            .await
+        self.optional(
+            self.select_for_update("FROM reservation_codes WHERE code_hash = $1"),
+            (code_hash,),
+        )
+        .await
     }
 
     /// Marks code `id` used by `transaction_key` at commit (in the commit's last statement on
@@ -384,29 +331,25 @@ impl Tx {
     pub fn use_code_at_commit(&mut self, id: i64, transaction_key: &TransactionKey, now: i64) {
         self.code_memo = None;
         self.at_commit.push(
-            db::query("UPDATE reservation_codes SET used_at = $1, transaction_key = $2 WHERE id = $3 AND used_at IS NULL")
-                .bind(now)
-                .bind(transaction_key)
-                .bind(id),
+            db::query_with(
+                "UPDATE reservation_codes SET used_at = $1, transaction_key = $2 WHERE id = $3 AND used_at IS NULL",
+                (now, transaction_key, id),
+            ),
             batch::IfUnchanged::Corrupt("a reservation code locked unused was used"),
         );
     }
 
     pub async fn setting(&mut self, name: &str) -> Result<Option<String>> {
-        db::query_scalar("SELECT value FROM settings WHERE name = $1")
-            .bind(name)
-            .fetch_optional(self.conn())
+        self.optional_scalar("SELECT value FROM settings WHERE name = $1", (name,))
             .await
     }
 
     /// Stores a setting unless one exists; returns the value in force.
     pub async fn setting_or_insert(&mut self, name: &str, value: &str) -> Result<String> {
-        db::query(
+        self.exec(
             "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            (name, value),
         )
-        .bind(name)
-        .bind(value)
-        .execute(self.conn())
         .await?;
         self.setting(name)
             .await?
@@ -416,8 +359,8 @@ impl Tx {
 
 /// Records a MAC nonce; changes no row when `(mac_id, nonce)` was seen before (a replay).
 pub(crate) fn nonce_insert(mac_id: &str, nonce: &str, now: i64) -> db::Query {
-    db::query("INSERT INTO mac_nonces (mac_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT (mac_id, nonce) DO NOTHING")
-        .bind(mac_id)
-        .bind(nonce)
-        .bind(now)
+    db::query_with(
+        "INSERT INTO mac_nonces (mac_id, nonce, seen_at) VALUES ($1, $2, $3) ON CONFLICT (mac_id, nonce) DO NOTHING",
+        (mac_id, nonce, now),
+    )
 }

@@ -158,11 +158,8 @@ mod tests {
 
     #[test]
     fn sqlite_locked_out_is_busy_and_busy_is_unavailable() {
-        let path = std::env::temp_dir().join(format!(
-            "walletd_error_{}_{}.db",
-            std::process::id(),
-            wallet_core::keys::random_base62(&mut rand::rng(), 8)
-        ));
+        let dir = crate::temp::TempDir::new("error");
+        let path = dir.path("t.db");
         let holder = rusqlite::Connection::open(&path).expect("open");
         holder.execute_batch("BEGIN IMMEDIATE").expect("lock");
         let other = rusqlite::Connection::open(&path).expect("open");
@@ -173,7 +170,6 @@ mod tests {
         assert_eq!(e.kind(), Some(ErrorKind::Busy), "{e}");
         assert!(e.is_unavailable());
         drop((holder, other));
-        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

@@ -65,7 +65,7 @@ db::row_type! {
 }
 
 db::row_type! {
-    /// A holder's MAC access token, issued to one API client.
+    /// A holder's MAC access token, issued to one API client. `Debug` hides the token and its key.
     #[derive(Clone, PartialEq, Eq)]
     pub struct TokenRow {
         pub access_token: String,
@@ -77,16 +77,7 @@ db::row_type! {
     }
 }
 
-impl std::fmt::Debug for TokenRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenRow")
-            .field("client_id", &self.client_id)
-            .field("user_id", &self.user_id)
-            .field("scope", &self.scope)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
+db::debug_but_secrets!(TokenRow: client_id, user_id, scope, expires_at);
 
 /// One of a wallet's spending limits, with its currency.
 type Limit = (Currency, LimitKind, WindowLimit);
@@ -185,11 +176,10 @@ impl Tx {
              WHERE w.id = $1 ORDER BY l.currency, l.kind",
             *PAYER_COLUMNS
         ));
-        let rows = paying
-            .iter()
-            .fold(db::query(q).bind(wallet_id), |q, id| q.bind(*id))
-            .fetch_all(self.conn())
-            .await?;
+        let mut args = Vec::with_capacity(1 + paying.len());
+        args.push(wallet_id.into());
+        args.extend(paying.iter().map(db::Value::from));
+        let rows = db::query_with(q, args).fetch_all(self.conn()).await?;
         let Some(r) = rows.first() else {
             return Ok(None);
         };
@@ -210,9 +200,7 @@ impl Tx {
 
     /// A holder by user id.
     pub async fn holder(&mut self, user_id: UserId) -> Result<Option<HolderRow>> {
-        db::select("FROM users WHERE id = $1")
-            .bind(user_id)
-            .fetch_optional(self.conn())
+        self.optional(db::select("FROM users WHERE id = $1"), (user_id,))
             .await
     }
 
@@ -233,16 +221,17 @@ impl Tx {
         if let Some(t) = &u.person_type {
             h.person_type = t.clone();
         }
-        db::query(
+        self.exec(
             "UPDATE users SET phone = $1, phone_confirmed = $2, identity_verified = $3, restricted = $4, person_type = $5 WHERE id = $6",
+            (
+                h.phone.as_deref(),
+                i64::from(h.phone_confirmed),
+                i64::from(h.identity_verified),
+                i64::from(h.restricted),
+                &h.person_type,
+                user_id,
+            ),
         )
-        .bind(h.phone.as_deref())
-        .bind(i64::from(h.phone_confirmed))
-        .bind(i64::from(h.identity_verified))
-        .bind(i64::from(h.restricted))
-        .bind(&h.person_type)
-        .bind(user_id)
-        .execute(self.conn())
         .await?;
         Ok(true)
     }
@@ -255,29 +244,30 @@ impl Tx {
         refresh_expires_at: i64,
         now: i64,
     ) -> Result<()> {
-        db::query(
+        self.exec(
             "INSERT INTO access_tokens (access_token, mac_key, client_id, user_id, scope, expires_at, refresh_hash, refresh_expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            (
+                &t.access_token,
+                &t.mac_key,
+                t.client_id,
+                t.user_id,
+                &t.scope,
+                t.expires_at,
+                refresh_hash,
+                refresh_expires_at,
+                now,
+            ),
         )
-        .bind(&t.access_token)
-        .bind(&t.mac_key)
-        .bind(t.client_id)
-        .bind(t.user_id)
-        .bind(&t.scope)
-        .bind(t.expires_at)
-        .bind(refresh_hash)
-        .bind(refresh_expires_at)
-        .bind(now)
-        .execute(self.conn())
-        .await?;
-        Ok(())
+        .await
     }
 
     /// A token that is not revoked, by its access token (expiry is the caller's check).
     pub async fn token(&mut self, access_token: &str) -> Result<Option<TokenRow>> {
-        db::select("FROM access_tokens WHERE access_token = $1 AND revoked = 0")
-            .bind(access_token)
-            .fetch_optional(self.conn())
-            .await
+        self.optional(
+            db::select("FROM access_tokens WHERE access_token = $1 AND revoked = 0"),
+            (access_token,),
+        )
+        .await
     }
 
     /// Revokes the token whose refresh token hashes to `refresh_hash` (of `client_id`, still
@@ -288,46 +278,41 @@ impl Tx {
         client_id: ClientId,
         now: i64,
     ) -> Result<Option<TokenRow>> {
-        db::returning(
-            "UPDATE access_tokens SET revoked = 1, refresh_hash = NULL WHERE refresh_hash = $1 AND client_id = $2 AND revoked = 0 AND refresh_expires_at > $3",
+        self.optional(
+            db::returning(
+                "UPDATE access_tokens SET revoked = 1, refresh_hash = NULL WHERE refresh_hash = $1 AND client_id = $2 AND revoked = 0 AND refresh_expires_at > $3",
+            ),
+            (refresh_hash, client_id, now),
         )
-            .bind(refresh_hash)
-            .bind(client_id)
-            .bind(now)
-            .fetch_optional(self.conn())
-            .await
+        .await
     }
 
     /// Revokes an access token of `client_id`. `false` if there was none to revoke.
     pub async fn revoke_token(&mut self, access_token: &str, client_id: ClientId) -> Result<bool> {
-        Ok(db::query(
+        Ok(self.changed(
             "UPDATE access_tokens SET revoked = 1, refresh_hash = NULL WHERE access_token = $1 AND client_id = $2 AND revoked = 0",
+            (access_token, client_id),
         )
-        .bind(access_token)
-        .bind(client_id)
-        .execute(self.conn())
         .await?
             > 0)
     }
 
     /// The user whose confirmed phone this is.
     pub async fn user_by_phone(&mut self, phone: &str) -> Result<Option<UserId>> {
-        db::query_scalar(
+        self.optional_scalar(
             "SELECT id FROM users WHERE phone = $1 AND phone_confirmed = 1 ORDER BY id LIMIT 1",
+            (phone,),
         )
-        .bind(phone)
-        .fetch_optional(self.conn())
         .await
     }
 
     /// Lets or stops a wallet's holder spend from it.
     pub async fn set_wallet_can_pay(&mut self, wallet_id: WalletId, can_pay: bool) -> Result<()> {
-        db::query("UPDATE wallets SET can_pay = $1 WHERE id = $2")
-            .bind(i64::from(can_pay))
-            .bind(wallet_id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec(
+            "UPDATE wallets SET can_pay = $1 WHERE id = $2",
+            (i64::from(can_pay), wallet_id),
+        )
+        .await
     }
 
     /// The wallet's spending limits in a currency.
@@ -336,12 +321,14 @@ impl Tx {
         wallet_id: WalletId,
         currency: Currency,
     ) -> Result<Vec<(LimitKind, WindowLimit)>> {
-        let limits: Vec<Limit> =
-            db::select("FROM wallet_limits WHERE wallet_id = $1 AND currency = $2 ORDER BY kind")
-                .bind(wallet_id)
-                .bind(currency.code())
-                .fetch_all(self.conn())
-                .await?;
+        let limits: Vec<Limit> = self
+            .all(
+                db::select(
+                    "FROM wallet_limits WHERE wallet_id = $1 AND currency = $2 ORDER BY kind",
+                ),
+                (wallet_id, currency.code()),
+            )
+            .await?;
         Ok(limits.into_iter().map(|(_, kind, l)| (kind, l)).collect())
     }
 
@@ -353,22 +340,16 @@ impl Tx {
         kind: LimitKind,
         limit: Option<WindowLimit>,
     ) -> Result<()> {
-        db::query("DELETE FROM wallet_limits WHERE wallet_id = $1 AND currency = $2 AND kind = $3")
-            .bind(wallet_id)
-            .bind(currency.code())
-            .bind(kind.as_str())
-            .execute(self.conn())
-            .await?;
+        self.exec(
+            "DELETE FROM wallet_limits WHERE wallet_id = $1 AND currency = $2 AND kind = $3",
+            (wallet_id, currency.code(), kind.as_str()),
+        )
+        .await?;
         if let Some(l) = limit {
-            db::query(
+            self.exec(
                 "INSERT INTO wallet_limits (wallet_id, currency, kind, max_price, period) VALUES ($1, $2, $3, $4, $5)",
+                (wallet_id, currency.code(), kind.as_str(), l.max_price, l.time),
             )
-            .bind(wallet_id)
-            .bind(currency.code())
-            .bind(kind.as_str())
-            .bind(l.max_price)
-            .bind(l.time)
-            .execute(self.conn())
             .await?;
         }
         Ok(())
@@ -380,8 +361,7 @@ impl Tx {
             "SELECT id FROM accounts WHERE id = $1{}",
             self.for_update()
         ));
-        db::query(q)
-            .bind(account_id)
+        db::query_with(q, (account_id,))
             .fetch_optional(self.conn())
             .await?;
         Ok(())
@@ -393,12 +373,10 @@ impl Tx {
         project_id: ProjectId,
         currency: Currency,
     ) -> Result<Option<i64>> {
-        db::query_scalar(
+        self.optional_scalar(
             "SELECT max_price FROM project_limits WHERE project_id = $1 AND currency = $2",
+            (project_id, currency.code()),
         )
-        .bind(project_id)
-        .bind(currency.code())
-        .fetch_optional(self.conn())
         .await
     }
 
@@ -407,8 +385,7 @@ impl Tx {
         &mut self,
         id: ProjectId,
     ) -> Result<Option<(ProjectRow, Vec<(Currency, i64)>)>> {
-        let rows = db::query(PROJECT_WITH_LIMITS.as_str())
-            .bind(id)
+        let rows = db::query_with(PROJECT_WITH_LIMITS.as_str(), (id,))
             .fetch_all(self.conn())
             .await?;
         let Some(first) = rows.first() else {
@@ -432,19 +409,16 @@ impl Tx {
         currency: Currency,
         max_price: Option<i64>,
     ) -> Result<()> {
-        db::query("DELETE FROM project_limits WHERE project_id = $1 AND currency = $2")
-            .bind(project_id)
-            .bind(currency.code())
-            .execute(self.conn())
-            .await?;
+        self.exec(
+            "DELETE FROM project_limits WHERE project_id = $1 AND currency = $2",
+            (project_id, currency.code()),
+        )
+        .await?;
         if let Some(m) = max_price {
-            db::query(
+            self.exec(
                 "INSERT INTO project_limits (project_id, currency, max_price) VALUES ($1, $2, $3)",
+                (project_id, currency.code(), m),
             )
-            .bind(project_id)
-            .bind(currency.code())
-            .bind(m)
-            .execute(self.conn())
             .await?;
         }
         Ok(())
@@ -458,24 +432,22 @@ impl Tx {
         transaction_key: Option<&TransactionKey>,
         now: i64,
     ) -> Result<i64> {
-        db::query_scalar(
+        self.one_scalar(
             "INSERT INTO sms_outbox (phone, body, transaction_key, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+            (phone, body, transaction_key, now),
         )
-        .bind(phone)
-        .bind(body)
-        .bind(transaction_key)
-        .bind(now)
-        .fetch_one(self.conn())
         .await
     }
 
     /// Messages of the SMS outbox, newest first, optionally for one phone.
     pub async fn sms_messages(&mut self, phone: Option<&str>, limit: i64) -> Result<Vec<SmsRow>> {
-        db::select("FROM sms_outbox WHERE ($1 IS NULL OR phone = $1) ORDER BY id DESC LIMIT $2")
-            .bind(phone)
-            .bind(limit)
-            .fetch_all(self.conn())
-            .await
+        self.all(
+            db::select(
+                "FROM sms_outbox WHERE ($1 IS NULL OR phone = $1) ORDER BY id DESC LIMIT $2",
+            ),
+            (phone, limit),
+        )
+        .await
     }
 
     /// Sets or clears a transaction's FLASH SMS correlation key.
@@ -485,25 +457,10 @@ impl Tx {
         correlation_key: Option<&str>,
     ) -> Result<()> {
         self.flush_rows().await?;
-        db::query("UPDATE transactions SET correlation_key = $1 WHERE transaction_key = $2")
-            .bind(correlation_key)
-            .bind(key)
-            .execute(self.conn())
-            .await?;
-        Ok(())
-    }
-
-    /// Keys of `waiting` FLASH transactions of the wallets of the holder with this phone.
-    pub async fn waiting_flash_of_phone(
-        &mut self,
-        phone: &str,
-    ) -> Result<Vec<(TransactionKey, String)>> {
-        self.flush_rows().await?;
-        db::query_as(
-            "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id JOIN users u ON u.id = w.owner_user_id WHERE u.phone = $1 AND u.phone_confirmed = 1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
+        self.exec(
+            "UPDATE transactions SET correlation_key = $1 WHERE transaction_key = $2",
+            (correlation_key, key),
         )
-        .bind(phone)
-        .fetch_all(self.conn())
         .await
     }
 }

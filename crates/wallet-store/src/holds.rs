@@ -80,14 +80,10 @@ impl Tx {
                 let id = HoldId::new(self.draw_id(Drawn::Holds).await?);
                 self.pending_ledger.place(
                     id,
-                    db::query(
+                    db::query_with(
                         "INSERT INTO holds (id, account_id, payment_id, amount, status, created_at) VALUES ($1, $2, $3, $4, 'active', $5)",
-                    )
-                    .bind(id)
-                    .bind(account_id)
-                    .bind(payment_id)
-                    .bind(amount)
-                    .bind(now),
+                        (id, account_id, payment_id, amount, now),
+                    ),
                 );
                 id
             }
@@ -108,14 +104,10 @@ impl Tx {
         amount: i64,
         now: i64,
     ) -> Result<HoldId> {
-        db::query_scalar(
+        self.one_scalar(
             "INSERT INTO holds (account_id, payment_id, amount, status, created_at) VALUES ($1, $2, $3, 'active', $4) RETURNING id",
+            (account_id, payment_id, amount, now),
         )
-        .bind(account_id)
-        .bind(payment_id)
-        .bind(amount)
-        .bind(now)
-        .fetch_one(self.conn())
         .await
     }
 
@@ -128,14 +120,12 @@ impl Tx {
         now: i64,
     ) -> Result<Option<(AccountId, i64)>> {
         self.flush_ledger().await?;
-        let row: Option<(AccountId, i64)> = db::query_as(
-            "UPDATE holds SET status = $1, resolved_at = $2 WHERE id = $3 AND status = 'active' RETURNING account_id, amount",
-        )
-        .bind(to)
-        .bind(now)
-        .bind(hold_id)
-        .fetch_optional(self.conn())
-        .await?;
+        let row: Option<(AccountId, i64)> = self
+            .optional(
+                "UPDATE holds SET status = $1, resolved_at = $2 WHERE id = $3 AND status = 'active' RETURNING account_id, amount",
+                (to, now, hold_id),
+            )
+            .await?;
         Ok(row)
     }
 
@@ -164,15 +154,18 @@ impl Tx {
             // One round trip (see [`SETTLE_HOLD_PG`]).
             Backend::Postgres => {
                 self.flush_ledger().await?;
-                db::query_as(SETTLE_HOLD_PG)
-                    .bind(now)
-                    .bind(hold_id)
-                    .bind(transaction_key)
-                    .bind(payment_id)
-                    .bind(settled)
-                    .bind(to_account)
-                    .fetch_optional(self.conn())
-                    .await?
+                self.optional(
+                    SETTLE_HOLD_PG,
+                    (
+                        now,
+                        hold_id,
+                        transaction_key,
+                        payment_id,
+                        settled,
+                        to_account,
+                    ),
+                )
+                .await?
             }
             Backend::Sqlite => {
                 self.settle_now(
@@ -272,23 +265,17 @@ impl Tx {
                 self.flush_ledger().await?;
             }
             let movement = self.draw_id(Drawn::Movements).await?;
-            let hold = db::query(
+            let hold = db::query_with(
                 "UPDATE holds SET status = 'settled', resolved_at = $1 WHERE id = $2 AND status = 'active' AND account_id = $3 AND amount = $4",
-            )
-            .bind(now)
-            .bind(hold_id)
-            .bind(payer_account)
-            .bind(held);
+                (now, hold_id, payer_account, held),
+            );
             let not_as_said = "a hold settled at commit is not active as its payment says";
             self.pending_ledger
                 .push(hold, IfUnchanged::Corrupt(not_as_said));
-            let row = db::query(
+            let row = db::query_with(
                 "INSERT INTO movements (id, kind, transaction_key, payment_id, created_at) VALUES ($1, 'payment', $2, $3, $4)",
-            )
-            .bind(movement)
-            .bind(transaction_key)
-            .bind(payment_id)
-            .bind(now);
+                (movement, transaction_key, payment_id, now),
+            );
             self.pending_ledger.push(row, IfUnchanged::Fine);
             let entries = entries_insert(movement, payer_account, to_account, settled);
             self.pending_ledger.push(entries, IfUnchanged::Fine);
@@ -311,30 +298,21 @@ impl Tx {
     ) -> Result<i64> {
         if self.backend == Backend::Postgres {
             // One round trip (see [`RECORD_MOVEMENT_PG`]).
-            let movement: i64 = db::query_scalar(RECORD_MOVEMENT_PG)
-                .bind(kind)
-                .bind(transaction_key)
-                .bind(payment_id)
-                .bind(now)
-                .bind(from)
-                .bind(amount)
-                .bind(to)
-                .fetch_one(self.conn())
+            let movement: i64 = self
+                .one_scalar(
+                    RECORD_MOVEMENT_PG,
+                    (kind, transaction_key, payment_id, now, from, amount, to),
+                )
                 .await?;
             return Ok(movement);
         }
-        let movement: i64 = db::query_scalar(
-            "INSERT INTO movements (kind, transaction_key, payment_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(kind)
-        .bind(transaction_key)
-        .bind(payment_id)
-        .bind(now)
-        .fetch_one(self.conn())
-        .await?;
-        entries_insert(movement, from, to, amount)
-            .execute(self.conn())
+        let movement: i64 = self
+            .one_scalar(
+                "INSERT INTO movements (kind, transaction_key, payment_id, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+                (kind, transaction_key, payment_id, now),
+            )
             .await?;
+        self.run(entries_insert(movement, from, to, amount)).await?;
         Ok(movement)
     }
 
@@ -358,21 +336,20 @@ impl Tx {
     /// `false` if the hold is not active or smaller than `amount`.
     pub async fn reduce_hold(&mut self, hold_id: HoldId, amount: i64) -> Result<bool> {
         self.flush_ledger().await?;
-        let row: Option<(AccountId, i64)> = db::query_as(
-            "SELECT account_id, amount FROM holds WHERE id = $1 AND status = 'active' AND amount >= $2",
-        )
-        .bind(hold_id)
-        .bind(amount)
-        .fetch_optional(self.conn())
-        .await?;
+        let row: Option<(AccountId, i64)> = self
+            .optional(
+                "SELECT account_id, amount FROM holds WHERE id = $1 AND status = 'active' AND amount >= $2",
+                (hold_id, amount),
+            )
+            .await?;
         let Some((account_id, held)) = row else {
             return Ok(false);
         };
-        db::query("UPDATE holds SET amount = $1 WHERE id = $2")
-            .bind(amount)
-            .bind(hold_id)
-            .execute(self.conn())
-            .await?;
+        self.exec(
+            "UPDATE holds SET amount = $1 WHERE id = $2",
+            (amount, hold_id),
+        )
+        .await?;
         self.defer(account_id, 0, -(held - amount));
         Ok(true)
     }
@@ -380,12 +357,8 @@ impl Tx {
 
 /// The two entries of movement `movement`: `amount` from account `from` to account `to`.
 fn entries_insert(movement: i64, from: AccountId, to: AccountId, amount: i64) -> db::Query {
-    db::query(
+    db::query_with(
         "INSERT INTO entries (movement_id, account_id, amount) VALUES ($1, $2, $3), ($1, $4, $5)",
+        (movement, from, -amount, to, amount),
     )
-    .bind(movement)
-    .bind(from)
-    .bind(-amount)
-    .bind(to)
-    .bind(amount)
 }

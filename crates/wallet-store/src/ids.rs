@@ -82,10 +82,9 @@ impl Tx {
             return Ok(id);
         }
         // Outside the transaction if it has not begun: a sequence is not rolled back anyway.
-        let mut ids: Vec<i64> = db::query_scalar(table.draw_sql())
-            .bind(BLOCK)
-            .fetch_all(self.conn_outside())
-            .await?;
+        let drawn = db::query_as(table.draw_sql()).with((BLOCK,));
+        let ids: Vec<(i64,)> = drawn.fetch_all(self.conn_outside()).await?;
+        let mut ids: Vec<i64> = ids.into_iter().map(|(id,)| id).collect();
         ids.sort_unstable();
         let Some((&first, rest)) = ids.split_first() else {
             return Err(crate::StoreError::Corrupt(format!(

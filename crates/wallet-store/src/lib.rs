@@ -32,6 +32,8 @@ mod outbox;
 mod request;
 mod rows;
 mod search;
+#[cfg(test)]
+mod temp;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transactions;
@@ -190,21 +192,24 @@ impl Store {
 
     /// Opens a transaction for reading only (a consistent snapshot of what is committed, no writer lock).
     pub async fn read(&self) -> Result<Tx> {
-        let inner = match &self.conns {
-            Conns::Sqlite { readers, .. } => TxInner::Reader(readers.get(true)?),
-            Conns::Postgres(pool) => {
-                TxInner::Pooled(pool.begin().await.map_err(StoreError::from_sqlx)?)
-            }
-        };
-        Ok(Tx::new(inner, self))
+        self.reader(true).await
     }
 
     /// A connection for lookups that need no snapshot: each statement sees what is committed when
     /// it runs, with no `BEGIN`/`COMMIT` around it (two round trips fewer than [`Store::read`]).
     /// For single-row lookups on every request (credentials, rate counts, idempotency records).
     pub async fn lookup(&self) -> Result<Tx> {
+        self.reader(false).await
+    }
+
+    /// A reader: in a transaction of its own if `snapshot` ([`Store::read`]), else outside any
+    /// ([`Store::lookup`]).
+    async fn reader(&self, snapshot: bool) -> Result<Tx> {
         let inner = match &self.conns {
-            Conns::Sqlite { readers, .. } => TxInner::Reader(readers.get(false)?),
+            Conns::Sqlite { readers, .. } => TxInner::Reader(readers.get(snapshot)?),
+            Conns::Postgres(pool) if snapshot => {
+                TxInner::Pooled(pool.begin().await.map_err(StoreError::from_sqlx)?)
+            }
             Conns::Postgres(pool) => {
                 TxInner::Autocommit(pool.acquire().await.map_err(StoreError::from_sqlx)?)
             }

@@ -1,30 +1,19 @@
 //! Time-driven bookkeeping: the sandbox clock offset, idempotency records, aged transactions.
 
 use crate::batch::IfUnchanged;
-use crate::db::{Cols, Decode};
 use crate::{Result, StoreError, Tx, db};
 use wallet_core::ids::{ClientId, TransactionKey};
 
 /// Name of the setting holding the sandbox clock offset in seconds.
 const CLOCK_OFFSET: &str = "clock_offset_seconds";
 
-/// The first answer to an idempotent request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IdempotentAnswer {
-    pub request_hash: String,
-    pub status: u16,
-    pub body: String,
-}
-
-impl Decode for IdempotentAnswer {
-    const COLUMNS: &'static str = "request_hash, status, body";
-
-    fn decode(c: Cols<'_>) -> Result<IdempotentAnswer> {
-        Ok(IdempotentAnswer {
-            request_hash: c.get("request_hash")?,
-            status: u16::try_from(c.get::<i64>("status")?).unwrap_or(500),
-            body: c.get("body")?,
-        })
+db::row_type! {
+    /// The first answer to an idempotent request.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct IdempotentAnswer {
+        pub request_hash: String,
+        pub status: u16 = |c| Ok(u16::try_from(c.get::<i64>("status")?).unwrap_or(500)),
+        pub body: String,
     }
 }
 
@@ -46,19 +35,16 @@ impl Tx {
             "SELECT value FROM settings WHERE name = $1{}",
             self.for_update()
         ));
-        let current: String = db::query_scalar(q)
-            .bind(CLOCK_OFFSET)
-            .fetch_one(self.conn())
-            .await?;
+        let current: String = self.one_scalar(q, (CLOCK_OFFSET,)).await?;
         let current: i64 = current
             .parse()
             .map_err(|_| StoreError::Corrupt(format!("{CLOCK_OFFSET} = {current:?}")))?;
         let next = current.saturating_add(seconds);
-        db::query("UPDATE settings SET value = $1 WHERE name = $2")
-            .bind(next.to_string())
-            .bind(CLOCK_OFFSET)
-            .execute(self.conn())
-            .await?;
+        self.exec(
+            "UPDATE settings SET value = $1 WHERE name = $2",
+            (next.to_string(), CLOCK_OFFSET),
+        )
+        .await?;
         Ok(next)
     }
 
@@ -68,11 +54,11 @@ impl Tx {
         client_id: ClientId,
         key: &str,
     ) -> Result<Option<IdempotentAnswer>> {
-        db::select("FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2")
-            .bind(client_id)
-            .bind(key)
-            .fetch_optional(self.conn())
-            .await
+        self.optional(
+            db::select("FROM idempotency_keys WHERE client_id = $1 AND idempotency_key = $2"),
+            (client_id, key),
+        )
+        .await
     }
 
     /// Stores the first answer for `(client, key)`; `false` if one is stored already
@@ -84,9 +70,7 @@ impl Tx {
         answer: &IdempotentAnswer,
         now: i64,
     ) -> Result<bool> {
-        let inserted = answer_insert(client_id, key, answer, now)
-            .execute(self.conn())
-            .await?;
+        let inserted = self.run(answer_insert(client_id, key, answer, now)).await?;
         Ok(inserted == 1)
     }
 
@@ -107,10 +91,11 @@ impl Tx {
 
     /// Forgets idempotency records created before `before`.
     pub async fn forget_idempotent_answers(&mut self, before: i64) -> Result<u64> {
-        db::query("DELETE FROM idempotency_keys WHERE created_at < $1")
-            .bind(before)
-            .execute(self.conn())
-            .await
+        self.changed(
+            "DELETE FROM idempotency_keys WHERE created_at < $1",
+            (before,),
+        )
+        .await
     }
 
     /// Keys of `new` transactions created before `before` (due for deletion by age).
@@ -120,12 +105,10 @@ impl Tx {
         limit: i64,
     ) -> Result<Vec<TransactionKey>> {
         self.flush_rows().await?;
-        db::query_scalar(
+        self.all_scalars(
             "SELECT transaction_key FROM transactions WHERE status = 'new' AND created_at <= $1 ORDER BY created_at LIMIT $2",
+            (before, limit),
         )
-        .bind(before)
-        .bind(limit)
-        .fetch_all(self.conn())
         .await
     }
 
@@ -158,9 +141,8 @@ impl Tx {
         requests: i64,
         invalid: i64,
     ) -> Result<()> {
-        counts_upsert(client_id, window_start, shard, requests, invalid)
-            .execute(self.conn())
-            .await?;
+        let upsert = counts_upsert(client_id, window_start, shard, requests, invalid);
+        self.run(upsert).await?;
         Ok(())
     }
 
@@ -171,35 +153,37 @@ impl Tx {
         client_id: ClientId,
         window_start: i64,
     ) -> Result<(i64, i64)> {
-        let (requests, invalid): (Option<i64>, Option<i64>) = db::query_as(
-            "SELECT CAST(SUM(requests) AS BIGINT), CAST(SUM(invalid) AS BIGINT) FROM rate_counters WHERE client_id = $1 AND window_start = $2",
-        )
-        .bind(client_id)
-        .bind(window_start)
-        .fetch_one(self.conn())
-        .await?;
+        let (requests, invalid): (Option<i64>, Option<i64>) = self
+            .one(
+                "SELECT CAST(SUM(requests) AS BIGINT), CAST(SUM(invalid) AS BIGINT) FROM rate_counters WHERE client_id = $1 AND window_start = $2",
+                (client_id, window_start),
+            )
+            .await?;
         Ok((requests.unwrap_or(0), invalid.unwrap_or(0)))
     }
 
     /// Forgets request counts of windows that started before `before`.
     pub async fn forget_request_counts(&mut self, before: i64) -> Result<u64> {
-        db::query("DELETE FROM rate_counters WHERE window_start < $1")
-            .bind(before)
-            .execute(self.conn())
-            .await
+        self.changed(
+            "DELETE FROM rate_counters WHERE window_start < $1",
+            (before,),
+        )
+        .await
     }
 }
 
 fn answer_insert(client_id: ClientId, key: &str, answer: &IdempotentAnswer, now: i64) -> db::Query {
-    db::query(
+    db::query_with(
         "INSERT INTO idempotency_keys (client_id, idempotency_key, request_hash, status, body, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (client_id, idempotency_key) DO NOTHING",
+        (
+            client_id,
+            key,
+            &answer.request_hash,
+            i64::from(answer.status),
+            &answer.body,
+            now,
+        ),
     )
-    .bind(client_id)
-    .bind(key)
-    .bind(&answer.request_hash)
-    .bind(i64::from(answer.status))
-    .bind(&answer.body)
-    .bind(now)
 }
 
 /// Adds to a client's rate counts in a window, on row `shard` of it.
@@ -210,12 +194,8 @@ pub(crate) fn counts_upsert(
     requests: i64,
     invalid: i64,
 ) -> db::Query {
-    db::query(
+    db::query_with(
         "INSERT INTO rate_counters (client_id, window_start, shard, requests, invalid) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id, window_start, shard) DO UPDATE SET requests = rate_counters.requests + $4, invalid = rate_counters.invalid + $5",
+        (client_id, window_start, shard, requests, invalid),
     )
-    .bind(client_id)
-    .bind(window_start)
-    .bind(shard)
-    .bind(requests)
-    .bind(invalid)
 }

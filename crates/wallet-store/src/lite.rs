@@ -235,40 +235,30 @@ mod tests {
 
     #[test]
     fn new_databases_are_durable_wal_with_small_pages_and_old_ones_keep_their_pages() {
-        let dir = std::env::temp_dir().join(format!(
-            "walletd_lite_{}_{}",
-            std::process::id(),
-            wallet_core::keys::random_base62(&mut rand::rng(), 8)
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = crate::temp::TempDir::new("lite");
         let fresh = uri(&format!(
             "sqlite://{}?mode=rwc",
-            dir.join("new.db").display()
+            dir.path("new.db").display()
         ));
         let conn = open_writer(&fresh).expect("open");
         conn.execute_batch("CREATE TABLE t (x)").expect("create");
-        assert_eq!(pragma(&conn, "page_size"), "2048");
-        assert_eq!(pragma(&conn, "journal_mode"), "wal");
-        assert_eq!(
-            pragma(&conn, "synchronous"),
-            "2",
-            "FULL: an fsync per commit"
-        );
-        assert_eq!(pragma(&conn, "foreign_keys"), "1");
-        assert_eq!(pragma(&conn, "wal_autocheckpoint"), "32000");
-        assert_eq!(
-            pragma(&conn, "temp_store"),
-            "2",
-            "MEMORY: sub-journals never hit the disk"
-        );
+        for (name, value, why) in [
+            ("page_size", "2048", "small pages"),
+            ("journal_mode", "wal", "WAL"),
+            ("synchronous", "2", "FULL: an fsync per commit"),
+            ("foreign_keys", "1", "foreign keys checked"),
+            ("wal_autocheckpoint", "32000", "checkpoints are rare"),
+            ("temp_store", "2", "MEMORY: sub-journals never hit the disk"),
+        ] {
+            assert_eq!(pragma(&conn, name), value, "{name}: {why}");
+        }
 
-        let old_path = dir.join("old.db");
+        let old_path = dir.path("old.db");
         let old = Connection::open(&old_path).expect("open");
         old.execute_batch("CREATE TABLE t (x)").expect("create");
         drop(old);
         let conn = open_writer(&uri(&format!("sqlite://{}", old_path.display()))).expect("open");
         assert_eq!(pragma(&conn, "page_size"), "4096");
         assert_eq!(pragma(&conn, "journal_mode"), "wal");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,6 +1,5 @@
 //! Embedded migrations: one folder per dialect, applied in order, each once.
 
-use crate::db;
 use crate::{Backend, Result, Store};
 
 struct Migration {
@@ -79,11 +78,12 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
         .execute_batch("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         .await?;
     for m in MIGRATIONS {
-        let applied: Option<i64> =
-            db::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-                .bind(m.version)
-                .fetch_optional(tx.conn())
-                .await?;
+        let applied: Option<i64> = tx
+            .optional_scalar(
+                "SELECT version FROM schema_migrations WHERE version = $1",
+                (m.version,),
+            )
+            .await?;
         if applied.is_some() {
             continue;
         }
@@ -96,11 +96,11 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
-        db::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
-            .bind(m.version)
-            .bind(now)
-            .execute(tx.conn())
-            .await?;
+        tx.exec(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+            (m.version, now),
+        )
+        .await?;
         tracing::info!(version = m.version, "applied migration");
     }
     tx.commit().await

@@ -62,17 +62,10 @@ impl Tx {
     /// Records a callback, due at once. Call it in the transaction that makes the change, so the
     /// event exists exactly when the change does.
     pub async fn insert_callback(&mut self, c: &NewCallback<'_>, now: i64) -> Result<i64> {
-        db::query_scalar(
+        self.one_scalar(
             "INSERT INTO callbacks (project_id, transaction_key, object, event_type, uri, event, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7) RETURNING id",
+            (c.project_id, c.transaction_key, c.object, c.event_type, c.uri, c.event, now),
         )
-        .bind(c.project_id)
-        .bind(c.transaction_key)
-        .bind(c.object)
-        .bind(c.event_type)
-        .bind(c.uri)
-        .bind(c.event)
-        .bind(now)
-        .fetch_one(self.conn())
         .await
     }
 
@@ -93,21 +86,15 @@ impl Tx {
              WHERE id = (SELECT id FROM callbacks WHERE {free} ORDER BY next_attempt_at, id LIMIT 1{skip_locked}) \
              AND {free}"
         ));
-        q.bind(lease_until)
-            .bind(now)
-            .fetch_optional(self.conn())
-            .await
+        self.optional(q, (lease_until, now)).await
     }
 
     /// Marks a claimed callback delivered (the receiver answered 2xx with `status`).
     pub async fn callback_delivered(&mut self, id: i64, status: i64, now: i64) -> Result<bool> {
-        Ok(db::query(
+        Ok(self.changed(
             "UPDATE callbacks SET delivered_at = $1, last_status = $2, last_error = NULL, next_attempt_at = NULL, locked_until = NULL WHERE id = $3 AND delivered_at IS NULL",
+            (now, status, id),
         )
-        .bind(now)
-        .bind(status)
-        .bind(id)
-        .execute(self.conn())
         .await?
             == 1)
     }
@@ -120,14 +107,10 @@ impl Tx {
         error: &str,
         next_attempt_at: Option<i64>,
     ) -> Result<bool> {
-        Ok(db::query(
+        Ok(self.changed(
             "UPDATE callbacks SET last_status = $1, last_error = $2, next_attempt_at = $3, locked_until = NULL WHERE id = $4 AND delivered_at IS NULL",
+            (status, error, next_attempt_at, id),
         )
-        .bind(status)
-        .bind(error)
-        .bind(next_attempt_at)
-        .bind(id)
-        .execute(self.conn())
         .await?
             == 1)
     }
@@ -135,20 +118,16 @@ impl Tx {
     /// Queues a callback again, due now, whether or not it was delivered (operators' redelivery).
     /// `false` when there is no such callback.
     pub async fn requeue_callback(&mut self, id: i64, now: i64) -> Result<bool> {
-        Ok(db::query(
+        Ok(self.changed(
             "UPDATE callbacks SET delivered_at = NULL, next_attempt_at = $1, locked_until = NULL, attempts = 0 WHERE id = $2",
+            (now, id),
         )
-        .bind(now)
-        .bind(id)
-        .execute(self.conn())
         .await?
             == 1)
     }
 
     pub async fn callback(&mut self, id: i64) -> Result<Option<CallbackRow>> {
-        db::select("FROM callbacks WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
+        self.optional(db::select("FROM callbacks WHERE id = $1"), (id,))
             .await
     }
 
@@ -168,14 +147,13 @@ impl Tx {
         } else {
             ""
         };
-        let mut q = db::select(format_args!(
+        let q = db::select(format_args!(
             "FROM callbacks WHERE 1 = 1{undelivered}{by_key} ORDER BY id DESC LIMIT $1"
-        ))
-        .bind(limit);
-        if let Some(key) = &filter.transaction_key {
-            q = q.bind(key.clone());
+        ));
+        match &filter.transaction_key {
+            Some(key) => self.all(q, (limit, key)).await,
+            None => self.all(q, (limit,)).await,
         }
-        q.fetch_all(self.conn()).await
     }
 
     /// Sets (or clears) a project's default callback URI, used for transactions that name none.
@@ -185,13 +163,12 @@ impl Tx {
         project_id: ProjectId,
         uri: Option<&str>,
     ) -> Result<bool> {
-        Ok(
-            db::query("UPDATE projects SET callback_uri = $1 WHERE id = $2")
-                .bind(uri)
-                .bind(project_id)
-                .execute(self.conn())
-                .await?
-                == 1,
-        )
+        Ok(self
+            .changed(
+                "UPDATE projects SET callback_uri = $1 WHERE id = $2",
+                (uri, project_id),
+            )
+            .await?
+            == 1)
     }
 }

@@ -1,39 +1,43 @@
 //! Rows of transactions and payments, decoded into domain types.
 
 use crate::Result;
-use crate::db::{self, Cols, Decode};
+use crate::db::{self, Cols};
 use wallet_core::reserve::ReserveSpec;
 use wallet_core::{
     ClientId, Currency, HoldId, PaymentId, PaymentStatus, ProjectId, TransactionKey,
     TransactionStatus, TransactionType, WalletId,
 };
 
-/// A stored transaction.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TransactionRow {
-    pub transaction_key: TransactionKey,
-    pub project_id: ProjectId,
-    pub client_id: ClientId,
-    pub status: TransactionStatus,
-    pub kind: Option<TransactionType>,
-    pub wallet_id: Option<WalletId>,
-    pub created_at: i64,
-    pub confirmed_at: Option<i64>,
-    pub reserve: ReserveSpec,
-    /// The deadline, set when funds were reserved.
-    pub reserved_until: Option<i64>,
-    pub use_allowance: bool,
-    pub suggest_allowance: bool,
-    pub auto_confirm: bool,
-    pub redirect_uri: Option<String>,
-    pub callback_uri: Option<String>,
-    pub callbacks_disabled: bool,
-    pub user_json: Option<String>,
-    pub inquiries_json: Option<String>,
-    /// `restrictions` as given at creation (checked against the payer at reservation).
-    pub restrictions_json: Option<String>,
-    /// Shown to the holder with a FLASH SMS while the transaction is `waiting`.
-    pub correlation_key: Option<String>,
+db::row_type! {
+    columns = "transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, restrictions_json, correlation_key";
+    /// A stored transaction.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct TransactionRow {
+        pub transaction_key: TransactionKey,
+        pub project_id: ProjectId,
+        pub client_id: ClientId,
+        pub status: TransactionStatus,
+        pub kind: Option<TransactionType>,
+        pub wallet_id: Option<WalletId>,
+        pub created_at: i64,
+        pub confirmed_at: Option<i64>,
+        /// Stored as `reserve_for`, `reserve_until` and `reserve_flat`.
+        pub reserve: ReserveSpec = reserve_spec,
+        /// The deadline, set when funds were reserved.
+        pub reserved_until: Option<i64>,
+        pub use_allowance: bool,
+        pub suggest_allowance: bool,
+        pub auto_confirm: bool,
+        pub redirect_uri: Option<String>,
+        pub callback_uri: Option<String>,
+        pub callbacks_disabled: bool,
+        pub user_json: Option<String>,
+        pub inquiries_json: Option<String>,
+        /// `restrictions` as given at creation (checked against the payer at reservation).
+        pub restrictions_json: Option<String>,
+        /// Shown to the holder with a FLASH SMS while the transaction is `waiting`.
+        pub correlation_key: Option<String>,
+    }
 }
 
 impl TransactionRow {
@@ -101,13 +105,15 @@ impl PaymentChange {
 /// What is needed to insert a transaction.
 pub type NewTransactionRow = TransactionRow;
 
-db::row_type! {
+db::row_and_new! {
     /// A stored payment.
     #[derive(Debug, Clone, PartialEq)]
     pub struct PaymentRow {
+        #[stored = id]
         pub id: PaymentId,
         pub transaction_key: TransactionKey,
         pub project_id: ProjectId,
+        #[stored = PaymentStatus::New]
         pub status: PaymentStatus,
         pub price: i64,
         pub currency: Currency,
@@ -117,90 +123,29 @@ db::row_type! {
         pub purpose: Option<String>,
         pub beneficiary_wallet_id: WalletId,
         pub beneficiary_json: Option<String>,
+        #[stored = None]
         pub payer_wallet_id: Option<WalletId>,
         pub freeze_for: Option<i64>,
         pub freeze_until: Option<i64>,
+        #[stored = None]
         pub hold_id: Option<HoldId>,
         pub created_at: i64,
+        #[stored = None]
         pub confirmed_at: Option<i64>,
     }
+    /// What is needed to insert a payment (`id` is assigned by the database); stored as a new
+    /// payment, with no payer yet.
+    #[derive(Debug, Clone, PartialEq)]
+    pub struct NewPaymentRow;
+    fn stored_as(id: PaymentId);
 }
 
-/// What is needed to insert a payment (`id` is assigned by the database).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewPaymentRow {
-    pub transaction_key: TransactionKey,
-    pub project_id: ProjectId,
-    pub price: i64,
-    pub currency: Currency,
-    pub description: Option<String>,
-    pub parameters: Option<String>,
-    pub price_rules: Option<String>,
-    pub purpose: Option<String>,
-    pub beneficiary_wallet_id: WalletId,
-    pub beneficiary_json: Option<String>,
-    pub freeze_for: Option<i64>,
-    pub freeze_until: Option<i64>,
-    pub created_at: i64,
-}
-
-impl NewPaymentRow {
-    /// The row as stored with id `id`: a new payment, no payer yet.
-    pub(crate) fn stored_as(&self, id: PaymentId) -> PaymentRow {
-        PaymentRow {
-            id,
-            transaction_key: self.transaction_key.clone(),
-            project_id: self.project_id,
-            status: PaymentStatus::New,
-            price: self.price,
-            currency: self.currency,
-            description: self.description.clone(),
-            parameters: self.parameters.clone(),
-            price_rules: self.price_rules.clone(),
-            purpose: self.purpose.clone(),
-            beneficiary_wallet_id: self.beneficiary_wallet_id,
-            beneficiary_json: self.beneficiary_json.clone(),
-            payer_wallet_id: None,
-            freeze_for: self.freeze_for,
-            freeze_until: self.freeze_until,
-            hold_id: None,
-            created_at: self.created_at,
-            confirmed_at: None,
-        }
-    }
-}
-
-impl Decode for TransactionRow {
-    const COLUMNS: &'static str = "transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, restrictions_json, correlation_key";
-
-    fn decode(c: Cols<'_>) -> Result<TransactionRow> {
-        let flat = c.flag("reserve_flat")?;
-        let reserve = match (c.get("reserve_for")?, c.get("reserve_until")?) {
-            (Some(seconds), _) => ReserveSpec::For { seconds, flat },
-            (None, Some(at)) => ReserveSpec::Until { at, flat },
-            (None, None) => ReserveSpec::Default,
-        };
-        Ok(TransactionRow {
-            transaction_key: c.get("transaction_key")?,
-            project_id: c.get("project_id")?,
-            client_id: c.get("client_id")?,
-            status: c.parsed("status")?,
-            kind: c.parsed_opt("kind")?,
-            wallet_id: c.get("wallet_id")?,
-            created_at: c.get("created_at")?,
-            confirmed_at: c.get("confirmed_at")?,
-            reserve,
-            reserved_until: c.get("reserved_until")?,
-            use_allowance: c.flag("use_allowance")?,
-            suggest_allowance: c.flag("suggest_allowance")?,
-            auto_confirm: c.flag("auto_confirm")?,
-            redirect_uri: c.get("redirect_uri")?,
-            callback_uri: c.get("callback_uri")?,
-            callbacks_disabled: c.flag("callbacks_disabled")?,
-            user_json: c.get("user_json")?,
-            inquiries_json: c.get("inquiries_json")?,
-            restrictions_json: c.get("restrictions_json")?,
-            correlation_key: c.get("correlation_key")?,
-        })
-    }
+/// How a transaction's funds are reserved: for a while, until a time, or as by default.
+fn reserve_spec(c: &Cols<'_>) -> Result<ReserveSpec> {
+    let flat = c.flag("reserve_flat")?;
+    Ok(match (c.get("reserve_for")?, c.get("reserve_until")?) {
+        (Some(seconds), _) => ReserveSpec::For { seconds, flat },
+        (None, Some(at)) => ReserveSpec::Until { at, flat },
+        (None, None) => ReserveSpec::Default,
+    })
 }

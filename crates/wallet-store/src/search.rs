@@ -1,6 +1,6 @@
 //! Searches of a project's transactions and payments, newest first, with a total for paging.
 
-use crate::db::Decode;
+use crate::db::{Decode, Value};
 use crate::{PaymentRow, Result, TransactionRow, Tx, db};
 use wallet_core::ids::{PaymentId, ProjectId, TransactionKey, WalletId};
 
@@ -21,34 +21,33 @@ pub struct SearchFilter {
     pub offset: i64,
 }
 
-/// A WHERE clause of constant fragments with `$N` placeholders, and what to bind, in order.
+/// A WHERE clause of constant fragments with `$N` placeholders, and their values, in order.
+#[derive(Default)]
 struct Where {
     sql: String,
-    ints: Vec<i64>,
-    texts: Vec<String>,
-    /// Order of binds: `true` for the next int, `false` for the next text.
-    order: Vec<bool>,
+    args: Vec<Value>,
 }
 
 impl Where {
-    fn new() -> Self {
-        Where {
-            sql: String::new(),
-            ints: Vec::new(),
-            texts: Vec::new(),
-            order: Vec::new(),
-        }
-    }
-
     fn next(&self) -> usize {
-        self.order.len() + 1
+        self.args.len() + 1
     }
 
-    fn int(&mut self, fragment: &str, v: impl Into<i64>) {
+    /// `column op $N`, with `v` as `$N`.
+    fn int(&mut self, column: &str, op: &str, v: impl Into<Value>) {
         let n = self.next();
-        self.sql.push_str(&format!(" AND {fragment} ${n}"));
-        self.ints.push(v.into());
-        self.order.push(true);
+        self.sql.push_str(&format!(" AND {column} {op} ${n}"));
+        self.args.push(v.into());
+    }
+
+    /// `from <= column <= to`, each bound only if given (the creation times of a search).
+    fn range(&mut self, column: &str, from: Option<i64>, to: Option<i64>) {
+        if let Some(from) = from {
+            self.int(column, ">=", from);
+        }
+        if let Some(to) = to {
+            self.int(column, "<=", to);
+        }
     }
 
     fn texts_in(&mut self, column: &str, values: &[String]) {
@@ -60,42 +59,21 @@ impl Where {
             .collect();
         self.sql
             .push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
-        for v in values {
-            self.texts.push(v.clone());
-            self.order.push(false);
-        }
-    }
-
-    /// Binds the filter's values, in the order of their `$N`.
-    fn bind<Q: db::Bind>(&self, mut q: Q) -> Q {
-        let (mut i, mut t) = (self.ints.iter(), self.texts.iter());
-        for is_int in &self.order {
-            q = if *is_int {
-                q.bind_value(i.next().expect("int").into())
-            } else {
-                q.bind_value(t.next().expect("text").into())
-            };
-        }
-        q
+        self.args.extend(values.iter().map(Value::from));
     }
 }
 
 fn filter_clause(f: &SearchFilter, payer_column: &str) -> Where {
-    let mut w = Where::new();
-    w.int("project_id =", f.project_id);
+    let mut w = Where::default();
+    w.int("project_id", "=", f.project_id);
     w.texts_in("status", &f.statuses);
     if let Some(wallet) = f.wallet {
-        w.int(&format!("{payer_column} ="), wallet);
+        w.int(payer_column, "=", wallet);
     }
     if let Some(b) = f.beneficiary {
-        w.int("beneficiary_wallet_id =", b);
+        w.int("beneficiary_wallet_id", "=", b);
     }
-    if let Some(from) = f.from {
-        w.int("created_at >=", from);
-    }
-    if let Some(to) = f.to {
-        w.int("created_at <=", to);
-    }
+    w.range("created_at", f.from, f.to);
     w
 }
 
@@ -136,17 +114,12 @@ impl Tx {
     /// A page of a wallet's ledger entries, newest first, and how many match in all.
     pub async fn statements(&mut self, f: &StatementFilter) -> Result<(i64, Vec<StatementRow>)> {
         self.flush_rows().await?;
-        let mut w = Where::new();
-        w.int("a.wallet_id =", f.wallet_id);
+        let mut w = Where::default();
+        w.int("a.wallet_id", "=", f.wallet_id);
         w.texts_in("a.currency", &f.currencies);
-        if let Some(from) = f.from {
-            w.int("m.created_at >=", from);
-        }
-        if let Some(to) = f.to {
-            w.int("m.created_at <=", to);
-        }
+        w.range("m.created_at", f.from, f.to);
         let from = "FROM entries e JOIN accounts a ON a.id = e.account_id JOIN movements m ON m.id = e.movement_id";
-        self.page(from, &w, "e.id DESC", f.limit, f.offset).await
+        self.page(from, w, "e.id DESC", f.limit, f.offset).await
     }
 
     /// A page of the project's transactions matching `f`, newest first, and how many match in all.
@@ -157,7 +130,7 @@ impl Tx {
         self.flush_rows().await?;
         let w = filter_clause(f, "wallet_id");
         let order = "created_at DESC, transaction_key DESC";
-        self.page("FROM transactions", &w, order, f.limit, f.offset)
+        self.page("FROM transactions", w, order, f.limit, f.offset)
             .await
     }
 
@@ -166,7 +139,7 @@ impl Tx {
         self.flush_rows().await?;
         let w = filter_clause(f, "payer_wallet_id");
         let order = "created_at DESC, id DESC";
-        self.page("FROM payments", &w, order, f.limit, f.offset)
+        self.page("FROM payments", w, order, f.limit, f.offset)
             .await
     }
 
@@ -175,28 +148,22 @@ impl Tx {
     async fn page<T: Decode>(
         &mut self,
         from: &str,
-        w: &Where,
+        w: Where,
         order: &str,
         limit: i64,
         offset: i64,
     ) -> Result<(i64, Vec<T>)> {
         let count = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {from} WHERE 1 = 1{}", w.sql));
-        let total = w
-            .bind(db::query_scalar(count))
-            .fetch_one(self.conn())
-            .await?;
+        let total = self.one_scalar(count, w.args.clone()).await?;
         let n = w.next();
         let page = db::select(format_args!(
             "{from} WHERE 1 = 1{} ORDER BY {order} LIMIT ${n} OFFSET ${}",
             w.sql,
             n + 1
         ));
-        let rows = w
-            .bind(page)
-            .bind(limit)
-            .bind(offset)
-            .fetch_all(self.conn())
-            .await?;
+        let mut args = w.args;
+        args.extend([limit.into(), offset.into()]);
+        let rows = self.all(page, args).await?;
         Ok((total, rows))
     }
 }

@@ -1,7 +1,7 @@
 //! Transactions, their payments and their event log.
 
 use crate::batch::{Event, IfUnchanged, renumber};
-use crate::db::{Cols, Decode, aliased};
+use crate::db::{Cols, Decode, Params, aliased};
 use crate::ids::Drawn;
 use crate::{
     AllowanceRow, Backend, CodeRow, NewPaymentRow, PaymentChange, PaymentRow, Result, StoreError,
@@ -21,7 +21,7 @@ macro_rules! payment_insert_columns {
 impl Tx {
     /// Inserts a new transaction.
     pub async fn insert_transaction(&mut self, t: &TransactionRow, now: i64) -> Result<()> {
-        transaction_insert(t, now).execute(self.conn()).await?;
+        self.run(transaction_insert(t, now)).await?;
         Ok(())
     }
 
@@ -65,10 +65,12 @@ impl Tx {
             ),
             values.join(", ")
         ));
-        let insert = payments
-            .iter()
-            .zip(&rows)
-            .fold(db::query(q), |q, (p, row)| bind_payment(q.bind(row.id), p));
+        let mut args = Vec::with_capacity(rows.len() * width);
+        for (p, row) in payments.iter().zip(&rows) {
+            args.push(row.id.into());
+            payment_params(p).push_onto(&mut args);
+        }
+        let insert = db::query_with(q, args);
         // The transaction's row first: the payments' foreign key is checked at the end of the
         // statement, when it is there.
         self.pending_ledger
@@ -80,10 +82,11 @@ impl Tx {
     /// Reads a transaction by key.
     pub async fn transaction(&mut self, key: &TransactionKey) -> Result<Option<TransactionRow>> {
         self.flush_rows().await?;
-        db::select("FROM transactions WHERE transaction_key = $1")
-            .bind(key)
-            .fetch_optional(self.conn())
-            .await
+        self.optional(
+            db::select("FROM transactions WHERE transaction_key = $1"),
+            (key,),
+        )
+        .await
     }
 
     /// Reads and locks a transaction for the rest of this database transaction. Its payments
@@ -138,10 +141,10 @@ impl Tx {
                 Backend::Sqlite => "",
             }
         ));
-        let mut q = db::query(q).bind(key);
-        if let Some(hash) = code_hash {
-            q = q.bind(hash);
-        }
+        let q = match code_hash {
+            Some(hash) => db::query_with(q, (key, hash)),
+            None => db::query_with(q, (key,)),
+        };
         let rows = q.fetch_all(self.conn()).await?;
         let Some(first) = rows.first() else {
             return Ok(None);
@@ -170,9 +173,8 @@ impl Tx {
         now: i64,
     ) -> Result<TransactionRow> {
         self.flush_rows().await?;
-        bind_state(db::returning(UPDATE_TRANSACTION), state, now)
-            .bind(key)
-            .fetch_optional(self.conn())
+        let params = state_params(state, now, key);
+        self.optional(db::returning(UPDATE_TRANSACTION), params)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("transaction {key} is gone")))
     }
@@ -229,13 +231,12 @@ impl Tx {
     /// Keys of transactions holding funds past their deadline, oldest deadline first.
     pub async fn due_reservations(&mut self, now: i64, limit: i64) -> Result<Vec<TransactionKey>> {
         self.flush_rows().await?;
-        let keys = db::query_scalar(
-            "SELECT transaction_key FROM transactions WHERE status IN ('reserved', 'waiting_registration', 'waiting_password', 'waiting', 'waiting_funds') AND reserved_until <= $1 ORDER BY reserved_until LIMIT $2",
-        )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(self.conn())
-        .await?;
+        let keys = self
+            .all_scalars(
+                "SELECT transaction_key FROM transactions WHERE status IN ('reserved', 'waiting_registration', 'waiting_password', 'waiting', 'waiting_funds') AND reserved_until <= $1 ORDER BY reserved_until LIMIT $2",
+                (now, limit),
+            )
+            .await?;
         Ok(keys)
     }
 
@@ -250,7 +251,7 @@ impl Tx {
         self.flush_rows().await?;
         self.payments_of_memo = None;
         let q = db::returning(format_args!("{PAYMENT_INSERT} VALUES {PAYMENT_VALUES}"));
-        bind_payment(q, p).fetch_one(self.conn()).await
+        self.one(q, payment_params(p)).await
     }
 
     /// The payments of a transaction, in creation order.
@@ -261,10 +262,11 @@ impl Tx {
         {
             return Ok(payments.clone());
         }
-        db::select("FROM payments WHERE transaction_key = $1 ORDER BY id")
-            .bind(key)
-            .fetch_all(self.conn())
-            .await
+        self.all(
+            db::select("FROM payments WHERE transaction_key = $1 ORDER BY id"),
+            (key,),
+        )
+        .await
     }
 
     /// Writes a payment's mutable state. Answers the row as stored (no read back).
@@ -292,8 +294,7 @@ impl Tx {
     async fn change_payment(&mut self, c: &PaymentChange) -> Result<PaymentRow> {
         self.flush_rows().await?;
         self.payments_of_memo = None;
-        bind_change(db::returning(UPDATE_PAYMENT), c)
-            .fetch_optional(self.conn())
+        self.optional(db::returning(UPDATE_PAYMENT), change_params(c))
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("payment {} is gone", c.id)))
     }
@@ -324,21 +325,19 @@ impl Tx {
         &mut self,
         key: &TransactionKey,
     ) -> Result<Vec<(i64, String, String, Option<String>)>> {
-        let rows = db::query_as(
-            "SELECT at, actor, event, detail FROM transaction_events WHERE transaction_key = $1 ORDER BY id",
-        )
-        .bind(key)
-        .fetch_all(self.conn())
-        .await?;
+        let rows = self
+            .all(
+                "SELECT at, actor, event, detail FROM transaction_events WHERE transaction_key = $1 ORDER BY id",
+                (key,),
+            )
+            .await?;
         Ok(rows)
     }
 
     /// Reads and locks a payment by id.
     pub async fn payment_for_update(&mut self, id: PaymentId) -> Result<Option<PaymentRow>> {
         self.flush_rows().await?;
-        self.select_for_update("FROM payments WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
+        self.optional(self.select_for_update("FROM payments WHERE id = $1"), (id,))
             .await
     }
 
@@ -348,22 +347,14 @@ impl Tx {
         id: PaymentId,
         transaction_key: &TransactionKey,
     ) -> Result<()> {
-        self.flush_rows().await?;
-        self.payments_of_memo = None;
-        db::query("UPDATE payments SET transaction_key = $1 WHERE id = $2")
-            .bind(transaction_key)
-            .bind(id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        let sql = "UPDATE payments SET transaction_key = $1 WHERE id = $2";
+        self.write_payments(sql, (transaction_key, id)).await
     }
 
     /// Reads a payment by id.
     pub async fn payment(&mut self, id: PaymentId) -> Result<Option<PaymentRow>> {
         self.flush_rows().await?;
-        db::select("FROM payments WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.conn())
+        self.optional(db::select("FROM payments WHERE id = $1"), (id,))
             .await
     }
 
@@ -373,25 +364,29 @@ impl Tx {
         id: PaymentId,
         freeze_until: Option<i64>,
     ) -> Result<()> {
+        let sql = "UPDATE payments SET freeze_until = $1 WHERE id = $2";
+        self.write_payments(sql, (freeze_until, id)).await
+    }
+
+    /// Runs `sql`, a change of payments, after the changes that wait for commit
+    /// ([`Tx::flush_rows`]); the payments read before ([`Tx::payments_of`]) are read again.
+    pub(crate) async fn write_payments(
+        &mut self,
+        sql: &'static str,
+        params: impl Params,
+    ) -> Result<()> {
         self.flush_rows().await?;
         self.payments_of_memo = None;
-        db::query("UPDATE payments SET freeze_until = $1 WHERE id = $2")
-            .bind(freeze_until)
-            .bind(id)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec(sql, params).await
     }
 
     /// Ids of frozen payments whose freeze has ended.
     pub async fn freezes_due(&mut self, now: i64, limit: i64) -> Result<Vec<PaymentId>> {
         self.flush_rows().await?;
-        db::query_scalar(
+        self.all_scalars(
             "SELECT id FROM payments WHERE status = 'confirmed' AND freeze_until <= $1 ORDER BY freeze_until LIMIT $2",
+            (now, limit),
         )
-        .bind(now)
-        .bind(limit)
-        .fetch_all(self.conn())
         .await
     }
 }
@@ -403,60 +398,62 @@ static P_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased::<PaymentRow>("p",
 static A_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased::<AllowanceRow>("a", "a_"));
 static C_COLUMNS: LazyLock<String> = LazyLock::new(|| aliased::<CodeRow>("c", "c_"));
 
-/// Binds a transaction state's `status, kind, wallet_id, reserved_until, confirmed_at` and
-/// `updated_at = now`, in that order.
 fn transaction_insert(t: &TransactionRow, now: i64) -> db::Query {
     let (reserve_for, reserve_until, flat) = match t.reserve {
         ReserveSpec::Default => (None, None, false),
         ReserveSpec::For { seconds, flat } => (Some(seconds), None, flat),
         ReserveSpec::Until { at, flat } => (None, Some(at), flat),
     };
-    db::query(
+    db::query_with(
         "INSERT INTO transactions (transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, updated_at, restrictions_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+        (
+            &t.transaction_key,
+            t.project_id,
+            t.client_id,
+            t.status.as_str(),
+            t.kind.map(|k| k.as_str()),
+            t.wallet_id,
+            t.created_at,
+            t.confirmed_at,
+            reserve_for,
+            reserve_until,
+            i64::from(flat),
+            t.reserved_until,
+            i64::from(t.use_allowance),
+            i64::from(t.suggest_allowance),
+            i64::from(t.auto_confirm),
+            t.redirect_uri.as_deref(),
+            t.callback_uri.as_deref(),
+            i64::from(t.callbacks_disabled),
+            t.user_json.as_deref(),
+            t.inquiries_json.as_deref(),
+            now,
+            t.restrictions_json.as_deref(),
+        ),
     )
-    .bind(&t.transaction_key)
-    .bind(t.project_id)
-    .bind(t.client_id)
-    .bind(t.status.as_str())
-    .bind(t.kind.map(|k| k.as_str()))
-    .bind(t.wallet_id)
-    .bind(t.created_at)
-    .bind(t.confirmed_at)
-    .bind(reserve_for)
-    .bind(reserve_until)
-    .bind(i64::from(flat))
-    .bind(t.reserved_until)
-    .bind(i64::from(t.use_allowance))
-    .bind(i64::from(t.suggest_allowance))
-    .bind(i64::from(t.auto_confirm))
-    .bind(t.redirect_uri.as_deref())
-    .bind(t.callback_uri.as_deref())
-    .bind(i64::from(t.callbacks_disabled))
-    .bind(t.user_json.as_deref())
-    .bind(t.inquiries_json.as_deref())
-    .bind(now)
-    .bind(t.restrictions_json.as_deref())
 }
 
 const PAYMENT_INSERT: &str = concat!("INSERT INTO payments (", payment_insert_columns!(), ")");
-/// One payment's row of [`PAYMENT_INSERT`], bound by [`bind_payment`].
+/// One payment's row of [`PAYMENT_INSERT`], its parameters [`payment_params`].
 const PAYMENT_VALUES: &str = "($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 const PAYMENT_PARAMETERS: usize = 13;
 
-fn bind_payment<Q: db::Bind>(q: Q, p: &NewPaymentRow) -> Q {
-    q.bind(&p.transaction_key)
-        .bind(p.project_id)
-        .bind(p.price)
-        .bind(p.currency.code())
-        .bind(p.description.as_deref())
-        .bind(p.parameters.as_deref())
-        .bind(p.price_rules.as_deref())
-        .bind(p.purpose.as_deref())
-        .bind(p.beneficiary_wallet_id)
-        .bind(p.beneficiary_json.as_deref())
-        .bind(p.freeze_for)
-        .bind(p.freeze_until)
-        .bind(p.created_at)
+fn payment_params(p: &NewPaymentRow) -> impl Params + '_ {
+    (
+        &p.transaction_key,
+        p.project_id,
+        p.price,
+        p.currency.code(),
+        p.description.as_deref(),
+        p.parameters.as_deref(),
+        p.price_rules.as_deref(),
+        p.purpose.as_deref(),
+        p.beneficiary_wallet_id,
+        p.beneficiary_json.as_deref(),
+        p.freeze_for,
+        p.freeze_until,
+        p.created_at,
+    )
 }
 
 /// A transaction's state and its payments' changes waiting for commit
@@ -477,12 +474,10 @@ impl PendingRows {
         changes.sort_by_key(|c| c.id);
         let mut writes: Vec<db::Query> = changes
             .iter()
-            .map(|c| bind_change(db::query(UPDATE_PAYMENT), c))
+            .map(|c| db::query_with(UPDATE_PAYMENT, change_params(c)))
             .collect();
-        writes.push(
-            bind_state(db::query(UPDATE_TRANSACTION), &self.state, self.now)
-                .bind(self.key.as_str()),
-        );
+        let state = state_params(&self.state, self.now, &self.key);
+        writes.push(db::query_with(UPDATE_TRANSACTION, state));
         writes
     }
 }
@@ -490,22 +485,32 @@ impl PendingRows {
 const UPDATE_PAYMENT: &str = "UPDATE payments SET status = $1, price = $2, payer_wallet_id = $3, hold_id = $4, confirmed_at = $5 WHERE id = $6";
 const UPDATE_TRANSACTION: &str = "UPDATE transactions SET status = $1, kind = $2, wallet_id = $3, reserved_until = $4, confirmed_at = $5, updated_at = $6 WHERE transaction_key = $7";
 
-fn bind_state<Q: db::Bind>(q: Q, state: &TransactionState, now: i64) -> Q {
-    q.bind(state.status.as_str())
-        .bind(state.kind.map(|k| k.as_str()))
-        .bind(state.wallet_id)
-        .bind(state.reserved_until)
-        .bind(state.confirmed_at)
-        .bind(now)
+/// [`UPDATE_TRANSACTION`]'s parameters: the state, `updated_at = now`, and the key.
+fn state_params<'a>(
+    state: &TransactionState,
+    now: i64,
+    key: &'a TransactionKey,
+) -> impl Params + 'a {
+    let kind = state.kind.map(|k| k.as_str());
+    (
+        state.status.as_str(),
+        kind,
+        state.wallet_id,
+        state.reserved_until,
+        state.confirmed_at,
+        now,
+        key,
+    )
 }
 
-/// Binds a payment change's `status, price, payer_wallet_id, hold_id, confirmed_at, id`, in
-/// that order.
-fn bind_change<Q: db::Bind>(q: Q, c: &PaymentChange) -> Q {
-    q.bind(c.status.as_str())
-        .bind(c.price)
-        .bind(c.payer_wallet_id)
-        .bind(c.hold_id)
-        .bind(c.confirmed_at)
-        .bind(c.id)
+/// [`UPDATE_PAYMENT`]'s parameters.
+fn change_params(c: &PaymentChange) -> impl Params {
+    (
+        c.status.as_str(),
+        c.price,
+        c.payer_wallet_id,
+        c.hold_id,
+        c.confirmed_at,
+        c.id,
+    )
 }

@@ -1,4 +1,5 @@
-//! Rows of the holder's web pages: login sessions and failed-login counters.
+//! Rows of the holder's web pages: login sessions, failed-login counters, and the FLASH
+//! transactions waiting for her answer.
 
 use crate::{Result, Tx, db};
 use wallet_core::ids::{TransactionKey, UserId, WalletId};
@@ -14,6 +15,18 @@ db::row_type! {
     }
 }
 
+/// The `(transaction_key, correlation_key)` of the `waiting` FLASH transactions of the wallets
+/// `holder` selects (joins and a `WHERE` on `w`, the wallet), oldest first.
+macro_rules! waiting_flash {
+    ($holder:literal) => {
+        concat!(
+            "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id ",
+            $holder,
+            " AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at"
+        )
+    };
+}
+
 impl Tx {
     /// Opens a session.
     pub async fn insert_session(
@@ -24,82 +37,68 @@ impl Tx {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
-        db::query(
+        self.exec(
             "INSERT INTO web_sessions (id_hash, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            (id_hash, user_id, csrf, now, expires_at),
         )
-        .bind(id_hash)
-        .bind(user_id)
-        .bind(csrf)
-        .bind(now)
-        .bind(expires_at)
-        .execute(self.conn())
-        .await?;
-        Ok(())
+        .await
     }
 
     /// The session with this id hash, if it has not expired at `now`.
     pub async fn session(&mut self, id_hash: &str, now: i64) -> Result<Option<SessionRow>> {
-        db::select("FROM web_sessions WHERE id_hash = $1 AND expires_at > $2")
-            .bind(id_hash)
-            .bind(now)
-            .fetch_optional(self.conn())
-            .await
+        self.optional(
+            db::select("FROM web_sessions WHERE id_hash = $1 AND expires_at > $2"),
+            (id_hash, now),
+        )
+        .await
     }
 
     /// Moves a session's expiry (idle timeout slides on use).
     pub async fn extend_session(&mut self, id_hash: &str, expires_at: i64) -> Result<()> {
-        db::query("UPDATE web_sessions SET expires_at = $1 WHERE id_hash = $2")
-            .bind(expires_at)
-            .bind(id_hash)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec(
+            "UPDATE web_sessions SET expires_at = $1 WHERE id_hash = $2",
+            (expires_at, id_hash),
+        )
+        .await
     }
 
     /// Ends a session (log out).
     pub async fn delete_session(&mut self, id_hash: &str) -> Result<()> {
-        db::query("DELETE FROM web_sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .execute(self.conn())
-            .await?;
-        Ok(())
+        self.exec("DELETE FROM web_sessions WHERE id_hash = $1", (id_hash,))
+            .await
     }
 
     /// Deletes sessions that expired before `before`, and old failed-login counters.
     pub async fn forget_sessions(&mut self, before: i64) -> Result<u64> {
-        let sessions = db::query("DELETE FROM web_sessions WHERE expires_at < $1")
-            .bind(before)
-            .execute(self.conn())
+        let sessions = self
+            .changed("DELETE FROM web_sessions WHERE expires_at < $1", (before,))
             .await?;
-        db::query("DELETE FROM login_failures WHERE window_start < $1")
-            .bind(before - 86_400)
-            .execute(self.conn())
-            .await?;
+        self.exec(
+            "DELETE FROM login_failures WHERE window_start < $1",
+            (before - 86_400,),
+        )
+        .await?;
         Ok(sessions)
     }
 
     /// Failed logins counted under `key` in windows starting at or after `since`.
     pub async fn login_failures(&mut self, key: &str, since: i64) -> Result<i64> {
-        let n: Option<i64> = db::query_scalar(
-            "SELECT CAST(SUM(failures) AS BIGINT) FROM login_failures WHERE key = $1 AND window_start >= $2",
-        )
-        .bind(key)
-        .bind(since)
-        .fetch_one(self.conn())
-        .await?;
+        let n: Option<i64> = self
+            .one_scalar(
+                "SELECT CAST(SUM(failures) AS BIGINT) FROM login_failures WHERE key = $1 AND window_start >= $2",
+                (key, since),
+            )
+            .await?;
         Ok(n.unwrap_or(0))
     }
 
     /// Counts one failed login under `key` in the window starting at `window_start`.
     pub async fn record_login_failure(&mut self, key: &str, window_start: i64) -> Result<()> {
-        db::query(
+        self.exec(
             "INSERT INTO login_failures (key, window_start, failures) VALUES ($1, $2, 1) ON CONFLICT (key, window_start) DO UPDATE SET failures = login_failures.failures + 1",
+            (key, window_start),
         )
-        .bind(key)
-        .bind(window_start)
-        .execute(self.conn())
-        .await?;
-        Ok(())
+        .await
     }
 
     /// `(transaction_key, correlation_key)` of `waiting` FLASH transactions of the user's wallets,
@@ -108,13 +107,29 @@ impl Tx {
         &mut self,
         user_id: UserId,
     ) -> Result<Vec<(TransactionKey, String)>> {
+        let sql = waiting_flash!("WHERE w.owner_user_id = $1");
+        self.waiting_flash(sql, user_id).await
+    }
+
+    /// [`Tx::waiting_flash_of_user`] of the holder with this confirmed phone (her SMS answers).
+    pub async fn waiting_flash_of_phone(
+        &mut self,
+        phone: &str,
+    ) -> Result<Vec<(TransactionKey, String)>> {
+        let sql = waiting_flash!(
+            "JOIN users u ON u.id = w.owner_user_id WHERE u.phone = $1 AND u.phone_confirmed = 1"
+        );
+        self.waiting_flash(sql, phone).await
+    }
+
+    /// The waiting FLASH transactions `sql` ([`waiting_flash!`]) selects with `holder` as `$1`.
+    async fn waiting_flash(
+        &mut self,
+        sql: &'static str,
+        holder: impl Into<db::Value>,
+    ) -> Result<Vec<(TransactionKey, String)>> {
         self.flush_rows().await?;
-        db::query_as(
-            "SELECT t.transaction_key, t.correlation_key FROM transactions t JOIN wallets w ON w.id = t.wallet_id WHERE w.owner_user_id = $1 AND t.status = 'waiting' AND t.kind = 'flash' AND t.correlation_key IS NOT NULL ORDER BY t.created_at",
-        )
-        .bind(user_id)
-        .fetch_all(self.conn())
-        .await
+        self.all(sql, (holder,)).await
     }
 
     /// Keys of `waiting_funds` transactions (of `wallet_id`, or of every wallet), oldest first:
@@ -125,12 +140,10 @@ impl Tx {
         limit: i64,
     ) -> Result<Vec<TransactionKey>> {
         self.flush_rows().await?;
-        db::query_scalar(
+        self.all_scalars(
             "SELECT transaction_key FROM transactions WHERE status = 'waiting_funds' AND ($1 = 0 OR wallet_id = $1) ORDER BY created_at, transaction_key LIMIT $2",
+            (wallet_id.map_or(0, WalletId::get), limit),
         )
-        .bind(wallet_id.map_or(0, WalletId::get))
-        .bind(limit)
-        .fetch_all(self.conn())
         .await
     }
 }

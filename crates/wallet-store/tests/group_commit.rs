@@ -7,7 +7,7 @@
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use wallet_store::testing::fresh_database;
-use wallet_store::{Backend, CommitStats, ErrorKind, Store, StoreError};
+use wallet_store::{Backend, CommitStats, ErrorKind, Store, StoreError, Tx};
 
 async fn sqlite_store() -> (Store, String) {
     let url = fresh_database(Backend::Sqlite).await;
@@ -70,6 +70,41 @@ async fn insert_and_commit(store: Store, name: &str) -> Result<(), StoreError> {
     tx.commit().await
 }
 
+/// A write transaction that inserts user `name`, says so on `started`, and then waits forever: a
+/// request whose future is dropped mid-transaction (client gone, timeout).
+async fn insert_and_hang(store: Store, name: &str, started: tokio::sync::oneshot::Sender<()>) {
+    let mut tx = store.write().await.unwrap();
+    tx.insert_user(&email(name), "x", 0).await.unwrap();
+    started.send(()).unwrap();
+    std::future::pending::<()>().await;
+    tx.commit().await.unwrap();
+}
+
+/// A fresh store (and its URL) whose writer is held by `holder`, a write transaction that
+/// inserted the user `name`: the transactions queued next share its batch. With the counters
+/// before it.
+async fn held_by(name: &str) -> (Store, String, CommitStats, Tx) {
+    let (store, url) = sqlite_store().await;
+    let before = store.commit_stats();
+    let mut holder = store.write().await.unwrap();
+    holder.insert_user(&email(name), "x", 0).await.unwrap();
+    (store, url, before, holder)
+}
+
+/// The store on `url` after `store` is closed, as after a restart: what it finds is on disk.
+async fn reopened(store: Store, url: &str) -> Store {
+    store.close().await;
+    Store::connect(url).await.unwrap()
+}
+
+/// Asserts that each user of `names` is in the database (seen from a reader: committed), or
+/// that none is.
+async fn assert_users(store: &Store, names: &[&str], committed: bool) {
+    for name in names {
+        assert_eq!(exists(store, name).await, committed, "{name} committed?");
+    }
+}
+
 fn delta(before: CommitStats, after: CommitStats) -> (u64, u64, u64) {
     (
         after.logical_commits - before.logical_commits,
@@ -80,10 +115,7 @@ fn delta(before: CommitStats, after: CommitStats) -> (u64, u64, u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_commits_share_one_fsync_and_are_visible_and_durable_when_commit_returns() {
-    let (store, url) = sqlite_store().await;
-    let before = store.commit_stats();
-    let mut holder = store.write().await.unwrap();
-    holder.insert_user(&email("holder"), "x", 0).await.unwrap();
+    let (store, url, before, holder) = held_by("holder").await;
     let jobs = queue_each(&store, 40, |s, i| async move {
         let name = format!("user{i}");
         let mut tx = s.write().await.unwrap();
@@ -110,8 +142,7 @@ async fn concurrent_commits_share_one_fsync_and_are_visible_and_durable_when_com
     );
 
     // On disk: a new store on the same file (as after a restart) finds every one of them.
-    store.close().await;
-    let reopened = Store::connect(&url).await.unwrap();
+    let reopened = reopened(store, &url).await;
     assert!(exists(&reopened, "holder").await);
     for i in 0..40 {
         assert!(exists(&reopened, &format!("user{i}")).await);
@@ -120,10 +151,7 @@ async fn concurrent_commits_share_one_fsync_and_are_visible_and_durable_when_com
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_are_capped() {
-    let (store, _url) = sqlite_store().await;
-    let before = store.commit_stats();
-    let mut holder = store.write().await.unwrap();
-    holder.insert_user(&email("holder"), "x", 0).await.unwrap();
+    let (store, _url, before, holder) = held_by("holder").await;
     let jobs = queue_each(&store, 100, |s, i| async move {
         insert_and_commit(s, &format!("capped{i}")).await.unwrap();
     })
@@ -141,11 +169,7 @@ async fn batches_are_capped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rolled_back_dropped_and_cancelled_transactions_leave_no_trace_while_their_batch_commits() {
-    let (store, url) = sqlite_store().await;
-    let before = store.commit_stats();
-    let mut holder = store.write().await.unwrap();
-    holder.insert_user(&email("holder"), "x", 0).await.unwrap();
-
+    let (store, url, before, holder) = held_by("holder").await;
     let committed = queue(&store, 0, insert_and_commit(store.clone(), "committed")).await;
     let s = store.clone();
     let dropped = queue(&store, 1, async move {
@@ -163,16 +187,8 @@ async fn rolled_back_dropped_and_cancelled_transactions_leave_no_trace_while_the
     })
     .await;
     let (started_tx, started) = tokio::sync::oneshot::channel();
-    let s = store.clone();
-    let cancelled = queue(&store, 3, async move {
-        let mut tx = s.write().await.unwrap();
-        tx.insert_user(&email("cancelled"), "x", 0).await.unwrap();
-        started_tx.send(()).unwrap();
-        // A request whose future is dropped mid-transaction (client gone, timeout).
-        std::future::pending::<()>().await;
-        tx.commit().await.unwrap();
-    })
-    .await;
+    let hangs = insert_and_hang(store.clone(), "cancelled", started_tx);
+    let cancelled = queue(&store, 3, hangs).await;
     let last = queue(&store, 4, insert_and_commit(store.clone(), "last")).await;
 
     let holder = tokio::spawn(holder.commit());
@@ -189,33 +205,27 @@ async fn rolled_back_dropped_and_cancelled_transactions_leave_no_trace_while_the
 
     let (logical, physical, failed) = delta(before, store.commit_stats());
     assert_eq!((logical, physical, failed), (3, 1, 0), "one batch of three");
-    for name in ["holder", "committed", "last"] {
-        assert!(exists(&store, name).await, "{name} was committed");
-    }
-    for name in ["dropped", "dropped2", "rolled-back", "cancelled"] {
-        assert!(!exists(&store, name).await, "{name} left a trace");
-    }
+    assert_users(&store, &["holder", "committed", "last"], true).await;
+    assert_users(
+        &store,
+        &["dropped", "dropped2", "rolled-back", "cancelled"],
+        false,
+    )
+    .await;
 
     // The writer connection is clean: the next transactions work, alone and together.
     insert_and_commit(store.clone(), "after").await.unwrap();
     let again = tokio::spawn(insert_and_commit(store.clone(), "dropped"));
     again.await.unwrap().unwrap();
-    store.close().await;
-    let reopened = Store::connect(&url).await.unwrap();
-    for name in ["holder", "committed", "last", "after", "dropped"] {
-        assert!(exists(&reopened, name).await, "{name} is on disk");
-    }
-    for name in ["dropped2", "rolled-back", "cancelled"] {
-        assert!(!exists(&reopened, name).await, "{name} is on disk");
-    }
+    let reopened = reopened(store, &url).await;
+    let on_disk = ["holder", "committed", "last", "after", "dropped"];
+    assert_users(&reopened, &on_disk, true).await;
+    assert_users(&reopened, &["dropped2", "rolled-back", "cancelled"], false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_unique_violation_in_one_transaction_does_not_poison_its_batch() {
-    let (store, _url) = sqlite_store().await;
-    let before = store.commit_stats();
-    let mut holder = store.write().await.unwrap();
-    holder.insert_user(&email("taken"), "x", 0).await.unwrap();
+    let (store, _url, before, holder) = held_by("taken").await;
 
     // Refused: the name is taken by `holder`, committed in the same (still open) batch.
     let s = store.clone();
@@ -253,9 +263,7 @@ async fn a_unique_violation_in_one_transaction_does_not_poison_its_batch() {
     after.await.unwrap().unwrap();
 
     assert_eq!(delta(before, store.commit_stats()), (3, 1, 0));
-    for name in ["taken", "goes-on", "after"] {
-        assert!(exists(&store, name).await, "{name} was committed");
-    }
+    assert_users(&store, &["taken", "goes-on", "after"], true).await;
     assert!(!exists(&store, "refused-side-effect").await);
 }
 
@@ -303,15 +311,12 @@ async fn a_failed_commit_fails_every_member_of_the_batch() {
     }
     let (_, physical, failed) = delta(before, store.commit_stats());
     assert_eq!((physical, failed), (0, 1));
-    for name in ["holder", "first", "last"] {
-        assert!(!exists(&store, name).await, "{name} is visible");
-    }
+    assert_users(&store, &["holder", "first", "last"], false).await;
 
     // The store goes on: a new batch commits.
     insert_and_commit(store.clone(), "after").await.unwrap();
     assert!(exists(&store, "after").await);
-    store.close().await;
-    let reopened = Store::connect(&url).await.unwrap();
+    let reopened = reopened(store, &url).await;
     assert!(exists(&reopened, "after").await);
     assert!(!exists(&reopened, "first").await);
 }
@@ -319,11 +324,7 @@ async fn a_failed_commit_fails_every_member_of_the_batch() {
 /// `INSERT OR ROLLBACK` makes SQLite roll back the whole physical transaction (as it does on an
 /// I/O error or a full disk), under the batch's feet.
 async fn aborted_physical_transaction(commit_the_aborter: bool) {
-    let (store, url) = sqlite_store().await;
-    let before = store.commit_stats();
-    let mut holder = store.write().await.unwrap();
-    holder.insert_user(&email("holder"), "x", 0).await.unwrap();
-
+    let (store, url, before, holder) = held_by("holder").await;
     let first = queue(&store, 0, insert_and_commit(store.clone(), "first")).await;
     let s = store.clone();
     let aborter = queue(&store, 1, async move {
@@ -357,12 +358,9 @@ async fn aborted_physical_transaction(commit_the_aborter: bool) {
 
     let (_, _, failed) = delta(before, store.commit_stats());
     assert_eq!(failed, 1);
-    for name in ["holder", "first", "aborter"] {
-        assert!(!exists(&store, name).await, "{name} is visible");
-    }
+    assert_users(&store, &["holder", "first", "aborter"], false).await;
     assert!(exists(&store, "next").await);
-    store.close().await;
-    let reopened = Store::connect(&url).await.unwrap();
+    let reopened = reopened(store, &url).await;
     assert!(exists(&reopened, "next").await);
     assert!(!exists(&reopened, "first").await);
 }
@@ -379,18 +377,13 @@ async fn a_physical_transaction_aborted_by_sqlite_fails_every_member_then_the_ab
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_whose_members_all_went_away_is_still_committed() {
-    let (store, _url) = sqlite_store().await;
-    let mut holder = store.write().await.unwrap();
-    holder.insert_user(&email("holder"), "x", 0).await.unwrap();
+    let (store, _url, _, holder) = held_by("holder").await;
     let (started_tx, started) = tokio::sync::oneshot::channel();
-    let s = store.clone();
-    let next = queue(&store, 0, async move {
-        let mut tx = s.write().await.unwrap();
-        tx.insert_user(&email("next"), "x", 0).await.unwrap();
-        started_tx.send(()).unwrap();
-        std::future::pending::<()>().await;
-        tx.commit().await.unwrap();
-    })
+    let next = queue(
+        &store,
+        0,
+        insert_and_hang(store.clone(), "next", started_tx),
+    )
     .await;
     // `holder` releases into the batch and hands the connection to `next`; then its request is
     // dropped while it waits for the COMMIT, and so is `next`, mid-transaction.

@@ -83,6 +83,7 @@ async fn concurrent_claims_take_each_callback_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_reschedule_and_redelivery_requeues() {
+    // Long: one callback's life, each step claimed against the state the step before left.
     for backend in BACKENDS {
         let store = fresh_store(backend).await;
         let p = project(&store).await;

@@ -1,5 +1,7 @@
 //! Rows of a result and their decoding: a column into a Rust value ([`Get`]), a row into a tuple
-//! ([`FromRow`]), one table's columns into a row type of the store ([`Decode`]).
+//! ([`FromRow`]), one table's columns into a row type of the store ([`Decode`]); and how a row
+//! type is declared, its fields, columns and decoder together ([`row_type!`], with the form it is
+//! inserted in [`row_and_new!`]).
 
 use crate::{ErrorKind, Result, StoreError};
 use rusqlite::types::Value as Lite;
@@ -297,23 +299,32 @@ macro_rules! parsed_columns {
                 c.parsed(name)
             }
         }
+        impl Column for Option<$t> {
+            fn read(c: &Cols<'_>, name: &str) -> Result<Option<$t>> {
+                c.parsed_opt(name)
+            }
+        }
     )*};
 }
 
 parsed_columns!(
     wallet_core::Currency,
     wallet_core::PaymentStatus,
-    wallet_core::TransactionStatus
+    wallet_core::TransactionStatus,
+    wallet_core::TransactionType
 );
 
 /// A row type whose fields are its columns, of the same names and in the same order, and its
 /// [`Decode`]: the column list and the decoder are made from the fields, so that they cannot
-/// drift apart. `columns = "…";` first gives the select list instead, for columns computed or
-/// renamed in it (each then selected `AS` its field's name).
+/// drift apart. `columns = "…";` first gives the select list instead, for columns computed,
+/// renamed or stored otherwise than their field: such a field says how it is read from the row,
+/// `pub active: bool = |c| …,` (a function of the row's [`Cols`], see [`read_with`]).
 macro_rules! row_type {
     (@define [$($columns:expr)?]
         $(#[$meta:meta])*
-        pub struct $name:ident { $($(#[$doc:meta])* pub $field:ident: $ty:ty,)* }
+        pub struct $name:ident {
+            $($(#[$doc:meta])* pub $field:ident: $ty:ty $(= $read:expr)?,)*
+        }
     ) => {
         $(#[$meta])*
         pub struct $name { $($(#[$doc])* pub $field: $ty,)* }
@@ -323,10 +334,15 @@ macro_rules! row_type {
                 $crate::db::row_type!(@columns [$($columns)?] $($field)*);
 
             fn decode(c: $crate::db::Cols<'_>) -> $crate::Result<$name> {
-                use $crate::db::Column;
-                Ok($name { $($field: Column::read(&c, stringify!($field))?,)* })
+                Ok($name { $($field: $crate::db::row_type!(@read c $field $($read)?),)* })
             }
         }
+    };
+    (@read $c:ident $field:ident) => {
+        $crate::db::Column::read(&$c, stringify!($field))?
+    };
+    (@read $c:ident $field:ident $read:expr) => {
+        $crate::db::read_with(&$c, $read)?
     };
     (@columns [$columns:expr] $($field:ident)*) => { $columns };
     (@columns [] $first:ident $($field:ident)*) => {
@@ -341,6 +357,86 @@ macro_rules! row_type {
 }
 
 pub(crate) use row_type;
+
+/// A [`row_type!`] and the form its rows are inserted in, which has the same fields but those
+/// the database or the row's life gives it: those are marked `#[stored]` (before their
+/// documentation). `fn stored_as(id: …);` after the new form also makes
+/// `new.stored_as(id)`, the row a new one is stored as, each marked field then given its value
+/// in a new row: `#[stored = None]`.
+macro_rules! row_and_new {
+    (
+        $(columns = $columns:expr;)?
+        $(#[$meta:meta])* pub struct $name:ident { $($fields:tt)* }
+        $(#[$new_meta:meta])* pub struct $new:ident;
+        $(fn stored_as($id:ident: $id_ty:ty);)?
+    ) => {
+        $crate::db::row_and_new!(@field [$($columns)?] [$(#[$meta])* $name]
+            [$(#[$new_meta])* $new] [$($id: $id_ty)?] [] [] [] [] $($fields)*);
+    };
+    // A field the database or the row's life gives: not in the new form.
+    (@field $columns:tt $row:tt $new:tt $stored_as:tt
+        [$($all:tt)*] [$($given:tt)*] [$($names:ident)*] [$($init:tt)*]
+        #[stored $(= $value:expr)?] $(#[$doc:meta])* pub $f:ident: $t:ty $(= $read:expr)?,
+        $($rest:tt)*
+    ) => {
+        $crate::db::row_and_new!(@field $columns $row $new $stored_as
+            [$($all)* $(#[$doc])* pub $f: $t $(= $read)?,] [$($given)*] [$($names)*]
+            [$($init)* $f: $($value)?,] $($rest)*);
+    };
+    // A field the new form gives.
+    (@field $columns:tt $row:tt $new:tt $stored_as:tt
+        [$($all:tt)*] [$($given:tt)*] [$($names:ident)*] [$($init:tt)*]
+        $(#[$doc:meta])* pub $f:ident: $t:ty $(= $read:expr)?,
+        $($rest:tt)*
+    ) => {
+        $crate::db::row_and_new!(@field $columns $row $new $stored_as
+            [$($all)* $(#[$doc])* pub $f: $t $(= $read)?,] [$($given)* $(#[$doc])* pub $f: $t,]
+            [$($names)* $f] [$($init)* $f,] $($rest)*);
+    };
+    (@field [$($columns:expr)?] [$(#[$meta:meta])* $name:ident] [$(#[$new_meta:meta])* $new:ident]
+        $stored_as:tt [$($all:tt)*] [$($given:tt)*] $names:tt $init:tt
+    ) => {
+        $crate::db::row_type! { $(columns = $columns;)? $(#[$meta])* pub struct $name { $($all)* } }
+
+        $(#[$new_meta])*
+        pub struct $new { $($given)* }
+
+        $crate::db::row_and_new!(@stored_as $stored_as $name $new $names $init);
+    };
+    (@stored_as [] $($unused:tt)*) => {};
+    (@stored_as [$id:ident: $id_ty:ty] $name:ident $new:ident [$($names:ident)*] [$($init:tt)*]) => {
+        impl $new {
+            /// The row as stored with `id`: the fields of this one, and those of a new row.
+            pub(crate) fn stored_as(&self, $id: $id_ty) -> $name {
+                let $new { $($names),* } = self.clone();
+                $name { $($init)* }
+            }
+        }
+    };
+}
+
+pub(crate) use row_and_new;
+
+/// `Debug` for a row type that holds secrets: only the fields named, then `..`, so that logging
+/// the row never logs a secret.
+macro_rules! debug_but_secrets {
+    ($name:ident: $($field:ident),+) => {
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    $(.field(stringify!($field), &self.$field))+
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+pub(crate) use debug_but_secrets;
+
+/// A field of a [`row_type!`] read by `read` (gives `read` its argument's type).
+pub(crate) fn read_with<T>(c: &Cols<'_>, read: impl FnOnce(&Cols<'_>) -> Result<T>) -> Result<T> {
+    read(c)
+}
 
 impl<T: Decode> FromRow for T {
     fn from_row(row: &Row) -> Result<Self> {

@@ -1,6 +1,7 @@
 //! The writer's VFS against what reaches the file, and when.
 
 use super::*;
+use crate::temp::TempDir;
 use rusqlite::{Connection, OpenFlags};
 use std::cell::Cell;
 
@@ -15,28 +16,11 @@ fn counts() -> (u64, u64) {
     (WRITES.with(Cell::get), OS_WRITES.with(Cell::get))
 }
 
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let dir = std::env::temp_dir().join(format!(
-            "walletd_vfs_{}_{}",
-            std::process::id(),
-            wallet_core::keys::random_base62(&mut rand::rng(), 8)
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        TempDir(dir)
-    }
-
-    fn db(&self) -> String {
-        self.0.join("t.db").display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A directory of its own for a test, and its database's path.
+fn temp_db() -> (TempDir, String) {
+    let dir = TempDir::new("vfs");
+    let db = dir.path("t.db").display().to_string();
+    (dir, db)
 }
 
 fn flags() -> OpenFlags {
@@ -118,17 +102,25 @@ impl RawWal {
         unsafe { &*(*self.file()).pMethods }
     }
 
+    /// `xRead` or `xWrite` (`f`) of the `len` bytes at `buf`, at `offset`.
+    ///
+    /// # Safety
+    /// `buf` points to `len` bytes, writable for `xRead`, readable for `xWrite`.
+    unsafe fn io<B>(
+        &mut self,
+        f: unsafe extern "C" fn(*mut ffi::sqlite3_file, B, c_int, ffi::sqlite3_int64) -> c_int,
+        buf: B,
+        len: usize,
+        offset: i64,
+    ) -> c_int {
+        // SAFETY: open; the caller's `buf` is as `f` needs it.
+        unsafe { f(self.file(), buf, len as c_int, offset) }
+    }
+
     fn try_write(&mut self, bytes: &[u8], offset: i64) -> c_int {
         let f = self.methods().xWrite.expect("xWrite");
-        // SAFETY: open; `bytes` is readable.
-        unsafe {
-            f(
-                self.file(),
-                bytes.as_ptr().cast(),
-                bytes.len() as c_int,
-                offset,
-            )
-        }
+        // SAFETY: `bytes` is readable.
+        unsafe { self.io(f, bytes.as_ptr().cast(), bytes.len(), offset) }
     }
 
     fn write(&mut self, bytes: &[u8], offset: i64) {
@@ -137,15 +129,8 @@ impl RawWal {
 
     fn try_read(&mut self, buf: &mut [u8], offset: i64) -> c_int {
         let f = self.methods().xRead.expect("xRead");
-        // SAFETY: open; `buf` is writable.
-        unsafe {
-            f(
-                self.file(),
-                buf.as_mut_ptr().cast(),
-                buf.len() as c_int,
-                offset,
-            )
-        }
+        // SAFETY: `buf` is writable.
+        unsafe { self.io(f, buf.as_mut_ptr().cast(), buf.len(), offset) }
     }
 
     fn read(&mut self, len: usize, offset: i64) -> Vec<u8> {
@@ -191,10 +176,10 @@ fn after_a_failed_write_no_call_on_the_file_succeeds() {
 
 #[test]
 fn reads_and_sizes_see_every_write_before_them_and_writes_keep_their_order() {
-    let dir = TempDir::new();
+    let (_dir, db) = temp_db();
     // The OS VFS gives a WAL file its database's permissions: there must be one.
-    std::fs::write(dir.db(), b"").expect("database file");
-    let path = format!("{}-wal", dir.db());
+    std::fs::write(&db, b"").expect("database file");
+    let path = format!("{db}-wal");
     let mut wal = RawWal::open(&path);
     let os_writes = || OS_WRITES.with(Cell::get);
     let start = os_writes();
@@ -227,8 +212,8 @@ fn reads_and_sizes_see_every_write_before_them_and_writes_keep_their_order() {
 
 #[test]
 fn a_commits_frames_reach_the_wal_in_a_few_writes() {
-    let dir = TempDir::new();
-    let conn = writer(&dir.db());
+    let (_dir, db) = temp_db();
+    let conn = writer(&db);
     let before = counts();
     insert(&conn, 0..200);
     let (writes, os_writes) = counts();
@@ -244,10 +229,10 @@ fn a_commits_frames_reach_the_wal_in_a_few_writes() {
 
 #[test]
 fn what_a_commit_wrote_is_on_disk_when_it_returns() {
-    let dir = TempDir::new();
-    let conn = writer(&dir.db());
+    let (_dir, db) = temp_db();
+    let conn = writer(&db);
     // Another connection, through the OS VFS, sees each commit at once.
-    let other = Connection::open_with_flags(dir.db(), flags()).expect("open");
+    let other = Connection::open_with_flags(&db, flags()).expect("open");
     for n in 1..=20 {
         insert(&conn, (n - 1) * 37..n * 37);
         assert_eq!(count(&other), n * 37);
@@ -258,15 +243,15 @@ fn what_a_commit_wrote_is_on_disk_when_it_returns() {
         .expect("uncommitted");
     std::mem::forget(conn);
     drop(other);
-    let after = Connection::open_with_flags(dir.db(), flags()).expect("reopen");
+    let after = Connection::open_with_flags(&db, flags()).expect("reopen");
     assert_eq!(count(&after), 20 * 37);
     assert_sound(&after);
 }
 
 #[test]
 fn frames_read_back_rewritten_and_rolled_back_within_a_transaction_stay_right() {
-    let dir = TempDir::new();
-    let conn = writer(&dir.db());
+    let (_dir, db) = temp_db();
+    let conn = writer(&db);
     // A page cache of 10 pages: a big transaction spills frames to the WAL before its commit,
     // reads them back, and writes some of them again in place.
     conn.execute_batch("PRAGMA cache_size = 10")
@@ -285,7 +270,7 @@ fn frames_read_back_rewritten_and_rolled_back_within_a_transaction_stay_right() 
         .expect("checkpoint");
     insert(&conn, 500..600);
     drop(conn);
-    let after = Connection::open_with_flags(dir.db(), flags()).expect("reopen");
+    let after = Connection::open_with_flags(&db, flags()).expect("reopen");
     assert_eq!(count(&after), 600);
     let zeroed: i64 = after
         .query_row(
