@@ -10,7 +10,7 @@ use walletd::service::admin;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wallet_cash_out_against_a_real_walletd() {
-    for backend in wallet_store::testing::BACKENDS {
+    for backend in wallet_store::testing::backends() {
         let config = ServerConfig {
             listen: "127.0.0.1:0".into(),
             database: wallet_store::testing::fresh_database(backend).await,

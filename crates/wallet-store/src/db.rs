@@ -2,7 +2,7 @@
 //!
 //! Why two: sqlx runs each SQLite connection on a thread of its own, and every statement is a
 //! hand-off to that thread and back. SQLite is a library, and a statement on a hot page costs a few
-//! microseconds — less than the two thread wake-ups around it (bench/README.md, "Inline SQLite").
+//! microseconds — less than the two thread wake-ups around it (docs/decisions.md, "SQLite store").
 //! So on SQLite the store calls the library directly, on the calling task's thread; only the calls
 //! that may wait (`BEGIN IMMEDIATE`, `COMMIT`'s fsync) go to tokio's blocking pool (`writer.rs`).
 //! PostgreSQL is a server: sqlx's async driver is the right tool there.

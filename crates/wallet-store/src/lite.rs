@@ -13,7 +13,7 @@ use std::time::Duration;
 /// Durable commits (nothing acknowledged before it is on disk), foreign keys.
 const PRAGMAS: &str = "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
 
-/// The writer's settings (bench/README.md, "Inline SQLite"):
+/// The writer's settings (docs/decisions.md, "SQLite store"):
 /// - pages of 2 KiB, on a database this creates (an existing one keeps its own): a request dirties
 ///   about 20 pages at random places (keys, nonces, idempotency records), each written whole to the
 ///   WAL at `COMMIT`; halving the page halves those bytes, and measured 1.2× the flows;
@@ -107,7 +107,7 @@ pub(crate) fn exec(conn: &Connection, sql: &str) -> Result<()> {
 /// `BEGIN IMMEDIATE` if the write lock is free now: `Ok(false)` if another process holds it, and
 /// then nothing was begun. Walletd's own writes share one connection, so only another process (an
 /// admin command) ever holds the lock: the common case needs no wait, and so no hand-off to a
-/// blocking thread (bench/README.md, "Commits off the request CPU").
+/// blocking thread (docs/decisions.md, "Performance choices").
 pub(crate) fn try_begin_immediate(conn: &Connection) -> Result<bool> {
     conn.busy_timeout(Duration::ZERO)
         .map_err(StoreError::from_sqlite)?;

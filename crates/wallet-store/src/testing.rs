@@ -1,12 +1,31 @@
-//! Fresh databases for tests: a temporary SQLite file, or a new schema in the
-//! PostgreSQL named by `WALLETD_TEST_POSTGRES` (default: the local `test` database).
+//! Fresh databases for tests: a temporary SQLite file, or a new schema in the tests' PostgreSQL
+//! (`WALLETD_TEST_POSTGRES`, else a throw-away cluster, else none: [`postgres`]).
+
+mod postgres;
 
 use crate::{Backend, Store};
 
-/// The PostgreSQL server tests use.
-pub fn postgres_url() -> String {
-    std::env::var("WALLETD_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+pub use postgres::ENV as POSTGRES_ENV;
+
+/// The backends the tests run on here: SQLite always, PostgreSQL when there is one
+/// ([`postgres`]: set `WALLETD_TEST_POSTGRES` to require it).
+pub fn backends() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    all.extend(available(Backend::Postgres).then_some(Backend::Postgres));
+    all
+}
+
+/// Whether the tests can run on `backend` here. A test of PostgreSQL only returns early when not.
+pub fn available(backend: Backend) -> bool {
+    match backend {
+        Backend::Sqlite => true,
+        Backend::Postgres => postgres::url().is_some(),
+    }
+}
+
+/// The PostgreSQL server tests use; panics when there is none ([`available`] tells).
+fn postgres_url() -> &'static str {
+    postgres::url().expect("no PostgreSQL for the tests: check testing::available first")
 }
 
 /// A database URL for a fresh, empty database of `backend`.
@@ -26,7 +45,7 @@ pub async fn fresh_database(backend: Backend) -> String {
         }
         Backend::Postgres => {
             use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&postgres_url())
+            let mut conn = sqlx::PgConnection::connect(postgres_url())
                 .await
                 .unwrap_or_else(|e| {
                     panic!(
@@ -55,9 +74,6 @@ pub async fn fresh_store(backend: Backend) -> Store {
         .await
         .expect("connect to test database")
 }
-
-/// Both backends, for tests that must pass on each.
-pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
 
 /// Drops test schemas created more than an hour ago (earlier runs), so they do not pile up.
 async fn drop_old_schemas(conn: &mut sqlx::PgConnection, now: u64) {

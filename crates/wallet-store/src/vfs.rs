@@ -2,8 +2,8 @@
 //! reach the file in one `pwrite` rather than two per frame.
 //!
 //! SQLite writes a WAL frame with two calls, its 24-byte header and then the page, so a cash-out
-//! flow's ~20 frames were ~40 system calls on the writer's serial path (bench/README.md, "One
-//! write per batch of WAL frames"). Here the writes to a WAL file that each continue the last are
+//! flow's ~20 frames were ~40 system calls on the writer's serial path (docs/decisions.md,
+//! "SQLite store"). Here the writes to a WAL file that each continue the last are
 //! gathered in memory (up to [`MAX_PENDING`] bytes) and written with one call before anything else
 //! reaches the file: a sync, a read, a truncate, its size, a file control, a close, or a write
 //! somewhere else in it. Every other file, and every other method, is the OS VFS's own.

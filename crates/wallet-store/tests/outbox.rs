@@ -3,7 +3,7 @@
 
 use wallet_core::ProjectId;
 use wallet_store::testing::fixtures::{insert_project, key};
-use wallet_store::testing::{BACKENDS, fresh_store};
+use wallet_store::testing::{backends, fresh_store};
 use wallet_store::{CallbackFilter, NewCallback, Store};
 
 /// A project to hang callbacks on.
@@ -43,7 +43,7 @@ async fn claim(store: &Store, now: i64) -> Option<wallet_store::CallbackRow> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_claims_take_each_callback_once() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let store = fresh_store(backend).await;
         let p = project(&store).await;
         let mut ids = enqueue(&store, p, 20, 1_000).await;
@@ -84,7 +84,7 @@ async fn concurrent_claims_take_each_callback_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_reschedule_and_redelivery_requeues() {
     // Long: one callback's life, each step claimed against the state the step before left.
-    for backend in BACKENDS {
+    for backend in backends() {
         let store = fresh_store(backend).await;
         let p = project(&store).await;
         let id = enqueue(&store, p, 1, 1_000).await[0];

@@ -4,11 +4,11 @@
 use wallet_core::{ClientId, Currency, PaymentId, UserId, WalletId};
 use wallet_store::ErrorKind;
 use wallet_store::testing::fixtures::*;
-use wallet_store::testing::{BACKENDS, fresh_store};
+use wallet_store::testing::{backends, fresh_store};
 
 #[tokio::test]
 async fn accounts_are_created_once_and_topups_balance() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, wallet, account) = funded(backend, 10_000).await;
         let mut tx = store.write().await.unwrap();
         assert_eq!(
@@ -27,7 +27,7 @@ async fn accounts_are_created_once_and_topups_balance() {
 
 #[tokio::test]
 async fn holds_never_overdraw_and_resolve_once() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, _wallet, account) = funded(backend, 100).await;
         let mut tx = store.write().await.unwrap();
         let (project_wallet, project, t) = project_with_transaction(&mut tx, "k1").await;
@@ -76,7 +76,7 @@ async fn holds_never_overdraw_and_resolve_once() {
 
 #[tokio::test]
 async fn dropping_a_transaction_writes_nothing() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, wallet, account) = funded(backend, 100).await;
         let _ = wallet;
         {
@@ -104,7 +104,7 @@ async fn dropping_a_transaction_writes_nothing() {
 
 #[tokio::test]
 async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
-    for backend in BACKENDS {
+    for backend in backends() {
         // 10 payments of 30 against 100: exactly 3 holds fit, whatever the interleaving.
         let (store, _wallet, account) = funded(backend, 100).await;
         let (_, _, _, payments) = ten_transactions(&store, 30).await;
@@ -135,7 +135,7 @@ async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
 /// transaction that was dropped is created again, with an id that exists.
 #[tokio::test]
 async fn account_ids_are_known_only_once_committed() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let store = fresh_store(backend).await;
         let mut tx = store.write().await.unwrap();
         let user = tx.insert_user("a@example.com", "x", 0).await.unwrap();
@@ -171,7 +171,7 @@ async fn account_ids_are_known_only_once_committed() {
 /// commit applies them all, a dropped transaction none.
 #[tokio::test]
 async fn deferred_balance_changes_apply_at_commit_and_before_holds() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, _wallet, account) = funded(backend, 100).await;
         let mut tx = store.write().await.unwrap();
         let (project_wallet, project, _) = project_with_transaction(&mut tx, "k1").await;
@@ -219,7 +219,7 @@ async fn deferred_balance_changes_apply_at_commit_and_before_holds() {
 #[tokio::test]
 async fn appended_changes_are_money_at_once_and_folded_exactly_once() {
     // Long: the concurrent holds and folds run on the changes the first part leaves waiting.
-    for backend in BACKENDS {
+    for backend in backends() {
         // One top-up: two changes appended (the wallet's, the system account's), none on a row.
         let (store, _wallet, account) = funded(backend, 50).await;
         let mut tx = store.write().await.unwrap();
@@ -315,7 +315,7 @@ async fn appended_changes_are_money_at_once_and_folded_exactly_once() {
 #[tokio::test]
 async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing() {
     // Long: the second part checks holds within one transaction against what the first left.
-    for backend in BACKENDS {
+    for backend in backends() {
         // 10 transactions of two holds of 15 each against 100, concurrently: exactly 3 commit.
         let (store, _wallet, account) = funded(backend, 100).await;
         let (pw, project, client, payments) = ten_transactions(&store, 15).await;
@@ -433,7 +433,7 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
 /// before the last one writes nothing.
 #[tokio::test]
 async fn concurrent_moves_both_ways_between_accounts_all_commit() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, _, first) = funded(backend, 1_000).await;
         let (_, _, _, payments) = ten_transactions(&store, 10).await;
         let mut tx = store.write().await.unwrap();
@@ -508,7 +508,7 @@ async fn concurrent_moves_both_ways_between_accounts_all_commit() {
 
 #[tokio::test]
 async fn holds_placed_and_settled_at_commit_move_money_once() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, _wallet, account) = funded(backend, 100).await;
         let mut tx = store.write().await.unwrap();
         let (project_wallet, project, _t) = project_with_transaction(&mut tx, "k1").await;
@@ -588,7 +588,7 @@ async fn holds_placed_and_settled_at_commit_move_money_once() {
 /// and when a write of that statement refuses (an answer stored meanwhile), none is written.
 #[tokio::test]
 async fn a_transaction_created_at_commit_is_written_whole_or_not_at_all() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, ..) = funded(backend, 100).await;
         let mut tx = store.write().await.unwrap();
         let (project_wallet, project, client) = insert_project(&mut tx).await;
@@ -647,7 +647,7 @@ async fn a_transaction_created_at_commit_is_written_whole_or_not_at_all() {
 /// `allowance_of` reads once per transaction, and again after the transaction writes allowances.
 #[tokio::test]
 async fn a_transactions_allowance_is_read_again_after_it_changes() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let store = fresh_store(backend).await;
         let mut tx = store.write().await.unwrap();
         let user = tx.insert_user("holder@example.com", "x", 0).await.unwrap();
@@ -692,7 +692,7 @@ async fn a_transactions_allowance_is_read_again_after_it_changes() {
 /// (a full queue is written early); a transaction that does not commit writes none.
 #[tokio::test]
 async fn audit_events_are_written_at_commit_in_order() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, _, _) = funded(backend, 1).await;
         let mut tx = store.write().await.unwrap();
         let (_, _, t) = project_with_transaction(&mut tx, "k").await;
@@ -735,7 +735,7 @@ async fn audit_events_are_written_at_commit_in_order() {
 #[tokio::test]
 async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
     // Long: one transaction's story, each lock read against the writes made before it.
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, _, _) = funded(backend, 1).await;
         let mut tx = store.write().await.unwrap();
         let (project_wallet, project, t) = project_with_transaction(&mut tx, "k1").await;
@@ -842,7 +842,7 @@ async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
 async fn a_transaction_and_its_payments_are_written_at_once() {
     // Long: each change is checked against the rows the change before it left.
     use wallet_core::{PaymentStatus, TransactionStatus};
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, wallet, _) = funded(backend, 1).await;
         let mut tx = store.write().await.unwrap();
         let (project_wallet, project, t) = project_with_transaction(&mut tx, "k1").await;
@@ -978,7 +978,7 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
 /// exist) refuses the transaction's row with it.
 #[tokio::test]
 async fn a_transaction_is_inserted_with_its_payments() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, _, _) = funded(backend, 1).await;
         let mut tx = store.write().await.unwrap();
         let (project_wallet, project, t) = project_with_transaction(&mut tx, "k0").await;
@@ -1048,7 +1048,7 @@ async fn a_transaction_is_inserted_with_its_payments() {
 /// leaves the code unused, and a mark of a code used meanwhile refuses the commit.
 #[tokio::test]
 async fn a_code_is_locked_with_its_transaction_and_used_at_commit() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, wallet, _) = funded(backend, 1).await;
         let mut tx = store.write().await.unwrap();
         let (_, _, t) = project_with_transaction(&mut tx, "k1").await;
@@ -1115,7 +1115,7 @@ async fn a_code_is_locked_with_its_transaction_and_used_at_commit() {
 /// and whether it has limits per transaction, which create then reads in its own transaction.
 #[tokio::test]
 async fn client_lookup_tells_the_project_wallet_and_its_limits() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, ..) = funded(backend, 100).await;
         let mut tx = store.write().await.unwrap();
         let (project_wallet, project, _) = project_with_transaction(&mut tx, "k1").await;
@@ -1146,7 +1146,7 @@ async fn client_lookup_tells_the_project_wallet_and_its_limits() {
 
 #[tokio::test]
 async fn nonces_are_single_use_and_unique_values_conflict() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let store = fresh_store(backend).await;
         let mut tx = store.write().await.unwrap();
         assert!(tx.remember_nonce("id", "n, =x", 10).await.unwrap());
@@ -1164,7 +1164,7 @@ async fn nonces_are_single_use_and_unique_values_conflict() {
 
 #[tokio::test]
 async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let store = fresh_store(backend).await;
         let mut tx = store.write().await.unwrap();
         let first = ok_answer("{\"a\":1}");
@@ -1215,7 +1215,7 @@ async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
 /// key was answered meanwhile, refuses the whole transaction: its change is not written.
 #[tokio::test]
 async fn answers_stored_at_commit_lose_to_an_earlier_one_and_take_nothing_with_them() {
-    for backend in BACKENDS {
+    for backend in backends() {
         let store = fresh_store(backend).await;
         let mut tx = store.write().await.unwrap();
         let user = tx.insert_user("first@example.com", "x", 0).await.unwrap();
@@ -1260,7 +1260,7 @@ async fn answers_stored_at_commit_lose_to_an_earlier_one_and_take_nothing_with_t
 async fn a_payer_is_its_wallet_holder_and_limits() {
     use wallet_core::allowance::WindowLimit;
     use wallet_store::LimitKind;
-    for backend in BACKENDS {
+    for backend in backends() {
         let (store, wallet, _) = funded(backend, 1).await;
         let usd = Currency::parse("USD").unwrap();
         let mut tx = store.write().await.unwrap();
