@@ -20,7 +20,11 @@ pub use wallet_core::{
 /// exactly as serde sees them. Only a type spelled `Option<…>` counts.
 macro_rules! wire_struct {
     ($(#[$meta:meta])* pub struct $name:ident { $($fields:tt)* }) => {
-        wire_struct!(@fields [$(#[$meta])* pub struct $name] [] $($fields)*);
+        wire_struct!(@fields [
+            $(#[$meta])*
+            #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+            pub struct $name
+        ] [] $($fields)*);
     };
     (@fields [$($head:tt)*] [$($done:tt)*]
         $(#[$field_meta:meta])* pub $field:ident: Option<$inner:ty>, $($rest:tt)*) => {
@@ -45,6 +49,32 @@ pub enum CallbackUri {
     Uri(String),
     Disabled,
 }
+
+/// A URI, or `false`.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for CallbackUri {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, SchemaFormat, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::Custom("uri".into()))),
+            )
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Boolean)
+                    .enum_values(Some([false])),
+            )
+            .description(Some(
+                "a callback URI, or false: no callbacks for this transaction",
+            ))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for CallbackUri {}
 
 impl Serialize for CallbackUri {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -175,6 +205,40 @@ pub enum PaymentRef {
     New(Box<NewPayment>),
 }
 
+/// An existing payment's id, or a new payment.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for PaymentRef {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::Ref;
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                        utoipa::openapi::schema::KnownFormat::Int64,
+                    )))
+                    .description(Some("the id of an existing new payment of the project")),
+            )
+            .item(Ref::from_schema_name("NewPayment"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for PaymentRef {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("NewPayment".into(), NewPayment::schema()));
+        <NewPayment as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
 impl Serialize for PaymentRef {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -290,6 +354,7 @@ wire_struct! {
 
 /// `allowance` of a transaction: `{"optional", "data"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransactionAllowance {
     pub optional: bool,
     pub data: Allowance,
@@ -297,6 +362,7 @@ pub struct TransactionAllowance {
 
 /// `GET allowance/limit/{wallet}?currency=`: what may still be reserved by allowance now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AllowanceAmount {
     /// Minor units.
     pub amount: i64,
@@ -335,6 +401,7 @@ pub type ConfirmPrices = BTreeMap<String, ConfirmPrice>;
 
 /// One currency of `GET wallet/{id}/balance`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CurrencyBalance {
     pub at_disposal: i64,
     pub at_disposal_decimal: String,
@@ -361,6 +428,7 @@ wire_struct! {
 
 /// `GET wallet/{id}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Wallet {
     pub id: WalletId,
     pub owner: UserId,
@@ -398,6 +466,7 @@ wire_struct! {
 
 /// `{"total", "offset", "limit"}` of a search result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Metadata {
     pub total: i64,
     pub offset: i64,
@@ -406,6 +475,7 @@ pub struct Metadata {
 
 /// `GET wallet/{id}/statements`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatementPage {
     pub statements: Vec<Statement>,
     #[serde(rename = "_metadata")]
@@ -414,6 +484,7 @@ pub struct StatementPage {
 
 /// `GET wallet/{id}/sufficient-amount`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SufficientAmount {
     pub is_sufficient: bool,
 }

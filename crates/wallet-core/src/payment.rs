@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A payment's allowed prices in minor units (e.g. tips: `{"min": 0}`).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceRules {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<i64>,
