@@ -17,7 +17,9 @@ fn serve_logging_everything(
     std::thread::JoinHandle<()>,
 ) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_walletd"))
-        .args(["--database", database, "serve", "--listen", "127.0.0.1:0"])
+        // Text, whose "walletd listening" line this reads: off a terminal JSON is the default.
+        .args(["--database", database, "--log-format", "text", "serve"])
+        .args(["--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "trace")
         .env("NO_COLOR", "1")
         .stderr(Stdio::piped())
