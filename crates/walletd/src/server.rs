@@ -40,6 +40,8 @@ pub struct Server {
 impl Server {
     /// Connects to the store (running migrations) and binds the listener.
     pub async fn build(config: &ServerConfig, clock: SharedClock) -> anyhow::Result<Server> {
+        // First, so that the store's and the service's first metrics are recorded.
+        let telemetry = crate::telemetry::Telemetry::install();
         let store = Store::connect_with_pool(&config.database, config.postgres_pool).await?;
         let code_key = load_code_key(&store).await?;
         let callbacks =
@@ -54,6 +56,7 @@ impl Server {
             admin_token: config.admin_token.clone().map(Arc::new),
             rate_limit_per_minute: config.rate_limit_per_minute,
             sms: Arc::new(crate::sms::OutboxGateway),
+            telemetry,
         };
         crate::service::lifecycle::sync_clock(&state).await?;
         let listener = TcpListener::bind(&config.listen).await?;

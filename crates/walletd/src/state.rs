@@ -20,6 +20,8 @@ pub struct AppState {
     pub rate_limit_per_minute: i64,
     /// Where FLASH SMS go (by default, the operators' outbox).
     pub sms: Arc<dyn crate::sms::SmsGateway>,
+    /// The metrics `GET /metrics` renders.
+    pub telemetry: crate::telemetry::Telemetry,
 }
 
 impl AppState {

@@ -168,6 +168,12 @@ pub async fn attempt(state: &AppState, deliverer: &Deliverer, row: CallbackRow) 
         anyhow::Ok(())
     }
     .await;
+    use crate::telemetry::{Delivery, callback_delivery};
+    match &outcome {
+        Ok(_) => callback_delivery(Delivery::Delivered),
+        Err(_) if row.attempts >= MAX_ATTEMPTS => callback_delivery(Delivery::GaveUp),
+        Err(_) => callback_delivery(Delivery::Failed),
+    }
     match &outcome {
         Ok(status) => tracing::info!(
             callback_id = row.id,
