@@ -1,8 +1,10 @@
-//! The HTTP surface: routes of `/rest/v1/` behind MAC authentication.
+//! The HTTP surface: routes of `/rest/v1/` behind MAC authentication, and around every route the
+//! request's id, log line and metrics (`observe`).
 
 mod admin;
 mod allowances;
 mod oauth;
+pub mod observe;
 mod params;
 mod payments;
 mod transactions;
@@ -17,7 +19,7 @@ use axum::http::header;
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use tower_http::trace::TraceLayer;
+use std::sync::Arc;
 
 /// The whole router. Unknown paths answer JSON `not_found` (never a redirect).
 pub fn router(state: AppState) -> Router {
@@ -44,7 +46,11 @@ pub fn router(state: AppState) -> Router {
         .route("/publickey", get(public_key))
         .merge(crate::web::router())
         .fallback(not_found)
-        .layer(TraceLayer::new_for_http())
+        // Outermost, on every route and the fallback: it sees the matched route and the answer.
+        .layer(middleware::from_fn_with_state(
+            Arc::new(observe::RequestMetrics::default()),
+            observe::observe,
+        ))
         .with_state(state)
 }
 
