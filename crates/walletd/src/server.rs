@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub callback_key_pem: Option<std::path::PathBuf>,
     /// Bearer token of the `/admin/v1/` endpoints (sandbox clock); `None` disables them.
     pub admin_token: Option<String>,
+    /// Bearer token `GET /metrics` requires; `None`: open to whoever reaches the listener.
+    pub metrics_token: Option<String>,
     /// Requests one API client may make per minute (`rate_limit_exceeded` beyond).
     pub rate_limit_per_minute: i64,
     /// Most connections to PostgreSQL (`wallet_store::DEFAULT_POSTGRES_POOL` by default).
@@ -57,6 +59,7 @@ impl Server {
             rate_limit_per_minute: config.rate_limit_per_minute,
             sms: Arc::new(crate::sms::OutboxGateway),
             telemetry,
+            metrics_token: config.metrics_token.clone().map(Arc::new),
         };
         crate::service::lifecycle::sync_clock(&state).await?;
         let listener = TcpListener::bind(&config.listen).await?;

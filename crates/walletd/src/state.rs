@@ -22,6 +22,8 @@ pub struct AppState {
     pub sms: Arc<dyn crate::sms::SmsGateway>,
     /// The metrics `GET /metrics` renders.
     pub telemetry: crate::telemetry::Telemetry,
+    /// Bearer token `GET /metrics` requires; none: it is open (bind to a private interface).
+    pub metrics_token: Option<Arc<String>>,
 }
 
 impl AppState {

@@ -1,10 +1,11 @@
-//! The HTTP surface: routes of `/rest/v1/` behind MAC authentication, and around every route the
-//! request's id, log line and metrics (`observe`).
+//! The HTTP surface: routes of `/rest/v1/` behind MAC authentication, the operators' endpoints
+//! (`ops`), and around every route the request's id, log line and metrics (`observe`).
 
 mod admin;
 mod allowances;
 mod oauth;
 pub mod observe;
+mod ops;
 mod params;
 mod payments;
 mod transactions;
@@ -41,7 +42,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .merge(api)
-        .route("/health", get(|| async { "ok" }))
+        .merge(ops::routes())
         .merge(admin::routes())
         .route("/publickey", get(public_key))
         .merge(crate::web::router())
