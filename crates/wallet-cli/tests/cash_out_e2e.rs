@@ -19,6 +19,7 @@ async fn wallet_cash_out_against_a_real_walletd() {
             callback_retry_base: Duration::from_millis(50),
             callback_key_pem: None,
             admin_token: None,
+            metrics_token: None,
             rate_limit_per_minute: 10_000,
             postgres_pool: wallet_store::DEFAULT_POSTGRES_POOL,
         };

@@ -225,6 +225,14 @@ impl Store {
         }
     }
 
+    /// PostgreSQL: the pool's connections open and, of them, idle now (`None` on SQLite).
+    pub fn pool_use(&self) -> Option<(u32, usize)> {
+        match &self.conns {
+            Conns::Postgres(pool) => Some((pool.size(), pool.num_idle())),
+            Conns::Sqlite { .. } => None,
+        }
+    }
+
     /// Ends the open write batch and closes the connections (graceful shutdown).
     pub async fn close(&self) {
         match &self.conns {

@@ -105,3 +105,16 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
     }
     tx.commit().await
 }
+
+impl Store {
+    /// The migrations of this build the database has not applied (empty: up to date). Its one
+    /// query also tells that the database answers (readiness checks).
+    pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
+        let mut tx = self.read().await?;
+        let applied: Vec<i64> = db::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(tx.conn())
+            .await?;
+        let pending = MIGRATIONS.iter().map(|m| m.version);
+        Ok(pending.filter(|v| !applied.contains(v)).collect())
+    }
+}

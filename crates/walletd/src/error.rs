@@ -134,6 +134,11 @@ impl ApiError {
     }
 }
 
+/// The error code of an error answer, in the response's extensions: the request's log line
+/// names it (`http::observe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(e) = &self {
@@ -143,7 +148,18 @@ impl IntoResponse for ApiError {
             error: self.code().to_string(),
             error_description: Some(self.to_string()),
         };
-        (self.status(), Json(body)).into_response()
+        self.counted((self.status(), Json(body)).into_response())
+    }
+}
+
+impl ApiError {
+    /// `response`, the answer of this error (JSON here, a page in `web`), counted by its code
+    /// and marked with it for the request's log line.
+    pub fn counted(&self, mut response: Response) -> Response {
+        let code = self.code();
+        crate::telemetry::api_error(code);
+        response.extensions_mut().insert(ErrorCode(code));
+        response
     }
 }
 

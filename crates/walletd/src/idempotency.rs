@@ -56,7 +56,7 @@ pub async fn commit_answer<T: serde::Serialize>(mut tx: Tx, answer: &T) -> ApiRe
             body,
         };
         tx.answer_at_commit(scope.client_id, &scope.key, &record, wall_now());
-        return match tx.commit().await {
+        return match commit_timed(tx).await {
             Ok(()) => {
                 scope.stored.store(true, Ordering::SeqCst);
                 Ok(())
@@ -70,8 +70,16 @@ pub async fn commit_answer<T: serde::Serialize>(mut tx: Tx, answer: &T) -> ApiRe
             Err(e) => Err(e.into()),
         };
     }
-    tx.commit().await?;
+    commit_timed(tx).await?;
     Ok(())
+}
+
+/// `tx.commit()`, timed for `walletd_store_commit_duration_seconds`: the commit of every API write.
+async fn commit_timed(tx: Tx) -> wallet_store::Result<()> {
+    let started = std::time::Instant::now();
+    let committed = tx.commit().await;
+    crate::telemetry::commit_took(started.elapsed());
+    committed
 }
 
 /// The stored answer to a request's idempotency key, read by authentication together with the

@@ -1,16 +1,29 @@
 //! Background work: failing reservations past their deadline, forgetting old nonces, delivering
-//! callbacks.
+//! callbacks; and the metrics' upkeep.
 
 use crate::state::AppState;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
+
+/// How often, at most, the sweeper counts the callback outbox's backlog for its gauges (a query
+/// that reads every undelivered row: a scrape never runs it).
+pub const OUTBOX_GAUGES_EVERY: Duration = Duration::from_secs(10);
 
 /// Runs the sweeper every `interval` until `shutdown` turns true.
 pub async fn sweeper(state: AppState, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut outbox_counted: Option<Instant> = None;
     loop {
         if let Err(e) = sweep_once(&state).await {
             tracing::warn!(error = %e, "sweep failed; will retry");
         }
+        if outbox_counted.is_none_or(|at| at.elapsed() >= OUTBOX_GAUGES_EVERY) {
+            outbox_counted = Some(Instant::now());
+            let now = crate::clock::wall_now();
+            if let Err(e) = crate::telemetry::refresh_outbox(&state.store, now).await {
+                tracing::warn!(error = %e, "counting the callback outbox failed");
+            }
+        }
+        state.telemetry.upkeep();
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = shutdown.changed() => return,

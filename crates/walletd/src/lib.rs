@@ -21,4 +21,5 @@ pub mod server;
 pub mod service;
 pub mod sms;
 pub mod state;
+pub mod telemetry;
 pub mod web;

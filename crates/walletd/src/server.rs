@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub callback_key_pem: Option<std::path::PathBuf>,
     /// Bearer token of the `/admin/v1/` endpoints (sandbox clock); `None` disables them.
     pub admin_token: Option<String>,
+    /// Bearer token `GET /metrics` requires; `None`: open to whoever reaches the listener.
+    pub metrics_token: Option<String>,
     /// Requests one API client may make per minute (`rate_limit_exceeded` beyond).
     pub rate_limit_per_minute: i64,
     /// Most connections to PostgreSQL (`wallet_store::DEFAULT_POSTGRES_POOL` by default).
@@ -40,6 +42,8 @@ pub struct Server {
 impl Server {
     /// Connects to the store (running migrations) and binds the listener.
     pub async fn build(config: &ServerConfig, clock: SharedClock) -> anyhow::Result<Server> {
+        // First, so that the store's and the service's first metrics are recorded.
+        let telemetry = crate::telemetry::Telemetry::install();
         let store = Store::connect_with_pool(&config.database, config.postgres_pool).await?;
         let code_key = load_code_key(&store).await?;
         let callbacks =
@@ -54,6 +58,8 @@ impl Server {
             admin_token: config.admin_token.clone().map(Arc::new),
             rate_limit_per_minute: config.rate_limit_per_minute,
             sms: Arc::new(crate::sms::OutboxGateway),
+            telemetry,
+            metrics_token: config.metrics_token.clone().map(Arc::new),
         };
         crate::service::lifecycle::sync_clock(&state).await?;
         let listener = TcpListener::bind(&config.listen).await?;

@@ -20,6 +20,10 @@ pub struct AppState {
     pub rate_limit_per_minute: i64,
     /// Where FLASH SMS go (by default, the operators' outbox).
     pub sms: Arc<dyn crate::sms::SmsGateway>,
+    /// The metrics `GET /metrics` renders.
+    pub telemetry: crate::telemetry::Telemetry,
+    /// Bearer token `GET /metrics` requires; none: it is open (bind to a private interface).
+    pub metrics_token: Option<Arc<String>>,
 }
 
 impl AppState {

@@ -134,6 +134,21 @@ fn transport_error(e: &reqwest::Error) -> String {
     }
 }
 
+/// A callback URI as the log shows it: without its query, fragment and user information, where
+/// receivers put the tokens that authenticate their callbacks.
+fn loggable(uri: &str) -> String {
+    match reqwest::Url::parse(uri) {
+        Ok(mut url) => {
+            url.set_query(None);
+            url.set_fragment(None);
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        Err(_) => "(not a URL)".to_string(),
+    }
+}
+
 /// Claims the next due callback for this instance (see `Tx::claim_callback`).
 pub async fn claim_next(state: &AppState) -> anyhow::Result<Option<CallbackRow>> {
     let now = wall_now();
@@ -168,17 +183,23 @@ pub async fn attempt(state: &AppState, deliverer: &Deliverer, row: CallbackRow) 
         anyhow::Ok(())
     }
     .await;
+    use crate::telemetry::{Delivery, callback_delivery};
+    match &outcome {
+        Ok(_) => callback_delivery(Delivery::Delivered),
+        Err(_) if row.attempts >= MAX_ATTEMPTS => callback_delivery(Delivery::GaveUp),
+        Err(_) => callback_delivery(Delivery::Failed),
+    }
     match &outcome {
         Ok(status) => tracing::info!(
             callback_id = row.id,
-            uri = %row.uri,
+            uri = %loggable(&row.uri),
             status,
             attempts = row.attempts,
             "callback delivered"
         ),
         Err(f) if row.attempts >= MAX_ATTEMPTS => tracing::warn!(
             callback_id = row.id,
-            uri = %row.uri,
+            uri = %loggable(&row.uri),
             status = f.status,
             error = %f.error,
             attempts = row.attempts,
@@ -186,7 +207,7 @@ pub async fn attempt(state: &AppState, deliverer: &Deliverer, row: CallbackRow) 
         ),
         Err(f) => tracing::warn!(
             callback_id = row.id,
-            uri = %row.uri,
+            uri = %loggable(&row.uri),
             status = f.status,
             error = %f.error,
             attempts = row.attempts,
@@ -201,6 +222,13 @@ pub async fn attempt(state: &AppState, deliverer: &Deliverer, row: CallbackRow) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logged_callback_uris_carry_no_credentials() {
+        let uri = "https://shop:pw-9x@example.com/cb/7?token=tk-3q#frag";
+        assert_eq!(loggable(uri), "https://example.com/cb/7");
+        assert_eq!(loggable("not a uri"), "(not a URL)");
+    }
 
     #[test]
     fn backoff_doubles_from_the_base_up_to_an_hour() {

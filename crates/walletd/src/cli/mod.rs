@@ -26,6 +26,10 @@ pub struct Cli {
         default_value = "sqlite://walletd.db"
     )]
     pub database: String,
+    /// Log format on stderr: `json` (one object a line) or `text`. Default: text when stderr is a
+    /// terminal (coloured unless NO_COLOR is set), JSON otherwise.
+    #[arg(long, global = true, env = "WALLETD_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -48,14 +52,38 @@ pub struct JsonFlag {
     pub json: bool,
 }
 
-fn init_logging() {
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// Logs to stderr at `RUST_LOG` (default `info`): as `format` says, else text on a terminal and
+/// JSON elsewhere (a file, a pipe, a log collector). Colour only on a terminal, and not with
+/// `NO_COLOR`: escape codes would fill a log file.
+fn init_logging(format: Option<LogFormat>) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let terminal = std::io::stderr().is_terminal();
+    let colour = terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if std::env::var("WALLETD_LOG_FORMAT").as_deref() == Ok("json") {
-        builder.json().init();
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
+    let json = format.unwrap_or(if terminal {
+        LogFormat::Text
+    } else {
+        LogFormat::Json
+    }) == LogFormat::Json;
+    if json {
+        // The fields beside the level and message; the request's span (its id) once, not its list.
+        builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .init();
     } else {
         builder.init();
     }
@@ -64,7 +92,7 @@ fn init_logging() {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     let runtime = match serve::runtime(&cli) {
         Ok(r) => r,
         Err(e) => {

@@ -21,6 +21,10 @@ pub struct ServeArgs {
     /// Bearer token enabling the `/admin/v1/` endpoints (moving the sandbox clock); unset: disabled.
     #[arg(long, env = "WALLETD_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+    /// Bearer token `GET /metrics` requires; unset: /metrics is open to whoever reaches the
+    /// listener (bind it to a private interface, or keep /metrics from the proxy).
+    #[arg(long, env = "WALLETD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
     /// Seconds between sweeps for expired reservations.
     #[arg(long, env = "WALLETD_SWEEP_SECONDS", default_value_t = 1)]
     pub sweep_seconds: u64,
@@ -95,6 +99,7 @@ pub(super) async fn serve(args: ServeArgs, database: String) -> anyhow::Result<(
         callback_retry_base: Duration::from_millis(args.callback_retry_base_ms.max(1)),
         callback_key_pem: args.callback_key_pem,
         admin_token: args.admin_token,
+        metrics_token: args.metrics_token,
         rate_limit_per_minute: args.rate_limit_per_minute,
         postgres_pool: args.postgres_pool,
     };

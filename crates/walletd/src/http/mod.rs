@@ -1,8 +1,11 @@
-//! The HTTP surface: routes of `/rest/v1/` behind MAC authentication.
+//! The HTTP surface: routes of `/rest/v1/` behind MAC authentication, the operators' endpoints
+//! (`ops`), and around every route the request's id, log line and metrics (`observe`).
 
 mod admin;
 mod allowances;
 mod oauth;
+pub mod observe;
+mod ops;
 mod params;
 mod payments;
 mod transactions;
@@ -17,7 +20,7 @@ use axum::http::header;
 use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
-use tower_http::trace::TraceLayer;
+use std::sync::Arc;
 
 /// The whole router. Unknown paths answer JSON `not_found` (never a redirect).
 pub fn router(state: AppState) -> Router {
@@ -39,12 +42,16 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .merge(api)
-        .route("/health", get(|| async { "ok" }))
+        .merge(ops::routes())
         .merge(admin::routes())
         .route("/publickey", get(public_key))
         .merge(crate::web::router())
         .fallback(not_found)
-        .layer(TraceLayer::new_for_http())
+        // Outermost, on every route and the fallback: it sees the matched route and the answer.
+        .layer(middleware::from_fn_with_state(
+            Arc::new(observe::RequestMetrics::default()),
+            observe::observe,
+        ))
         .with_state(state)
 }
 

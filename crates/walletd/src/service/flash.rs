@@ -12,6 +12,7 @@ use super::transactions::view::{view, view_and_notify};
 use crate::error::{ApiError, ApiResult};
 use crate::sms::Sms;
 use crate::state::AppState;
+use crate::telemetry::Flow;
 use wallet_client::types as wire;
 use wallet_core::keys::new_correlation_key;
 use wallet_core::money::format_decimal;
@@ -196,8 +197,9 @@ pub async fn answer(
                 "no transaction waits for an answer with code {correlation} from this phone"
             ))
         })?;
-    let data = decide_in(&mut tx, now, &key, Holder::Phone(phone), answer).await?;
+    let (data, flow) = decide_in(&mut tx, now, &key, Holder::Phone(phone), answer).await?;
     tx.commit().await?;
+    flow.committed();
     Ok(data)
 }
 
@@ -224,8 +226,9 @@ pub async fn decide(
     answer: Answer,
 ) -> ApiResult<wire::Transaction> {
     let mut tx = store.write().await?;
-    let data = decide_in(&mut tx, now, key, holder, answer).await?;
+    let (data, flow) = decide_in(&mut tx, now, key, holder, answer).await?;
     tx.commit().await?;
+    flow.committed();
     Ok(data)
 }
 
@@ -235,7 +238,7 @@ async fn decide_in(
     key: &TransactionKey,
     holder: Holder<'_>,
     answer: Answer,
-) -> ApiResult<wire::Transaction> {
+) -> ApiResult<(wire::Transaction, Flow)> {
     let t = tx
         .transaction_for_update(key)
         .await?
@@ -266,11 +269,11 @@ async fn decide_in(
         Holder::Phone(_) => format!("holder:{wallet}"),
         Holder::User(user) => format!("holder:user:{user}"),
     };
-    match answer {
+    let flow = match answer {
         Answer::Accept => {
             let r = reservable(tx, t, now).await?;
             let selected = selected_prices(&r.payments, None)?;
-            hold_funds(
+            let written = hold_funds(
                 tx,
                 &actor,
                 r,
@@ -281,15 +284,17 @@ async fn decide_in(
                 now,
             )
             .await?;
+            written.flow
         }
         Answer::Reject => {
             release_all(tx, &t, TransactionStatus::Rejected, now).await?;
             tx.set_correlation_key(key, None).await?;
             tx.append_event(key, now, &actor, "rejected", Some("flash"))
                 .await?;
+            Flow::default()
         }
-    }
-    view_and_notify(tx, key).await
+    };
+    Ok((view_and_notify(tx, key).await?, flow))
 }
 
 /// A FLASH transaction waiting for the holder's answer, as the holder app lists it.

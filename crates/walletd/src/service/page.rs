@@ -9,6 +9,7 @@ use super::transactions::validate::selected_prices;
 use super::transactions::view::view_and_notify;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::telemetry::Flow;
 use wallet_client::types as wire;
 use wallet_core::{
     PaymentStatus, TransactionKey, TransactionStatus, TransactionType, UserId, WalletId,
@@ -200,9 +201,10 @@ pub async fn accept(
     let (t, wallet) = lock_waiting(&mut tx, key, user_id).await?;
     decline_optional_allowance(&mut tx, key, with_allowance).await?;
     match reserve_now(&mut tx, &actor(user_id), t.clone(), wallet, now).await {
-        Ok(()) => {
+        Ok(flow) => {
             let data = view_and_notify(&mut tx, key).await?;
             tx.commit().await?;
+            flow.committed();
             Ok(data)
         }
         Err(ApiError::NotEnoughFunds(_)) => {
@@ -258,17 +260,18 @@ async fn decline_optional_allowance(
     Ok(())
 }
 
-/// Holds the funds of locked transaction `t` on `wallet` at its payments' own prices.
+/// Holds the funds of locked transaction `t` on `wallet` at its payments' own prices. Answers
+/// what it did, to count once committed.
 async fn reserve_now(
     tx: &mut Tx,
     actor: &str,
     t: TransactionRow,
     wallet: WalletId,
     now: i64,
-) -> ApiResult<()> {
+) -> ApiResult<Flow> {
     let r = reservable(tx, t, now).await?;
     let selected = selected_prices(&r.payments, None)?;
-    hold_funds(
+    let written = hold_funds(
         tx,
         actor,
         r,
@@ -279,7 +282,7 @@ async fn reserve_now(
         now,
     )
     .await?;
-    Ok(())
+    Ok(written.flow)
 }
 
 /// The holder rejected on the page (or while it waited for funds): `rejected`, nothing held.
@@ -338,9 +341,10 @@ pub async fn resume_waiting_funds(
             continue;
         }
         match reserve_now(&mut tx, "system", t, payer, now).await {
-            Ok(()) => {
+            Ok(flow) => {
                 view_and_notify(&mut tx, &key).await?;
                 tx.commit().await?;
+                flow.committed();
                 reserved += 1;
                 tracing::info!(transaction_key = %key, "funds arrived; transaction reserved");
             }

@@ -135,15 +135,12 @@ pub fn error_page(lang: Lang, e: &ApiError, framing: Framing) -> Response {
         ApiError::Internal(_) => "Internal error; please try again later.".to_string(),
         e => e.to_string(),
     };
-    render(
-        e.status(),
-        &ErrorPage {
-            lang: lang.code(),
-            title: lang.texts().error_title,
-            message: &message,
-        },
-        framing,
-    )
+    let page = ErrorPage {
+        lang: lang.code(),
+        title: lang.texts().error_title,
+        message: &message,
+    };
+    e.counted(render(e.status(), &page, framing))
 }
 
 /// The 403 page of a form whose CSRF token is missing or wrong.

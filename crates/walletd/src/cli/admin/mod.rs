@@ -99,6 +99,9 @@ async fn admin_state(database: &str) -> anyhow::Result<AppState> {
         admin_token: None,
         rate_limit_per_minute: i64::MAX,
         sms: Arc::new(crate::sms::OutboxGateway),
+        // Never rendered: a command's metrics end with its process.
+        telemetry: crate::telemetry::Telemetry::install(),
+        metrics_token: None,
     };
     // Admin commands live in sandbox time too (a code issued after `clock advance` expires then).
     crate::service::lifecycle::sync_clock(&state).await?;

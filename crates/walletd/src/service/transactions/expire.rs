@@ -33,6 +33,9 @@ pub async fn expire_if_due(state: &AppState, key: &TransactionKey) -> ApiResult<
     }
     expire_locked(&mut tx, &t, now).await?;
     tx.commit().await?;
+    if let Some(deadline) = t.reserved_until {
+        crate::telemetry::ran_late(crate::telemetry::Deadline::ReservationExpiry, deadline, now);
+    }
     tracing::info!(transaction_key = %key, "reservation expired; funds released");
     Ok(true)
 }

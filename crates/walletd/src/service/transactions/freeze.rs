@@ -303,6 +303,9 @@ pub async fn finalize_due_freezes(state: &AppState) -> ApiResult<usize> {
             })?;
             crate::callbacks::enqueue_payment(&mut tx, &t, &data).await?;
             tx.commit().await?;
+            if let Some(until) = p.freeze_until {
+                crate::telemetry::ran_late(crate::telemetry::Deadline::FreezeEnd, until, now);
+            }
             done += 1;
         }
         if batch < 100 {

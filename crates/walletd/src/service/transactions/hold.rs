@@ -4,6 +4,7 @@
 use super::view::Written;
 use super::{allowance, payer, settle};
 use crate::error::{ApiError, ApiResult};
+use crate::telemetry::Flow;
 use std::collections::BTreeMap;
 use wallet_core::{AllowanceId, PaymentStatus, TransactionStatus, TransactionType, WalletId};
 use wallet_store::{PaymentChange, PaymentRow, TransactionRow, TransactionState, Tx};
@@ -120,14 +121,17 @@ pub(crate) async fn hold_funds(
     let (t, changed) = tx
         .set_transaction_and_payments(&r.t, &reserved, &changes, now)
         .await?;
-    let written = Written::new(t, r.canceled, changed);
+    let mut written = Written::new(t, r.canceled, changed);
+    written.flow = Flow::reserved(kind);
     let detail = format!("{kind} wallet {}", payer.id);
     tx.append_event(key, now, actor, "reserved", Some(&detail))
         .await?;
     if !written.t.auto_confirm {
         return Ok(written);
     }
-    let written = settle::settle(tx, &written.t, &written.payments, &BTreeMap::new(), now).await?;
+    let mut written =
+        settle::settle(tx, &written.t, &written.payments, &BTreeMap::new(), now).await?;
+    written.flow.reserved = true;
     tx.append_event(key, now, "system", "confirmed", Some("auto_confirm"))
         .await?;
     Ok(written)

@@ -116,7 +116,10 @@ pub(crate) async fn settle(
         .set_transaction_and_payments(t, &confirmed, &changes, now)
         .await?;
     allowance::activate(tx, &t, now).await?;
-    Ok(Written::new(t, unchanged, changed))
+    let mut written = Written::new(t, unchanged, changed);
+    written.flow.kind = written.t.kind;
+    written.flow.confirmed = true;
+    Ok(written)
 }
 
 /// `DELETE transaction/{key}`: a new transaction is deleted; a waiting or reserved one is revoked and its funds released.

@@ -2,6 +2,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::render;
+use crate::telemetry::Flow;
 use wallet_client::types as wire;
 use wallet_core::ids::TransactionKey;
 use wallet_store::{PaymentRow, TransactionRow, Tx};
@@ -28,6 +29,8 @@ pub(crate) async fn render_row(tx: &mut Tx, t: &TransactionRow) -> ApiResult<wir
 pub(crate) struct Written {
     pub t: TransactionRow,
     pub payments: Vec<PaymentRow>,
+    /// What the change did, counted once it is committed ([`Written::commit`], or its caller).
+    pub flow: Flow,
 }
 
 impl Written {
@@ -42,6 +45,7 @@ impl Written {
         Written {
             t,
             payments: unchanged,
+            flow: Flow::default(),
         }
     }
 
@@ -60,6 +64,7 @@ impl Written {
     pub(crate) async fn commit(&self, mut tx: Tx) -> ApiResult<wire::Transaction> {
         let view = self.render(&mut tx).await?;
         crate::idempotency::commit_answer(tx, &view).await?;
+        self.flow.committed();
         Ok(view)
     }
 }

@@ -57,6 +57,7 @@ pub fn test_config(database: &str) -> ServerConfig {
         callback_retry_base: Duration::from_millis(50),
         callback_key_pem: None,
         admin_token: None,
+        metrics_token: None,
         rate_limit_per_minute: rate_limit(),
         postgres_pool: wallet_store::DEFAULT_POSTGRES_POOL,
     }
