@@ -111,8 +111,8 @@ impl Store {
     /// query also tells that the database answers (readiness checks).
     pub async fn pending_migrations(&self) -> Result<Vec<i64>> {
         let mut tx = self.read().await?;
-        let applied: Vec<i64> = db::query_scalar("SELECT version FROM schema_migrations")
-            .fetch_all(tx.conn())
+        let applied: Vec<i64> = tx
+            .all_scalars("SELECT version FROM schema_migrations", ())
             .await?;
         let pending = MIGRATIONS.iter().map(|m| m.version);
         Ok(pending.filter(|v| !applied.contains(v)).collect())

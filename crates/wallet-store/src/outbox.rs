@@ -128,9 +128,11 @@ impl Tx {
 
     /// Callbacks still to deliver (neither delivered nor given up), and when the oldest was made.
     pub async fn callback_backlog(&mut self) -> Result<(i64, Option<i64>)> {
-        db::query_as("SELECT COUNT(*), MIN(created_at) FROM callbacks WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL")
-            .fetch_one(self.conn())
-            .await
+        self.one(
+            db::query_as("SELECT COUNT(*), MIN(created_at) FROM callbacks WHERE delivered_at IS NULL AND next_attempt_at IS NOT NULL"),
+            (),
+        )
+        .await
     }
 
     pub async fn callback(&mut self, id: i64) -> Result<Option<CallbackRow>> {
