@@ -43,6 +43,13 @@ macro_rules! wire_struct {
     };
 }
 
+mod tokens;
+pub use tokens::{TokenAnswer, TokenRequest};
+#[cfg(feature = "openapi")]
+mod schemas;
+#[cfg(feature = "openapi")]
+pub use schemas::schemas;
+
 /// `callback_uri`: a URI, or `false` to disable callbacks for the transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallbackUri {
@@ -487,6 +494,54 @@ pub struct StatementPage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SufficientAmount {
     pub is_sufficient: bool,
+}
+
+/// `GET transactions`: `{"transactions": […], "_metadata": {…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransactionPage {
+    pub transactions: Vec<Transaction>,
+    #[serde(rename = "_metadata")]
+    pub metadata: Metadata,
+}
+
+/// `GET payments`: `{"payments": […], "_metadata": {…}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PaymentPage {
+    pub payments: Vec<Payment>,
+    #[serde(rename = "_metadata")]
+    pub metadata: Metadata,
+}
+
+/// `GET transaction/{key}/receipt`: the texts to print for each side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Receipt {
+    pub text_for_customer: String,
+    pub text_for_merchant: String,
+}
+
+wire_struct! {
+    /// Body of `PUT payment/{id}/freeze`: the PHP client sends `freeze_until` (0 removes the
+    /// freeze) or `freeze_for` (hours); the spec's nested `freeze{for,until}` (seconds) is read too.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct FreezeChange {
+        pub freeze: Option<Freeze>,
+        pub freeze_for: Option<i64>,
+        pub freeze_until: Option<i64>,
+    }
+}
+
+wire_struct! {
+    /// Body of `PUT payment/{id}/finalize`: empty, or the final (same or lower) price.
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct FinalPrice {
+        /// Minor units; or `price_decimal`.
+        pub price: Option<i64>,
+        pub price_decimal: Option<String>,
+        pub currency: String,
+    }
 }
 
 wire_struct! {

@@ -4,6 +4,7 @@
 //! [`auth`]) → [`service`] (one database transaction per operation) →
 //! `wallet_store` (SQL) and `wallet_core` (the pure domain).
 
+pub mod apidoc;
 pub mod auth;
 pub mod callbacks;
 pub mod caller;

@@ -43,6 +43,8 @@ pub enum Command {
     /// Operator commands; they work while a server runs on the same database.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Print the OpenAPI 3.1 document of the API (what `GET /openapi.json` serves).
+    Openapi,
 }
 
 #[derive(Debug, Args)]
@@ -115,5 +117,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::serve(args, cli.database).await,
         Command::Demo(flag) => admin::demo(&cli.database, flag.json).await,
         Command::Admin(cmd) => admin::run(cmd, &cli.database).await,
+        Command::Openapi => {
+            print!("{}", crate::http::openapi::document_json());
+            Ok(())
+        }
     }
 }

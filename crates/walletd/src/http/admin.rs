@@ -1,6 +1,7 @@
 //! Operator endpoints under `/admin/v1/`, behind a bearer token. Without a configured token
 //! they do not exist (404), so a production walletd exposes no way to move its clock.
 
+use crate::apidoc::errors;
 use crate::error::{ApiError, ApiResult};
 use crate::json;
 use crate::service::lifecycle::{self, ClockReading};
@@ -9,17 +10,38 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-
-use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The `/admin/v1/` routes (behind the admin token, not MAC).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin/v1/clock", get(clock))
-        .route("/admin/v1/clock/advance", post(advance_clock))
-        .route("/admin/v1/sms/inbound", post(sms_inbound))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(clock))
+        .routes(routes!(advance_clock))
+        .routes(routes!(sms_inbound))
 }
+
+errors!(ClockErrors = [NotFound, Unauthorized]);
+errors!(AdvanceErrors = [NotFound, Unauthorized, InvalidRequest]);
+// Accepting reserves: the payer's checks and the hold, as any reservation.
+errors!(
+    SmsErrors = [
+        NotFound,
+        Unauthorized,
+        InvalidRequest,
+        InvalidState,
+        ClientRestricted,
+        NoRights,
+        PayerAccountInactive,
+        ClientNotVerified,
+        RestrictionViolation,
+        RestrictionLimitsExceeded,
+        LimitsExceeded,
+        PaymentToSameAccount,
+        BeneficiaryAccountInactive,
+        NotEnoughFunds,
+    ]
+);
 
 fn check_token(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     let Some(expected) = state.admin_token.as_deref() else {
@@ -40,12 +62,16 @@ fn check_token(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
     Ok(())
 }
 
-#[derive(serde::Deserialize)]
+/// Body of `POST /admin/v1/clock/advance`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 pub struct Advance {
+    /// Seconds to move the clock forward (not back).
     seconds: i64,
 }
 
 /// `POST /admin/v1/clock/advance` `{"seconds": N}`: moves the sandbox clock and fires what became due.
+#[utoipa::path(post, path = "/admin/v1/clock/advance", tag = "admin", request_body = Advance,
+    responses((status = 200, body = ClockReading), AdvanceErrors), security(("admin_token" = [])))]
 pub async fn advance_clock(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -58,7 +84,9 @@ pub async fn advance_clock(
         .map(Json)
 }
 
-/// `GET /admin/v1/clock`.
+/// `GET /admin/v1/clock`: where the sandbox clock stands.
+#[utoipa::path(get, path = "/admin/v1/clock", tag = "admin",
+    responses((status = 200, body = ClockReading), ClockErrors), security(("admin_token" = [])))]
 pub async fn clock(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -67,14 +95,20 @@ pub async fn clock(
     lifecycle::read_clock(&state).await.map(Json)
 }
 
-#[derive(serde::Deserialize)]
+/// Body of `POST /admin/v1/sms/inbound`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 pub struct Inbound {
+    /// The sender's phone number.
     from: String,
+    /// The SMS text, e.g. `RG5A YES`.
     text: String,
 }
 
 /// `POST /admin/v1/sms/inbound` `{"from": "+370…", "text": "RG5A YES"}`: where an SMS gateway
 /// delivers a holder's answer to a FLASH SMS. Answers the transaction it reserved or rejected.
+#[utoipa::path(post, path = "/admin/v1/sms/inbound", tag = "admin", request_body = Inbound,
+    responses((status = 200, body = wallet_client::types::Transaction), SmsErrors),
+    security(("admin_token" = [])))]
 pub async fn sms_inbound(
     State(state): State<AppState>,
     headers: HeaderMap,

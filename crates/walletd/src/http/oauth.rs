@@ -1,22 +1,29 @@
 //! `/oauth/v1/token`: holders' MAC access tokens, requested with the client's credentials.
 
-use super::params::Api;
+use super::params::{Api, QueryParams};
+use crate::apidoc::errors;
 use crate::error::{ApiError, ApiResult};
-use crate::service::tokens::{self as svc, TokenAnswer, TokenRequest};
+use crate::service::tokens as svc;
 use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::Query;
 
-use axum::Router;
-use axum::routing::post;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use wallet_client::types::{TokenAnswer, TokenRequest};
 
 /// The OAuth routes (under MAC authentication: the client's own credentials).
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/oauth/v1/token", post(token).delete(revoke))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(token, revoke))
 }
 
-/// `POST /oauth/v1/token`: a form (`application/x-www-form-urlencoded`), as the PHP client sends it.
+errors!(mac TokenErrors = [UnsupportedGrantType, Forbidden]);
+errors!(mac RevokeErrors = [NotFound]);
+
+/// `POST /oauth/v1/token`: a holder's access token (grants `password` and `refresh_token`).
+#[utoipa::path(post, path = "/oauth/v1/token", tag = "oauth",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, body = TokenAnswer), TokenErrors), security(("mac" = [])))]
 pub async fn token(api: Api, body: Bytes) -> ApiResult<Json<TokenAnswer>> {
     let req: TokenRequest = serde_urlencoded::from_bytes(&body)
         .map_err(|e| ApiError::invalid(format!("the token request must be a form: {e}")))?;
@@ -25,13 +32,22 @@ pub async fn token(api: Api, body: Bytes) -> ApiResult<Json<TokenAnswer>> {
         .map(Json)
 }
 
-#[derive(Debug, serde::Deserialize)]
+/// Query of `DELETE /oauth/v1/token`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RevokeQuery {
+    /// The access token to revoke.
     access_token: String,
 }
 
-/// `DELETE /oauth/v1/token?access_token=…`.
-pub async fn revoke(api: Api, Query(q): Query<RevokeQuery>) -> ApiResult<Json<serde_json::Value>> {
+/// `DELETE /oauth/v1/token?access_token=…`: the token revoked.
+#[utoipa::path(delete, path = "/oauth/v1/token", tag = "oauth", params(RevokeQuery),
+    responses((status = 200, description = "`{}`", body = Object), RevokeErrors),
+    security(("mac" = [])))]
+pub async fn revoke(
+    api: Api,
+    QueryParams(q): QueryParams<RevokeQuery>,
+) -> ApiResult<Json<serde_json::Value>> {
     svc::revoke(&api.state, api.client(), &q.access_token).await?;
     Ok(Json(serde_json::json!({})))
 }

@@ -110,3 +110,65 @@ async fn wallet(parts: &mut Parts, state: &AppState, name: &str) -> Result<Walle
     let holder = parts.extensions.get::<Caller>().and_then(|c| c.holder);
     wallet_in_path(state, holder, &text).await
 }
+
+// How the document describes the path parameters above (they are parsed by the extractors).
+
+/// `{key}`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI derive only
+pub struct KeyPath {
+    /// The `transaction_key` walletd issued.
+    key: TransactionKey,
+}
+
+/// `{wallet}`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI derive only
+pub struct WalletPath {
+    /// A wallet id, or `me`: the wallet of the holder whose access token signed the request.
+    #[param(pattern = "^([0-9]+|me)$")]
+    wallet: String,
+}
+
+/// `{id}` of `wallet/{id}`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI derive only
+pub struct WalletIdPath {
+    /// A wallet id, or `me`: the wallet of the holder whose access token signed the request.
+    #[param(pattern = "^([0-9]+|me)$")]
+    id: String,
+}
+
+/// `{id}` of `payment/{id}`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI derive only
+pub struct PaymentPath {
+    id: wallet_core::ids::PaymentId,
+}
+
+/// `{id}` of `allowance/{id}`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI derive only
+pub struct AllowancePath {
+    id: wallet_core::ids::AllowanceId,
+}
+
+/// The query string as `T`: axum's `Query`, with what cannot be read (a duplicate or missing
+/// parameter) answered `invalid_request` in the API's JSON error, not in axum's plain text.
+pub struct QueryParams<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| QueryParams(q.0))
+            .map_err(|e| ApiError::invalid(format!("the query string: {}", e.body_text())))
+    }
+}

@@ -1,49 +1,96 @@
 //! Handlers of `transaction` endpoints: parse, call the service, answer JSON.
 
-use super::params::{Api, KeyParam, WalletParam};
+use super::params::{Api, KeyParam, QueryParams, WalletParam};
+use crate::apidoc::errors;
 use crate::error::ApiResult;
 use crate::json;
 use crate::service::flash;
 use crate::service::transactions::{self as svc, reserve};
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::Query;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
-use wallet_client::types::{ConfirmPrices, NewTransaction, ReserveRequest, Transaction};
+
+use super::params::{KeyPath, WalletPath};
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use wallet_client::types::{
+    ConfirmPrice, ConfirmPrices, NewTransaction, Receipt, ReserveRequest, Transaction,
+    TransactionPage,
+};
 use wallet_core::ids::{TransactionKey, WalletId};
 
 /// The `transaction` routes (under MAC authentication).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/rest/v1/transaction", post(create))
-        .route("/rest/v1/transaction/{key}", get(get_one).delete(revoke))
-        .route("/rest/v1/transaction/{key}/reserve", put(reserve))
-        .route("/rest/v1/transaction/{key}/confirm", put(confirm))
-        .route("/rest/v1/transaction/{key}/receipt", get(receipt))
-        .route(
-            "/rest/v1/transaction/{key}/reserve/{wallet}",
-            put(reserve_for_wallet),
-        )
-        .route("/rest/v1/transaction/{key}/type/{wallet}", get(types))
-        .route("/rest/v1/transaction/renew/{key}", post(renew))
-        .route("/rest/v1/transactions", get(search))
-        .route("/rest/v1/transaction/{key}/flash/{wallet}", put(flash))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(get_one, revoke))
+        .routes(routes!(reserve))
+        .routes(routes!(confirm))
+        .routes(routes!(receipt))
+        .routes(routes!(reserve_for_wallet))
+        .routes(routes!(types))
+        .routes(routes!(renew))
+        .routes(routes!(search))
+        .routes(routes!(flash))
 }
 
+errors!(mac CreateErrors = [InvalidState, LimitViolation]);
+errors!(mac ReadErrors = [NotFound]);
+errors!(mac ChangeErrors = [NotFound, InvalidState]);
+// Reserving checks the payer (`payer::check`) and holds the money (`hold::hold_funds`).
+errors!(mac ReserveErrors = [
+    NotFound, InvalidState, UnsupportedGrantType, InvalidCode, CodeExpired,
+    CodeRestrictionViolation, UserErrorLimitExceeded, NoActiveAllowance, AllowanceExceeded,
+    ClientRestricted, NoRights, PayerAccountInactive, ClientNotVerified, RestrictionViolation,
+    RestrictionLimitsExceeded, LimitsExceeded, PaymentToSameAccount, BeneficiaryAccountInactive,
+    NotEnoughFunds,
+]);
+errors!(mac ReserveForWalletErrors = [
+    NotFound, InvalidState, UnsupportedGrantType, InvalidCode, UserErrorLimitExceeded,
+    NoActiveAllowance, AllowanceExceeded, ClientRestricted, NoRights, PayerAccountInactive,
+    ClientNotVerified, RestrictionViolation, RestrictionLimitsExceeded, LimitsExceeded,
+    PaymentToSameAccount, BeneficiaryAccountInactive, NotEnoughFunds,
+]);
+errors!(mac ReceiptErrors = [Forbidden, NotFound, InvalidState]);
+// With `use_allowance` and an allowance that covers it, FLASH reserves at once.
+errors!(mac FlashErrors = [
+    NotFound, InvalidState, UnsupportedGrantType, PhoneNotConfirmed, ClientRestricted, NoRights,
+    PayerAccountInactive, ClientNotVerified, RestrictionViolation, RestrictionLimitsExceeded,
+    LimitsExceeded, PaymentToSameAccount, BeneficiaryAccountInactive, NotEnoughFunds,
+]);
+errors!(mac SearchErrors = []);
+
+/// `POST transaction`: a new transaction of payments, with how it may be authorised.
+#[utoipa::path(post, path = "/rest/v1/transaction", tag = "transactions",
+    request_body = NewTransaction,
+    responses((status = 200, description = "the transaction, `new`", body = Transaction), CreateErrors),
+    security(("mac" = [])))]
 pub async fn create(api: Api, body: Bytes) -> ApiResult<Json<Transaction>> {
     let req: NewTransaction = json::parse(&body)?;
     svc::create(&api.state, &api.caller, req).await.map(Json)
 }
 
+/// `GET transaction/{key}`: a reservation past its deadline is failed first.
+#[utoipa::path(get, path = "/rest/v1/transaction/{key}", tag = "transactions", params(KeyPath),
+    responses((status = 200, body = Transaction), ReadErrors), security(("mac" = [])))]
 pub async fn get_one(api: Api, KeyParam(key): KeyParam) -> ApiResult<Json<Transaction>> {
     svc::get(&api.state, api.client(), &key).await.map(Json)
 }
 
+/// `DELETE transaction/{key}`: revoked; what was reserved is released.
+#[utoipa::path(delete, path = "/rest/v1/transaction/{key}", tag = "transactions", params(KeyPath),
+    responses((status = 200, description = "the transaction, `revoked`", body = Transaction), ChangeErrors),
+    security(("mac" = [])))]
 pub async fn revoke(api: Api, KeyParam(key): KeyParam) -> ApiResult<Json<Transaction>> {
     svc::revoke(&api.state, api.client(), &key).await.map(Json)
 }
 
+/// `PUT transaction/{key}/reserve`: reserved with a reservation code (`reservation_code` or
+/// `code`), or for the `payer` by PIN (`pin`) or by its active allowance.
+#[utoipa::path(put, path = "/rest/v1/transaction/{key}/reserve", tag = "transactions",
+    params(KeyPath), request_body = Option<ReserveRequest>,
+    responses((status = 200, description = "the transaction, `reserved` (or waiting)", body = Transaction), ReserveErrors),
+    security(("mac" = [])))]
 pub async fn reserve(
     api: Api,
     KeyParam(key): KeyParam,
@@ -92,6 +139,11 @@ async fn reserve_by_wallet(
     }
 }
 
+/// `PUT transaction/{key}/confirm`: the reserved money moves; prices may be lowered per payment.
+#[utoipa::path(put, path = "/rest/v1/transaction/{key}/confirm", tag = "transactions",
+    params(KeyPath), request_body = Option<BTreeMap<String, ConfirmPrice>>,
+    responses((status = 200, description = "the transaction, `confirmed`", body = Transaction), ChangeErrors),
+    security(("mac" = [])))]
 pub async fn confirm(
     api: Api,
     KeyParam(key): KeyParam,
@@ -103,17 +155,28 @@ pub async fn confirm(
         .map(Json)
 }
 
-#[derive(Debug, serde::Deserialize)]
+/// Query of `GET transaction/{key}/receipt`.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReceiptQuery {
+    /// `en` (default), `lt` or `ru`.
+    #[param(pattern = "^(en|lt|ru)$")]
     locale: Option<String>,
+    /// Characters per line, 10 to 500.
+    #[param(value_type = Option<i64>, minimum = 10, maximum = 500)]
     width: Option<String>,
 }
 
+/// `GET transaction/{key}/receipt`: texts to print, for confirmed transactions of clients granted
+/// receipts.
+#[utoipa::path(get, path = "/rest/v1/transaction/{key}/receipt", tag = "transactions",
+    params(KeyPath, ReceiptQuery),
+    responses((status = 200, body = Receipt), ReceiptErrors), security(("mac" = [])))]
 pub async fn receipt(
     api: Api,
     KeyParam(key): KeyParam,
-    Query(q): Query<ReceiptQuery>,
-) -> ApiResult<Json<svc::Receipt>> {
+    QueryParams(q): QueryParams<ReceiptQuery>,
+) -> ApiResult<Json<Receipt>> {
     svc::receipt(
         &api.state,
         api.client(),
@@ -127,6 +190,10 @@ pub async fn receipt(
 
 /// `PUT transaction/{key}/reserve/{wallet}`: with `{"pin": …}` the holder's PIN authorises the
 /// reservation; without it, the active allowance of the wallet does.
+#[utoipa::path(put, path = "/rest/v1/transaction/{key}/reserve/{wallet}", tag = "transactions",
+    params(KeyPath, WalletPath), request_body = Option<ReserveRequest>,
+    responses((status = 200, description = "the transaction, `reserved`", body = Transaction), ReserveForWalletErrors),
+    security(("mac" = [])))]
 pub async fn reserve_for_wallet(
     api: Api,
     KeyParam(key): KeyParam,
@@ -137,7 +204,11 @@ pub async fn reserve_for_wallet(
     reserve_by_wallet(&api, &key, wallet, req).await
 }
 
-/// `PUT transaction/{key}/flash/{wallet}` (empty body).
+/// `PUT transaction/{key}/flash/{wallet}` (empty body): a FLASH SMS asks the holder to confirm.
+#[utoipa::path(put, path = "/rest/v1/transaction/{key}/flash/{wallet}", tag = "transactions",
+    params(KeyPath, WalletPath),
+    responses((status = 200, description = "the transaction, waiting for the holder's answer", body = Transaction), FlashErrors),
+    security(("mac" = [])))]
 pub async fn flash(
     api: Api,
     KeyParam(key): KeyParam,
@@ -148,6 +219,11 @@ pub async fn flash(
         .map(Json)
 }
 
+/// `GET transaction/{key}/type/{wallet}`: the ways the wallet could reserve the transaction now.
+#[utoipa::path(get, path = "/rest/v1/transaction/{key}/type/{wallet}", tag = "transactions",
+    params(KeyPath, WalletPath),
+    responses((status = 200, description = "`allowance`, `pin`, … in order of preference", body = Vec<String>), ReadErrors),
+    security(("mac" = [])))]
 pub async fn types(
     api: Api,
     KeyParam(key): KeyParam,
@@ -158,13 +234,20 @@ pub async fn types(
         .map(Json)
 }
 
+/// `POST transaction/renew/{key}`: a new transaction like a failed or revoked one.
+#[utoipa::path(post, path = "/rest/v1/transaction/renew/{key}", tag = "transactions", params(KeyPath),
+    responses((status = 200, description = "the new transaction, `new`", body = Transaction), ChangeErrors),
+    security(("mac" = [])))]
 pub async fn renew(api: Api, KeyParam(key): KeyParam) -> ApiResult<Json<Transaction>> {
     svc::renew(&api.state, api.client(), &key).await.map(Json)
 }
 
+/// `GET transactions`: the project's transactions, newest first.
+#[utoipa::path(get, path = "/rest/v1/transactions", tag = "transactions", params(svc::SearchQuery),
+    responses((status = 200, body = TransactionPage), SearchErrors), security(("mac" = [])))]
 pub async fn search(
     api: Api,
-    Query(q): Query<svc::SearchQuery>,
-) -> ApiResult<Json<svc::TransactionPage>> {
+    QueryParams(q): QueryParams<svc::SearchQuery>,
+) -> ApiResult<Json<TransactionPage>> {
     svc::search(&api.state, api.client(), &q).await.map(Json)
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 pub const IDEMPOTENCY_RETENTION_SECS: i64 = 25 * 3_600;
 
 /// `{"offset_seconds", "now"}`: where the sandbox clock stands.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ClockReading {
     pub offset_seconds: i64,
     pub now: i64,

@@ -8,7 +8,7 @@ use crate::render;
 use crate::service::transactions::read::metadata;
 use crate::service::transactions::{SearchQuery, create_unanswered, search_filter};
 use crate::state::AppState;
-use wallet_client::types::{self as wire, Metadata};
+use wallet_client::types::{self as wire, PaymentPage};
 use wallet_core::{PaymentId, PaymentStatus};
 use wallet_store::ClientRow;
 
@@ -23,14 +23,6 @@ pub async fn get(state: &AppState, client: &ClientRow, id: PaymentId) -> ApiResu
         Some(p) if p.project_id == client.project_id => Ok(render::payment(&p)),
         _ => Err(not_found(id)),
     }
-}
-
-/// `{"payments": […], "_metadata": {…}}`.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct PaymentPage {
-    pub payments: Vec<wire::Payment>,
-    #[serde(rename = "_metadata")]
-    pub metadata: Metadata,
 }
 
 /// `GET payments`: the caller's project's payments, newest first.

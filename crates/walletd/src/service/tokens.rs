@@ -6,7 +6,7 @@
 use crate::credentials::{hash_token, unknown_user_hash, verify_secret};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use serde::{Deserialize, Serialize};
+use wallet_client::types::{TokenAnswer, TokenRequest};
 use wallet_core::ids::{UserId, WalletId};
 use wallet_core::keys::random_base62;
 use wallet_store::{ClientRow, TokenRow, Tx};
@@ -15,28 +15,6 @@ use wallet_store::{ClientRow, TokenRow, Tx};
 pub const ACCESS_TOKEN_SECS: i64 = 3600;
 /// Seconds a refresh token is valid.
 pub const REFRESH_TOKEN_SECS: i64 = 30 * 86_400;
-
-/// The form of `POST /oauth/v1/token`.
-#[derive(Debug, Default, Deserialize)]
-pub struct TokenRequest {
-    pub grant_type: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub scope: Option<String>,
-    pub refresh_token: Option<String>,
-}
-
-/// The token answer: exactly what the PHP client's `MacAccessToken` reads.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct TokenAnswer {
-    pub token_type: String,
-    pub mac_algorithm: String,
-    pub access_token: String,
-    pub mac_key: String,
-    pub expires_in: i64,
-    pub refresh_token: String,
-    pub scope: String,
-}
 
 async fn issue(
     tx: &mut Tx,

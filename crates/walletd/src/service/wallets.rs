@@ -107,13 +107,21 @@ pub async fn wallet(state: &AppState, caller: &Caller, wallet_id: WalletId) -> A
 }
 
 /// Query of `GET wallet/{id}/statements`.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatementQuery {
+    /// 1 to 200 (20 by default).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub offset: Option<String>,
     /// Comma-separated currencies.
     pub currency: Option<String>,
+    /// UNIX time.
+    #[param(value_type = Option<i64>)]
     pub from: Option<String>,
+    /// UNIX time.
+    #[param(value_type = Option<i64>)]
     pub to: Option<String>,
 }
 
@@ -214,9 +222,14 @@ async fn statement_page(
 }
 
 /// Query of `GET wallet/{id}/sufficient-amount`.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AmountQuery {
+    /// Minor units.
+    #[param(value_type = i64, minimum = 0)]
     pub amount: Option<String>,
+    /// ISO 4217.
+    #[param(value_type = String)]
     pub currency: Option<String>,
 }
 

@@ -2,19 +2,23 @@
 //! English only; every page needs a login session and none may be framed.
 
 use super::texts::Lang;
-use super::{FormFields, Framing, csrf_refused, error_page, login_redirect, render, session};
+use super::{
+    FormFields, Framing, csrf_refused, error_page, form, login_redirect, render, session, view,
+};
+use crate::apidoc::page;
 use crate::error::{ApiError, ApiResult};
 use crate::service::admin::{self, IssuedCode};
 use crate::service::flash::{self, Answer, Holder};
 use crate::service::wallets::{self, StatementQuery};
 use crate::state::AppState;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use std::collections::HashMap;
+use utoipa::openapi::path::HttpMethod::{Get, Post};
+use utoipa_axum::router::OpenApiRouter;
 use wallet_core::ids::{UserId, WalletId};
 use wallet_core::money::Currency;
 
@@ -26,12 +30,31 @@ const LANG: Lang = Lang::En;
 const FRAMING: Framing = Framing::Denied;
 
 /// Routes of `/frontend/app`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(HOME, get(home))
-        .route(STATEMENTS, get(statements))
-        .route("/frontend/app/code", post(code))
-        .route("/frontend/app/flash/{key}", post(flash_decide))
+pub fn router() -> OpenApiRouter<AppState> {
+    let r = page(
+        OpenApiRouter::new(),
+        HOME,
+        get(home),
+        &[view(Get, "The holder's wallets")],
+    );
+    let r = page(
+        r,
+        STATEMENTS,
+        get(statements),
+        &[view(Get, "A wallet's statements")],
+    );
+    let r = page(
+        r,
+        "/frontend/app/code",
+        post(code),
+        &[form(Post, "A new reservation code")],
+    );
+    page(
+        r,
+        "/frontend/app/flash/{key}",
+        post(flash_decide),
+        &[form(Post, "The holder's answer to a FLASH confirmation")],
+    )
 }
 
 /// The session of the request: `Err` is the answer to give instead (login, or an error page).

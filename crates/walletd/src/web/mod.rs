@@ -8,10 +8,10 @@ mod confirm;
 pub mod session;
 pub mod texts;
 
+use crate::apidoc::{PageOp, page};
 use crate::error::ApiError;
 use crate::state::AppState;
 use askama::Template;
-use axum::Router;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -20,6 +20,9 @@ use axum::routing::{get, post};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use texts::{Lang, Texts};
+use utoipa::openapi::path::HttpMethod::{self, Get, Post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use wallet_core::ids::TransactionKey;
 
 /// The transaction key of a page's path. One walletd could not have issued is `not_found`, as
@@ -29,27 +32,59 @@ fn transaction_key(text: &str) -> Result<TransactionKey, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("transaction {text:?} was not found")))
 }
 
-/// Every page route, under `/frontend/`.
-pub fn router() -> Router<AppState> {
-    let mut r = Router::new()
-        .route("/frontend/static/walletd.css", get(css))
-        .route("/frontend/static/walletd.js", get(js))
-        .route("/frontend/logout", post(logout));
+/// Every page route, under `/frontend/`, each with its description.
+pub fn router() -> OpenApiRouter<AppState> {
+    let mut r = OpenApiRouter::new()
+        .routes(routes!(css))
+        .routes(routes!(js));
+    r = page(
+        r,
+        "/frontend/logout",
+        post(logout),
+        &[form(Post, "Log out")],
+    );
     for lang in Lang::ALL {
         let p = lang.prefix();
-        r = r
-            .route(
-                &format!("{p}/login"),
-                get(move |s, h, q| login_form(s, h, q, lang))
-                    .post(move |s, h, ip, f| login_submit(s, h, ip, f, lang)),
-            )
-            .route(
-                &format!("{p}/wallet/confirm/{{key}}"),
-                get(move |s, h, k, q| confirm::show(s, h, k, q, lang))
-                    .post(move |s, h, k, q, f| confirm::decide(s, h, k, q, f, lang)),
-            );
+        r = page(
+            r,
+            &format!("{p}/login"),
+            get(move |s, h, q| login_form(s, h, q, lang))
+                .post(move |s, h, ip, f| login_submit(s, h, ip, f, lang)),
+            &[view(Get, "The login form"), form(Post, "Log in")],
+        );
+        r = page(
+            r,
+            &format!("{p}/wallet/confirm/{{key}}"),
+            get(move |s, h, k, q| confirm::show(s, h, k, q, lang))
+                .post(move |s, h, k, q, f| confirm::decide(s, h, k, q, f, lang)),
+            &[
+                view(
+                    Get,
+                    "The confirmation page of a transaction (may be framed)",
+                ),
+                form(Post, "The holder's decision: accept or reject"),
+            ],
+        );
     }
     r.merge(app::router())
+}
+
+/// A page shown by GET.
+fn view(method: HttpMethod, summary: &'static str) -> PageOp {
+    PageOp {
+        method,
+        summary,
+        form: false,
+    }
+}
+
+/// A form posted.
+fn form(method: HttpMethod, summary: &'static str) -> PageOp {
+    PageOp {
+        method,
+        summary,
+        form: true,
+    }
 }
 
 /// A form body: every field as text (each handler reads what it needs).
@@ -343,6 +378,9 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     res
 }
 
+/// The pages' style sheet.
+#[utoipa::path(get, path = "/frontend/static/walletd.css", tag = "holder pages",
+    responses((status = 200, body = String, content_type = "text/css")))]
 async fn css() -> Response {
     asset(
         "text/css; charset=utf-8",
@@ -350,6 +388,9 @@ async fn css() -> Response {
     )
 }
 
+/// The pages' script.
+#[utoipa::path(get, path = "/frontend/static/walletd.js", tag = "holder pages",
+    responses((status = 200, body = String, content_type = "text/javascript")))]
 async fn js() -> Response {
     asset(
         "text/javascript; charset=utf-8",

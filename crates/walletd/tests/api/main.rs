@@ -16,6 +16,7 @@ mod flash;
 mod freezes;
 mod ledger;
 mod lifecycle;
+mod openapi;
 mod ops;
 mod pages;
 mod payments;

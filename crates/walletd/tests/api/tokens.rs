@@ -145,3 +145,36 @@ async fn an_expired_token_answers_invalid_grant(app: TestApp) {
     assert_eq!(me_refused(&alice).await, "invalid_grant");
 }
 on_both!(an_expired_token_answers_invalid_grant);
+
+/// A token request that carries an `Idempotency-Key` (a client that sends one on every POST)
+/// is answered like any other: walletd does not keep its answer, which holds the token.
+async fn token_requests_ignore_idempotency_keys(app: TestApp) {
+    let form = "grant_type=password&username=alice%40example.com&password=alice-demo-password";
+    let mut tokens = Vec::new();
+    for _ in 0..2 {
+        let res = app
+            .raw("POST", "/oauth/v1/token")
+            .body(form)
+            .request()
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Idempotency-Key", "the-same-key")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        assert!(res.headers().get("Idempotent-Replayed").is_none());
+        let token: Value = res.json().await.unwrap();
+        tokens.push(token["access_token"].as_str().unwrap().to_string());
+    }
+    assert_ne!(tokens[0], tokens[1], "two tokens, none replayed");
+    let revoke = format!("/oauth/v1/token?access_token={}", tokens[0]);
+    let res = app
+        .raw("DELETE", &revoke)
+        .request()
+        .header("Idempotency-Key", "another-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+}
+on_both!(token_requests_ignore_idempotency_keys);

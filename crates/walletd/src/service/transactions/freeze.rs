@@ -7,32 +7,10 @@ use super::validate::reduced_price;
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::state::AppState;
-use wallet_client::types::{self as wire, Freeze};
+use wallet_client::types::{self as wire, FinalPrice, FreezeChange};
 use wallet_core::payment::{FreezeSpec, MAX_FREEZE_SECS};
 use wallet_core::{HoldId, PaymentId, PaymentStatus};
 use wallet_store::{ClientRow, PaymentRow, Tx};
-
-/// Body of `PUT payment/{id}/freeze`: the PHP client sends `freeze_until` (0 removes the freeze)
-/// or `freeze_for` (hours); the spec's nested `freeze{for,until}` (seconds) is read too.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct FreezeChange {
-    #[serde(default)]
-    pub freeze: Option<Freeze>,
-    #[serde(default)]
-    pub freeze_for: Option<i64>,
-    #[serde(default)]
-    pub freeze_until: Option<i64>,
-}
-
-/// Body of `PUT payment/{id}/finalize`: empty, or the final (same or lower) price.
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct FinalPrice {
-    #[serde(default)]
-    pub price: Option<i64>,
-    #[serde(default)]
-    pub price_decimal: Option<String>,
-    pub currency: String,
-}
 
 fn not_found(id: PaymentId) -> ApiError {
     ApiError::NotFound(format!("payment {id} was not found"))

@@ -33,8 +33,8 @@ pub(crate) use create::{create_unanswered, delete_if_empty};
 pub(crate) use events::actor;
 pub use events::events;
 pub use expire::{NEW_TRANSACTION_LIFETIME_SECS, delete_if_aged, due_reservations, expire_if_due};
-pub use freeze::{FinalPrice, FreezeChange, cancel, change_freeze, finalize, finalize_due_freezes};
-pub use read::{Receipt, TransactionPage, get, receipt, search, types};
+pub use freeze::{cancel, change_freeze, finalize, finalize_due_freezes};
+pub use read::{get, receipt, search, types};
 pub use reserve::{
     MAX_PIN_FAILURES, payer_wallet, reserve_with_allowance, reserve_with_code, reserve_with_pin,
 };

@@ -8,7 +8,7 @@ use super::validate::{SearchQuery, search_filter, selected_prices};
 use super::view::{render_row, view};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use wallet_client::types::{self as wire, Metadata};
+use wallet_client::types::{self as wire, Metadata, Receipt, TransactionPage};
 use wallet_core::{PaymentStatus, TransactionKey, TransactionStatus, TransactionType, WalletId};
 use wallet_store::{ClientRow, PaymentRow, SearchFilter, TransactionRow, Tx};
 
@@ -35,13 +35,6 @@ async fn own(tx: &mut Tx, key: &TransactionKey, client: &ClientRow) -> ApiResult
         .await?
         .filter(|t| t.project_id == client.project_id)
         .ok_or_else(|| ApiError::not_found_transaction(key))
-}
-
-/// `{"text_for_customer", "text_for_merchant"}`.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct Receipt {
-    pub text_for_customer: String,
-    pub text_for_merchant: String,
 }
 
 /// `GET transaction/{key}/receipt`: only for clients granted `receipt`, only for confirmed transactions.
@@ -78,14 +71,6 @@ pub async fn receipt(
         text_for_customer,
         text_for_merchant,
     })
-}
-
-/// `{"transactions": […], "_metadata": {…}}`.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct TransactionPage {
-    pub transactions: Vec<wire::Transaction>,
-    #[serde(rename = "_metadata")]
-    pub metadata: Metadata,
 }
 
 /// `GET transactions`: the caller's project's transactions, newest first.

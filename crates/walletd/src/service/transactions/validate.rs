@@ -413,14 +413,28 @@ pub(crate) fn selected_prices(
 }
 
 /// Paging and filters of `GET transactions` / `GET payments`, as given in the query string.
-#[derive(Debug, Default, serde::Deserialize)]
+/// The `#[param]`s describe them in the OpenAPI document as what they must parse to.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// Comma-separated statuses.
     pub status: Option<String>,
+    /// The payer's wallet id.
+    #[param(value_type = Option<i64>)]
     pub wallet: Option<String>,
+    /// The beneficiary's wallet id.
+    #[param(value_type = Option<i64>)]
     pub beneficiary: Option<String>,
+    /// UNIX time (transactions: a week before `to` by default).
+    #[param(value_type = Option<i64>)]
     pub from: Option<String>,
+    /// UNIX time (transactions: now by default).
+    #[param(value_type = Option<i64>)]
     pub to: Option<String>,
+    /// 1 to 200 (20 by default).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub offset: Option<String>,
 }
 
