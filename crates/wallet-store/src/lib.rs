@@ -55,6 +55,7 @@ pub use rows::{
 pub use search::{SearchFilter, StatementFilter, StatementRow};
 pub use web::SessionRow;
 pub use writer::CommitStats;
+pub use writer::GROUP_COMMIT_SIZE;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool};

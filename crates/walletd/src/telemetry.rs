@@ -24,6 +24,8 @@ pub const COMMIT_DURATION: &str = "walletd_store_commit_duration_seconds";
 /// their ratio is the mean group-commit batch size.
 pub const COMMITS: &str = "walletd_store_commits_total";
 pub const GROUP_COMMITS: &str = "walletd_store_group_commits_total";
+/// SQLite: the transactions of each group commit (a histogram: the batch sizes).
+pub const GROUP_COMMIT_SIZE: &str = wallet_store::GROUP_COMMIT_SIZE;
 /// SQLite: group commits that failed (their transactions were refused).
 pub const FAILED_GROUP_COMMITS: &str = "walletd_store_failed_group_commits_total";
 /// SQLite: write transactions waiting for the one writer connection.
@@ -49,6 +51,8 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 /// Buckets of the sweeper's lag (whole seconds: deadlines are).
 const LAG_BUCKETS: &[f64] = &[0.0, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
+/// Buckets of the group commits' sizes (transactions).
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
 
 /// The process's metrics: what `GET /metrics` renders.
 #[derive(Clone)]
@@ -66,6 +70,9 @@ impl Telemetry {
                 .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), LATENCY_BUCKETS)
                 .and_then(|b| {
                     b.set_buckets_for_metric(Matcher::Full(SWEEPER_LAG.into()), LAG_BUCKETS)
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(GROUP_COMMIT_SIZE.into()), BATCH_BUCKETS)
                 })
                 .expect("bucket lists are not empty");
             let recorder = builder.build_recorder();
@@ -123,6 +130,10 @@ fn describe() {
         "SQLite: group commits (one fsync each); commits / group commits is the mean batch."
     );
     c!(FAILED_GROUP_COMMITS, "SQLite: group commits that failed.");
+    h!(
+        GROUP_COMMIT_SIZE,
+        "SQLite: the write transactions each group commit (one fsync) held."
+    );
     g!(
         WRITERS_WAITING,
         "SQLite: write transactions waiting for the writer connection."

@@ -75,6 +75,10 @@ async fn a_cash_out_moves_the_counters(app: TestApp) {
     assert!(moved(commits, &[]) >= 3.0, "{after}");
     if app.state.store.backend() == Backend::Sqlite {
         assert!(sample(&after, "walletd_store_group_commits_total", &[]) >= 1.0);
+        let batches = format!("{}_count", walletd::telemetry::GROUP_COMMIT_SIZE);
+        assert!(moved(&batches, &[]) >= 1.0, "{after}");
+        let one_or_more = format!("{}_bucket", walletd::telemetry::GROUP_COMMIT_SIZE);
+        assert!(sample(&after, &one_or_more, &[("le", "+Inf")]) >= 1.0);
     } else {
         assert!(sample(&after, "walletd_store_pool_connections", &[]) >= 1.0);
     }
