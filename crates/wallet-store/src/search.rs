@@ -35,8 +35,14 @@ impl Where {
 
     /// `column op $N`, with `v` as `$N`.
     fn int(&mut self, column: &str, op: &str, v: impl Into<Value>) {
+        self.condition(&format!("{column} {op} {{}}"), v);
+    }
+
+    /// The condition `sql` with `$N` in place of its `{}`, and `v` as `$N`.
+    fn condition(&mut self, sql: &str, v: impl Into<Value>) {
         let n = self.next();
-        self.sql.push_str(&format!(" AND {column} {op} ${n}"));
+        self.sql.push_str(" AND ");
+        self.sql.push_str(&sql.replace("{}", &format!("${n}")));
         self.args.push(v.into());
     }
 
@@ -63,7 +69,8 @@ impl Where {
     }
 }
 
-fn filter_clause(f: &SearchFilter, payer_column: &str) -> Where {
+/// The search's filters; `beneficiary` is the condition on the beneficiary's wallet (`{}`).
+fn filter_clause(f: &SearchFilter, payer_column: &str, beneficiary: &str) -> Where {
     let mut w = Where::default();
     w.int("project_id", "=", f.project_id);
     w.texts_in("status", &f.statuses);
@@ -71,7 +78,7 @@ fn filter_clause(f: &SearchFilter, payer_column: &str) -> Where {
         w.int(payer_column, "=", wallet);
     }
     if let Some(b) = f.beneficiary {
-        w.int("beneficiary_wallet_id", "=", b);
+        w.condition(beneficiary, b);
     }
     w.range("created_at", f.from, f.to);
     w
@@ -128,7 +135,9 @@ impl Tx {
         f: &SearchFilter,
     ) -> Result<(i64, Vec<TransactionRow>)> {
         self.flush_rows().await?;
-        let w = filter_clause(f, "wallet_id");
+        // A transaction's beneficiaries are its payments'.
+        let beneficiary = "transaction_key IN (SELECT transaction_key FROM payments WHERE beneficiary_wallet_id = {})";
+        let w = filter_clause(f, "wallet_id", beneficiary);
         let order = "created_at DESC, transaction_key DESC";
         self.page("FROM transactions", w, order, f.limit, f.offset)
             .await
@@ -137,7 +146,7 @@ impl Tx {
     /// A page of the project's payments matching `f`, newest first, and how many match in all.
     pub async fn search_payments(&mut self, f: &SearchFilter) -> Result<(i64, Vec<PaymentRow>)> {
         self.flush_rows().await?;
-        let w = filter_clause(f, "payer_wallet_id");
+        let w = filter_clause(f, "payer_wallet_id", "beneficiary_wallet_id = {}");
         let order = "created_at DESC, id DESC";
         self.page("FROM payments", w, order, f.limit, f.offset)
             .await

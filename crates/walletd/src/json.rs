@@ -11,8 +11,45 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("request body is required"));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid(format!("malformed request body: {e}")))
+    let parsed = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("malformed request body: {e}")))?;
+    refuse_escaped_nul(body)?;
+    Ok(parsed)
+}
+
+const NUL_REFUSED: &str = "text must not contain the NUL character (U+0000)";
+
+/// No text of the API may hold NUL (U+0000): PostgreSQL cannot store it, and SQLite would keep
+/// what PostgreSQL refuses. JSON carries it only escaped, so a body without `\u0000` has none;
+/// one with it (rare) has its strings looked at, since the escape may be text itself (`\\u0000`).
+fn refuse_escaped_nul(body: &[u8]) -> Result<(), ApiError> {
+    if !body.windows(6).any(|w| w == b"\\u0000") {
+        return Ok(());
+    }
+    fn has_nul(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(items) => items.iter().any(has_nul),
+            serde_json::Value::Object(map) => {
+                map.iter().any(|(k, v)| k.contains('\0') || has_nul(v))
+            }
+            _ => false,
+        }
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid(format!("malformed request body: {e}")))?;
+    if has_nul(&value) {
+        return Err(ApiError::invalid(NUL_REFUSED));
+    }
+    Ok(())
+}
+
+/// The same for URL-encoded text (a query string, a form): NUL can only come as `%00`.
+pub fn refuse_encoded_nul(text: &[u8]) -> Result<(), ApiError> {
+    if text.windows(3).any(|w| w == b"%00") {
+        return Err(ApiError::invalid(NUL_REFUSED));
+    }
+    Ok(())
 }
 
 /// Parses an optional body: empty, `null`, `[]` and `{}` all mean "nothing given".
@@ -49,5 +86,21 @@ mod tests {
         );
         assert!(parse_optional::<BTreeMap<String, i64>>(b"{\"a\":").is_err());
         assert!(parse::<BTreeMap<String, i64>>(b"").is_err());
+    }
+
+    #[test]
+    fn nul_is_refused_in_any_text_but_its_escape_may_be_text() {
+        for body in [
+            r#"{"a":"x\u0000"}"#,
+            r#"{"a\u0000":"x"}"#,
+            r#"{"a":["\u0000"]}"#,
+        ] {
+            let e = parse::<serde_json::Value>(body.as_bytes()).unwrap_err();
+            assert_eq!(e.code(), "invalid_request", "{body}");
+        }
+        let text: serde_json::Value = parse(br#"{"a":"\\u0000"}"#).unwrap();
+        assert_eq!(text["a"], "\\u0000");
+        assert!(refuse_encoded_nul(b"a=b%00c").is_err());
+        assert!(refuse_encoded_nul(b"a=b%2500c").is_ok());
     }
 }

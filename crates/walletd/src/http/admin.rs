@@ -65,7 +65,8 @@ fn check_token(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
 /// Body of `POST /admin/v1/clock/advance`.
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 pub struct Advance {
-    /// Seconds to move the clock forward (not back).
+    /// Seconds to move the clock forward (not back); it runs at most a century ahead.
+    #[schema(minimum = 1, maximum = 3_153_600_000_i64)]
     seconds: i64,
 }
 

@@ -25,6 +25,7 @@ errors!(mac RevokeErrors = [NotFound]);
     request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, body = TokenAnswer), TokenErrors), security(("mac" = [])))]
 pub async fn token(api: Api, body: Bytes) -> ApiResult<Json<TokenAnswer>> {
+    crate::json::refuse_encoded_nul(&body)?;
     let req: TokenRequest = serde_urlencoded::from_bytes(&body)
         .map_err(|e| ApiError::invalid(format!("the token request must be a form: {e}")))?;
     svc::token(&api.state, api.client(), api.caller.holder, req)

@@ -159,13 +159,14 @@ pub struct AllowancePath {
 }
 
 /// The query string as `T`: axum's `Query`, with what cannot be read (a duplicate or missing
-/// parameter) answered `invalid_request` in the API's JSON error, not in axum's plain text.
+/// parameter, a NUL) answered `invalid_request` in the API's JSON error, not in axum's plain text.
 pub struct QueryParams<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for QueryParams<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        crate::json::refuse_encoded_nul(parts.uri.query().unwrap_or("").as_bytes())?;
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| QueryParams(q.0))

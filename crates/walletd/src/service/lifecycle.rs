@@ -12,6 +12,10 @@ use serde::Serialize;
 /// Idempotency records are kept at least 24 hours (a little more, so a day-old retry still matches).
 pub const IDEMPOTENCY_RETENTION_SECS: i64 = 25 * 3_600;
 
+/// How far the sandbox clock may run ahead of the wall clock: a century, far past any deadline
+/// (a freeze is at most a year), and far from where UNIX times in `i64` would wrap.
+pub const MAX_CLOCK_OFFSET_SECS: i64 = 100 * 365 * 86_400;
+
 /// `{"offset_seconds", "now"}`: where the sandbox clock stands.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ClockReading {
@@ -36,6 +40,12 @@ pub async fn advance_clock(state: &AppState, seconds: i64) -> ApiResult<ClockRea
         ));
     }
     let mut tx = state.store.write().await?;
+    let ahead = tx.clock_offset().await?.checked_add(seconds);
+    if !ahead.is_some_and(|ahead| ahead <= MAX_CLOCK_OFFSET_SECS) {
+        return Err(ApiError::invalid(format!(
+            "the sandbox clock may run at most {MAX_CLOCK_OFFSET_SECS} s (a century) ahead"
+        )));
+    }
     let offset = tx.advance_clock(seconds).await?;
     tx.commit().await?;
     state.clock.sync_offset(offset);

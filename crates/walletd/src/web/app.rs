@@ -341,7 +341,7 @@ fn code_page(state: &AppState, issued: &IssuedCode, max: Option<String>) -> ApiR
 async fn code(
     State(state): State<AppState>,
     headers: HeaderMap,
-    axum::Form(f): FormFields,
+    FormFields(f): FormFields,
 ) -> Response {
     let s = match form_session(&state, &headers, &f).await {
         Ok(s) => s,
@@ -389,7 +389,7 @@ async fn flash_decide(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(key): Path<String>,
-    axum::Form(f): FormFields,
+    FormFields(f): FormFields,
 ) -> Response {
     let s = match form_session(&state, &headers, &f).await {
         Ok(s) => s,

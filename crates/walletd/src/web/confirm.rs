@@ -198,7 +198,7 @@ pub async fn decide(
     headers: HeaderMap,
     Path(key): Path<String>,
     Query(q): Query<HashMap<String, String>>,
-    axum::Form(f): FormFields,
+    FormFields(f): FormFields,
     lang: Lang,
 ) -> Response {
     let display = display(&q);

@@ -87,8 +87,30 @@ fn form(method: HttpMethod, summary: &'static str) -> PageOp {
     }
 }
 
-/// A form body: every field as text (each handler reads what it needs).
-pub type FormFields = axum::Form<HashMap<String, String>>;
+/// A form body: every field as text (each handler reads what it needs). A NUL in it is refused
+/// (400), as in the API (`json::refuse_encoded_nul`).
+pub struct FormFields(pub HashMap<String, String>);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for FormFields {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let axum::Form(fields) = axum::Form::<HashMap<String, String>>::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if fields
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            let refused = (
+                StatusCode::BAD_REQUEST,
+                "a form field holds the NUL character",
+            );
+            return Err(refused.into_response());
+        }
+        Ok(FormFields(fields))
+    }
+}
 
 /// Whether a page may be shown inside another site's frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,7 +311,7 @@ pub(crate) async fn login_submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     ClientIp(ip): ClientIp,
-    axum::Form(f): FormFields,
+    FormFields(f): FormFields,
     lang: Lang,
 ) -> Response {
     let next = local_next(f.get("next").map(String::as_str));
@@ -341,7 +363,7 @@ pub(crate) async fn login_submit(
 async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    axum::Form(f): FormFields,
+    FormFields(f): FormFields,
 ) -> Response {
     let lang = Lang::En;
     match session::current(&state, &headers).await {

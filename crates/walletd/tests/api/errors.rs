@@ -251,3 +251,51 @@ async fn too_many_requests_are_rate_limited() {
             .all(|(_, e)| e.as_deref() == Some("rate_limit_exceeded"))
     );
 }
+
+/// NUL (U+0000) in any text is `invalid_request` on both stores (PostgreSQL cannot store it; a
+/// 500 there was what Schemathesis found), and nothing is written.
+async fn nul_in_text_is_invalid_request(app: TestApp) {
+    let before = app.get("payments").await["_metadata"]["total"].clone();
+    for (method, path, body) in [
+        (
+            "POST",
+            "/rest/v1/payment",
+            r#"{"price":100,"currency":"EUR","description":"a\u0000b"}"#,
+        ),
+        (
+            "POST",
+            "/rest/v1/transaction",
+            r#"{"payments":[{"price":1,"currency":"EUR"}],"redirect_uri":"http://x/\u0000"}"#,
+        ),
+        (
+            "POST",
+            "/rest/v1/allowance",
+            r#"{"currency":"EUR","max_price":100,"description":"\u0000"}"#,
+        ),
+        ("GET", "/rest/v1/transactions?status=%00", ""),
+        ("DELETE", "/oauth/v1/token?access_token=a%00b", ""),
+        (
+            "POST",
+            "/oauth/v1/token",
+            "grant_type=password&username=a%00&password=b",
+        ),
+    ] {
+        let answer = signed(&app, method, path, body).await;
+        assert_error(&answer, 400, "invalid_request");
+        assert!(
+            answer.1["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("NUL"),
+            "{path}"
+        );
+    }
+    // The escape itself is text like any other.
+    let text = r#"{"price":100,"currency":"EUR","description":"a\\u0000b"}"#;
+    assert_eq!(signed(&app, "POST", "/rest/v1/payment", text).await.0, 200);
+    let after = app.get("payments").await["_metadata"]["total"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(after, before.as_i64().unwrap() + 1);
+}
+on_both!(nul_in_text_is_invalid_request);

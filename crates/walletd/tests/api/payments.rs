@@ -74,6 +74,11 @@ async fn searches_page_newest_first(app: TestApp) {
         .get(&format!("transactions?wallet={}", app.alice()))
         .await;
     assert_eq!(by_wallet["_metadata"]["total"], 1);
+    // A transaction's beneficiaries are its payments' (all five pay the project's wallet).
+    let to = |wallet| format!("transactions?beneficiary={wallet}");
+    let to_project = app.get(&to(app.demo.project_wallet_id)).await;
+    assert_eq!(to_project["_metadata"]["total"], 5);
+    assert_eq!(app.get(&to(app.bob())).await["_metadata"]["total"], 0);
     // Before the clock moves: a week later the reservation has failed.
     let payments = app
         .get(&format!("payments?status=reserved&wallet={}", app.alice()))

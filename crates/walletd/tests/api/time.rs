@@ -62,6 +62,11 @@ async fn moving_the_clock_fires_what_became_due(app: TestApp) {
     assert_eq!(moved.status().as_u16(), 200);
     let reading: serde_json::Value = moved.json().await.unwrap();
     assert_eq!(reading["offset_seconds"], 700);
+    // Not past a century ahead, nor round the end of i64: refused, and the clock stays.
+    for seconds in [i64::MAX, walletd::service::lifecycle::MAX_CLOCK_OFFSET_SECS] {
+        let far = advance_over_http(&sandbox.url, Some(ADMIN_TOKEN), seconds).await;
+        assert_eq!(far.status().as_u16(), 400, "{seconds}");
+    }
     // The endpoint swept at once: the funds are back before any read.
     assert_eq!(app.eur(app.alice()).await, (100_000, 0));
     let status = client.get_transaction(&t.transaction_key).await.unwrap();
