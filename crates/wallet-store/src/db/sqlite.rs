@@ -50,7 +50,11 @@ pub(super) fn run(
             let names = names
                 .get_or_insert_with(|| column_names(row.as_ref(), sql))
                 .clone();
-            out.push(Row::Lite(LiteRow { names, values }));
+            out.push(Row::Lite(LiteRow {
+                names,
+                values,
+                next: Default::default(),
+            }));
             if want == Want::One {
                 // A `RETURNING` statement made all its changes at its first step.
                 break;
