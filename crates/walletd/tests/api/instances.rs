@@ -184,8 +184,15 @@ impl Receiver {
     }
 
     fn seen<T>(&self, f: impl FnOnce(&Seen) -> T) -> T {
-        f(&self.seen.lock().unwrap())
+        f(&lock(&self.seen))
     }
+}
+
+/// The receiver's records, even after a failed assertion on them (a poisoned lock), so that a
+/// failing run reports that assertion alone.
+fn lock(seen: &Mutex<Seen>) -> std::sync::MutexGuard<'_, Seen> {
+    seen.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Records one POST and answers its status.
@@ -194,7 +201,7 @@ async fn receive(seen: &Mutex<Seen>, pem: &str, body: &str) -> u16 {
         .ok()
         .and_then(|form| verify_callback(&form.event, &form.sign, pem).ok());
     let Some(event) = event else {
-        seen.lock().unwrap().bad.push(body.to_string());
+        lock(seen).bad.push(body.to_string());
         return 200;
     };
     let id = match event.data["transaction_key"].as_str() {
@@ -203,7 +210,7 @@ async fn receive(seen: &Mutex<Seen>, pem: &str, body: &str) -> u16 {
     };
     let name = format!("{}:{id}", event.name());
     let first = {
-        let mut seen = seen.lock().unwrap();
+        let mut seen = lock(seen);
         let posts = seen.posts.entry(name.clone()).or_default();
         *posts += 1;
         let first = *posts == 1;
@@ -215,7 +222,7 @@ async fn receive(seen: &Mutex<Seen>, pem: &str, body: &str) -> u16 {
         first
     };
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let mut seen = seen.lock().unwrap();
+    let mut seen = lock(seen);
     *seen.in_flight.get_mut(&name).unwrap() -= 1;
     if first {
         return 500;
