@@ -14,6 +14,7 @@ mod cli;
 mod errors;
 mod flash;
 mod freezes;
+mod instances;
 mod ledger;
 mod lifecycle;
 mod openapi;
