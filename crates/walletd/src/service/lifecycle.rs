@@ -41,7 +41,7 @@ pub async fn advance_clock(state: &AppState, seconds: i64) -> ApiResult<ClockRea
     }
     let mut tx = state.store.write().await?;
     let ahead = tx.clock_offset().await?.checked_add(seconds);
-    if !ahead.is_some_and(|ahead| ahead <= MAX_CLOCK_OFFSET_SECS) {
+    if ahead.is_none_or(|ahead| ahead > MAX_CLOCK_OFFSET_SECS) {
         return Err(ApiError::invalid(format!(
             "the sandbox clock may run at most {MAX_CLOCK_OFFSET_SECS} s (a century) ahead"
         )));
