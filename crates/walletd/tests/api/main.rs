@@ -16,6 +16,8 @@ mod flash;
 mod freezes;
 mod ledger;
 mod lifecycle;
+mod limits;
+mod lockouts;
 mod openapi;
 mod ops;
 mod pages;
