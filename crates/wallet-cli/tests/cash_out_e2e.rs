@@ -22,6 +22,7 @@ async fn wallet_cash_out_against_a_real_walletd() {
             metrics_token: None,
             rate_limit_per_minute: 10_000,
             postgres_pool: wallet_store::DEFAULT_POSTGRES_POOL,
+            limits: Default::default(),
         };
         let server = Server::build(&config, Arc::new(SystemClock)).await.unwrap();
         let url = format!("http://{}", server.addr());

@@ -92,6 +92,12 @@ impl Tx {
         Ok(n.unwrap_or(0))
     }
 
+    /// Forgets the failed logins counted under `key` (a login succeeded).
+    pub async fn forget_login_failures(&mut self, key: &str) -> Result<()> {
+        self.exec("DELETE FROM login_failures WHERE key = $1", (key,))
+            .await
+    }
+
     /// Counts one failed login under `key` in the window starting at `window_start`.
     pub async fn record_login_failure(&mut self, key: &str, window_start: i64) -> Result<()> {
         self.exec(

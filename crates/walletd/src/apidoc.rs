@@ -87,10 +87,13 @@ impl Modify for SecuritySchemes {
 }
 
 /// The responses of an operation's error answers: one per HTTP status, its description listing
-/// the error codes and its body the error body with `error` one of them. 500 and 503 (the store
-/// failed or is overloaded) can come from any operation, and are always there.
+/// the error codes and its body the error body with `error` one of them. 408 and 413 (a body too
+/// slow or too large), 500 and 503 (the store failed or is overloaded, or no answer in time) can
+/// come from any operation, and are always there.
 pub fn error_responses(errors: &[ApiError]) -> BTreeMap<String, RefOr<utoipa::openapi::Response>> {
     let always = [
+        ApiError::BodyTooSlow(String::new()),
+        ApiError::BodyTooLarge(String::new()),
         ApiError::Unavailable,
         ApiError::Internal(anyhow::anyhow!("")),
     ];
@@ -167,16 +170,22 @@ pub struct PageOp {
 }
 
 /// Statuses besides 200 that any page can answer.
-const PAGE_STATUSES: [(u16, &str); 9] = [
+const PAGE_STATUSES: [(u16, &str); 12] = [
     (303, "a redirect: to the login page, or after the form"),
     (400, "an error page: the request is invalid"),
     (401, "an error page: the login failed"),
     (403, "an error page: the CSRF token or the session is wrong"),
     (404, "an error page: no such transaction"),
+    (408, "the form did not arrive in time (a JSON error)"),
+    (413, "the form is too large (a JSON error)"),
     (415, "the form is not a form"),
     (422, "the form cannot be read"),
     (429, "an error page: too many attempts"),
     (500, "an error page: the store failed"),
+    (
+        503,
+        "an error page: the store is overloaded; or no answer in time (a JSON error)",
+    ),
 ];
 
 /// Adds a holder page route with its description: the pages are closures per language, which a

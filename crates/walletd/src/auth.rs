@@ -13,7 +13,6 @@
 use crate::caller::{Caller, CallerProject};
 use crate::clock::wall_now;
 use crate::error::ApiError;
-use crate::json::MAX_BODY_BYTES;
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -104,14 +103,10 @@ pub async fn authenticate(
     next: Next,
 ) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
-    let bytes: Bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+    // Already in memory and within the limit (`http::intake`).
+    let bytes: Bytes = axum::body::to_bytes(body, usize::MAX)
         .await
-        .map_err(|_| {
-            ApiError::invalid(format!(
-                "request body is larger than {} KiB",
-                MAX_BODY_BYTES / 1024
-            ))
-        })?;
+        .map_err(|_| ApiError::invalid("the request body could not be read"))?;
     let Verified {
         caller,
         record,

@@ -69,6 +69,15 @@ pub enum ApiError {
     PhoneNotConfirmed(String),
     #[error("{0}")]
     InvalidGrant(String),
+    /// A request body over the limit (413).
+    #[error("{0}")]
+    BodyTooLarge(String),
+    /// A request body that did not arrive in time (408).
+    #[error("{0}")]
+    BodyTooSlow(String),
+    /// No answer within the request timeout (503).
+    #[error("{0}")]
+    TookTooLong(String),
     #[error("the service is overloaded; retry later")]
     Unavailable,
     #[error("internal server error")]
@@ -106,7 +115,8 @@ impl ApiError {
             ApiError::ClientRestricted(_) => "client_restricted",
             ApiError::PhoneNotConfirmed(_) => "phone_not_confirmed",
             ApiError::InvalidGrant(_) => "invalid_grant",
-            ApiError::Unavailable => "temporarily_unavailable",
+            ApiError::BodyTooLarge(_) | ApiError::BodyTooSlow(_) => "invalid_request",
+            ApiError::TookTooLong(_) | ApiError::Unavailable => "temporarily_unavailable",
             ApiError::Internal(_) => "internal_server_error",
         }
     }
@@ -119,7 +129,9 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimitExceeded(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTooSlow(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TookTooLong(_) | ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }

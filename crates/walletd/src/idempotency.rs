@@ -11,7 +11,6 @@
 use crate::caller::Caller;
 use crate::clock::wall_now;
 use crate::error::{ApiError, ApiResult};
-use crate::json::MAX_BODY_BYTES;
 use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -156,9 +155,10 @@ pub async fn idempotency(
             ))
         })?;
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+    // Already in memory and within the limit (`http::intake`).
+    let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
-        .map_err(|_| ApiError::invalid("request body is too large"))?;
+        .map_err(|_| ApiError::invalid("the request body could not be read"))?;
     let uri = parts
         .uri
         .path_and_query()

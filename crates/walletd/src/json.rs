@@ -3,9 +3,6 @@
 use crate::error::ApiError;
 use serde::de::DeserializeOwned;
 
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
 /// Parses a required JSON body into `T`.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {

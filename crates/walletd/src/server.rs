@@ -1,6 +1,7 @@
 //! Building and running the server: bind, serve, sweep, shut down gracefully.
 
 use crate::clock::SharedClock;
+use crate::limits::Limits;
 use crate::state::{AppState, load_code_key};
 use crate::{http, jobs};
 use std::net::SocketAddr;
@@ -29,6 +30,8 @@ pub struct ServerConfig {
     pub rate_limit_per_minute: i64,
     /// Most connections to PostgreSQL (`wallet_store::DEFAULT_POSTGRES_POOL` by default).
     pub postgres_pool: u32,
+    /// Limits on abuse: body size, timeouts, connections, failed logins and codes.
+    pub limits: Limits,
 }
 
 /// A bound, ready server (port 0 is allowed: tests read [`Server::addr`]).
@@ -60,6 +63,7 @@ impl Server {
             sms: Arc::new(crate::sms::OutboxGateway),
             telemetry,
             metrics_token: config.metrics_token.clone().map(Arc::new),
+            limits: Arc::new(config.limits.clone()),
         };
         crate::service::lifecycle::sync_clock(&state).await?;
         let listener = TcpListener::bind(&config.listen).await?;
@@ -81,8 +85,8 @@ impl Server {
         &self.state
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests and stops the sweeper and
-    /// the callback worker (which lets its attempts in flight finish).
+    /// Serves until `shutdown` resolves, then finishes in-flight requests (`conn`) and stops the
+    /// sweeper and the callback worker (which lets its attempts in flight finish).
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -100,11 +104,8 @@ impl Server {
         ));
         let app = http::router(self.state.clone());
         tracing::info!(addr = %self.addr(), "walletd listening");
-        // The peer address counts failed logins of the holder pages per address.
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let limits = self.state.limits.clone();
+        crate::conn::serve(self.listener, app, &limits, shutdown).await;
         let _ = stop_tx.send(true);
         let _ = sweeper.await;
         let _ = deliverer.await;

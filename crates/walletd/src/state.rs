@@ -24,6 +24,8 @@ pub struct AppState {
     pub telemetry: crate::telemetry::Telemetry,
     /// Bearer token `GET /metrics` requires; none: it is open (bind to a private interface).
     pub metrics_token: Option<Arc<String>>,
+    /// Limits on abuse (body size, timeouts, connections, failed logins and codes).
+    pub limits: Arc<crate::limits::Limits>,
 }
 
 impl AppState {

@@ -2,6 +2,7 @@
 
 use super::{Cli, Command};
 use crate::clock::SandboxClock;
+use crate::limits::Limits;
 use crate::server::{Server, ServerConfig, shutdown_signal};
 use clap::Args;
 use std::sync::Arc;
@@ -45,6 +46,52 @@ pub struct ServeArgs {
     /// every CPU for everything (docs/decisions.md, "Performance choices"). Unset: every CPU.
     #[arg(long, env = "WALLETD_CPU")]
     pub cpu: Option<usize>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Limits on abuse (docs/decisions.md, "Limits on abuse").
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Largest request body in bytes, of every route; larger is 413 `invalid_request`.
+    #[arg(long, env = "WALLETD_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+    /// Seconds a request's header may take to arrive, and an idle keep-alive connection may stay
+    /// open; then the connection is closed. Keep it above the idle timeout of a proxy in front.
+    #[arg(long, env = "WALLETD_HEADER_TIMEOUT_SECONDS", default_value_t = 75)]
+    pub header_timeout_seconds: u64,
+    /// Seconds the whole request body may take to arrive; then 408 `invalid_request`.
+    #[arg(long, env = "WALLETD_BODY_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub body_timeout_seconds: u64,
+    /// Seconds from a request's header to its answer; then 503 `temporarily_unavailable`.
+    #[arg(long, env = "WALLETD_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    #[arg(long, env = "WALLETD_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Failed logins per holder in 15 minutes (pages and OAuth password grant together) before
+    /// her logins are refused (429) without a check.
+    #[arg(long, env = "WALLETD_MAX_LOGIN_FAILURES", default_value_t = 5)]
+    pub max_login_failures: i64,
+    /// Wrong reservation codes one API client may try per minute before reserving by code is
+    /// `rate_limit_exceeded` (429) for the rest of the minute.
+    #[arg(long, env = "WALLETD_CODE_FAILURES_PER_MINUTE", default_value_t = 100)]
+    pub code_failures_per_minute: i64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        let secs = |s: u64| Duration::from_secs(s.max(1));
+        Limits {
+            max_body_bytes: self.max_body_bytes,
+            header_timeout: secs(self.header_timeout_seconds),
+            body_timeout: secs(self.body_timeout_seconds),
+            request_timeout: secs(self.request_timeout_seconds),
+            max_connections: self.max_connections.max(1),
+            max_login_failures: self.max_login_failures.max(1),
+            code_failures_per_minute: self.code_failures_per_minute.max(1),
+        }
+    }
 }
 
 /// Confines the calling thread, and so every thread it starts afterwards, to CPU `cpu`.
@@ -102,6 +149,7 @@ pub(super) async fn serve(args: ServeArgs, database: String) -> anyhow::Result<(
         metrics_token: args.metrics_token,
         rate_limit_per_minute: args.rate_limit_per_minute,
         postgres_pool: args.postgres_pool,
+        limits: args.limits.limits(),
     };
     let server = Server::build(&config, Arc::new(SandboxClock::default())).await?;
     server.run(shutdown_signal()).await

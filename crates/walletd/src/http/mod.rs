@@ -4,6 +4,7 @@
 
 mod admin;
 mod allowances;
+pub mod intake;
 mod oauth;
 pub mod observe;
 pub mod openapi;
@@ -75,6 +76,11 @@ pub fn router(state: AppState) -> Router {
     router
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        // The body read within the limits, the answer within the request timeout.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            intake::intake,
+        ))
         // Outermost, on every route and the fallback: it sees the matched route and the answer.
         .layer(middleware::from_fn_with_state(
             Arc::new(observe::RequestMetrics::default()),

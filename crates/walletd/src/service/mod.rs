@@ -6,6 +6,7 @@ pub mod admin;
 pub mod allowances;
 pub mod flash;
 pub mod lifecycle;
+pub mod logins;
 pub mod operator;
 pub mod page;
 pub mod payments;

@@ -3,8 +3,9 @@
 //! asked for it, signs requests exactly as client credentials do (client-compatibility §1.7), and
 //! makes `me` in paths mean the holder's wallet.
 
-use crate::credentials::{hash_token, unknown_user_hash, verify_secret};
+use crate::credentials::hash_token;
 use crate::error::{ApiError, ApiResult};
+use crate::service::logins::{LoginRefused, check_password};
 use crate::state::AppState;
 use wallet_client::types::{TokenAnswer, TokenRequest};
 use wallet_core::ids::{UserId, WalletId};
@@ -45,6 +46,22 @@ async fn issue(
     })
 }
 
+/// The holder a password grant logs in: wrong credentials are `invalid_grant`; too many recent
+/// failures for the account (counted with the pages' logins) `rate_limit_exceeded`, the right
+/// password too, until the window has passed or the count is cleared.
+async fn password_grant(state: &AppState, username: &str, password: &str) -> ApiResult<UserId> {
+    match check_password(state, username, password, None).await? {
+        Ok(user_id) => Ok(user_id),
+        Err(LoginRefused::WrongCredentials) => Err(ApiError::InvalidGrant(
+            "the username or password is wrong".into(),
+        )),
+        Err(LoginRefused::TooManyFailures) => Err(ApiError::RateLimitExceeded(format!(
+            "too many failed logins for this user; retry within {} minutes",
+            crate::limits::LOGIN_FAILURE_WINDOW_SECS / 60
+        ))),
+    }
+}
+
 /// `POST /oauth/v1/token`, signed with the client's own credentials. Token lifetimes use wall
 /// time, like MAC timestamps: the sandbox clock never makes a credential outlive its real life.
 pub async fn token(
@@ -66,24 +83,7 @@ pub async fn token(
                     "the password grant needs username and password",
                 ));
             };
-            let user = {
-                let mut tx = state.store.read().await?;
-                tx.user_by_email(username).await?
-            };
-            // The same work whether or not the user exists, so timing tells nothing.
-            let (user_id, hash) = match user {
-                Some(u) => (Some(u.id), u.password_hash),
-                None => (None, unknown_user_hash()?),
-            };
-            let ok = verify_secret(password.clone(), hash).await?;
-            let user_id = match (ok, user_id) {
-                (true, Some(id)) => id,
-                _ => {
-                    return Err(ApiError::InvalidGrant(
-                        "the username or password is wrong".into(),
-                    ));
-                }
-            };
+            let user_id = password_grant(state, username, password).await?;
             let scope = req.scope.as_deref().unwrap_or("wallet").to_string();
             let mut tx = state.store.write().await?;
             let answer = issue(&mut tx, client, user_id, &scope, now).await?;

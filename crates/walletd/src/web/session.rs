@@ -1,9 +1,10 @@
 //! Login sessions of wallet holders on walletd's pages: a random id in an `HttpOnly`,
 //! `SameSite=Lax` cookie (only its SHA-256 is stored), an idle timeout that slides on use and an
-//! absolute one, a CSRF token per session, and failed logins counted per e-mail and per address.
+//! absolute one, a CSRF token per session; the password checked by `service::logins`.
 
-use crate::credentials::{hash_token, secrets_equal, unknown_user_hash, verify_secret};
+use crate::credentials::{hash_token, secrets_equal};
 use crate::error::ApiResult;
+use crate::service::logins::check_password;
 use crate::state::AppState;
 use axum::http::HeaderMap;
 use std::net::IpAddr;
@@ -18,12 +19,6 @@ pub const CSRF_COOKIE: &str = "walletd_csrf";
 pub const IDLE_SECS: i64 = 15 * 60;
 /// …and at the latest this long after logging in.
 pub const ABSOLUTE_SECS: i64 = 12 * 3600;
-/// Failed logins are counted over this many seconds…
-pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
-/// …and refused beyond this many per e-mail address…
-pub const MAX_FAILURES_PER_EMAIL: i64 = 5;
-/// …or this many per client address.
-pub const MAX_FAILURES_PER_IP: i64 = 20;
 
 /// A logged-in holder.
 #[derive(Debug, Clone)]
@@ -36,9 +31,7 @@ pub struct Session {
 
 /// Session times: the sandbox clock may run ahead of wall time, never make a session outlive
 /// its real life.
-pub fn now(state: &AppState) -> i64 {
-    crate::clock::wall_now().max(state.now())
-}
+pub use crate::service::logins::now;
 
 /// The value of cookie `name` in the request.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -89,59 +82,29 @@ pub async fn current(state: &AppState, headers: &HeaderMap) -> ApiResult<Option<
     }))
 }
 
-/// Why a login did not open a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoginRefused {
-    WrongCredentials,
-    TooManyFailures,
-}
+pub use crate::service::logins::LoginRefused;
 
 /// Checks the holder's e-mail and password; on success opens a session and returns the cookie's
-/// id. Too many recent failures (per e-mail or per address) refuse without checking.
+/// id. Too many recent failures (per e-mail or per address) refuse without checking
+/// (`service::logins`).
 pub async fn login(
     state: &AppState,
     email: &str,
     password: &str,
     ip: Option<IpAddr>,
 ) -> ApiResult<Result<(String, Session), LoginRefused>> {
+    let user_id = match check_password(state, email, password, ip).await? {
+        Ok(user_id) => user_id,
+        Err(refused) => return Ok(Err(refused)),
+    };
     let now = now(state);
-    let email_key = format!("email:{}", email.trim().to_lowercase());
-    let ip_key = ip.map(|ip| format!("ip:{ip}"));
-    let since = now - FAILURE_WINDOW_SECS;
-    let user = {
-        let mut tx = state.store.read().await?;
-        let by_email = tx.login_failures(&email_key, since).await?;
-        let by_ip = match &ip_key {
-            Some(k) => tx.login_failures(k, since).await?,
-            None => 0,
-        };
-        if by_email >= MAX_FAILURES_PER_EMAIL || by_ip >= MAX_FAILURES_PER_IP {
-            return Ok(Err(LoginRefused::TooManyFailures));
-        }
-        tx.user_by_email(email.trim()).await?
-    };
-    // The same work whether or not the user exists, so timing tells nothing.
-    let (user_id, stored) = match user {
-        Some(u) => (Some(u.id), u.password_hash),
-        None => (None, unknown_user_hash()?),
-    };
-    let ok = verify_secret(password.to_string(), stored).await?;
-    let mut tx = state.store.write().await?;
-    let Some(user_id) = user_id.filter(|_| ok) else {
-        let window = now - now.rem_euclid(60);
-        tx.record_login_failure(&email_key, window).await?;
-        if let Some(k) = &ip_key {
-            tx.record_login_failure(k, window).await?;
-        }
-        tx.commit().await?;
-        return Ok(Err(LoginRefused::WrongCredentials));
-    };
     let id = random_base62(&mut rand::rng(), 43);
     let session = Session {
         user_id,
         csrf: random_base62(&mut rand::rng(), 32),
         id_hash: hash_token(&id),
     };
+    let mut tx = state.store.write().await?;
     tx.insert_session(
         &session.id_hash,
         user_id,

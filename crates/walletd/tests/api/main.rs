@@ -17,6 +17,8 @@ mod freezes;
 mod instances;
 mod ledger;
 mod lifecycle;
+mod limits;
+mod lockouts;
 mod openapi;
 mod ops;
 mod pages;

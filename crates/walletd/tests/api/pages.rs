@@ -303,7 +303,7 @@ on_both!(sessions_expire_and_end_on_logout);
 async fn failed_logins_are_limited(app: TestApp) {
     let mut b = Browser::new(&app);
     let u = &app.demo.users[1];
-    for _ in 0..session::MAX_FAILURES_PER_EMAIL {
+    for _ in 0..walletd::limits::Limits::default().max_login_failures {
         assert_eq!(
             b.login(&u.email, "guess", "/frontend/app").await.status,
             401
@@ -315,7 +315,8 @@ async fn failed_logins_are_limited(app: TestApp) {
     // Another holder is not locked out by bob's failures.
     let mut other = Browser::new(&app);
     other.login_alice(&app).await;
-    app.clock.advance(session::FAILURE_WINDOW_SECS + 60);
+    app.clock
+        .advance(walletd::limits::LOGIN_FAILURE_WINDOW_SECS + 60);
     assert_eq!(
         b.login(&u.email, &u.password, "/frontend/app").await.status,
         303

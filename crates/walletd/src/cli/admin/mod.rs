@@ -102,6 +102,7 @@ async fn admin_state(database: &str) -> anyhow::Result<AppState> {
         // Never rendered: a command's metrics end with its process.
         telemetry: crate::telemetry::Telemetry::install(),
         metrics_token: None,
+        limits: Default::default(),
     };
     // Admin commands live in sandbox time too (a code issued after `clock advance` expires then).
     crate::service::lifecycle::sync_clock(&state).await?;

@@ -1,7 +1,8 @@
 //! Transactions from creation to their end, one module per operation or tight group:
 //!
 //! - [`create`]: `POST transaction` (and `renew`); [`validate`] checks every request first;
-//! - [`reserve`]: the client reserves (reservation code, PIN, allowance); [`hold`] holds the funds,
+//! - [`reserve`]: the client reserves (reservation code, PIN, allowance; [`guesses`] limits wrong
+//!   codes); [`hold`] holds the funds,
 //!   after the [`payer`] checks, for every way of reserving (also the holder's page and FLASH);
 //! - [`settle`]: confirm and revoke; [`freeze`]: frozen payments finalized, canceled, re-frozen;
 //! - [`expire`]: deadlines and age; [`release`]: holds released, or a wait with none placed;
@@ -18,6 +19,7 @@ pub mod create;
 pub mod events;
 pub mod expire;
 pub mod freeze;
+pub mod guesses;
 pub mod hold;
 pub mod lock;
 pub mod payer;

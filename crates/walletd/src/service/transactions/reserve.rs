@@ -3,6 +3,7 @@
 
 use super::allowance;
 use super::events::actor;
+use super::guesses;
 use super::hold::{Reservable, hold_funds, reservable};
 use super::lock::{begin_change_with_code, lock_own};
 use super::settle::revoke_locked;
@@ -74,13 +75,30 @@ pub async fn reserve_with_code(
             "this client may not reserve transactions with reservation codes".into(),
         ));
     }
+    // A malformed code is refused uncounted: it cannot be anyone's.
     let code = ReservationCode::parse(&text).ok_or_else(|| {
         ApiError::InvalidCode("reservation code is incorrect: expected 28 digits; the holder should generate a new one".into())
     })?;
+    let reserved = reserve_parsed(state, client, key, &code, &req).await;
+    if matches!(reserved, Err(ApiError::InvalidCode(_))) {
+        guesses::count_failure(state, client.id).await?;
+    }
+    reserved
+}
+
+/// Reserves with a well-formed code, unless the client got too many wrong this minute.
+async fn reserve_parsed(
+    state: &AppState,
+    client: &ClientRow,
+    key: &TransactionKey,
+    code: &ReservationCode,
+    req: &ReserveRequest,
+) -> ApiResult<wire::Transaction> {
     let code_hash = code.keyed_hash(&state.code_key);
     // The code is read and locked with the transaction, checked, and marked used at commit.
     let (mut tx, r, now) = open_reservable(state, client, key, Some(&code_hash)).await?;
     refuse_included_allowance(&mut tx, key, "a reservation code").await?;
+    guesses::refuse_past_limit(&mut tx, state, client.id).await?;
     let stored = tx.code_for_update(&code_hash).await?.ok_or_else(|| {
         ApiError::InvalidCode(
             "reservation code is incorrect; the holder should generate a new one".into(),

@@ -60,6 +60,7 @@ pub fn test_config(database: &str) -> ServerConfig {
         metrics_token: None,
         rate_limit_per_minute: rate_limit(),
         postgres_pool: wallet_store::DEFAULT_POSTGRES_POOL,
+        limits: Default::default(),
     }
 }
 
