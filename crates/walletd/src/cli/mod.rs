@@ -1,7 +1,7 @@
 //! The command line of DESIGN.md "Command-line contract": `walletd serve`, `walletd demo` and the
 //! operators' `walletd admin …`, one module each; [`output`] prints their answers.
 
-mod admin;
+pub mod admin;
 mod output;
 mod serve;
 

@@ -19,7 +19,7 @@ use wallet_client::callback::{parse_form, verify_callback};
 use wallet_client::types::{NewTransaction, PaymentStatus, TransactionStatus};
 use wallet_client::{Client, Method};
 use wallet_core::ids::{TransactionKey, WalletId};
-use wallet_store::{Backend, CallbackFilter, Store};
+use wallet_store::{Backend, CallbackFilter};
 use walletd::service::admin::{self, Demo};
 use walletd::state::AppState;
 
@@ -281,27 +281,7 @@ struct World {
 
 /// An operator's state on `database`, built as `walletd admin` builds its own.
 async fn operator_state(database: &str) -> AppState {
-    let store = Store::connect(database).await.unwrap();
-    let code_key = walletd::state::load_code_key(&store).await.unwrap();
-    let callbacks = walletd::callbacks::CallbackSigner::load(&store, None)
-        .await
-        .unwrap();
-    let state = AppState {
-        store,
-        clock: Arc::new(walletd::clock::SandboxClock::default()),
-        code_key: Arc::new(code_key),
-        default_port: 80,
-        callbacks: Arc::new(callbacks),
-        admin_token: None,
-        rate_limit_per_minute: i64::MAX,
-        sms: Arc::new(walletd::sms::OutboxGateway),
-        telemetry: walletd::telemetry::Telemetry::install(),
-        metrics_token: None,
-    };
-    walletd::service::lifecycle::sync_clock(&state)
-        .await
-        .unwrap();
-    state
+    walletd::cli::admin::admin_state(database).await.unwrap()
 }
 
 impl World {

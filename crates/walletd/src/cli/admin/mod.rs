@@ -83,7 +83,9 @@ pub enum AdminCommand {
     Sms(SmsCommand),
 }
 
-async fn admin_state(database: &str) -> anyhow::Result<AppState> {
+/// The state the operator commands act with: the server's, without a server (also what tests use
+/// to act as an operator beside running servers).
+pub async fn admin_state(database: &str) -> anyhow::Result<AppState> {
     let store = Store::connect(database).await?;
     let code_key = load_code_key(&store).await?;
     // Admin commands never sign, but share AppState with the server: same key source as `serve`.
