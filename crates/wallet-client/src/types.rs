@@ -44,7 +44,7 @@ macro_rules! wire_struct {
 }
 
 mod tokens;
-pub use tokens::{TokenAnswer, TokenRequest};
+pub use tokens::{OAuthSessionAnswer, OAuthSessionRequest, TokenAnswer, TokenRequest};
 #[cfg(feature = "openapi")]
 mod schemas;
 #[cfg(feature = "openapi")]

@@ -28,6 +28,7 @@ mod ids;
 mod lifecycle;
 mod lite;
 mod migrate;
+mod oauth;
 mod outbox;
 mod request;
 mod rows;
@@ -47,6 +48,7 @@ pub use directory::{ClientLookup, ClientRow, CodeRow, ProjectRow, UserRow, Walle
 pub use error::{ErrorKind, Result, StoreError};
 pub use holders::{HolderRow, HolderUpdate, LimitKind, PayerRow, SmsRow, TokenRow};
 pub use lifecycle::IdempotentAnswer;
+pub use oauth::{CodeGrantRow, OAuthSessionRow};
 pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
 pub use request::{RequestRecord, serve_request};
 pub use rows::{

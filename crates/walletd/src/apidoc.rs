@@ -170,7 +170,8 @@ pub struct PageOp {
 }
 
 /// Statuses besides 200 that any page can answer.
-const PAGE_STATUSES: [(u16, &str); 12] = [
+const PAGE_STATUSES: [(u16, &str); 13] = [
+    (302, "the OAuth page: back to the client's redirect_uri"),
     (303, "a redirect: to the login page, or after the form"),
     (400, "an error page: the request is invalid"),
     (401, "an error page: the login failed"),
@@ -244,6 +245,16 @@ fn page_operation(path: &str, op: &PageOp) -> utoipa::openapi::path::Operation {
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
                 .schema(Some(Ref::from_schema_name("TransactionKey"))),
+        );
+    }
+    if path.contains("{session}") {
+        b = b.parameter(
+            ParameterBuilder::new()
+                .name("session")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("the `key` of POST /oauth/v1/session"))
+                .schema(Some(text())),
         );
     }
     b.build()

@@ -69,6 +69,9 @@ pub enum ApiError {
     PhoneNotConfirmed(String),
     #[error("{0}")]
     InvalidGrant(String),
+    /// A token's scope asked wider than allowed, or unknown (RFC 6749 §5.2).
+    #[error("{0}")]
+    InvalidScope(String),
     /// A request body over the limit (413).
     #[error("{0}")]
     BodyTooLarge(String),
@@ -115,6 +118,7 @@ impl ApiError {
             ApiError::ClientRestricted(_) => "client_restricted",
             ApiError::PhoneNotConfirmed(_) => "phone_not_confirmed",
             ApiError::InvalidGrant(_) => "invalid_grant",
+            ApiError::InvalidScope(_) => "invalid_scope",
             ApiError::BodyTooLarge(_) | ApiError::BodyTooSlow(_) => "invalid_request",
             ApiError::TookTooLong(_) | ApiError::Unavailable => "temporarily_unavailable",
             ApiError::Internal(_) => "internal_server_error",

@@ -38,6 +38,8 @@ pub fn schemas() -> Vec<(
     add::<SufficientAmount>(&mut out);
     add::<TokenRequest>(&mut out);
     add::<TokenAnswer>(&mut out);
+    add::<OAuthSessionRequest>(&mut out);
+    add::<OAuthSessionAnswer>(&mut out);
     add::<ErrorBody>(&mut out);
     add::<TransactionKey>(&mut out);
     add::<WalletId>(&mut out);

@@ -125,6 +125,8 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
         .await?;
     tx.forget_request_counts(wall_now() - 120).await?;
     tx.forget_sessions(wall_now().max(state.now())).await?;
+    // Kept a day past their expiry, so that a code used again still revokes its tokens.
+    tx.forget_oauth_grants(wall_now() - 86_400).await?;
     tx.commit().await?;
     Ok(changed)
 }

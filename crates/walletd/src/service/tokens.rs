@@ -1,11 +1,13 @@
-//! OAuth MAC access tokens of wallet holders: `POST /oauth/v1/token` (password and
-//! refresh_token grants) and `DELETE /oauth/v1/token`. A token is issued to the API client that
+//! OAuth MAC access tokens of wallet holders: `POST /oauth/v1/token` (authorization_code,
+//! password and refresh_token grants) and `DELETE /oauth/v1/token`. A token is issued to the API client that
 //! asked for it, signs requests exactly as client credentials do (client-compatibility §1.7), and
 //! makes `me` in paths mean the holder's wallet.
 
 use crate::credentials::hash_token;
 use crate::error::{ApiError, ApiResult};
 use crate::service::logins::{LoginRefused, check_password};
+use crate::service::oauth::{self, Redeemed};
+use crate::service::scopes;
 use crate::state::AppState;
 use wallet_client::types::{TokenAnswer, TokenRequest};
 use wallet_core::ids::{UserId, WalletId};
@@ -77,41 +79,83 @@ pub async fn token(
     }
     let now = crate::clock::wall_now();
     match req.grant_type.as_deref() {
+        Some("authorization_code") => code_grant(state, client, &req, now).await,
         Some("password") => {
             let (Some(username), Some(password)) = (&req.username, &req.password) else {
                 return Err(ApiError::invalid(
                     "the password grant needs username and password",
                 ));
             };
+            let scope = scopes::parse(req.scope.as_deref())?;
             let user_id = password_grant(state, username, password).await?;
-            let scope = req.scope.as_deref().unwrap_or("wallet").to_string();
             let mut tx = state.store.write().await?;
             let answer = issue(&mut tx, client, user_id, &scope, now).await?;
             tx.commit().await?;
             Ok(answer)
         }
-        Some("refresh_token") => {
-            let refresh = req
-                .refresh_token
-                .as_deref()
-                .ok_or_else(|| ApiError::invalid("the refresh_token grant needs refresh_token"))?;
-            let mut tx = state.store.write().await?;
-            let old = tx
-                .take_refresh(&hash_token(refresh), client.id, now)
-                .await?
-                .ok_or_else(|| {
-                    ApiError::InvalidGrant("the refresh token is unknown, used or expired".into())
-                })?;
-            let scope = req.scope.unwrap_or(old.scope);
-            let answer = issue(&mut tx, client, old.user_id, &scope, now).await?;
-            tx.commit().await?;
-            Ok(answer)
-        }
+        Some("refresh_token") => refresh_grant(state, client, &req, now).await,
         Some(other) => Err(ApiError::UnsupportedGrantType(format!(
-            "grant_type {other:?} is not supported; use password or refresh_token"
+            "grant_type {other:?} is not supported; use authorization_code, password or refresh_token"
         ))),
         None => Err(ApiError::invalid("grant_type is required")),
     }
+}
+
+/// `grant_type=authorization_code&code=…[&redirect_uri=…]`: the code redeemed once, its tokens
+/// remembered as issued from it (a second use revokes them).
+async fn code_grant(
+    state: &AppState,
+    client: &ClientRow,
+    req: &TokenRequest,
+    now: i64,
+) -> ApiResult<TokenAnswer> {
+    let code = req
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::invalid("the authorization_code grant needs code"))?;
+    let mut tx = state.store.write().await?;
+    match oauth::redeem(&mut tx, client, code, req.redirect_uri.as_deref(), now).await? {
+        Redeemed::Granted { grant, code_hash } => {
+            let answer = issue(&mut tx, client, grant.user_id, &grant.scope, now).await?;
+            tx.set_token_grant_code(&answer.access_token, &code_hash)
+                .await?;
+            tx.commit().await?;
+            Ok(answer)
+        }
+        Redeemed::Refused(e) => {
+            tx.commit().await?;
+            Err(e)
+        }
+    }
+}
+
+/// `grant_type=refresh_token&refresh_token=…[&scope=…]`: a new token for the same holder, with
+/// the scope kept or narrowed (wider is `invalid_scope`, and the refresh token stays usable).
+async fn refresh_grant(
+    state: &AppState,
+    client: &ClientRow,
+    req: &TokenRequest,
+    now: i64,
+) -> ApiResult<TokenAnswer> {
+    let refresh = req
+        .refresh_token
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("the refresh_token grant needs refresh_token"))?;
+    let mut tx = state.store.write().await?;
+    let old = tx
+        .take_refresh(&hash_token(refresh), client.id, now)
+        .await?
+        .ok_or_else(|| {
+            ApiError::InvalidGrant("the refresh token is unknown, used or expired".into())
+        })?;
+    // Refused here, the transaction rolls back: the refresh token is not used up.
+    let scope = scopes::narrowed(req.scope.as_deref(), &old.scope)?;
+    let answer = issue(&mut tx, client, old.user_id, &scope, now).await?;
+    tx.inherit_grant_code(&answer.access_token, &old.access_token)
+        .await?;
+    tx.commit().await?;
+    Ok(answer)
 }
 
 /// `DELETE /oauth/v1/token?access_token=…`: revokes one of the client's tokens.

@@ -1,10 +1,12 @@
 //! The wallet holder's web pages, server-rendered (askama templates, no build step): the
-//! confirmation page of `type: page` transactions, the login that guards it, and the holder app.
+//! confirmation page of `type: page` transactions, the login that guards it, the OAuth
+//! authorization page, and the holder app.
 //! They call the same services as the REST API; only the way the caller is known differs (a login
 //! session instead of a MAC signature).
 
 mod app;
 mod confirm;
+mod oauth;
 pub mod session;
 pub mod texts;
 
@@ -63,6 +65,38 @@ pub fn router() -> OpenApiRouter<AppState> {
                     "The confirmation page of a transaction (may be framed)",
                 ),
                 form(Post, "The holder's decision: accept or reject"),
+            ],
+        );
+        r = page(
+            r,
+            &format!("{p}/oauth"),
+            get(move |s, h, raw, q| oauth::show(s, h, raw, q, lang))
+                .post(move |s, h, raw, q, f| oauth::decide(s, h, raw, q, f, lang)),
+            &[
+                view(
+                    Get,
+                    "The OAuth authorization page (response_type=code, client_id, scope, redirect_uri, state)",
+                ),
+                form(
+                    Post,
+                    "The holder's decision: approve or deny (302 to redirect_uri)",
+                ),
+            ],
+        );
+        r = page(
+            r,
+            &format!("{p}/oauth/{{session}}"),
+            get(move |s, h, k| oauth::show_prepared(s, h, k, lang))
+                .post(move |s, h, k, f| oauth::decide_prepared(s, h, k, f, lang)),
+            &[
+                view(
+                    Get,
+                    "An authorization request prepared by POST /oauth/v1/session",
+                ),
+                form(
+                    Post,
+                    "The holder's decision: approve or deny (302 to redirect_uri)",
+                ),
             ],
         );
     }

@@ -71,6 +71,12 @@ pub struct Texts {
     pub continue_: &'static str,
     pub error_title: &'static str,
     pub seconds: &'static str,
+    pub oauth_title: &'static str,
+    pub oauth_asks: &'static str,
+    pub oauth_back_to: &'static str,
+    pub oauth_other_account: &'static str,
+    pub allow: &'static str,
+    pub deny: &'static str,
 }
 
 pub static EN: Texts = Texts {
@@ -103,6 +109,12 @@ pub static EN: Texts = Texts {
     continue_: "Continue",
     error_title: "Something went wrong",
     seconds: "seconds",
+    oauth_title: "Allow access",
+    oauth_asks: "asks to use your wallet with these permissions:",
+    oauth_back_to: "Then you go back to",
+    oauth_other_account: "This request is for another account: sign in with the address the site gave.",
+    allow: "Allow",
+    deny: "Deny",
 };
 
 pub static LT: Texts = Texts {
@@ -135,6 +147,12 @@ pub static LT: Texts = Texts {
     continue_: "Tęsti",
     error_title: "Įvyko klaida",
     seconds: "sekundžių",
+    oauth_title: "Leisti prieigą",
+    oauth_asks: "prašo leidimo naudotis jūsų pinigine su šiomis teisėmis:",
+    oauth_back_to: "Po to grįšite į",
+    oauth_other_account: "Šis prašymas skirtas kitai paskyrai: prisijunkite svetainės nurodytu adresu.",
+    allow: "Leisti",
+    deny: "Neleisti",
 };
 
 pub static RU: Texts = Texts {
@@ -167,4 +185,10 @@ pub static RU: Texts = Texts {
     continue_: "Продолжить",
     error_title: "Произошла ошибка",
     seconds: "секунд",
+    oauth_title: "Разрешить доступ",
+    oauth_asks: "просит доступ к вашему кошельку с этими правами:",
+    oauth_back_to: "Затем вы вернётесь на",
+    oauth_other_account: "Этот запрос для другой учётной записи: войдите с адресом, который указал сайт.",
+    allow: "Разрешить",
+    deny: "Запретить",
 };

@@ -19,6 +19,7 @@ mod ledger;
 mod lifecycle;
 mod limits;
 mod lockouts;
+mod oauth;
 mod openapi;
 mod ops;
 mod pages;

@@ -29,6 +29,7 @@ fn concrete(template: &str) -> String {
         .replace("{key}", "8Hq2Zo1kEXAMPLEkey")
         .replace("{wallet}", "1")
         .replace("{id}", "1")
+        .replace("{session}", "aPreparedSessionKey")
 }
 
 async fn every_described_operation_is_served(app: TestApp) {

@@ -72,6 +72,8 @@ async fn password_grant_gives_a_mac_token_for_me(app: TestApp) {
     .await;
     assert_eq!(e["error"], "invalid_grant");
     let (_, e) = token_request(&app, "grant_type=authorization_code&code=x").await;
+    assert_eq!(e["error"], "invalid_grant", "no such code");
+    let (_, e) = token_request(&app, "grant_type=client_credentials").await;
     assert_eq!(e["error"], "unsupported_grant_type");
 }
 on_both!(password_grant_gives_a_mac_token_for_me);

@@ -2,7 +2,7 @@
 
 use super::super::output::print;
 use crate::callbacks;
-use crate::service::{admin, operator};
+use crate::service::{admin, oauth, operator};
 use crate::state::AppState;
 use clap::Subcommand;
 use wallet_core::ids::ProjectId;
@@ -95,6 +95,21 @@ pub enum ClientCommand {
         /// Reservation types the client may use, comma-separated.
         #[arg(long, default_value = admin::ALL_GRANTS)]
         grants: String,
+        /// A redirect URI of the OAuth authorization code grant (repeat for several).
+        #[arg(long)]
+        redirect_uri: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace the client's OAuth redirect URIs: the only places its holders' browsers are sent
+    /// back to with a code (none: the client cannot use the authorization code grant).
+    SetRedirectUris {
+        /// The client's MAC id.
+        #[arg(long)]
+        client: String,
+        /// An absolute http(s) URI, compared exactly (repeat for several).
+        #[arg(long)]
+        redirect_uri: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -102,17 +117,38 @@ pub enum ClientCommand {
 
 impl ClientCommand {
     pub(super) async fn run(self, state: &AppState) -> anyhow::Result<()> {
-        let ClientCommand::Create {
-            project,
-            grants,
-            json,
-        } = self;
-        let c = admin::create_client(state, project, &grants).await?;
-        print(&c, json, |c| {
-            format!(
-                "WALLET_MAC_ID={} WALLET_MAC_SECRET={}",
-                c.mac_id, c.mac_secret
-            )
-        })
+        match self {
+            ClientCommand::Create {
+                project,
+                grants,
+                redirect_uri,
+                json,
+            } => {
+                for uri in &redirect_uri {
+                    oauth::check_redirect_uri(uri)?;
+                }
+                let c = admin::create_client(state, project, &grants).await?;
+                if !redirect_uri.is_empty() {
+                    oauth::set_redirect_uris(state, &c.mac_id, &redirect_uri).await?;
+                }
+                print(&c, json, |c| {
+                    format!(
+                        "WALLET_MAC_ID={} WALLET_MAC_SECRET={}",
+                        c.mac_id, c.mac_secret
+                    )
+                })
+            }
+            ClientCommand::SetRedirectUris {
+                client,
+                redirect_uri,
+                json,
+            } => {
+                let r = oauth::set_redirect_uris(state, &client, &redirect_uri).await?;
+                print(&r, json, |r| match r.redirect_uris.as_slice() {
+                    [] => format!("client {}: no redirect URIs", r.mac_id),
+                    uris => format!("client {}: redirect URIs {}", r.mac_id, uris.join(" ")),
+                })
+            }
+        }
     }
 }
