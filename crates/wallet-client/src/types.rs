@@ -197,8 +197,11 @@ wire_struct! {
         pub parameters: Option<Value>,
         pub price_rules: Option<PriceRules>,
         pub purpose: Option<String>,
-        /// `{id}`, `{email}` or `{phone}`; the project's wallet when absent.
+        /// A wallet id, `{id}`, `{email}`, `{phone}` or `{barcode}`; the project's wallet when
+        /// absent.
         pub beneficiary: Option<Value>,
+        /// `{type, value, optional, cancelable}` (the PHP client's payment password).
+        pub password: Option<Value>,
         pub freeze: Option<Freeze>,
         pub freeze_for: Option<i64>,
         pub freeze_until: Option<i64>,

@@ -111,6 +111,15 @@ string_enum!(
 pub enum Event {
     /// Funds were reserved (code, PIN, allowance, or the holder accepting).
     Reserve,
+    /// Funds were reserved, but a payment's beneficiary (an email or phone) belongs to nobody
+    /// yet: the transaction waits for that person to register.
+    AwaitRegistration,
+    /// Funds were reserved (or the last beneficiary registered), but a payment's password is
+    /// still to be given.
+    AwaitPassword,
+    /// What a held transaction waited for happened: every beneficiary registered, every
+    /// password was given.
+    Unblock,
     /// The client confirmed the reserved transaction.
     Confirm,
     /// The client revoked (`DELETE transaction/{key}`).
@@ -131,7 +140,9 @@ pub struct InvalidTransition {
 
 fn event_verb(e: Event) -> &'static str {
     match e {
-        Event::Reserve => "reserved",
+        Event::Reserve | Event::Unblock => "reserved",
+        Event::AwaitRegistration => "left waiting for registration",
+        Event::AwaitPassword => "left waiting for a password",
         Event::Confirm => "confirmed",
         Event::Revoke => "revoked",
         Event::Expire => "expired",
@@ -167,6 +178,14 @@ impl TransactionStatus {
         use TransactionStatus as S;
         let to = match (self, event) {
             (S::New | S::Waiting | S::WaitingFunds, Event::Reserve) => S::Reserved,
+            (S::New | S::Waiting | S::WaitingFunds, Event::AwaitRegistration) => {
+                S::WaitingRegistration
+            }
+            (
+                S::New | S::Waiting | S::WaitingFunds | S::WaitingRegistration,
+                Event::AwaitPassword,
+            ) => S::WaitingPassword,
+            (S::WaitingRegistration | S::WaitingPassword, Event::Unblock) => S::Reserved,
             (S::Reserved, Event::Confirm) => S::Confirmed,
             (S::New, Event::Revoke) => S::Deleted,
             (
@@ -215,6 +234,28 @@ mod tests {
     }
 
     #[test]
+    fn a_held_wait_for_people_ends_reserved_or_released() {
+        assert_eq!(
+            S::New.apply(Event::AwaitRegistration),
+            Ok(S::WaitingRegistration)
+        );
+        assert_eq!(
+            S::WaitingRegistration.apply(Event::AwaitPassword),
+            Ok(S::WaitingPassword)
+        );
+        for s in [S::WaitingRegistration, S::WaitingPassword] {
+            assert!(s.holds_funds());
+            assert_eq!(s.apply(Event::Unblock), Ok(S::Reserved));
+            assert_eq!(s.apply(Event::Revoke), Ok(S::Revoked));
+            assert_eq!(s.apply(Event::Expire), Ok(S::Failed));
+            assert!(s.apply(Event::Confirm).is_err());
+            assert!(s.apply(Event::Reserve).is_err());
+        }
+        assert!(S::Reserved.apply(Event::Unblock).is_err());
+        assert!(S::Reserved.apply(Event::AwaitRegistration).is_err());
+    }
+
+    #[test]
     fn revoke_deletes_new_and_revokes_held() {
         assert_eq!(S::New.apply(Event::Revoke), Ok(S::Deleted));
         assert_eq!(S::Reserved.apply(Event::Revoke), Ok(S::Revoked));
@@ -226,6 +267,9 @@ mod tests {
         for s in S::ALL.iter().filter(|s| s.is_final()) {
             for e in [
                 Event::Reserve,
+                Event::AwaitRegistration,
+                Event::AwaitPassword,
+                Event::Unblock,
                 Event::Confirm,
                 Event::Revoke,
                 Event::Expire,

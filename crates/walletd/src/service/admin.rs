@@ -2,12 +2,14 @@
 
 use crate::credentials::hash_secret;
 use crate::error::{ApiError, ApiResult};
+use crate::service::transactions::beneficiary::{normalize_email, normalize_phone};
+use crate::service::transactions::people::resolve_for_user;
 use crate::service::wallets::balance_unchecked;
 use crate::state::AppState;
 use serde::Serialize;
 use wallet_client::types::WalletBalance;
 use wallet_core::codes::{DEFAULT_VALIDITY_SECS, ReservationCode};
-use wallet_core::ids::{ProjectId, UserId, WalletId};
+use wallet_core::ids::{ProjectId, TransactionKey, UserId, WalletId};
 use wallet_core::keys::random_base62;
 use wallet_core::money::{Currency, parse_decimal};
 use wallet_store::{ErrorKind, Tx};
@@ -59,6 +61,101 @@ pub struct Demo {
     pub project_wallet_id: WalletId,
     pub client: CreatedClient,
     pub users: Vec<DemoUser>,
+}
+
+/// What `walletd admin user create` makes.
+#[derive(Debug, Default)]
+pub struct NewUser {
+    pub email: String,
+    pub phone: Option<String>,
+    /// A random one (shown once) when not given.
+    pub password: Option<String>,
+    pub pin: Option<String>,
+}
+
+/// `{"user_id", "wallet_id", "email", "email_confirmed", "phone", "phone_confirmed",
+/// "password" (only when walletd made it), "resolved_transactions"}`.
+#[derive(Debug, Serialize)]
+pub struct CreatedUser {
+    pub user_id: UserId,
+    pub wallet_id: WalletId,
+    pub email: String,
+    pub email_confirmed: bool,
+    pub phone: Option<String>,
+    pub phone_confirmed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Transactions whose payments to this person now go to the new wallet.
+    pub resolved_transactions: Vec<TransactionKey>,
+}
+
+/// `walletd admin user create`: a wallet holder with confirmed contacts and a wallet. Payments
+/// waiting for that email or phone are paid to the new wallet, in the same database transaction
+/// (`people::resolve_for_user`).
+pub async fn create_user(state: &AppState, new: NewUser) -> ApiResult<CreatedUser> {
+    let email = normalize_email(&new.email)?;
+    let phone = new.phone.as_deref().map(normalize_phone).transpose()?;
+    let pin_ok = |p: &String| (4..=12).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit());
+    if new.pin.as_ref().is_some_and(|p| !pin_ok(p)) {
+        return Err(ApiError::invalid("a PIN is 4 to 12 digits"));
+    }
+    if new.password.as_ref().is_some_and(|p| p.chars().count() < 8) {
+        return Err(ApiError::invalid("a password has at least 8 characters"));
+    }
+    let made = new
+        .password
+        .is_none()
+        .then(|| random_base62(&mut rand::rng(), 16));
+    let password = new
+        .password
+        .as_ref()
+        .or(made.as_ref())
+        .expect("one of them");
+    let password_hash = hash_secret(password)?;
+    let pin_hash = new.pin.as_deref().map(hash_secret).transpose()?;
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    if let Some(p) = &phone
+        && tx.user_by_phone(p).await?.is_some()
+    {
+        return Err(ApiError::invalid(format!(
+            "another user has the confirmed phone {p}"
+        )));
+    }
+    let user_id = match tx.insert_user(&email, &password_hash, now).await {
+        Ok(id) => id,
+        Err(e) if e.kind() == Some(ErrorKind::Conflict) => {
+            return Err(ApiError::invalid(format!(
+                "a user with email {email} exists"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(h) = &pin_hash {
+        tx.set_pin_hash(user_id, h).await?;
+    }
+    if phone.is_some() {
+        let confirmed = wallet_store::HolderUpdate {
+            phone: Some(phone.clone()),
+            phone_confirmed: Some(true),
+            ..Default::default()
+        };
+        tx.update_holder(user_id, &confirmed).await?;
+    }
+    let wallet_id = tx.insert_wallet(user_id, now).await?;
+    let resolved_transactions =
+        resolve_for_user(&mut tx, Some(&email), phone.as_deref(), wallet_id, now).await?;
+    tx.commit().await?;
+    Ok(CreatedUser {
+        user_id,
+        wallet_id,
+        email,
+        email_confirmed: true,
+        phone_confirmed: phone.is_some(),
+        phone,
+        password: made,
+        resolved_transactions,
+    })
 }
 
 async fn create_project_in(tx: &mut Tx, name: &str, now: i64) -> ApiResult<CreatedProject> {

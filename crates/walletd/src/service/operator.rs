@@ -2,6 +2,8 @@
 //! and decides about holders, wallets and projects, and the SMS outbox.
 
 use crate::error::{ApiError, ApiResult};
+use crate::service::transactions::beneficiary::normalize_phone;
+use crate::service::transactions::people::resolve_for_user;
 use crate::state::AppState;
 use serde::Serialize;
 use wallet_core::allowance::{MAX_WINDOW_SECS, WindowLimit};
@@ -41,6 +43,13 @@ pub async fn set_holder(
         .holder(user_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("user {user_id} was not found")))?;
+    // A phone confirmed now: payments waiting for that person go to the holder's wallet.
+    let confirmed = h.phone.as_deref().filter(|_| h.phone_confirmed);
+    if let Some(phone) = confirmed.and_then(|p| normalize_phone(p).ok())
+        && let Some(wallet) = tx.wallets_of_user(user_id).await?.first().copied()
+    {
+        resolve_for_user(&mut tx, None, Some(&phone), wallet, state.now()).await?;
+    }
     tx.commit().await?;
     Ok(HolderView {
         user_id: h.user_id,

@@ -24,6 +24,7 @@ mod openapi;
 mod ops;
 mod pages;
 mod payments;
+mod people;
 mod process;
 mod receipts;
 mod restrictions;

@@ -1,13 +1,31 @@
 //! Wallet holders: what the operator knows of them, and the SMS outbox they are texted through.
 
 use super::super::output::{lines, print};
-use crate::service::operator;
+use crate::service::{admin, operator};
 use crate::state::AppState;
 use clap::Subcommand;
 use wallet_core::ids::UserId;
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
+    /// Create a wallet holder with a wallet; the email and phone count as confirmed. Payments
+    /// waiting for that email or phone go to the new wallet.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Phone number in international form (e.g. +37060000001).
+        #[arg(long)]
+        phone: Option<String>,
+        /// The holder's password (at least 8 characters); a random one is made and shown once
+        /// when not given.
+        #[arg(long)]
+        password: Option<String>,
+        /// The holder's PIN (4 to 12 digits); none when not given.
+        #[arg(long)]
+        pin: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Change what the operator knows of a holder; options not given stay as they are.
     Set {
         #[arg(long)]
@@ -35,29 +53,57 @@ pub enum UserCommand {
 
 impl UserCommand {
     pub(super) async fn run(self, state: &AppState) -> anyhow::Result<()> {
-        let UserCommand::Set {
-            user,
-            phone,
-            no_phone,
-            phone_confirmed,
-            identity_verified,
-            restricted,
-            person_type,
-            json,
-        } = self;
-        let update = wallet_store::HolderUpdate {
-            phone: if no_phone {
-                Some(None)
-            } else {
-                phone.map(Some)
-            },
-            phone_confirmed,
-            identity_verified,
-            restricted,
-            person_type,
-        };
-        let h = operator::set_holder(state, user, update).await?;
-        print(&h, json, |h| format!("{h:?}"))
+        match self {
+            UserCommand::Create {
+                email,
+                phone,
+                password,
+                pin,
+                json,
+            } => {
+                let new = admin::NewUser {
+                    email,
+                    phone,
+                    password,
+                    pin,
+                };
+                let u = admin::create_user(state, new).await?;
+                print(&u, json, |u| {
+                    let phone = u.phone.as_deref().map(|p| format!(", {p}"));
+                    format!(
+                        "user {} with wallet {} ({}{})",
+                        u.user_id,
+                        u.wallet_id,
+                        u.email,
+                        phone.unwrap_or_default()
+                    )
+                })
+            }
+            UserCommand::Set {
+                user,
+                phone,
+                no_phone,
+                phone_confirmed,
+                identity_verified,
+                restricted,
+                person_type,
+                json,
+            } => {
+                let update = wallet_store::HolderUpdate {
+                    phone: if no_phone {
+                        Some(None)
+                    } else {
+                        phone.map(Some)
+                    },
+                    phone_confirmed,
+                    identity_verified,
+                    restricted,
+                    person_type,
+                };
+                let h = operator::set_holder(state, user, update).await?;
+                print(&h, json, |h| format!("{h:?}"))
+            }
+        }
     }
 }
 

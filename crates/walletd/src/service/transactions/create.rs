@@ -1,9 +1,10 @@
 //! Creating transactions: `POST transaction` (inline payments, existing payments regrouped, an
 //! allowance), and `POST transaction/renew/{key}`.
 
+use super::beneficiary::{Beneficiary, Contact};
 use super::events::actor;
 use super::lock::lock_own;
-use super::validate::{self, draft_payment, prefix_error};
+use super::validate::{self, PaymentDraft, draft_payment, prefix_error};
 use super::view::view;
 use crate::caller::Caller;
 use crate::clock::wall_millis;
@@ -148,17 +149,12 @@ async fn write_payments(
             PaymentRef::New(p) => {
                 let draft = draft_payment(p, key, client.project_id, project_wallet_id, now)
                     .map_err(|e| prefix_error(e, &format!("payments[{i}]: ")))?;
-                // The project's own wallet exists (a foreign key); a named one may not.
-                if draft.explicit_beneficiary
-                    && tx.wallet(draft.row.beneficiary_wallet_id).await?.is_none()
-                {
-                    return Err(ApiError::invalid(format!(
-                        "payments[{i}]: beneficiary wallet {} does not exist",
-                        draft.row.beneficiary_wallet_id
-                    )));
-                }
                 all_explicit &= draft.explicit_beneficiary;
-                new_rows.drafts.push(draft.row);
+                let (row, contact) = look_up_beneficiary(tx, draft)
+                    .await
+                    .map_err(|e| prefix_error(e, &format!("payments[{i}]: ")))?;
+                new_rows.drafts.push(row);
+                new_rows.contacts.push(contact);
             }
             PaymentRef::Id(id) => {
                 new_rows.insert(tx, t, now).await?;
@@ -180,6 +176,8 @@ async fn write_payments(
 struct NewRows {
     /// Not inserted yet.
     drafts: Vec<NewPaymentRow>,
+    /// Each draft's person without a wallet yet, if it names one.
+    contacts: Vec<Option<Contact>>,
     /// Inserted, as stored, in order.
     written: Vec<PaymentRow>,
     /// The transaction's own row is inserted.
@@ -190,16 +188,58 @@ impl NewRows {
     /// Inserts the drafts, after the transaction's row `t` the first time.
     async fn insert(&mut self, tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiResult<()> {
         let drafts = std::mem::take(&mut self.drafts);
-        if !self.inserted {
+        let contacts = std::mem::take(&mut self.contacts);
+        let rows = if !self.inserted {
             self.inserted = true;
-            let rows = tx.insert_transaction_with_payments(t, &drafts, now).await?;
-            self.written.extend(rows);
-            return Ok(());
+            tx.insert_transaction_with_payments(t, &drafts, now).await?
+        } else {
+            let mut rows = Vec::with_capacity(drafts.len());
+            for d in &drafts {
+                rows.push(tx.insert_payment_row(d).await?);
+            }
+            rows
+        };
+        for (row, contact) in rows.iter().zip(&contacts) {
+            if let Some(c) = contact {
+                let (email, phone) = c.parts();
+                tx.insert_payment_contact(row.id, email, phone, now).await?;
+            }
         }
-        for d in &drafts {
-            self.written.push(tx.insert_payment_row(d).await?);
-        }
+        self.written.extend(rows);
         Ok(())
+    }
+}
+
+/// The row of a drafted payment with its beneficiary looked up: a named wallet must exist, a
+/// person with a wallet is paid to it, and a person without one is answered to be recorded.
+async fn look_up_beneficiary(
+    tx: &mut Tx,
+    draft: PaymentDraft,
+) -> ApiResult<(NewPaymentRow, Option<Contact>)> {
+    let mut row = draft.row;
+    match draft.beneficiary {
+        Beneficiary::Project => Ok((row, None)),
+        // The project's own wallet exists (a foreign key); a named one may not.
+        Beneficiary::Wallet(id) => match tx.wallet(id).await? {
+            Some(_) => Ok((row, None)),
+            None => Err(ApiError::invalid(format!(
+                "beneficiary wallet {id} does not exist"
+            ))),
+        },
+        Beneficiary::Person(contact) => {
+            let (email, phone) = contact.parts();
+            match tx.wallet_of_contact(email, phone).await? {
+                Some((_, wallet)) => {
+                    row.beneficiary_wallet_id = wallet;
+                    row.beneficiary_json = Some(contact.shown(Some(wallet)).to_string());
+                    Ok((row, None))
+                }
+                None => Ok((row, Some(contact))),
+            }
+        }
+        Beneficiary::Barcode(_) => Err(ApiError::invalid(
+            "beneficiary.barcode names no wallet: walletd issues no wallet barcodes; give {\"id\"}, {\"email\"} or {\"phone\"}",
+        )),
     }
 }
 
@@ -406,6 +446,7 @@ async fn copy_contents(
     client: &ClientRow,
     now: i64,
 ) -> ApiResult<()> {
+    let contacts = tx.payment_contacts_of(old_key).await?;
     for p in tx.payments_of(old_key).await? {
         let copy = NewPaymentRow {
             transaction_key: new_key.clone(),
@@ -426,7 +467,12 @@ async fn copy_contents(
             },
             created_at: now,
         };
-        tx.insert_payment(&copy).await?;
+        let id = tx.insert_payment(&copy).await?;
+        // A person still without a wallet is waited for by the copy too.
+        if let Some(c) = contacts.iter().find(|c| c.payment_id == p.id) {
+            tx.insert_payment_contact(id, c.email.as_deref(), c.phone.as_deref(), now)
+                .await?;
+        }
     }
     if let Some(a) = tx.allowance_of(old_key).await? {
         let copy = wallet_store::NewAllowanceRow {

@@ -2,10 +2,11 @@
 //! allowance, the confirmation page, a FLASH SMS answer).
 
 use super::view::Written;
-use super::{allowance, payer, settle};
+use super::{allowance, payer, people, settle};
 use crate::error::{ApiError, ApiResult};
 use crate::telemetry::Flow;
 use std::collections::BTreeMap;
+use wallet_core::status::Event;
 use wallet_core::{AllowanceId, PaymentStatus, TransactionStatus, TransactionType, WalletId};
 use wallet_store::{PaymentChange, PaymentRow, TransactionRow, TransactionState, Tx};
 
@@ -66,7 +67,20 @@ pub(crate) async fn hold_funds(
     allowance: Option<AllowanceId>,
     now: i64,
 ) -> ApiResult<Written> {
-    let beneficiaries: Vec<WalletId> = r.payments.iter().map(|p| p.beneficiary_wallet_id).collect();
+    let mut r = r;
+    let key = r.t.transaction_key.clone();
+    // A person named as a beneficiary may have registered since; one who has not is waited for.
+    let unregistered = people::resolve_known(tx, &key, &mut r.payments).await?;
+    let to = match unregistered.is_empty() {
+        true => r.to,
+        false => r.t.status.apply(Event::AwaitRegistration)?,
+    };
+    let beneficiaries: Vec<WalletId> = r
+        .payments
+        .iter()
+        .filter(|p| !unregistered.contains(&p.id))
+        .map(|p| p.beneficiary_wallet_id)
+        .collect();
     let payer_row = tx
         .payer(payer_wallet, &beneficiaries)
         .await?
@@ -80,7 +94,9 @@ pub(crate) async fn hold_funds(
     let at_commit = !matches!(kind, TransactionType::Page | TransactionType::Flash);
     let mut changes = Vec::with_capacity(r.payments.len());
     for (p, amount) in r.payments.iter().zip(selected) {
-        check_beneficiary(tx, p, payer.id, payer_row.pays_only_active).await?;
+        if !unregistered.contains(&p.id) {
+            check_beneficiary(tx, p, payer.id, payer_row.pays_only_active).await?;
+        }
         let account = tx.wallet_account(payer.id, p.currency).await?;
         let hold = if at_commit {
             tx.place_hold_at_commit(account, p.id, *amount, now).await?
@@ -98,7 +114,7 @@ pub(crate) async fn hold_funds(
         }
         let change = PaymentChange {
             id: p.id,
-            status: r.to.into(),
+            status: to.into(),
             price: *amount,
             payer_wallet_id: Some(payer.id),
             hold_id: Some(hold),
@@ -106,13 +122,13 @@ pub(crate) async fn hold_funds(
         };
         changes.push((p.clone(), change));
     }
-    let key = &r.t.transaction_key;
+    let key = &key;
     allowance::accepted_by(tx, key, payer.id).await?;
     if r.t.correlation_key.is_some() {
         tx.set_correlation_key(key, None).await?;
     }
     let reserved = TransactionState {
-        status: r.to,
+        status: to,
         kind: Some(kind),
         wallet_id: Some(payer.id),
         reserved_until: Some(r.deadline),
@@ -124,8 +140,18 @@ pub(crate) async fn hold_funds(
     let mut written = Written::new(t, r.canceled, changed);
     written.flow = Flow::reserved(kind);
     let detail = format!("{kind} wallet {}", payer.id);
-    tx.append_event(key, now, actor, "reserved", Some(&detail))
+    tx.append_event(key, now, actor, to.as_str(), Some(&detail))
         .await?;
+    if to != TransactionStatus::Reserved {
+        // The client is told of the wait by callback too, even when it reserved: what ends the
+        // wait (the person registering) is no call of its own. The holder's own answers (page,
+        // FLASH) queue their callback themselves.
+        if at_commit {
+            let data = written.render(tx).await?;
+            crate::callbacks::enqueue_transaction(tx, &written.t, &data).await?;
+        }
+        return Ok(written);
+    }
     if !written.t.auto_confirm {
         return Ok(written);
     }

@@ -6,6 +6,8 @@
 //!   after the [`payer`] checks, for every way of reserving (also the holder's page and FLASH);
 //! - [`settle`]: confirm and revoke; [`freeze`]: frozen payments finalized, canceled, re-frozen;
 //! - [`expire`]: deadlines and age; [`release`]: holds released, or a wait with none placed;
+//! - [`beneficiary`]: a payment's beneficiary as given; [`people`]: payments to people who
+//!   may not have a wallet yet (`waiting_registration`);
 //! - [`read`]: `GET transaction`, receipts, searches, reservation types;
 //! - [`lock`] opens a client's change; [`view`] renders the answer; [`allowance`] is the
 //!   allowance grouped into a transaction; [`events`] the audit trail.
@@ -15,6 +17,7 @@
 //! (`idempotency::commit_answer`) — all of it, or nothing.
 
 pub mod allowance;
+pub mod beneficiary;
 pub mod create;
 pub mod events;
 pub mod expire;
@@ -23,6 +26,7 @@ pub mod guesses;
 pub mod hold;
 pub mod lock;
 pub mod payer;
+pub mod people;
 pub mod read;
 pub mod release;
 pub mod reserve;

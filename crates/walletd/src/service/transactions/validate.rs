@@ -3,6 +3,7 @@
 //! `invalid_request` (or the spec's own error). Operations call these before they open a database
 //! transaction, so a refused request costs no database work.
 
+use super::beneficiary::{Beneficiary, parse_beneficiary};
 use crate::error::{ApiError, ApiResult};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -135,6 +136,8 @@ pub(super) fn transaction_terms(req: &NewTransaction, now: i64) -> ApiResult<New
 pub(super) struct PaymentDraft {
     pub(super) row: NewPaymentRow,
     pub(super) explicit_beneficiary: bool,
+    /// The beneficiary as given; a person or a barcode is looked up when it is written.
+    pub(super) beneficiary: Beneficiary,
 }
 
 pub(super) fn draft_payment(
@@ -163,27 +166,22 @@ pub(super) fn draft_payment(
         Some(FreezeSpec::Until(at)) => (None, Some(at)),
         None => (None, None),
     };
-    let (beneficiary_wallet_id, beneficiary_json) = match &p.beneficiary {
-        None | Some(Value::Null) => (project_wallet, None),
-        Some(Value::Number(n)) => {
-            let id = n
-                .as_i64()
-                .ok_or_else(|| ApiError::invalid("beneficiary must be a wallet id"))?;
-            (WalletId::new(id), Some(serde_json::json!({ "id": id })))
-        }
-        Some(Value::Object(o)) => match o.get("id").and_then(Value::as_i64) {
-            Some(id) => (WalletId::new(id), Some(serde_json::json!({ "id": id }))),
-            None if o.contains_key("email") || o.contains_key("phone") => {
-                return Err(ApiError::invalid(
-                    "beneficiary by email or phone is not supported by this walletd version yet; give {\"id\": wallet_id}",
-                ));
-            }
-            None => return Err(ApiError::invalid("beneficiary must be {\"id\": wallet_id}")),
-        },
-        Some(_) => return Err(ApiError::invalid("beneficiary must be {\"id\": wallet_id}")),
+    if p.password.as_ref().is_some_and(|v| !v.is_null()) {
+        return Err(ApiError::invalid(
+            "payment passwords (password{type,value,optional,cancelable}) are not supported by this walletd version yet",
+        ));
+    }
+    let beneficiary = parse_beneficiary(p.beneficiary.as_ref())?;
+    let (beneficiary_wallet_id, beneficiary_json) = match &beneficiary {
+        Beneficiary::Project => (project_wallet, None),
+        Beneficiary::Wallet(id) => (*id, Some(serde_json::json!({ "id": id }))),
+        // A placeholder until the person is looked up (`create::write_payments`).
+        Beneficiary::Person(c) => (project_wallet, Some(c.shown(None))),
+        Beneficiary::Barcode(b) => (project_wallet, Some(serde_json::json!({ "barcode": b }))),
     };
     Ok(PaymentDraft {
         explicit_beneficiary: beneficiary_json.is_some(),
+        beneficiary,
         row: NewPaymentRow {
             transaction_key: key.clone(),
             project_id,
