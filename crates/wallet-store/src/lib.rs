@@ -159,6 +159,11 @@ fn take_pgbouncer(url: &str) -> Result<(String, db::Statements)> {
 /// hot rows (bench/README.md).
 pub const DEFAULT_POSTGRES_POOL: u32 = 8;
 
+/// The longest a PostgreSQL transaction waits for a connection, opening one included; then it
+/// fails as unavailable (503, retryable). Short, so that a server down (a failover under way)
+/// gives a prompt answer, not a hang: sqlx retries a refused connection until this runs out.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Store {
     /// Connects and brings the schema up to date (PostgreSQL: [`DEFAULT_POSTGRES_POOL`] connections).
     pub async fn connect(url: &str) -> Result<Store> {
@@ -182,7 +187,7 @@ impl Store {
             Backend::Postgres => {
                 install_default_drivers();
                 let pool = AnyPoolOptions::new()
-                    .acquire_timeout(Duration::from_secs(30))
+                    .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                     .max_connections(postgres_pool.max(1))
                     .connect(&url)
                     .await
