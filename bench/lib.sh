@@ -32,16 +32,18 @@ bench_store() { # $1: the script's first argument
     [ "$cpu" = all ] || cpu_flag="--cpu $cpu"
 }
 
-# Builds the packages in release, one job at a time unless CARGO_BUILD_JOBS says; sets $bin.
+# Builds the packages in release (BENCH_PROFILE=dev: a debug build, for a check of correctness
+# rather than speed), one job at a time unless CARGO_BUILD_JOBS says; sets $bin.
 bench_build() { # $@: packages
     export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
-    echo "building (release)…" >&2
+    local profile=${BENCH_PROFILE:-release}
+    echo "building ($profile)…" >&2
     local packages=() package
     for package in "$@"; do
         packages+=(-p "$package")
     done
-    cargo build --release --quiet "${packages[@]}" >&2
-    bin=${CARGO_TARGET_DIR:-target}/release
+    cargo build --profile "$profile" --quiet "${packages[@]}" >&2
+    bin=${CARGO_TARGET_DIR:-target}/$([ "$profile" = dev ] && echo debug || echo "$profile")
 }
 
 # Sets $tmp to a new temporary directory, and from then on cleans up however the script ends

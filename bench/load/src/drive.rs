@@ -2,13 +2,15 @@
 //! confirm back to back, as fast as walletd answers.
 
 use crate::report::{Kind, Latencies};
+use crate::retry::{self, Attempts};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use wallet_client::Client;
 use wallet_client::types::{
-    NewPayment, NewTransaction, PaymentRef, TransactionKey, TransactionStatus,
+    NewPayment, NewTransaction, PaymentRef, ReserveRequest, Transaction, TransactionKey,
+    TransactionStatus,
 };
+use wallet_client::{Client, Error, Method};
 
 /// When the run ends.
 #[derive(Debug, Clone, Copy)]
@@ -35,6 +37,8 @@ pub struct Outcome {
     pub ran_out_of_codes: bool,
     /// With recording on: every acknowledged request as `(transaction key, status it answered)`.
     pub acked: Vec<(TransactionKey, &'static str)>,
+    /// With retries: what every attempt was answered.
+    pub attempts: Attempts,
 }
 
 /// Shared by the tills: the codes, and which one is next.
@@ -47,6 +51,7 @@ struct Shared {
     out_of_codes: AtomicBool,
     amount: i64,
     record: bool,
+    retries: u32,
 }
 
 #[derive(Default)]
@@ -56,6 +61,7 @@ struct TillResult {
     latencies: Latencies,
     sample_errors: Vec<String>,
     acked: Vec<(TransactionKey, &'static str)>,
+    attempts: Attempts,
 }
 
 const SAMPLE_ERRORS: usize = 5;
@@ -71,14 +77,14 @@ impl TillResult {
 
 /// Runs `tills` tills until `stop`, each flow paying `amount` minor units of EUR with the next code;
 /// till `i` signs as `clients[i % clients.len()]`. With `record`, every acknowledged request is
-/// kept in [`Outcome::acked`] (for the crash check: none of them may be lost).
+/// kept in [`Outcome::acked`] (for the crash check: none of them may be lost). With `retries`,
+/// each request is sent again up to that many times after a 503 or no answer ([`retry`]).
 pub async fn run(
     clients: Vec<Client>,
     codes: Vec<String>,
     tills: usize,
     stop: Stop,
-    amount: i64,
-    record: bool,
+    (amount, record, retries): (i64, bool, u32),
 ) -> Outcome {
     let limit = match stop {
         Stop::Flows(n) => codes.len().min(usize::try_from(n).unwrap_or(usize::MAX)),
@@ -98,6 +104,7 @@ pub async fn run(
         out_of_codes: AtomicBool::new(false),
         amount,
         record,
+        retries,
     });
     let handles: Vec<_> = (0..tills)
         .map(|i| tokio::spawn(till(shared.clone(), i)))
@@ -109,6 +116,7 @@ pub async fn run(
         outcome.errors += r.errors;
         outcome.latencies.merge(r.latencies);
         outcome.acked.extend(r.acked);
+        outcome.attempts.merge(&r.attempts);
         for e in r.sample_errors {
             if outcome.sample_errors.len() < SAMPLE_ERRORS {
                 outcome.sample_errors.push(e);
@@ -147,7 +155,7 @@ async fn till(shared: Arc<Shared>, index: usize) -> TillResult {
         let code = &shared.codes[i];
 
         let t0 = Instant::now();
-        let created = client.create_transaction(&new_tx).await;
+        let created = create(&shared, client, &new_tx, &mut r.attempts).await;
         r.latencies.record(Kind::Create, t0.elapsed());
         let key = match created {
             Ok(t) => {
@@ -163,7 +171,7 @@ async fn till(shared: Arc<Shared>, index: usize) -> TillResult {
         };
 
         let t1 = Instant::now();
-        let reserved = client.reserve_with_code(&key, code, None).await;
+        let reserved = reserve(&shared, client, &key, code, &mut r.attempts).await;
         r.latencies.record(Kind::Reserve, t1.elapsed());
         match reserved {
             Ok(t) if t.status == TransactionStatus::Reserved => {
@@ -182,7 +190,7 @@ async fn till(shared: Arc<Shared>, index: usize) -> TillResult {
         }
 
         let t2 = Instant::now();
-        let confirmed = client.confirm_transaction(&key, None).await;
+        let confirmed = confirm(&shared, client, &key, &mut r.attempts).await;
         r.latencies.record(Kind::Confirm, t2.elapsed());
         match confirmed {
             Ok(t) if t.status == TransactionStatus::Confirmed => {
@@ -196,4 +204,69 @@ async fn till(shared: Arc<Shared>, index: usize) -> TillResult {
         }
     }
     r
+}
+
+/// `POST transaction`: through the SDK, or with [`retry`] when retrying.
+async fn create(
+    shared: &Shared,
+    client: &Client,
+    new_tx: &NewTransaction,
+    attempts: &mut Attempts,
+) -> Result<Transaction, Error> {
+    if shared.retries == 0 {
+        return client.create_transaction(new_tx).await;
+    }
+    let body = serde_json::to_vec(new_tx).map_err(|e| Error::Config(e.to_string()))?;
+    let (method, retries) = (Method::POST, shared.retries);
+    retry::send(
+        client,
+        retries,
+        attempts,
+        method,
+        "transaction",
+        Some(&body),
+    )
+    .await
+}
+
+/// `PUT transaction/{key}/reserve` with a reservation code.
+async fn reserve(
+    shared: &Shared,
+    client: &Client,
+    key: &TransactionKey,
+    code: &str,
+    attempts: &mut Attempts,
+) -> Result<Transaction, Error> {
+    if shared.retries == 0 {
+        return client.reserve_with_code(key, code, None).await;
+    }
+    let request = ReserveRequest {
+        reservation_code: Some(code.to_string()),
+        ..ReserveRequest::default()
+    };
+    let body = serde_json::to_vec(&request).map_err(|e| Error::Config(e.to_string()))?;
+    let path = format!("transaction/{}/reserve", key.as_str());
+    retry::send(
+        client,
+        shared.retries,
+        attempts,
+        Method::PUT,
+        &path,
+        Some(&body),
+    )
+    .await
+}
+
+/// `PUT transaction/{key}/confirm`.
+async fn confirm(
+    shared: &Shared,
+    client: &Client,
+    key: &TransactionKey,
+    attempts: &mut Attempts,
+) -> Result<Transaction, Error> {
+    if shared.retries == 0 {
+        return client.confirm_transaction(key, None).await;
+    }
+    let path = format!("transaction/{}/confirm", key.as_str());
+    retry::send(client, shared.retries, attempts, Method::PUT, &path, None).await
 }

@@ -68,6 +68,11 @@ struct Args {
     /// `--verify-acked` after a crash.
     #[arg(long)]
     acked: Option<std::path::PathBuf>,
+    /// Send each request again up to this many times after a 503 or no answer, with the same
+    /// idempotency key, and print a second JSON line counting what the attempts were answered
+    /// (`{"attempts": …}`, the failover drill).
+    #[arg(long, default_value_t = 0)]
+    retries: u32,
     /// Instead of a run: check that every request acknowledged in this file (written by
     /// `--acked`) is in `--database`; prints `{"acked": N, "lost": M}` and fails if M > 0.
     #[arg(long, conflicts_with = "acked")]
@@ -113,8 +118,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         prepared.codes,
         args.tills,
         stop,
-        args.amount,
-        args.acked.is_some(),
+        (args.amount, args.acked.is_some(), args.retries),
     )
     .await;
     let (server_cpu, own_cpu) = cpu.elapsed();
@@ -147,6 +151,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     println!("{}", report.json_line());
+    if args.retries > 0 {
+        println!("{}", serde_json::json!({ "attempts": outcome.attempts }));
+    }
     Ok(())
 }
 

@@ -35,9 +35,22 @@ use sqlx::{Any, AnyConnection, AssertSqlSafe, Executor};
 use std::borrow::Cow;
 use std::marker::PhantomData;
 
+/// How PostgreSQL is sent the statements that have parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Statements {
+    /// Prepared under a name once per connection and kept there (sqlx's statement cache): the
+    /// default, one round trip per statement once prepared.
+    Cached,
+    /// Behind a pooler in transaction mode (`?pgbouncer=true`, PgBouncer before 1.21): unnamed,
+    /// parsed each time, and only inside a transaction. A named statement lives on one server
+    /// connection, which the next transaction may not get; and sqlx parses a statement and runs
+    /// it in two exchanges, which outside a transaction the pooler may send to two servers.
+    Unnamed,
+}
+
 /// The connection a statement runs on.
 pub(crate) enum Conn<'c> {
-    Any(&'c mut AnyConnection),
+    Any(&'c mut AnyConnection, Statements),
     /// PostgreSQL: a write transaction that begins with its first statement ([`LazyTx`]).
     Lazy(&'c mut LazyTx),
     Lite(&'c mut rusqlite::Connection),
@@ -45,15 +58,18 @@ pub(crate) enum Conn<'c> {
 
 /// A connection a statement can run on now: a [`LazyTx`] has begun.
 enum Ready<'c> {
-    Any(&'c mut AnyConnection),
+    Any(&'c mut AnyConnection, Statements),
     Lite(&'c mut rusqlite::Connection),
 }
 
 impl<'c> Conn<'c> {
     async fn ready(self) -> Result<Ready<'c>> {
         Ok(match self {
-            Conn::Any(c) => Ready::Any(c),
-            Conn::Lazy(l) => Ready::Any(l.connection().await?),
+            Conn::Any(c, s) => Ready::Any(c, s),
+            Conn::Lazy(l) => {
+                let statements = l.statements();
+                Ready::Any(l.connection().await?, statements)
+            }
             Conn::Lite(c) => Ready::Lite(c),
         })
     }
@@ -64,7 +80,7 @@ impl Conn<'_> {
     /// session statements). Returns the rows changed by the last one.
     pub(crate) async fn execute_batch(self, sql: &str) -> Result<u64> {
         match self.ready().await? {
-            Ready::Any(c) => Ok(c
+            Ready::Any(c, _) => Ok(c
                 .execute(sqlx::raw_sql(AssertSqlSafe(sql.to_string())))
                 .await
                 .map_err(StoreError::from_sqlx)?
@@ -138,8 +154,8 @@ impl Query {
     /// Runs the statement; answers the rows it changed.
     pub(crate) async fn execute(self, conn: Conn<'_>) -> Result<u64> {
         match conn.ready().await? {
-            Ready::Any(c) => Ok(self
-                .into_sqlx()
+            Ready::Any(c, statements) => Ok(self
+                .into_sqlx(statements)
                 .execute(&mut *c)
                 .await
                 .map_err(StoreError::from_sqlx)?
@@ -150,8 +166,8 @@ impl Query {
 
     pub(crate) async fn fetch_optional(self, conn: Conn<'_>) -> Result<Option<Row>> {
         match conn.ready().await? {
-            Ready::Any(c) => Ok(self
-                .into_sqlx()
+            Ready::Any(c, statements) => Ok(self
+                .into_sqlx(statements)
                 .fetch_optional(&mut *c)
                 .await
                 .map_err(StoreError::from_sqlx)?
@@ -172,8 +188,8 @@ impl Query {
 
     pub(crate) async fn fetch_all(self, conn: Conn<'_>) -> Result<Vec<Row>> {
         match conn.ready().await? {
-            Ready::Any(c) => Ok(self
-                .into_sqlx()
+            Ready::Any(c, statements) => Ok(self
+                .into_sqlx(statements)
                 .fetch_all(&mut *c)
                 .await
                 .map_err(StoreError::from_sqlx)?
@@ -189,11 +205,17 @@ impl Query {
         (self.sql.0.into_owned(), self.args)
     }
 
-    fn into_sqlx(self) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
+    fn into_sqlx(
+        self,
+        statements: Statements,
+    ) -> sqlx::query::Query<'static, Any, sqlx::any::AnyArguments> {
         let mut q = match self.sql.0 {
             Cow::Borrowed(s) => sqlx::query(s),
             Cow::Owned(s) => sqlx::query(AssertSqlSafe(s)),
         };
+        if statements == Statements::Unnamed {
+            q = q.persistent(false);
+        }
         for v in self.args {
             q = match v {
                 Value::I64(v) => q.bind(v),

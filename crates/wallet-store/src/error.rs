@@ -95,6 +95,9 @@ impl StoreError {
                     "23505" => ErrorKind::Conflict,
                     "40001" | "40P01" => ErrorKind::Serialization,
                     "55P03" => ErrorKind::Busy,
+                    // A write refused by a read-only server: a standby reached during a failover
+                    // (the proxy not yet switched); the promoted primary takes the retry.
+                    "25006" => ErrorKind::Unavailable,
                     // Connection exceptions; the server shutting down or starting.
                     code if code.starts_with("08") || code.starts_with("57P") => {
                         ErrorKind::Unavailable

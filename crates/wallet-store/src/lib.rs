@@ -82,6 +82,8 @@ pub struct Store {
     account_ids: Arc<accounts::AccountIds>,
     /// Ids drawn ahead for rows written at commit (PostgreSQL, `ids.rs`).
     id_blocks: Arc<ids::IdBlocks>,
+    /// PostgreSQL: how statements are sent (unnamed behind a pooler, `?pgbouncer=true`).
+    statements: db::Statements,
 }
 
 #[derive(Clone)]
@@ -103,10 +105,13 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// `sqlite://walletd.db` is created when missing (`mode=rwc`) unless a mode is given.
-fn normalize_url(url: &str) -> Result<(String, Backend)> {
+/// `sqlite://walletd.db` is created when missing (`mode=rwc`) unless a mode is given. A PostgreSQL
+/// URL may say `pgbouncer=true` (walletd's own parameter, taken out before sqlx reads the URL):
+/// the server is reached through a pooler in transaction mode ([`db::Statements::Unnamed`]).
+fn normalize_url(url: &str) -> Result<(String, Backend, db::Statements)> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok((url.to_string(), Backend::Postgres));
+        let (url, statements) = take_pgbouncer(url)?;
+        return Ok((url, Backend::Postgres, statements));
     }
     if url.starts_with("sqlite:") {
         if url.contains(":memory:") {
@@ -121,9 +126,35 @@ fn normalize_url(url: &str) -> Result<(String, Backend)> {
         } else {
             format!("{url}?mode=rwc")
         };
-        return Ok((url, Backend::Sqlite));
+        return Ok((url, Backend::Sqlite, db::Statements::Cached));
     }
     Err(StoreError::Url(url.to_string()))
+}
+
+/// The URL without its `pgbouncer=true|false` parameter, and what that parameter says.
+fn take_pgbouncer(url: &str) -> Result<(String, db::Statements)> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), db::Statements::Cached));
+    };
+    let mut statements = db::Statements::Cached;
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("pgbouncer", "true")) => statements = db::Statements::Unnamed,
+            Some(("pgbouncer", "false")) => statements = db::Statements::Cached,
+            Some(("pgbouncer", other)) => {
+                return Err(StoreError::Url(format!(
+                    "{base}: pgbouncer={other}: expected pgbouncer=true or pgbouncer=false"
+                )));
+            }
+            _ => kept.push(pair),
+        }
+    }
+    let url = match kept.is_empty() {
+        true => base.to_string(),
+        false => format!("{base}?{}", kept.join("&")),
+    };
+    Ok((url, statements))
 }
 
 /// PostgreSQL connections a store keeps by default. More is slower on a small server: on the
@@ -131,6 +162,11 @@ fn normalize_url(url: &str) -> Result<(String, Backend)> {
 /// 310 (p99 67 ms) and 32 served 216 (p99 357 ms): the backends compete for the CPUs and for the
 /// hot rows (bench/README.md).
 pub const DEFAULT_POSTGRES_POOL: u32 = 8;
+
+/// The longest a PostgreSQL transaction waits for a connection, opening one included; then it
+/// fails as unavailable (503, retryable). Short, so that a server down (a failover under way)
+/// gives a prompt answer, not a hang: sqlx retries a refused connection until this runs out.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Store {
     /// Connects and brings the schema up to date (PostgreSQL: [`DEFAULT_POSTGRES_POOL`] connections).
@@ -141,7 +177,7 @@ impl Store {
     /// [`Store::connect`] with at most `postgres_pool` connections to PostgreSQL (SQLite: ignored;
     /// it has one writer connection and opens readers as needed).
     pub async fn connect_with_pool(url: &str, postgres_pool: u32) -> Result<Store> {
-        let (url, backend) = normalize_url(url)?;
+        let (url, backend, statements) = normalize_url(url)?;
         let conns = match backend {
             Backend::Sqlite => {
                 let uri = lite::uri(&url);
@@ -155,7 +191,7 @@ impl Store {
             Backend::Postgres => {
                 install_default_drivers();
                 let pool = AnyPoolOptions::new()
-                    .acquire_timeout(Duration::from_secs(30))
+                    .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                     .max_connections(postgres_pool.max(1))
                     .connect(&url)
                     .await
@@ -168,6 +204,7 @@ impl Store {
             conns,
             account_ids: Arc::default(),
             id_blocks: Arc::default(),
+            statements,
         };
         migrate::run(&store).await?;
         Ok(store)
@@ -188,6 +225,7 @@ impl Store {
             Conns::Sqlite { writer, .. } => TxInner::Logical(writer.begin().await?),
             Conns::Postgres(pool) => TxInner::Lazy(db::LazyTx::new(
                 pool.acquire().await.map_err(StoreError::from_sqlx)?,
+                self.statements,
             )),
         };
         let mut tx = Tx::new(inner, self);
@@ -208,11 +246,11 @@ impl Store {
     }
 
     /// A reader: in a transaction of its own if `snapshot` ([`Store::read`]), else outside any
-    /// ([`Store::lookup`]).
+    /// ([`Store::lookup`]; behind a pooler, in one too: see [`db::Statements::Unnamed`]).
     async fn reader(&self, snapshot: bool) -> Result<Tx> {
         let inner = match &self.conns {
             Conns::Sqlite { readers, .. } => TxInner::Reader(readers.get(snapshot)?),
-            Conns::Postgres(pool) if snapshot => {
+            Conns::Postgres(pool) if snapshot || self.statements == db::Statements::Unnamed => {
                 TxInner::Pooled(pool.begin().await.map_err(StoreError::from_sqlx)?)
             }
             Conns::Postgres(pool) => {
@@ -294,6 +332,7 @@ pub struct Tx {
     /// transaction and its payments), with what their changing no row means (`batch.rs`).
     pending_ledger: batch::PendingLedger,
     id_blocks: Arc<ids::IdBlocks>,
+    statements: db::Statements,
 }
 
 impl Tx {
@@ -313,6 +352,7 @@ impl Tx {
             learned_accounts: Vec::new(),
             pending_ledger: batch::PendingLedger::default(),
             id_blocks: store.id_blocks.clone(),
+            statements: store.statements,
         }
     }
 
@@ -417,14 +457,46 @@ impl Tx {
 
     fn connection(&mut self, outside: bool) -> db::Conn<'_> {
         match &mut self.inner {
-            TxInner::Pooled(tx) => db::Conn::Any(tx),
+            TxInner::Pooled(tx) => db::Conn::Any(tx, self.statements),
             TxInner::Lazy(tx) => match outside {
                 true => tx.outside(),
                 false => db::Conn::Lazy(tx),
             },
             TxInner::Logical(tx) => db::Conn::Lite(tx.conn()),
-            TxInner::Autocommit(conn) => db::Conn::Any(conn),
+            TxInner::Autocommit(conn) => db::Conn::Any(conn, self.statements),
             TxInner::Reader(r) => db::Conn::Lite(r.conn()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use db::Statements::{Cached, Unnamed};
+
+    #[test]
+    fn pgbouncer_true_is_taken_out_of_the_url_and_sends_statements_unnamed() {
+        let base = "postgres://u@h:6432/db";
+        let cases = [
+            (base.to_string(), base, Cached),
+            (format!("{base}?pgbouncer=true"), base, Unnamed),
+            (format!("{base}?pgbouncer=false"), base, Cached),
+            (
+                format!("{base}?sslmode=disable&pgbouncer=true&application_name=w"),
+                "postgres://u@h:6432/db?sslmode=disable&application_name=w",
+                Unnamed,
+            ),
+        ];
+        for (url, kept, statements) in cases {
+            let (normal, backend, s) = normalize_url(&url).expect("a PostgreSQL URL");
+            assert_eq!(
+                (normal.as_str(), backend, s),
+                (kept, Backend::Postgres, statements)
+            );
+        }
+        let e = normalize_url(&format!("{base}?pgbouncer=yes")).expect_err("not a boolean");
+        assert!(e.to_string().contains("pgbouncer=yes"), "{e}");
+        let (_, _, sqlite) = normalize_url("sqlite://w.db?pgbouncer=true").expect("SQLite");
+        assert_eq!(sqlite, Cached);
     }
 }

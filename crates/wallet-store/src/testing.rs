@@ -68,6 +68,68 @@ pub async fn fresh_database(backend: Backend) -> String {
     }
 }
 
+/// Names a PgBouncer in transaction mode in front of the tests' PostgreSQL, as
+/// `postgres://user@host:port` (no database): the tests through a pooler run only when it is set.
+pub const PGBOUNCER_ENV: &str = "WALLETD_TEST_PGBOUNCER";
+
+/// The URL, through the PgBouncer of [`PGBOUNCER_ENV`], of a fresh database made on the tests'
+/// PostgreSQL, with `pgbouncer=true`; `None` without one. A database, not a schema as
+/// [`fresh_database`] makes: a pooler in transaction mode keeps no session's `search_path`.
+pub async fn fresh_pgbouncer_database() -> Option<String> {
+    use sqlx::Connection;
+    let pgbouncer = std::env::var(PGBOUNCER_ENV)
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let name = format!(
+        "walletd_pool_{now}_{}",
+        wallet_core::keys::random_base62(&mut rand::rng(), 12).to_lowercase()
+    );
+    let mut conn = sqlx::PgConnection::connect(postgres_url())
+        .await
+        .expect("the tests' PostgreSQL");
+    drop_old_databases(&mut conn, now).await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    Some(format!(
+        "{}/{name}?pgbouncer=true",
+        pgbouncer.trim_end_matches('/')
+    ))
+}
+
+/// Drops the databases [`fresh_pgbouncer_database`] made more than an hour ago.
+async fn drop_old_databases(conn: &mut sqlx::PgConnection, now: u64) {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname::text FROM pg_database WHERE datname LIKE 'walletd\\_pool\\_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    for name in names
+        .into_iter()
+        .filter(|n| made_before(n, now.saturating_sub(3600)))
+    {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut *conn)
+        .await;
+    }
+}
+
+/// Whether a test schema or database `name` (`walletd_<what>_<seconds>_<random>`) was made
+/// before `time`; never for a name of another form.
+fn made_before(name: &str, time: u64) -> bool {
+    let made: Option<u64> = name.split('_').nth(2).and_then(|t| t.parse().ok());
+    let plain = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    plain && made.is_some_and(|m| m < time)
+}
+
 /// A connected store on a fresh database of `backend`.
 pub async fn fresh_store(backend: Backend) -> Store {
     Store::connect(&fresh_database(backend).await)
@@ -83,19 +145,15 @@ async fn drop_old_schemas(conn: &mut sqlx::PgConnection, now: u64) {
     .fetch_all(&mut *conn)
     .await
     .unwrap_or_default();
-    for name in names {
-        let created: u64 = name
-            .split('_')
-            .nth(2)
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0);
-        if created + 3600 < now && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP SCHEMA IF EXISTS {name} CASCADE"
-            )))
-            .execute(&mut *conn)
-            .await;
-        }
+    for name in names
+        .into_iter()
+        .filter(|n| made_before(n, now.saturating_sub(3600)))
+    {
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA IF EXISTS {name} CASCADE"
+        )))
+        .execute(&mut *conn)
+        .await;
     }
 }
 

@@ -1,6 +1,6 @@
 //! PostgreSQL: a write transaction that begins with its first statement.
 
-use super::Conn;
+use super::{Conn, Statements};
 use crate::{ErrorKind, Result, StoreError};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection};
@@ -11,7 +11,8 @@ use sqlx::{Any, AnyConnection};
 /// Why: a transaction whose only statement is the one it makes at commit (creating a transaction
 /// and its payments, `batch.rs`) then runs as that statement [`alone`](LazyTx::run_alone), outside
 /// a transaction: one round trip instead of three (`BEGIN`, the statement, `COMMIT`). A statement
-/// of PostgreSQL is atomic on its own: it is written whole or not at all.
+/// of PostgreSQL is atomic on its own: it is written whole or not at all. Behind a pooler
+/// ([`Statements::Unnamed`]) every statement runs in the transaction: none alone or outside it.
 pub(crate) struct LazyTx {
     /// The connection until the transaction begins.
     conn: Option<PoolConnection<Any>>,
@@ -20,16 +21,22 @@ pub(crate) struct LazyTx {
     alone: bool,
     /// A statement ran alone: no other may run, it would not be atomic with it.
     ran_alone: bool,
+    statements: Statements,
 }
 
 impl LazyTx {
-    pub(crate) fn new(conn: PoolConnection<Any>) -> LazyTx {
+    pub(crate) fn new(conn: PoolConnection<Any>, statements: Statements) -> LazyTx {
         LazyTx {
             conn: Some(conn),
             tx: None,
             alone: false,
             ran_alone: false,
+            statements,
         }
+    }
+
+    pub(super) fn statements(&self) -> Statements {
+        self.statements
     }
 
     /// True once `BEGIN` was sent.
@@ -37,10 +44,11 @@ impl LazyTx {
         self.tx.is_some()
     }
 
-    /// Makes the next statement run alone, outside a transaction; only if none ran yet.
+    /// Makes the next statement run alone, outside a transaction; only if none ran yet, and not
+    /// behind a pooler.
     pub(crate) fn run_alone(&mut self) {
         debug_assert!(!self.begun() && !self.ran_alone);
-        self.alone = !self.begun() && !self.ran_alone;
+        self.alone = !self.begun() && !self.ran_alone && self.statements == Statements::Cached;
     }
 
     /// The connection, in the transaction unless the statement runs alone: begins it first.
@@ -67,10 +75,12 @@ impl LazyTx {
     }
 
     /// The connection for a statement that need not be in the transaction (drawing ids from a
-    /// sequence): outside it until it has begun. `BEGIN` is not sent for it.
+    /// sequence): outside it until it has begun (`BEGIN` is not sent for it), unless behind a
+    /// pooler.
     pub(crate) fn outside(&mut self) -> Conn<'_> {
-        if self.tx.is_none() && self.conn.is_some() {
-            return Conn::Any(self.conn.as_deref_mut().expect("checked just above"));
+        if self.tx.is_none() && self.conn.is_some() && self.statements == Statements::Cached {
+            let conn = self.conn.as_deref_mut().expect("checked just above");
+            return Conn::Any(conn, Statements::Cached);
         }
         Conn::Lazy(self)
     }

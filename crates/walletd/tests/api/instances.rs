@@ -547,7 +547,19 @@ async fn three_instances_on_one_postgres_do_nothing_twice() {
     if !wallet_store::testing::available(Backend::Postgres) {
         return;
     }
-    race(Backend::Postgres, 3).await;
+    let database = wallet_store::testing::fresh_database(Backend::Postgres).await;
+    race(&database, 3).await;
+}
+
+/// The same through PgBouncer in transaction mode (`WALLETD_TEST_PGBOUNCER`, `.ci/run` starts
+/// one), every instance and the operator's state with `pgbouncer=true` (README "Behind
+/// PgBouncer"): a server connection serves any instance's next transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_through_pgbouncer_do_nothing_twice() {
+    let Some(database) = wallet_store::testing::fresh_pgbouncer_database().await else {
+        return;
+    };
+    race(&database, 3).await;
 }
 
 /// Two servers on one SQLite file: each has its own writer connection, and SQLite's locks (its
@@ -556,15 +568,15 @@ async fn three_instances_on_one_postgres_do_nothing_twice() {
 /// other waiting (docs/decisions.md, "Several instances").
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_sqlite_file_do_nothing_twice() {
-    race(Backend::Sqlite, 2).await;
+    let database = wallet_store::testing::fresh_database(Backend::Sqlite).await;
+    race(&database, 2).await;
 }
 
-/// `n` instances started at once on one fresh database of `backend`, racing (see the module).
-async fn race(backend: Backend, n: usize) {
-    let database = wallet_store::testing::fresh_database(backend).await;
+/// `n` instances started at once on one fresh `database`, racing (see the module).
+async fn race(database: &str, n: usize) {
     // Started at the same moment on an empty database: the migrations, the keys made on first
     // start (reservation codes', callbacks') race, and every instance must come up.
-    let instances = serve_at_once(&database, n).await;
+    let instances = serve_at_once(database, n).await;
     let http = reqwest::Client::new();
     let mut keys = BTreeSet::new();
     for instance in &instances {
@@ -579,7 +591,7 @@ async fn race(backend: Backend, n: usize) {
         "every instance signs with the one stored key"
     );
     let receiver = Receiver::start(keys.pop_first().unwrap()).await;
-    let world = Arc::new(World::new(&instances, &database).await);
+    let world = Arc::new(World::new(&instances, database).await);
     let (alice, bob) = (world.alice(), world.bob());
     let project = world.demo.project_wallet_id;
 
@@ -751,7 +763,8 @@ async fn race(backend: Backend, n: usize) {
         assert!(warned.is_empty(), "instance {i} warned: {warned:?}");
     }
     println!(
-        "{backend:?}, {n} instances: {} flows: {} confirmed, refused {refused:?}; expiries by instance {:?}, callbacks delivered by instance {:?}",
+        "{}, {n} instances: {} flows: {} confirmed, refused {refused:?}; expiries by instance {:?}, callbacks delivered by instance {:?}",
+        database.split('?').next().unwrap_or(database),
         total,
         confirmed.len(),
         count("reservation expired; funds released"),
