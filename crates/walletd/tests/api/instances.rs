@@ -773,13 +773,16 @@ async fn race(database: &str, n: usize) {
 }
 
 /// The warnings and errors of a log, by message, but for the retries of the callbacks the
-/// receiver refuses on purpose.
+/// receiver refuses on purpose, and sqlx's note of a statement over its one-second threshold,
+/// which says the machine is loaded (as it is when the whole suite runs), not that walletd erred.
 fn warnings(log: &str) -> BTreeMap<String, usize> {
     let mut warned = BTreeMap::new();
     for line in log.lines() {
         let v: Value = serde_json::from_str(line).unwrap_or_else(|_| json!({"message": line}));
         let message = v["message"].as_str().unwrap_or_default();
-        if v["level"] != "INFO" && message != "callback failed; will retry" {
+        let expected = message == "callback failed; will retry"
+            || message.starts_with("slow statement: execution time exceeded alert threshold");
+        if v["level"] != "INFO" && !expected {
             *warned.entry(message.to_string()).or_default() += 1;
         }
     }
