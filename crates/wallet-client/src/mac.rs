@@ -84,13 +84,15 @@ pub fn parse_query(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The `ext` value for a request with `body` and the client's extra `parameters`.
+/// The `ext` value for a request with `body` and the client's extra `parameters`. A parameter
+/// named `body_hash` is left out: that name is the signer's, and the server checks the first one
+/// against the body (so a client's own, on a request without a body, had it refused).
 pub fn ext_for(body: &[u8], parameters: &[(String, String)]) -> String {
     let mut pairs = Vec::new();
     if !body.is_empty() {
         pairs.push(("body_hash".to_string(), body_hash(body)));
     }
-    pairs.extend(parameters.iter().cloned());
+    pairs.extend(parameters.iter().filter(|(k, _)| k != "body_hash").cloned());
     build_query(&pairs)
 }
 
@@ -294,6 +296,20 @@ mod tests {
                 ("location_id".into(), "a b".into())
             ]),
             "body_hash=AVq9f1zF%2BGI%3D&location_id=a+b"
+        );
+    }
+
+    /// Found by fuzzing (`fuzz/corpus/mac_header/crash-body-hash-parameter`): a client parameter
+    /// named `body_hash` on a request without a body was signed into `ext`, and the server refused
+    /// the request as one whose body does not match its hash.
+    #[test]
+    fn a_parameter_cannot_stand_for_the_body_hash() {
+        let own = [("body_hash".to_string(), "x".to_string())];
+        assert_eq!(ext_for(b"", &own), "");
+        let with_other = [own[0].clone(), ("a".to_string(), "b".to_string())];
+        assert_eq!(
+            ext_for(b"{}", &with_other),
+            format!("body_hash={}&a=b", php_urlencode(&body_hash(b"{}")))
         );
     }
 

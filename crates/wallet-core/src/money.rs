@@ -117,21 +117,28 @@ pub fn parse_decimal(text: &str, currency: Currency) -> Result<i64, MoneyError> 
         }
         frac_digits.extend(significant.bytes().map(|b| b - b'0'));
     }
-    let mut value: i64 = 0;
+    // The magnitude in u64, so that the most negative amount (one more than the most positive)
+    // parses too: `format_decimal(i64::MIN)` reads back.
+    let mut value: u64 = 0;
     for b in int_part.bytes() {
         value = value
             .checked_mul(10)
-            .and_then(|v| v.checked_add(i64::from(b - b'0')))
+            .and_then(|v| v.checked_add(u64::from(b - b'0')))
             .ok_or(MoneyError::Overflow)?;
     }
     for i in 0..exponent as usize {
         let digit = frac_digits.get(i).copied().unwrap_or(0);
         value = value
             .checked_mul(10)
-            .and_then(|v| v.checked_add(i64::from(digit)))
+            .and_then(|v| v.checked_add(u64::from(digit)))
             .ok_or(MoneyError::Overflow)?;
     }
-    Ok(if negative { -value } else { value })
+    if negative {
+        0i64.checked_sub_unsigned(value)
+    } else {
+        i64::try_from(value).ok()
+    }
+    .ok_or(MoneyError::Overflow)
 }
 
 /// Formats minor units as a decimal string with the currency's number of decimals.
@@ -207,6 +214,30 @@ mod tests {
         assert_eq!(format_decimal(5, eur()), "0.05");
         assert_eq!(format_decimal(-1210, eur()), "-12.10");
         assert_eq!(format_decimal(0, eur()), "0.00");
+    }
+
+    /// Found by fuzzing (`fuzz/corpus/money/crash-i64-min`): the most negative amount formatted
+    /// to a text that did not parse back (its magnitude overflowed i64 before the sign).
+    #[test]
+    fn the_extreme_amounts_round_trip() {
+        for code in ["EUR", "JPY", "KWD"] {
+            let c = Currency::parse(code).unwrap();
+            for amount in [i64::MIN, i64::MIN + 1, i64::MAX] {
+                assert_eq!(
+                    parse_decimal(&format_decimal(amount, c), c),
+                    Ok(amount),
+                    "{code}"
+                );
+            }
+        }
+        assert_eq!(
+            parse_decimal("-9223372036854775809", Currency::parse("JPY").unwrap()),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(
+            parse_decimal("92233720368547758.08", eur()),
+            Err(MoneyError::Overflow)
+        );
     }
 
     proptest! {

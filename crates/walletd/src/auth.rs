@@ -68,7 +68,7 @@ async fn record_afterwards(
 }
 
 /// Host and port as the client signed them: from `Host`, the port defaulting to `default_port`.
-fn host_and_port(parts: &Parts, default_port: u16) -> Result<(String, u16), ApiError> {
+pub fn host_and_port(parts: &Parts, default_port: u16) -> Result<(String, u16), ApiError> {
     let host = parts
         .headers
         .get(HOST)
@@ -205,7 +205,7 @@ fn mac_header(parts: &Parts) -> Result<MacHeader, ApiError> {
 }
 
 /// `ts` within [`TIMESTAMP_WINDOW_SECS`] of the server's wall clock.
-fn check_timestamp(mac: &MacHeader, now: i64) -> Result<(), ApiError> {
+pub fn check_timestamp(mac: &MacHeader, now: i64) -> Result<(), ApiError> {
     let ts: i64 = mac
         .ts
         .parse()
@@ -288,7 +288,7 @@ async fn credentials(
 
 /// Why the body does not match what was signed, if it does not: `body_hash` in `ext` must be the
 /// hash of the body received, and a request with a body must sign one.
-fn body_refusal(mac: &MacHeader, body: &[u8]) -> Option<&'static str> {
+pub fn body_refusal(mac: &MacHeader, body: &[u8]) -> Option<&'static str> {
     let signed_hash = parse_query(&mac.ext)
         .into_iter()
         .find(|(k, _)| k == "body_hash")

@@ -41,9 +41,10 @@ fn refuse_escaped_nul(body: &[u8]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The same for URL-encoded text (a query string, a form): NUL can only come as `%00`.
+/// The same for URL-encoded text (a query string, a form): NUL comes as `%00`, or as a raw NUL
+/// byte, which a form decoder passes through as it is.
 pub fn refuse_encoded_nul(text: &[u8]) -> Result<(), ApiError> {
-    if text.windows(3).any(|w| w == b"%00") {
+    if text.contains(&0) || text.windows(3).any(|w| w == b"%00") {
         return Err(ApiError::invalid(NUL_REFUSED));
     }
     Ok(())
@@ -99,5 +100,14 @@ mod tests {
         assert_eq!(text["a"], "\\u0000");
         assert!(refuse_encoded_nul(b"a=b%00c").is_err());
         assert!(refuse_encoded_nul(b"a=b%2500c").is_ok());
+        // Found by fuzzing (`fuzz/corpus/request_body/crash-raw-nul-form`): a raw NUL byte in
+        // the token form reached the holder lookup, which PostgreSQL cannot run.
+        assert!(refuse_encoded_nul(b"grant_type=password&username=a\0b").is_err());
+        let form: std::collections::BTreeMap<String, String> =
+            serde_urlencoded::from_bytes(b"username=a\0b").unwrap();
+        assert_eq!(
+            form["username"], "a\0b",
+            "the decoder passes a raw NUL through"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! OpenAPI document built from the same routes (`openapi`).
 
 mod admin;
+pub use admin::{Advance, Inbound};
 mod allowances;
 pub mod intake;
 mod oauth;

@@ -1,7 +1,8 @@
 //! Request validation of the transaction API, in one place: every check of what a client sends to
 //! create, reserve, confirm or search, turning it into rows and domain values or refusing it with
 //! `invalid_request` (or the spec's own error). Operations call these before they open a database
-//! transaction, so a refused request costs no database work.
+//! transaction, so a refused request costs no database work. The checks are public, and pure, so
+//! that the fuzz targets (`fuzz/`) run them as the handlers do.
 
 use super::beneficiary::{Beneficiary, parse_beneficiary};
 use crate::error::{ApiError, ApiResult};
@@ -68,18 +69,18 @@ fn requested_amount(
 }
 
 /// What `POST transaction` decides of the new transaction's row, checked.
-pub(super) struct NewTransactionTerms {
-    pub(super) reserve: ReserveSpec,
-    pub(super) callback_uri: Option<String>,
+pub struct NewTransactionTerms {
+    pub reserve: ReserveSpec,
+    pub callback_uri: Option<String>,
     /// `callback_uri: false`.
-    pub(super) callbacks_disabled: bool,
-    pub(super) restrictions: Option<Value>,
-    pub(super) auto_confirm: bool,
+    pub callbacks_disabled: bool,
+    pub restrictions: Option<Value>,
+    pub auto_confirm: bool,
 }
 
 /// Checks the transaction-level fields of `POST transaction` (payments and the allowance are
 /// checked as they are written).
-pub(super) fn transaction_terms(req: &NewTransaction, now: i64) -> ApiResult<NewTransactionTerms> {
+pub fn transaction_terms(req: &NewTransaction, now: i64) -> ApiResult<NewTransactionTerms> {
     if req.payments.is_empty() && req.allowance.is_none() {
         return Err(ApiError::invalid(
             "payments is required (a non-empty array of payments or payment ids) unless an allowance is given",
@@ -133,14 +134,15 @@ pub(super) fn transaction_terms(req: &NewTransaction, now: i64) -> ApiResult<New
 }
 
 /// A validated inline payment, before it has an id.
-pub(super) struct PaymentDraft {
-    pub(super) row: NewPaymentRow,
-    pub(super) explicit_beneficiary: bool,
+pub struct PaymentDraft {
+    pub row: NewPaymentRow,
+    pub explicit_beneficiary: bool,
     /// The beneficiary as given; a person or a barcode is looked up when it is written.
     pub(super) beneficiary: Beneficiary,
 }
 
-pub(super) fn draft_payment(
+/// Validates an inline payment of `POST transaction` (or `POST payment`) into its row.
+pub fn draft_payment(
     p: &NewPayment,
     key: &TransactionKey,
     project_id: ProjectId,
@@ -271,7 +273,7 @@ fn amount(
 }
 
 /// Validates an allowance as a client gives it and turns it into a row of transaction `key`.
-pub(crate) fn draft_allowance(
+pub fn draft_allowance(
     req: &NewAllowance,
     key: &TransactionKey,
     client: &ClientRow,
@@ -377,7 +379,7 @@ pub fn reduced_price(
 }
 
 /// The price to reserve for each payment, applying `payment_prices` where `price_rules` allow.
-pub(crate) fn selected_prices(
+pub fn selected_prices(
     payments: &[PaymentRow],
     chosen: Option<&BTreeMap<String, i64>>,
 ) -> ApiResult<Vec<i64>> {
@@ -437,7 +439,7 @@ pub struct SearchQuery {
 }
 
 /// An optional integer query parameter (empty means absent).
-pub(crate) fn int_param(name: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
+pub fn int_param(name: &str, v: &Option<String>) -> ApiResult<Option<i64>> {
     v.as_deref()
         .filter(|s| !s.is_empty())
         .map(|s| {
@@ -448,7 +450,7 @@ pub(crate) fn int_param(name: &str, v: &Option<String>) -> ApiResult<Option<i64>
 }
 
 /// `limit` (1 to 200, 20 if absent) and `offset` (not negative, 0 if absent) of a page of results.
-pub(crate) fn paging(limit: &Option<String>, offset: &Option<String>) -> ApiResult<(i64, i64)> {
+pub fn paging(limit: &Option<String>, offset: &Option<String>) -> ApiResult<(i64, i64)> {
     let limit = int_param("limit", limit)?.unwrap_or(20);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::invalid("limit must be from 1 to 200"));
