@@ -60,7 +60,11 @@ pub(crate) fn bad_escape(s: &str) -> Option<usize> {
 }
 
 /// Two hex digits as the byte they spell.
+/// `from_str_radix` alone would also take `+4`.
 fn hex_byte(digits: &[u8]) -> Option<u8> {
+    if digits.len() != 2 || !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
     u8::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
 }
 
@@ -290,6 +294,8 @@ mod tests {
         assert_eq!(urldecode("a+b%2B%2F%3D").as_deref(), Some("a b+/="));
         assert_eq!(urldecode("%4").as_deref(), Some("%4"));
         assert_eq!(urldecode("%zz"), None);
+        assert_eq!(urldecode("%+4"), None, "a sign is not a hex digit");
+        assert_eq!(bad_escape("a%+41"), Some(1));
         assert_eq!(
             build_query(&[
                 ("body_hash".into(), "AVq9f1zF+GI=".into()),

@@ -210,7 +210,8 @@ pub fn check_timestamp(mac: &MacHeader, now: i64) -> Result<(), ApiError> {
         .ts
         .parse()
         .map_err(|_| ApiError::Unauthorized("MAC ts is not a UNIX time".into()))?;
-    if (now - ts).abs() > TIMESTAMP_WINDOW_SECS {
+    // `abs_diff`: any `ts` a client sends, `i64::MIN` included, without overflow.
+    if now.abs_diff(ts) > TIMESTAMP_WINDOW_SECS.unsigned_abs() {
         return Err(ApiError::Unauthorized(format!(
             "stale timestamp: MAC ts is more than {TIMESTAMP_WINDOW_SECS} s from the server's time"
         )));
@@ -322,5 +323,36 @@ fn rate_refusal(
         )))
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ts: &str) -> MacHeader {
+        let text = |s: &str| s.to_string();
+        MacHeader {
+            id: text("id"),
+            ts: text(ts),
+            nonce: text("n"),
+            mac: text("m"),
+            ext: text(""),
+        }
+    }
+
+    #[test]
+    fn a_timestamp_is_checked_without_overflow_whatever_its_value() {
+        let now = 1_800_000_000;
+        assert!(check_timestamp(&at("1800000060"), now).is_ok());
+        assert!(check_timestamp(&at("1799999940"), now).is_ok());
+        for far in [
+            "1800000061",
+            "1799999939",
+            "-9223372036854775808",
+            "9223372036854775807",
+        ] {
+            assert!(check_timestamp(&at(far), now).is_err(), "{far} passed");
+        }
     }
 }
