@@ -3,27 +3,6 @@
 
 use crate::world::*;
 use wallet_core::PaymentStatus;
-use wallet_core::TransactionStatus as S;
-
-/// The transitions the spec allows (transactions.txt, "Transaction statuses"), written out here
-/// rather than taken from `TransactionStatus::apply`, which is what is checked.
-pub const ALLOWED: &[(S, S)] = &[
-    (S::New, S::Reserved),
-    (S::New, S::Deleted),
-    (S::Waiting, S::Reserved),
-    (S::WaitingFunds, S::Reserved),
-    (S::Reserved, S::Confirmed),
-    (S::Reserved, S::Revoked),
-    (S::Reserved, S::Failed),
-    (S::Waiting, S::Revoked),
-    (S::Waiting, S::Failed),
-    (S::WaitingFunds, S::Revoked),
-    (S::WaitingFunds, S::Failed),
-    (S::WaitingRegistration, S::Revoked),
-    (S::WaitingRegistration, S::Failed),
-    (S::WaitingPassword, S::Revoked),
-    (S::WaitingPassword, S::Failed),
-];
 
 /// Every invariant; the first broken one.
 pub async fn check(w: &World) -> Result<(), String> {

@@ -17,6 +17,7 @@
 //!
 //! `WALLETD_SIM_FIRST` moves the first seed, so that machines can share a range.
 
+mod expect;
 mod invariants;
 mod operations;
 mod payments;

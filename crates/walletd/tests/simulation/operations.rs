@@ -2,6 +2,7 @@
 //! the model says what must happen — success, or which refusals are right — and, on success,
 //! how the store must change.
 
+use crate::expect::{Expect, answered};
 use crate::world::*;
 use rand::rngs::StdRng;
 use rand::{Rng, RngExt};
@@ -9,44 +10,7 @@ use serde_json::json;
 use wallet_client::types::{ConfirmPrices, NewTransaction, ReserveRequest};
 use wallet_core::TransactionStatus as S;
 use walletd::caller::Caller;
-use walletd::error::ApiResult;
 use walletd::service::{admin, allowances, transactions};
-
-/// What a call must answer: success, or a refusal with one of these codes.
-pub enum Expect {
-    Ok,
-    Refused(Vec<&'static str>),
-}
-
-impl Expect {
-    /// The refusals that apply (none: it must succeed).
-    pub fn of(refusals: Vec<&'static str>) -> Expect {
-        if refusals.is_empty() {
-            Expect::Ok
-        } else {
-            Expect::Refused(refusals)
-        }
-    }
-}
-
-/// Checks an answer against the expectation: the answer when it succeeded (as it had to).
-pub fn answered<T>(what: &str, got: ApiResult<T>, want: Expect) -> Result<Option<T>, String> {
-    match (got, want) {
-        (Ok(v), Expect::Ok) => Ok(Some(v)),
-        (Ok(_), Expect::Refused(codes)) => {
-            Err(format!("{what} succeeded; expected one of {codes:?}"))
-        }
-        (Err(e), Expect::Ok) => Err(format!(
-            "{what} refused ({}: {e}); expected success",
-            e.code()
-        )),
-        (Err(e), Expect::Refused(codes)) if codes.contains(&e.code()) => Ok(None),
-        (Err(e), Expect::Refused(codes)) => Err(format!(
-            "{what}: {} ({e}); expected one of {codes:?}",
-            e.code()
-        )),
-    }
-}
 
 fn caller(w: &World, c: usize) -> Caller {
     Caller {
@@ -420,9 +384,4 @@ async fn top_up(w: &mut World, rng: &mut StdRng) -> Result<String, String> {
     answered("top up", got, Expect::Ok)?;
     w.purse(wallet).balance += euros * 100;
     Ok(format!("top up {wallet} with {euros} EUR"))
-}
-
-/// A random wallet-independent choice, for the payments' steps.
-pub fn pick<T: Clone>(rng: &mut impl Rng, items: &[T]) -> Option<T> {
-    (!items.is_empty()).then(|| items[rng.random_range(0..items.len())].clone())
 }

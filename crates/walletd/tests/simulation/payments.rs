@@ -1,7 +1,7 @@
 //! The steps on single payments (a frozen one finalized, any one canceled) and on time: the clock
 //! moved and the sweep run, as the server's sweeper runs it.
 
-use crate::operations::{Expect, pick};
+use crate::expect::{Expect, answered, pick};
 use crate::world::*;
 use rand::RngExt;
 use rand::rngs::StdRng;
@@ -52,7 +52,7 @@ pub async fn finalize(w: &mut World, rng: &mut StdRng, c: usize) -> Result<Strin
         refusals.push("invalid_request");
     }
     let got = transactions::finalize(&w.state, &w.clients[c], pay.id, price).await;
-    if crate::operations::answered("finalize", got, Expect::of(refusals))?.is_some() {
+    if answered("finalize", got, Expect::of(refusals))?.is_some() {
         pay_out(w, t, p, n);
     }
     Ok(format!("client {c} finalizes payment {p} of {t} at {n}"))
@@ -93,7 +93,7 @@ pub async fn cancel(w: &mut World, rng: &mut StdRng, c: usize, t: usize) -> Resu
         (true, false) => vec!["invalid_state"],
     };
     let got = transactions::cancel(&w.state, &w.clients[c], pay.id).await;
-    if crate::operations::answered("cancel payment", got, Expect::of(refusals))?.is_none() {
+    if answered("cancel payment", got, Expect::of(refusals))?.is_none() {
         return Ok(format!(
             "client {c} cancels payment {p} of {t} ({status}): refused"
         ));
