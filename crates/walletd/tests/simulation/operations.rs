@@ -4,8 +4,8 @@
 
 use crate::expect::{Expect, answered};
 use crate::world::*;
+use rand::RngExt;
 use rand::rngs::StdRng;
-use rand::{Rng, RngExt};
 use serde_json::json;
 use wallet_client::types::{ConfirmPrices, NewTransaction, ReserveRequest};
 use wallet_core::TransactionStatus as S;
