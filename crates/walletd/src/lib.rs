@@ -12,6 +12,7 @@ pub mod cli;
 pub mod clock;
 pub mod conn;
 pub mod credentials;
+pub mod entropy;
 pub mod error;
 pub mod http;
 pub mod idempotency;

@@ -64,6 +64,7 @@ impl Server {
             telemetry,
             metrics_token: config.metrics_token.clone().map(Arc::new),
             limits: Arc::new(config.limits.clone()),
+            entropy: crate::entropy::Entropy::system(),
         };
         crate::service::lifecycle::sync_clock(&state).await?;
         let listener = TcpListener::bind(&config.listen).await?;

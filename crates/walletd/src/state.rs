@@ -26,6 +26,8 @@ pub struct AppState {
     pub metrics_token: Option<Arc<String>>,
     /// Limits on abuse (body size, timeouts, connections, failed logins and codes).
     pub limits: Arc<crate::limits::Limits>,
+    /// The randomness of keys, codes and tokens (the OS's CSPRNG; a seed in simulations).
+    pub entropy: crate::entropy::Entropy,
 }
 
 impl AppState {

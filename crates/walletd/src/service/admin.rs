@@ -300,7 +300,7 @@ pub async fn issue_code(
         ));
     }
     let now = state.now();
-    let code = ReservationCode::generate(&mut rand::rng());
+    let code = state.entropy.draw(ReservationCode::generate);
     let mut tx = state.store.write().await?;
     if tx.wallet(wallet_id).await?.is_none() {
         return Err(ApiError::NotFound(format!(

@@ -58,7 +58,7 @@ pub async fn send(
             return written.commit(tx).await;
         }
     }
-    let correlation = free_correlation_key(&mut tx, &phone).await?;
+    let correlation = free_correlation_key(&mut tx, &phone, &state.entropy).await?;
     // The holder must answer by the reservation deadline.
     wait_for_holder(
         &mut tx,
@@ -121,7 +121,11 @@ async fn confirmed_phone(tx: &mut Tx, wallet_id: WalletId) -> ApiResult<String> 
 
 /// A correlation key that no other transaction waiting for this phone's answer has, so the
 /// holder's answer names one transaction.
-async fn free_correlation_key(tx: &mut Tx, phone: &str) -> ApiResult<String> {
+async fn free_correlation_key(
+    tx: &mut Tx,
+    phone: &str,
+    entropy: &crate::entropy::Entropy,
+) -> ApiResult<String> {
     let taken: Vec<String> = tx
         .waiting_flash_of_phone(phone)
         .await?
@@ -129,7 +133,7 @@ async fn free_correlation_key(tx: &mut Tx, phone: &str) -> ApiResult<String> {
         .map(|(_, k)| k)
         .collect();
     Ok(loop {
-        let k = new_correlation_key(&mut rand::rng());
+        let k = entropy.draw(new_correlation_key);
         if !taken.contains(&k) {
             break k;
         }

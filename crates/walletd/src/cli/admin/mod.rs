@@ -105,6 +105,7 @@ pub async fn admin_state(database: &str) -> anyhow::Result<AppState> {
         telemetry: crate::telemetry::Telemetry::install(),
         metrics_token: None,
         limits: Default::default(),
+        entropy: crate::entropy::Entropy::system(),
     };
     // Admin commands live in sandbox time too (a code issued after `clock advance` expires then).
     crate::service::lifecycle::sync_clock(&state).await?;

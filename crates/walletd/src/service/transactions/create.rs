@@ -42,7 +42,10 @@ pub(crate) async fn create_unanswered(
     let terms = validate::transaction_terms(&req, now)?;
     let mut tx = state.store.write().await?;
     let (project_wallet_id, limits) = project_of(&mut tx, caller).await?;
-    let row = new_row(&req, terms, client, now);
+    let transaction_key = state
+        .entropy
+        .draw(|rng| new_transaction_key(rng, wall_millis()));
+    let row = new_row(&req, terms, client, transaction_key, now);
     let key = &row.transaction_key;
     let written = write_payments(&mut tx, &req.payments, &row, client, project_wallet_id).await?;
     if let Some(a) = &req.allowance {
@@ -94,10 +97,11 @@ fn new_row(
     req: &NewTransaction,
     terms: validate::NewTransactionTerms,
     client: &ClientRow,
+    transaction_key: TransactionKey,
     now: i64,
 ) -> TransactionRow {
     TransactionRow {
-        transaction_key: new_transaction_key(&mut rand::rng(), wall_millis()),
+        transaction_key,
         project_id: client.project_id,
         client_id: client.id,
         status: TransactionStatus::New,
@@ -402,7 +406,9 @@ pub async fn renew(
             old.status
         )));
     }
-    let new_key = new_transaction_key(&mut rand::rng(), wall_millis());
+    let new_key = state
+        .entropy
+        .draw(|rng| new_transaction_key(rng, wall_millis()));
     let reserve = match old.reserve {
         ReserveSpec::Until { at, .. } if at <= now => ReserveSpec::Default,
         spec => spec,

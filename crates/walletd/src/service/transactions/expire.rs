@@ -5,7 +5,7 @@ use super::{allowance, release, view};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use wallet_core::status::Event;
-use wallet_core::{TransactionKey, TransactionStatus};
+use wallet_core::{PaymentStatus, TransactionKey, TransactionStatus};
 use wallet_store::{TransactionRow, TransactionState, Tx};
 
 /// `new` transactions are deleted this long after creation ("1 month": 30 days).
@@ -82,7 +82,12 @@ pub async fn delete_if_aged(state: &AppState, key: &TransactionKey) -> ApiResult
         return Ok(false);
     }
     let to = t.status.apply(Event::Age)?;
-    for p in tx.payments_of(key).await? {
+    // A canceled payment stays canceled (as release_all leaves it when revoking or failing).
+    let payments = tx.payments_of(key).await?;
+    for p in payments
+        .iter()
+        .filter(|p| p.status != PaymentStatus::Canceled)
+    {
         tx.update_payment(p.id, to.into(), p.price, p.payer_wallet_id, p.hold_id, None)
             .await?;
     }
