@@ -18,6 +18,7 @@
 mod accounts;
 mod allowances;
 mod batch;
+mod contacts;
 mod db;
 mod deltas;
 mod directory;
@@ -43,6 +44,7 @@ mod writer;
 
 pub use accounts::{AccountRow, LedgerCheck};
 pub use allowances::{ALLOWANCE_STATUSES, AllowanceRow, NewAllowanceRow};
+pub use contacts::ContactKind;
 pub use directory::{ClientLookup, ClientRow, CodeRow, ProjectRow, UserRow, WalletRow};
 pub use error::{ErrorKind, Result, StoreError};
 pub use holders::{HolderRow, HolderUpdate, LimitKind, PayerRow, SmsRow, TokenRow};
