@@ -255,6 +255,7 @@ async fn credentials(
             caller: Caller {
                 client: found.client,
                 holder: None,
+                scope: None,
                 project: Some(project),
             },
             counts: found.counts,
@@ -278,6 +279,7 @@ async fn credentials(
         caller: Caller {
             client,
             holder: Some(token.user_id),
+            scope: Some(token.scope),
             project: None,
         },
         secret: token.mac_key,

@@ -12,6 +12,7 @@ mod ops;
 pub mod params;
 mod payments;
 mod transactions;
+mod users;
 mod wallets;
 
 use crate::error::ApiError;
@@ -34,6 +35,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(payments::routes())
         .merge(allowances::routes())
         .merge(wallets::routes())
+        .merge(users::routes())
 }
 
 /// The other routes (operations, admin, the callback key, the holder pages).
