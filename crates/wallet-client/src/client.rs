@@ -11,11 +11,12 @@
 //!
 //! This file is the client itself (configuration, signing, sending, retries, errors); the typed
 //! calls are in `client/`, grouped by what they act on: `transactions.rs`, `payments.rs`,
-//! `wallets.rs`, and the till's whole flow in `cash_out.rs`.
+//! `wallets.rs` (with the lookups), `users.rs`, and the till's whole flow in `cash_out.rs`.
 
 mod cash_out;
 mod payments;
 mod transactions;
+mod users;
 mod wallets;
 
 pub use cash_out::CashOut;

@@ -45,6 +45,8 @@ macro_rules! wire_struct {
 
 mod tokens;
 pub use tokens::{OAuthSessionAnswer, OAuthSessionRequest, TokenAnswer, TokenRequest};
+mod users;
+pub use users::{User, UserAddress, UserIdentity, WalletBarcode, WalletsByContact};
 #[cfg(feature = "openapi")]
 mod schemas;
 #[cfg(feature = "openapi")]

@@ -7,6 +7,7 @@
 
 pub mod allowance;
 pub mod codes;
+pub mod contacts;
 pub mod ids;
 pub mod keys;
 pub mod ledger;

@@ -1,103 +1,111 @@
-//! Payments to people who may not have a wallet yet: a beneficiary given as an email or phone
-//! that belongs to nobody is kept here until that person registers (`payment_contacts`).
+//! Wallets found by their holder's contacts: the normal forms and SHA-1s kept beside each user's
+//! e-mail and phone (`wallet_core::contacts`), and the lookups by them.
 
-use crate::{Result, Tx, db};
-use wallet_core::{PaymentId, TransactionKey, UserId, WalletId};
+use crate::db::{self, Value};
+use crate::{Result, Tx};
+use wallet_core::contacts::{contact_hash, email_key, phone_key};
+use wallet_core::ids::{UserId, WalletId};
 
-db::row_type! {
-    columns = "c.payment_id, p.transaction_key, c.email, c.phone";
-    /// A payment's beneficiary that belongs to nobody yet: exactly one of `email` (lowercased)
-    /// and `phone` (`+` and digits).
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct PaymentContact {
-        pub payment_id: PaymentId,
-        pub transaction_key: TransactionKey,
-        pub email: Option<String>,
-        pub phone: Option<String>,
+/// What a lookup's keys are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactKind {
+    /// E-mails in normal form ([`email_key`]).
+    Email,
+    /// Phones in normal form ([`phone_key`]); only confirmed phones are found.
+    Phone,
+    /// [`contact_hash`]es of e-mails in normal form.
+    EmailHash,
+    /// [`contact_hash`]es of phones in normal form; only confirmed phones are found.
+    PhoneHash,
+}
+
+impl ContactKind {
+    fn condition(self) -> &'static str {
+        match self {
+            ContactKind::Email => "u.email_key",
+            ContactKind::EmailHash => "u.email_sha1",
+            ContactKind::Phone => "u.phone_confirmed = 1 AND u.phone_key",
+            ContactKind::PhoneHash => "u.phone_confirmed = 1 AND u.phone_sha1",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            ContactKind::Email => "u.email_key",
+            ContactKind::EmailHash => "u.email_sha1",
+            ContactKind::Phone => "u.phone_key",
+            ContactKind::PhoneHash => "u.phone_sha1",
+        }
+    }
+}
+
+/// A user's e-mail as the `users` row keeps it: the address, its normal form and the form's SHA-1.
+pub(crate) fn email_columns(email: &str) -> (String, String) {
+    let key = email_key(email);
+    let hash = contact_hash(&key);
+    (key, hash)
+}
+
+/// A user's phone's normal form and its SHA-1 (none without a phone).
+pub(crate) fn phone_columns(phone: Option<&str>) -> (Option<String>, Option<String>) {
+    match phone.map(phone_key) {
+        Some(key) => {
+            let hash = contact_hash(&key);
+            (Some(key), Some(hash))
+        }
+        None => (None, None),
     }
 }
 
 impl Tx {
-    /// Records that payment `payment_id`'s beneficiary is the person with this contact, who has
-    /// no wallet yet.
-    pub async fn insert_payment_contact(
+    /// For each of `keys` (of `kind`) that names a user with a wallet: the key, that user's
+    /// first wallet and the user, in the users' order. A key of several users (e-mails differing
+    /// only in case) gives the first of them.
+    pub async fn wallets_by_contact(
         &mut self,
-        payment_id: PaymentId,
-        email: Option<&str>,
-        phone: Option<&str>,
-        now: i64,
-    ) -> Result<()> {
-        self.flush_rows().await?;
-        self.exec(
-            "INSERT INTO payment_contacts (payment_id, email, phone, created_at) VALUES ($1, $2, $3, $4)",
-            (payment_id, email, phone, now),
-        )
-        .await
+        kind: ContactKind,
+        keys: &[String],
+    ) -> Result<Vec<(String, WalletId, UserId)>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {column}, w.id, u.id FROM users u \
+             JOIN wallets w ON w.id = (SELECT MIN(x.id) FROM wallets x WHERE x.owner_user_id = u.id) \
+             WHERE {condition} IN ({marks}) ORDER BY u.id",
+            column = kind.column(),
+            condition = kind.condition(),
+            marks = marks.join(", "),
+        );
+        let args: Vec<Value> = keys.iter().map(Value::from).collect();
+        let rows: Vec<(String, WalletId, UserId)> = self
+            .all(db::query_as(sqlx::AssertSqlSafe(sql)), args)
+            .await?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(rows
+            .into_iter()
+            .filter(|(key, _, _)| seen.insert(key.clone()))
+            .collect())
     }
 
-    /// The unresolved beneficiaries of a transaction's payments, in payment order.
-    pub async fn payment_contacts_of(
-        &mut self,
-        key: &TransactionKey,
-    ) -> Result<Vec<PaymentContact>> {
-        self.flush_rows().await?;
-        self.all(
-            db::select(
-                "FROM payment_contacts c JOIN payments p ON p.id = c.payment_id WHERE p.transaction_key = $1 ORDER BY c.payment_id",
-            ),
-            (key,),
-        )
-        .await
-    }
-
-    /// The unresolved beneficiaries with this email (lowercased) or phone, oldest first.
-    pub async fn payment_contacts_for(
-        &mut self,
-        email: Option<&str>,
-        phone: Option<&str>,
-    ) -> Result<Vec<PaymentContact>> {
-        self.flush_rows().await?;
-        self.all(
-            db::select(
-                "FROM payment_contacts c JOIN payments p ON p.id = c.payment_id WHERE c.email = $1 OR c.phone = $2 ORDER BY c.payment_id",
-            ),
-            (email, phone),
-        )
-        .await
-    }
-
-    /// Makes `wallet` the beneficiary of payment `payment_id` (shown as `beneficiary_json`) and
-    /// forgets its unresolved contact.
-    pub async fn resolve_payment_contact(
-        &mut self,
-        payment_id: PaymentId,
-        wallet: WalletId,
-        beneficiary_json: &str,
-    ) -> Result<()> {
-        self.flush_rows().await?;
-        self.payments_of_memo = None;
-        self.exec(
-            "UPDATE payments SET beneficiary_wallet_id = $1, beneficiary_json = $2 WHERE id = $3",
-            (wallet, beneficiary_json, payment_id),
-        )
-        .await?;
-        self.exec(
-            "DELETE FROM payment_contacts WHERE payment_id = $1",
-            (payment_id,),
-        )
-        .await
-    }
-
-    /// The first wallet of the user with this email (as stored, lowercased) or confirmed phone.
-    pub async fn wallet_of_contact(
-        &mut self,
-        email: Option<&str>,
-        phone: Option<&str>,
-    ) -> Result<Option<(UserId, WalletId)>> {
-        self.optional(
-            "SELECT u.id, w.id FROM users u JOIN wallets w ON w.owner_user_id = u.id WHERE (u.email = $1 OR (u.phone = $2 AND u.phone_confirmed = 1)) ORDER BY u.id, w.id LIMIT 1",
-            (email, phone),
-        )
-        .await
+    /// Fills the contact columns of every user (migration 12, for the users it finds).
+    pub(crate) async fn fill_contact_keys(&mut self) -> Result<()> {
+        let users: Vec<(UserId, String, Option<String>)> = self
+            .all(
+                db::query_as("SELECT id, email, phone FROM users ORDER BY id"),
+                (),
+            )
+            .await?;
+        for (id, email, phone) in users {
+            let (email_key, email_sha1) = email_columns(&email);
+            let (phone_key, phone_sha1) = phone_columns(phone.as_deref());
+            self.exec(
+                "UPDATE users SET email_key = $1, email_sha1 = $2, phone_key = $3, phone_sha1 = $4 WHERE id = $5",
+                (email_key, email_sha1, phone_key, phone_sha1, id),
+            )
+            .await?;
+        }
+        Ok(())
     }
 }

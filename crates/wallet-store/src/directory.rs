@@ -111,9 +111,10 @@ impl Tx {
         password_hash: &str,
         now: i64,
     ) -> Result<UserId> {
+        let (email_key, email_sha1) = crate::contacts::email_columns(email);
         self.one_scalar(
-            "INSERT INTO users (email, password_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
-            (email, password_hash, now),
+            "INSERT INTO users (email, password_hash, created_at, email_key, email_sha1) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            (email, password_hash, now, email_key, email_sha1),
         )
         .await
     }

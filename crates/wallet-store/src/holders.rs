@@ -221,14 +221,17 @@ impl Tx {
         if let Some(t) = &u.person_type {
             h.person_type = t.clone();
         }
+        let (phone_key, phone_sha1) = crate::contacts::phone_columns(h.phone.as_deref());
         self.exec(
-            "UPDATE users SET phone = $1, phone_confirmed = $2, identity_verified = $3, restricted = $4, person_type = $5 WHERE id = $6",
+            "UPDATE users SET phone = $1, phone_confirmed = $2, identity_verified = $3, restricted = $4, person_type = $5, phone_key = $6, phone_sha1 = $7 WHERE id = $8",
             (
                 h.phone.as_deref(),
                 i64::from(h.phone_confirmed),
                 i64::from(h.identity_verified),
                 i64::from(h.restricted),
                 &h.person_type,
+                phone_key,
+                phone_sha1,
                 user_id,
             ),
         )

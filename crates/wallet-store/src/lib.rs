@@ -31,6 +31,7 @@ mod lite;
 mod migrate;
 mod oauth;
 mod outbox;
+mod payment_contacts;
 mod request;
 mod rows;
 mod search;
@@ -45,13 +46,14 @@ mod writer;
 
 pub use accounts::{AccountRow, LedgerCheck};
 pub use allowances::{ALLOWANCE_STATUSES, AllowanceRow, NewAllowanceRow};
-pub use contacts::PaymentContact;
+pub use contacts::ContactKind;
 pub use directory::{ClientLookup, ClientRow, CodeRow, ProjectRow, UserRow, WalletRow};
 pub use error::{ErrorKind, Result, StoreError};
 pub use holders::{HolderRow, HolderUpdate, LimitKind, PayerRow, SmsRow, TokenRow};
 pub use lifecycle::IdempotentAnswer;
 pub use oauth::{CodeGrantRow, OAuthSessionRow};
 pub use outbox::{CallbackFilter, CallbackRow, NewCallback};
+pub use payment_contacts::PaymentContact;
 pub use request::{RequestRecord, serve_request};
 pub use rows::{
     NewPaymentRow, NewTransactionRow, PaymentChange, PaymentRow, TransactionRow, TransactionState,

@@ -65,6 +65,11 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0011_partial_payment_indexes.sql"),
     },
     Migration {
+        version: 12,
+        sqlite: include_str!("../migrations/sqlite/0012_contact_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0012_contact_keys.sql"),
+    },
+    Migration {
         version: 13,
         sqlite: include_str!("../migrations/sqlite/0013_oauth.sql"),
         postgres: include_str!("../migrations/postgres/0013_oauth.sql"),
@@ -75,6 +80,9 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0014_people.sql"),
     },
 ];
+
+/// The migration whose new columns the store fills for the users already there (SHA-1 is not SQL).
+const CONTACT_KEYS: i64 = 12;
 
 /// Applies pending migrations inside one write transaction (so concurrent starters do not race).
 pub(crate) async fn run(store: &Store) -> Result<()> {
@@ -102,6 +110,9 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
             Backend::Postgres => m.postgres,
         };
         tx.conn().execute_batch(script).await?;
+        if m.version == CONTACT_KEYS {
+            tx.fill_contact_keys().await?;
+        }
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs() as i64)

@@ -256,6 +256,7 @@ async fn credentials(
             caller: Caller {
                 client: found.client,
                 holder: None,
+                scope: None,
                 project: Some(project),
             },
             counts: found.counts,
@@ -279,6 +280,7 @@ async fn credentials(
         caller: Caller {
             client,
             holder: Some(token.user_id),
+            scope: Some(token.scope),
             project: None,
         },
         secret: token.mac_key,

@@ -36,6 +36,10 @@ pub fn schemas() -> Vec<(
     add::<Wallet>(&mut out);
     add::<StatementPage>(&mut out);
     add::<SufficientAmount>(&mut out);
+    add::<User>(&mut out);
+    add::<UserAddress>(&mut out);
+    add::<UserIdentity>(&mut out);
+    add::<WalletBarcode>(&mut out);
     add::<TokenRequest>(&mut out);
     add::<TokenAnswer>(&mut out);
     add::<OAuthSessionRequest>(&mut out);

@@ -13,6 +13,7 @@ mod ops;
 pub mod params;
 mod payments;
 mod transactions;
+mod users;
 mod wallets;
 
 use crate::error::ApiError;
@@ -35,6 +36,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(payments::routes())
         .merge(allowances::routes())
         .merge(wallets::routes())
+        .merge(users::routes())
 }
 
 /// The other routes (operations, admin, the callback key, the holder pages).

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use std::collections::HashMap;
-use wallet_core::ids::{Id, TransactionKey, WalletId};
+use wallet_core::ids::{Id, TransactionKey, UserId, WalletId};
 use wallet_store::ClientRow;
 
 /// What every API handler works with: the shared state and the caller that authentication proved.
@@ -111,6 +111,33 @@ async fn wallet(parts: &mut Parts, state: &AppState, name: &str) -> Result<Walle
     wallet_in_path(state, holder, &text).await
 }
 
+/// `{id}` of `user/{id}` paths: a user id, or `me`, the holder whose access token signed the
+/// request (`not_found` with client credentials, as `me` in wallet paths).
+pub struct UserParam(pub UserId);
+
+impl<S: Send + Sync> FromRequestParts<S> for UserParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let text = segment(parts, state, "id").await?;
+        if text == "me" {
+            return parts
+                .extensions
+                .get::<Caller>()
+                .and_then(|c| c.holder)
+                .map(UserParam)
+                .ok_or_else(|| {
+                    ApiError::NotFound(
+                        "user \"me\" needs a request signed with a holder's access token".into(),
+                    )
+                });
+        }
+        text.parse()
+            .map(UserParam)
+            .map_err(|_| ApiError::NotFound(format!("user {text:?} was not found")))
+    }
+}
+
 // How the document describes the path parameters above (they are parsed by the extractors).
 
 /// `{key}`.
@@ -138,6 +165,16 @@ pub struct WalletPath {
 #[allow(dead_code)] // read by the OpenAPI derive only
 pub struct WalletIdPath {
     /// A wallet id, or `me`: the wallet of the holder whose access token signed the request.
+    #[param(pattern = "^([0-9]+|me)$")]
+    id: String,
+}
+
+/// `{id}` of `user/{id}`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by the OpenAPI derive only
+pub struct UserIdPath {
+    /// A user id, or `me`: the holder whose access token signed the request.
     #[param(pattern = "^([0-9]+|me)$")]
     id: String,
 }

@@ -3,14 +3,17 @@
 use super::params::{Api, QueryParams, WalletIdParam, WalletIdPath};
 use crate::apidoc::errors;
 use crate::error::ApiResult;
+use crate::service::lookups;
 use crate::service::wallets as svc;
 use crate::state::AppState;
 
 use axum::Json;
+use axum::extract::RawQuery;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wallet_client::types::{
-    CurrencyBalance, StatementPage, SufficientAmount, Wallet, WalletBalance,
+    CurrencyBalance, StatementPage, SufficientAmount, Wallet, WalletBalance, WalletBarcode,
+    WalletsByContact,
 };
 
 /// The `wallet` routes (under MAC authentication).
@@ -20,6 +23,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(balance))
         .routes(routes!(statements))
         .routes(routes!(sufficient_amount))
+        .routes(routes!(wallets_by_contacts))
+        .routes(routes!(wallet_by))
+        .routes(routes!(barcode_by))
 }
 
 errors!(mac ReadErrors = [NotFound, Forbidden]);
@@ -70,4 +76,68 @@ pub async fn sufficient_amount(
     svc::sufficient_amount(&api.state, &api.caller, wallet, &q)
         .await
         .map(Json)
+}
+
+/// The query of `GET wallets` (each parameter comma-separated; `email[]=` and repeated names too).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read by the OpenAPI derive only
+pub struct ContactsQuery {
+    /// E-mail addresses.
+    email: Option<String>,
+    /// Phone numbers (their digits are compared).
+    phone: Option<String>,
+    /// Lower-case hex SHA-1s of lower-cased e-mail addresses.
+    email_hash: Option<String>,
+    /// Lower-case hex SHA-1s of phone numbers' digits.
+    phone_hash: Option<String>,
+}
+
+/// The query of `GET wallet` and `GET wallet/barcode`: exactly one criterion.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read by the OpenAPI derive only
+pub struct WalletQuery {
+    email: Option<String>,
+    /// A confirmed phone (its digits are compared).
+    phone: Option<String>,
+    user_id: Option<i64>,
+    /// `EVP` and 13 digits.
+    account_number: Option<String>,
+    /// What `GET wallet/barcode` gave.
+    barcode: Option<String>,
+}
+
+errors!(mac LookupErrors = [NotFound]);
+
+/// `GET wallets?email=…&phone=…&email_hash=…&phone_hash=…`: the wallets of up to 100 contacts,
+/// each under the contact as asked; contacts of no wallet the client may find are left out.
+#[utoipa::path(get, path = "/rest/v1/wallets", tag = "wallets", params(ContactsQuery),
+    responses((status = 200, description = "contact as asked → wallet", body = BTreeMap<String, Wallet>), LookupErrors),
+    security(("mac" = [])))]
+pub async fn wallets_by_contacts(
+    api: Api,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<WalletsByContact>> {
+    lookups::wallets_by_contacts(&api.state, &api.caller, query.as_deref())
+        .await
+        .map(Json)
+}
+
+/// `GET wallet?email=…|phone=…|user_id=…|account_number=…|barcode=…`: the wallet one criterion names.
+#[utoipa::path(get, path = "/rest/v1/wallet", tag = "wallets", params(WalletQuery),
+    responses((status = 200, body = Wallet), LookupErrors), security(("mac" = [])))]
+pub async fn wallet_by(api: Api, RawQuery(query): RawQuery) -> ApiResult<Json<Wallet>> {
+    lookups::wallet_by(&api.state, &api.caller, query.as_deref())
+        .await
+        .map(Json)
+}
+
+/// `GET wallet/barcode?…` (the criteria of `GET wallet`): digits that identify the wallet.
+#[utoipa::path(get, path = "/rest/v1/wallet/barcode", tag = "wallets", params(WalletQuery),
+    responses((status = 200, body = WalletBarcode), LookupErrors), security(("mac" = [])))]
+pub async fn barcode_by(api: Api, RawQuery(query): RawQuery) -> ApiResult<Json<WalletBarcode>> {
+    lookups::barcode_by(&api.state, &api.caller, query.as_deref())
+        .await
+        .map(|barcode| Json(WalletBarcode { barcode }))
 }

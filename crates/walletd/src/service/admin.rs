@@ -16,8 +16,9 @@ use wallet_store::{ErrorKind, Tx};
 
 /// Every reservation type; a new client is granted all unless told otherwise.
 pub const ALL_GRANTS: &str = "reservation_code,pin,automatic,flash,page";
-/// The demo client also gets receipts, which the spec enables "only for some clients".
-pub const DEMO_GRANTS: &str = "reservation_code,pin,automatic,flash,page,receipt";
+/// The demo client also gets receipts, which the spec enables "only for some clients", and wallet
+/// lookups by contact (`lookup`), which the real API gives only to clients it permits.
+pub const DEMO_GRANTS: &str = "reservation_code,pin,automatic,flash,page,receipt,lookup";
 
 /// `{"project_id", "wallet_id"}`.
 #[derive(Debug, Serialize)]

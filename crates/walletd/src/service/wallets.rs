@@ -8,7 +8,7 @@ use wallet_client::types::{
     Account, CurrencyBalance, Metadata, OtherParty, Statement, StatementPage, SufficientAmount,
     Wallet, WalletBalance,
 };
-use wallet_core::ids::{PaymentId, WalletId};
+use wallet_core::ids::{PaymentId, UserId, WalletId};
 use wallet_core::money::{Currency, format_decimal};
 use wallet_store::Tx;
 
@@ -17,32 +17,57 @@ pub fn account_number(wallet_id: WalletId) -> String {
     format!("EVP{wallet_id:013}")
 }
 
-/// A client may read its own project's wallet, and a holder (through her access token) her own
-/// wallets; others are the holders' business.
+/// Whether the caller may read the wallet of `owner`: a client its own project's wallet, a holder
+/// (through her access token) her own wallets; others are the holders' business.
+pub(crate) async fn readable(
+    tx: &mut Tx,
+    caller: &Caller,
+    wallet_id: WalletId,
+    owner: UserId,
+) -> ApiResult<bool> {
+    if caller.holder == Some(owner) {
+        return Ok(true);
+    }
+    let project_wallet = match caller.project {
+        Some(p) => p.wallet_id,
+        None => {
+            tx.project(caller.client.project_id)
+                .await?
+                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("client without project")))?
+                .wallet_id
+        }
+    };
+    Ok(project_wallet == wallet_id)
+}
+
+/// [`readable`], or the refusal: `not_found` for no wallet, `forbidden` for another's.
 async fn check_access(tx: &mut Tx, caller: &Caller, wallet_id: WalletId) -> ApiResult<()> {
-    if let Some(user) = caller.holder
-        && tx
-            .wallet(wallet_id)
-            .await?
-            .is_some_and(|w| w.owner_user_id == user)
-    {
-        return Ok(());
-    }
-    let project = tx
-        .project(caller.client.project_id)
+    let w = tx
+        .wallet(wallet_id)
         .await?
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("client without project")))?;
-    if project.wallet_id == wallet_id {
+        .ok_or_else(|| ApiError::NotFound(format!("wallet {wallet_id} was not found")))?;
+    if readable(tx, caller, wallet_id, w.owner_user_id).await? {
         return Ok(());
-    }
-    if tx.wallet(wallet_id).await?.is_none() {
-        return Err(ApiError::NotFound(format!(
-            "wallet {wallet_id} was not found"
-        )));
     }
     Err(ApiError::Forbidden(format!(
         "wallet {wallet_id} is not this project's wallet; a holder's wallet needs the holder's authorisation"
     )))
+}
+
+/// A wallet as the API shows it: its id, owner and account number.
+pub(crate) fn view(id: WalletId, owner: UserId) -> Wallet {
+    Wallet {
+        id,
+        owner,
+        account: Account {
+            number: account_number(id),
+            owner_title: None,
+            owner_display_name: None,
+            description: None,
+            kind: None,
+            user_id: Some(owner),
+        },
+    }
 }
 
 /// Balance of every currency of a wallet, without an access check (admin).
@@ -92,18 +117,7 @@ pub async fn wallet(state: &AppState, caller: &Caller, wallet_id: WalletId) -> A
         .wallet(wallet_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("wallet {wallet_id} was not found")))?;
-    Ok(Wallet {
-        id: w.id,
-        owner: w.owner_user_id,
-        account: Account {
-            number: account_number(w.id),
-            owner_title: None,
-            owner_display_name: None,
-            description: None,
-            kind: None,
-            user_id: Some(w.owner_user_id),
-        },
-    })
+    Ok(view(w.id, w.owner_user_id))
 }
 
 /// Query of `GET wallet/{id}/statements`.
