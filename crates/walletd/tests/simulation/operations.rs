@@ -16,6 +16,7 @@ fn caller(w: &World, c: usize) -> Caller {
     Caller {
         client: w.clients[c].clone(),
         holder: None,
+        scope: None,
         project: None,
     }
 }
