@@ -8,7 +8,11 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("request body is required"));
     }
-    let parsed = serde_json::from_slice(body)
+    // JSON is UTF-8 (RFC 8259); serde_json checks only the strings it keeps, so a body whose
+    // ignored field is not UTF-8 would pass unchecked (found by the `request_body` fuzz target).
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::invalid(format!("malformed request body: not UTF-8 ({e})")))?;
+    let parsed = serde_json::from_str(text)
         .map_err(|e| ApiError::invalid(format!("malformed request body: {e}")))?;
     refuse_escaped_nul(body)?;
     Ok(parsed)
@@ -84,6 +88,18 @@ mod tests {
         );
         assert!(parse_optional::<BTreeMap<String, i64>>(b"{\"a\":").is_err());
         assert!(parse::<BTreeMap<String, i64>>(b"").is_err());
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_refused_even_in_a_field_ignored() {
+        #[derive(serde::Deserialize, Debug)]
+        struct Known {
+            #[allow(dead_code)]
+            known: Option<i64>,
+        }
+        let e = parse::<Known>(b"{\"other\":\"01\xc3\xcb\"}").unwrap_err();
+        assert_eq!(e.code(), "invalid_request");
+        assert!(parse::<Known>("{\"other\":\"\u{e9}\"}".as_bytes()).is_ok());
     }
 
     #[test]
