@@ -102,7 +102,11 @@ fn assert_integer_amounts(body: &[u8], paths: &[&[&str]]) {
             _ => {}
         }
     }
-    let value: Value = serde_json::from_slice(body).expect("a body that parsed is JSON");
+    // A number past f64's range is JSON, and walletd rightly ignores it in a field it does not
+    // read, but `Value` cannot hold it: then there is nothing more to check here.
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return;
+    };
     paths.iter().for_each(|p| walk(&value, p));
 }
 
