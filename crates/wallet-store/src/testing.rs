@@ -104,21 +104,32 @@ pub async fn fresh_pgbouncer_database() -> Option<String> {
 
 /// Drops the databases [`fresh_pgbouncer_database`] made more than an hour ago.
 async fn drop_old_databases(conn: &mut sqlx::PgConnection, now: u64) {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT datname::text FROM pg_database WHERE datname LIKE 'walletd\\_pool\\_%'",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .unwrap_or_default();
+    let list = "SELECT datname::text FROM pg_database WHERE datname LIKE 'walletd\\_pool\\_%'";
+    drop_old(conn, now, list, |name| {
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    })
+    .await;
+}
+
+/// Drops what `list` names (test schemas or databases) that was made more than an hour ago
+/// (earlier runs), with the statement `drop` makes of each name, so they do not pile up.
+async fn drop_old(
+    conn: &mut sqlx::PgConnection,
+    now: u64,
+    list: &'static str,
+    drop: impl Fn(&str) -> String,
+) {
+    let names: Vec<String> = sqlx::query_scalar(list)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap_or_default();
     for name in names
         .into_iter()
         .filter(|n| made_before(n, now.saturating_sub(3600)))
     {
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut *conn)
-        .await;
+        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop(&name)))
+            .execute(&mut *conn)
+            .await;
     }
 }
 
@@ -137,24 +148,13 @@ pub async fn fresh_store(backend: Backend) -> Store {
         .expect("connect to test database")
 }
 
-/// Drops test schemas created more than an hour ago (earlier runs), so they do not pile up.
+/// Drops test schemas created more than an hour ago (earlier runs).
 async fn drop_old_schemas(conn: &mut sqlx::PgConnection, now: u64) {
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'walletd\\_test\\_%'",
-    )
-    .fetch_all(&mut *conn)
-    .await
-    .unwrap_or_default();
-    for name in names
-        .into_iter()
-        .filter(|n| made_before(n, now.saturating_sub(3600)))
-    {
-        let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA IF EXISTS {name} CASCADE"
-        )))
-        .execute(&mut *conn)
-        .await;
-    }
+    let list = "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'walletd\\_test\\_%'";
+    drop_old(conn, now, list, |name| {
+        format!("DROP SCHEMA IF EXISTS {name} CASCADE")
+    })
+    .await;
 }
 
 /// The fixtures of the store's tests: rows and a small world (a funded holder, a project with its
