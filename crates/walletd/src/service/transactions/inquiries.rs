@@ -1,7 +1,6 @@
 //! A transaction's inquiries: checked at creation (returned as given), answered by the holder on
 //! the confirmation page, and read by the client (`GET transaction/{key}/inquired-information`).
 
-use super::read::own;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use serde_json::Value;
@@ -105,7 +104,11 @@ pub async fn inquired_information(
     key: &TransactionKey,
 ) -> ApiResult<wire::InquiredInformation> {
     let mut tx = state.store.read().await?;
-    own(&mut tx, key, client).await?;
+    // As `GET transaction/{key}`: another project's transaction does not exist for the caller.
+    tx.transaction(key)
+        .await?
+        .filter(|t| t.project_id == client.project_id)
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
     let Some(text) = tx.inquiry_answers(key).await? else {
         return Ok(wire::InquiredInformation { items: Vec::new() });
     };

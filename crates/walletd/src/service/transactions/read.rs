@@ -30,11 +30,7 @@ pub async fn get(
 }
 
 /// The caller's transaction `key`, read (another project's does not exist for the caller).
-pub(crate) async fn own(
-    tx: &mut Tx,
-    key: &TransactionKey,
-    client: &ClientRow,
-) -> ApiResult<TransactionRow> {
+async fn own(tx: &mut Tx, key: &TransactionKey, client: &ClientRow) -> ApiResult<TransactionRow> {
     tx.transaction(key)
         .await?
         .filter(|t| t.project_id == client.project_id)
