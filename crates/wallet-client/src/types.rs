@@ -381,6 +381,26 @@ pub struct AllowanceAmount {
     pub currency: String,
 }
 
+/// `GET transaction/{key}/inquired-information`: what the holder gave for the transaction's
+/// inquiries (what the PHP client's `decodeInquiryResults` reads).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InquiredInformation {
+    pub items: Vec<InquiryResult>,
+}
+
+/// One item the holder gave: a `person_code` (a string) or a `user_identity`
+/// (`{name, surname, nationality, code}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct InquiryResult {
+    pub inquiry_identifier: String,
+    pub item_identifier: String,
+    /// `user_identity` or `person_code`.
+    pub item_type: String,
+    pub value: Value,
+}
+
 wire_struct! {
     /// Body of `PUT transaction/{key}/reserve` (and `/reserve/{wallet}`).
     #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

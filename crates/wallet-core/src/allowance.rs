@@ -41,6 +41,23 @@ pub struct Terms {
     pub limits: Vec<WindowLimit>,
 }
 
+/// How long an allowance walletd suggests is valid: 90 days from its activation.
+pub const SUGGESTED_VALID_SECS: i64 = 90 * 86_400;
+/// The window of a suggested allowance's limit: 30 days.
+pub const SUGGESTED_WINDOW_SECS: i64 = 30 * 86_400;
+
+/// The terms walletd suggests to the holder of a transaction of `total` minor units (one
+/// currency): up to twice this total per transaction and ten times it in any 30 days.
+pub fn suggested_terms(total: i64) -> Terms {
+    Terms {
+        max_price: Some(total.saturating_mul(2)),
+        limits: vec![WindowLimit {
+            max_price: total.saturating_mul(10),
+            time: SUGGESTED_WINDOW_SECS,
+        }],
+    }
+}
+
 /// An amount reserved at a moment (a payment reserved under the allowance or from the wallet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Spend {

@@ -9,6 +9,7 @@ pub mod allowance;
 pub mod codes;
 pub mod contacts;
 pub mod ids;
+pub mod inquiries;
 pub mod keys;
 pub mod ledger;
 pub mod money;

@@ -128,6 +128,19 @@ impl Tx {
         .await
     }
 
+    /// Active allowances whose `valid_until` is at or before `now`, oldest end first.
+    pub async fn expired_active_allowances(
+        &mut self,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<AllowanceId>> {
+        self.all_scalars(
+            "SELECT id FROM allowances WHERE status = 'active' AND valid_until IS NOT NULL AND valid_until <= $1 ORDER BY valid_until LIMIT $2",
+            (now, limit),
+        )
+        .await
+    }
+
     /// Moves an allowance into another transaction, with its `optional` flag there.
     pub async fn move_allowance(
         &mut self,

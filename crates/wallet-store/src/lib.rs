@@ -26,6 +26,7 @@ mod error;
 mod holders;
 mod holds;
 mod ids;
+mod inquiries;
 mod lifecycle;
 mod lite;
 mod migrate;

@@ -2,7 +2,9 @@
 
 use super::{Client, Error, Method, encode, segment};
 use crate::code;
-use crate::types::{ConfirmPrices, NewTransaction, ReserveRequest, Transaction};
+use crate::types::{
+    ConfirmPrices, InquiredInformation, NewTransaction, ReserveRequest, Transaction,
+};
 use std::collections::BTreeMap;
 use wallet_core::ids::{TransactionKey, WalletId};
 
@@ -18,6 +20,19 @@ impl Client {
         self.call(
             Method::GET,
             &format!("transaction/{}", segment(key.as_str())),
+            None,
+        )
+        .await
+    }
+
+    /// `GET transaction/{key}/inquired-information`: what the holder gave for its inquiries.
+    pub async fn get_inquired_information(
+        &self,
+        key: &TransactionKey,
+    ) -> Result<InquiredInformation, Error> {
+        self.call(
+            Method::GET,
+            &format!("transaction/{}/inquired-information", segment(key.as_str())),
             None,
         )
         .await

@@ -27,6 +27,7 @@ pub fn schemas() -> Vec<(
     add::<Allowance>(&mut out);
     add::<NewAllowance>(&mut out);
     add::<AllowanceAmount>(&mut out);
+    add::<InquiredInformation>(&mut out);
     add::<ReserveRequest>(&mut out);
     add::<ConfirmPrice>(&mut out);
     add::<Receipt>(&mut out);

@@ -1,6 +1,6 @@
 //! Callbacks to the client for changes it did not make itself (DESIGN.md "Callbacks").
 //!
-//! Service code calls [`enqueue_transaction`] / [`enqueue_payment`] inside the database
+//! Service code calls [`enqueue_transaction`] / [`enqueue_payment`] / [`enqueue_allowance`] inside the database
 //! transaction that made the change, so a callback is recorded exactly when the change is (the
 //! outbox pattern: no change without its event, no event for a change that rolled back). The
 //! delivery worker (`jobs::callback_worker`) then POSTs each recorded event to its URI as a form
@@ -21,5 +21,5 @@ pub mod signer;
 
 pub use admin::{CallbackView, ProjectCallback, list, redeliver, set_project_callback};
 pub use delivery::{DeliverySettings, backoff};
-pub use outbox::{enqueue_payment, enqueue_transaction};
+pub use outbox::{enqueue_allowance, enqueue_payment, enqueue_transaction};
 pub use signer::CallbackSigner;

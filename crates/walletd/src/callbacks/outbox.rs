@@ -83,3 +83,13 @@ pub async fn enqueue_payment(
 ) -> ApiResult<()> {
     enqueue(tx, t, "payment", data.status.as_str(), data).await
 }
+
+/// Records an `allowance` callback of type `data.status` (e.g. `inactive`) for the callback URI of
+/// the allowance's transaction `t`.
+pub async fn enqueue_allowance(
+    tx: &mut Tx,
+    t: &TransactionRow,
+    data: &wire::Allowance,
+) -> ApiResult<()> {
+    enqueue(tx, t, "allowance", &data.status, data).await
+}

@@ -14,8 +14,8 @@ use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wallet_client::types::{
-    ConfirmPrice, ConfirmPrices, NewTransaction, Receipt, ReserveRequest, Transaction,
-    TransactionPage,
+    ConfirmPrice, ConfirmPrices, InquiredInformation, NewTransaction, Receipt, ReserveRequest,
+    Transaction, TransactionPage,
 };
 use wallet_core::ids::{TransactionKey, WalletId};
 
@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reserve))
         .routes(routes!(confirm))
         .routes(routes!(receipt))
+        .routes(routes!(inquired_information))
         .routes(routes!(reserve_for_wallet))
         .routes(routes!(types))
         .routes(routes!(renew))
@@ -75,6 +76,20 @@ pub async fn create(api: Api, body: Bytes) -> ApiResult<Json<Transaction>> {
     responses((status = 200, body = Transaction), ReadErrors), security(("mac" = [])))]
 pub async fn get_one(api: Api, KeyParam(key): KeyParam) -> ApiResult<Json<Transaction>> {
     svc::get(&api.state, api.client(), &key).await.map(Json)
+}
+
+/// `GET transaction/{key}/inquired-information`: what the holder gave for the inquiries
+/// (`{"items": []}` until she answered them on the confirmation page).
+#[utoipa::path(get, path = "/rest/v1/transaction/{key}/inquired-information", tag = "transactions",
+    params(KeyPath), responses((status = 200, body = InquiredInformation), ReadErrors),
+    security(("mac" = [])))]
+pub async fn inquired_information(
+    api: Api,
+    KeyParam(key): KeyParam,
+) -> ApiResult<Json<InquiredInformation>> {
+    svc::inquired_information(&api.state, api.client(), &key)
+        .await
+        .map(Json)
 }
 
 /// `DELETE transaction/{key}`: revoked; what was reserved is released.

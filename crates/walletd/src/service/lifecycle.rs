@@ -115,6 +115,7 @@ pub async fn sweep(state: &AppState) -> anyhow::Result<usize> {
         }
     }
     changed += transactions::finalize_due_freezes(state).await?;
+    changed += transactions::allowance::expire_due(&state.store, state.now()).await?;
     // Money may have arrived by any way (top-up, incoming payment, released reservation).
     changed += super::page::resume_waiting_funds(&state.store, state.now(), None).await?;
     fold_account_changes(state).await?;

@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod logins;
 pub mod lookups;
 pub mod oauth;
+pub mod offers;
 pub mod operator;
 pub mod page;
 pub mod payments;

@@ -3,7 +3,10 @@
 //! until money arrives) or rejects it. Every change here was made by the holder, not by the
 //! client, so each one fires a callback.
 
+use super::offers::{self, Suggested};
+use super::transactions::allowance;
 use super::transactions::hold::{hold_funds, reservable};
+use super::transactions::inquiries;
 use super::transactions::release::{release_all, wait_for_holder};
 use super::transactions::validate::selected_prices;
 use super::transactions::view::view_and_notify;
@@ -11,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::telemetry::Flow;
 use wallet_client::types as wire;
+use wallet_core::inquiries::{Answers, Form, Inquiry};
 use wallet_core::{
     PaymentStatus, TransactionKey, TransactionStatus, TransactionType, UserId, WalletId,
 };
@@ -25,6 +29,20 @@ pub struct Presented {
     pub allowance: Option<AllowanceRow>,
     /// The holder's wallet the transaction waits on.
     pub wallet_id: WalletId,
+    /// What the client asks the holder for.
+    pub inquiries: Vec<Inquiry>,
+    /// The allowance the page offers (`suggest_allowance`).
+    pub suggested: Option<Suggested>,
+}
+
+/// What the holder chose on the page besides accepting.
+pub struct Choice<'a> {
+    /// She ticked the transaction's optional allowance.
+    pub with_allowance: bool,
+    /// She ticked the allowance the page suggested.
+    pub with_suggested: bool,
+    /// Her answers to the inquiries.
+    pub answers: &'a (dyn Form + Sync),
 }
 
 /// Why the page shows a notice instead of the accept/reject form.
@@ -34,6 +52,9 @@ pub enum Shown {
     Decide,
     /// The transaction is past deciding (or another holder's); the page says its status.
     Notice(TransactionStatus),
+    /// Opening the page reserved it under the client's active allowance (`use_allowance`): the
+    /// page goes on as after an acceptance.
+    ByAllowance(TransactionStatus),
 }
 
 fn actor(user_id: UserId) -> String {
@@ -63,6 +84,12 @@ pub async fn present(
     key: &TransactionKey,
     user_id: UserId,
 ) -> ApiResult<(Shown, Presented)> {
+    if let Some(status) = offers::reserve_by_allowance(state, key, user_id).await? {
+        let mut tx = state.store.read().await?;
+        let first_wallet = first_wallet(&mut tx, user_id).await?;
+        let presented = presented(&mut tx, key, first_wallet, state.now()).await?;
+        return Ok((Shown::ByAllowance(status), presented));
+    }
     let now = state.now();
     let mut tx = state.store.write().await?;
     let (t, wallets) = lock_for_holder(&mut tx, key, user_id).await?;
@@ -96,7 +123,7 @@ pub async fn present(
             "this transaction waits for another confirmation".into(),
         ));
     };
-    let presented = presented(&mut tx, key, first_wallet).await?;
+    let presented = presented(&mut tx, key, first_wallet, now).await?;
     tx.commit().await?;
     Ok((shown, presented))
 }
@@ -144,6 +171,7 @@ async fn presented(
     tx: &mut Tx,
     key: &TransactionKey,
     first_wallet: WalletId,
+    now: i64,
 ) -> ApiResult<Presented> {
     let t = tx
         .transaction(key)
@@ -159,15 +187,28 @@ async fn presented(
         .await?
         .into_iter()
         .filter(|p| p.status != PaymentStatus::Canceled)
-        .collect();
+        .collect::<Vec<_>>();
     let allowance = tx.allowance_of(key).await?;
+    let wallet_id = t.wallet_id.unwrap_or(first_wallet);
+    let suggested = offers::suggestion(tx, &t, &payments, wallet_id, now).await?;
     Ok(Presented {
-        wallet_id: t.wallet_id.unwrap_or(first_wallet),
+        wallet_id,
+        inquiries: inquiries::of(&t)?,
         transaction: t,
         project_name,
         payments,
         allowance,
+        suggested,
     })
+}
+
+/// The holder's first wallet, which the page pays from.
+async fn first_wallet(tx: &mut Tx, user_id: UserId) -> ApiResult<WalletId> {
+    tx.wallets_of_user(user_id)
+        .await?
+        .first()
+        .copied()
+        .ok_or_else(|| ApiError::Forbidden("you have no wallet to pay from".into()))
 }
 
 /// Locks `key` for a decision of the holder: it must be `waiting` on one of her wallets.
@@ -188,18 +229,20 @@ async fn lock_waiting(
 
 /// The holder accepted on the page. Funds are held (`reserved`, or `confirmed` with
 /// `auto_confirm`); when the wallet is short of money the transaction is `waiting_funds` and
-/// [`resume_waiting_funds`] reserves it once money arrives. `with_allowance: false` declines an
-/// optional allowance (a required one is accepted with the transaction).
+/// [`resume_waiting_funds`] reserves it once money arrives. Her answers to the inquiries are
+/// recorded; an optional allowance is declined unless ticked (a required one is accepted with
+/// the transaction); a suggested one is given when ticked.
 pub async fn accept(
     state: &AppState,
     key: &TransactionKey,
     user_id: UserId,
-    with_allowance: bool,
+    choice: &Choice<'_>,
 ) -> ApiResult<wire::Transaction> {
     let now = state.now();
     let mut tx = state.store.write().await?;
     let (t, wallet) = lock_waiting(&mut tx, key, user_id).await?;
-    decline_optional_allowance(&mut tx, key, with_allowance).await?;
+    let answers = inquiries::answers(&t, choice.answers)?;
+    holder_choices(&mut tx, &t, wallet, choice, answers.as_ref(), now).await?;
     match reserve_now(&mut tx, &actor(user_id), t.clone(), wallet, now).await {
         Ok(flow) => {
             let data = view_and_notify(&mut tx, key).await?;
@@ -212,7 +255,7 @@ pub async fn accept(
             tx.rollback().await?;
             let mut tx = state.store.write().await?;
             let (t, wallet) = lock_waiting(&mut tx, key, user_id).await?;
-            decline_optional_allowance(&mut tx, key, with_allowance).await?;
+            holder_choices(&mut tx, &t, wallet, choice, answers.as_ref(), now).await?;
             wait_for_holder(
                 &mut tx,
                 key,
@@ -236,6 +279,27 @@ pub async fn accept(
     }
 }
 
+/// Writes what the holder chose with her acceptance of locked `t`: the optional allowance
+/// declined unless ticked, the suggested one given if ticked, her answers to the inquiries.
+async fn holder_choices(
+    tx: &mut Tx,
+    t: &TransactionRow,
+    wallet: WalletId,
+    choice: &Choice<'_>,
+    answers: Option<&Answers>,
+    now: i64,
+) -> ApiResult<()> {
+    let key = &t.transaction_key;
+    decline_optional_allowance(tx, key, choice.with_allowance).await?;
+    if choice.with_suggested {
+        offers::give_suggested(tx, t, wallet, now).await?;
+    }
+    if let Some(answers) = answers {
+        inquiries::record(tx, key, answers, now).await?;
+    }
+    Ok(())
+}
+
 /// The deadline of a transaction shown or accepted at `now`: the one its reservation would have.
 fn decide_by(t: &TransactionRow, now: i64) -> ApiResult<i64> {
     t.reserve
@@ -256,6 +320,7 @@ async fn decline_optional_allowance(
         && a.status == "new"
     {
         tx.set_allowance_status(a.id, "deleted", None).await?;
+        allowance::notify(tx, a.id).await?;
     }
     Ok(())
 }

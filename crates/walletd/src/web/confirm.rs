@@ -7,13 +7,15 @@
 use super::texts::{Lang, Texts};
 use super::{FormFields, Framing, error_page, login_page, render, session};
 use crate::error::ApiError;
-use crate::service::page::{self, Presented, Shown};
+use crate::service::page::{self, Choice, Presented, Shown};
+use crate::service::transactions::inquiries::{PageForm, field_name, share_name};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use std::collections::{BTreeMap, HashMap};
+use wallet_core::inquiries::{IDENTITY_PARTS, Inquiry, ItemType};
 use wallet_core::money::{Currency, format_decimal};
 use wallet_core::{TransactionStatus, WalletId};
 
@@ -50,6 +52,74 @@ struct AllowanceView {
     optional: bool,
 }
 
+/// One text field of an inquiry's item.
+struct FieldView {
+    name: String,
+    label: String,
+}
+
+struct InquiryView {
+    description: Option<String>,
+    /// The name of the box that shares an optional inquiry.
+    share: Option<String>,
+    fields: Vec<FieldView>,
+}
+
+fn inquiry_views(t: &Texts, inquiries: &[Inquiry]) -> Vec<InquiryView> {
+    inquiries
+        .iter()
+        .enumerate()
+        .map(|(i, q)| {
+            let mut fields = Vec::new();
+            for (j, item) in q.items.iter().enumerate() {
+                let title = item.title.as_deref().unwrap_or(&item.identifier);
+                let parts: Vec<(&str, &str)> = match item.kind {
+                    ItemType::PersonCode => vec![("", t.person_code)],
+                    ItemType::UserIdentity => IDENTITY_PARTS
+                        .iter()
+                        .zip([t.name, t.surname, t.nationality, t.person_code])
+                        .map(|(p, l)| (*p, l))
+                        .collect(),
+                };
+                for (part, label) in parts {
+                    fields.push(FieldView {
+                        name: field_name(i, j, part),
+                        label: format!("{title} — {label}"),
+                    });
+                }
+            }
+            InquiryView {
+                description: q.description.clone(),
+                share: (q.need == wallet_core::inquiries::Need::Optional).then(|| share_name(i)),
+                fields,
+            }
+        })
+        .collect()
+}
+
+/// The lines that tell an allowance's terms.
+fn terms_lines(
+    t: &Texts,
+    currency: Currency,
+    max_price: Option<i64>,
+    limits: &[wallet_core::allowance::WindowLimit],
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(max) = max_price {
+        lines.push(format!("{}: {}", t.allowance_max, money(max, currency)));
+    }
+    for l in limits {
+        lines.push(format!(
+            "{}: {} / {} {}",
+            t.allowance_limit,
+            money(l.max_price, currency),
+            l.time,
+            t.seconds
+        ));
+    }
+    lines
+}
+
 #[derive(Template)]
 #[template(path = "confirm.html")]
 struct ConfirmPage<'a> {
@@ -62,6 +132,9 @@ struct ConfirmPage<'a> {
     payments: Vec<PaymentLine>,
     totals: Vec<String>,
     allowance: Option<AllowanceView>,
+    /// The terms of the allowance the page suggests.
+    suggested: Option<Vec<String>>,
+    inquiries: Vec<InquiryView>,
 }
 
 #[derive(Template)]
@@ -94,25 +167,20 @@ fn confirm_page(lang: Lang, action: &str, csrf: &str, p: &Presented) -> Response
             }
         })
         .collect();
-    let allowance = p.allowance.as_ref().map(|a| {
-        let mut lines = Vec::new();
-        if let Some(max) = a.max_price {
-            lines.push(format!("{}: {}", t.allowance_max, money(max, a.currency)));
-        }
-        for l in &a.limits {
-            lines.push(format!(
-                "{}: {} / {} {}",
-                t.allowance_limit,
-                money(l.max_price, a.currency),
-                l.time,
-                t.seconds
-            ));
-        }
-        AllowanceView {
-            description: a.description.clone(),
-            lines,
-            optional: a.optional,
-        }
+    let allowance = p.allowance.as_ref().map(|a| AllowanceView {
+        description: a.description.clone(),
+        lines: terms_lines(t, a.currency, a.max_price, &a.limits),
+        optional: a.optional,
+    });
+    let suggested = p.suggested.as_ref().map(|s| {
+        let mut lines = terms_lines(t, s.currency, s.terms.max_price, &s.terms.limits);
+        lines.push(format!(
+            "{}: {} {}",
+            t.valid_for,
+            s.valid_for / 86_400,
+            t.days
+        ));
+        lines
     });
     let page = ConfirmPage {
         lang: lang.code(),
@@ -124,6 +192,8 @@ fn confirm_page(lang: Lang, action: &str, csrf: &str, p: &Presented) -> Response
         payments,
         totals: totals.values().map(|(c, a)| money(*a, *c)).collect(),
         allowance,
+        suggested,
+        inquiries: inquiry_views(t, &p.inquiries),
     };
     render(StatusCode::OK, &page, Framing::Allowed)
 }
@@ -188,11 +258,19 @@ pub async fn show(
     match presented {
         Ok((Shown::Decide, p)) => confirm_page(lang, &here, &session.csrf, &p),
         Ok((Shown::Notice(status), _)) => notice(lang, &key, status, display, None),
+        Ok((Shown::ByAllowance(status), p)) => decided(
+            lang,
+            &key,
+            status,
+            display,
+            p.transaction.redirect_uri.as_deref(),
+        ),
         Err(e) => error_page(lang, &e, Framing::Allowed),
     }
 }
 
-/// `POST …/wallet/confirm/{key}` with `decision=accept|reject` (and `with_allowance=1`).
+/// `POST …/wallet/confirm/{key}` with `decision=accept|reject` (and `with_allowance=1`,
+/// `with_suggested=1`, the inquiries' fields).
 pub async fn decide(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -219,8 +297,13 @@ pub async fn decide(
     let key = &transaction_key;
     let result = match f.get("decision").map(String::as_str) {
         Some("accept") => {
-            let with_allowance = f.get("with_allowance").is_some_and(|v| v == "1");
-            page::accept(&state, key, session.user_id, with_allowance).await
+            let ticked = |name: &str| f.get(name).is_some_and(|v| v == "1");
+            let choice = Choice {
+                with_allowance: ticked("with_allowance"),
+                with_suggested: ticked("with_suggested"),
+                answers: &PageForm(&f),
+            };
+            page::accept(&state, key, session.user_id, &choice).await
         }
         Some("reject") => page::reject(&state, key, session.user_id).await,
         _ => Err(ApiError::invalid("decision must be accept or reject")),
@@ -229,10 +312,26 @@ pub async fn decide(
         Ok(d) => d,
         Err(e) => return error_page(lang, &e, Framing::Allowed),
     };
-    let redirect = data.redirect_uri.clone();
-    match (&redirect, display) {
+    decided(
+        lang,
+        key,
+        data.status,
+        display,
+        data.redirect_uri.as_deref(),
+    )
+}
+
+/// After the decision: back to the client's `redirect_uri`, or the notice.
+fn decided(
+    lang: Lang,
+    key: &str,
+    status: TransactionStatus,
+    display: &str,
+    redirect: Option<&str>,
+) -> Response {
+    match (redirect, display) {
         // A page of its own goes back to the client's site (303: the browser GETs it).
         (Some(uri), "") => Redirect::to(uri).into_response(),
-        _ => notice(lang, key, data.status, display, redirect.as_deref()),
+        _ => notice(lang, key, status, display, redirect),
     }
 }

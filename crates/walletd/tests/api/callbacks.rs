@@ -26,21 +26,21 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 /// One POST the receiver got.
 #[derive(Debug, Clone)]
-struct Post {
-    path: String,
-    content_type: String,
-    body: String,
+pub(crate) struct Post {
+    pub path: String,
+    pub content_type: String,
+    pub body: String,
 }
 
 /// A tiny HTTP receiver on 127.0.0.1 that records every request and answers a settable status.
-struct Receiver {
+pub(crate) struct Receiver {
     base: String,
     posts: Arc<Mutex<Vec<Post>>>,
     status: Arc<AtomicU16>,
 }
 
 impl Receiver {
-    async fn start(status: u16) -> Receiver {
+    pub(crate) async fn start(status: u16) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let posts = Arc::new(Mutex::new(Vec::new()));
@@ -70,7 +70,7 @@ impl Receiver {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
@@ -78,12 +78,12 @@ impl Receiver {
         self.status.store(status, Ordering::SeqCst);
     }
 
-    fn posts(&self) -> Vec<Post> {
+    pub(crate) fn posts(&self) -> Vec<Post> {
         self.posts.lock().unwrap().clone()
     }
 
     /// Waits until at least `n` requests arrived.
-    async fn wait_for(&self, n: usize) -> Vec<Post> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Post> {
         wait_until(&format!("{n} callback posts"), PATIENCE, || async {
             let posts = self.posts();
             (posts.len() >= n).then_some(posts)
@@ -161,7 +161,7 @@ async fn public_key(base_url: &str) -> String {
 }
 
 /// Verifies a received POST with the server's public key, as an integrator's endpoint would.
-async fn verify(base_url: &str, post: &Post) -> CallbackEvent {
+pub(crate) async fn verify(base_url: &str, post: &Post) -> CallbackEvent {
     assert_eq!(post.content_type, "application/x-www-form-urlencoded");
     let form = parse_form(&post.body).unwrap();
     verify_callback(&form.event, &form.sign, &public_key(base_url).await)

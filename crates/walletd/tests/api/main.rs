@@ -4,6 +4,7 @@
 mod browser;
 mod helpers;
 
+mod allowance_callbacks;
 mod allowances;
 mod app_pages;
 mod auth;
@@ -14,6 +15,7 @@ mod cli;
 mod errors;
 mod flash;
 mod freezes;
+mod inquiries;
 mod instances;
 mod ledger;
 mod lifecycle;

@@ -10,7 +10,7 @@ use wallet_client::Method;
 use wallet_core::ids::TransactionKey;
 use walletd::web::session;
 
-fn confirm_path(key: &str) -> String {
+pub(crate) fn confirm_path(key: &str) -> String {
     format!("/frontend/en/wallet/confirm/{key}")
 }
 
@@ -26,7 +26,7 @@ async fn status(app: &TestApp, key: &str) -> Value {
 }
 
 /// The types of the callbacks queued for `key`, oldest first.
-async fn callbacks_of(app: &TestApp, key: &str) -> Vec<String> {
+pub(crate) async fn callbacks_of(app: &TestApp, key: &str) -> Vec<String> {
     let queued = app.callbacks_of(key).await;
     queued.into_iter().rev().map(|c| c.event_type).collect()
 }
@@ -41,7 +41,7 @@ async fn open_as_alice(app: &TestApp, b: &mut Browser, path: &str) -> String {
 }
 
 /// A browser logged in as alice, on the confirmation page of `key`: it, and the form's CSRF token.
-async fn alice_on(app: &TestApp, key: &str) -> (Browser, String) {
+pub(crate) async fn alice_on(app: &TestApp, key: &str) -> (Browser, String) {
     let mut b = Browser::new(app);
     let csrf = open_as_alice(app, &mut b, &confirm_path(key)).await;
     (b, csrf)
@@ -338,3 +338,80 @@ async fn only_the_holder_who_accepted_decides(app: TestApp) {
     assert_eq!(t["wallet"], app.alice().get());
 }
 on_both!(only_the_holder_who_accepted_decides);
+
+async fn an_active_allowance_that_covers_it_reserves_on_opening(app: TestApp) {
+    app.activate_allowance(
+        app.alice(),
+        "1234",
+        json!({"currency": "EUR", "max_price": 1000}),
+    )
+    .await;
+    let key = create(&app, 600, Some("https://shop.example/done")).await;
+    let mut b = Browser::new(&app);
+    b.login_alice(&app).await;
+    let opened = b.get(&confirm_path(&key)).await;
+    assert_eq!(opened.status, 303, "{}", opened.body);
+    assert_eq!(
+        opened.location.as_deref(),
+        Some("https://shop.example/done")
+    );
+    let t = status(&app, &key).await;
+    assert_eq!(
+        (&t["status"], &t["type"]),
+        (&json!("reserved"), &json!("automatic"))
+    );
+    assert_eq!(
+        callbacks_of(&app, &key).await,
+        ["reserved"],
+        "the holder's act"
+    );
+    // Above the allowance, or without use_allowance, the page asks as usual.
+    let above = create(&app, 1_500, None).await;
+    let mut off = calling_back(one_payment(300), NOWHERE);
+    off.use_allowance = Some(false);
+    let off = app.create_with(&off).await.transaction_key;
+    for key in [above.as_str(), off.as_str()] {
+        let page = b.get(&confirm_path(key)).await;
+        assert!(page.body.contains("Confirm payment"), "{}", page.body);
+        assert_eq!(status(&app, key).await["status"], "waiting");
+    }
+}
+on_both!(an_active_allowance_that_covers_it_reserves_on_opening);
+
+async fn a_suggested_allowance_is_given_only_when_ticked(app: TestApp) {
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let mut t = calling_back(one_payment(800), NOWHERE);
+        t.suggest_allowance = Some(true);
+        keys.push(app.create_with(&t).await.transaction_key.to_string());
+    }
+    let (mut b, csrf) = alice_on(&app, &keys[0]).await;
+    let page = b.get(&confirm_path(&keys[0])).await;
+    assert!(page.body.contains("without asking"), "{}", page.body);
+    assert!(page.body.contains("16.00 EUR") && page.body.contains("80.00 EUR"));
+    assert!(page.body.contains("90 days"), "{}", page.body);
+    b.decide(&confirm_path(&keys[0]), &csrf, "accept").await;
+    assert!(status(&app, &keys[0]).await.get("allowance").is_none());
+    b.get(&confirm_path(&keys[1])).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("decision", "accept"),
+        ("with_suggested", "1"),
+    ];
+    assert_eq!(b.post(&confirm_path(&keys[1]), &form).await.status, 200);
+    let t = status(&app, &keys[1]).await;
+    assert_eq!(t["status"], "reserved");
+    assert_eq!(t["allowance"]["data"]["status"], "new", "{t}");
+    assert_eq!(t["allowance"]["data"]["max_price"], 1_600);
+    assert_eq!(t["allowance"]["data"]["limits"][0]["max_price"], 8_000);
+    assert_eq!(
+        callbacks_of(&app, &keys[1]).await,
+        ["waiting", "new", "reserved"]
+    );
+    let t = serde_json::to_value(app.confirm(&keys[1]).await).unwrap();
+    assert_eq!(t["allowance"]["data"]["status"], "active", "{t}");
+    let wallet = app.alice().get();
+    let active = app.get(&format!("allowance/active/{wallet}")).await;
+    assert_eq!(active["id"], t["allowance"]["data"]["id"]);
+}
+on_both!(a_suggested_allowance_is_given_only_when_ticked);

@@ -102,7 +102,7 @@ pub async fn delete_if_aged(state: &AppState, key: &TransactionKey) -> ApiResult
     .await?;
     tx.append_event(key, now, "system", "deleted", Some("new for a month"))
         .await?;
-    allowance::ended(&mut tx, key).await?;
+    allowance::ended(&mut tx, key, true).await?;
     view::view_and_notify(&mut tx, key).await?;
     tx.commit().await?;
     Ok(true)

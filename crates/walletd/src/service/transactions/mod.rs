@@ -8,7 +8,8 @@
 //! - [`expire`]: deadlines and age; [`release`]: holds released, or a wait with none placed;
 //! - [`beneficiary`]: a payment's beneficiary as given; [`people`]: payments to people who
 //!   may not have a wallet yet (`waiting_registration`);
-//! - [`read`]: `GET transaction`, receipts, searches, reservation types;
+//! - [`read`]: `GET transaction`, receipts, searches, reservation types; [`inquiries`]: the
+//!   data the client asks the holder for, answered on the confirmation page;
 //! - [`lock`] opens a client's change; [`view`] renders the answer; [`allowance`] is the
 //!   allowance grouped into a transaction; [`events`] the audit trail.
 //!
@@ -24,6 +25,7 @@ pub mod expire;
 pub mod freeze;
 pub mod guesses;
 pub mod hold;
+pub mod inquiries;
 pub mod lock;
 pub mod payer;
 pub mod people;
@@ -40,6 +42,7 @@ pub(crate) use events::actor;
 pub use events::events;
 pub use expire::{NEW_TRANSACTION_LIFETIME_SECS, delete_if_aged, due_reservations, expire_if_due};
 pub use freeze::{cancel, change_freeze, finalize, finalize_due_freezes};
+pub use inquiries::inquired_information;
 pub use read::{get, receipt, search, types};
 pub use reserve::{
     MAX_PIN_FAILURES, payer_wallet, reserve_with_allowance, reserve_with_code, reserve_with_pin,

@@ -41,7 +41,12 @@ pub(crate) async fn release_all(
         now,
     )
     .await?;
-    allowance::ended(tx, &t.transaction_key).await?;
+    // Only the client revokes (or deletes a new one); failing and rejecting are not its acts.
+    let notify = matches!(
+        status,
+        TransactionStatus::Failed | TransactionStatus::Rejected
+    );
+    allowance::ended(tx, &t.transaction_key, notify).await?;
     Ok(())
 }
 

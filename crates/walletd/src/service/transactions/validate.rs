@@ -121,8 +121,8 @@ pub fn transaction_terms(req: &NewTransaction, now: i64) -> ApiResult<NewTransac
             "user must be an object with a string email",
         ));
     }
-    if req.inquiries.as_ref().is_some_and(|i| !i.is_array()) {
-        return Err(ApiError::invalid("inquiries must be an array"));
+    if let Some(inquiries) = &req.inquiries {
+        super::inquiries::check(inquiries)?;
     }
     Ok(NewTransactionTerms {
         reserve,
