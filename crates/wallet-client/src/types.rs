@@ -147,8 +147,7 @@ wire_struct! {
         pub description: Option<String>,
         pub parameters: Option<Value>,
         pub price_rules: Option<PriceRules>,
-        /// The transfer that moves its money, from its reservation on: the same number as the
-        /// `transfer_id` of its lines in the wallets' statements.
+        /// Its transfer (from reservation on): the `transfer_id` of its statement lines.
         pub transfer_id: Option<i64>,
         pub purpose: Option<String>,
         pub beneficiary: Option<Value>,
