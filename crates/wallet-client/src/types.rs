@@ -9,8 +9,8 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 pub use wallet_core::payment::PriceRules;
 pub use wallet_core::{
-    AllowanceId, PaymentId, PaymentStatus, ProjectId, TransactionKey, TransactionStatus,
-    TransactionType, UserId, WalletId,
+    AllowanceId, LocationId, PaymentId, PaymentStatus, ProjectId, TransactionKey,
+    TransactionStatus, TransactionType, UserId, WalletId,
 };
 
 /// Declares a wire struct whose `Option<…>` fields are optional on the wire, as the PHP client
@@ -46,7 +46,9 @@ macro_rules! wire_struct {
 mod tokens;
 pub use tokens::{OAuthSessionAnswer, OAuthSessionRequest, TokenAnswer, TokenRequest};
 mod users;
-pub use users::{User, UserAddress, UserIdentity, WalletBarcode, WalletsByContact};
+pub use users::{
+    PoliticallyExposedPerson, User, UserAddress, UserIdentity, WalletBarcode, WalletsByContact,
+};
 #[cfg(feature = "openapi")]
 mod schemas;
 #[cfg(feature = "openapi")]
@@ -145,6 +147,8 @@ wire_struct! {
         pub description: Option<String>,
         pub parameters: Option<Value>,
         pub price_rules: Option<PriceRules>,
+        /// Its transfer (from reservation on): the `transfer_id` of its statement lines.
+        pub transfer_id: Option<i64>,
         pub purpose: Option<String>,
         pub beneficiary: Option<Value>,
         pub cancelable: Option<bool>,
@@ -182,8 +186,10 @@ wire_struct! {
         pub user: Option<Value>,
         pub inquiries: Option<Value>,
         pub restrictions: Option<Value>,
-        pub location_id: Option<i64>,
-        pub manager_id: Option<i64>,
+        /// The location the client named in the MAC `ext` when creating it, if it named one.
+        pub location_id: Option<LocationId>,
+        /// The user whose access token created it: the client's manager (a retailer's staff).
+        pub manager_id: Option<UserId>,
     }
 }
 
@@ -492,6 +498,7 @@ wire_struct! {
         #[serde(rename = "type")]
         pub kind: Option<String>,
         pub other_party: Option<OtherParty>,
+        /// The transfer of the payment whose money this line moved (`transfer_id` of the payment).
         pub transfer_id: Option<i64>,
     }
 }

@@ -110,6 +110,11 @@ int_id!(
     HoldId,
     "hold"
 );
+int_id!(
+    /// A project's location (a shop, a till's place) as the client names it in the MAC `ext`.
+    LocationId,
+    "location"
+);
 
 /// A `transaction_key`: issued by walletd, URL-safe (base62), unguessable (`keys`).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

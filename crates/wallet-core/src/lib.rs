@@ -18,8 +18,8 @@ pub mod reserve;
 pub mod status;
 
 pub use ids::{
-    AccountId, AllowanceId, ClientId, HoldId, PaymentId, ProjectId, TransactionKey, UserId,
-    WalletId,
+    AccountId, AllowanceId, ClientId, HoldId, LocationId, PaymentId, ProjectId, TransactionKey,
+    UserId, WalletId,
 };
 pub use money::{Currency, Money, MoneyError};
 pub use status::{PaymentStatus, TransactionStatus, TransactionType};

@@ -84,6 +84,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_inquiries.sql"),
         postgres: include_str!("../migrations/postgres/0016_inquiries.sql"),
     },
+    Migration {
+        version: 17,
+        sqlite: include_str!("../migrations/sqlite/0017_transaction_origin.sql"),
+        postgres: include_str!("../migrations/postgres/0017_transaction_origin.sql"),
+    },
 ];
 
 /// The migration whose new columns the store fills for the users already there (SHA-1 is not SQL).

@@ -4,12 +4,12 @@ use crate::Result;
 use crate::db::{self, Cols};
 use wallet_core::reserve::ReserveSpec;
 use wallet_core::{
-    ClientId, Currency, HoldId, PaymentId, PaymentStatus, ProjectId, TransactionKey,
-    TransactionStatus, TransactionType, WalletId,
+    ClientId, Currency, HoldId, LocationId, PaymentId, PaymentStatus, ProjectId, TransactionKey,
+    TransactionStatus, TransactionType, UserId, WalletId,
 };
 
 db::row_type! {
-    columns = "transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, restrictions_json, correlation_key";
+    columns = "transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, restrictions_json, correlation_key, manager_id, location_id";
     /// A stored transaction.
     #[derive(Debug, Clone, PartialEq)]
     pub struct TransactionRow {
@@ -37,6 +37,10 @@ db::row_type! {
         pub restrictions_json: Option<String>,
         /// Shown to the holder with a FLASH SMS while the transaction is `waiting`.
         pub correlation_key: Option<String>,
+        /// The holder whose access token created it (the client's manager), if one did.
+        pub manager_id: Option<UserId>,
+        /// The location the client named when creating it (MAC `ext` `location_id`).
+        pub location_id: Option<LocationId>,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::db::{Decode, Value};
 use crate::{PaymentRow, Result, TransactionRow, Tx, db};
-use wallet_core::ids::{PaymentId, ProjectId, TransactionKey, WalletId};
+use wallet_core::ids::{HoldId, PaymentId, ProjectId, TransactionKey, WalletId};
 
 /// Filters of `GET transactions` and `GET payments`; all optional except the project and paging.
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ fn filter_clause(f: &SearchFilter, payer_column: &str, beneficiary: &str) -> Whe
 
 db::row_type! {
     columns = "e.id AS id, e.amount AS amount, a.currency AS currency, m.created_at AS date, m.kind AS kind, m.transaction_key AS transaction_key, m.payment_id AS payment_id, \
-         (SELECT p.description FROM payments p WHERE p.id = m.payment_id) AS description, \
+         p.description AS description, p.hold_id AS transfer_id, \
          (SELECT o.wallet_id FROM entries e2 JOIN accounts o ON o.id = e2.account_id WHERE e2.movement_id = e.movement_id AND e2.id <> e.id ORDER BY e2.id LIMIT 1) AS other_wallet";
     /// One ledger entry of a wallet's account, with what the statement shows of it.
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +101,8 @@ db::row_type! {
         pub transaction_key: Option<TransactionKey>,
         pub payment_id: Option<PaymentId>,
         pub description: Option<String>,
+        /// The payment's transfer: its hold, which the movement settled.
+        pub transfer_id: Option<HoldId>,
         /// The wallet on the other side, if it is a wallet (not a system account).
         pub other_wallet: Option<WalletId>,
     }
@@ -125,7 +127,7 @@ impl Tx {
         w.int("a.wallet_id", "=", f.wallet_id);
         w.texts_in("a.currency", &f.currencies);
         w.range("m.created_at", f.from, f.to);
-        let from = "FROM entries e JOIN accounts a ON a.id = e.account_id JOIN movements m ON m.id = e.movement_id";
+        let from = "FROM entries e JOIN accounts a ON a.id = e.account_id JOIN movements m ON m.id = e.movement_id LEFT JOIN payments p ON p.id = m.payment_id";
         self.page(from, w, "e.id DESC", f.limit, f.offset).await
     }
 

@@ -202,6 +202,8 @@ pub mod fixtures {
             inquiries_json: None,
             restrictions_json: None,
             correlation_key: None,
+            manager_id: None,
+            location_id: None,
         }
     }
 

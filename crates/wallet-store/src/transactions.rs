@@ -405,7 +405,7 @@ fn transaction_insert(t: &TransactionRow, now: i64) -> db::Query {
         ReserveSpec::Until { at, flat } => (None, Some(at), flat),
     };
     db::query_with(
-        "INSERT INTO transactions (transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, updated_at, restrictions_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+        "INSERT INTO transactions (transaction_key, project_id, client_id, status, kind, wallet_id, created_at, confirmed_at, reserve_for, reserve_until, reserve_flat, reserved_until, use_allowance, suggest_allowance, auto_confirm, redirect_uri, callback_uri, callbacks_disabled, user_json, inquiries_json, updated_at, restrictions_json, manager_id, location_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
         (
             &t.transaction_key,
             t.project_id,
@@ -429,6 +429,8 @@ fn transaction_insert(t: &TransactionRow, now: i64) -> db::Query {
             t.inquiries_json.as_deref(),
             now,
             t.restrictions_json.as_deref(),
+            t.manager_id,
+            t.location_id,
         ),
     )
 }

@@ -135,10 +135,11 @@ fn error_response(codes: &BTreeSet<&'static str>) -> utoipa::openapi::Response {
 /// itself.
 macro_rules! errors {
     // An operation behind MAC authentication: besides its own, the errors of signature checks
-    // (`auth`), expired tokens, the rate limit and idempotency keys (`idempotency`).
+    // (`auth`), expired tokens, a token's scope (`http::scope`), the rate limit and idempotency
+    // keys (`idempotency`).
     ($(#[$doc:meta])* mac $name:ident = [$($variant:ident),* $(,)?]) => {
         $crate::apidoc::errors!($(#[$doc])* $name = [
-            Unauthorized, InvalidGrant, RateLimitExceeded, InvalidRequest, $($variant),*
+            Unauthorized, InvalidGrant, Forbidden, RateLimitExceeded, InvalidRequest, $($variant),*
         ]);
     };
     ($(#[$doc:meta])* $name:ident = [$($variant:ident),* $(,)?]) => {

@@ -182,9 +182,11 @@ async fn verify(state: &AppState, parts: &Parts, body: &[u8]) -> Result<Verified
     }
     let (requests, invalid) = found.counts;
     let record = RequestRecord::new(&mac.id, &mac.nonce, client_id, now, window);
+    let mut caller = found.caller;
+    caller.location = ext_parameter(&mac, "location_id");
     Ok(Verified {
         refusal: rate_refusal(state.rate_limit_per_minute, requests, invalid, window, now),
-        caller: found.caller,
+        caller,
         record,
         answer: found.answer,
     })
@@ -258,6 +260,7 @@ async fn credentials(
                 holder: None,
                 scope: None,
                 project: Some(project),
+                location: None,
             },
             counts: found.counts,
             answer,
@@ -282,6 +285,7 @@ async fn credentials(
             holder: Some(token.user_id),
             scope: Some(token.scope),
             project: None,
+            location: None,
         },
         secret: token.mac_key,
         counts,
@@ -289,13 +293,18 @@ async fn credentials(
     })
 }
 
+/// The value of parameter `name` of the MAC `ext`, decoded.
+fn ext_parameter(mac: &MacHeader, name: &str) -> Option<String> {
+    parse_query(&mac.ext)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
 /// Why the body does not match what was signed, if it does not: `body_hash` in `ext` must be the
 /// hash of the body received, and a request with a body must sign one.
 pub fn body_refusal(mac: &MacHeader, body: &[u8]) -> Option<&'static str> {
-    let signed_hash = parse_query(&mac.ext)
-        .into_iter()
-        .find(|(k, _)| k == "body_hash")
-        .map(|(_, v)| v);
+    let signed_hash = ext_parameter(mac, "body_hash");
     match signed_hash {
         Some(h) if h != body_hash(body) => Some("body hash does not match the body received"),
         None if !body.is_empty() => Some("request has a body but the MAC ext has no body_hash"),

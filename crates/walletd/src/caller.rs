@@ -1,7 +1,9 @@
 //! Who is calling: the API client a request's MAC signature proved, and the holder whose access
 //! token signed it, if any. Authentication makes it; handlers and operations read it.
 
-use wallet_core::ids::{UserId, WalletId};
+use crate::error::{ApiError, ApiResult};
+use crate::service::scopes;
+use wallet_core::ids::{LocationId, UserId, WalletId};
 use wallet_store::ClientRow;
 
 /// The authenticated API client of a request.
@@ -16,6 +18,9 @@ pub struct Caller {
     /// What creating a transaction needs of the client's project, read with its credentials so
     /// that create does not read it again; `None` for an access token (create then reads it).
     pub project: Option<CallerProject>,
+    /// `location_id` of the MAC `ext`, as signed (the PHP client's `walletClient(['location_id'
+    /// => …])`): read by `POST transaction` only, which checks it ([`Caller::location_id`]).
+    pub location: Option<String>,
 }
 
 /// The client's project as authentication read it.
@@ -29,12 +34,30 @@ pub struct CallerProject {
 }
 
 impl Caller {
-    /// Whether the request is signed with a holder's token whose scope has `scope` (or its
-    /// `_offline` form). Scopes are separated by spaces (OAuth) or commas.
+    /// Whether the request is signed with a holder's token whose scope grants `scope`
+    /// ([`scopes::grants`]).
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scope.as_deref().is_some_and(|s| {
-            s.split([' ', ','])
-                .any(|g| g == scope || g.strip_suffix("_offline") == Some(scope))
-        })
+        self.scope
+            .as_deref()
+            .is_some_and(|s| scopes::grants(s, scope))
+    }
+
+    /// The location the request names in its MAC `ext`, if any: a positive integer, else
+    /// `invalid_request`.
+    pub fn location_id(&self) -> ApiResult<Option<LocationId>> {
+        let Some(text) = self.location.as_deref() else {
+            return Ok(None);
+        };
+        match text.parse::<i64>() {
+            Ok(id) if id > 0 && text.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(Some(LocationId::new(id)))
+            }
+            _ => {
+                let shown: String = text.chars().take(32).collect();
+                Err(ApiError::invalid(format!(
+                    "location_id {shown:?} in the MAC ext is not a location id (a positive integer)"
+                )))
+            }
+        }
     }
 }

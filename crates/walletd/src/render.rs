@@ -1,6 +1,7 @@
 //! Stored rows into the spec's JSON shapes.
 
 use wallet_client::types::{self as wire, CallbackUri, Reserve};
+use wallet_core::ids::HoldId;
 use wallet_core::money::format_decimal;
 use wallet_core::reserve::ReserveSpec;
 use wallet_store::{AllowanceRow, PaymentRow, TransactionRow};
@@ -33,6 +34,9 @@ pub fn payment(p: &PaymentRow) -> wire::Payment {
             .price_rules
             .as_deref()
             .and_then(|r| serde_json::from_str(r).ok()),
+        // The payment's transfer is its hold: placed at reservation, settled (its money moved to
+        // the beneficiary) at confirmation, or released (docs/decisions.md, "Ledger").
+        transfer_id: p.hold_id.map(HoldId::get),
         purpose: p.purpose.clone(),
         beneficiary: json(&p.beneficiary_json),
         cancelable: (p.status == wallet_core::PaymentStatus::Confirmed && p.freeze_until.is_some())
@@ -95,8 +99,8 @@ pub fn transaction(
         user: json(&t.user_json),
         inquiries: json(&t.inquiries_json),
         restrictions: json(&t.restrictions_json),
-        location_id: None,
-        manager_id: None,
+        location_id: t.location_id,
+        manager_id: t.manager_id,
     }
 }
 

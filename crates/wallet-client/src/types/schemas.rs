@@ -40,6 +40,7 @@ pub fn schemas() -> Vec<(
     add::<User>(&mut out);
     add::<UserAddress>(&mut out);
     add::<UserIdentity>(&mut out);
+    add::<PoliticallyExposedPerson>(&mut out);
     add::<WalletBarcode>(&mut out);
     add::<TokenRequest>(&mut out);
     add::<TokenAnswer>(&mut out);

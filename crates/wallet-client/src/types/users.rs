@@ -54,3 +54,15 @@ wire_struct! {
         pub code: Option<String>,
     }
 }
+
+wire_struct! {
+    /// One of `GET user/{id}/pes`, her politically exposed persons, as the PHP client reads them
+    /// (walletd keeps none: it answers `not_found`).
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct PoliticallyExposedPerson {
+        pub name: String,
+        /// How the person is related to the user.
+        pub relation: String,
+        pub positions: Vec<String>,
+    }
+}

@@ -10,8 +10,8 @@ use sqlx::any::AnyRow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use wallet_core::ids::{
-    AccountId, AllowanceId, ClientId, HoldId, PaymentId, ProjectId, TransactionKey, UserId,
-    WalletId,
+    AccountId, AllowanceId, ClientId, HoldId, LocationId, PaymentId, ProjectId, TransactionKey,
+    UserId, WalletId,
 };
 
 /// One row of a result: sqlx's own on PostgreSQL, copied out of SQLite on SQLite.
@@ -249,6 +249,7 @@ get_id!(
     AllowanceId: i64 => AllowanceId::new,
     AccountId: i64 => AccountId::new,
     HoldId: i64 => HoldId::new,
+    LocationId: i64 => LocationId::new,
     TransactionKey: String => TransactionKey::issued,
 );
 

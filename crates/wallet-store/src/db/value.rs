@@ -1,8 +1,8 @@
 //! A statement's parameters: each a [`Value`], given all at once as a [`Params`] (a tuple).
 
 use wallet_core::ids::{
-    AccountId, AllowanceId, ClientId, HoldId, PaymentId, ProjectId, TransactionKey, UserId,
-    WalletId,
+    AccountId, AllowanceId, ClientId, HoldId, LocationId, PaymentId, ProjectId, TransactionKey,
+    UserId, WalletId,
 };
 
 /// A bound parameter. Typed even when NULL: PostgreSQL needs the type of every parameter.
@@ -75,7 +75,8 @@ value_from_id!(
     PaymentId,
     AllowanceId,
     AccountId,
-    HoldId
+    HoldId,
+    LocationId
 );
 value_from!(Text:
     &TransactionKey => |v: &TransactionKey| Some(v.as_str().to_string()),
@@ -150,5 +151,5 @@ macro_rules! tuple_params {
 
 tuple_params!(
     A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n, O o, P p, Q q, R r,
-    S s, T t, U u, V v
+    S s, T t, U u, V v, W w, X x
 );

@@ -12,6 +12,7 @@ pub mod openapi;
 mod ops;
 pub mod params;
 mod payments;
+pub mod scope;
 mod transactions;
 mod users;
 mod wallets;
@@ -57,11 +58,13 @@ pub fn described_routes() -> OpenApiRouter<AppState> {
 /// `not_found` (never a redirect).
 pub fn router(state: AppState) -> Router {
     let api = api_routes()
-        // Layers run outside in: authenticate, then idempotency (which needs the caller).
+        // Layers run outside in: authenticate, then a token's scope, then idempotency (which
+        // needs the caller).
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,
         ))
+        .route_layer(middleware::from_fn(scope::enforce))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

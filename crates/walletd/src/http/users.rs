@@ -9,7 +9,7 @@ use crate::state::AppState;
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use wallet_client::types::{User, UserAddress, UserIdentity, Wallet};
+use wallet_client::types::{PoliticallyExposedPerson, User, UserAddress, UserIdentity, Wallet};
 
 /// The `user` routes (under MAC authentication).
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -20,6 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(confirmed_phones))
         .routes(routes!(address))
         .routes(routes!(identity))
+        .routes(routes!(pes))
         .routes(routes!(wallets))
 }
 
@@ -80,5 +81,17 @@ pub async fn address(api: Api, UserParam(user): UserParam) -> ApiResult<Json<Use
         UserErrors), security(("mac" = [])))]
 pub async fn identity(api: Api, UserParam(user): UserParam) -> ApiResult<Json<UserIdentity>> {
     let never = svc::unkept(&api.state, &api.caller, user, "identity").await?;
+    match never {}
+}
+
+/// `GET user/{id}/pes` (scope `pep`): walletd keeps no politically exposed persons, so `not_found`.
+#[utoipa::path(get, path = "/rest/v1/user/{id}/pes", tag = "users", params(UserIdPath),
+    responses((status = 200, description = "the real API's shape; walletd keeps none, so never sent", body = Vec<PoliticallyExposedPerson>),
+        UserErrors), security(("mac" = [])))]
+pub async fn pes(
+    api: Api,
+    UserParam(user): UserParam,
+) -> ApiResult<Json<Vec<PoliticallyExposedPerson>>> {
+    let never = svc::unkept(&api.state, &api.caller, user, "politically exposed persons").await?;
     match never {}
 }

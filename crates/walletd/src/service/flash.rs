@@ -220,6 +220,7 @@ pub enum Holder<'a> {
 
 /// The holder accepts (funds held: `reserved`, or `confirmed` with `auto_confirm`) or rejects
 /// FLASH transaction `key`, exactly as her SMS answer does; the client hears of it by callback.
+/// Accepted in the holder app (`Holder::User`), the transaction's `type` becomes `mobile_app`.
 /// The transaction must be `waiting`, `type: flash`, on one of the holder's wallets: another
 /// holder's transaction is `not_found`, one not waiting for her answer `invalid_state`.
 pub async fn decide(
@@ -269,25 +270,16 @@ async fn decide_in(
             t.status
         )));
     }
-    let actor = match holder {
-        Holder::Phone(_) => format!("holder:{wallet}"),
-        Holder::User(user) => format!("holder:user:{user}"),
+    // Accepted by SMS it is `flash`; in her holder app, `mobile_app`.
+    let (actor, kind) = match holder {
+        Holder::Phone(_) => (format!("holder:{wallet}"), TransactionType::Flash),
+        Holder::User(user) => (format!("holder:user:{user}"), TransactionType::MobileApp),
     };
     let flow = match answer {
         Answer::Accept => {
             let r = reservable(tx, t, now).await?;
             let selected = selected_prices(&r.payments, None)?;
-            let written = hold_funds(
-                tx,
-                &actor,
-                r,
-                wallet,
-                &selected,
-                TransactionType::Flash,
-                None,
-                now,
-            )
-            .await?;
+            let written = hold_funds(tx, &actor, r, wallet, &selected, kind, None, now).await?;
             written.flow
         }
         Answer::Reject => {

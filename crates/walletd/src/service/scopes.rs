@@ -1,7 +1,7 @@
 //! The scopes of holders' access tokens: the names the PHP client knows
 //! (`Paysera_WalletApi_OAuth_Consumer::SCOPE_*`) and walletd's own `wallet`, parsed once for
-//! every grant. A token's scope is stored as the space-separated names, each once, in the order
-//! asked.
+//! every grant, and read by every check of what a token may do ([`grants`]). A token's scope is
+//! stored as the space-separated names, each once, in the order asked.
 
 use crate::error::{ApiError, ApiResult};
 
@@ -44,25 +44,37 @@ pub const KNOWN: &[&str] = &[
     "pep",
 ];
 
+/// The names of a scope, asked or stored: separated by spaces (OAuth) or commas.
+pub fn names(scope: &str) -> impl Iterator<Item = &str> {
+    scope
+        .split(|c: char| c.is_ascii_whitespace() || c == ',')
+        .filter(|n| !n.is_empty())
+}
+
+/// Whether a token's `scope` grants `name`: it names it, or its `_offline` form.
+pub fn grants(scope: &str, name: &str) -> bool {
+    names(scope).any(|g| g == name || g.strip_suffix("_offline") == Some(name))
+}
+
 /// The scope a request asks for, normalised: absent or empty is [`DEFAULT_SCOPE`]; a name walletd
 /// does not know is `invalid_scope`.
 pub fn parse(asked: Option<&str>) -> ApiResult<String> {
-    let mut names: Vec<&str> = Vec::new();
-    for name in asked.unwrap_or("").split_ascii_whitespace() {
+    let mut kept: Vec<&str> = Vec::new();
+    for name in names(asked.unwrap_or("")) {
         if !KNOWN.contains(&name) {
             let shown: String = name.chars().take(64).collect();
             return Err(ApiError::InvalidScope(format!(
                 "scope {shown:?} is unknown; the scopes are the PHP client's SCOPE_* names and \"wallet\""
             )));
         }
-        if !names.contains(&name) {
-            names.push(name);
+        if !kept.contains(&name) {
+            kept.push(name);
         }
     }
-    if names.is_empty() {
+    if kept.is_empty() {
         return Ok(DEFAULT_SCOPE.to_string());
     }
-    Ok(names.join(" "))
+    Ok(kept.join(" "))
 }
 
 /// The scope a refresh asks for, at most the one `granted`: none asked keeps `granted`; a name
@@ -72,8 +84,8 @@ pub fn narrowed(asked: Option<&str>, granted: &str) -> ApiResult<String> {
         return Ok(granted.to_string());
     }
     let scope = parse(asked)?;
-    let held: Vec<&str> = granted.split_ascii_whitespace().collect();
-    if let Some(wider) = scope.split(' ').find(|n| !held.contains(n)) {
+    let held: Vec<&str> = names(granted).collect();
+    if let Some(wider) = names(&scope).find(|n| !held.contains(n)) {
         return Err(ApiError::InvalidScope(format!(
             "scope {wider:?} was not granted to this token; a refresh may only narrow its scope ({granted:?})"
         )));
@@ -97,6 +109,19 @@ mod tests {
             parse(Some("balance admin")).unwrap_err().code(),
             "invalid_scope"
         );
+    }
+
+    #[test]
+    fn a_scope_grants_its_names_and_their_offline_forms() {
+        assert_eq!(
+            parse(Some("balance,statements")).unwrap(),
+            "balance statements"
+        );
+        assert!(grants("email balance_offline", "balance"));
+        assert!(grants("email,phone", "phone"));
+        assert!(!grants("balance", "balance_offline"));
+        assert!(!grants("statements", "balance"));
+        assert!(!grants("", "wallet"));
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Users as their own access tokens show them: `GET user/{id|me}` and its `email`, `phone`,
-//! `confirmed-phones`, `address`, `identity` and `wallets`.
+//! `confirmed-phones`, `address`, `identity`, `pes` and `wallets`.
 //!
 //! A user's data is hers (docs/decisions.md, "Users"): only a request signed with her access
 //! token reads it, and only what the token's scope names (`email`, `phone`, `wallet_list`,
-//! `address`, `identity`, or their `_offline` forms). Client credentials, or another holder's
-//! token, are `forbidden` (an unknown user `not_found`, as for wallets).
+//! `address`, `identity`, `pep`, or their `_offline` forms: each route's scope is checked before
+//! it runs, `http::scope`). Client credentials, or another holder's token, are `forbidden` (an
+//! unknown user `not_found`, as for wallets).
 
 use crate::caller::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -27,17 +28,6 @@ async fn own(tx: &mut Tx, caller: &Caller, user: UserId) -> ApiResult<HolderRow>
         )));
     }
     Ok(holder)
-}
-
-/// Refuses unless the caller's token has `scope`.
-fn need(caller: &Caller, scope: &str) -> ApiResult<()> {
-    if caller.has_scope(scope) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "the access token has no scope {scope}"
-        )))
-    }
 }
 
 /// Her confirmed phone, digits only (as the API's phones are written).
@@ -69,7 +59,6 @@ pub async fn user(state: &AppState, caller: &Caller, user: UserId) -> ApiResult<
 pub async fn email(state: &AppState, caller: &Caller, user: UserId) -> ApiResult<String> {
     let mut tx = state.store.read().await?;
     let h = own(&mut tx, caller, user).await?;
-    need(caller, "email")?;
     Ok(h.email)
 }
 
@@ -77,7 +66,6 @@ pub async fn email(state: &AppState, caller: &Caller, user: UserId) -> ApiResult
 pub async fn phone(state: &AppState, caller: &Caller, user: UserId) -> ApiResult<String> {
     let mut tx = state.store.read().await?;
     let h = own(&mut tx, caller, user).await?;
-    need(caller, "phone")?;
     confirmed_phone(&h)
         .ok_or_else(|| ApiError::NotFound(format!("user {user} has no confirmed phone")))
 }
@@ -90,7 +78,6 @@ pub async fn confirmed_phones(
 ) -> ApiResult<Vec<String>> {
     let mut tx = state.store.read().await?;
     let h = own(&mut tx, caller, user).await?;
-    need(caller, "phone")?;
     Ok(confirmed_phone(&h).into_iter().collect())
 }
 
@@ -98,14 +85,14 @@ pub async fn confirmed_phones(
 pub async fn wallets(state: &AppState, caller: &Caller, user: UserId) -> ApiResult<Vec<Wallet>> {
     let mut tx = state.store.read().await?;
     own(&mut tx, caller, user).await?;
-    need(caller, "wallet_list")?;
     let ids = tx.wallets_of_user(user).await?;
     Ok(ids.into_iter().map(|w| view(w, user)).collect())
 }
 
-/// `GET user/{id}/address` and `GET user/{id}/identity`: walletd keeps neither, so after the
-/// checks every one is `not_found` (never an empty object: the PHP client reads an address's
-/// fields without checking they are there).
+/// `GET user/{id}/address`, `/identity` and `/pes` (her politically exposed persons): walletd keeps
+/// none of them, so after the checks every one is `not_found` (never an empty object or list: the
+/// PHP client reads an address's fields without checking they are there, and an empty `pes` would
+/// say she declared none).
 pub async fn unkept(
     state: &AppState,
     caller: &Caller,
@@ -114,7 +101,6 @@ pub async fn unkept(
 ) -> ApiResult<std::convert::Infallible> {
     let mut tx = state.store.read().await?;
     own(&mut tx, caller, user).await?;
-    need(caller, what)?;
     Err(ApiError::NotFound(format!(
         "walletd keeps no {what} of its users"
     )))

@@ -8,7 +8,7 @@ use wallet_client::types::{
     Account, CurrencyBalance, Metadata, OtherParty, Statement, StatementPage, SufficientAmount,
     Wallet, WalletBalance,
 };
-use wallet_core::ids::{PaymentId, UserId, WalletId};
+use wallet_core::ids::{HoldId, UserId, WalletId};
 use wallet_core::money::{Currency, format_decimal};
 use wallet_store::Tx;
 
@@ -221,7 +221,7 @@ async fn statement_page(
                     account_number: Some(account_number(w)),
                     display_name: None,
                 }),
-                transfer_id: r.payment_id.map(PaymentId::get),
+                transfer_id: r.transfer_id.map(HoldId::get),
             }
         })
         .collect();

@@ -294,7 +294,8 @@ async fn flash_accepted_and_rejected_in_the_app(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(t.status.as_str(), "reserved");
-    assert_eq!(t.kind.map(|k| k.as_str()), Some("flash"));
+    // Accepted in the app, not by SMS: `mobile_app`.
+    assert_eq!(t.kind.map(|k| k.as_str()), Some("mobile_app"));
     assert_eq!(t.correlation_key, None);
     assert_eq!(app.eur(app.alice()).await, (98_701, 1_299));
     let shown = b.get("/frontend/app?done=accepted").await;

@@ -43,11 +43,11 @@ async fn pin_reserves_and_locks_out_after_five_errors(app: TestApp) {
     // The PIN is stored only as an Argon2 hash.
     assert_eq!(
         app.types(key, app.bob()).await,
-        json!(["flash", "page", "pin", "reservation_code"])
+        json!(["flash", "mobile_app", "page", "pin", "reservation_code"])
     );
     assert_eq!(
         app.types(key, app.alice()).await,
-        json!(["flash", "page", "reservation_code"]),
+        json!(["flash", "mobile_app", "page", "reservation_code"]),
         "a blocked holder has no PIN way"
     );
     app.assert_ledger_sound().await;

@@ -209,6 +209,10 @@ async fn expiry_sends_a_signed_failed_callback(app: TestApp) {
     // `data` is the object as GET returns it.
     let got = app.client.get_transaction(&t.transaction_key).await;
     assert_eq!(sent, got.unwrap());
+    // The released payment still names the transfer its reservation made.
+    let transfer = sent.payments[0].transfer_id;
+    assert!(transfer.is_some());
+    assert_eq!(transfer, t.payments[0].transfer_id);
 
     let rows = outbox(&app.state).await;
     assert_eq!(rows.len(), 1);

@@ -145,7 +145,7 @@ async fn flash_needs_a_confirmed_phone_and_the_grant(app: TestApp) {
     );
     assert_eq!(
         app.types(key, app.alice()).await,
-        json!(["flash", "page", "pin", "reservation_code"])
+        json!(["flash", "mobile_app", "page", "pin", "reservation_code"])
     );
     let no_flash = app.another_client("pin").await;
     let t = no_flash

@@ -18,6 +18,13 @@ async fn without_lookup(app: &TestApp) -> Client {
 /// An access token of demo holder `user` (0: alice, 1: bob) issued to `client`'s client (its
 /// MAC id) with `scope`, stored as `POST /oauth/v1/token` would.
 pub async fn token_of(app: &TestApp, user: usize, mac_id: &str, scope: &str) -> Client {
+    let access_token = issue_token(app, user, mac_id, scope).await;
+    Client::new(&app.base_url, &access_token, "holder-mac-key").unwrap()
+}
+
+/// An access token of demo holder `user` for the client `mac_id`, with `scope`: its MAC id (the
+/// MAC key is `holder-mac-key`).
+pub async fn issue_token(app: &TestApp, user: usize, mac_id: &str, scope: &str) -> String {
     let mut tx = app.state.store.write().await.unwrap();
     let client_id = tx.client_by_mac_id(mac_id).await.unwrap().unwrap().id;
     let access_token = format!(
@@ -37,7 +44,7 @@ pub async fn token_of(app: &TestApp, user: usize, mac_id: &str, scope: &str) -> 
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    Client::new(&app.base_url, &access_token, "holder-mac-key").unwrap()
+    access_token
 }
 
 fn wallet_of(app: &TestApp, user: usize) -> Value {
@@ -174,7 +181,7 @@ async fn without_the_grant_a_lookup_finds_only_what_the_caller_may_read(app: Tes
     let creds = admin::create_client(&app.state, app.demo.project_id, "pin")
         .await
         .unwrap();
-    let alice = token_of(&app, 0, &creds.mac_id, "wallet").await;
+    let alice = token_of(&app, 0, &creds.mac_id, "wallet wallet_list").await;
     assert_eq!(
         call(&alice, Method::GET, ask, None).await,
         json!({"alice@example.com": wallet_of(&app, 0)})
@@ -249,7 +256,13 @@ async fn sufficient_amount_through_the_sdk_and_a_token(app: TestApp) {
             .await
             .unwrap()
     );
-    let alice = token_of(&app, 0, &app.demo.client.mac_id, "wallet").await;
+    let alice = token_of(
+        &app,
+        0,
+        &app.demo.client.mac_id,
+        "check_has_sufficient_balance",
+    )
+    .await;
     let me = "wallet/me/sufficient-amount?amount=100000&currency=EUR";
     assert_eq!(
         call(&alice, Method::GET, me, None).await,

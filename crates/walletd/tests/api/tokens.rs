@@ -28,7 +28,7 @@ async fn me_refused(client: &Client) -> String {
 async fn password_grant_gives_a_mac_token_for_me(app: TestApp) {
     let (status, token) = token_request(
         &app,
-        "grant_type=password&username=alice%40example.com&password=alice-demo-password&scope=wallet",
+        "grant_type=password&username=alice%40example.com&password=alice-demo-password&scope=wallet+balance",
     )
     .await;
     assert_eq!(status, 200, "{token}");

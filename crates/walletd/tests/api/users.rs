@@ -45,18 +45,26 @@ async fn a_holder_reads_herself_as_her_tokens_scope_allows(app: TestApp) {
         refused(&alice, Method::GET, "user/me/address", None).await,
         "forbidden"
     );
-    let with_address = token_of(&app, 0, &mac_id, "address").await;
-    assert_eq!(
-        refused(&with_address, Method::GET, "user/me/address", None).await,
-        "not_found"
-    );
+    let with_address = token_of(&app, 0, &mac_id, "address pep_offline").await;
+    for part in ["address", "pes"] {
+        let path = format!("user/me/{part}");
+        let code = refused(&with_address, Method::GET, &path, None).await;
+        assert_eq!(code, "not_found", "{part}");
+    }
     // A token without those scopes reads her id only, and none of the parts.
     let narrow = token_of(&app, 0, &mac_id, "wallet").await;
     assert_eq!(
         call(&narrow, Method::GET, "user/me", None).await,
         json!({"id": user.get()})
     );
-    for part in ["email", "phone", "confirmed-phones", "wallets", "identity"] {
+    for part in [
+        "email",
+        "phone",
+        "confirmed-phones",
+        "wallets",
+        "identity",
+        "pes",
+    ] {
         let path = format!("user/me/{part}");
         assert_eq!(
             refused(&narrow, Method::GET, &path, None).await,
@@ -97,6 +105,7 @@ async fn users_are_not_for_clients_nor_other_holders(app: TestApp) {
         "/wallets",
         "/address",
         "/identity",
+        "/pes",
     ] {
         // Client credentials: `me` names nobody, a holder is hers to share.
         let me = format!("user/me{part}");

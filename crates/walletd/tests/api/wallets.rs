@@ -19,7 +19,11 @@ async fn statements_list_the_wallets_ledger_entries(app: TestApp) {
     assert_eq!(line["currency"], "EUR");
     assert_eq!(line["direction"], "in");
     assert_eq!(line["details"], "Cash withdrawal");
-    assert_eq!(line["transfer_id"], t.payments[0].id.get());
+    // The line names the payment's transfer, as the payment does.
+    let transfer = t.payments[0]
+        .transfer_id
+        .expect("a confirmed payment has its transfer");
+    assert_eq!(line["transfer_id"], transfer);
     assert_eq!(
         line["other_party"]["account_number"],
         walletd::service::wallets::account_number(app.alice())

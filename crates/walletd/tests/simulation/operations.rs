@@ -18,6 +18,7 @@ fn caller(w: &World, c: usize) -> Caller {
         holder: None,
         scope: None,
         project: None,
+        location: None,
     }
 }
 

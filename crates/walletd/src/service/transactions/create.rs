@@ -40,12 +40,15 @@ pub(crate) async fn create_unanswered(
     let client = &caller.client;
     let now = state.now();
     let terms = validate::transaction_terms(&req, now)?;
+    let location_id = caller.location_id()?;
     let mut tx = state.store.write().await?;
     let (project_wallet_id, limits) = project_of(&mut tx, caller).await?;
     let transaction_key = state
         .entropy
         .draw(|rng| new_transaction_key(rng, wall_millis()));
-    let row = new_row(&req, terms, client, transaction_key, now);
+    let mut row = new_row(&req, terms, client, transaction_key, now);
+    // A holder's token creates as the client's manager (docs/decisions.md, "Transactions").
+    (row.manager_id, row.location_id) = (caller.holder, location_id);
     let key = &row.transaction_key;
     let written = write_payments(&mut tx, &req.payments, &row, client, project_wallet_id).await?;
     if let Some(a) = &req.allowance {
@@ -121,6 +124,8 @@ fn new_row(
         inquiries_json: req.inquiries.as_ref().map(Value::to_string),
         restrictions_json: terms.restrictions.map(|r| r.to_string()),
         correlation_key: None,
+        manager_id: None,
+        location_id: None,
     }
 }
 

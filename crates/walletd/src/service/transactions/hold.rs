@@ -90,8 +90,11 @@ pub(crate) async fn hold_funds(
     // Checked at commit (the payer's account row is then locked for less time) where a shortage
     // only refuses the client's request with `not_enough_funds`: reserve by code, PIN, allowance.
     // The holder's own answers (the confirmation page, where the transaction then waits for the
-    // funds, and FLASH SMS) check them now.
-    let at_commit = !matches!(kind, TransactionType::Page | TransactionType::Flash);
+    // funds, FLASH SMS and the holder app) check them now.
+    let at_commit = !matches!(
+        kind,
+        TransactionType::Page | TransactionType::Flash | TransactionType::MobileApp
+    );
     let mut changes = Vec::with_capacity(r.payments.len());
     for (p, amount) in r.payments.iter().zip(selected) {
         if !unregistered.contains(&p.id) {

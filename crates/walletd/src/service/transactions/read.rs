@@ -138,7 +138,9 @@ pub async fn types(
     }
     let holder = tx.holder(wallet.owner_user_id).await?;
     if granted(TransactionType::Flash) && holder.as_ref().is_some_and(|h| h.phone_confirmed) {
+        // What FLASH sends waits in her holder app too, where accepting it is `mobile_app`.
         types.push(TransactionType::Flash.as_str());
+        types.push(TransactionType::MobileApp.as_str());
     }
     if granted(TransactionType::Page)
         && matches!(
