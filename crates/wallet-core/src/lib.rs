@@ -12,6 +12,7 @@ pub mod ids;
 pub mod keys;
 pub mod ledger;
 pub mod money;
+pub mod password;
 pub mod payment;
 pub mod reserve;
 pub mod status;

@@ -79,6 +79,11 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_people.sql"),
         postgres: include_str!("../migrations/postgres/0014_people.sql"),
     },
+    Migration {
+        version: 15,
+        sqlite: include_str!("../migrations/sqlite/0015_payment_passwords.sql"),
+        postgres: include_str!("../migrations/postgres/0015_payment_passwords.sql"),
+    },
 ];
 
 /// The migration whose new columns the store fills for the users already there (SHA-1 is not SQL).
