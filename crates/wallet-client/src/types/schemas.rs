@@ -28,6 +28,8 @@ pub fn schemas() -> Vec<(
     add::<NewAllowance>(&mut out);
     add::<AllowanceAmount>(&mut out);
     add::<ReserveRequest>(&mut out);
+    add::<PasswordRequest>(&mut out);
+    add::<PaymentPassword>(&mut out);
     add::<ConfirmPrice>(&mut out);
     add::<Receipt>(&mut out);
     add::<FreezeChange>(&mut out);

@@ -422,15 +422,20 @@ async fn flash_decide(
         Ok(k) => k,
         Err(e) => return error_page(LANG, &e, FRAMING),
     };
-    match flash::decide(
+    let decided = flash::decide(
         &state.store,
         state.now(),
         &key,
         Holder::User(s.user_id),
         answer,
     )
-    .await
-    {
+    .await;
+    back_home(decided, done)
+}
+
+/// Home with the notice `done` once an answer worked, else the error's page.
+fn back_home<T>(answer: ApiResult<T>, done: &str) -> Response {
+    match answer {
         Ok(_) => Redirect::to(&format!("{HOME}?done={done}")).into_response(),
         Err(e) => error_page(LANG, &e, FRAMING),
     }
@@ -456,8 +461,7 @@ async fn give_password(
         );
     };
     let password = f.get("password").map(String::as_str).unwrap_or("");
-    match transactions::give_password_as_beneficiary(&state, s.user_id, payment, password).await {
-        Ok(_) => Redirect::to(&format!("{HOME}?done=password")).into_response(),
-        Err(e) => error_page(LANG, &e, FRAMING),
-    }
+    let given =
+        transactions::give_password_as_beneficiary(&state, s.user_id, payment, password).await;
+    back_home(given, "password")
 }

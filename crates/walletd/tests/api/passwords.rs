@@ -86,9 +86,16 @@ async fn a_payment_waits_for_its_password_and_the_client_gives_it(app: TestApp) 
     let payment = seen["payments"][0]["id"].as_i64().unwrap();
     let wrong = json!({"payment_id": payment, "password": "open sesame!"});
     assert_eq!(give_error(&app, &key, wrong).await, "invalid_code");
-    let t = give(&app, &key, payment, SECRET).await;
-    assert_eq!(t["status"], "reserved");
-    assert_eq!(t["payments"][0]["password"]["status"], "unlocked");
+    // Through the SDK's call.
+    let id = wallet_core::ids::PaymentId::new(payment);
+    let t = app
+        .client
+        .give_password(&r.transaction_key, id, SECRET)
+        .await
+        .unwrap();
+    assert_eq!(t.status.as_str(), "reserved");
+    let shown = t.payments[0].password.unwrap();
+    assert_eq!(shown.status, wallet_client::types::PasswordStatus::Unlocked);
     // The client's own change: no callback.
     assert_eq!(app.callback_types(&key).await, ["waiting_password"]);
     let again = json!({"payment_id": payment, "password": SECRET});
@@ -274,13 +281,7 @@ async fn renewing_asks_for_the_password_again(app: TestApp) {
     let (key, payment) = waiting(&app, 500, json!({})).await;
     give(&app, &key, payment, SECRET).await;
     app.revoke(&key).await;
-    let renewed = call(
-        &app.client,
-        Method::POST,
-        &format!("transaction/renew/{key}"),
-        None,
-    )
-    .await;
+    let renewed = app.renew(&key).await;
     assert_eq!(renewed["payments"][0]["password"]["status"], "pending");
     let new_key = renewed["transaction_key"].as_str().unwrap();
     let copy = renewed["payments"][0]["id"].as_i64().unwrap();

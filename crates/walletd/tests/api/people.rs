@@ -258,13 +258,7 @@ async fn renew_keeps_waiting_for_the_person(app: TestApp) {
     let t = create_to(&app, json!({"email": "hana@example.com"}), 600, json!({})).await;
     let key = key_of(&t);
     app.revoke(&key).await;
-    let renewed = call(
-        &app.client,
-        Method::POST,
-        &format!("transaction/renew/{key}"),
-        None,
-    )
-    .await;
+    let renewed = app.renew(&key).await;
     let new_key = key_of(&renewed);
     assert_eq!(
         renewed["payments"][0]["beneficiary"],

@@ -100,7 +100,7 @@ pub async fn hash_passwords(payments: &[PaymentRef]) -> ApiResult<Vec<Option<Str
     for (i, p) in payments.iter().enumerate() {
         let value = match p {
             PaymentRef::New(p) => parse_password(p.password.as_ref())
-                .map_err(|e| super::validate::prefix_error(e, &format!("payments[{i}]: ")))?
+                .map_err(|e| e.prefixed(&format!("payments[{i}]: ")))?
                 .and_then(|d| d.value),
             PaymentRef::Id(_) => None,
         };
@@ -149,7 +149,7 @@ mod tests {
     fn a_provided_password_is_kept_to_hash_unless_optional() {
         let d = parsed(json!({"type": "provided", "value": "s3cret", "cancelable": true}))
             .unwrap()
-            .unwrap();
+            .expect("a password");
         assert_eq!(d.value.as_deref(), Some("s3cret"));
         assert!(d.shown.awaited() && d.shown.cancelable);
         let d = parsed(json!({"type": "provided", "value": "s3cret", "optional": true}))
@@ -157,8 +157,8 @@ mod tests {
             .unwrap();
         assert_eq!(d.value, None);
         assert!(!d.shown.awaited());
-        assert_eq!(parse_password(None).unwrap(), None);
-        assert_eq!(parsed(Value::Null).unwrap(), None);
+        assert!(parse_password(None).unwrap().is_none());
+        assert!(parsed(Value::Null).unwrap().is_none());
     }
 
     #[test]

@@ -201,7 +201,7 @@ pub async fn awaited_by(state: &AppState, user: UserId) -> ApiResult<Vec<Awaited
     let payments = tx.payments_waiting_password_to(user).await?;
     Ok(payments
         .into_iter()
-        .filter(|p| awaits_password(p))
+        .filter(awaits_password)
         .map(|p| AwaitedPassword {
             payment_id: p.id,
             amount: format!(

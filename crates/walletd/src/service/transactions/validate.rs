@@ -205,11 +205,7 @@ pub fn draft_payment(
 }
 
 pub(crate) fn prefix_error(e: ApiError, prefix: &str) -> ApiError {
-    match e {
-        ApiError::InvalidRequest(m) => ApiError::InvalidRequest(format!("{prefix}{m}")),
-        ApiError::InvalidState(m) => ApiError::InvalidState(format!("{prefix}{m}")),
-        other => other,
-    }
+    e.prefixed(prefix)
 }
 
 /// Checks `restrictions` of `POST transaction`: `{"account_owner": {"type": "natural"|"legal",

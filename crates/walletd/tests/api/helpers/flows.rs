@@ -197,6 +197,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `POST transaction/renew/{key}`, which must work: the renewal.
+    pub async fn renew(&self, key: &str) -> Value {
+        let path = format!("transaction/renew/{key}");
+        call(&self.client, Method::POST, &path, None).await
+    }
+
     /// The types of the callbacks queued for transaction `key`, oldest first.
     pub async fn callback_types(&self, key: &str) -> Vec<String> {
         let queued = self.callbacks_of(key).await;
