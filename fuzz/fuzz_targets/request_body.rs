@@ -197,6 +197,7 @@ fn payments() -> Vec<PaymentRow> {
         purpose: None,
         beneficiary_wallet_id: WalletId::new(2),
         beneficiary_json: None,
+        password_json: None,
         payer_wallet_id: Some(WalletId::new(3)),
         freeze_for: None,
         freeze_until: None,

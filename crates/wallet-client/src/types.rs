@@ -7,6 +7,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use std::collections::BTreeMap;
+pub use wallet_core::password::{PasswordKind, PasswordStatus, PaymentPassword};
 pub use wallet_core::payment::PriceRules;
 pub use wallet_core::{
     AllowanceId, LocationId, PaymentId, PaymentStatus, ProjectId, TransactionKey,
@@ -151,6 +152,8 @@ wire_struct! {
         pub transfer_id: Option<i64>,
         pub purpose: Option<String>,
         pub beneficiary: Option<Value>,
+        /// `{type, status, optional, cancelable}`: never the value.
+        pub password: Option<PaymentPassword>,
         pub cancelable: Option<bool>,
     }
 }
@@ -421,6 +424,25 @@ wire_struct! {
         /// The PHP client's `WalletIdentifier`: `{"id"}`, `{"email"}` or `{"phone"}` of the payer
         /// (`PUT transaction/{key}/reserve` by allowance or PIN without the wallet in the path).
         pub payer: Option<Value>,
+    }
+}
+
+wire_struct! {
+    /// Body of `PUT transaction/{key}/password`: the password of one payment of the transaction,
+    /// which waits for it (`waiting_password`).
+    #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct PasswordRequest {
+        pub payment_id: Option<PaymentId>,
+        pub password: Option<String>,
+    }
+}
+
+/// Never shows the password.
+impl std::fmt::Debug for PasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordRequest")
+            .field("payment_id", &self.payment_id)
+            .finish_non_exhaustive()
     }
 }
 

@@ -13,6 +13,7 @@ pub mod inquiries;
 pub mod keys;
 pub mod ledger;
 pub mod money;
+pub mod password;
 pub mod payment;
 pub mod reserve;
 pub mod status;

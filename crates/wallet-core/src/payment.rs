@@ -206,6 +206,15 @@ pub enum FreezeError {
 }
 
 impl FreezeSpec {
+    /// The freeze a payment asked for, from its stored `freeze_for` (seconds) and `freeze_until`.
+    pub fn stored(freeze_for: Option<i64>, freeze_until: Option<i64>) -> Option<FreezeSpec> {
+        match (freeze_for, freeze_until) {
+            (Some(seconds), _) => Some(FreezeSpec::For(seconds)),
+            (None, Some(at)) => Some(FreezeSpec::Until(at)),
+            (None, None) => None,
+        }
+    }
+
     /// Reads the request's forms; zeros (as the PHP client and the guide send them) mean no freeze.
     pub fn from_request(
         nested: Option<(Option<i64>, Option<i64>)>,

@@ -130,6 +130,19 @@ pub enum Event {
     Age,
 }
 
+impl Event {
+    /// Where holding the funds (`Reserve`) or the end of a wait (`Unblock`) leads while
+    /// something is still awaited: a beneficiary's registration first, then a password (a
+    /// password is asked once every beneficiary is known).
+    pub fn unless_awaiting(self, registration: bool, password: bool) -> Event {
+        match (registration, password) {
+            (true, _) => Event::AwaitRegistration,
+            (false, true) => Event::AwaitPassword,
+            (false, false) => self,
+        }
+    }
+}
+
 /// A transition the current status does not allow: `invalid_state` on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("transaction is {from}; it cannot be {}", event_verb(*.event))]
@@ -253,6 +266,31 @@ mod tests {
         }
         assert!(S::Reserved.apply(Event::Unblock).is_err());
         assert!(S::Reserved.apply(Event::AwaitRegistration).is_err());
+    }
+
+    #[test]
+    fn registration_is_awaited_before_a_password() {
+        let held = |registration, password| {
+            S::New.apply(Event::Reserve.unless_awaiting(registration, password))
+        };
+        assert_eq!(held(false, false), Ok(S::Reserved));
+        assert_eq!(held(true, false), Ok(S::WaitingRegistration));
+        assert_eq!(held(true, true), Ok(S::WaitingRegistration));
+        assert_eq!(held(false, true), Ok(S::WaitingPassword));
+        // The last beneficiary registered: on to the password, or reserved.
+        let registered = |password| {
+            S::WaitingRegistration.apply(Event::Unblock.unless_awaiting(false, password))
+        };
+        assert_eq!(registered(true), Ok(S::WaitingPassword));
+        assert_eq!(registered(false), Ok(S::Reserved));
+        // Every password given.
+        assert_eq!(
+            S::WaitingPassword.apply(Event::Unblock.unless_awaiting(false, false)),
+            Ok(S::Reserved)
+        );
+        assert!(S::WaitingPassword.apply(Event::AwaitPassword).is_err());
+        assert!(S::WaitingPassword.apply(Event::AwaitRegistration).is_err());
+        assert!(S::Reserved.apply(Event::AwaitPassword).is_err());
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod migrate;
 mod oauth;
 mod outbox;
 mod payment_contacts;
+mod payment_passwords;
 mod request;
 mod rows;
 mod search;

@@ -80,6 +80,11 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0014_people.sql"),
     },
     Migration {
+        version: 15,
+        sqlite: include_str!("../migrations/sqlite/0015_payment_passwords.sql"),
+        postgres: include_str!("../migrations/postgres/0015_payment_passwords.sql"),
+    },
+    Migration {
         version: 16,
         sqlite: include_str!("../migrations/sqlite/0016_inquiries.sql"),
         postgres: include_str!("../migrations/postgres/0016_inquiries.sql"),

@@ -127,6 +127,9 @@ db::row_and_new! {
         pub purpose: Option<String>,
         pub beneficiary_wallet_id: WalletId,
         pub beneficiary_json: Option<String>,
+        /// The password's public part as shown (`wallet_core::password::PaymentPassword`), if
+        /// the payment has one; its value is hashed in `payment_passwords`.
+        pub password_json: Option<String>,
         #[stored = None]
         pub payer_wallet_id: Option<WalletId>,
         pub freeze_for: Option<i64>,

@@ -225,6 +225,7 @@ pub mod fixtures {
             purpose: None,
             beneficiary_wallet_id: beneficiary,
             beneficiary_json: None,
+            password_json: None,
             freeze_for: None,
             freeze_until: None,
             created_at: 0,

@@ -14,7 +14,7 @@ use wallet_core::{HoldId, PaymentId, PaymentStatus, TransactionKey, WalletId};
 /// The columns a new payment is inserted with, but its id ([`PAYMENT_VALUES`] gives their values).
 macro_rules! payment_insert_columns {
     () => {
-        "transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, freeze_for, freeze_until, created_at"
+        "transaction_key, project_id, status, price, currency, description, parameters, price_rules, purpose, beneficiary_wallet_id, beneficiary_json, password_json, freeze_for, freeze_until, created_at"
     };
 }
 
@@ -437,8 +437,8 @@ fn transaction_insert(t: &TransactionRow, now: i64) -> db::Query {
 
 const PAYMENT_INSERT: &str = concat!("INSERT INTO payments (", payment_insert_columns!(), ")");
 /// One payment's row of [`PAYMENT_INSERT`], its parameters [`payment_params`].
-const PAYMENT_VALUES: &str = "($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
-const PAYMENT_PARAMETERS: usize = 13;
+const PAYMENT_VALUES: &str = "($1, $2, 'new', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+const PAYMENT_PARAMETERS: usize = 14;
 
 fn payment_params(p: &NewPaymentRow) -> impl Params + '_ {
     (
@@ -452,6 +452,7 @@ fn payment_params(p: &NewPaymentRow) -> impl Params + '_ {
         p.purpose.as_deref(),
         p.beneficiary_wallet_id,
         p.beneficiary_json.as_deref(),
+        p.password_json.as_deref(),
         p.freeze_for,
         p.freeze_until,
         p.created_at,

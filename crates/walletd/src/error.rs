@@ -145,6 +145,16 @@ impl ApiError {
         ApiError::InvalidRequest(msg.into())
     }
 
+    /// An `invalid_request` or `invalid_state` whose description starts with `prefix` (which
+    /// part of the request it is about, e.g. `payments[2]: `); any other error as it is.
+    pub fn prefixed(self, prefix: &str) -> Self {
+        match self {
+            ApiError::InvalidRequest(m) => ApiError::InvalidRequest(format!("{prefix}{m}")),
+            ApiError::InvalidState(m) => ApiError::InvalidState(format!("{prefix}{m}")),
+            other => other,
+        }
+    }
+
     pub fn not_found_transaction(key: &TransactionKey) -> Self {
         ApiError::NotFound(format!("transaction {key:?} was not found"))
     }

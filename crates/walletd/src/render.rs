@@ -39,6 +39,10 @@ pub fn payment(p: &PaymentRow) -> wire::Payment {
         transfer_id: p.hold_id.map(HoldId::get),
         purpose: p.purpose.clone(),
         beneficiary: json(&p.beneficiary_json),
+        password: p
+            .password_json
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok()),
         cancelable: (p.status == wallet_core::PaymentStatus::Confirmed && p.freeze_until.is_some())
             .then_some(true),
     }

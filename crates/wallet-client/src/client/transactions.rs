@@ -1,12 +1,14 @@
-//! The transaction calls: create, look up, reserve with a code, confirm, revoke, FLASH.
+//! The transaction calls: create, look up, reserve with a code, confirm, revoke, FLASH, a
+//! payment's password.
 
 use super::{Client, Error, Method, encode, segment};
 use crate::code;
 use crate::types::{
-    ConfirmPrices, InquiredInformation, NewTransaction, ReserveRequest, Transaction,
+    ConfirmPrices, InquiredInformation, NewTransaction, PasswordRequest, ReserveRequest,
+    Transaction,
 };
 use std::collections::BTreeMap;
-use wallet_core::ids::{TransactionKey, WalletId};
+use wallet_core::ids::{PaymentId, TransactionKey, WalletId};
 
 impl Client {
     /// `POST transaction`: creates a transaction (status `new`) with its payments.
@@ -88,6 +90,26 @@ impl Client {
             Method::PUT,
             &format!("transaction/{}/confirm", segment(key.as_str())),
             body,
+        )
+        .await
+    }
+
+    /// `PUT transaction/{key}/password`: gives the password of payment `payment_id` of a
+    /// transaction that waits for it (`waiting_password`).
+    pub async fn give_password(
+        &self,
+        key: &TransactionKey,
+        payment_id: PaymentId,
+        password: &str,
+    ) -> Result<Transaction, Error> {
+        let body = PasswordRequest {
+            payment_id: Some(payment_id),
+            password: Some(password.to_string()),
+        };
+        self.call(
+            Method::PUT,
+            &format!("transaction/{}/password", segment(key.as_str())),
+            Some(encode(&body)?),
         )
         .await
     }

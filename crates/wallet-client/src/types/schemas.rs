@@ -29,6 +29,8 @@ pub fn schemas() -> Vec<(
     add::<AllowanceAmount>(&mut out);
     add::<InquiredInformation>(&mut out);
     add::<ReserveRequest>(&mut out);
+    add::<PasswordRequest>(&mut out);
+    add::<PaymentPassword>(&mut out);
     add::<ConfirmPrice>(&mut out);
     add::<Receipt>(&mut out);
     add::<FreezeChange>(&mut out);

@@ -14,8 +14,8 @@ use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use wallet_client::types::{
-    ConfirmPrice, ConfirmPrices, InquiredInformation, NewTransaction, Receipt, ReserveRequest,
-    Transaction, TransactionPage,
+    ConfirmPrice, ConfirmPrices, InquiredInformation, NewTransaction, PasswordRequest, Receipt,
+    ReserveRequest, Transaction, TransactionPage,
 };
 use wallet_core::ids::{TransactionKey, WalletId};
 
@@ -26,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, revoke))
         .routes(routes!(reserve))
         .routes(routes!(confirm))
+        .routes(routes!(password))
         .routes(routes!(receipt))
         .routes(routes!(inquired_information))
         .routes(routes!(reserve_for_wallet))
@@ -52,6 +53,7 @@ errors!(mac ReserveForWalletErrors = [
     ClientNotVerified, RestrictionViolation, RestrictionLimitsExceeded, LimitsExceeded,
     PaymentToSameAccount, BeneficiaryAccountInactive, NotEnoughFunds,
 ]);
+errors!(mac PasswordErrors = [NotFound, InvalidState, InvalidCode, UserErrorLimitExceeded]);
 errors!(mac ReceiptErrors = [Forbidden, NotFound, InvalidState]);
 // With `use_allowance` and an allowance that covers it, FLASH reserves at once.
 errors!(mac FlashErrors = [
@@ -122,6 +124,25 @@ pub async fn reserve(
             .await
             .map(Json),
     }
+}
+
+/// `PUT transaction/{key}/password`: the password of one payment of a transaction that waits
+/// for it (`waiting_password`); once every awaited password is given it is `reserved` (or
+/// `confirmed` with `auto_confirm`). A wrong password is `invalid_code` and counts; after 5 for
+/// a payment every attempt is `user_error_limit_exceeded`.
+#[utoipa::path(put, path = "/rest/v1/transaction/{key}/password", tag = "transactions",
+    params(KeyPath), request_body = PasswordRequest,
+    responses((status = 200, description = "the transaction, `reserved` (or still `waiting_password`)", body = Transaction), PasswordErrors),
+    security(("mac" = [])))]
+pub async fn password(
+    api: Api,
+    KeyParam(key): KeyParam,
+    body: Bytes,
+) -> ApiResult<Json<Transaction>> {
+    let req: PasswordRequest = json::parse(&body)?;
+    svc::give_password(&api.state, api.client(), &key, req)
+        .await
+        .map(Json)
 }
 
 /// By PIN when the body has one, else by the wallet's active allowance.

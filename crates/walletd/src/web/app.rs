@@ -1,4 +1,5 @@
-//! The holder app: balances, statements, reservation codes, FLASH confirmations waiting.
+//! The holder app: balances, statements, reservation codes, FLASH confirmations waiting,
+//! passwords of payments to the holder.
 //! English only; every page needs a login session and none may be framed.
 
 use super::texts::Lang;
@@ -9,6 +10,7 @@ use crate::apidoc::page;
 use crate::error::{ApiError, ApiResult};
 use crate::service::admin::{self, IssuedCode};
 use crate::service::flash::{self, Answer, Holder};
+use crate::service::transactions::{self, AwaitedPassword};
 use crate::service::wallets::{self, StatementQuery};
 use crate::state::AppState;
 use askama::Template;
@@ -19,7 +21,7 @@ use axum::routing::{get, post};
 use std::collections::HashMap;
 use utoipa::openapi::path::HttpMethod::{Get, Post};
 use utoipa_axum::router::OpenApiRouter;
-use wallet_core::ids::{UserId, WalletId};
+use wallet_core::ids::{PaymentId, UserId, WalletId};
 use wallet_core::money::Currency;
 
 const HOME: &str = "/frontend/app";
@@ -48,6 +50,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         "/frontend/app/code",
         post(code),
         &[form(Post, "A new reservation code")],
+    );
+    let r = page(
+        r,
+        "/frontend/app/password/{payment}",
+        post(give_password),
+        &[form(Post, "The password of a payment to the holder")],
     );
     page(
         r,
@@ -103,6 +111,7 @@ struct HomePage<'a> {
     balances: Vec<BalanceRow>,
     currencies: Vec<String>,
     waiting: Vec<flash::Waiting>,
+    passwords: Vec<AwaitedPassword>,
 }
 
 /// The balances of every wallet of the holder, and the currencies to offer for a code (EUR
@@ -148,16 +157,18 @@ async fn home(
     let loaded = async {
         let (balances, currencies) = balances_of(&state, s.user_id).await?;
         let waiting = flash::waiting_of_user(&state.store, s.user_id).await?;
-        ApiResult::Ok((balances, currencies, waiting))
+        let passwords = transactions::awaited_by(&state, s.user_id).await?;
+        ApiResult::Ok((balances, currencies, waiting, passwords))
     }
     .await;
-    let (balances, currencies, waiting) = match loaded {
+    let (balances, currencies, waiting, passwords) = match loaded {
         Ok(l) => l,
         Err(e) => return error_page(LANG, &e, FRAMING),
     };
     let notice = match q.get("done").map(String::as_str) {
         Some("accepted") => Some("Payment accepted"),
         Some("rejected") => Some("Payment rejected"),
+        Some("password") => Some("Password accepted"),
         _ => None,
     };
     let page = HomePage {
@@ -167,6 +178,7 @@ async fn home(
         balances,
         currencies,
         waiting,
+        passwords,
     };
     render(StatusCode::OK, &page, FRAMING)
 }
@@ -410,16 +422,46 @@ async fn flash_decide(
         Ok(k) => k,
         Err(e) => return error_page(LANG, &e, FRAMING),
     };
-    match flash::decide(
+    let decided = flash::decide(
         &state.store,
         state.now(),
         &key,
         Holder::User(s.user_id),
         answer,
     )
-    .await
-    {
+    .await;
+    back_home(decided, done)
+}
+
+/// Home with the notice `done` once an answer worked, else the error's page.
+fn back_home<T>(answer: ApiResult<T>, done: &str) -> Response {
+    match answer {
         Ok(_) => Redirect::to(&format!("{HOME}?done={done}")).into_response(),
         Err(e) => error_page(LANG, &e, FRAMING),
     }
+}
+
+/// `POST /frontend/app/password/{payment}` (`password=…`): the signed-in beneficiary gives the
+/// password of a payment to her wallet.
+async fn give_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(payment): Path<String>,
+    FormFields(f): FormFields,
+) -> Response {
+    let s = match form_session(&state, &headers, &f).await {
+        Ok(s) => s,
+        Err(res) => return res,
+    };
+    let Some(payment) = payment.parse::<i64>().ok().map(PaymentId::new) else {
+        return error_page(
+            LANG,
+            &ApiError::NotFound("payment not found".into()),
+            FRAMING,
+        );
+    };
+    let password = f.get("password").map(String::as_str).unwrap_or("");
+    let given =
+        transactions::give_password_as_beneficiary(&state, s.user_id, payment, password).await;
+    back_home(given, "password")
 }

@@ -27,6 +27,7 @@ mod oauth;
 mod openapi;
 mod ops;
 mod pages;
+mod passwords;
 mod payments;
 mod people;
 mod process;

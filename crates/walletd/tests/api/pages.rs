@@ -25,12 +25,6 @@ async fn status(app: &TestApp, key: &str) -> Value {
     serde_json::to_value(t).unwrap()
 }
 
-/// The types of the callbacks queued for `key`, oldest first.
-pub(crate) async fn callbacks_of(app: &TestApp, key: &str) -> Vec<String> {
-    let queued = app.callbacks_of(key).await;
-    queued.into_iter().rev().map(|c| c.event_type).collect()
-}
-
 /// Opens the confirmation page logged in as alice; returns the page's form CSRF token.
 async fn open_as_alice(app: &TestApp, b: &mut Browser, path: &str) -> String {
     b.login_alice(app).await;
@@ -88,7 +82,7 @@ async fn shown_is_waiting_and_accept_reserves(app: TestApp) {
     assert!(done.body.contains("accepted"), "{}", done.body);
     assert_eq!(status(&app, &key).await["status"], "reserved");
     assert_eq!(app.eur(app.alice()).await, (before - 1_299, 1_299));
-    assert_eq!(callbacks_of(&app, &key).await, ["waiting", "reserved"]);
+    assert_eq!(app.callback_types(&key).await, ["waiting", "reserved"]);
     // Deciding twice is refused, and the page now only tells the status.
     let again = b.decide(&confirm_path(&key), &csrf, "accept").await;
     assert_eq!(again.status, 400, "{}", again.body);
@@ -119,7 +113,7 @@ async fn reject_on_the_lithuanian_page(app: TestApp) {
     assert!(done.body.contains("data-status=\"rejected\""));
     assert_eq!(status(&app, &key).await["status"], "rejected");
     assert_eq!(app.eur(app.alice()).await.1, 0);
-    assert_eq!(callbacks_of(&app, &key).await, ["waiting", "rejected"]);
+    assert_eq!(app.callback_types(&key).await, ["waiting", "rejected"]);
 }
 on_both!(reject_on_the_lithuanian_page);
 
@@ -139,7 +133,7 @@ async fn short_of_money_waits_for_funds_and_continues(app: TestApp) {
     assert_eq!(t["status"], "reserved");
     assert_eq!(app.eur(app.alice()).await, (0, 150_000));
     assert_eq!(
-        callbacks_of(&app, &key).await,
+        app.callback_types(&key).await,
         ["waiting", "waiting_funds", "reserved"]
     );
     app.assert_ledger_sound().await;
@@ -361,7 +355,7 @@ async fn an_active_allowance_that_covers_it_reserves_on_opening(app: TestApp) {
         (&json!("reserved"), &json!("automatic"))
     );
     assert_eq!(
-        callbacks_of(&app, &key).await,
+        app.callback_types(&key).await,
         ["reserved"],
         "the holder's act"
     );

@@ -30,13 +30,6 @@ async fn get(app: &TestApp, key: &str) -> Value {
     app.get(&format!("transaction/{key}")).await
 }
 
-/// The types of the callbacks queued for `key`, oldest first.
-async fn callback_types(app: &TestApp, key: &str) -> Vec<String> {
-    let mut list: Vec<_> = app.callbacks_of(key).await;
-    list.reverse();
-    list.into_iter().map(|c| c.event_type).collect()
-}
-
 async fn register(app: &TestApp, email: &str, phone: Option<&str>) -> CreatedUser {
     let new = NewUser {
         email: email.into(),
@@ -131,7 +124,7 @@ async fn a_payment_waits_for_its_person_to_register(app: TestApp) {
         ),
         "invalid_state"
     );
-    assert_eq!(callback_types(&app, &key).await, ["waiting_registration"]);
+    assert_eq!(app.callback_types(&key).await, ["waiting_registration"]);
     app.assert_ledger_sound().await;
 
     let carol = register(&app, "carol@example.com", None).await;
@@ -145,7 +138,7 @@ async fn a_payment_waits_for_its_person_to_register(app: TestApp) {
         json!({"email": "carol@example.com", "id": carol.wallet_id})
     );
     assert_eq!(
-        callback_types(&app, &key).await,
+        app.callback_types(&key).await,
         ["waiting_registration", "reserved"]
     );
     app.confirm(&key).await;
@@ -175,7 +168,7 @@ async fn a_phone_waits_too_and_auto_confirm_confirms_on_registration(app: TestAp
     assert_eq!(app.eur(dave.wallet_id).await, (1_200, 0));
     assert_eq!(app.eur(app.alice()).await, (100_000 - 1_200, 0));
     assert_eq!(
-        callback_types(&app, &key).await,
+        app.callback_types(&key).await,
         ["waiting_registration", "confirmed"]
     );
     app.assert_ledger_sound().await;
@@ -214,7 +207,7 @@ async fn the_reserve_deadline_fails_a_wait_for_registration(app: TestApp) {
     assert_eq!(get(&app, &key).await["status"], "failed");
     assert_eq!(app.eur(app.alice()).await, (100_000, 0));
     assert_eq!(
-        callback_types(&app, &key).await,
+        app.callback_types(&key).await,
         ["waiting_registration", "failed"]
     );
     let frank = register(&app, "frank@example.com", None).await;
@@ -265,13 +258,7 @@ async fn renew_keeps_waiting_for_the_person(app: TestApp) {
     let t = create_to(&app, json!({"email": "hana@example.com"}), 600, json!({})).await;
     let key = key_of(&t);
     app.revoke(&key).await;
-    let renewed = call(
-        &app.client,
-        Method::POST,
-        &format!("transaction/renew/{key}"),
-        None,
-    )
-    .await;
+    let renewed = app.renew(&key).await;
     let new_key = key_of(&renewed);
     assert_eq!(
         renewed["payments"][0]["beneficiary"],
@@ -331,14 +318,3 @@ async fn admin_user_create_prints_the_confirmed_contacts(app: TestApp) {
     }
 }
 on_both!(admin_user_create_prints_the_confirmed_contacts);
-
-async fn a_payment_password_is_refused_not_ignored(app: TestApp) {
-    let body = json!({"payments": [{
-        "description": "x", "price": 100, "currency": "EUR",
-        "beneficiary": {"email": "bob@example.com"},
-        "password": {"type": "provided", "value": "secret", "optional": false, "cancelable": true},
-    }]});
-    let code = refused(&app.client, Method::POST, "transaction", Some(body)).await;
-    assert_eq!(code, "invalid_request");
-}
-on_both!(a_payment_password_is_refused_not_ignored);

@@ -4,6 +4,7 @@
 use super::beneficiary::{Beneficiary, Contact};
 use super::events::actor;
 use super::lock::lock_own;
+use super::password;
 use super::validate::{self, PaymentDraft, draft_payment, prefix_error};
 use super::view::view;
 use crate::caller::Caller;
@@ -41,6 +42,7 @@ pub(crate) async fn create_unanswered(
     let now = state.now();
     let terms = validate::transaction_terms(&req, now)?;
     let location_id = caller.location_id()?;
+    let hashes = password::hash_passwords(&req.payments).await?;
     let mut tx = state.store.write().await?;
     let (project_wallet_id, limits) = project_of(&mut tx, caller).await?;
     let transaction_key = state
@@ -50,7 +52,12 @@ pub(crate) async fn create_unanswered(
     // A holder's token creates as the client's manager (docs/decisions.md, "Transactions").
     (row.manager_id, row.location_id) = (caller.holder, location_id);
     let key = &row.transaction_key;
-    let written = write_payments(&mut tx, &req.payments, &row, client, project_wallet_id).await?;
+    let new = NewPayments {
+        payments: &req.payments,
+        hashes,
+        project_wallet_id,
+    };
+    let written = write_payments(&mut tx, new, &row, client).await?;
     if let Some(a) = &req.allowance {
         attach(&mut tx, client, key, a, now).await?;
     }
@@ -139,14 +146,28 @@ struct WrittenPayments {
     all_explicit: bool,
 }
 
+/// The payments of `POST transaction`, with what was made of them before the database
+/// transaction.
+struct NewPayments<'a> {
+    payments: &'a [PaymentRef],
+    /// The hash of each inline payment's awaited password, by position.
+    hashes: Vec<Option<String>>,
+    /// Where payments go by default.
+    project_wallet_id: WalletId,
+}
+
 /// Writes transaction `t` and its payments: inline ones inserted, existing ones moved in.
 async fn write_payments(
     tx: &mut Tx,
-    payments: &[PaymentRef],
+    new: NewPayments<'_>,
     t: &TransactionRow,
     client: &ClientRow,
-    project_wallet_id: WalletId,
 ) -> ApiResult<WrittenPayments> {
+    let NewPayments {
+        payments,
+        mut hashes,
+        project_wallet_id,
+    } = new;
     let (key, now) = (&t.transaction_key, t.created_at);
     let mut all_explicit = true;
     // New payments wait in `drafts` until a regrouped one or the end: the transaction's row
@@ -164,6 +185,7 @@ async fn write_payments(
                     .map_err(|e| prefix_error(e, &format!("payments[{i}]: ")))?;
                 new_rows.drafts.push(row);
                 new_rows.contacts.push(contact);
+                new_rows.hashes.push(hashes[i].take());
             }
             PaymentRef::Id(id) => {
                 new_rows.insert(tx, t, now).await?;
@@ -187,6 +209,8 @@ struct NewRows {
     drafts: Vec<NewPaymentRow>,
     /// Each draft's person without a wallet yet, if it names one.
     contacts: Vec<Option<Contact>>,
+    /// Each draft's password hash, if it has an awaited password.
+    hashes: Vec<Option<String>>,
     /// Inserted, as stored, in order.
     written: Vec<PaymentRow>,
     /// The transaction's own row is inserted.
@@ -198,6 +222,7 @@ impl NewRows {
     async fn insert(&mut self, tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiResult<()> {
         let drafts = std::mem::take(&mut self.drafts);
         let contacts = std::mem::take(&mut self.contacts);
+        let hashes = std::mem::take(&mut self.hashes);
         let rows = if !self.inserted {
             self.inserted = true;
             tx.insert_transaction_with_payments(t, &drafts, now).await?
@@ -208,10 +233,13 @@ impl NewRows {
             }
             rows
         };
-        for (row, contact) in rows.iter().zip(&contacts) {
+        for ((row, contact), hash) in rows.iter().zip(&contacts).zip(&hashes) {
             if let Some(c) = contact {
                 let (email, phone) = c.parts();
                 tx.insert_payment_contact(row.id, email, phone, now).await?;
+            }
+            if let Some(hash) = hash {
+                tx.insert_payment_password(row.id, hash).await?;
             }
         }
         self.written.extend(rows);
@@ -459,6 +487,9 @@ async fn copy_contents(
 ) -> ApiResult<()> {
     let contacts = tx.payment_contacts_of(old_key).await?;
     for p in tx.payments_of(old_key).await? {
+        // The copy's password is awaited again, under the same hash.
+        let password_json = password::password_of(&p).map(|pw| password::stored(&pw.renewed()));
+        let (old_id, has_password) = (p.id, p.password_json.is_some());
         let copy = NewPaymentRow {
             transaction_key: new_key.clone(),
             project_id: p.project_id,
@@ -470,6 +501,7 @@ async fn copy_contents(
             purpose: p.purpose,
             beneficiary_wallet_id: p.beneficiary_wallet_id,
             beneficiary_json: p.beneficiary_json,
+            password_json,
             freeze_for: p.freeze_for,
             freeze_until: if p.freeze_for.is_some() {
                 None
@@ -483,6 +515,9 @@ async fn copy_contents(
         if let Some(c) = contacts.iter().find(|c| c.payment_id == p.id) {
             tx.insert_payment_contact(id, c.email.as_deref(), c.phone.as_deref(), now)
                 .await?;
+        }
+        if has_password {
+            tx.copy_payment_password(old_id, id).await?;
         }
     }
     if let Some(a) = tx.allowance_of(old_key).await? {

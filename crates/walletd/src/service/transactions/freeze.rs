@@ -3,7 +3,9 @@
 //! the money returns), and freezes ending by themselves.
 
 use super::events::actor;
+use super::password::{awaits_password, password_of};
 use super::validate::reduced_price;
+use super::waits;
 use crate::error::{ApiError, ApiResult};
 use crate::render;
 use crate::state::AppState;
@@ -18,11 +20,7 @@ fn not_found(id: PaymentId) -> ApiError {
 
 /// The freeze a payment asked for, if any.
 pub fn freeze_of(p: &PaymentRow) -> Option<FreezeSpec> {
-    match (p.freeze_for, p.freeze_until) {
-        (Some(seconds), _) => Some(FreezeSpec::For(seconds)),
-        (None, Some(at)) => Some(FreezeSpec::Until(at)),
-        (None, None) => None,
-    }
+    FreezeSpec::stored(p.freeze_for, p.freeze_until)
 }
 
 /// Locks a payment of the caller's project (another project's does not exist for the caller).
@@ -148,9 +146,15 @@ pub async fn cancel(
                 tx.release_hold(hold, now).await?;
             }
         }
+        // A payment created `cancelable` may be canceled alone while its password is awaited.
+        PaymentStatus::WaitingPassword if password_of(&p).is_some_and(|pw| pw.cancelable_now()) => {
+            if let Some(hold) = p.hold_id {
+                tx.release_hold(hold, now).await?;
+            }
+        }
         other => {
             return Err(ApiError::InvalidState(format!(
-                "payment {id} is {other}; only new, reserved or frozen payments can be canceled"
+                "payment {id} is {other}; only new, reserved or frozen payments (or one whose awaited password is cancelable) can be canceled"
             )));
         }
     }
@@ -171,8 +175,8 @@ pub async fn cancel(
         Some(&id.to_string()),
     )
     .await?;
-    if p.status != PaymentStatus::Confirmed {
-        end_if_empty(&mut tx, &p, &actor, now).await?;
+    if p.status != PaymentStatus::Confirmed && !end_if_empty(&mut tx, &p, &actor, now).await? {
+        continue_unless_awaited(&mut tx, &p, &actor, now).await?;
     }
     let p = tx.payment(id).await?.ok_or_else(|| not_found(id))?;
     let answer = render::payment(&p);
@@ -180,9 +184,31 @@ pub async fn cancel(
     Ok(answer)
 }
 
+/// A transaction waiting for passwords continues once its payment canceled was the last whose
+/// password was awaited (the client's own change: no callback).
+async fn continue_unless_awaited(
+    tx: &mut Tx,
+    p: &PaymentRow,
+    actor: &str,
+    now: i64,
+) -> ApiResult<()> {
+    if p.status != PaymentStatus::WaitingPassword {
+        return Ok(());
+    }
+    let payments = tx.payments_of(&p.transaction_key).await?;
+    let awaited = payments
+        .iter()
+        .any(|q| q.status != PaymentStatus::Canceled && awaits_password(q));
+    let t = tx.transaction_for_update(&p.transaction_key).await?;
+    if let Some(t) = t.filter(|_| !awaited) {
+        waits::continue_held(tx, &t, now, actor, "the payments left wait for no password").await?;
+    }
+    Ok(())
+}
+
 /// A transaction whose last payment was canceled before its confirmation ends: deleted if new,
-/// revoked if reserved.
-async fn end_if_empty(tx: &mut Tx, p: &PaymentRow, actor: &str, now: i64) -> ApiResult<()> {
+/// revoked if reserved. Answers whether it ended.
+async fn end_if_empty(tx: &mut Tx, p: &PaymentRow, actor: &str, now: i64) -> ApiResult<bool> {
     let left = tx
         .payments_of(&p.transaction_key)
         .await?
@@ -190,7 +216,7 @@ async fn end_if_empty(tx: &mut Tx, p: &PaymentRow, actor: &str, now: i64) -> Api
         .filter(|q| q.status != PaymentStatus::Canceled)
         .count();
     if left > 0 {
-        return Ok(());
+        return Ok(false);
     }
     let t = tx.transaction(&p.transaction_key).await?.ok_or_else(|| {
         ApiError::Internal(anyhow::anyhow!("payment {} without transaction", p.id))
@@ -210,7 +236,7 @@ async fn end_if_empty(tx: &mut Tx, p: &PaymentRow, actor: &str, now: i64) -> Api
         Some("no payment left"),
     )
     .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// `PUT payment/{id}/freeze`: `freeze_until: 0` removes the freeze (the payment is done now);

@@ -2,7 +2,7 @@
 //! allowance, the confirmation page, a FLASH SMS answer).
 
 use super::view::Written;
-use super::{allowance, payer, people, settle};
+use super::{allowance, password, payer, people, settle};
 use crate::error::{ApiError, ApiResult};
 use crate::telemetry::Flow;
 use std::collections::BTreeMap;
@@ -18,12 +18,11 @@ pub(crate) struct Reservable {
     /// The canceled payments, left as they are (the answer still shows them).
     pub canceled: Vec<PaymentRow>,
     pub deadline: i64,
-    pub to: TransactionStatus,
 }
 
 /// Checks a locked transaction may be reserved now, and loads its payments.
 pub(crate) async fn reservable(tx: &mut Tx, t: TransactionRow, now: i64) -> ApiResult<Reservable> {
-    let to = t.status.apply(wallet_core::status::Event::Reserve)?;
+    t.status.apply(Event::Reserve)?;
     if !matches!(
         t.status,
         TransactionStatus::New | TransactionStatus::Waiting | TransactionStatus::WaitingFunds
@@ -48,7 +47,6 @@ pub(crate) async fn reservable(tx: &mut Tx, t: TransactionRow, now: i64) -> ApiR
         payments,
         canceled,
         deadline,
-        to,
     })
 }
 
@@ -71,10 +69,12 @@ pub(crate) async fn hold_funds(
     let key = r.t.transaction_key.clone();
     // A person named as a beneficiary may have registered since; one who has not is waited for.
     let unregistered = people::resolve_known(tx, &key, &mut r.payments).await?;
-    let to = match unregistered.is_empty() {
-        true => r.to,
-        false => r.t.status.apply(Event::AwaitRegistration)?,
-    };
+    // A payment's password is asked once every beneficiary is known (`Event::unless_awaiting`).
+    let awaited = Event::Reserve.unless_awaiting(
+        !unregistered.is_empty(),
+        r.payments.iter().any(password::awaits_password),
+    );
+    let to = r.t.status.apply(awaited)?;
     let beneficiaries: Vec<WalletId> = r
         .payments
         .iter()
@@ -147,11 +147,11 @@ pub(crate) async fn hold_funds(
         .await?;
     if to != TransactionStatus::Reserved {
         // The client is told of the wait by callback too, even when it reserved: what ends the
-        // wait (the person registering) is no call of its own. The holder's own answers (page,
+        // wait (the person registering, the beneficiary giving the password) may be no call of
+        // its own. The holder's own answers (page,
         // FLASH) queue their callback themselves.
         if at_commit {
-            let data = written.render(tx).await?;
-            crate::callbacks::enqueue_transaction(tx, &written.t, &data).await?;
+            written.notify(tx).await?;
         }
         return Ok(written);
     }

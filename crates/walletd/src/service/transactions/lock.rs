@@ -55,6 +55,32 @@ pub(crate) async fn begin_change_with_code(
     let now = state.now();
     let mut tx = state.store.write().await?;
     let t = lock_own_with_code(&mut tx, key, client, code_hash).await?;
+    unless_due(tx, t, now).await
+}
+
+/// Opens the write transaction of a change to transaction `key` that is not its client's (a
+/// holder's), with the row locked; one past its deadline is failed first, as in [`begin_change`].
+/// Whether the caller may change it is the caller's to check.
+pub(crate) async fn begin_other_change(
+    state: &AppState,
+    key: &TransactionKey,
+) -> ApiResult<(Tx, TransactionRow, i64)> {
+    let now = state.now();
+    let mut tx = state.store.write().await?;
+    let t = tx
+        .transaction_for_update(key)
+        .await?
+        .ok_or_else(|| ApiError::not_found_transaction(key))?;
+    unless_due(tx, t, now).await
+}
+
+/// The locked transaction `t`, unless its deadline passed: then it is failed (and that is
+/// committed), and the change is refused.
+async fn unless_due(
+    mut tx: Tx,
+    t: TransactionRow,
+    now: i64,
+) -> ApiResult<(Tx, TransactionRow, i64)> {
     if is_due(&t, now) {
         expire_locked(&mut tx, &t, now).await?;
         tx.commit().await?;

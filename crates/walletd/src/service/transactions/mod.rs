@@ -8,6 +8,9 @@
 //! - [`expire`]: deadlines and age; [`release`]: holds released, or a wait with none placed;
 //! - [`beneficiary`]: a payment's beneficiary as given; [`people`]: payments to people who
 //!   may not have a wallet yet (`waiting_registration`);
+//! - [`password`]: a payment's password as given and shown; [`unlock`]: the password given by
+//!   the client or the beneficiary (`waiting_password`); [`waits`]: a held transaction moving
+//!   on once what it waited for happened;
 //! - [`read`]: `GET transaction`, receipts, searches, reservation types; [`inquiries`]: the
 //!   data the client asks the holder for, answered on the confirmation page;
 //! - [`lock`] opens a client's change; [`view`] renders the answer; [`allowance`] is the
@@ -27,14 +30,17 @@ pub mod guesses;
 pub mod hold;
 pub mod inquiries;
 pub mod lock;
+pub mod password;
 pub mod payer;
 pub mod people;
 pub mod read;
 pub mod release;
 pub mod reserve;
 pub mod settle;
+pub mod unlock;
 pub mod validate;
 pub mod view;
+pub mod waits;
 
 pub use create::{create, renew};
 pub(crate) use create::{create_unanswered, delete_if_empty};
@@ -48,5 +54,8 @@ pub use reserve::{
     MAX_PIN_FAILURES, payer_wallet, reserve_with_allowance, reserve_with_code, reserve_with_pin,
 };
 pub use settle::{confirm, revoke};
+pub use unlock::{
+    AwaitedPassword, MAX_PASSWORD_FAILURES, awaited_by, give_password, give_password_as_beneficiary,
+};
 pub use validate::{MAX_PAYMENTS, MAX_TEXT, SearchQuery, search_filter};
 pub use wallet_client::types::Metadata;

@@ -10,14 +10,12 @@
 
 use super::beneficiary::Contact;
 use super::expire::{expire_locked, is_due};
-use super::settle;
-use super::view::view_and_notify;
+use super::waits;
 use crate::error::ApiResult;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
-use wallet_core::status::Event;
-use wallet_core::{PaymentId, PaymentStatus, TransactionKey, TransactionStatus, WalletId};
-use wallet_store::{PaymentChange, PaymentRow, TransactionRow, TransactionState, Tx};
+use std::collections::BTreeSet;
+use wallet_core::{PaymentId, TransactionKey, TransactionStatus, WalletId};
+use wallet_store::{PaymentRow, Tx};
 
 /// Whether payment `p` still waits for its beneficiary to register: its beneficiary is shown
 /// without a wallet id.
@@ -68,7 +66,7 @@ pub(crate) async fn resolve_known(
 /// A user was created (or confirmed a contact) with `email` and/or confirmed `phone` and has
 /// `wallet`: every payment waiting for that person is paid to it, and each transaction left
 /// waiting for nobody continues to `reserved` (then `confirmed` with `auto_confirm`), with its
-/// callback. In the caller's database transaction, so in the user's creation's. Answers the keys
+/// callback (or waits for a payment's password, `waiting_password`). In the caller's database transaction, so in the user's creation's. Answers the keys
 /// of the transactions whose payments were resolved.
 pub(crate) async fn resolve_for_user(
     tx: &mut Tx,
@@ -127,54 +125,11 @@ pub(crate) async fn resolve_for_user(
         if t.status == TransactionStatus::WaitingRegistration
             && tx.payment_contacts_of(&key).await?.is_empty()
         {
-            continue_held(tx, &t, now).await?;
+            let written =
+                waits::continue_held(tx, &t, now, "system", "every beneficiary registered").await?;
+            written.notify(tx).await?;
         }
         resolved.push(key);
     }
     Ok(resolved)
-}
-
-/// A held transaction whose every beneficiary registered continues to `reserved` (and is
-/// confirmed at once with `auto_confirm`); its callback is queued.
-async fn continue_held(tx: &mut Tx, t: &TransactionRow, now: i64) -> ApiResult<()> {
-    let to = t.status.apply(Event::Unblock)?;
-    let key = &t.transaction_key;
-    let payments = tx.payments_of(key).await?;
-    let changes: Vec<(PaymentRow, PaymentChange)> = payments
-        .iter()
-        .filter(|p| p.status != PaymentStatus::Canceled)
-        .map(|p| {
-            let change = PaymentChange {
-                id: p.id,
-                status: to.into(),
-                price: p.price,
-                payer_wallet_id: p.payer_wallet_id,
-                hold_id: p.hold_id,
-                confirmed_at: None,
-            };
-            (p.clone(), change)
-        })
-        .collect();
-    let reserved = TransactionState {
-        status: to,
-        ..t.state()
-    };
-    let (t, changed) = tx
-        .set_transaction_and_payments(t, &reserved, &changes, now)
-        .await?;
-    tx.append_event(
-        key,
-        now,
-        "system",
-        to.as_str(),
-        Some("every beneficiary registered"),
-    )
-    .await?;
-    if t.auto_confirm {
-        settle::settle(tx, &t, &changed, &BTreeMap::new(), now).await?;
-        tx.append_event(key, now, "system", "confirmed", Some("auto_confirm"))
-            .await?;
-    }
-    view_and_notify(tx, key).await?;
-    Ok(())
 }

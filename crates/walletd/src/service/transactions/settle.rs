@@ -4,7 +4,6 @@
 
 use super::events::actor;
 use super::expire::{expired_error, is_due};
-use super::freeze::freeze_of;
 use super::lock::begin_change;
 use super::validate::reduced_price;
 use super::view::{Written, view};
@@ -77,7 +76,7 @@ pub(crate) async fn settle(
         let beneficiary = tx
             .wallet_account(p.beneficiary_wallet_id, p.currency)
             .await?;
-        if let Some(freeze) = freeze_of(p) {
+        if let Some(freeze) = FreezeSpec::stored(p.freeze_for, p.freeze_until) {
             changes.push(freeze_confirmed(tx, p, hold, beneficiary, amount, freeze, now).await?);
             continue;
         }

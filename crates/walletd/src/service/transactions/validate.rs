@@ -5,6 +5,7 @@
 //! that the fuzz targets (`fuzz/`) run them as the handlers do.
 
 use super::beneficiary::{Beneficiary, parse_beneficiary};
+use super::password::{parse_password, stored};
 use crate::error::{ApiError, ApiResult};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -168,11 +169,8 @@ pub fn draft_payment(
         Some(FreezeSpec::Until(at)) => (None, Some(at)),
         None => (None, None),
     };
-    if p.password.as_ref().is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::invalid(
-            "payment passwords (password{type,value,optional,cancelable}) are not supported by this walletd version yet",
-        ));
-    }
+    // Its value is hashed apart (`password::hash_passwords`), before the database transaction.
+    let password = parse_password(p.password.as_ref())?.map(|d| stored(&d.shown));
     let beneficiary = parse_beneficiary(p.beneficiary.as_ref())?;
     let (beneficiary_wallet_id, beneficiary_json) = match &beneficiary {
         Beneficiary::Project => (project_wallet, None),
@@ -198,6 +196,7 @@ pub fn draft_payment(
             purpose: p.purpose.clone(),
             beneficiary_wallet_id,
             beneficiary_json: beneficiary_json.map(|v| v.to_string()),
+            password_json: password,
             freeze_for,
             freeze_until,
             created_at: now,
@@ -206,11 +205,7 @@ pub fn draft_payment(
 }
 
 pub(crate) fn prefix_error(e: ApiError, prefix: &str) -> ApiError {
-    match e {
-        ApiError::InvalidRequest(m) => ApiError::InvalidRequest(format!("{prefix}{m}")),
-        ApiError::InvalidState(m) => ApiError::InvalidState(format!("{prefix}{m}")),
-        other => other,
-    }
+    e.prefixed(prefix)
 }
 
 /// Checks `restrictions` of `POST transaction`: `{"account_owner": {"type": "natural"|"legal",

@@ -59,6 +59,12 @@ impl Written {
         ))
     }
 
+    /// Queues the transaction's callback, as written: after a change the client did not make.
+    pub(crate) async fn notify(&self, tx: &mut Tx) -> ApiResult<()> {
+        let data = self.render(tx).await?;
+        crate::callbacks::enqueue_transaction(tx, &self.t, &data).await
+    }
+
     /// Commits `tx` with the transaction as written as the request's answer ([`Written::render`],
     /// `idempotency::commit_answer`), and answers it.
     pub(crate) async fn commit(&self, mut tx: Tx) -> ApiResult<wire::Transaction> {

@@ -197,6 +197,18 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `POST transaction/renew/{key}`, which must work: the renewal.
+    pub async fn renew(&self, key: &str) -> Value {
+        let path = format!("transaction/renew/{key}");
+        call(&self.client, Method::POST, &path, None).await
+    }
+
+    /// The types of the callbacks queued for transaction `key`, oldest first.
+    pub async fn callback_types(&self, key: &str) -> Vec<String> {
+        let queued = self.callbacks_of(key).await;
+        queued.into_iter().rev().map(|c| c.event_type).collect()
+    }
+
     /// Sets what the operator knows of demo holder number `user` (0: alice, 1: bob).
     pub async fn set_holder(&self, user: usize, update: HolderUpdate) {
         operator::set_holder(&self.state, self.demo.users[user].user_id, update)
