@@ -399,7 +399,7 @@ async fn a_suggested_allowance_is_given_only_when_ticked(app: TestApp) {
     assert_eq!(t["allowance"]["data"]["max_price"], 1_600);
     assert_eq!(t["allowance"]["data"]["limits"][0]["max_price"], 8_000);
     assert_eq!(
-        callbacks_of(&app, &keys[1]).await,
+        app.callback_types(&keys[1]).await,
         ["waiting", "new", "reserved"]
     );
     let t = serde_json::to_value(app.confirm(&keys[1]).await).unwrap();
