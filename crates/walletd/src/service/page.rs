@@ -3,6 +3,7 @@
 //! until money arrives) or rejects it. Every change here was made by the holder, not by the
 //! client, so each one fires a callback.
 
+use super::transactions::expire::{is_due, refuse_if_due};
 use super::transactions::hold::{hold_funds, reservable};
 use super::transactions::release::{release_all, wait_for_holder};
 use super::transactions::validate::selected_prices;
@@ -75,7 +76,10 @@ pub async fn present(
         TransactionStatus::Waiting => !mine && t.kind == Some(TransactionType::Page),
         _ => false,
     };
-    let shown = if takes_over {
+    let shown = if is_due(&t, now) {
+        // Past its deadline: failed, as a read shows it; the sweep fails it in the store.
+        Shown::Notice(TransactionStatus::Failed)
+    } else if takes_over {
         wait_on_page(&mut tx, &t, user_id, first_wallet, now).await?;
         Shown::Decide
     } else if mine
@@ -175,8 +179,10 @@ async fn lock_waiting(
     tx: &mut Tx,
     key: &TransactionKey,
     user_id: UserId,
+    now: i64,
 ) -> ApiResult<(TransactionRow, WalletId)> {
     let (t, wallets) = lock_for_holder(tx, key, user_id).await?;
+    refuse_if_due(&t, now)?;
     match t.wallet_id {
         Some(w) if wallets.contains(&w) && t.status == TransactionStatus::Waiting => Ok((t, w)),
         _ => Err(ApiError::InvalidState(format!(
@@ -198,7 +204,7 @@ pub async fn accept(
 ) -> ApiResult<wire::Transaction> {
     let now = state.now();
     let mut tx = state.store.write().await?;
-    let (t, wallet) = lock_waiting(&mut tx, key, user_id).await?;
+    let (t, wallet) = lock_waiting(&mut tx, key, user_id, now).await?;
     decline_optional_allowance(&mut tx, key, with_allowance).await?;
     match reserve_now(&mut tx, &actor(user_id), t.clone(), wallet, now).await {
         Ok(flow) => {
@@ -211,7 +217,7 @@ pub async fn accept(
             // Nothing of the attempt may stay: start again and only mark the wait.
             tx.rollback().await?;
             let mut tx = state.store.write().await?;
-            let (t, wallet) = lock_waiting(&mut tx, key, user_id).await?;
+            let (t, wallet) = lock_waiting(&mut tx, key, user_id, now).await?;
             decline_optional_allowance(&mut tx, key, with_allowance).await?;
             wait_for_holder(
                 &mut tx,
@@ -295,6 +301,9 @@ pub async fn reject(
     let mut tx = state.store.write().await?;
     let (t, wallets) = lock_for_holder(&mut tx, key, user_id).await?;
     let mine = t.wallet_id.is_some_and(|w| wallets.contains(&w));
+    if mine {
+        refuse_if_due(&t, now)?;
+    }
     if !mine
         || !matches!(
             t.status,
@@ -337,7 +346,8 @@ pub async fn resume_waiting_funds(
             continue;
         };
         let Some(payer) = t.wallet_id else { continue };
-        if t.status != TransactionStatus::WaitingFunds {
+        // One past its deadline is the sweep's to fail, not to reserve.
+        if t.status != TransactionStatus::WaitingFunds || is_due(&t, now) {
             continue;
         }
         match reserve_now(&mut tx, "system", t, payer, now).await {
