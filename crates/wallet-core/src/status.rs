@@ -130,6 +130,20 @@ pub enum Event {
     Age,
 }
 
+impl Event {
+    /// Every event, for checks that try them all.
+    pub const ALL: [Event; 8] = [
+        Event::Reserve,
+        Event::AwaitRegistration,
+        Event::AwaitPassword,
+        Event::Unblock,
+        Event::Confirm,
+        Event::Revoke,
+        Event::Expire,
+        Event::Age,
+    ];
+}
+
 /// A transition the current status does not allow: `invalid_state` on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("transaction is {from}; it cannot be {}", event_verb(*.event))]
@@ -265,16 +279,7 @@ mod tests {
     #[test]
     fn final_states_accept_nothing() {
         for s in S::ALL.iter().filter(|s| s.is_final()) {
-            for e in [
-                Event::Reserve,
-                Event::AwaitRegistration,
-                Event::AwaitPassword,
-                Event::Unblock,
-                Event::Confirm,
-                Event::Revoke,
-                Event::Expire,
-                Event::Age,
-            ] {
+            for e in Event::ALL {
                 assert!(s.apply(e).is_err(), "{s} accepted {e:?}");
             }
         }
