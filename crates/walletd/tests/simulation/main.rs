@@ -1,11 +1,17 @@
 //! A seeded deterministic simulation of walletd's service over a SQLite store: random
-//! interleavings of creation (payments, frozen ones, allowances), reservation codes issued and
-//! used, reservations by code, by PIN (right and wrong) and under an allowance, confirmations
-//! with reduction, revocations, payments canceled and finalized, top-ups, clock jumps with the
-//! sweep (deadlines, deletion by age, freeze ends) and restarts (the state dropped and the store
-//! opened again from its file), by the demo project's two clients and a stranger's. The model
-//! (`world`) says what each call must answer; after every step `invariants` reads the store:
-//! the ledger sound, every transaction, payment and wallet as the model expects.
+//! interleavings of creation (payments with price rules or freezes, allowances with windows and
+//! a validity), reservation codes issued and used, reservations by code, by PIN (right, wrong,
+//! guessed up to the lockout) and under an allowance, at prices chosen within the rules; FLASH
+//! SMS sent and answered (by SMS or logged in), the confirmation page presented, taken over,
+//! accepted (or waiting for funds until a top-up or the sweep) and rejected; confirmations with
+//! reduction, revocations, payments canceled, finalized or given a new freeze end, allowances
+//! canceled, top-ups, clock jumps with the sweep (deadlines, deletion by age, freeze ends) or
+//! without it (a deadline then found by the next call), and restarts (the state dropped and the
+//! store opened again from its file), by the demo project's two clients and a stranger's. The
+//! model (`world`) says what each call must answer; after every step `invariants` reads the
+//! store: the ledger sound, no account below zero, holds equal to the payments that hold,
+//! status changes only as the spec and `wallet_core::status` allow, no allowance past its
+//! limits, every transaction, payment and wallet as the model expects.
 //!
 //! `cargo test -p walletd --test simulation` runs 300 seeds of 60 steps. A failure names its
 //! seed and step:
@@ -20,6 +26,7 @@
 mod expect;
 mod invariants;
 mod operations;
+mod state;
 mod template;
 mod world;
 
@@ -95,6 +102,7 @@ const MUST_REACH: &[&str] = &[
     "revoked",
     "rejected",
     "failed",
+    "failed when touched",
     "deleted",
     "canceled",
     "reserved by code",

@@ -1,13 +1,11 @@
-//! The template database every run copies (migrated, with the demo data and a second project),
-//! and the state walletd's own commands build on a run's copy.
+//! The template database every run copies (migrated, with the demo data and a second project).
 
+use crate::state::open_state;
 use crate::world::*;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use wallet_core::{Currency, WalletId};
 use walletd::clock::ManualClock;
 use walletd::service::admin;
-use walletd::state::AppState;
 
 /// The template every run copies: migrated, with the demo data and a second project.
 pub struct Template {
@@ -16,25 +14,6 @@ pub struct Template {
     holders: Vec<Holder>,
     project_wallets: Vec<WalletId>,
     balance: i64,
-}
-
-/// The state walletd's own commands build on `database`, on the run's clock and randomness from
-/// `seed`, with the wrong-code limit (counted in wall-clock minutes) lifted so that nothing
-/// depends on real time.
-pub async fn open_state(database: &str, clock: &ManualClock, seed: u64) -> AppState {
-    let state = walletd::cli::admin::admin_state(database)
-        .await
-        .expect("state");
-    let limits = walletd::limits::Limits {
-        code_failures_per_minute: i64::MAX,
-        ..Default::default()
-    };
-    AppState {
-        clock: Arc::new(clock.clone()),
-        limits: Arc::new(limits),
-        entropy: walletd::entropy::Entropy::seeded(seed),
-        ..state
-    }
 }
 
 /// Where the runs' databases go: memory where there is a tmpfs (`/dev/shm`), so that a commit's

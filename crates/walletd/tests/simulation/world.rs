@@ -1,8 +1,9 @@
 //! The simulated service: walletd's state over a SQLite file with a clock the run moves, the
 //! demo project's clients and holders, and the model — what the simulation expects the store to
-//! hold (each transaction's status and payments, each wallet's money, codes, PIN failures).
+//! hold (each transaction's status, what it waits for and its payments, each wallet's money,
+//! codes, PIN failures, allowances and what they let through).
 
-use crate::template::open_state;
+use crate::state::open_state;
 use std::collections::{BTreeMap, BTreeSet};
 use wallet_core::ids::{AllowanceId, ClientId, TransactionKey, UserId};
 pub use wallet_core::ids::{PaymentId, WalletId};

@@ -1,9 +1,9 @@
 //! The steps of a run, each through walletd's service functions (what the HTTP handlers call):
 //! the model says what must happen — success, or which refusals are right — and, on success,
-//! how the store must change. One module per area: `create` (transactions, allowances, codes,
-//! top-ups), `reserve` (code, PIN, allowance, chosen prices), `settle` (confirm, revoke),
-//! `flash` and `page` (the holder's answers), `payments` (single payments: finalize, cancel,
-//! freeze changes), `time` (clock jumps with the sweep, funds arriving).
+//! how the store must change. One module per area: `create` (transactions, allowances, codes;
+//! an active allowance canceled), `reserve` (code, PIN, allowance, chosen prices), `settle`
+//! (confirm, revoke), `flash` and `page` (the holder's answers), `payments` (single payments:
+//! finalize, cancel, freeze changes), `time` (clock jumps with or without the sweep, top-ups).
 
 mod create;
 mod flash;

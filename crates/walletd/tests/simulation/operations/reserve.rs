@@ -12,18 +12,14 @@ use wallet_client::types::ReserveRequest;
 use wallet_core::TransactionStatus as S;
 use walletd::service::transactions;
 
+/// The prices to reserve at, or the refusals a choice of them must meet.
+type Prices = Result<Vec<i64>, Vec<&'static str>>;
+
 /// Prices chosen for transaction `t`'s open payments, sometimes: within the rules, now and then
 /// outside them (`invalid_state`) or for a payment without rules or of another transaction
 /// (`invalid_request`). The request's `payment_prices`, and the prices it must reserve at (or
 /// the refusal it must meet).
-fn choose(
-    w: &World,
-    rng: &mut StdRng,
-    t: usize,
-) -> (
-    Option<BTreeMap<String, i64>>,
-    Result<Vec<i64>, Vec<&'static str>>,
-) {
+fn choose(w: &World, rng: &mut StdRng, t: usize) -> (Option<BTreeMap<String, i64>>, Prices) {
     let open: Vec<&Pay> = w.transactions[t]
         .payments
         .iter()
@@ -71,7 +67,7 @@ fn choose(
 }
 
 /// The own prices of transaction `t`'s open payments, as `choose` answers them.
-fn own(w: &World, t: usize) -> Result<Vec<i64>, Vec<&'static str>> {
+fn own(w: &World, t: usize) -> Prices {
     let open = w.transactions[t].payments.iter();
     Ok(open
         .filter(|p| p.state == PayState::Open)
@@ -86,7 +82,7 @@ fn refusals_at(
     c: usize,
     t: usize,
     wallet: WalletId,
-    prices: &Result<Vec<i64>, Vec<&'static str>>,
+    prices: &Prices,
 ) -> (Vec<&'static str>, i64) {
     let total = prices.as_ref().map_or(w.open_total(t), |p| p.iter().sum());
     if !w.sees(c, t) {
