@@ -141,6 +141,18 @@ impl Event {
             (false, false) => self,
         }
     }
+
+    /// Every event, for checks that try them all.
+    pub const ALL: [Event; 8] = [
+        Event::Reserve,
+        Event::AwaitRegistration,
+        Event::AwaitPassword,
+        Event::Unblock,
+        Event::Confirm,
+        Event::Revoke,
+        Event::Expire,
+        Event::Age,
+    ];
 }
 
 /// A transition the current status does not allow: `invalid_state` on the wire.
@@ -303,16 +315,7 @@ mod tests {
     #[test]
     fn final_states_accept_nothing() {
         for s in S::ALL.iter().filter(|s| s.is_final()) {
-            for e in [
-                Event::Reserve,
-                Event::AwaitRegistration,
-                Event::AwaitPassword,
-                Event::Unblock,
-                Event::Confirm,
-                Event::Revoke,
-                Event::Expire,
-                Event::Age,
-            ] {
+            for e in Event::ALL {
                 assert!(s.apply(e).is_err(), "{s} accepted {e:?}");
             }
         }

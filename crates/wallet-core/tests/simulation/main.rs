@@ -1,8 +1,8 @@
 //! A seeded deterministic simulation of the domain core: random interleavings of top-ups,
 //! creation, codes, allowances, reservations (by code, by allowance, with chosen prices),
-//! confirmations with reduction, revocations, frozen payments finalized or canceled, and clock
-//! jumps that fire deadlines, deletion by age and freeze ends — every invariant checked after
-//! every step (`invariants`).
+//! confirmations with reduction, revocations, frozen payments finalized, canceled or given a new
+//! end (`PUT payment/{id}/freeze` as `FreezeSpec` reads it), and clock jumps that fire deadlines,
+//! deletion by age and freeze ends — every invariant checked after every step (`invariants`).
 //!
 //! `cargo test -p wallet-core --test simulation` runs 300 seeds. A failure names its seed:
 //!
@@ -64,6 +64,7 @@ struct Reached {
     allowance_spends: usize,
     finalized_frozen: usize,
     canceled_frozen: usize,
+    refrozen: usize,
 }
 
 impl Reached {
@@ -78,6 +79,7 @@ impl Reached {
                 }
             }
         }
+        self.refrozen += w.refrozen;
         self.code_uses += w.code_uses.iter().map(Vec::len).sum::<usize>();
         self.allowance_spends += w.allowances.iter().map(|a| a.spent.len()).sum::<usize>();
     }
@@ -135,6 +137,11 @@ fn simulated_core_keeps_its_invariants() {
         assert!(
             reached.code_uses > 0 && reached.allowance_spends > 0,
             "no code or allowance used"
+        );
+        assert!(
+            reached.refrozen > 0,
+            "no freeze was given a new end ({} finalized)",
+            reached.finalized_frozen
         );
         assert!(
             reached.finalized_frozen > 0 && reached.canceled_frozen > 0,

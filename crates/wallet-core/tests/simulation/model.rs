@@ -85,6 +85,8 @@ pub struct World {
     pub deposits: BTreeMap<(AccountId, usize), i64>,
     /// When each code (by index) reserved a transaction: at most once, before it expired.
     pub code_uses: Vec<Vec<i64>>,
+    /// How many freezes were given a new end.
+    pub refrozen: usize,
 }
 
 impl World {
@@ -105,6 +107,7 @@ impl World {
             now,
             deposits: BTreeMap::new(),
             code_uses: Vec::new(),
+            refrozen: 0,
             currencies,
             ledgers,
             transactions: Vec::new(),

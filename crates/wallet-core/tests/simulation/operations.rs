@@ -7,14 +7,20 @@ use rand::{Rng, RngExt};
 use wallet_core::allowance::{Spend, Terms, WindowLimit};
 use wallet_core::codes::{self, CodeError, CodeRecord, CodeRestriction};
 use wallet_core::ledger::AccountId;
-use wallet_core::payment::{PriceRules, reduce_price, select_price};
+use wallet_core::payment::{FreezeSpec, MAX_FREEZE_SECS, PriceRules, reduce_price, select_price};
 use wallet_core::status::Event;
 use wallet_core::{Money, PaymentId, TransactionStatus as S, WalletId};
 
 /// One random step: what it did, for the failure report.
 pub fn step(w: &mut World, rng: &mut StdRng) -> Result<String, String> {
     let t = (!w.transactions.is_empty()).then(|| rng.random_range(0..w.transactions.len()));
-    Ok(match (rng.random_range(0..100), t) {
+    let roll = rng.random_range(0..100);
+    let t = match roll {
+        36..56 => t.map(|t| aim(w, rng, t, S::New)),
+        56..70 => t.map(|t| aim(w, rng, t, S::Reserved)),
+        _ => t,
+    };
+    Ok(match (roll, t) {
         (0..8, _) => top_up(w, rng),
         (8..22, _) | (_, None) => create(w, rng),
         (22..30, _) => issue_code(w, rng),
@@ -26,6 +32,18 @@ pub fn step(w: &mut World, rng: &mut StdRng) -> Result<String, String> {
         (77..84, Some(_)) => finish_frozen(w, rng)?,
         _ => jump(w, rng)?,
     })
+}
+
+/// Mostly a transaction in `status` (if any), else `t`: so that steps meet transactions they
+/// can act on, and now and then one they cannot.
+fn aim(w: &World, rng: &mut StdRng, t: usize, status: S) -> usize {
+    let fits: Vec<usize> = (0..w.transactions.len())
+        .filter(|u| w.transactions[*u].status == status)
+        .collect();
+    match (fits.is_empty(), rng.random_bool(0.8)) {
+        (false, true) => fits[rng.random_range(0..fits.len())],
+        _ => t,
+    }
 }
 
 fn wallet(rng: &mut impl Rng) -> AccountId {
@@ -52,7 +70,9 @@ fn create(w: &mut World, rng: &mut StdRng) -> String {
                 currency: if rng.random_bool(0.9) { c } else { 1 - c },
                 price,
                 beneficiary: BENEFICIARIES[rng.random_range(0..2)],
-                freeze_for: rng.random_bool(0.2).then(|| rng.random_range(1..7_200)),
+                freeze_for: rng
+                    .random_bool(0.3)
+                    .then(|| rng.random_range(1..3 * 86_400)),
                 rules: rng.random_bool(0.2).then(|| PriceRules {
                     min: Some(price / 2),
                     max: Some(price * 2),
@@ -128,7 +148,9 @@ fn accept_allowance(w: &mut World, rng: &mut StdRng) -> String {
 fn prices(w: &World, rng: &mut StdRng, t: usize) -> Result<Vec<i64>, String> {
     let mut out = Vec::new();
     for (i, p) in w.transactions[t].payments.iter().enumerate() {
-        let selected = rng.random_bool(0.3).then(|| rng.random_range(1..10_000));
+        // Mostly where the rules allow a choice; now and then (refused) where none do.
+        let choose = rng.random_bool(if p.rules.is_some() { 0.5 } else { 0.03 });
+        let selected = choose.then(|| rng.random_range(1..10_000));
         let id = PaymentId::new(i as i64 + 1);
         match select_price(id, p.price, p.rules.as_ref(), selected) {
             Ok(price) => out.push(price),
@@ -169,7 +191,14 @@ fn reserve_by_code(w: &mut World, rng: &mut StdRng, t: usize) -> Result<String, 
     if w.codes.is_empty() {
         return Ok("no code to reserve with".into());
     }
-    let c = rng.random_range(0..w.codes.len());
+    // Mostly a code still usable; now and then any (used or expired: refused).
+    let live: Vec<usize> = (0..w.codes.len())
+        .filter(|c| !w.codes[*c].used && w.now < w.codes[*c].expires_at)
+        .collect();
+    let c = match (live.is_empty(), rng.random_bool(0.8)) {
+        (false, true) => live[rng.random_range(0..live.len())],
+        _ => rng.random_range(0..w.codes.len()),
+    };
     let prices = match prices(w, rng, t) {
         Ok(p) => p,
         Err(e) => return Ok(format!("reserve {t}: refused price ({e})")),
@@ -296,6 +325,9 @@ fn finish_frozen(w: &mut World, rng: &mut StdRng) -> Result<String, String> {
         w.cancel_frozen(t, p)?;
         return Ok(format!("cancel payment {p} of {t}"));
     }
+    if rng.random_bool(0.4) {
+        return Ok(refreeze(w, rng, t, p));
+    }
     let price = w.transactions[t].payments[p].price;
     let requested = rng.random_range(0..=price + 10);
     match reduce_price(price, requested) {
@@ -303,6 +335,59 @@ fn finish_frozen(w: &mut World, rng: &mut StdRng) -> Result<String, String> {
             .settle(t, p, n)
             .map(|_| format!("finalize payment {p} of {t} at {n}")),
         Err(e) => Ok(format!("finalize payment {p} of {t}: {e}")),
+    }
+}
+
+/// Gives frozen payment `p` of `t` a new end, as `PUT payment/{id}/freeze` reads it: an end
+/// time, seconds or hours from now; one not in the future or more than a year away is refused
+/// and changes nothing.
+fn refreeze(w: &mut World, rng: &mut StdRng, t: usize, p: usize) -> String {
+    let ahead = [-60, 0, 1, 90, 3_600, 2 * 86_400, 367 * 86_400][rng.random_range(0..7)];
+    let hours = rng.random_range(-1..48);
+    let form = rng.random_range(0..4);
+    let (nested, flat_for, flat_until) = match form {
+        0 => (Some((None, Some(w.now + ahead))), None, None),
+        1 => (Some((Some(ahead), None)), None, None),
+        2 => (None, Some(hours), None),
+        _ => (None, None, Some(w.now + ahead)),
+    };
+    // A zero length means no freeze asked for (as the PHP client sends it), not an end now.
+    let zero = (form == 1 && ahead == 0) || (form == 2 && hours == 0);
+    let end = match (nested, flat_for) {
+        (Some((Some(s), None)), _) => w.now + s,
+        (_, Some(h)) => w.now + h * 3_600,
+        _ => w.now + ahead,
+    };
+    let spec = FreezeSpec::from_request(nested, flat_for, flat_until, w.now);
+    let in_range = end > w.now && end - w.now <= MAX_FREEZE_SECS;
+    match spec {
+        Ok(Some(spec)) => {
+            assert!(
+                in_range && !zero,
+                "an end {} s ahead was accepted",
+                end - w.now
+            );
+            let until = match spec {
+                FreezeSpec::For(s) => w.now + s,
+                FreezeSpec::Until(at) => at,
+            };
+            assert_eq!(until, end, "the new end");
+            w.transactions[t].payments[p].settled = Settled::FrozenUntil(until);
+            w.refrozen += 1;
+            format!("payment {p} of {t} frozen until {until}")
+        }
+        Ok(None) => {
+            assert!(zero, "a freeze change read as none");
+            format!("payment {p} of {t}: no new end given")
+        }
+        Err(e) => {
+            assert!(
+                !in_range && !zero,
+                "an end {} s ahead was refused",
+                end - w.now
+            );
+            format!("payment {p} of {t}: {e}")
+        }
     }
 }
 

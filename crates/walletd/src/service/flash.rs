@@ -264,6 +264,7 @@ async fn decide_in(
         // Another holder's transaction: as if it did not exist.
         return Err(ApiError::not_found_transaction(key));
     };
+    super::transactions::expire::refuse_if_due(&t, now)?;
     if t.status != TransactionStatus::Waiting || t.kind != Some(TransactionType::Flash) {
         return Err(ApiError::InvalidState(format!(
             "transaction is {}; it is not waiting for a FLASH answer",

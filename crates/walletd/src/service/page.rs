@@ -5,6 +5,7 @@
 
 use super::offers::{self, Suggested};
 use super::transactions::allowance;
+use super::transactions::expire::{is_due, refuse_if_due};
 use super::transactions::hold::{hold_funds, reservable};
 use super::transactions::inquiries;
 use super::transactions::release::{release_all, wait_for_holder};
@@ -43,6 +44,30 @@ pub struct Choice<'a> {
     pub with_suggested: bool,
     /// Her answers to the inquiries.
     pub answers: &'a (dyn Form + Sync),
+}
+
+/// The answers of a holder asked nothing: no inquiry is shared, no field filled.
+pub struct NoAnswers;
+
+impl Form for NoAnswers {
+    fn shared(&self, _inquiry: usize) -> bool {
+        false
+    }
+    fn field(&self, _inquiry: usize, _item: usize, _part: &str) -> Option<&str> {
+        None
+    }
+}
+
+impl Choice<'static> {
+    /// A decision without answers or the suggested allowance: the transaction's optional
+    /// allowance ticked or not (what a caller other than the page's form decides).
+    pub fn plain(with_allowance: bool) -> Choice<'static> {
+        Choice {
+            with_allowance,
+            with_suggested: false,
+            answers: &NoAnswers,
+        }
+    }
 }
 
 /// Why the page shows a notice instead of the accept/reject form.
@@ -102,7 +127,10 @@ pub async fn present(
         TransactionStatus::Waiting => !mine && t.kind == Some(TransactionType::Page),
         _ => false,
     };
-    let shown = if takes_over {
+    let shown = if is_due(&t, now) {
+        // Past its deadline: failed, as a read shows it; the sweep fails it in the store.
+        Shown::Notice(TransactionStatus::Failed)
+    } else if takes_over {
         wait_on_page(&mut tx, &t, user_id, first_wallet, now).await?;
         Shown::Decide
     } else if mine
@@ -216,8 +244,10 @@ async fn lock_waiting(
     tx: &mut Tx,
     key: &TransactionKey,
     user_id: UserId,
+    now: i64,
 ) -> ApiResult<(TransactionRow, WalletId)> {
     let (t, wallets) = lock_for_holder(tx, key, user_id).await?;
+    refuse_if_due(&t, now)?;
     match t.wallet_id {
         Some(w) if wallets.contains(&w) && t.status == TransactionStatus::Waiting => Ok((t, w)),
         _ => Err(ApiError::InvalidState(format!(
@@ -240,7 +270,7 @@ pub async fn accept(
 ) -> ApiResult<wire::Transaction> {
     let now = state.now();
     let mut tx = state.store.write().await?;
-    let (t, wallet) = lock_waiting(&mut tx, key, user_id).await?;
+    let (t, wallet) = lock_waiting(&mut tx, key, user_id, now).await?;
     let answers = inquiries::answers(&t, choice.answers)?;
     holder_choices(&mut tx, &t, wallet, choice, answers.as_ref(), now).await?;
     match reserve_now(&mut tx, &actor(user_id), t.clone(), wallet, now).await {
@@ -254,7 +284,7 @@ pub async fn accept(
             // Nothing of the attempt may stay: start again and only mark the wait.
             tx.rollback().await?;
             let mut tx = state.store.write().await?;
-            let (t, wallet) = lock_waiting(&mut tx, key, user_id).await?;
+            let (t, wallet) = lock_waiting(&mut tx, key, user_id, now).await?;
             holder_choices(&mut tx, &t, wallet, choice, answers.as_ref(), now).await?;
             wait_for_holder(
                 &mut tx,
@@ -360,6 +390,9 @@ pub async fn reject(
     let mut tx = state.store.write().await?;
     let (t, wallets) = lock_for_holder(&mut tx, key, user_id).await?;
     let mine = t.wallet_id.is_some_and(|w| wallets.contains(&w));
+    if mine {
+        refuse_if_due(&t, now)?;
+    }
     if !mine
         || !matches!(
             t.status,
@@ -402,7 +435,8 @@ pub async fn resume_waiting_funds(
             continue;
         };
         let Some(payer) = t.wallet_id else { continue };
-        if t.status != TransactionStatus::WaitingFunds {
+        // One past its deadline is the sweep's to fail, not to reserve.
+        if t.status != TransactionStatus::WaitingFunds || is_due(&t, now) {
             continue;
         }
         match reserve_now(&mut tx, "system", t, payer, now).await {

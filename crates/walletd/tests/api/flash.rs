@@ -217,3 +217,20 @@ async fn an_unanswered_flash_fails_at_its_deadline(app: TestApp) {
     assert_eq!(app.eur(app.alice()).await.1, 0);
 }
 on_both!(an_unanswered_flash_fails_at_its_deadline);
+
+/// Found by the service simulation: before the sweep failed it, an answer past the deadline
+/// still reserved the transaction (with a new deadline), though a read already showed it failed.
+async fn an_answer_past_the_deadline_is_too_late_before_the_sweep(app: TestApp) {
+    let mut t = one_payment(500);
+    t.reserve_for = Some(1); // hours
+    let key = app.create_with(&t).await.transaction_key;
+    let w = app.flash(&key, app.alice()).await.unwrap();
+    let correlation = w["correlation_key"].as_str().unwrap().to_string();
+    app.clock.advance(3_600);
+    let late = answer(&app, ALICE_PHONE, &format!("{correlation} YES")).await;
+    assert_eq!(late.unwrap_err().code(), "invalid_state");
+    assert_eq!(app.eur(app.alice()).await, (100_000, 0), "nothing held");
+    app.sweep().await;
+    assert_eq!(app.status(&key).await.as_str(), "failed");
+}
+on_both!(an_answer_past_the_deadline_is_too_late_before_the_sweep);

@@ -409,3 +409,39 @@ async fn a_suggested_allowance_is_given_only_when_ticked(app: TestApp) {
     assert_eq!(active["id"], t["allowance"]["data"]["id"]);
 }
 on_both!(a_suggested_allowance_is_given_only_when_ticked);
+
+/// Found by the service simulation: before the sweep failed them, a transaction past its
+/// deadline could still be accepted on the page, and one waiting for funds was reserved when
+/// money arrived.
+async fn a_decision_past_the_deadline_is_too_late_before_the_sweep(app: TestApp) {
+    use walletd::service::page::{self, Shown};
+    let alice = app.demo.users[0].user_id;
+    let mut keys = Vec::new();
+    for cents in [500, 150_000] {
+        let mut t = one_payment(cents);
+        t.reserve_for = Some(1); // hours
+        let key = app.create_with(&t).await.transaction_key;
+        let (shown, _) = page::present(&app.state, &key, alice).await.unwrap();
+        assert_eq!(shown, Shown::Decide);
+        keys.push(key);
+    }
+    page::accept(&app.state, &keys[1], alice, &page::Choice::plain(false))
+        .await
+        .unwrap();
+    assert_eq!(status(&app, &keys[1]).await["status"], "waiting_funds");
+    app.clock.advance(3_600);
+    let late = page::accept(&app.state, &keys[0], alice, &page::Choice::plain(false)).await;
+    assert_eq!(late.unwrap_err().code(), "invalid_state");
+    let (shown, _) = page::present(&app.state, &keys[0], alice).await.unwrap();
+    assert_eq!(shown, Shown::Notice(wallet_core::TransactionStatus::Failed));
+    app.top_up(app.alice(), "1000.00").await;
+    assert_eq!(app.eur(app.alice()).await, (200_000, 0), "nothing reserved");
+    let late = page::reject(&app.state, &keys[1], alice).await;
+    assert_eq!(late.unwrap_err().code(), "invalid_state");
+    app.sweep().await;
+    for key in &keys {
+        assert_eq!(status(&app, key).await["status"], "failed");
+    }
+    app.assert_ledger_sound().await;
+}
+on_both!(a_decision_past_the_deadline_is_too_late_before_the_sweep);

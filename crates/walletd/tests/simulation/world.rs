@@ -1,14 +1,16 @@
 //! The simulated service: walletd's state over a SQLite file with a clock the run moves, the
 //! demo project's clients and holders, and the model — what the simulation expects the store to
-//! hold (each transaction's status and payments, each wallet's money, codes, PIN failures).
+//! hold (each transaction's status, what it waits for and its payments, each wallet's money,
+//! codes, PIN failures, allowances and what they let through).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use wallet_core::ids::{ClientId, PaymentId, TransactionKey, WalletId};
+use crate::state::open_state;
+use std::collections::{BTreeMap, BTreeSet};
+use wallet_core::ids::{AllowanceId, ClientId, TransactionKey, UserId};
+pub use wallet_core::ids::{PaymentId, WalletId};
+use wallet_core::payment::PriceRules;
 use wallet_core::{Currency, TransactionStatus};
 use wallet_store::ClientRow;
 use walletd::clock::ManualClock;
-use walletd::service::admin;
 use walletd::state::AppState;
 
 /// The transitions the spec allows (transactions.txt, "Transaction statuses"), written out here
@@ -16,6 +18,10 @@ use walletd::state::AppState;
 pub const ALLOWED: &[(TransactionStatus, TransactionStatus)] = &[
     (TransactionStatus::New, TransactionStatus::Reserved),
     (TransactionStatus::New, TransactionStatus::Deleted),
+    (TransactionStatus::New, TransactionStatus::Waiting),
+    (TransactionStatus::Waiting, TransactionStatus::WaitingFunds),
+    (TransactionStatus::Waiting, TransactionStatus::Rejected),
+    (TransactionStatus::WaitingFunds, TransactionStatus::Rejected),
     (TransactionStatus::Waiting, TransactionStatus::Reserved),
     (TransactionStatus::WaitingFunds, TransactionStatus::Reserved),
     (TransactionStatus::Reserved, TransactionStatus::Confirmed),
@@ -50,8 +56,10 @@ pub const START: i64 = 1_800_000_000;
 #[derive(Debug, Clone)]
 pub struct Pay {
     pub id: PaymentId,
-    /// The price now: as created, as reserved, as confirmed (perhaps reduced).
+    /// The price now: as created, as chosen at reservation, as confirmed (perhaps reduced).
     pub price: i64,
+    /// The prices the payer may choose from at reservation.
+    pub rules: Option<PriceRules>,
     /// Seconds it stays frozen after confirmation.
     pub freeze_for: Option<i64>,
     pub state: PayState,
@@ -60,7 +68,7 @@ pub struct Pay {
 /// Where a payment stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PayState {
-    /// Not reserved, or reserved with its transaction (held at `price`).
+    /// Not confirmed: as its transaction (held at `price` while that holds funds).
     Open,
     /// Confirmed, frozen until then: still held for the payer, incoming for the beneficiary.
     Frozen {
@@ -70,6 +78,14 @@ pub enum PayState {
     Canceled,
 }
 
+/// What a `waiting` (or `waiting_funds`) transaction waits for: a FLASH SMS answer, or the
+/// holder on the confirmation page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Waits {
+    Flash { correlation: String },
+    Page,
+}
+
 /// A transaction as the model expects it.
 #[derive(Debug, Clone)]
 pub struct Tr {
@@ -77,12 +93,28 @@ pub struct Tr {
     pub client: usize,
     pub status: TransactionStatus,
     pub payments: Vec<Pay>,
-    /// The allowance grouped into it (an allowance transaction), with its cap per transaction.
-    pub allowance_max: Option<i64>,
+    /// The allowance grouped into it (an allowance transaction): an index of `World::allowances`.
+    pub allowance: Option<usize>,
+    /// The active allowance it was reserved under, and when.
+    pub under: Option<(usize, i64)>,
+    pub use_allowance: bool,
     pub created_at: i64,
     pub reserve_for: i64,
     pub reserved_until: Option<i64>,
+    /// The payer, or the holder's wallet it waits on.
     pub payer: Option<WalletId>,
+    pub waits: Option<Waits>,
+}
+
+/// An allowance as the model expects it: its terms, and once active, whose it is until when.
+#[derive(Debug, Clone)]
+pub struct Allow {
+    pub id: AllowanceId,
+    pub max: Option<i64>,
+    /// (max_price, seconds) of each window.
+    pub limits: Vec<(i64, i64)>,
+    pub valid_for: Option<i64>,
+    pub valid_until: Option<i64>,
 }
 
 /// A reservation code issued to a holder.
@@ -93,6 +125,15 @@ pub struct Code {
     pub max: Option<i64>,
     pub expires_at: i64,
     pub used: bool,
+}
+
+/// A demo holder: her wallet, PIN, user and confirmed phone.
+#[derive(Debug, Clone)]
+pub struct Holder {
+    pub wallet: WalletId,
+    pub pin: String,
+    pub user: UserId,
+    pub phone: String,
 }
 
 /// A holder's money in EUR, as the model expects the store's account of her wallet.
@@ -110,157 +151,21 @@ pub struct World {
     pub clock: ManualClock,
     /// The demo project's two clients, then a client of another project.
     pub clients: Vec<ClientRow>,
-    /// The holders' wallets with their PINs.
-    pub holders: Vec<(WalletId, String)>,
+    pub holders: Vec<Holder>,
     /// The wallet of each client's project: the beneficiary of its payments.
     pub project_wallets: Vec<WalletId>,
     pub transactions: Vec<Tr>,
     pub codes: Vec<Code>,
     pub purses: BTreeMap<WalletId, Purse>,
     pub pin_failures: BTreeMap<WalletId, i64>,
-    /// The active allowance of (client, wallet): its cap per transaction.
-    pub allowances: BTreeMap<(ClientId, WalletId), i64>,
+    pub allowances: Vec<Allow>,
+    /// The active allowance of (client, wallet), if still valid.
+    pub active: BTreeMap<(ClientId, WalletId), usize>,
+    /// Each transaction's status as the store last showed it.
+    pub seen: Vec<TransactionStatus>,
+    /// What the run reached (statuses, ways of reserving, refusals), for `MUST_REACH`.
+    pub reached: BTreeSet<String>,
     pub eur: Currency,
-}
-
-/// The template every run copies: migrated, with the demo data and a second project.
-pub struct Template {
-    pub path: std::path::PathBuf,
-    clients: Vec<String>,
-    holders: Vec<(WalletId, String)>,
-    project_wallets: Vec<WalletId>,
-    balance: i64,
-}
-
-/// The state walletd's own commands build on `database`, on the run's clock and randomness from
-/// `seed`, with the wrong-code limit (counted in wall-clock minutes) lifted so that nothing
-/// depends on real time.
-pub async fn open_state(database: &str, clock: &ManualClock, seed: u64) -> AppState {
-    let state = walletd::cli::admin::admin_state(database)
-        .await
-        .expect("state");
-    let limits = walletd::limits::Limits {
-        code_failures_per_minute: i64::MAX,
-        ..Default::default()
-    };
-    AppState {
-        clock: Arc::new(clock.clone()),
-        limits: Arc::new(limits),
-        entropy: walletd::entropy::Entropy::seeded(seed),
-        ..state
-    }
-}
-
-/// Where the runs' databases go: memory where there is a tmpfs (`/dev/shm`), so that a commit's
-/// fsync costs nothing and hundreds of seeds fit in a test run; else the temporary directory.
-fn run_dir() -> std::path::PathBuf {
-    let shm = std::path::Path::new("/dev/shm");
-    match shm.is_dir() {
-        true => shm.into(),
-        false => std::env::temp_dir(),
-    }
-}
-
-/// An Argon2id hash of `pin` with the least work Argon2 allows: walletd verifies it with the
-/// parameters it names, so a PIN costs microseconds instead of a quarter second (debug build).
-fn cheap_hash(pin: &str) -> String {
-    use argon2::password_hash::PasswordHasher;
-    let params = argon2::Params::new(8, 1, 1, None).unwrap();
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    argon.hash_password(pin.as_bytes()).unwrap().to_string()
-}
-
-impl Template {
-    /// Builds the template database once.
-    pub async fn build() -> Template {
-        let database = wallet_store::testing::fresh_database(wallet_store::Backend::Sqlite).await;
-        let clock = ManualClock::default();
-        clock.set(START);
-        let state = open_state(&database, &clock, 0).await;
-        let demo = admin::demo(&state).await.expect("demo");
-        let second = admin::create_client(&state, demo.project_id, admin::DEMO_GRANTS)
-            .await
-            .unwrap();
-        let other = admin::create_project(&state, "elsewhere").await.unwrap();
-        let stranger = admin::create_client(&state, other.project_id, admin::DEMO_GRANTS)
-            .await
-            .unwrap();
-        let holders = demo
-            .users
-            .iter()
-            .map(|u| (u.wallet_id, u.pin.clone()))
-            .collect();
-        let mut tx = state.store.write().await.unwrap();
-        for u in &demo.users {
-            tx.set_pin_hash(u.user_id, &cheap_hash(&u.pin))
-                .await
-                .unwrap();
-        }
-        tx.commit().await.unwrap();
-        let balance = admin::balance(&state, demo.users[0].wallet_id)
-            .await
-            .unwrap()["EUR"]
-            .at_disposal;
-        state.store.close().await;
-        Template {
-            path: database.trim_start_matches("sqlite://").into(),
-            clients: vec![demo.client.mac_id, second.mac_id, stranger.mac_id],
-            holders,
-            project_wallets: vec![
-                demo.project_wallet_id,
-                demo.project_wallet_id,
-                other.wallet_id,
-            ],
-            balance,
-        }
-    }
-
-    /// A world of its own: a copy of the template, opened.
-    pub async fn world(&self, seed: u64) -> World {
-        let path = run_dir().join(format!("walletd_sim_{}_{seed}.db", std::process::id()));
-        std::fs::copy(&self.path, &path).expect("copy the template");
-        let database = format!("sqlite://{}", path.display());
-        let clock = ManualClock::default();
-        clock.set(START);
-        let state = open_state(&database, &clock, seed).await;
-        let mut clients = Vec::new();
-        {
-            let mut tx = state.store.read().await.unwrap();
-            for mac_id in &self.clients {
-                clients.push(tx.client_by_mac_id(mac_id).await.unwrap().expect("client"));
-            }
-        }
-        let mut purses: BTreeMap<WalletId, Purse> = self
-            .holders
-            .iter()
-            .map(|(w, _)| {
-                (
-                    *w,
-                    Purse {
-                        balance: self.balance,
-                        ..Default::default()
-                    },
-                )
-            })
-            .collect();
-        for w in &self.project_wallets {
-            purses.insert(*w, Purse::default());
-        }
-        World {
-            database,
-            state,
-            clock,
-            clients,
-            holders: self.holders.clone(),
-            project_wallets: self.project_wallets.clone(),
-            transactions: Vec::new(),
-            codes: Vec::new(),
-            purses,
-            pin_failures: BTreeMap::new(),
-            allowances: BTreeMap::new(),
-            eur: Currency::parse("EUR").unwrap(),
-        }
-    }
 }
 
 impl World {
@@ -285,6 +190,11 @@ impl World {
         }
     }
 
+    /// Records that the run reached `what`.
+    pub fn note(&mut self, what: impl Into<String>) {
+        self.reached.insert(what.into());
+    }
+
     /// Whether client `c` may see transaction `t` (clients of one project share transactions).
     pub fn sees(&self, c: usize, t: usize) -> bool {
         self.clients[c].project_id == self.clients[self.transactions[t].client].project_id
@@ -299,18 +209,106 @@ impl World {
         self.purses.entry(w).or_default()
     }
 
-    /// Releases what transaction `t` holds (revoked, failed): its open payments' holds.
-    pub fn release(&mut self, t: usize) {
-        let payer = self.transactions[t].payer;
-        let held: i64 = self.transactions[t]
-            .payments
-            .iter()
-            .filter(|p| p.state == PayState::Open)
+    /// A payment of `t` held at `held` paid out at `n`: the payer's hold settled, the
+    /// beneficiary paid (a frozen one's incoming gone).
+    pub fn pay(&mut self, t: usize, held: i64, n: i64, frozen: bool) {
+        let (payer, ben) = (
+            self.transactions[t].payer.expect("a payer"),
+            self.beneficiary(t),
+        );
+        let purse = self.purse(payer);
+        purse.reserved -= held;
+        purse.balance -= n;
+        let purse = self.purse(ben);
+        purse.balance += n;
+        if frozen {
+            purse.incoming -= held;
+        }
+    }
+
+    /// Whether `wallet` has `amount` at its disposal.
+    pub fn covers(&self, wallet: WalletId, amount: i64) -> bool {
+        let p = self.purses[&wallet];
+        p.balance - p.reserved >= amount
+    }
+
+    /// The total of transaction `t`'s open payments (all but the canceled, before confirmation).
+    pub fn open_total(&self, t: usize) -> i64 {
+        let open = self.transactions[t].payments.iter();
+        open.filter(|p| p.state == PayState::Open)
             .map(|p| p.price)
-            .sum();
-        if let Some(w) = payer {
+            .sum()
+    }
+
+    /// Whether transaction `t`'s deadline passed while it holds funds or waits for the holder:
+    /// the sweep fails it, and until then nothing may reserve it.
+    pub fn due(&self, t: usize) -> bool {
+        let tr = &self.transactions[t];
+        let waits = matches!(
+            tr.status,
+            TransactionStatus::Waiting | TransactionStatus::WaitingFunds
+        );
+        (tr.status.holds_funds() || waits) && tr.reserved_until.is_some_and(|d| self.now() >= d)
+    }
+
+    /// Transaction `t` past its deadline fails: what it holds is released.
+    pub fn fail(&mut self, t: usize) {
+        self.release(t);
+        self.set_status(t, TransactionStatus::Failed);
+        self.transactions[t].waits = None;
+    }
+
+    /// Client `c` opens a change of transaction `t` (reserve, FLASH, confirm, revoke): one past
+    /// its deadline that the sweep has not failed yet is failed then (and the call refused).
+    pub fn touch(&mut self, c: usize, t: usize) {
+        if self.sees(c, t) && self.due(t) {
+            self.fail(t);
+            self.note("failed when touched");
+        }
+    }
+
+    /// Releases what transaction `t` holds (revoked, failed), if it holds anything.
+    pub fn release(&mut self, t: usize) {
+        if !self.transactions[t].status.holds_funds() {
+            return;
+        }
+        let held = self.open_total(t);
+        if let Some(w) = self.transactions[t].payer {
             self.purse(w).reserved -= held;
         }
+    }
+
+    /// Transaction `t` was reserved for `wallet` at `prices` (its open payments', in order; the
+    /// own prices if `None`): its open payments are held.
+    pub fn reserve(&mut self, t: usize, wallet: WalletId, prices: Option<&[i64]>) {
+        let now = self.now();
+        self.set_status(t, TransactionStatus::Reserved);
+        let tr = &mut self.transactions[t];
+        tr.payer = Some(wallet);
+        tr.waits = None;
+        tr.reserved_until = Some(now + tr.reserve_for);
+        let open = tr.payments.iter_mut().filter(|p| p.state == PayState::Open);
+        for (i, p) in open.enumerate() {
+            if let Some(prices) = prices {
+                p.price = prices[i];
+            }
+        }
+        let total = self.open_total(t);
+        self.purse(wallet).reserved += total;
+    }
+
+    /// Transaction `t` now waits for the holder of `wallet` (`waiting`, `waiting_funds`), by the
+    /// deadline its reservation would have.
+    pub fn wait(&mut self, t: usize, to: TransactionStatus, wallet: WalletId, waits: Waits) {
+        let now = self.now();
+        // A page taken over by another holder waits on, for her.
+        if self.transactions[t].status != to {
+            self.set_status(t, to);
+        }
+        let tr = &mut self.transactions[t];
+        tr.payer = Some(wallet);
+        tr.reserved_until = Some(now + tr.reserve_for);
+        tr.waits = Some(waits);
     }
 
     /// Moves transaction `t` to `to`, which must be a step the spec allows.
@@ -321,5 +319,46 @@ impl World {
             "the model moved transaction {t} {from} -> {to}"
         );
         self.transactions[t].status = to;
+        self.note(to.as_str());
+    }
+
+    /// The allowance of client `client` for `wallet` that is active now, if any.
+    pub fn active_allowance(&self, client: ClientId, wallet: WalletId) -> Option<usize> {
+        let a = *self.active.get(&(client, wallet))?;
+        let until = self.allowances[a].valid_until;
+        until.is_none_or(|u| u > self.now()).then_some(a)
+    }
+
+    /// What was reserved under allowance `a`, as (when, amount) of each payment that counts:
+    /// reserved or confirmed, not canceled, at its price now.
+    pub fn spends(&self, a: usize) -> Vec<(i64, i64)> {
+        let mut spends = Vec::new();
+        for t in &self.transactions {
+            let Some((_, at)) = t.under.filter(|(u, _)| *u == a) else {
+                continue;
+            };
+            let counts = matches!(
+                t.status,
+                TransactionStatus::Reserved | TransactionStatus::Confirmed
+            );
+            let paid = t
+                .payments
+                .iter()
+                .filter(|p| counts && p.state != PayState::Canceled);
+            spends.extend(paid.map(|p| (at, p.price)));
+        }
+        spends.sort();
+        spends
+    }
+
+    /// Whether allowance `a` lets a transaction of `total` through now: within its cap per
+    /// transaction and, with what it already let through, within every window ending now.
+    pub fn allowance_lets(&self, a: usize, total: i64) -> bool {
+        let (now, al, spends) = (self.now(), &self.allowances[a], self.spends(a));
+        al.max.is_none_or(|m| total <= m)
+            && al.limits.iter().all(|(max, time)| {
+                let within = spends.iter().filter(|(at, _)| *at > now - time);
+                within.map(|(_, n)| n).sum::<i64>() + total <= *max
+            })
     }
 }

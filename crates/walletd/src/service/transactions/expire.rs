@@ -13,7 +13,7 @@ pub const NEW_TRANSACTION_LIFETIME_SECS: i64 = 30 * 86_400;
 
 /// Whether the transaction's deadline passed: a reservation's, or (`waiting`, `waiting_funds`)
 /// the time by which the holder had to accept and the money had to be there.
-pub(super) fn is_due(t: &TransactionRow, now: i64) -> bool {
+pub(crate) fn is_due(t: &TransactionRow, now: i64) -> bool {
     let waits = matches!(
         t.status,
         TransactionStatus::Waiting | TransactionStatus::WaitingFunds
@@ -63,6 +63,15 @@ pub(crate) fn expired_error() -> ApiError {
         "the reservation deadline passed: the transaction failed and its funds were released"
             .into(),
     )
+}
+
+/// The holder's decision (FLASH answer, the confirmation page) on a transaction past its
+/// deadline comes too late: refused, as a read already shows it `failed`; the sweep fails it.
+pub(crate) fn refuse_if_due(t: &TransactionRow, now: i64) -> ApiResult<()> {
+    match is_due(t, now) {
+        true => Err(expired_error()),
+        false => Ok(()),
+    }
 }
 
 /// Keys of reservations past their deadline (for the sweeper).

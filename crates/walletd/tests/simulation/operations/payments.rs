@@ -1,5 +1,5 @@
-//! The steps on single payments (a frozen one finalized, any one canceled) and on time: the clock
-//! moved and the sweep run, as the server's sweeper runs it.
+//! The steps on single payments: a frozen one finalized (perhaps reduced) or given a new end
+//! (`PUT payment/{id}/freeze`: removed, moved, extended), any one canceled.
 
 use crate::expect::{Expect, answered, pick};
 use crate::world::*;
@@ -8,7 +8,6 @@ use rand::rngs::StdRng;
 use serde_json::json;
 use wallet_core::TransactionStatus as S;
 use walletd::service::transactions;
-use walletd::service::transactions::NEW_TRANSACTION_LIFETIME_SECS;
 
 /// Every (transaction, payment) of the model.
 fn all_payments(w: &World) -> Vec<(usize, usize)> {
@@ -17,10 +16,12 @@ fn all_payments(w: &World) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Finalizes a payment (mostly a frozen one), perhaps at a reduced price.
-pub async fn finalize(w: &mut World, rng: &mut StdRng, c: usize) -> Result<String, String> {
-    let frozen: Vec<_> = all_payments(w)
-        .into_iter()
+/// A payment to act on as on a frozen one: mostly a frozen one, now and then any.
+fn pick_frozen(w: &World, rng: &mut StdRng) -> Option<(usize, usize)> {
+    let any = all_payments(w);
+    let frozen: Vec<_> = any
+        .iter()
+        .copied()
         .filter(|(t, p)| {
             matches!(
                 w.transactions[*t].payments[*p].state,
@@ -28,48 +29,92 @@ pub async fn finalize(w: &mut World, rng: &mut StdRng, c: usize) -> Result<Strin
             )
         })
         .collect();
-    let any = all_payments(w);
     let from_any = frozen.is_empty() || rng.random_bool(0.1);
-    let Some((t, p)) = pick(rng, if from_any { &any } else { &frozen }) else {
+    pick(rng, if from_any { &any } else { &frozen })
+}
+
+/// The refusals of an action on payment `pay` of `t` that only a frozen one allows.
+fn unless_frozen(w: &World, c: usize, t: usize, pay: &Pay) -> Vec<&'static str> {
+    match (w.sees(c, t), pay.state) {
+        (false, _) => vec!["not_found"],
+        (true, PayState::Frozen { .. }) => Vec::new(),
+        (true, _) => vec!["invalid_state"],
+    }
+}
+
+/// Finalizes a payment (mostly a frozen one), perhaps at a reduced price.
+pub async fn finalize(w: &mut World, rng: &mut StdRng, c: usize) -> Result<String, String> {
+    let Some((t, p)) = pick_frozen(w, rng) else {
         return Ok("no payment to finalize".into());
     };
     let pay = w.transactions[t].payments[p].clone();
     let n = match rng.random_range(0..8) {
         0 => pay.price + 1,
-        1..4 => rng.random_range(1..=pay.price),
+        1..4 if pay.price > 0 => rng.random_range(1..=pay.price),
         _ => pay.price,
     };
-    let mut refusals = match (w.sees(c, t), pay.state) {
-        (false, _) => vec!["not_found"],
-        (true, PayState::Frozen { .. }) => Vec::new(),
-        (true, _) => vec!["invalid_state"],
-    };
+    let mut refusals = unless_frozen(w, c, t, &pay);
     let price = rng
         .random_bool(0.6)
         .then(|| serde_json::from_value(json!({"price": n, "currency": "EUR"})).unwrap());
     let n = if price.is_some() { n } else { pay.price };
-    if n > pay.price && refusals.is_empty() {
+    if price.is_some() && (n > pay.price || n <= 0) && refusals.is_empty() {
         refusals.push("invalid_request");
     }
     let got = transactions::finalize(&w.state, &w.clients[c], pay.id, price).await;
     if answered("finalize", got, Expect::of(refusals))?.is_some() {
         pay_out(w, t, p, n);
+        w.note("frozen and done");
     }
     Ok(format!("client {c} finalizes payment {p} of {t} at {n}"))
 }
 
+/// `PUT payment/{id}/freeze`: the freeze removed (done now), or a new end given as a time, as
+/// seconds (nested `freeze.for`) or as hours (flat `freeze_for`); an end not in the future or
+/// more than a year away is refused.
+pub async fn change_freeze(w: &mut World, rng: &mut StdRng, c: usize) -> Result<String, String> {
+    let Some((t, p)) = pick_frozen(w, rng) else {
+        return Ok("no payment to re-freeze".into());
+    };
+    let (now, pay) = (w.now(), w.transactions[t].payments[p].clone());
+    let at = now + [-60, 0, 1, 90, 3_600, 2 * 86_400, 367 * 86_400][rng.random_range(0..7)];
+    let hours = rng.random_range(1..48);
+    let (change, until) = match rng.random_range(0..5) {
+        0 => (json!({"freeze_until": 0}), None),
+        1 => (json!({"freeze_until": at}), Some(at)),
+        2 => (json!({"freeze": {"until": at}}), Some(at)),
+        3 => (json!({"freeze_for": hours}), Some(now + hours * 3_600)),
+        _ => (json!({"freeze": {"for": at - now}}), Some(at)),
+    };
+    let mut refusals = unless_frozen(w, c, t, &pay);
+    let out_of_range = until.is_some_and(|u| u <= now || u - now > 366 * 86_400);
+    if out_of_range && refusals.is_empty() {
+        refusals.push("invalid_request");
+    }
+    let req = serde_json::from_value(change.clone()).unwrap();
+    let got = transactions::change_freeze(&w.state, &w.clients[c], pay.id, req).await;
+    if answered("change freeze", got, Expect::of(refusals))?.is_some() {
+        match until {
+            None => pay_out(w, t, p, pay.price),
+            Some(until) => w.transactions[t].payments[p].state = PayState::Frozen { until },
+        }
+        w.note(if until.is_some() {
+            "freeze moved"
+        } else {
+            "freeze removed"
+        });
+    }
+    Ok(format!(
+        "client {c} changes the freeze of payment {p} of {t}: {change}"
+    ))
+}
+
 /// Frozen payment `p` of `t` paid out at `n`: the hold of its price settled, incoming gone.
-fn pay_out(w: &mut World, t: usize, p: usize, n: i64) {
-    let (payer, ben) = (w.transactions[t].payer.unwrap(), w.beneficiary(t));
+pub(super) fn pay_out(w: &mut World, t: usize, p: usize, n: i64) {
     let pay = &mut w.transactions[t].payments[p];
     let held = std::mem::replace(&mut pay.price, n);
     pay.state = PayState::Done;
-    let purse = w.purse(payer);
-    purse.reserved -= held;
-    purse.balance -= n;
-    let purse = w.purse(ben);
-    purse.incoming -= held;
-    purse.balance += n;
+    w.pay(t, held, n, true);
 }
 
 /// Cancels a payment of `t`: a new or reserved one leaves (its hold released; a transaction left
@@ -122,32 +167,4 @@ pub async fn cancel(w: &mut World, rng: &mut StdRng, c: usize, t: usize) -> Resu
         );
     }
     Ok(format!("client {c} cancels payment {p} of {t} ({status})"))
-}
-
-/// Moves the clock forward and runs the sweep; the model fires what became due.
-pub async fn jump(w: &mut World, rng: &mut StdRng) -> Result<String, String> {
-    let by = [1, 59, 600, 3_600, 86_400, 10 * 86_400][rng.random_range(0..6)];
-    w.clock.advance(by);
-    walletd::jobs::sweep_once(&w.state)
-        .await
-        .map_err(|e| format!("sweep: {e:#}"))?;
-    let now = w.now();
-    for t in 0..w.transactions.len() {
-        let tr = &w.transactions[t];
-        if tr.status.holds_funds() && tr.reserved_until.is_some_and(|d| now >= d) {
-            w.release(t);
-            w.set_status(t, S::Failed);
-        } else if tr.status == S::New && tr.created_at + NEW_TRANSACTION_LIFETIME_SECS <= now {
-            w.set_status(t, S::Deleted);
-        }
-        for p in 0..w.transactions[t].payments.len() {
-            if let PayState::Frozen { until } = w.transactions[t].payments[p].state
-                && until <= now
-            {
-                let price = w.transactions[t].payments[p].price;
-                pay_out(w, t, p, price);
-            }
-        }
-    }
-    Ok(format!("clock +{by} s, swept"))
 }
