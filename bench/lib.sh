@@ -12,6 +12,7 @@ port=${BENCH_PORT:-18080}
 pg=${BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}
 
 server_pid=
+server_pids=()
 databases=()
 tmp=
 
@@ -62,17 +63,19 @@ fresh_postgres_database() { # $1: the database's name
     db="$pg/$1"
 }
 
-# Starts walletd on 127.0.0.1:$port with the database $1, durable as shipped, with only the
-# per-client rate limit lifted (one client makes every request), appending its output to $2.
+# Starts walletd on 127.0.0.1:${instance_port:-$port} with the database $1, durable as shipped,
+# with only the per-client rate limit lifted (one client makes every request), appending its
+# output to $2; sets $server_pid and adds it to $server_pids (every instance started).
 # Returns once it answers; exits with its log if it does not within 30 s.
 start_walletd() { # $1: database URL, $2: log file, then more `walletd serve` arguments
-    local database=$1 log=$2
+    local database=$1 log=$2 listen=${instance_port:-$port}
     shift 2
-    "$bin/walletd" serve --listen "127.0.0.1:$port" --database "$database" \
+    "$bin/walletd" serve --listen "127.0.0.1:$listen" --database "$database" \
         --rate-limit-per-minute 1000000000 "$@" >>"$log" 2>&1 &
     server_pid=$!
+    server_pids+=("$server_pid")
     for _ in $(seq 1 300); do
-        curl -fs -o /dev/null "http://127.0.0.1:$port/publickey" && return 0
+        curl -fs -o /dev/null "http://127.0.0.1:$listen/publickey" && return 0
         kill -0 "$server_pid" 2>/dev/null || break
         sleep 0.1
     done
@@ -81,18 +84,21 @@ start_walletd() { # $1: database URL, $2: log file, then more `walletd serve` ar
     exit 1
 }
 
-# Stops walletd if it runs: SIGTERM, and SIGKILL if it has not exited 10 s later.
+# Stops every walletd started that still runs: SIGTERM, and SIGKILL if one has not exited 10 s later.
 stop_walletd() {
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
+    local pid
+    # shellcheck disable=SC2086 # one PID a word
+    [ ${#server_pids[@]} = 0 ] || kill -TERM ${server_pids[*]} 2>/dev/null || true
+    for pid in "${server_pids[@]}"; do
         for _ in $(seq 1 100); do
-            kill -0 "$server_pid" 2>/dev/null || break
+            kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
-        kill -KILL "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=
-    fi
+        kill -KILL "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    server_pid=
+    server_pids=()
 }
 
 # Stops walletd, then the script's other background processes (the load, a reader, perf), drops

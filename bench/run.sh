@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# bench/run.sh sqlite|postgres — walletd beside the limit of its store (bench/README.md).
+# bench/run.sh sqlite|postgres [--instances N] — walletd beside the limit of its store (bench/README.md).
 #
-# Builds release, then for each mode (spread, one-wallet) starts walletd on a fresh database,
+# Builds release, then for each mode (spread, one-wallet) starts walletd (N instances of it on
+# PostgreSQL) on a fresh database,
 # runs walletd-load against it and stops it; then runs walletd-limit (the naive SQL of the flow,
 # one durable commit per API call) in both modes on another fresh database. Prints the JSON lines
 # and, last, the ratios walletd / limit of flows_per_s. Only 127.0.0.1 traffic; everything it
@@ -12,7 +13,9 @@
 #   BENCH_WALLETS [1000] payer wallets (spread)  BENCH_PORT [18080]   walletd's port
 #   BENCH_POSTGRES [postgres://postgres@127.0.0.1:5432]  server for the postgres runs (trust auth)
 #   BENCH_MODES ["spread one-wallet"]            which walletd modes to run
-#   BENCH_PERF [unset]   if set, `perf record -g` walletd during the spread run into $BENCH_PERF
+#   BENCH_INSTANCES [1]  walletd instances on the one database, on ports BENCH_PORT, BENCH_PORT+1, …
+#                        (also `--instances N` after the store); the load's till i goes to instance i mod N
+#   BENCH_PERF [unset]   if set, `perf record -g` walletd (every instance) during the spread run into $BENCH_PERF
 #   BENCH_CPU [the last CPU on sqlite, all on postgres]  `walletd serve --cpu`: the CPU walletd serves requests on (its commits run on another), or all
 #   BENCH_SQLX_LIMIT [unset]  sqlite: if set, also run the limit through sqlx (mode limit-sqlx)
 #   CARGO_BUILD_JOBS [1]
@@ -20,6 +23,21 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bench_store "${1:-}"
+instances=${BENCH_INSTANCES:-1}
+if [ "${2:-}" = --instances ] && [ -n "${3:-}" ]; then
+    instances=$3
+elif [ -n "${2:-}" ]; then
+    echo "usage: $0 sqlite|postgres [--instances N]" >&2
+    exit 2
+fi
+[ "$instances" -ge 1 ] 2>/dev/null || {
+    echo "--instances must be a number, at least 1" >&2
+    exit 2
+}
+[ "$instances" = 1 ] || [ "$store" = postgres ] || {
+    echo "several instances share a PostgreSQL database only" >&2
+    exit 2
+}
 
 seconds=${BENCH_SECONDS:-20}
 wallets=${BENCH_WALLETS:-1000}
@@ -48,17 +66,21 @@ fresh_database() { # $1: a tag; sets $db to the URL (not in a subshell: cleanup 
 }
 
 run_walletd() { # $1: mode
-    local mode=$1
+    local mode=$1 i targets=()
     fresh_database "$mode"
-    # shellcheck disable=SC2086 # $cpu_flag is empty or two words
-    RUST_LOG=${RUST_LOG:-info} start_walletd "$db" "$tmp/walletd-$mode.log" $cpu_flag
+    for i in $(seq 0 $((instances - 1))); do
+        # shellcheck disable=SC2086 # $cpu_flag is empty or two words
+        RUST_LOG=${RUST_LOG:-info} instance_port=$((port + i)) \
+            start_walletd "$db" "$tmp/walletd-$mode-$i.log" $cpu_flag
+        targets+=(--url "http://127.0.0.1:$((port + i))" --server-pid "$server_pid")
+    done
     local perf_pid=
     if [ -n "${BENCH_PERF:-}" ] && [ "$mode" = spread ]; then
-        perf record -g -F 999 -p "$server_pid" -o "$BENCH_PERF" -- sleep "$((seconds + 5))" >/dev/null 2>&1 &
+        perf record -g -F 999 -p "$(IFS=,; echo "${server_pids[*]}")" -o "$BENCH_PERF" -- sleep "$((seconds + 5))" >/dev/null 2>&1 &
         perf_pid=$!
     fi
-    "$bin/walletd-load" --url "http://127.0.0.1:$port" --database "$db" --mode "$mode" \
-        --tills "$tills" --wallets "$wallets" --seconds "$seconds" --server-pid "$server_pid" |
+    "$bin/walletd-load" "${targets[@]}" --database "$db" --mode "$mode" \
+        --tills "$tills" --wallets "$wallets" --seconds "$seconds" |
         tee -a "$results"
     [ -z "$perf_pid" ] || wait "$perf_pid" || true
     stop_walletd

@@ -200,7 +200,8 @@ fn run_pgbench(
         &tally.latencies,
         tally.failed + aborted,
         0.0,
-    ))
+    )
+    .with_instances(0))
 }
 
 #[cfg(test)]

@@ -124,7 +124,8 @@ async fn measure(
         &latencies,
         errors,
         0.0,
-    ))
+    )
+    .with_instances(0))
 }
 
 /// The payers (a user, a wallet and a funded EUR account each) and every till's codes, each bound

@@ -43,7 +43,8 @@ pub struct Outcome {
 
 /// Shared by the tills: the codes, and which one is next.
 struct Shared {
-    clients: Vec<Client>,
+    /// `targets[instance][API client]`.
+    targets: Vec<Vec<Client>>,
     codes: Vec<String>,
     next: AtomicUsize,
     limit: usize,
@@ -76,11 +77,12 @@ impl TillResult {
 }
 
 /// Runs `tills` tills until `stop`, each flow paying `amount` minor units of EUR with the next code;
-/// till `i` signs as `clients[i % clients.len()]`. With `record`, every acknowledged request is
+/// till `i` sends to instance `i % targets.len()` and signs as API client `i % clients`, where
+/// `targets[instance]` holds one SDK client per API client. With `record`, every acknowledged request is
 /// kept in [`Outcome::acked`] (for the crash check: none of them may be lost). With `retries`,
 /// each request is sent again up to that many times after a 503 or no answer ([`retry`]).
 pub async fn run(
-    clients: Vec<Client>,
+    targets: Vec<Vec<Client>>,
     codes: Vec<String>,
     tills: usize,
     stop: Stop,
@@ -91,9 +93,12 @@ pub async fn run(
         Stop::Seconds(_) => codes.len(),
     };
     let started = Instant::now();
-    assert!(!clients.is_empty(), "at least one API client");
+    assert!(
+        targets.iter().all(|t| !t.is_empty()) && !targets.is_empty(),
+        "at least one instance and one API client"
+    );
     let shared = Arc::new(Shared {
-        clients,
+        targets,
         codes,
         next: AtomicUsize::new(0),
         limit,
@@ -130,7 +135,8 @@ pub async fn run(
 
 async fn till(shared: Arc<Shared>, index: usize) -> TillResult {
     let mut r = TillResult::default();
-    let client = &shared.clients[index % shared.clients.len()];
+    let instance = &shared.targets[index % shared.targets.len()];
+    let client = &instance[index % instance.len()];
     let payment = NewPayment {
         description: Some("load: cash-out".into()),
         price: Some(shared.amount),

@@ -17,13 +17,15 @@ enum Mode {
 
 /// Drives a running walletd with the cash-out flow (create → reserve by code → confirm) from N
 /// tills of one cash-out point, and prints one JSON line:
-/// {"store","mode","tills","flows","flows_per_s","p50_ms","p99_ms","errors","server_rss_mb"}.
+/// {"store","mode","tills","instances","flows","flows_per_s","p50_ms","p99_ms","errors","server_rss_mb"}.
 #[derive(Debug, Parser)]
 #[command(name = "walletd-load", version)]
 struct Args {
-    /// Base URL of the running walletd.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// Base URL of a running walletd; repeated for several instances on one database: till i
+    /// sends every request to instance i mod N (a till keeps its connection, as through an L4
+    /// balancer).
+    #[arg(long = "url", default_value = "http://127.0.0.1:8080")]
+    urls: Vec<String>,
     /// The server's database, for the set-up written before the timed run (project, payers, codes).
     #[arg(
         long,
@@ -58,9 +60,10 @@ struct Args {
     /// Seconds the prepared codes stay valid.
     #[arg(long, default_value_t = 3600)]
     valid_for: i64,
-    /// PID of the walletd process, for its memory (VmHWM) and CPU time; 0: not measured.
-    #[arg(long, default_value_t = 0)]
-    server_pid: u32,
+    /// PID of the walletd process, for its memory (VmHWM) and CPU time; repeated for several
+    /// instances (their CPU time summed, the largest peak memory). None: not measured.
+    #[arg(long = "server-pid")]
+    server_pids: Vec<u32>,
     /// Seconds before a request is given up (an error).
     #[arg(long, default_value_t = 30)]
     timeout: u64,
@@ -103,18 +106,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
         (None, s) => Stop::Seconds(s.unwrap_or(20.0)),
     };
     let prepared = setup::prepare(&setup_config(&args, stop)?).await?;
-    let clients = prepared
-        .clients
+    // One SDK client per instance and API client: `targets[instance][client]`.
+    let targets = args
+        .urls
         .iter()
-        .map(|(id, secret)| {
-            wallet_client::Client::new(&args.url, id, secret)?
-                .with_timeout(Duration::from_secs(args.timeout))
+        .map(|url| {
+            prepared
+                .clients
+                .iter()
+                .map(|(id, secret)| {
+                    wallet_client::Client::new(url, id, secret)?
+                        .with_timeout(Duration::from_secs(args.timeout))
+                })
+                .collect::<Result<Vec<_>, _>>()
         })
         .collect::<Result<Vec<_>, _>>()?;
 
-    let cpu = CpuClock::start(args.server_pid);
+    let cpu = CpuClock::start(&args.server_pids);
     let outcome = drive::run(
-        clients,
+        targets,
         prepared.codes,
         args.tills,
         stop,
@@ -122,10 +132,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     )
     .await;
     let (server_cpu, own_cpu) = cpu.elapsed();
-    let rss = match args.server_pid {
-        0 => 0.0,
-        pid => procfs::rss_mb(pid).unwrap_or(0.0),
-    };
+    let rss = args
+        .server_pids
+        .iter()
+        .filter_map(|&pid| procfs::rss_mb(pid))
+        .fold(0.0, f64::max);
 
     let mode = match args.mode {
         Mode::Spread => "spread",
@@ -140,7 +151,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         &outcome.latencies,
         outcome.errors,
         rss,
-    );
+    )
+    .with_instances(args.urls.len());
     log_outcome(mode, &outcome, server_cpu, own_cpu);
     if let Some(path) = &args.acked {
         acked::write(path, &outcome.acked)?;
@@ -199,34 +211,40 @@ fn setup_config(args: &Args, stop: Stop) -> anyhow::Result<setup::SetupConfig> {
     })
 }
 
-/// CPU seconds of the server (when its PID is known) and of this tool, from the start of the run.
+/// CPU seconds of the server's instances (summed, when their PIDs are known) and of this tool,
+/// from the start of the run.
 struct CpuClock {
-    server: Option<String>,
-    server_before: Option<f64>,
+    servers: Vec<String>,
+    servers_before: Option<f64>,
     own_before: Option<f64>,
 }
 
 impl CpuClock {
-    fn start(server_pid: u32) -> CpuClock {
-        let server = (server_pid != 0).then(|| server_pid.to_string());
+    fn start(server_pids: &[u32]) -> CpuClock {
+        let servers: Vec<String> = server_pids.iter().map(u32::to_string).collect();
         CpuClock {
-            server_before: server.as_deref().and_then(procfs::cpu_seconds),
+            servers_before: summed_cpu(&servers),
             own_before: procfs::cpu_seconds("self"),
-            server,
+            servers,
         }
     }
 
-    /// `(server, this tool)`: CPU seconds since [`CpuClock::start`], where measured.
+    /// `(the servers, this tool)`: CPU seconds since [`CpuClock::start`], where measured.
     fn elapsed(&self) -> (Option<f64>, Option<f64>) {
         let since = |before: Option<f64>, now: Option<f64>| now.zip(before).map(|(a, b)| a - b);
         (
-            since(
-                self.server_before,
-                self.server.as_deref().and_then(procfs::cpu_seconds),
-            ),
+            since(self.servers_before, summed_cpu(&self.servers)),
             since(self.own_before, procfs::cpu_seconds("self")),
         )
     }
+}
+
+/// The CPU seconds of every process in `pids`; `None` when there is none or one cannot be read.
+fn summed_cpu(pids: &[String]) -> Option<f64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|p| procfs::cpu_seconds(p)).sum()
 }
 
 /// The run on stderr: flows and latencies, CPU time, sample errors, and whether codes ran out.

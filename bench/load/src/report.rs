@@ -1,6 +1,6 @@
 //! The one JSON line every measurement prints, and the latency arithmetic behind it.
 //!
-//! `{"store", "mode", "tills", "flows", "flows_per_s", "p50_ms", "p99_ms", "errors", "server_rss_mb"}`:
+//! `{"store", "mode", "tills", "instances", "flows", "flows_per_s", "p50_ms", "p99_ms", "errors", "server_rss_mb"}`:
 //! latencies are per request (one API call, or one commit for the limit), not per flow.
 
 use serde::Serialize;
@@ -119,6 +119,8 @@ pub struct Report {
     /// `spread`, `one-wallet`, `limit` (or `limit-one-wallet`).
     pub mode: String,
     pub tills: usize,
+    /// walletd instances the tills were spread over (0 for the limit, which has none).
+    pub instances: usize,
     /// Complete flows (create, reserve and confirm all succeeded).
     pub flows: u64,
     pub flows_per_s: f64,
@@ -149,6 +151,7 @@ impl Report {
             store: store.to_string(),
             mode: mode.to_string(),
             tills,
+            instances: 1,
             flows,
             flows_per_s: if secs > 0.0 {
                 round(flows as f64 / secs, 1)
@@ -160,6 +163,12 @@ impl Report {
             errors,
             server_rss_mb: round(server_rss_mb, 1),
         }
+    }
+
+    /// The same report of a run over `instances` walletd instances.
+    pub fn with_instances(mut self, instances: usize) -> Report {
+        self.instances = instances;
+        self
     }
 
     /// The report as one line of JSON, fields in the documented order.
@@ -227,10 +236,16 @@ mod tests {
         );
         assert_eq!(
             r.json_line(),
-            r#"{"store":"sqlite","mode":"spread","tills":32,"flows":250,"flows_per_s":100.0,"p50_ms":2.0,"p99_ms":40.0,"errors":1,"server_rss_mb":42.0}"#
+            r#"{"store":"sqlite","mode":"spread","tills":32,"instances":1,"flows":250,"flows_per_s":100.0,"p50_ms":2.0,"p99_ms":40.0,"errors":1,"server_rss_mb":42.0}"#
         );
         let v: serde_json::Value = serde_json::from_str(&r.json_line()).unwrap();
-        assert_eq!(v.as_object().unwrap().len(), 9);
+        assert_eq!(v.as_object().unwrap().len(), 10);
+        assert!(
+            r.clone()
+                .with_instances(3)
+                .json_line()
+                .contains(r#""tills":32,"instances":3,"#)
+        );
         assert!(!r.json_line().contains('\n'));
     }
 

@@ -23,6 +23,7 @@ mod db;
 mod deltas;
 mod directory;
 mod error;
+mod fault;
 mod holders;
 mod holds;
 mod ids;
@@ -88,6 +89,7 @@ pub struct Store {
     id_blocks: Arc<ids::IdBlocks>,
     /// PostgreSQL: how statements are sent (unnamed behind a pooler, `?pgbouncer=true`).
     statements: db::Statements,
+    commit_faults: fault::CommitFaults,
 }
 
 #[derive(Clone)]
@@ -209,6 +211,7 @@ impl Store {
             account_ids: Arc::default(),
             id_blocks: Arc::default(),
             statements,
+            commit_faults: fault::CommitFaults::default(),
         };
         migrate::run(&store).await?;
         Ok(store)
@@ -337,6 +340,7 @@ pub struct Tx {
     pending_ledger: batch::PendingLedger,
     id_blocks: Arc<ids::IdBlocks>,
     statements: db::Statements,
+    commit_faults: fault::CommitFaults,
 }
 
 impl Tx {
@@ -357,6 +361,7 @@ impl Tx {
             pending_ledger: batch::PendingLedger::default(),
             id_blocks: store.id_blocks.clone(),
             statements: store.statements,
+            commit_faults: store.commit_faults.clone(),
         }
     }
 
@@ -392,17 +397,26 @@ impl Tx {
         let flushed = self.run_at_commit(deltas).await;
         if let Err(e) = flushed {
             // A refusal (funds short at commit, a replay, an answer stored meanwhile) or a
-            // failure: nothing of this transaction stays.
+            // failure: nothing of this transaction stays — unless its last statement ran alone
+            // and was its commit (`db::LazyTx::run_alone`).
             let _ = self.rollback().await;
-            return Err(e);
+            return Err(request::in_doubt_after(request.as_deref(), e));
         }
         let learned = std::mem::take(&mut self.learned_accounts);
-        match self.inner {
-            TxInner::Pooled(tx) => tx.commit().await.map_err(StoreError::from_sqlx)?,
-            TxInner::Lazy(tx) => tx.commit().await?,
-            TxInner::Logical(tx) => tx.commit().await?,
-            TxInner::Autocommit(_) => {}
-            TxInner::Reader(r) => r.finish()?,
+        let committed = match self.inner {
+            TxInner::Pooled(tx) => tx.commit().await.map_err(StoreError::from_sqlx),
+            TxInner::Lazy(tx) => tx.commit().await,
+            TxInner::Logical(tx) => tx.commit().await,
+            TxInner::Autocommit(_) => Ok(()),
+            TxInner::Reader(r) => r.finish(),
+        };
+        let committed = match &request {
+            Some(_) => committed.and_then(|()| self.commit_faults.after_commit()),
+            None => committed,
+        };
+        if let Err(e) = committed {
+            // Whether `COMMIT` took effect is unknown when the connection failed meanwhile.
+            return Err(request::in_doubt_after(request.as_deref(), e));
         }
         if let Some(r) = request {
             r.mark_recorded();

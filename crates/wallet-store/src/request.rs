@@ -12,6 +12,12 @@
 //! When no write transaction of the request commits (a read, a refusal), the middleware records
 //! the nonce and the count afterwards, in a commit of their own, before it answers
 //! ([`RequestRecord::is_recorded`] tells it to).
+//!
+//! A write transaction whose commit failed with the database unreachable may have committed all
+//! the same (the connection lost after `COMMIT` was sent, in a failover): its record is then
+//! *in doubt* ([`RequestRecord::commit_in_doubt`]), and the nonce found taken afterwards is most
+//! likely the request's own, not a replay's. The request is answered unavailable (retryable), so
+//! that its retry, with a new nonce and the same idempotency key, gets the stored answer.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,6 +39,7 @@ pub struct RequestRecord {
     /// Start of the rate-limit minute holding `now`.
     pub(crate) window_start: i64,
     recorded: AtomicBool,
+    in_doubt: AtomicBool,
 }
 
 impl RequestRecord {
@@ -50,6 +57,7 @@ impl RequestRecord {
             now,
             window_start,
             recorded: AtomicBool::new(false),
+            in_doubt: AtomicBool::new(false),
         })
     }
 
@@ -69,6 +77,26 @@ impl RequestRecord {
     pub(crate) fn mark_recorded(&self) {
         self.recorded.store(true, Ordering::SeqCst);
     }
+
+    /// True when a write transaction holding the nonce failed at commit with a database failure
+    /// (not a refusal): it may have committed, the nonce with it (see the module documentation).
+    pub fn commit_in_doubt(&self) -> bool {
+        self.in_doubt.load(Ordering::SeqCst)
+    }
+}
+
+/// `e`, the failure of the commit of a transaction recording `record`: marks the record in doubt
+/// when `e` is the database's failure rather than a refusal (which rolled everything back).
+pub(crate) fn in_doubt_after(
+    record: Option<&RequestRecord>,
+    e: crate::StoreError,
+) -> crate::StoreError {
+    if let Some(r) = record
+        && e.kind().is_some()
+    {
+        r.in_doubt.store(true, Ordering::SeqCst);
+    }
+    e
 }
 
 impl crate::Tx {

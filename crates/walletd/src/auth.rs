@@ -127,7 +127,10 @@ pub async fn authenticate(
     let status = response.status();
     let invalid = status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS;
     if !record.is_recorded() {
-        if !record_afterwards(&state, &record, invalid).await? {
+        // A nonce found taken after a commit in doubt is the request's own, committed unseen:
+        // its answer (unavailable) stands, and the retry with its idempotency key gets the stored
+        // one. Otherwise it is a replay that raced the original.
+        if !record_afterwards(&state, &record, invalid).await? && !record.commit_in_doubt() {
             return Err(wallet_store::StoreError::ReusedNonce.into());
         }
     } else if invalid {

@@ -227,3 +227,42 @@ async fn concurrent_duplicate_creates_create_once(app: TestApp) {
     assert_eq!(found["_metadata"]["total"], 1, "{found}");
 }
 on_both!(concurrent_duplicate_creates_create_once);
+
+/// Sends `body` to `path` with `key` while the store loses the outcome of the request's commit (it
+/// commits; the server hears of a lost connection, as in a failover): answered 503
+/// `temporarily_unavailable`, not 401 "reused nonce" for the nonce its own commit recorded. Then
+/// the retry (a new nonce, the same key) gets the stored answer: the change made once.
+async fn lost_then_replayed(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    body: &str,
+    key: &str,
+) -> serde_json::Value {
+    app.state.store.lose_commit_outcomes(1);
+    let (status, _, lost) = send(app, method, path, body, key).await;
+    assert_eq!(
+        (status, lost["error"].as_str()),
+        (503, Some("temporarily_unavailable")),
+        "{lost}"
+    );
+    let (status, replayed, answer) = send(app, method, path, body, key).await;
+    assert_eq!((status, replayed), (200, true), "{answer}");
+    answer
+}
+
+async fn a_commit_lost_in_a_failover_is_retryable_and_acts_once(app: TestApp) {
+    let body = r#"{"payments":[{"price":2000,"currency":"EUR"}]}"#;
+    let created =
+        lost_then_replayed(&app, "POST", "/rest/v1/transaction", body, "lost-create").await;
+    let key = created["transaction_key"].as_str().unwrap();
+    let found = signed_ok(&app, "GET", "/rest/v1/transactions", "").await;
+    assert_eq!(found["_metadata"]["total"], 1, "{found}");
+    app.reserve(key, app.alice()).await;
+    let confirm = format!("/rest/v1/transaction/{key}/confirm");
+    let confirmed = lost_then_replayed(&app, "PUT", &confirm, "", "lost-confirm").await;
+    assert_eq!(confirmed["status"], "confirmed", "{confirmed}");
+    assert_eq!(app.eur(app.alice()).await, (98_000, 0), "charged once");
+    app.assert_ledger_sound().await;
+}
+on_both!(a_commit_lost_in_a_failover_is_retryable_and_acts_once);
