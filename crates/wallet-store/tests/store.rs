@@ -654,7 +654,7 @@ async fn a_transaction_created_at_commit_is_written_whole_or_not_at_all() {
 #[tokio::test]
 async fn a_transactions_allowance_is_read_again_after_it_changes() {
     for backend in backends() {
-        let (store, mut tx, user) = with_user(backend, "holder@example.com").await;
+        let (_store, mut tx, user) = with_user(backend, "holder@example.com").await;
         let (_, project, t) = project_with_transaction(&mut tx, "t1").await;
         assert_eq!(tx.allowance_of(&key("t1")).await.unwrap(), None);
         let allowance = new_allowance("t1", project, t.client_id, 500);
@@ -759,7 +759,7 @@ async fn assert_locked_with(
 async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
     // Long: one transaction's story, each lock read against the writes made before it.
     for backend in backends() {
-        let (s, mut tx) = scene(backend, 1, "k1").await;
+        let (s, tx) = scene(backend, 1, "k1").await;
         tx.commit().await.unwrap();
 
         let mut tx = s.store.write().await.unwrap();
@@ -1118,7 +1118,7 @@ async fn client_lookup_tells_the_project_wallet_and_its_limits() {
 #[tokio::test]
 async fn nonces_are_single_use_and_unique_values_conflict() {
     for backend in backends() {
-        let (store, mut tx) = writing(backend).await;
+        let (_store, mut tx) = writing(backend).await;
         assert!(tx.remember_nonce("id", "n, =x", 10).await.unwrap());
         assert!(
             !tx.remember_nonce("id", "n, =x", 11).await.unwrap(),
@@ -1135,7 +1135,7 @@ async fn nonces_are_single_use_and_unique_values_conflict() {
 #[tokio::test]
 async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
     for backend in backends() {
-        let (store, mut tx) = writing(backend).await;
+        let (_store, mut tx) = writing(backend).await;
         let first = ok_answer("{\"a\":1}");
         let second = wallet_store::IdempotentAnswer {
             body: "{\"a\":2}".into(),
