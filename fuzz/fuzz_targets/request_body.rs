@@ -251,7 +251,12 @@ fn confirm(body: &[u8]) {
         else {
             continue;
         };
-        assert_reduced(row, price.price, price.price_decimal.as_deref(), &price.currency);
+        assert_reduced(
+            row,
+            price.price,
+            price.price_decimal.as_deref(),
+            &price.currency,
+        );
     }
 }
 
@@ -286,7 +291,12 @@ fn finalize(body: &[u8]) {
     };
     assert_integer_amounts(body, &[&["price"]]);
     let row = &payments()[0];
-    assert_reduced(row, price.price, price.price_decimal.as_deref(), &price.currency);
+    assert_reduced(
+        row,
+        price.price,
+        price.price_decimal.as_deref(),
+        &price.currency,
+    );
 }
 
 /// `POST /oauth/v1/token`: a form, as the handler reads it.
