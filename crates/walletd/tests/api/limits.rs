@@ -14,6 +14,9 @@ use walletd::clock::ManualClock;
 use walletd::limits::Limits;
 use walletd::server::ServerConfig;
 
+/// A change of the default limits.
+type LimitsChange = fn(&mut Limits);
+
 /// A server on `app`'s database with the default limits changed by `set`, and the admin
 /// endpoints open.
 async fn server_with(app: &TestApp, set: impl FnOnce(&mut Limits)) -> RunningServer {
@@ -198,7 +201,7 @@ async fn a_slow_body_is_408_and_a_slow_request_503() {
     let app = spawn_app(Backend::Sqlite).await;
     // The body's time counts in all, not per chunk: a byte every 200 ms is cut after 1 s. The
     // request's time runs from the header to the answer.
-    let cases: [(fn(&mut Limits), u16, &str); 2] = [
+    let cases: [(LimitsChange, u16, &str); 2] = [
         (
             |l| l.body_timeout = Duration::from_secs(1),
             408,
