@@ -252,19 +252,23 @@ fn confirm(body: &[u8]) {
         else {
             continue;
         };
-        let reduced = validate::reduced_price(
+        assert_reduced(
             row,
             price.price,
             price.price_decimal.as_deref(),
             &price.currency,
         );
-        if let Ok(amount) = reduced {
-            assert!(
-                (1..=row.price).contains(&amount),
-                "{amount} for a payment of {}",
-                row.price
-            );
-        }
+    }
+}
+
+/// A price a confirm or a finalize accepts is within `1..=row.price`.
+fn assert_reduced(row: &PaymentRow, price: Option<i64>, decimal: Option<&str>, currency: &str) {
+    if let Ok(amount) = validate::reduced_price(row, price, decimal, currency) {
+        assert!(
+            (1..=row.price).contains(&amount),
+            "{amount} for a payment of {}",
+            row.price
+        );
     }
 }
 
@@ -288,15 +292,12 @@ fn finalize(body: &[u8]) {
     };
     assert_integer_amounts(body, &[&["price"]]);
     let row = &payments()[0];
-    let reduced = validate::reduced_price(
+    assert_reduced(
         row,
         price.price,
         price.price_decimal.as_deref(),
         &price.currency,
     );
-    if let Ok(amount) = reduced {
-        assert!((1..=row.price).contains(&amount));
-    }
 }
 
 /// `POST /oauth/v1/token`: a form, as the handler reads it.

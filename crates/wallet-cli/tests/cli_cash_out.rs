@@ -74,6 +74,19 @@ fn text(o: &Output) -> String {
     all
 }
 
+/// `wallet cash-out --code <code> --amount <amount>`, then `extra`, with `stdin`.
+async fn cash_out(
+    url: &str,
+    code: &str,
+    amount: &str,
+    extra: &[&str],
+    stdin: Option<&str>,
+) -> Output {
+    let mut args = vec!["cash-out", "--code", code, "--amount", amount];
+    args.extend_from_slice(extra);
+    wallet(url, &args, stdin).await
+}
+
 /// [`text`] of a run that must have succeeded.
 fn succeeded(o: &Output) -> String {
     let all = text(o);
@@ -85,12 +98,7 @@ fn succeeded(o: &Output) -> String {
 async fn cash_out_prints_a_receipt() {
     let (url, seen) = server(cash_out_answers(5000, "50.00")).await;
     let qr = format!("PAYSERA${CODE}");
-    let out = wallet(
-        &url,
-        &["cash-out", "--code", &qr, "--amount", "50.00"],
-        None,
-    )
-    .await;
+    let out = cash_out(&url, &qr, "50.00", &[], None).await;
     let all = succeeded(&out);
     assert!(
         all.contains("Cash-out confirmed: hand 50.00 EUR to the customer."),
@@ -120,12 +128,7 @@ async fn cash_out_prints_a_receipt() {
 async fn cash_out_json_prints_the_confirmed_transaction_and_reads_the_code_from_stdin() {
     let (url, _seen) = server(cash_out_answers(1299, "12.99")).await;
     let scanned = format!("9999{CODE}\n");
-    let out = wallet(
-        &url,
-        &["cash-out", "--code", "-", "--amount", "12.99", "--json"],
-        Some(&scanned),
-    )
-    .await;
+    let out = cash_out(&url, "-", "12.99", &["--json"], Some(&scanned)).await;
     succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "confirmed");
@@ -144,7 +147,7 @@ async fn an_api_refusal_exits_1_with_its_code() {
         (200, transaction("new", 5000, "50.00")),
     ])
     .await;
-    let out = wallet(&url, &["cash-out", "--code", CODE, "--amount", "50"], None).await;
+    let out = cash_out(&url, CODE, "50", &[], None).await;
     let all = text(&out);
     assert_eq!(out.status.code(), Some(1), "{all}");
     assert!(
@@ -163,17 +166,12 @@ async fn bad_amounts_and_codes_exit_2_without_a_request() {
     // Nothing listens at this URL, so any request would exit 3.
     let url = "http://127.0.0.1:9";
     for amount in ["50.5e1", "50,00", "12.345", "0", "-5"] {
-        let out = wallet(url, &["cash-out", "--code", CODE, "--amount", amount], None).await;
+        let out = cash_out(url, CODE, amount, &[], None).await;
         let all = text(&out);
         assert_eq!(out.status.code(), Some(2), "{amount}: {all}");
         assert!(all.contains("--amount"), "{all}");
     }
-    let out = wallet(
-        url,
-        &["cash-out", "--code", "PAYSERA$123", "--amount", "5"],
-        None,
-    )
-    .await;
+    let out = cash_out(url, "PAYSERA$123", "5", &[], None).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("not a reservation code"));
 }

@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use wallet_client::mac::{self, MacHeader, SignedParts};
 use wallet_client::testing::{Seen, serve_script};
 use wallet_client::types::{
     ConfirmPrice, NewPayment, NewTransaction, PaymentRef, TransactionKey, WalletId,
 };
-use wallet_client::{Client, Error, Method};
+use wallet_client::{CashOut, Client, Error, Method};
 use wallet_core::money::Currency;
 
 const ID: &str = "wkVd93h2uS";
@@ -54,6 +55,16 @@ fn assert_signed(r: &Seen, port: u16) {
     }
 }
 
+/// A 50.00 EUR cash-out ("Cash withdrawal") with `code`, by `c`.
+async fn cash_out_50(c: &Client, code: &str) -> Result<CashOut, Error> {
+    c.cash_out(code, 5000, eur(), "Cash withdrawal").await
+}
+
+/// A scripted server answering 200 with a transaction of each status in turn.
+async fn serve_transactions(statuses: &[&str]) -> (u16, JoinHandle<Vec<Seen>>) {
+    serve_script(statuses.iter().map(|s| (200, transaction(s))).collect()).await
+}
+
 fn transaction(status: &str) -> String {
     let wallet = if status == "new" {
         ""
@@ -80,7 +91,7 @@ fn eur() -> Currency {
 
 #[tokio::test]
 async fn create_is_signed_over_the_exact_body_and_carries_an_idempotency_key() {
-    let (port, seen) = serve_script(vec![(200, transaction("new"))]).await;
+    let (port, seen) = serve_transactions(&["new"]).await;
     let tx = NewTransaction {
         payments: vec![PaymentRef::New(Box::new(NewPayment {
             description: Some("Cash withdrawal".into()),
@@ -151,12 +162,7 @@ async fn get_with_a_base_path_and_a_query_signs_the_full_uri() {
 
 #[tokio::test]
 async fn reserve_sends_the_bare_code_and_confirm_without_prices_sends_no_body() {
-    let (port, seen) = serve_script(vec![
-        (200, transaction("reserved")),
-        (200, transaction("confirmed")),
-        (200, transaction("confirmed")),
-    ])
-    .await;
+    let (port, seen) = serve_transactions(&["reserved", "confirmed", "confirmed"]).await;
     let c = client(port);
     let prices = BTreeMap::from([("186975531".to_string(), 4000)]);
     c.reserve_with_code(
@@ -252,10 +258,7 @@ async fn a_text_that_is_not_a_code_is_refused_before_sending() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::InvalidCode), "{e:?}");
-    let e = c
-        .cash_out("12345", 5000, eur(), "Cash withdrawal")
-        .await
-        .unwrap_err();
+    let e = cash_out_50(&c, "12345").await.unwrap_err();
     assert!(matches!(e, Error::InvalidCode), "{e:?}");
 }
 
@@ -272,14 +275,8 @@ async fn an_unreachable_server_is_a_transport_error() {
 
 #[tokio::test]
 async fn cash_out_creates_reserves_and_confirms() {
-    let (port, seen) = serve_script(vec![
-        (200, transaction("new")),
-        (200, transaction("reserved")),
-        (200, transaction("confirmed")),
-    ])
-    .await;
-    let done = client(port)
-        .cash_out(&format!("9999{CODE}"), 5000, eur(), "Cash withdrawal")
+    let (port, seen) = serve_transactions(&["new", "reserved", "confirmed"]).await;
+    let done = cash_out_50(&client(port), &format!("9999{CODE}"))
         .await
         .unwrap();
     assert_eq!(done.created.status.as_str(), "new");
@@ -319,10 +316,7 @@ async fn cash_out_revokes_when_the_reservation_fails() {
         (200, transaction("deleted")),
     ])
     .await;
-    let e = client(port)
-        .cash_out(CODE, 5000, eur(), "Cash withdrawal")
-        .await
-        .unwrap_err();
+    let e = cash_out_50(&client(port), CODE).await.unwrap_err();
     assert_eq!(e.api_code(), Some("code_expired"));
     let seen = seen.await.unwrap();
     assert_eq!(seen[2].method, "DELETE");
@@ -339,10 +333,7 @@ async fn cash_out_succeeds_when_a_failed_confirm_went_through_after_all() {
         (200, transaction("confirmed")),
     ])
     .await;
-    let done = client(port)
-        .cash_out(CODE, 5000, eur(), "Cash withdrawal")
-        .await
-        .unwrap();
+    let done = cash_out_50(&client(port), CODE).await.unwrap();
     assert_eq!(done.confirmed.confirmed_at, Some(1585146195));
     let seen = seen.await.unwrap();
     assert_eq!(seen[3].method, "GET");
@@ -390,7 +381,7 @@ async fn retries_resend_with_the_same_idempotency_key_and_a_new_nonce() {
 
 #[tokio::test]
 async fn send_uses_the_given_idempotency_key_and_exact_body() {
-    let (port, seen) = serve_script(vec![(200, transaction("confirmed"))]).await;
+    let (port, seen) = serve_transactions(&["confirmed"]).await;
     let v = client(port)
         .send(
             Method::PUT,

@@ -28,16 +28,20 @@ fn postgres_url() -> &'static str {
     postgres::url().expect("no PostgreSQL for the tests: check testing::available first")
 }
 
-/// A database URL for a fresh, empty database of `backend`.
-pub async fn fresh_database(backend: Backend) -> String {
+/// Now (UNIX seconds) and a fresh name `{prefix}_{now}_{random}` for a test's schema or database;
+/// the time in the name lets a later run drop what old runs left.
+fn unique_name(prefix: &str) -> (u64, String) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let name = format!(
-        "walletd_test_{now}_{}",
-        wallet_core::keys::random_base62(&mut rand::rng(), 12).to_lowercase()
-    );
+    let random = wallet_core::keys::random_base62(&mut rand::rng(), 12).to_lowercase();
+    (now, format!("{prefix}_{now}_{random}"))
+}
+
+/// A database URL for a fresh, empty database of `backend`.
+pub async fn fresh_database(backend: Backend) -> String {
+    let (now, name) = unique_name("walletd_test");
     match backend {
         Backend::Sqlite => {
             let path = std::env::temp_dir().join(format!("{name}.db"));
@@ -80,14 +84,7 @@ pub async fn fresh_pgbouncer_database() -> Option<String> {
     let pgbouncer = std::env::var(PGBOUNCER_ENV)
         .ok()
         .filter(|u| !u.is_empty())?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let name = format!(
-        "walletd_pool_{now}_{}",
-        wallet_core::keys::random_base62(&mut rand::rng(), 12).to_lowercase()
-    );
+    let (now, name) = unique_name("walletd_pool");
     let mut conn = sqlx::PgConnection::connect(postgres_url())
         .await
         .expect("the tests' PostgreSQL");
@@ -166,7 +163,7 @@ pub mod fixtures {
     use wallet_core::ledger::AccountBalance;
     use wallet_core::{
         AccountId, ClientId, Currency, PaymentId, ProjectId, TransactionKey, TransactionStatus,
-        WalletId,
+        UserId, WalletId,
     };
 
     /// Transaction key `text`, as if walletd had issued it (the tests name theirs `k1`, `k2` …).
@@ -268,6 +265,20 @@ pub mod fixtures {
         }
     }
 
+    /// A fresh store of `backend` and a write transaction on it.
+    pub async fn writing(backend: Backend) -> (Store, Tx) {
+        let store = super::fresh_store(backend).await;
+        let tx = store.write().await.expect("write");
+        (store, tx)
+    }
+
+    /// [`writing`], with the user `email` inserted in the transaction.
+    pub async fn with_user(backend: Backend, email: &str) -> (Store, Tx, UserId) {
+        let (store, mut tx) = writing(backend).await;
+        let user = tx.insert_user(email, "x", 0).await.expect("user");
+        (store, tx, user)
+    }
+
     /// A user `email` with a wallet holding `amount` EUR, topped up from the system account
     /// `topup`: (wallet, account).
     pub async fn funded_wallet(tx: &mut Tx, email: &str, amount: i64) -> (WalletId, AccountId) {
@@ -289,6 +300,47 @@ pub mod fixtures {
             funded_wallet(&mut tx, &format!("u{amount}@example.com"), amount).await;
         tx.commit().await.expect("commit");
         (store, wallet, account)
+    }
+
+    /// Where most store tests start, on a fresh database: a holder whose wallet holds some EUR
+    /// (committed) and the project `p` with its `new` transaction `t`, inserted in a write
+    /// transaction that [`scene`] leaves open.
+    pub struct Scene {
+        pub store: Store,
+        pub wallet: WalletId,
+        pub account: AccountId,
+        pub project_wallet: WalletId,
+        pub project: ProjectId,
+        pub t: TransactionRow,
+    }
+
+    /// The [`Scene`] of a holder with `amount` EUR and the transaction `key`, and its open write
+    /// transaction.
+    pub async fn scene(backend: Backend, amount: i64, key: &str) -> (Scene, Tx) {
+        let (store, wallet, account) = funded(backend, amount).await;
+        let mut tx = store.write().await.expect("write");
+        let (project_wallet, project, t) = project_with_transaction(&mut tx, key).await;
+        let scene = Scene {
+            store,
+            wallet,
+            account,
+            project_wallet,
+            project,
+            t,
+        };
+        (scene, tx)
+    }
+
+    impl Scene {
+        /// A new EUR payment of `price` to the project, in its transaction `t`.
+        pub fn pay(&self, price: i64) -> NewPaymentRow {
+            self.pay_in(self.t.transaction_key.as_str(), price)
+        }
+
+        /// A new EUR payment of `price` to the project, in its transaction `key`.
+        pub fn pay_in(&self, key: &str, price: i64) -> NewPaymentRow {
+            new_payment(key, self.project, self.project_wallet, price)
+        }
     }
 
     /// The project `p` (its owner, its wallet) and its API client `id`: (project wallet, project,

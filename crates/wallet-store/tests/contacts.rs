@@ -2,15 +2,14 @@
 //! phones only, the first wallet of the first user.
 
 use wallet_core::contacts::{contact_hash, email_key, phone_key};
-use wallet_store::testing::{backends, fresh_store};
+use wallet_store::testing::backends;
+use wallet_store::testing::fixtures::with_user;
 use wallet_store::{ContactKind, HolderUpdate};
 
 #[tokio::test]
 async fn wallets_are_found_by_normal_forms_and_their_hashes() {
     for backend in backends() {
-        let store = fresh_store(backend).await;
-        let mut tx = store.write().await.unwrap();
-        let alice = tx.insert_user("Alice@Example.com", "x", 0).await.unwrap();
+        let (store, mut tx, alice) = with_user(backend, "Alice@Example.com").await;
         let first = tx.insert_wallet(alice, 0).await.unwrap();
         tx.insert_wallet(alice, 0).await.unwrap();
         let phone = HolderUpdate {

@@ -2,9 +2,9 @@
 //! database built with the store's fixtures (`wallet_store::testing::fixtures`).
 
 use wallet_core::{ClientId, Currency, PaymentId, UserId, WalletId};
-use wallet_store::ErrorKind;
+use wallet_store::testing::backends;
 use wallet_store::testing::fixtures::*;
-use wallet_store::testing::{backends, fresh_store};
+use wallet_store::{ErrorKind, Store};
 
 #[tokio::test]
 async fn accounts_are_created_once_and_topups_balance() {
@@ -28,27 +28,24 @@ async fn accounts_are_created_once_and_topups_balance() {
 #[tokio::test]
 async fn holds_never_overdraw_and_resolve_once() {
     for backend in backends() {
-        let (store, _wallet, account) = funded(backend, 100).await;
-        let mut tx = store.write().await.unwrap();
-        let (project_wallet, project, t) = project_with_transaction(&mut tx, "k1").await;
+        let (s, mut tx) = scene(backend, 100, "k1").await;
         assert_eq!(
             tx.transaction_for_update(&key("k1")).await.unwrap(),
-            Some(t.clone())
+            Some(s.t.clone())
         );
-        let pay = |price| new_payment("k1", project, project_wallet, price);
-        let p1 = tx.insert_payment(&pay(60)).await.unwrap();
-        let p2 = tx.insert_payment(&pay(60)).await.unwrap();
+        let p1 = tx.insert_payment(&s.pay(60)).await.unwrap();
+        let p2 = tx.insert_payment(&s.pay(60)).await.unwrap();
         let h1 = tx
-            .place_hold(account, p1, 60, 1)
+            .place_hold(s.account, p1, 60, 1)
             .await
             .unwrap()
             .expect("60 of 100 fits");
         assert_eq!(
-            tx.place_hold(account, p2, 60, 1).await.unwrap(),
+            tx.place_hold(s.account, p2, 60, 1).await.unwrap(),
             None,
             "{backend:?}: overdraw"
         );
-        let to = tx.wallet_account(project_wallet, eur()).await.unwrap();
+        let to = tx.wallet_account(s.project_wallet, eur()).await.unwrap();
         assert!(tx.settle_hold(h1, to, 50, &key("k1"), p1, 2).await.unwrap());
         assert!(
             !tx.settle_hold(h1, to, 50, &key("k1"), p1, 2).await.unwrap(),
@@ -58,15 +55,15 @@ async fn holds_never_overdraw_and_resolve_once() {
             !tx.release_hold(h1, 2).await.unwrap(),
             "released after settle"
         );
-        assert_eq!(tx.account_balance(account).await.unwrap(), money(50, 0));
+        assert_eq!(tx.account_balance(s.account).await.unwrap(), money(50, 0));
         assert_eq!(tx.account_balance(to).await.unwrap().balance, 50);
         let h2 = tx
-            .place_hold(account, p2, 50, 3)
+            .place_hold(s.account, p2, 50, 3)
             .await
             .unwrap()
             .expect("50 of 50 fits");
         assert!(tx.release_hold(h2, 4).await.unwrap());
-        assert_eq!(tx.account_balance(account).await.unwrap(), money(50, 0));
+        assert_eq!(tx.account_balance(s.account).await.unwrap(), money(50, 0));
         let check = tx.ledger_check().await.unwrap();
         assert!(check.is_sound(), "{backend:?}: {check:?}");
         assert_eq!(tx.payments_of(&key("k1")).await.unwrap().len(), 2);
@@ -108,22 +105,13 @@ async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
         // 10 payments of 30 against 100: exactly 3 holds fit, whatever the interleaving.
         let (store, _wallet, account) = funded(backend, 100).await;
         let (_, _, _, payments) = ten_transactions(&store, 30).await;
-        let tasks: Vec<_> = payments
-            .into_iter()
-            .map(|p| {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    let mut tx = store.write().await.unwrap();
-                    let held = tx.place_hold(account, p, 30, 1).await.unwrap();
-                    tx.commit().await.unwrap();
-                    held.is_some()
-                })
-            })
-            .collect();
-        let mut ok = 0;
-        for t in tasks {
-            ok += usize::from(t.await.unwrap());
-        }
+        let ok = concurrently(&store, payments, |store, p| async move {
+            let mut tx = store.write().await.unwrap();
+            let held = tx.place_hold(account, p, 30, 1).await.unwrap();
+            tx.commit().await.unwrap();
+            held.is_some()
+        })
+        .await;
         assert_eq!(ok, 3, "{backend:?}");
         let mut tx = store.read().await.unwrap();
         assert_eq!(tx.account_balance(account).await.unwrap(), money(100, 90));
@@ -131,14 +119,50 @@ async fn concurrent_holds_on_one_account_succeed_exactly_as_funds_allow() {
     }
 }
 
+/// Runs `attempt` for each of `payments` at once, each in a task of its own: how many succeeded.
+async fn concurrently<F, Fut>(store: &Store, payments: Vec<PaymentId>, attempt: F) -> usize
+where
+    F: Fn(Store, PaymentId) -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let tasks: Vec<_> = payments
+        .into_iter()
+        .map(|p| tokio::spawn(attempt(store.clone(), p)))
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        ok += usize::from(t.await.unwrap());
+    }
+    ok
+}
+
+/// What `f` reads of each payment of the transaction `key`, in id order.
+async fn of_payments<T>(
+    tx: &mut wallet_store::Tx,
+    key_text: &str,
+    f: impl Fn(&wallet_store::PaymentRow) -> T,
+) -> Vec<T> {
+    let payments = tx.payments_of(&key(key_text)).await.unwrap();
+    payments.iter().map(f).collect()
+}
+
+/// Commits `tx`, which must be refused for want of funds (`why`, on failure).
+async fn assert_short_of_funds(tx: wallet_store::Tx, why: String) {
+    assert!(
+        matches!(
+            tx.commit().await,
+            Err(wallet_store::StoreError::NotEnoughFunds(_))
+        ),
+        "{why}"
+    );
+}
+
 /// Account ids are remembered only from transactions that committed: an account created by a
 /// transaction that was dropped is created again, with an id that exists.
 #[tokio::test]
 async fn account_ids_are_known_only_once_committed() {
     for backend in backends() {
-        let store = fresh_store(backend).await;
-        let mut tx = store.write().await.unwrap();
-        let user = tx.insert_user("a@example.com", "x", 0).await.unwrap();
+        let (store, mut tx, user) = with_user(backend, "a@example.com").await;
         let wallet = tx.insert_wallet(user, 0).await.unwrap();
         tx.commit().await.unwrap();
         let mut tx = store.write().await.unwrap();
@@ -172,38 +196,35 @@ async fn account_ids_are_known_only_once_committed() {
 #[tokio::test]
 async fn deferred_balance_changes_apply_at_commit_and_before_holds() {
     for backend in backends() {
-        let (store, _wallet, account) = funded(backend, 100).await;
-        let mut tx = store.write().await.unwrap();
-        let (project_wallet, project, _) = project_with_transaction(&mut tx, "k1").await;
-        let pay = |price| new_payment("k1", project, project_wallet, price);
-        let p1 = tx.insert_payment(&pay(100)).await.unwrap();
-        let p2 = tx.insert_payment(&pay(100)).await.unwrap();
-        let to = tx.wallet_account(project_wallet, eur()).await.unwrap();
-        let h1 = tx.place_hold(account, p1, 100, 1).await.unwrap().unwrap();
+        let (s, mut tx) = scene(backend, 100, "k1").await;
+        let p1 = tx.insert_payment(&s.pay(100)).await.unwrap();
+        let p2 = tx.insert_payment(&s.pay(100)).await.unwrap();
+        let to = tx.wallet_account(s.project_wallet, eur()).await.unwrap();
+        let h1 = tx.place_hold(s.account, p1, 100, 1).await.unwrap().unwrap();
         assert!(tx.release_hold(h1, 1).await.unwrap());
         let h2 = tx
-            .place_hold(account, p2, 100, 1)
+            .place_hold(s.account, p2, 100, 1)
             .await
             .unwrap()
             .expect("the release is applied before the next hold");
         tx.commit().await.unwrap();
 
         // Settled, then dropped: nothing moves.
-        let mut tx = store.write().await.unwrap();
+        let mut tx = s.store.write().await.unwrap();
         assert!(tx.settle_hold(h2, to, 70, &key("k1"), p2, 2).await.unwrap());
         drop(tx);
-        let mut tx = store.write().await.unwrap();
+        let mut tx = s.store.write().await.unwrap();
         assert_eq!(
-            tx.account_balance(account).await.unwrap(),
+            tx.account_balance(s.account).await.unwrap(),
             money(100, 100),
             "{backend:?}"
         );
         assert!(tx.settle_hold(h2, to, 70, &key("k1"), p2, 2).await.unwrap());
         tx.commit().await.unwrap();
 
-        let mut tx = store.read().await.unwrap();
+        let mut tx = s.store.read().await.unwrap();
         assert_eq!(
-            tx.account_balance(account).await.unwrap(),
+            tx.account_balance(s.account).await.unwrap(),
             money(30, 0),
             "{backend:?}"
         );
@@ -320,34 +341,25 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
         let (store, _wallet, account) = funded(backend, 100).await;
         let (pw, project, client, payments) = ten_transactions(&store, 15).await;
         let payments_of_tasks = payments.clone();
-        let tasks: Vec<_> = payments
-            .into_iter()
-            .map(|p| {
-                let store = store.clone();
-                tokio::spawn(async move {
-                    let mut tx = store.write().await.unwrap();
-                    for _ in 0..2 {
-                        let hold = tx.place_hold_at_commit(account, p, 15, 1).await.unwrap();
-                        assert!(hold.is_some(), "recorded now, checked at commit");
-                    }
-                    // Made in the same last statement as the hold on PostgreSQL (`batch.rs`).
-                    let answer = ok_answer(&p.to_string());
-                    tx.answer_at_commit(ClientId::new(1), &format!("key-{p}"), &answer, 1);
-                    match tx.commit().await {
-                        Ok(()) => true,
-                        Err(wallet_store::StoreError::NotEnoughFunds(currency)) => {
-                            assert_eq!(currency, "EUR");
-                            false
-                        }
-                        Err(e) => panic!("{e}"),
-                    }
-                })
-            })
-            .collect();
-        let mut ok = 0;
-        for t in tasks {
-            ok += usize::from(t.await.unwrap());
-        }
+        let ok = concurrently(&store, payments, |store, p| async move {
+            let mut tx = store.write().await.unwrap();
+            for _ in 0..2 {
+                let hold = tx.place_hold_at_commit(account, p, 15, 1).await.unwrap();
+                assert!(hold.is_some(), "recorded now, checked at commit");
+            }
+            // Made in the same last statement as the hold on PostgreSQL (`batch.rs`).
+            let answer = ok_answer(&p.to_string());
+            tx.answer_at_commit(ClientId::new(1), &format!("key-{p}"), &answer, 1);
+            match tx.commit().await {
+                Ok(()) => true,
+                Err(wallet_store::StoreError::NotEnoughFunds(currency)) => {
+                    assert_eq!(currency, "EUR");
+                    false
+                }
+                Err(e) => panic!("{e}"),
+            }
+        })
+        .await;
         assert_eq!(ok, 3, "{backend:?}");
         let mut tx = store.read().await.unwrap();
         assert_eq!(
@@ -409,13 +421,11 @@ async fn holds_checked_at_commit_never_overdraw_and_a_short_one_writes_nothing()
                 .unwrap()
                 .is_some()
         );
-        assert!(
-            matches!(
-                tx.commit().await,
-                Err(wallet_store::StoreError::NotEnoughFunds(_))
-            ),
-            "{backend:?}: 1 more than there is, found at commit"
-        );
+        assert_short_of_funds(
+            tx,
+            format!("{backend:?}: 1 more than there is, found at commit"),
+        )
+        .await;
         let mut tx = store.read().await.unwrap();
         assert_eq!(
             tx.account_balance(account).await.unwrap(),
@@ -493,13 +503,7 @@ async fn concurrent_moves_both_ways_between_accounts_all_commit() {
         tx.transfer_from_system(source, first, 5, "topup", 2)
             .await
             .unwrap();
-        assert!(
-            matches!(
-                tx.commit().await,
-                Err(wallet_store::StoreError::NotEnoughFunds(_))
-            ),
-            "{backend:?}"
-        );
+        assert_short_of_funds(tx, format!("{backend:?}")).await;
         let mut tx = store.read().await.unwrap();
         assert_eq!(tx.account_balance(first).await.unwrap(), before);
         assert!(tx.ledger_check().await.unwrap().is_sound());
@@ -509,22 +513,21 @@ async fn concurrent_moves_both_ways_between_accounts_all_commit() {
 #[tokio::test]
 async fn holds_placed_and_settled_at_commit_move_money_once() {
     for backend in backends() {
-        let (store, _wallet, account) = funded(backend, 100).await;
-        let mut tx = store.write().await.unwrap();
-        let (project_wallet, project, _t) = project_with_transaction(&mut tx, "k1").await;
-        let pay = |price| new_payment("k1", project, project_wallet, price);
+        let (s, mut tx) = scene(backend, 100, "k1").await;
         let mut p = Vec::new();
         for price in [60, 30, 10, 5] {
-            p.push(tx.insert_payment(&pay(price)).await.unwrap());
+            p.push(tx.insert_payment(&s.pay(price)).await.unwrap());
         }
-        let to = tx.wallet_account(project_wallet, eur()).await.unwrap();
+        let to = tx.wallet_account(s.project_wallet, eur()).await.unwrap();
         tx.commit().await.unwrap();
 
         // Placed at commit: ids known at once, distinct, and the rows there for a read.
-        let mut tx = store.write().await.unwrap();
+        let mut tx = s.store.write().await.unwrap();
         let mut holds = Vec::new();
         for (payment, amount) in p.iter().zip([60, 30, 10]) {
-            let hold = tx.place_hold_at_commit(account, *payment, amount, 1).await;
+            let hold = tx
+                .place_hold_at_commit(s.account, *payment, amount, 1)
+                .await;
             holds.push(hold.unwrap().expect("fits"));
         }
         assert!(holds[0] != holds[1] && holds[1] != holds[2], "{backend:?}");
@@ -533,11 +536,11 @@ async fn holds_placed_and_settled_at_commit_move_money_once() {
         tx.commit().await.unwrap();
 
         // Two settled in one transaction, one of them for less than was held.
-        let mut tx = store.write().await.unwrap();
-        tx.settle_hold_at_commit(holds[0], account, 60, to, 50, &key("k1"), p[0], 2)
+        let mut tx = s.store.write().await.unwrap();
+        tx.settle_hold_at_commit(holds[0], s.account, 60, to, 50, &key("k1"), p[0], 2)
             .await
             .unwrap();
-        tx.settle_hold_at_commit(holds[1], account, 30, to, 30, &key("k1"), p[1], 2)
+        tx.settle_hold_at_commit(holds[1], s.account, 30, to, 30, &key("k1"), p[1], 2)
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -549,9 +552,9 @@ async fn holds_placed_and_settled_at_commit_move_money_once() {
             (holds[0], 60, "settled already"),
         ];
         for (hold, held, why) in refused {
-            let mut tx = store.write().await.unwrap();
+            let mut tx = s.store.write().await.unwrap();
             let settled = async {
-                tx.settle_hold_at_commit(hold, account, held, to, 1, &key("k1"), p[2], 3)
+                tx.settle_hold_at_commit(hold, s.account, held, to, 1, &key("k1"), p[2], 3)
                     .await?;
                 tx.commit().await
             };
@@ -562,16 +565,19 @@ async fn holds_placed_and_settled_at_commit_move_money_once() {
         }
 
         // Placed and settled in one transaction (reserve and confirm in one call).
-        let mut tx = store.write().await.unwrap();
-        let hold = tx.place_hold_at_commit(account, p[3], 5, 4).await.unwrap();
-        tx.settle_hold_at_commit(hold.unwrap(), account, 5, to, 5, &key("k1"), p[3], 4)
+        let mut tx = s.store.write().await.unwrap();
+        let hold = tx
+            .place_hold_at_commit(s.account, p[3], 5, 4)
+            .await
+            .unwrap();
+        tx.settle_hold_at_commit(hold.unwrap(), s.account, 5, to, 5, &key("k1"), p[3], 4)
             .await
             .unwrap();
         tx.commit().await.unwrap();
 
-        let mut tx = store.write().await.unwrap();
+        let mut tx = s.store.write().await.unwrap();
         assert_eq!(
-            tx.account_balance(account).await.unwrap(),
+            tx.account_balance(s.account).await.unwrap(),
             money(100 - 50 - 30 - 5, 10),
             "{backend:?}"
         );
@@ -648,9 +654,7 @@ async fn a_transaction_created_at_commit_is_written_whole_or_not_at_all() {
 #[tokio::test]
 async fn a_transactions_allowance_is_read_again_after_it_changes() {
     for backend in backends() {
-        let store = fresh_store(backend).await;
-        let mut tx = store.write().await.unwrap();
-        let user = tx.insert_user("holder@example.com", "x", 0).await.unwrap();
+        let (_store, mut tx, user) = with_user(backend, "holder@example.com").await;
         let (_, project, t) = project_with_transaction(&mut tx, "t1").await;
         assert_eq!(tx.allowance_of(&key("t1")).await.unwrap(), None);
         let allowance = new_allowance("t1", project, t.client_id, 500);
@@ -693,14 +697,12 @@ async fn a_transactions_allowance_is_read_again_after_it_changes() {
 #[tokio::test]
 async fn audit_events_are_written_at_commit_in_order() {
     for backend in backends() {
-        let (store, _, _) = funded(backend, 1).await;
-        let mut tx = store.write().await.unwrap();
-        let (_, _, t) = project_with_transaction(&mut tx, "k").await;
+        let (s, mut tx) = scene(backend, 1, "k").await;
         let n = 2_500;
         for i in 0..n {
             let detail = (i % 2 == 0).then(|| i.to_string());
             tx.append_event(
-                &t.transaction_key,
+                &s.t.transaction_key,
                 i,
                 "actor",
                 &format!("e{i}"),
@@ -711,14 +713,14 @@ async fn audit_events_are_written_at_commit_in_order() {
         }
         tx.commit().await.unwrap();
         {
-            let mut tx = store.write().await.unwrap();
-            tx.append_event(&t.transaction_key, n, "actor", "dropped", None)
+            let mut tx = s.store.write().await.unwrap();
+            tx.append_event(&s.t.transaction_key, n, "actor", "dropped", None)
                 .await
                 .unwrap();
             // dropped without commit
         }
-        let mut tx = store.read().await.unwrap();
-        let events = tx.events_of(&t.transaction_key).await.unwrap();
+        let mut tx = s.store.read().await.unwrap();
+        let events = tx.events_of(&s.t.transaction_key).await.unwrap();
         assert_eq!(events.len(), n as usize, "{backend:?}");
         for (i, (at, actor, event, detail)) in events.into_iter().enumerate() {
             let i = i as i64;
@@ -729,6 +731,27 @@ async fn audit_events_are_written_at_commit_in_order() {
     }
 }
 
+/// Locks `t` in `tx`: the lock must answer it with `payments` and `allowance`.
+async fn assert_locked_with(
+    tx: &mut wallet_store::Tx,
+    t: &wallet_store::TransactionRow,
+    payments: &[wallet_store::PaymentRow],
+    allowance: Option<wallet_store::AllowanceRow>,
+) {
+    let key = &t.transaction_key;
+    let backend = tx.backend();
+    assert_eq!(
+        tx.transaction_for_update(key).await.unwrap().as_ref(),
+        Some(t)
+    );
+    assert_eq!(tx.payments_of(key).await.unwrap(), payments, "{backend:?}");
+    assert_eq!(
+        tx.allowance_of(key).await.unwrap(),
+        allowance,
+        "{backend:?}"
+    );
+}
+
 /// Locking a transaction reads its payments and its allowance with it: `payments_of` and
 /// `allowance_of` then answer what a separate read gives (none as well as several), and once
 /// this transaction writes a payment, what it wrote.
@@ -736,49 +759,27 @@ async fn audit_events_are_written_at_commit_in_order() {
 async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
     // Long: one transaction's story, each lock read against the writes made before it.
     for backend in backends() {
-        let (store, _, _) = funded(backend, 1).await;
-        let mut tx = store.write().await.unwrap();
-        let (project_wallet, project, t) = project_with_transaction(&mut tx, "k1").await;
+        let (s, tx) = scene(backend, 1, "k1").await;
         tx.commit().await.unwrap();
 
-        let mut tx = store.write().await.unwrap();
-        assert_eq!(
-            tx.transaction_for_update(&key("k1")).await.unwrap(),
-            Some(t.clone())
-        );
-        assert_eq!(
-            tx.payments_of(&key("k1")).await.unwrap(),
-            Vec::new(),
-            "{backend:?}"
-        );
-        assert_eq!(
-            tx.allowance_of(&key("k1")).await.unwrap(),
-            None,
-            "{backend:?}"
-        );
-        let pay = |price| new_payment("k1", project, project_wallet, price);
-        let p1 = tx.insert_payment(&pay(100)).await.unwrap();
-        let p2 = tx.insert_payment(&pay(200)).await.unwrap();
-        let ids: Vec<PaymentId> = tx
-            .payments_of(&key("k1"))
-            .await
-            .unwrap()
-            .iter()
-            .map(|p| p.id)
-            .collect();
+        let mut tx = s.store.write().await.unwrap();
+        assert_locked_with(&mut tx, &s.t, &[], None).await;
+        let p1 = tx.insert_payment(&s.pay(100)).await.unwrap();
+        let p2 = tx.insert_payment(&s.pay(200)).await.unwrap();
+        let ids = of_payments(&mut tx, "k1", |p| p.id).await;
         assert_eq!(
             ids,
             [p1, p2],
             "{backend:?}: payments inserted after the lock"
         );
         for older in [1, 2] {
-            let allowance = new_allowance("k1", project, t.client_id, 500 * older);
+            let allowance = new_allowance("k1", s.project, s.t.client_id, 500 * older);
             tx.insert_allowance(&allowance).await.unwrap();
         }
         tx.commit().await.unwrap();
 
         let (payments, allowance) = {
-            let mut read = store.read().await.unwrap();
+            let mut read = s.store.read().await.unwrap();
             let payments = read.payments_of(&key("k1")).await.unwrap();
             let allowance = read.allowance_of(&key("k1")).await.unwrap();
             (payments, allowance)
@@ -789,21 +790,8 @@ async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
             Some(1000),
             "the newest"
         );
-        let mut tx = store.write().await.unwrap();
-        assert_eq!(
-            tx.transaction_for_update(&key("k1")).await.unwrap(),
-            Some(t.clone())
-        );
-        assert_eq!(
-            tx.payments_of(&key("k1")).await.unwrap(),
-            payments,
-            "{backend:?}"
-        );
-        assert_eq!(
-            tx.allowance_of(&key("k1")).await.unwrap(),
-            allowance,
-            "{backend:?}"
-        );
+        let mut tx = s.store.write().await.unwrap();
+        assert_locked_with(&mut tx, &s.t, &payments, allowance).await;
         let p = &payments[0];
         tx.update_payment(
             p.id,
@@ -815,13 +803,7 @@ async fn a_locked_transaction_comes_with_its_payments_and_allowance() {
         )
         .await
         .unwrap();
-        let statuses: Vec<_> = tx
-            .payments_of(&key("k1"))
-            .await
-            .unwrap()
-            .iter()
-            .map(|p| p.status)
-            .collect();
+        let statuses = of_payments(&mut tx, "k1", |p| p.status).await;
         assert_eq!(
             statuses,
             [
@@ -843,14 +825,11 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
     // Long: each change is checked against the rows the change before it left.
     use wallet_core::{PaymentStatus, TransactionStatus};
     for backend in backends() {
-        let (store, wallet, _) = funded(backend, 1).await;
-        let mut tx = store.write().await.unwrap();
-        let (project_wallet, project, t) = project_with_transaction(&mut tx, "k1").await;
-        let pay = |price| new_payment("k1", project, project_wallet, price);
+        let (s, mut tx) = scene(backend, 1, "k1").await;
         let ids = [
-            tx.insert_payment(&pay(100)).await.unwrap(),
-            tx.insert_payment(&pay(200)).await.unwrap(),
-            tx.insert_payment(&pay(300)).await.unwrap(),
+            tx.insert_payment(&s.pay(100)).await.unwrap(),
+            tx.insert_payment(&s.pay(200)).await.unwrap(),
+            tx.insert_payment(&s.pay(300)).await.unwrap(),
         ];
         let rows = tx.payments_of(&key("k1")).await.unwrap();
         let change = |i: usize, status, price| {
@@ -860,7 +839,7 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
                     id: ids[i],
                     status,
                     price,
-                    payer_wallet_id: Some(wallet),
+                    payer_wallet_id: Some(s.wallet),
                     hold_id: None,
                     confirmed_at: None,
                 },
@@ -869,7 +848,7 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
         let state = |status, reserved_until| wallet_store::TransactionState {
             status,
             kind: Some(wallet_core::TransactionType::ReservationCode),
-            wallet_id: Some(wallet),
+            wallet_id: Some(s.wallet),
             reserved_until: Some(reserved_until),
             confirmed_at: None,
         };
@@ -877,7 +856,7 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
         // Given out of order; answered in id order.
         let (written, payments) = tx
             .set_transaction_and_payments(
-                &t,
+                &s.t,
                 &reserved,
                 &[
                     change(2, PaymentStatus::Reserved, 250),
@@ -888,7 +867,7 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
             .await
             .unwrap();
         assert_eq!(written.state(), reserved, "{backend:?}");
-        assert_eq!(written.transaction_key, t.transaction_key);
+        assert_eq!(written.transaction_key, s.t.transaction_key);
         let read = tx.payments_of(&key("k1")).await.unwrap();
         assert_eq!(payments, [read[0].clone(), read[2].clone()], "{backend:?}");
         assert_eq!((payments[0].price, payments[1].price), (90, 250));
@@ -930,7 +909,7 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        let mut tx = store.read().await.unwrap();
+        let mut tx = s.store.read().await.unwrap();
         assert_eq!(
             tx.transaction(&key("k1")).await.unwrap(),
             Some(last),
@@ -943,31 +922,19 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
         drop(tx);
 
         // The transaction is gone when the change is written: the commit is refused, whole.
-        let mut tx = store.write().await.unwrap();
+        let mut tx = s.store.write().await.unwrap();
         let gone = wallet_store::TransactionRow {
             transaction_key: key("nope"),
-            ..t.clone()
+            ..s.t.clone()
         };
-        let before = store
-            .read()
-            .await
-            .unwrap()
-            .payments_of(&key("k1"))
-            .await
-            .unwrap();
+        let before = of_payments(&mut s.store.read().await.unwrap(), "k1", Clone::clone).await;
         let mut other = change(1, PaymentStatus::Canceled, 1);
         other.0.transaction_key = key("nope");
         tx.set_transaction_and_payments(&gone, &reserved, &[other], 10)
             .await
             .unwrap();
         assert!(tx.commit().await.is_err(), "{backend:?}");
-        let after = store
-            .read()
-            .await
-            .unwrap()
-            .payments_of(&key("k1"))
-            .await
-            .unwrap();
+        let after = of_payments(&mut s.store.read().await.unwrap(), "k1", Clone::clone).await;
         assert_eq!(after, before, "{backend:?}: nothing written");
     }
 }
@@ -979,16 +946,17 @@ async fn a_transaction_and_its_payments_are_written_at_once() {
 #[tokio::test]
 async fn a_transaction_is_inserted_with_its_payments() {
     for backend in backends() {
-        let (store, _, _) = funded(backend, 1).await;
-        let mut tx = store.write().await.unwrap();
-        let (project_wallet, project, t) = project_with_transaction(&mut tx, "k0").await;
-        let pay = |key, price| new_payment(key, project, project_wallet, price);
+        let (s, mut tx) = scene(backend, 1, "k0").await;
         let new = wallet_store::TransactionRow {
             transaction_key: key("k1"),
-            ..t.clone()
+            ..s.t.clone()
         };
         let written = tx
-            .insert_transaction_with_payments(&new, &[pay("k1", 3), pay("k1", 1), pay("k1", 2)], 5)
+            .insert_transaction_with_payments(
+                &new,
+                &[s.pay_in("k1", 3), s.pay_in("k1", 1), s.pay_in("k1", 2)],
+                5,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -1002,7 +970,7 @@ async fn a_transaction_is_inserted_with_its_payments() {
 
         let alone = wallet_store::TransactionRow {
             transaction_key: key("k2"),
-            ..t.clone()
+            ..s.t.clone()
         };
         let none = tx
             .insert_transaction_with_payments(&alone, &[], 5)
@@ -1012,22 +980,27 @@ async fn a_transaction_is_inserted_with_its_payments() {
         assert_eq!(tx.transaction(&key("k2")).await.unwrap(), Some(alone));
         tx.commit().await.unwrap();
 
-        let mut tx = store.write().await.unwrap();
+        let mut tx = s.store.write().await.unwrap();
         let refused = wallet_store::TransactionRow {
             transaction_key: key("k3"),
-            ..t.clone()
+            ..s.t.clone()
         };
-        let bad = new_payment("k3", project, WalletId::new(project_wallet.get() + 1000), 1);
+        let bad = new_payment(
+            "k3",
+            s.project,
+            WalletId::new(s.project_wallet.get() + 1000),
+            1,
+        );
         // Refused when written: at once on SQLite, at commit on PostgreSQL.
         let result = match tx
-            .insert_transaction_with_payments(&refused, &[pay("k3", 1), bad], 5)
+            .insert_transaction_with_payments(&refused, &[s.pay_in("k3", 1), bad], 5)
             .await
         {
             Ok(_) => tx.commit().await,
             Err(e) => Err(e),
         };
         assert!(result.is_err(), "{backend:?}");
-        let mut tx = store.read().await.unwrap();
+        let mut tx = s.store.read().await.unwrap();
         assert_eq!(
             tx.transaction(&key("k3")).await.unwrap(),
             None,
@@ -1049,25 +1022,23 @@ async fn a_transaction_is_inserted_with_its_payments() {
 #[tokio::test]
 async fn a_code_is_locked_with_its_transaction_and_used_at_commit() {
     for backend in backends() {
-        let (store, wallet, _) = funded(backend, 1).await;
-        let mut tx = store.write().await.unwrap();
-        let (_, _, t) = project_with_transaction(&mut tx, "k1").await;
+        let (s, mut tx) = scene(backend, 1, "k1").await;
         let id = tx
-            .insert_code("h1", wallet, Some(50), Some("EUR"), 1, 100)
+            .insert_code("h1", s.wallet, Some(50), Some("EUR"), 1, 100)
             .await
             .unwrap();
         tx.commit().await.unwrap();
 
-        let mut tx = store.write().await.unwrap();
+        let mut tx = s.store.write().await.unwrap();
         let locked = tx.transaction_and_code_for_update(&key("k1"), "nope").await;
-        assert_eq!(locked.unwrap(), Some(t.clone()), "{backend:?}");
+        assert_eq!(locked.unwrap(), Some(s.t.clone()), "{backend:?}");
         assert_eq!(tx.code_for_update("nope").await.unwrap(), None);
         let locked = tx.transaction_and_code_for_update(&key("k1"), "h1").await;
-        assert_eq!(locked.unwrap(), Some(t.clone()), "{backend:?}");
+        assert_eq!(locked.unwrap(), Some(s.t.clone()), "{backend:?}");
         let code = tx.code_for_update("h1").await.unwrap().expect("the code");
         assert_eq!(
             (code.id, code.wallet_id, code.max_amount),
-            (id, wallet, Some(50))
+            (id, s.wallet, Some(50))
         );
         assert_eq!(
             (code.currency.as_deref(), code.expires_at),
@@ -1083,7 +1054,7 @@ async fn a_code_is_locked_with_its_transaction_and_used_at_commit() {
         tx.use_code_at_commit(id, &key("k1"), 7);
         drop(tx);
 
-        let mut tx = store.write().await.unwrap();
+        let mut tx = s.store.write().await.unwrap();
         tx.transaction_and_code_for_update(&key("k1"), "h1")
             .await
             .unwrap();
@@ -1092,7 +1063,7 @@ async fn a_code_is_locked_with_its_transaction_and_used_at_commit() {
         tx.use_code_at_commit(id, &key("k1"), 7);
         tx.commit().await.unwrap();
 
-        let mut tx = store.write().await.unwrap();
+        let mut tx = s.store.write().await.unwrap();
         tx.transaction_and_code_for_update(&key("k1"), "h1")
             .await
             .unwrap();
@@ -1103,7 +1074,7 @@ async fn a_code_is_locked_with_its_transaction_and_used_at_commit() {
             matches!(tx.commit().await, Err(wallet_store::StoreError::Corrupt(_))),
             "{backend:?}: used already"
         );
-        let mut tx = store.read().await.unwrap();
+        let mut tx = s.store.read().await.unwrap();
         assert_eq!(
             tx.code_for_update("h1").await.unwrap().unwrap().used_at,
             Some(7)
@@ -1147,8 +1118,7 @@ async fn client_lookup_tells_the_project_wallet_and_its_limits() {
 #[tokio::test]
 async fn nonces_are_single_use_and_unique_values_conflict() {
     for backend in backends() {
-        let store = fresh_store(backend).await;
-        let mut tx = store.write().await.unwrap();
+        let (_store, mut tx) = writing(backend).await;
         assert!(tx.remember_nonce("id", "n, =x", 10).await.unwrap());
         assert!(
             !tx.remember_nonce("id", "n, =x", 11).await.unwrap(),
@@ -1165,8 +1135,7 @@ async fn nonces_are_single_use_and_unique_values_conflict() {
 #[tokio::test]
 async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
     for backend in backends() {
-        let store = fresh_store(backend).await;
-        let mut tx = store.write().await.unwrap();
+        let (_store, mut tx) = writing(backend).await;
         let first = ok_answer("{\"a\":1}");
         let second = wallet_store::IdempotentAnswer {
             body: "{\"a\":2}".into(),
@@ -1216,9 +1185,7 @@ async fn idempotent_answers_are_first_come_and_forgotten_by_age() {
 #[tokio::test]
 async fn answers_stored_at_commit_lose_to_an_earlier_one_and_take_nothing_with_them() {
     for backend in backends() {
-        let store = fresh_store(backend).await;
-        let mut tx = store.write().await.unwrap();
-        let user = tx.insert_user("first@example.com", "x", 0).await.unwrap();
+        let (store, mut tx, user) = with_user(backend, "first@example.com").await;
         tx.answer_at_commit(ClientId::new(7), "k", &ok_answer("first"), 1_000);
         tx.commit().await.unwrap();
         let mut tx = store.write().await.unwrap();

@@ -240,23 +240,23 @@ fn page_operation(path: &str, op: &PageOp) -> utoipa::openapi::path::Operation {
         ));
     }
     if path.contains("{key}") {
-        b = b.parameter(
-            ParameterBuilder::new()
-                .name("key")
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
-                .schema(Some(Ref::from_schema_name("TransactionKey"))),
-        );
+        b = b
+            .parameter(path_parameter("key").schema(Some(Ref::from_schema_name("TransactionKey"))));
     }
     if path.contains("{session}") {
         b = b.parameter(
-            ParameterBuilder::new()
-                .name("session")
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
+            path_parameter("session")
                 .description(Some("the `key` of POST /oauth/v1/session"))
                 .schema(Some(text())),
         );
     }
     b.build()
+}
+
+/// The required path parameter `name` of a page.
+fn path_parameter(name: &str) -> ParameterBuilder {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
 }

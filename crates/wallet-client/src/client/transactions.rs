@@ -19,12 +19,7 @@ impl Client {
 
     /// `GET transaction/{key}`.
     pub async fn get_transaction(&self, key: &TransactionKey) -> Result<Transaction, Error> {
-        self.call(
-            Method::GET,
-            &format!("transaction/{}", segment(key.as_str())),
-            None,
-        )
-        .await
+        self.call(Method::GET, &at(key, ""), None).await
     }
 
     /// `GET transaction/{key}/inquired-information`: what the holder gave for its inquiries.
@@ -43,12 +38,7 @@ impl Client {
     /// `DELETE transaction/{key}`: revokes a waiting or reserved transaction (releasing the
     /// reservation), or deletes a new one.
     pub async fn revoke_transaction(&self, key: &TransactionKey) -> Result<Transaction, Error> {
-        self.call(
-            Method::DELETE,
-            &format!("transaction/{}", segment(key.as_str())),
-            None,
-        )
-        .await
+        self.call(Method::DELETE, &at(key, ""), None).await
     }
 
     /// `PUT transaction/{key}/reserve` with a reservation code the wallet holder showed.
@@ -69,12 +59,8 @@ impl Client {
             payment_prices,
             ..ReserveRequest::default()
         };
-        self.call(
-            Method::PUT,
-            &format!("transaction/{}/reserve", segment(key.as_str())),
-            Some(encode(&body)?),
-        )
-        .await
+        self.call(Method::PUT, &at(key, "/reserve"), Some(encode(&body)?))
+            .await
     }
 
     /// `PUT transaction/{key}/confirm`: takes the reserved money. With `None` no body is sent and
@@ -86,12 +72,7 @@ impl Client {
         prices: Option<&ConfirmPrices>,
     ) -> Result<Transaction, Error> {
         let body = prices.map(encode).transpose()?;
-        self.call(
-            Method::PUT,
-            &format!("transaction/{}/confirm", segment(key.as_str())),
-            body,
-        )
-        .await
+        self.call(Method::PUT, &at(key, "/confirm"), body).await
     }
 
     /// `PUT transaction/{key}/password`: gives the password of payment `payment_id` of a
@@ -122,11 +103,12 @@ impl Client {
         key: &TransactionKey,
         wallet: WalletId,
     ) -> Result<Transaction, Error> {
-        self.call(
-            Method::PUT,
-            &format!("transaction/{}/flash/{wallet}", segment(key.as_str())),
-            None,
-        )
-        .await
+        self.call(Method::PUT, &at(key, &format!("/flash/{wallet}")), None)
+            .await
     }
+}
+
+/// `transaction/{key}` and then `rest`, the key escaped as a path segment.
+fn at(key: &TransactionKey, rest: &str) -> String {
+    format!("transaction/{}{rest}", segment(key.as_str()))
 }

@@ -3,7 +3,7 @@
 use crate::model::*;
 use std::collections::BTreeMap;
 use wallet_core::TransactionStatus as S;
-use wallet_core::ledger::AccountId;
+use wallet_core::ledger::{AccountBalance, AccountId};
 
 /// The transitions the spec allows (transactions.txt, "Transaction statuses"), written out here
 /// rather than taken from `TransactionStatus::apply`, which is what is checked.
@@ -80,18 +80,15 @@ fn holds(w: &World) -> Result<(), String> {
             }
         }
     }
-    for (c, l) in w.ledgers.iter().enumerate() {
-        for a in 1..=WALLETS {
-            let want = held.get(&(a, c)).copied().unwrap_or(0);
-            if l.account(a).reserved != want {
-                return Err(format!(
-                    "wallet {a}, currency {c}: reserved {} but payments hold {want}",
-                    l.account(a).reserved
-                ));
-            }
-        }
-    }
-    Ok(())
+    ledgers_agree(
+        w,
+        1..=WALLETS,
+        &held,
+        |b| b.reserved,
+        |a, c, got, want| {
+            format!("wallet {a}, currency {c}: reserved {got} but payments hold {want}")
+        },
+    )
 }
 
 /// Balances are deposits plus payments received minus payments made, and nothing is paid above
@@ -112,14 +109,31 @@ fn balances(w: &World) -> Result<(), String> {
             }
         }
     }
+    let accounts = (1..=WALLETS).chain(BENEFICIARIES);
+    ledgers_agree(
+        w,
+        accounts,
+        &want,
+        |b| b.balance,
+        |a, c, got, n| format!("account {a}, currency {c}: balance {got} but {n} expected"),
+    )
+}
+
+/// Whether the figure `of` each of `accounts` has in each currency's ledger is what the model
+/// expects (`want`, 0 where absent); the first that is not, as `mismatch(account, currency, got,
+/// want)` words it.
+fn ledgers_agree(
+    w: &World,
+    accounts: impl Iterator<Item = AccountId> + Clone,
+    want: &BTreeMap<(AccountId, usize), i64>,
+    of: impl Fn(AccountBalance) -> i64,
+    mismatch: impl Fn(AccountId, usize, i64, i64) -> String,
+) -> Result<(), String> {
     for (c, l) in w.ledgers.iter().enumerate() {
-        for a in (1..=WALLETS).chain(BENEFICIARIES) {
-            let n = want.get(&(a, c)).copied().unwrap_or(0);
-            if l.account(a).balance != n {
-                return Err(format!(
-                    "account {a}, currency {c}: balance {} but {n} expected",
-                    l.account(a).balance
-                ));
+        for a in accounts.clone() {
+            let (got, want) = (of(l.account(a)), want.get(&(a, c)).copied().unwrap_or(0));
+            if got != want {
+                return Err(mismatch(a, c, got, want));
             }
         }
     }

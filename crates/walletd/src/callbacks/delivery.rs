@@ -185,34 +185,33 @@ pub async fn attempt(state: &AppState, deliverer: &Deliverer, row: CallbackRow) 
     .await;
     use crate::telemetry::{Delivery, callback_delivery};
     match &outcome {
-        Ok(_) => callback_delivery(Delivery::Delivered),
-        Err(_) if row.attempts >= MAX_ATTEMPTS => callback_delivery(Delivery::GaveUp),
-        Err(_) => callback_delivery(Delivery::Failed),
-    }
-    match &outcome {
-        Ok(status) => tracing::info!(
-            callback_id = row.id,
-            uri = %loggable(&row.uri),
-            status,
-            attempts = row.attempts,
-            "callback delivered"
-        ),
-        Err(f) if row.attempts >= MAX_ATTEMPTS => tracing::warn!(
-            callback_id = row.id,
-            uri = %loggable(&row.uri),
-            status = f.status,
-            error = %f.error,
-            attempts = row.attempts,
-            "callback failed; giving up (walletd admin callbacks redeliver re-queues it)"
-        ),
-        Err(f) => tracing::warn!(
-            callback_id = row.id,
-            uri = %loggable(&row.uri),
-            status = f.status,
-            error = %f.error,
-            attempts = row.attempts,
-            "callback failed; will retry"
-        ),
+        Ok(status) => {
+            callback_delivery(Delivery::Delivered);
+            tracing::info!(
+                callback_id = row.id,
+                uri = %loggable(&row.uri),
+                status,
+                attempts = row.attempts,
+                "callback delivered"
+            )
+        }
+        Err(f) => {
+            let (delivery, next) = if row.attempts >= MAX_ATTEMPTS {
+                let next = "giving up (walletd admin callbacks redeliver re-queues it)";
+                (Delivery::GaveUp, next)
+            } else {
+                (Delivery::Failed, "will retry")
+            };
+            callback_delivery(delivery);
+            tracing::warn!(
+                callback_id = row.id,
+                uri = %loggable(&row.uri),
+                status = f.status,
+                error = %f.error,
+                attempts = row.attempts,
+                "callback failed; {next}"
+            )
+        }
     }
     if let Err(e) = recorded {
         tracing::warn!(callback_id = row.id, error = %e, "could not record the callback attempt; it will be retried");

@@ -298,6 +298,15 @@ pub async fn redeem(
     }
 }
 
+/// Refuses with `refusal` a request signed with a holder's access token (`holder`) where only the
+/// client's own credentials may ask.
+pub(crate) fn clients_own(holder: Option<UserId>, refusal: &str) -> ApiResult<()> {
+    match holder {
+        Some(_) => Err(ApiError::Forbidden(refusal.into())),
+        None => Ok(()),
+    }
+}
+
 /// `POST /oauth/v1/session`: an authorization request prepared for the holder with the e-mail
 /// address the client confirmed; the holder opens `{authBase}/oauth/{key}`.
 pub async fn create_session(
@@ -306,11 +315,10 @@ pub async fn create_session(
     holder: Option<UserId>,
     req: OAuthSessionRequest,
 ) -> ApiResult<OAuthSessionAnswer> {
-    if holder.is_some() {
-        return Err(ApiError::Forbidden(
-            "sessions are prepared with the client's credentials, not with a token".into(),
-        ));
-    }
+    clients_own(
+        holder,
+        "sessions are prepared with the client's credentials, not with a token",
+    )?;
     if req.response_type.as_deref().is_some_and(|t| t != "code") {
         return Err(ApiError::invalid("response_type must be code"));
     }

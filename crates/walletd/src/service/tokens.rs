@@ -72,11 +72,10 @@ pub async fn token(
     holder: Option<UserId>,
     req: TokenRequest,
 ) -> ApiResult<TokenAnswer> {
-    if holder.is_some() {
-        return Err(ApiError::Forbidden(
-            "tokens are requested with the client's credentials, not with another token".into(),
-        ));
-    }
+    oauth::clients_own(
+        holder,
+        "tokens are requested with the client's credentials, not with another token",
+    )?;
     let now = crate::clock::wall_now();
     match req.grant_type.as_deref() {
         Some("authorization_code") => code_grant(state, client, &req, now).await,

@@ -293,11 +293,8 @@ async fn flash_accepted_and_rejected_in_the_app(app: TestApp) {
         .get_transaction(&issued(&accept_key))
         .await
         .unwrap();
-    assert_eq!(t.status.as_str(), "reserved");
     // Accepted in the app, not by SMS: `mobile_app`.
-    assert_eq!(t.kind.map(|k| k.as_str()), Some("mobile_app"));
-    assert_eq!(t.correlation_key, None);
-    assert_eq!(app.eur(app.alice()).await, (98_701, 1_299));
+    app.assert_flash_reserved_on_alice(&t, "mobile_app").await;
     let shown = b.get("/frontend/app?done=accepted").await;
     assert!(
         shown

@@ -71,10 +71,8 @@ async fn each_failed_check_is_unauthorized(app: TestApp) {
         .raw("GET", "/rest/v1/wallet/1")
         .by("nobody", "x")
         .nonce("n")
-        .request()
-        .send()
-        .await
-        .unwrap();
+        .send_with(&[])
+        .await;
     assert_eq!(resp.status().as_u16(), 401);
     let answer: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(answer["error_description"], "unknown MAC id");
@@ -105,11 +103,8 @@ async fn php_client_headers_are_accepted(app: TestApp) {
     let resp = app
         .raw("POST", "/rest/v1/transaction")
         .body(body)
-        .request()
-        .header("Content-Type", "application/json;charset=utf-8")
-        .send()
-        .await
-        .unwrap();
+        .send_with(&[("Content-Type", "application/json;charset=utf-8")])
+        .await;
     assert_eq!(resp.status().as_u16(), 200);
     let t: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(t["payments"][0]["price"], 1299);

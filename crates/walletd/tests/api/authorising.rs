@@ -1,6 +1,6 @@
 //! Reserving by PIN, reserving by allowance without one, and the available types.
 
-use crate::helpers::{TestApp, assert_error, call, one_payment, refused, signed};
+use crate::helpers::{TestApp, assert_error, call, refused, signed};
 use crate::on_both;
 use serde_json::json;
 use wallet_client::Method;
@@ -55,8 +55,9 @@ async fn pin_reserves_and_locks_out_after_five_errors(app: TestApp) {
 on_both!(pin_reserves_and_locks_out_after_five_errors);
 
 async fn pin_needs_the_grant_and_allowance_needs_an_allowance(app: TestApp) {
-    let no_pin = app.another_client("reservation_code").await;
-    let t = no_pin.create_transaction(&one_payment(100)).await.unwrap();
+    let (no_pin, t) = app
+        .another_clients_transaction("reservation_code", 100)
+        .await;
     let path = format!("transaction/{}/reserve/{}", t.transaction_key, app.bob());
     assert_eq!(
         refused(&no_pin, Method::PUT, &path, Some(json!({"pin": "4321"}))).await,

@@ -2,14 +2,13 @@
 //! from a durable outbox, retried until the receiver answers 2xx, verified with the SDK.
 
 use crate::helpers::{
-    TestApp, call, calling_back, frozen_for, goods, one_payment, reserved_for, start_server,
-    test_config, wait_until, walletd_output,
+    Post, TestApp, call, calling_back, frozen_for, goods, one_payment, reserved_for, serve_posts,
+    start_server, test_config, wait_until, walletd_output,
 };
 use crate::on_both;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use wallet_client::Method;
 use wallet_client::callback::{CallbackEvent, parse_form, verify_callback};
@@ -23,14 +22,6 @@ use walletd::state::AppState;
 
 /// How long a callback may take to arrive (its worker polls, and retries with a backoff).
 const PATIENCE: Duration = Duration::from_secs(20);
-
-/// One POST the receiver got.
-#[derive(Debug, Clone)]
-pub(crate) struct Post {
-    pub path: String,
-    pub content_type: String,
-    pub body: String,
-}
 
 /// A tiny HTTP receiver on 127.0.0.1 that records every request and answers a settable status.
 pub(crate) struct Receiver {
@@ -46,21 +37,11 @@ impl Receiver {
         let posts = Arc::new(Mutex::new(Vec::new()));
         let status = Arc::new(AtomicU16::new(status));
         let (p, s) = (posts.clone(), status.clone());
-        tokio::spawn(async move {
-            while let Ok((mut conn, _)) = listener.accept().await {
-                let (p, s) = (p.clone(), s.clone());
-                tokio::spawn(async move {
-                    let Some(post) = read_request(&mut conn).await else {
-                        return;
-                    };
-                    p.lock().unwrap().push(post);
-                    let code = s.load(Ordering::SeqCst);
-                    let answer = format!(
-                        "HTTP/1.1 {code} Status\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-                    );
-                    let _ = conn.write_all(answer.as_bytes()).await;
-                    let _ = conn.shutdown().await;
-                });
+        serve_posts(listener, move |post| {
+            let (p, s) = (p.clone(), s.clone());
+            async move {
+                p.lock().unwrap().push(post);
+                s.load(Ordering::SeqCst)
             }
         });
         Receiver {
@@ -90,47 +71,6 @@ impl Receiver {
         })
         .await
     }
-}
-
-/// Reads one HTTP/1.1 request with a `Content-Length` body.
-async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<Post> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = conn.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let header = |name: &str| {
-        head.lines()
-            .filter_map(|l| l.split_once(':'))
-            .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().to_string())
-    };
-    let length: usize = header("content-length")?.parse().ok()?;
-    while buf.len() < head_end + length {
-        let n = conn.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let request_line = head.lines().next()?.to_string();
-    let mut parts = request_line.split(' ');
-    if parts.next()? != "POST" {
-        return None;
-    }
-    Some(Post {
-        path: parts.next()?.to_string(),
-        content_type: header("content-type").unwrap_or_default(),
-        body: String::from_utf8(buf[head_end..head_end + length].to_vec()).ok()?,
-    })
 }
 
 async fn outbox(state: &AppState) -> Vec<CallbackRow> {

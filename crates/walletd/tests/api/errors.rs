@@ -1,6 +1,6 @@
 //! Every error a client can cause: the spec's code, a clear description, and nothing written.
 
-use crate::helpers::{TestApp, assert_error, code_of, issued, one_payment, refused, signed};
+use crate::helpers::{TestApp, assert_error, code_of, issued, refused, signed};
 use crate::on_both;
 use serde_json::json;
 use wallet_client::Method;
@@ -161,8 +161,7 @@ on_both!(code_errors);
 
 async fn grants_projects_and_accounts(app: TestApp) {
     // A client without the reservation_code grant.
-    let limited = app.another_client("pin").await;
-    let t = limited.create_transaction(&one_payment(100)).await.unwrap();
+    let (limited, t) = app.another_clients_transaction("pin", 100).await;
     let key = &t.transaction_key;
     let code = app.code(app.alice()).await;
     assert_eq!(

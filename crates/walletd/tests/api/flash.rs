@@ -76,10 +76,7 @@ async fn flash_waits_and_the_holder_accepts(app: TestApp) {
     let r = answer(&app, ALICE_PHONE, &format!("{} yes", ck.to_lowercase()))
         .await
         .unwrap();
-    assert_eq!(r.status.as_str(), "reserved");
-    assert_eq!(r.kind.map(|k| k.as_str()), Some("flash"));
-    assert_eq!(r.correlation_key, None);
-    assert_eq!(app.eur(app.alice()).await, (98_701, 1_299));
+    app.assert_flash_reserved_on_alice(&r, "flash").await;
     // The holder acted, not the client: the client hears of it by callback.
     assert_eq!(callbacks_of(&app, &key).await, vec!["transaction.reserved"]);
     let c = app.confirm(&key).await;
@@ -147,11 +144,7 @@ async fn flash_needs_a_confirmed_phone_and_the_grant(app: TestApp) {
         app.types(key, app.alice()).await,
         json!(["flash", "mobile_app", "page", "pin", "reservation_code"])
     );
-    let no_flash = app.another_client("pin").await;
-    let t = no_flash
-        .create_transaction(&one_payment(100))
-        .await
-        .unwrap();
+    let (no_flash, t) = app.another_clients_transaction("pin", 100).await;
     let path = format!("transaction/{}/flash/{}", t.transaction_key, app.alice());
     assert_eq!(
         refused(&no_flash, Method::PUT, &path, None).await,

@@ -5,7 +5,9 @@
 //! instance's sweeper claims them; callbacks counted by a receiver here. And the same with two
 //! `walletd serve` on one SQLite file.
 
-use crate::helpers::{calling_back, frozen_for, goods, one_payment, reserved_for, wait_until};
+use crate::helpers::{
+    calling_back, frozen_for, goods, one_payment, reserved_for, serve_posts, wait_until,
+};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -13,7 +15,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use wallet_client::callback::{parse_form, verify_callback};
 use wallet_client::types::{NewTransaction, PaymentStatus, TransactionStatus};
@@ -164,21 +165,9 @@ impl Receiver {
         let url = format!("http://{}/callback", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (s, pem) = (seen.clone(), Arc::new(public_key_pem));
-        tokio::spawn(async move {
-            while let Ok((mut conn, _)) = listener.accept().await {
-                let (seen, pem) = (s.clone(), pem.clone());
-                tokio::spawn(async move {
-                    let Some(body) = read_post(&mut conn).await else {
-                        return;
-                    };
-                    let status = receive(&seen, &pem, &body).await;
-                    let answer = format!(
-                        "HTTP/1.1 {status} Status\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-                    );
-                    let _ = conn.write_all(answer.as_bytes()).await;
-                    let _ = conn.shutdown().await;
-                });
-            }
+        serve_posts(listener, move |post| {
+            let (seen, pem) = (s.clone(), pem.clone());
+            async move { receive(&seen, &pem, &post.body).await }
         });
         Receiver { url, seen }
     }
@@ -229,42 +218,6 @@ async fn receive(seen: &Mutex<Seen>, pem: &str, body: &str) -> u16 {
     }
     *seen.delivered.entry(name).or_default() += 1;
     200
-}
-
-/// The body of one HTTP/1.1 POST with a `Content-Length`.
-async fn read_post(conn: &mut tokio::net::TcpStream) -> Option<String> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        let n = conn.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    if !head.starts_with("POST ") {
-        return None;
-    }
-    let length: usize = head
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))?
-        .1
-        .trim()
-        .parse()
-        .ok()?;
-    while buf.len() < head_end + length {
-        let n = conn.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    String::from_utf8(buf[head_end..head_end + length].to_vec()).ok()
 }
 
 /// The test's side: the demo client at every instance (round-robin), and an operator's state on

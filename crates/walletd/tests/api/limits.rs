@@ -14,8 +14,14 @@ use walletd::clock::ManualClock;
 use walletd::limits::Limits;
 use walletd::server::ServerConfig;
 
-/// A server on `app`'s database with `limits` and the admin endpoints open.
-async fn server_with(app: &TestApp, limits: Limits) -> RunningServer {
+/// A change of the default limits.
+type LimitsChange = fn(&mut Limits);
+
+/// A server on `app`'s database with the default limits changed by `set`, and the admin
+/// endpoints open.
+async fn server_with(app: &TestApp, set: impl FnOnce(&mut Limits)) -> RunningServer {
+    let mut limits = Limits::default();
+    set(&mut limits);
     let config = ServerConfig {
         admin_token: Some("admin".into()),
         limits,
@@ -52,11 +58,7 @@ fn parse_answer(answer: &str) -> (u16, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_over_the_limit_are_413_on_every_route() {
     let app = spawn_app(Backend::Sqlite).await;
-    let limits = Limits {
-        max_body_bytes: 1024,
-        ..Limits::default()
-    };
-    let server = server_with(&app, limits).await;
+    let server = server_with(&app, |l| l.max_body_bytes = 1024).await;
     let http = reqwest::Client::new();
     let big = format!(r#"{{"seconds":1,"pad":"{}"}}"#, "x".repeat(2000));
     let routes = [
@@ -136,11 +138,7 @@ async fn deep_json_is_invalid_request_and_never_a_crash() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_sent_header_is_cut_off_within_the_header_timeout() {
     let app = spawn_app(Backend::Sqlite).await;
-    let limits = Limits {
-        header_timeout: Duration::from_secs(1),
-        ..Limits::default()
-    };
-    let server = server_with(&app, limits).await;
+    let server = server_with(&app, |l| l.header_timeout = Duration::from_secs(1)).await;
     let started = Instant::now();
     let mut stream = TcpStream::connect(("127.0.0.1", server.port))
         .await
@@ -201,40 +199,32 @@ async fn drip_a_body(server: &RunningServer) -> ((u16, Value), Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_body_is_408_and_a_slow_request_503() {
     let app = spawn_app(Backend::Sqlite).await;
-    // The body's time counts in all, not per chunk: a byte every 200 ms is cut after 1 s.
-    let server = server_with(
-        &app,
-        Limits {
-            body_timeout: Duration::from_secs(1),
-            ..Limits::default()
-        },
-    )
-    .await;
-    let (answer, took) = drip_a_body(&server).await;
-    assert_error(&answer, 408, "invalid_request");
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5));
-    // The request's time: from the header to the answer.
-    let server = server_with(
-        &app,
-        Limits {
-            request_timeout: Duration::from_secs(1),
-            ..Limits::default()
-        },
-    )
-    .await;
-    let (answer, took) = drip_a_body(&server).await;
-    assert_error(&answer, 503, "temporarily_unavailable");
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5));
+    // The body's time counts in all, not per chunk: a byte every 200 ms is cut after 1 s. The
+    // request's time runs from the header to the answer.
+    let cases: [(LimitsChange, u16, &str); 2] = [
+        (
+            |l| l.body_timeout = Duration::from_secs(1),
+            408,
+            "invalid_request",
+        ),
+        (
+            |l| l.request_timeout = Duration::from_secs(1),
+            503,
+            "temporarily_unavailable",
+        ),
+    ];
+    for (set, status, code) in cases {
+        let server = server_with(&app, set).await;
+        let (answer, took) = drip_a_body(&server).await;
+        assert_error(&answer, status, code);
+        assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_past_the_cap_wait_for_a_free_one() {
     let app = spawn_app(Backend::Sqlite).await;
-    let limits = Limits {
-        max_connections: 1,
-        ..Limits::default()
-    };
-    let server = server_with(&app, limits).await;
+    let server = server_with(&app, |l| l.max_connections = 1).await;
     let health = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
     let mut first = TcpStream::connect(("127.0.0.1", server.port))
         .await

@@ -111,11 +111,9 @@ async fn wrong_codes_are_limited_per_client_and_minute(app: TestApp) {
     let other = client.create_transaction(&one_payment(300)).await;
     assert!(other.is_ok(), "{other:?}");
     // Another client's count is its own.
-    let stranger = app.another_client("reservation_code").await;
-    let mine = stranger
-        .create_transaction(&one_payment(200))
-        .await
-        .unwrap();
+    let (stranger, mine) = app
+        .another_clients_transaction("reservation_code", 200)
+        .await;
     let reserved = stranger
         .reserve_with_code(&issued(&mine.transaction_key), &code, None)
         .await

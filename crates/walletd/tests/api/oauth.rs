@@ -3,7 +3,7 @@
 //! code redeemed once at `POST /oauth/v1/token`, refresh with a narrowed scope, revocation.
 
 use crate::browser::{Browser, Page};
-use crate::helpers::{TestApp, call, refused, signed};
+use crate::helpers::{TestApp, call, refused, revoke_token, signed};
 use crate::on_both;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -11,20 +11,20 @@ use wallet_client::{Client, Method};
 
 const CALLBACK: &str = "https://shop.example/oauth/back";
 
+/// `walletd admin client set-redirect-uris --client <the demo client>` followed by `rest`.
+fn redirect_uris_args<'a>(app: &'a TestApp, rest: &[&'a str]) -> Vec<&'a str> {
+    let mac_id = app.demo.client.mac_id.as_str();
+    let mut args = vec!["admin", "client", "set-redirect-uris", "--client", mac_id];
+    args.extend_from_slice(rest);
+    args
+}
+
 /// Registers the demo client's redirect URI through the admin command line.
 fn register(app: &TestApp) {
-    let mac_id = app.demo.client.mac_id.as_str();
-    let args = [
-        "admin",
-        "client",
-        "set-redirect-uris",
-        "--client",
-        mac_id,
-        "--redirect-uri",
-        CALLBACK,
-        "--json",
-    ];
-    let out = app.walletd(&args);
+    let out = app.walletd(&redirect_uris_args(
+        app,
+        &["--redirect-uri", CALLBACK, "--json"],
+    ));
     assert_eq!(out["redirect_uris"], serde_json::json!([CALLBACK]), "{out}");
 }
 
@@ -371,13 +371,7 @@ async fn a_refresh_narrows_the_scope_and_revoking_ends_both(app: TestApp) {
     let bob = holder_client(&app, &kept);
     call(&bob, Method::GET, "wallet/me", None).await;
     let access = kept["access_token"].as_str().unwrap();
-    let (status, _) = signed(
-        &app,
-        "DELETE",
-        &format!("/oauth/v1/token?access_token={access}"),
-        "",
-    )
-    .await;
+    let (status, _) = revoke_token(&app, access).await;
     assert_eq!(status, 200);
     assert_eq!(
         refused(&bob, Method::GET, "wallet/me", None).await,
@@ -385,35 +379,20 @@ async fn a_refresh_narrows_the_scope_and_revoking_ends_both(app: TestApp) {
     );
     let (_, e) = refresh(&app, &kept, None).await;
     assert_eq!(e["error"], "invalid_grant");
-    let (status, e) = signed(
-        &app,
-        "DELETE",
-        &format!("/oauth/v1/token?access_token={access}"),
-        "",
-    )
-    .await;
+    let (status, e) = revoke_token(&app, access).await;
     assert_eq!((status, e["error"].as_str()), (404, Some("not_found")));
 }
 on_both!(a_refresh_narrows_the_scope_and_revoking_ends_both);
 
 async fn redirect_uris_are_checked_and_can_be_cleared(app: TestApp) {
     register(&app);
-    let mac_id = app.demo.client.mac_id.as_str();
     for bad in [
         "https://shop.example/back#fragment",
         "ftp://shop.example/back",
         "/relative/back",
         "https://user:pw@shop.example/back",
     ] {
-        let args = [
-            "admin",
-            "client",
-            "set-redirect-uris",
-            "--client",
-            mac_id,
-            "--redirect-uri",
-            bad,
-        ];
+        let args = redirect_uris_args(&app, &["--redirect-uri", bad]);
         let out = crate::helpers::walletd_output(&app.database, &args);
         assert!(!out.status.success(), "{bad} was accepted");
     }
@@ -422,14 +401,7 @@ async fn redirect_uris_are_checked_and_can_be_cleared(app: TestApp) {
     let path = authorize_path(&app, "balance", CALLBACK, &[]);
     assert_eq!(b.get(&path).await.status, 200);
     // With none registered, the grant is closed to the client: an error page, no redirect.
-    let args = [
-        "admin",
-        "client",
-        "set-redirect-uris",
-        "--client",
-        mac_id,
-        "--json",
-    ];
+    let args = redirect_uris_args(&app, &["--json"]);
     assert_eq!(app.walletd(&args)["redirect_uris"], serde_json::json!([]));
     let page = b.get(&path).await;
     assert_eq!((page.status, page.location), (400, None));

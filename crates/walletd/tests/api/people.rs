@@ -2,7 +2,7 @@
 //! its user's wallet; one that belongs to nobody makes the reserved transaction wait in
 //! `waiting_registration`, the money held on the payer, until the user is created.
 
-use crate::helpers::{NOWHERE, TestApp, call, code_of, refused};
+use crate::helpers::{NOWHERE, TestApp, code_of, refused};
 use crate::on_both;
 use serde_json::{Value, json};
 use wallet_client::Method;
@@ -19,7 +19,12 @@ async fn create_to(app: &TestApp, beneficiary: Value, cents: i64, extra: Value) 
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
     }
-    call(&app.client, Method::POST, "transaction", Some(body)).await
+    app.call(Method::POST, "transaction", Some(body)).await
+}
+
+/// [`create_to`]'s transaction key.
+async fn create_key_to(app: &TestApp, beneficiary: Value, cents: i64, extra: Value) -> String {
+    key_of(&create_to(app, beneficiary, cents, extra).await)
 }
 
 fn key_of(t: &Value) -> String {
@@ -85,8 +90,7 @@ async fn malformed_beneficiaries_are_refused(app: TestApp) {
 on_both!(malformed_beneficiaries_are_refused);
 
 async fn paying_oneself_by_email_is_refused_at_reserve(app: TestApp) {
-    let t = create_to(&app, json!({"email": "alice@example.com"}), 500, json!({})).await;
-    let key = key_of(&t);
+    let key = create_key_to(&app, json!({"email": "alice@example.com"}), 500, json!({})).await;
     assert_eq!(
         app.reserve_error(&key, app.alice()).await,
         "payment_to_same_account"
@@ -149,14 +153,13 @@ async fn a_payment_waits_for_its_person_to_register(app: TestApp) {
 on_both!(a_payment_waits_for_its_person_to_register);
 
 async fn a_phone_waits_too_and_auto_confirm_confirms_on_registration(app: TestApp) {
-    let t = create_to(
+    let key = create_key_to(
         &app,
         json!({"phone": "+37069999999"}),
         1_200,
         json!({"auto_confirm": true}),
     )
     .await;
-    let key = key_of(&t);
     let r = app
         .reserve_by_pin(&key, app.alice(), &app.demo.users[0].pin)
         .await;
@@ -176,8 +179,7 @@ async fn a_phone_waits_too_and_auto_confirm_confirms_on_registration(app: TestAp
 on_both!(a_phone_waits_too_and_auto_confirm_confirms_on_registration);
 
 async fn revoke_while_waiting_for_registration_releases_the_hold(app: TestApp) {
-    let t = create_to(&app, json!({"email": "erin@example.com"}), 700, json!({})).await;
-    let key = key_of(&t);
+    let key = create_key_to(&app, json!({"email": "erin@example.com"}), 700, json!({})).await;
     app.reserve(&key, app.alice()).await;
     assert_eq!(app.eur(app.alice()).await, (100_000 - 700, 700));
     let revoked = app.revoke(&key).await;
@@ -193,14 +195,13 @@ async fn revoke_while_waiting_for_registration_releases_the_hold(app: TestApp) {
 on_both!(revoke_while_waiting_for_registration_releases_the_hold);
 
 async fn the_reserve_deadline_fails_a_wait_for_registration(app: TestApp) {
-    let t = create_to(
+    let key = create_key_to(
         &app,
         json!({"email": "frank@example.com"}),
         900,
         json!({"reserve": {"for": 60}}),
     )
     .await;
-    let key = key_of(&t);
     app.reserve(&key, app.alice()).await;
     app.clock.advance(61);
     app.sweep().await;
@@ -218,8 +219,7 @@ async fn the_reserve_deadline_fails_a_wait_for_registration(app: TestApp) {
 on_both!(the_reserve_deadline_fails_a_wait_for_registration);
 
 async fn a_person_registered_before_the_reservation_is_paid_directly(app: TestApp) {
-    let t = create_to(&app, json!({"email": "gina@example.com"}), 300, json!({})).await;
-    let key = key_of(&t);
+    let key = create_key_to(&app, json!({"email": "gina@example.com"}), 300, json!({})).await;
     let gina = register(&app, "gina@example.com", None).await;
     assert_eq!(gina.resolved_transactions[0].as_str(), key);
     assert_eq!(get(&app, &key).await["status"], "new");
@@ -238,8 +238,7 @@ async fn a_phone_confirmed_later_resolves_the_wait(app: TestApp) {
         ..Default::default()
     };
     app.set_holder(1, unconfirmed).await;
-    let t = create_to(&app, json!({"phone": "+37060000002"}), 400, json!({})).await;
-    let waiting = key_of(&t);
+    let waiting = create_key_to(&app, json!({"phone": "+37060000002"}), 400, json!({})).await;
     app.reserve(&waiting, app.alice()).await;
     assert_eq!(get(&app, &waiting).await["status"], "waiting_registration");
     let confirmed = wallet_store::HolderUpdate {
@@ -255,8 +254,7 @@ async fn a_phone_confirmed_later_resolves_the_wait(app: TestApp) {
 on_both!(a_phone_confirmed_later_resolves_the_wait);
 
 async fn renew_keeps_waiting_for_the_person(app: TestApp) {
-    let t = create_to(&app, json!({"email": "hana@example.com"}), 600, json!({})).await;
-    let key = key_of(&t);
+    let key = create_key_to(&app, json!({"email": "hana@example.com"}), 600, json!({})).await;
     app.revoke(&key).await;
     let renewed = app.renew(&key).await;
     let new_key = key_of(&renewed);
@@ -275,8 +273,7 @@ async fn renew_keeps_waiting_for_the_person(app: TestApp) {
 on_both!(renew_keeps_waiting_for_the_person);
 
 async fn admin_user_create_prints_the_confirmed_contacts(app: TestApp) {
-    let t = create_to(&app, json!({"email": "ivan@example.com"}), 800, json!({})).await;
-    let key = key_of(&t);
+    let key = create_key_to(&app, json!({"email": "ivan@example.com"}), 800, json!({})).await;
     app.reserve(&key, app.alice()).await;
     let out = app.walletd(&[
         "admin",

@@ -113,12 +113,11 @@ async fn send(
     let resp = app
         .raw(method, path)
         .body(body)
-        .request()
-        .header("Content-Type", "application/json")
-        .header("Idempotency-Key", key)
-        .send()
-        .await
-        .unwrap();
+        .send_with(&[
+            ("Content-Type", "application/json"),
+            ("Idempotency-Key", key),
+        ])
+        .await;
     let status = resp.status().as_u16();
     let replayed = resp.headers().get("idempotent-replayed").is_some();
     assert_eq!(resp.headers()["content-type"], "application/json");

@@ -1,6 +1,6 @@
 //! Holders' MAC access tokens (`POST /oauth/v1/token`) and `me` in paths.
 
-use crate::helpers::{TestApp, call, refused, signed};
+use crate::helpers::{TestApp, call, refused, revoke_token, signed};
 use crate::on_both;
 use serde_json::{Value, json};
 use wallet_client::{Client, Method};
@@ -107,8 +107,7 @@ async fn refresh_tokens_work_once_and_revoked_tokens_stop(app: TestApp) {
     let me = call(&bob, Method::GET, "wallet/me", None).await;
     assert_eq!(me["id"], app.bob().get());
     let access = second["access_token"].as_str().unwrap();
-    let revoke = format!("/oauth/v1/token?access_token={access}");
-    let (status, _) = signed(&app, "DELETE", &revoke, "").await;
+    let (status, _) = revoke_token(&app, access).await;
     assert_eq!(status, 200);
     assert_eq!(me_refused(&bob).await, "unauthorized");
 }
@@ -157,12 +156,11 @@ async fn token_requests_ignore_idempotency_keys(app: TestApp) {
         let res = app
             .raw("POST", "/oauth/v1/token")
             .body(form)
-            .request()
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("Idempotency-Key", "the-same-key")
-            .send()
-            .await
-            .unwrap();
+            .send_with(&[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Idempotency-Key", "the-same-key"),
+            ])
+            .await;
         assert_eq!(res.status().as_u16(), 200);
         assert!(res.headers().get("Idempotent-Replayed").is_none());
         let token: Value = res.json().await.unwrap();
@@ -172,11 +170,8 @@ async fn token_requests_ignore_idempotency_keys(app: TestApp) {
     let revoke = format!("/oauth/v1/token?access_token={}", tokens[0]);
     let res = app
         .raw("DELETE", &revoke)
-        .request()
-        .header("Idempotency-Key", "another-key")
-        .send()
-        .await
-        .unwrap();
+        .send_with(&[("Idempotency-Key", "another-key")])
+        .await;
     assert_eq!(res.status().as_u16(), 200);
 }
 on_both!(token_requests_ignore_idempotency_keys);

@@ -3,7 +3,7 @@
 //! an allowance; a FLASH SMS sent; the audit trail and the callback outbox read.
 
 use super::app::TestApp;
-use super::http::{call, code_of};
+use super::http::code_of;
 use serde_json::{Value, json};
 use wallet_client::Method;
 use wallet_client::types::{
@@ -66,6 +66,21 @@ pub fn calling_back(mut req: NewTransaction, uri: &str) -> NewTransaction {
 }
 
 impl TestApp {
+    /// [`Self::another_client`] granted `grants`, and a transaction of one EUR payment of `cents`
+    /// it created.
+    pub async fn another_clients_transaction(
+        &self,
+        grants: &str,
+        cents: i64,
+    ) -> (wallet_client::Client, Transaction) {
+        let client = self.another_client(grants).await;
+        let t = client
+            .create_transaction(&one_payment(cents))
+            .await
+            .unwrap();
+        (client, t)
+    }
+
     /// A fresh reservation code for `wallet`.
     pub async fn code(&self, wallet: WalletId) -> String {
         admin::issue_code(&self.state, wallet, None, "EUR", None)
@@ -200,7 +215,7 @@ impl TestApp {
     /// `POST transaction/renew/{key}`, which must work: the renewal.
     pub async fn renew(&self, key: &str) -> Value {
         let path = format!("transaction/renew/{key}");
-        call(&self.client, Method::POST, &path, None).await
+        self.call(Method::POST, &path, None).await
     }
 
     /// The types of the callbacks queued for transaction `key`, oldest first.
@@ -218,8 +233,7 @@ impl TestApp {
 
     /// `GET transaction/{key}/type/{wallet}`: the ways `wallet` may authorise `key`.
     pub async fn types(&self, key: &str, wallet: WalletId) -> Value {
-        call(
-            &self.client,
+        self.call(
             Method::GET,
             &format!("transaction/{key}/type/{wallet}"),
             None,
@@ -250,10 +264,19 @@ impl TestApp {
         )
     }
 
+    /// Asserts that the FLASH SMS's transaction `t` of 12.99 EUR, accepted by alice (by SMS:
+    /// `kind` `flash`; in the app: `mobile_app`), is reserved on her wallet (no longer waiting: no
+    /// correlation key).
+    pub async fn assert_flash_reserved_on_alice(&self, t: &Transaction, kind: &str) {
+        assert_eq!(t.status.as_str(), "reserved");
+        assert_eq!(t.kind.map(|k| k.as_str()), Some(kind));
+        assert_eq!(t.correlation_key, None);
+        assert_eq!(self.eur(self.alice()).await, (98_701, 1_299));
+    }
+
     /// `PUT transaction/{key}/reserve/{wallet}` with `wallet`'s holder's PIN, which must work.
     pub async fn reserve_by_pin(&self, key: &str, wallet: WalletId, pin: &str) -> Value {
-        call(
-            &self.client,
+        self.call(
             Method::PUT,
             &format!("transaction/{key}/reserve/{wallet}"),
             Some(json!({"pin": pin})),
@@ -264,16 +287,12 @@ impl TestApp {
     /// Creates `allowance`, has `wallet`'s holder accept it with her PIN, and confirms it: active.
     /// Returns the allowance's id.
     pub async fn activate_allowance(&self, wallet: WalletId, pin: &str, allowance: Value) -> i64 {
-        let a = call(&self.client, Method::POST, "allowance", Some(allowance)).await;
+        let a = self.call(Method::POST, "allowance", Some(allowance)).await;
         let key = a["transaction_key"].as_str().unwrap();
         self.reserve_by_pin(key, wallet, pin).await;
-        let t = call(
-            &self.client,
-            Method::PUT,
-            &format!("transaction/{key}/confirm"),
-            None,
-        )
-        .await;
+        let t = self
+            .call(Method::PUT, &format!("transaction/{key}/confirm"), None)
+            .await;
         assert_eq!(t["status"], "confirmed");
         a["id"].as_i64().unwrap()
     }

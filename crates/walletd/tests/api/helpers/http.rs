@@ -27,9 +27,14 @@ pub async fn refused(client: &Client, method: Method, path: &str, body: Option<V
 }
 
 impl TestApp {
+    /// The demo client's `method path` (what follows `/rest/v1/`), which must succeed.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        call(&self.client, method, path, body).await
+    }
+
     /// The demo client's `GET path` (what follows `/rest/v1/`), which must succeed.
     pub async fn get(&self, path: &str) -> Value {
-        call(&self.client, Method::GET, path, None).await
+        self.call(Method::GET, path, None).await
     }
 
     /// The error code of the demo client's `GET path`, which must fail.
@@ -150,6 +155,15 @@ impl Raw<'_> {
             .body(self.body)
     }
 
+    /// Sends it with `headers` too: the raw response.
+    pub async fn send_with(self, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.request();
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.unwrap()
+    }
+
     /// Sends it as JSON: `(status, json body)`; the answer must be exactly `application/json`.
     pub async fn send(self) -> (u16, Value) {
         let resp = self
@@ -175,6 +189,12 @@ impl Raw<'_> {
 /// Signs like the SDK does, with current time and a fresh nonce: `(status, json body)`.
 pub async fn signed(app: &TestApp, method: &str, path: &str, body: &str) -> (u16, Value) {
     app.raw(method, path).body(body).send().await
+}
+
+/// `DELETE /oauth/v1/token?access_token=…`, signed by the demo client: `(status, json body)`.
+pub async fn revoke_token(app: &TestApp, access_token: &str) -> (u16, Value) {
+    let path = format!("/oauth/v1/token?access_token={access_token}");
+    signed(app, "DELETE", &path, "").await
 }
 
 /// A signed request that must answer 200: its body.
