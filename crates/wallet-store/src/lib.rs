@@ -339,6 +339,8 @@ pub struct Tx {
     /// transaction and its payments), with what their changing no row means (`batch.rs`).
     pending_ledger: batch::PendingLedger,
     id_blocks: Arc<ids::IdBlocks>,
+    /// Ids drawn inside this transaction, shared with the others once it commits (`ids.rs`).
+    ids_drawn_inside: ids::IdBlocks,
     statements: db::Statements,
     commit_faults: fault::CommitFaults,
 }
@@ -360,6 +362,7 @@ impl Tx {
             learned_accounts: Vec::new(),
             pending_ledger: batch::PendingLedger::default(),
             id_blocks: store.id_blocks.clone(),
+            ids_drawn_inside: ids::IdBlocks::default(),
             statements: store.statements,
             commit_faults: store.commit_faults.clone(),
         }
@@ -422,6 +425,7 @@ impl Tx {
             r.mark_recorded();
         }
         self.account_ids.learn(learned);
+        self.id_blocks.absorb(&self.ids_drawn_inside);
         Ok(())
     }
 
@@ -462,6 +466,16 @@ impl Tx {
     /// [`db::select`] of rows this transaction locks: `rest` then [`Tx::for_update`].
     pub(crate) fn select_for_update<T: db::Decode>(&self, rest: &str) -> db::QueryAs<T> {
         db::select(format_args!("{rest}{}", self.for_update()))
+    }
+
+    /// Whether a statement now runs inside a database transaction already open (then what it
+    /// changes is durable only with that transaction's commit).
+    pub(crate) fn has_begun(&self) -> bool {
+        match &self.inner {
+            TxInner::Lazy(tx) => tx.begun(),
+            TxInner::Pooled(_) | TxInner::Logical(_) => true,
+            TxInner::Autocommit(_) | TxInner::Reader(_) => false,
+        }
     }
 
     /// [`Tx::conn`] for a statement that need not be in the transaction (`db::LazyTx::outside`).

@@ -24,7 +24,11 @@ pub const ROUTE_SCOPES: &[(&str, &str, &[&str])] = &[
     ("PUT", "/rest/v1/transaction/{key}/reserve", WALLET),
     ("PUT", "/rest/v1/transaction/{key}/confirm", WALLET),
     ("GET", "/rest/v1/transaction/{key}/receipt", WALLET),
-    ("GET", "/rest/v1/transaction/{key}/inquired-information", WALLET),
+    (
+        "GET",
+        "/rest/v1/transaction/{key}/inquired-information",
+        WALLET,
+    ),
     ("PUT", "/rest/v1/transaction/{key}/password", WALLET),
     ("PUT", "/rest/v1/transaction/{key}/reserve/{wallet}", WALLET),
     ("PUT", "/rest/v1/transaction/{key}/flash/{wallet}", WALLET),

@@ -369,7 +369,7 @@ async fn optional_fields_are_returned_as_given(app: TestApp) {
     let body = r#"{"payments":[{"description":"Payment for order No. 1234","price":1299,"currency":"eur","parameters":{"orderid":1234,"nested":{"a":[1,"x"]}}}],
         "redirect_uri":"http://www.example.com/somePage","callback_uri":"https://shop.example/callback",
         "use_allowance":false,"suggest_allowance":true,"user":{"email":"holder@example.com"},
-        "inquiries":[{"identifier":"a","type":"user_attributes","description":"d","items":[]}]}"#;
+        "inquiries":[{"identifier":"a","type":"required","description":"d","items":[{"identifier":"c","type":"person_code","title":"Person code"}]}]}"#;
     let t = signed_ok(&app, "POST", "/rest/v1/transaction", body).await;
     assert_eq!(
         t["payments"][0]["parameters"],
