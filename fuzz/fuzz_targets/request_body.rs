@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::fmt::Debug;
 use wallet_client::types::{
-    ConfirmPrices, FinalPrice, FreezeChange, NewAllowance, NewPayment, NewTransaction, PaymentRef,
-    ReserveRequest, TokenRequest,
+    ConfirmPrices, FinalPrice, FreezeChange, NewAllowance, NewPayment, NewTransaction,
+    PasswordRequest, PaymentRef, ReserveRequest, TokenRequest,
 };
 use wallet_core::ids::{ClientId, PaymentId, ProjectId, TransactionKey, WalletId};
 use wallet_core::money::{Currency, parse_decimal};
@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&route, body)) = data.split_first() else {
         return;
     };
-    match route % 10 {
+    match route % 11 {
         0 => new_transaction(body),
         1 => {
             if let Some(p) = parsed::<NewPayment>(json::parse(body), body) {
@@ -50,7 +50,8 @@ fuzz_target!(|data: &[u8]| {
         6 => finalize(body),
         7 => token(body),
         8 => _ = json::parse::<walletd::http::Advance>(body),
-        _ => _ = json::parse::<walletd::http::Inbound>(body),
+        9 => _ = json::parse::<walletd::http::Inbound>(body),
+        _ => password(body),
     }
 });
 
@@ -298,6 +299,12 @@ fn finalize(body: &[u8]) {
         price.price_decimal.as_deref(),
         &price.currency,
     );
+}
+
+/// `PUT transaction/{key}/password`: the checks every parsed body passes (no NUL let through,
+/// the round trip exact); the password itself is any text, checked against its hash later.
+fn password(body: &[u8]) {
+    _ = parsed::<PasswordRequest>(json::parse(body), body);
 }
 
 /// `POST /oauth/v1/token`: a form, as the handler reads it.
