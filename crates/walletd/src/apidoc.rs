@@ -243,6 +243,9 @@ fn page_operation(path: &str, op: &PageOp) -> utoipa::openapi::path::Operation {
         b = b
             .parameter(path_parameter("key").schema(Some(Ref::from_schema_name("TransactionKey"))));
     }
+    if path.contains("{payment}") {
+        b = b.parameter(path_parameter("payment").schema(Some(Ref::from_schema_name("PaymentId"))));
+    }
     if path.contains("{session}") {
         b = b.parameter(
             path_parameter("session")

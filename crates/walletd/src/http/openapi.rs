@@ -109,6 +109,35 @@ mod tests {
         );
     }
 
+    /// Every `{name}` of a path is a path parameter of each of its operations: a generator
+    /// (Schemathesis) cannot fill a parameter the document does not declare.
+    #[test]
+    fn every_path_parameter_is_declared() {
+        use utoipa::openapi::RefOr;
+        use utoipa::openapi::path::ParameterIn;
+        let doc = document();
+        for (path, item) in doc.paths.paths.iter() {
+            let named: BTreeSet<&str> = path
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+                .collect();
+            let ops = [&item.get, &item.put, &item.post, &item.delete, &item.patch];
+            for op in ops.into_iter().flatten() {
+                let declared: BTreeSet<&str> = op
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .filter_map(|p| match p {
+                        RefOr::T(p) if p.parameter_in == ParameterIn::Path => Some(p.name.as_str()),
+                        _ => None,
+                    })
+                    .collect();
+                assert_eq!(declared, named, "{path}");
+            }
+        }
+    }
+
     #[tokio::test]
     async fn a_route_the_document_lacks_is_refused() {
         use axum::body::Body;
