@@ -1,7 +1,7 @@
 #![no_main]
 //! The request bodies of every write route, parsed as their handlers parse them (`walletd::json`,
-//! the form of `POST /oauth/v1/token`) into the same wire types, then checked by the same
-//! validation (`service::transactions::validate`, `FreezeSpec::from_request`) where that needs no
+//! the forms of `POST /oauth/v1/token` and `/session`) into the same wire types, then checked by
+//! the same validation (`service::transactions::validate`, `FreezeSpec::from_request`) where that needs no
 //! database. The first byte picks the route, the rest is the body. Properties: no panic; what
 //! parses holds no NUL and no float amount, and serializes to a body that parses back the same;
 //! what validates has a positive integer amount equal to the one given.
@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::fmt::Debug;
 use wallet_client::types::{
     ConfirmPrices, FinalPrice, FreezeChange, NewAllowance, NewPayment, NewTransaction,
-    PasswordRequest, PaymentRef, ReserveRequest, TokenRequest,
+    OAuthSessionRequest, PasswordRequest, PaymentRef, ReserveRequest, TokenRequest,
 };
 use wallet_core::ids::{ClientId, PaymentId, ProjectId, TransactionKey, WalletId};
 use wallet_core::money::{Currency, parse_decimal};
@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&route, body)) = data.split_first() else {
         return;
     };
-    match route % 11 {
+    match route % 12 {
         0 => new_transaction(body),
         1 => {
             if let Some(p) = parsed::<NewPayment>(json::parse(body), body) {
@@ -51,7 +51,8 @@ fuzz_target!(|data: &[u8]| {
         7 => token(body),
         8 => _ = json::parse::<walletd::http::Advance>(body),
         9 => _ = json::parse::<walletd::http::Inbound>(body),
-        _ => password(body),
+        10 => password(body),
+        _ => session(body),
     }
 });
 
@@ -309,25 +310,48 @@ fn password(body: &[u8]) {
 
 /// `POST /oauth/v1/token`: a form, as the handler reads it.
 fn token(body: &[u8]) {
+    form::<TokenRequest>(body, |r| {
+        [
+            &r.grant_type,
+            &r.username,
+            &r.password,
+            &r.scope,
+            &r.refresh_token,
+        ]
+        .to_vec()
+    });
+}
+
+/// `POST /oauth/v1/session`: a form, as the handler reads it (`user[email]` a field of its own).
+fn session(body: &[u8]) {
+    form::<OAuthSessionRequest>(body, |r| {
+        [
+            &r.response_type,
+            &r.client_id,
+            &r.scope,
+            &r.redirect_uri,
+            &r.state,
+            &r.user_email,
+        ]
+        .to_vec()
+    });
+}
+
+/// A form body as the OAuth handlers read it: none of its `fields` holds a NUL, and encoding it
+/// gives back the same request.
+fn form<T>(body: &[u8], fields: impl Fn(&T) -> Vec<&Option<String>>)
+where
+    T: Serialize + DeserializeOwned + PartialEq + Debug,
+{
     if json::refuse_encoded_nul(body).is_err() {
         return;
     }
-    let Ok(req) = serde_urlencoded::from_bytes::<TokenRequest>(body) else {
+    let Ok(req) = serde_urlencoded::from_bytes::<T>(body) else {
         return;
     };
-    let fields = [
-        &req.grant_type,
-        &req.username,
-        &req.password,
-        &req.scope,
-        &req.refresh_token,
-    ];
-    for field in fields.into_iter().flatten() {
-        assert!(!field.contains('\0'), "NUL let through in a token request");
+    for field in fields(&req).into_iter().flatten() {
+        assert!(!field.contains('\0'), "NUL let through in a form");
     }
-    let form = serde_urlencoded::to_string(&req).expect("a token request encodes");
-    assert_eq!(
-        serde_urlencoded::from_str::<TokenRequest>(&form).ok(),
-        Some(req)
-    );
+    let encoded = serde_urlencoded::to_string(&req).expect("a form request encodes");
+    assert_eq!(serde_urlencoded::from_str::<T>(&encoded).ok(), Some(req));
 }
